@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the drover lab needs on the controller (see lab/preflight.ts for the
+# programs they provide). Safe to run again. Needs root and Debian 12 apt sources.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "lab-prereqs: run as root (apt-get install)" >&2
+  exit 1
+fi
+
+packages=(
+  systemd-container     # systemd-nspawn: boots each lab host
+  mmdebstrap            # builds the hosts' Debian 12 root filesystem
+  debian-archive-keyring
+  openssh-client        # ssh, ssh-keygen: the lab key, host keys, tests
+  iproute2              # ip: bridge, network namespaces, veth pairs
+  iptables
+  mount                 # mount/umount: each host's overlay root
+  dpkg-dev              # dpkg-scanpackages: the hosts' local apt repository
+  rpm                   # rpmbuild: test RPMs for the dnf host repository
+  createrepo-c          # createrepo_c: the RPM repository metadata
+  ca-certificates
+  gnupg                 # gpg: the aptRepository test signs its own repository
+)
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "lab-prereqs: installed ${packages[*]}"

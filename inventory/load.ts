@@ -1,0 +1,56 @@
+/**
+ * The single entry point: `loadInventory('inventory.yaml')` reads the file (YAML or INI, see format.ts),
+ * then group_vars/ and host_vars/ beside it, and returns the typed Inventory. Any problem is an
+ * InventoryError naming the file and line, raised before anything runs.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { InventoryData } from './builder.ts';
+import { InventoryError } from './errors.ts';
+import { detectFormat, type InventoryFormat } from './format.ts';
+import { parseIniInventory } from './ini.ts';
+import { buildInventory, LOCALHOST_NAMES, type Inventory } from './inventory.ts';
+import { loadVarsDirectories } from './vars-dirs.ts';
+import { parseYamlInventory } from './yaml.ts';
+
+/** What `Inventory.file` says when there is no inventory file. */
+export const NO_INVENTORY = '(no inventory)';
+
+/**
+ * Loads an inventory file with its group_vars/ and host_vars/. Without a path the inventory is empty and
+ * only the implicit localhost can be targeted, as with Ansible run without an inventory.
+ */
+export async function loadInventory(path?: string): Promise<Inventory> {
+  if (path === undefined) return inventoryFromText('', NO_INVENTORY, 'ini');
+  const text = await readInventoryFile(path);
+  const data = parseInventoryData(text, path);
+  const implicit = LOCALHOST_NAMES.filter((name) => !data.hosts.has(name));
+  const dirs = await loadVarsDirectories(dirname(path), [...data.groups.keys()], [...data.hosts.keys(), ...implicit]);
+  return buildInventory(data, dirs);
+}
+
+/** An inventory from text alone, without group_vars/ and host_vars/ (for tests and inline inventories). */
+export function inventoryFromText(text: string, file: string, format?: InventoryFormat): Inventory {
+  return buildInventory(parseInventoryData(text, file, format), { groupVars: new Map(), hostVars: new Map(), warnings: [] });
+}
+
+export function parseInventoryData(text: string, file: string, format: InventoryFormat = detectFormat(file, text)): InventoryData {
+  return format === 'yaml' ? parseYamlInventory(text, file) : parseIniInventory(text, file);
+}
+
+async function readInventoryFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? error.code : undefined;
+    if (code === 'ENOENT') {
+      throw new InventoryError({ file: path }, 'the inventory file does not exist', 'Check the path given with -i.', { cause: error });
+    }
+    if (code === 'EISDIR') {
+      throw new InventoryError({ file: path }, 'the inventory path is a directory',
+        'Pass the inventory file itself; group_vars/ and host_vars/ beside it are read automatically.', { cause: error });
+    }
+    throw new InventoryError({ file: path }, `the inventory file cannot be read (${String(code ?? error)})`,
+      'Check that the file exists and is readable.', { cause: error });
+  }
+}

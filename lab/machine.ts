@@ -1,0 +1,237 @@
+/**
+ * Running one lab host: its overlay root and its systemd-nspawn process.
+ *
+ * Why our own overlay instead of `--volatile=overlay`: volatile keeps the host's changes in tmpfs, i.e. in
+ * RAM — 100 hosts installing containerd would cost gigabytes — and leaves no place to write the host's
+ * identity (host key, hostname) before boot. A per-host overlay on the run directory keeps changes on disk
+ * and lets the controller read a failed host's journal.
+ *
+ * The controller's PID 1 is not systemd, so there are no transient units: each host is a detached
+ * systemd-nspawn process writing its console to .lab/logs/<host>.log. `down` finds these processes again
+ * from /proc (their command line names the host's root), never from a PID file alone.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HostSlot } from './addressing.ts';
+import { run } from './exec.ts';
+import type { KernelModulesSetup } from './kernel-modules.ts';
+import type { HostDirs } from './paths.ts';
+import { LAB_DATA_MOUNT, LAB_REPO_MOUNT, LAB_RPM_MOUNT } from './recipe.ts';
+
+/** The syscall filter and capabilities that let sysctl, iptables, mounts and swap work inside a host. */
+const NSPAWN_FLAGS = [
+  '--boot',
+  '--register=no',
+  '--keep-unit',
+  '--capability=all',
+  '--system-call-filter=swapon swapoff @system-service @module',
+  '--resolv-conf=off',
+  '--timezone=off',
+  '--link-journal=no',
+  '--console=read-only',
+];
+
+export interface Mounts {
+  rootfs: string;
+  kernelModules: KernelModulesSetup;
+  /** Local package repositories, bind-mounted read-only when built. */
+  aptRepo?: string;
+  rpmRepo?: string;
+}
+
+export async function mountRoot(dirs: HostDirs, rootfs: string): Promise<void> {
+  for (const dir of [dirs.upper, dirs.work, dirs.root, dirs.data]) await mkdir(dir, { recursive: true });
+  if (await isMountPoint(dirs.root)) return;
+  await run(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${rootfs},upperdir=${dirs.upper},workdir=${dirs.work}`, dirs.root], {
+    hint: `could not mount the overlay root of ${dirs.base}; the run directory must be on ext4/xfs (set DROVER_LAB_RUN)`,
+  });
+}
+
+export function nspawnArgv(slot: HostSlot, dirs: HostDirs, mounts: Mounts): string[] {
+  const binds = [`--bind=${dirs.data}:${LAB_DATA_MOUNT}`];
+  if (mounts.aptRepo) binds.push(`--bind-ro=${mounts.aptRepo}:${LAB_REPO_MOUNT}`);
+  if (mounts.rpmRepo) binds.push(`--bind-ro=${mounts.rpmRepo}:${LAB_RPM_MOUNT}`);
+  if (mounts.kernelModules.bindFromController) binds.push(`--bind-ro=${mounts.kernelModules.bindFromController}`);
+  return [
+    'systemd-nspawn',
+    `--directory=${dirs.root}`,
+    `--machine=${slot.name}`,
+    `--network-namespace-path=/run/netns/${slot.netns}`,
+    ...NSPAWN_FLAGS,
+    ...binds,
+  ];
+}
+
+/** Whether a running nspawn was started with exactly this argv (program name compared by basename). */
+export async function sameCommandLine(pid: number, argv: readonly string[]): Promise<boolean> {
+  try {
+    const running = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').slice(0, -1);
+    return running.length === argv.length && running.every((arg, index) => (index === 0 ? arg.endsWith(argv[0]!) : arg === argv[index]));
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the host and returns the nspawn PID; the process outlives this one. */
+export function boot(slot: HostSlot, dirs: HostDirs, mounts: Mounts, logFile: string): number {
+  const [program, ...args] = nspawnArgv(slot, dirs, mounts);
+  const log = openSync(logFile, 'w');
+  try {
+    const child = spawn(program!, args, {
+      detached: true,
+      stdio: ['ignore', log, log],
+      // Makes /proc/sys writable inside the host: sysctl net.* then changes the host's own namespace only.
+      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: '1' },
+    });
+    child.unref();
+    if (child.pid === undefined) throw new Error(`systemd-nspawn did not start for ${slot.name}: is systemd-container installed? (bash .ci/lab-prereqs.sh)`);
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** A process on the controller that belongs to the lab. */
+export interface LabProcess {
+  pid: number;
+  /** The host it belongs to, when known (nspawn's --machine=, or the host's network namespace). */
+  host?: string;
+  kind: 'nspawn' | 'inside';
+}
+
+/**
+ * Lab processes found from /proc alone, so it works after a crash: nspawn processes whose command line
+ * names a root under `hostsDir`, and any process living in a lab network namespace (a host's systemd and
+ * everything under it, even if its nspawn parent was killed).
+ */
+export async function findLabProcesses(hostsDir: string, namespaces: ReadonlyMap<string, string>): Promise<LabProcess[]> {
+  const found: LabProcess[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      if (cmdline[0]?.endsWith('systemd-nspawn') && cmdline.some((arg) => arg.startsWith(`--directory=${hostsDir}/`))) {
+        const machine = cmdline.find((arg) => arg.startsWith('--machine='))?.slice('--machine='.length);
+        found.push({ pid, kind: 'nspawn', ...(machine ? { host: machine } : {}) });
+        continue;
+      }
+      if (namespaces.size === 0) continue;
+      const netns = await readlink(`/proc/${pid}/ns/net`);
+      const host = namespaces.get(netns);
+      if (host !== undefined) found.push({ pid, host, kind: 'inside' });
+    } catch {
+      // The process ended while we looked, or is a kernel thread: not ours.
+    }
+  }
+  return found;
+}
+
+/** Maps "net:[inode]" of each lab namespace file to its host name ("drover-lab-3" → "lab-3"). */
+export async function namespaceIds(netnsNames: readonly string[], prefix: string): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const name of netnsNames) {
+    try {
+      const info = await stat(`/run/netns/${name}`);
+      ids.set(`net:[${info.ino}]`, name.slice(prefix.length));
+    } catch {
+      // Deleted meanwhile.
+    }
+  }
+  return ids;
+}
+
+/**
+ * Stops lab processes: SIGTERM to each nspawn first (nspawn turns it into an orderly poweroff of the
+ * host, which takes a fraction of a second and lets nspawn remove its lock and propagation directory
+ * under /run/systemd/nspawn), then SIGKILL to whatever is left after `graceMs`. Returns the PIDs still
+ * alive after that (none, normally).
+ */
+export async function stopProcesses(processes: readonly LabProcess[], graceMs = 10_000): Promise<number[]> {
+  const nspawn = processes.filter((proc) => proc.kind === 'nspawn').map((proc) => proc.pid);
+  signal(nspawn, 'SIGTERM');
+  await waitGone(nspawn, graceMs);
+  const left = processes.map((proc) => proc.pid).filter(isAlive);
+  signal(left, 'SIGKILL');
+  return waitGone(left, 15_000);
+}
+
+function signal(pids: readonly number[], name: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+async function waitGone(pids: readonly number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
+
+/** nspawn's per-machine directory, left behind when nspawn is killed rather than stopped. */
+export async function removeNspawnLeftovers(hostName: string): Promise<void> {
+  await rm(`/run/systemd/nspawn/propagate/${hostName}`, { recursive: true, force: true });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    // A zombie has exited; only its parent's wait is missing.
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points under `dir` in this process's mount table, deepest first (the order to unmount them). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  const table = await readFile('/proc/self/mountinfo', 'utf8');
+  return table
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => point !== undefined && (point === dir || point.startsWith(`${dir}/`)))
+    .map((point) => point.replace(/\\040/g, ' '))
+    .sort((a, b) => b.length - a.length);
+}
+
+export async function isMountPoint(dir: string): Promise<boolean> {
+  return existsSync(dir) && (await mountsUnder(dir)).includes(dir);
+}
+
+export async function unmountAll(dir: string): Promise<string[]> {
+  const points = await mountsUnder(dir);
+  for (const point of points) {
+    await run(['umount', point], { okCodes: [0, 32] }).then(async (result) => {
+      // Busy right after its processes died: detach it; the kernel frees it when the last user goes.
+      if (result.code !== 0) await run(['umount', '--lazy', point]);
+    });
+  }
+  return points;
+}
+
+/** The last lines of a host's console log and journal, for messages about a host that did not come up. */
+export async function hostDiagnostics(root: string, logFile: string, lines = 20): Promise<string> {
+  const parts: string[] = [];
+  try {
+    const log = (await readFile(logFile, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+    parts.push(`console (${logFile}):\n${log}`);
+  } catch {
+    parts.push(`no console log at ${logFile}`);
+  }
+  const journalDir = join(root, 'var/log/journal');
+  if (existsSync(journalDir)) {
+    const journal = await run(['journalctl', `--directory=${journalDir}`, '--no-pager', '-n', String(lines), '-p', 'warning'], { okCodes: [0, 1] }).catch(() => undefined);
+    if (journal?.stdout.trim()) parts.push(`journal warnings and errors:\n${journal.stdout.trimEnd()}`);
+  }
+  return parts.join('\n');
+}

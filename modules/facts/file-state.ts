@@ -1,0 +1,169 @@
+/**
+ * The state of one path on a host, read in one round trip: what is there (a regular file, a directory, a
+ * symbolic link, something else, nothing), its mode, owner and group, its size and sha256, and, when
+ * asked, its bytes. Every file-writing planner (copy, template, lineinfile, blockinfile, and through
+ * `planFileContent` sysctl, modprobe, hosts, unit files) decides from this one probe.
+ *
+ * Content is fetched only when it is needed: a planner that only compares uses the hash; a diff needs
+ * the text, which is fetched when the file is small (256 KiB by default); an editor (lineinfile) needs the
+ * whole file whatever its size. Bytes travel base64-encoded so that no byte of the file can confuse the
+ * line-based output.
+ */
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { sh, type Script } from '../../runner/command.ts';
+import { FactError } from '../../runner/facts.ts';
+import { ModuleError } from '../../runner/module-error.ts';
+import type { HostContext } from '../../runner/module.ts';
+
+/** What is at a path. `other` is a device, FIFO or socket. */
+export type PathKind = 'file' | 'directory' | 'link' | 'other' | 'absent';
+
+export interface FileState {
+  /** The path the state describes: the asked path, or with `follow`, the path its links resolve to. */
+  path: string;
+  /** True when `follow` resolved a symbolic link to `path`. */
+  resolved: boolean;
+  kind: PathKind;
+  /** Whether the directory that would hold the path exists. */
+  parentExists: boolean;
+  /** For a link: where it points (as stored in the link, not resolved). */
+  linkTarget?: string;
+  /** For a file or directory: permission bits as stat prints them in octal ("644", "1777"). */
+  mode?: string;
+  uid?: number;
+  gid?: number;
+  /** Owner and group names; stat prints UNKNOWN when the id has no name. */
+  owner?: string;
+  group?: string;
+  /** For a file: size in bytes and sha256 of its content. */
+  size?: number;
+  sha256?: string;
+  /** For a file: its bytes, when fetched (see `FileStateOptions.content`). */
+  content?: Buffer;
+}
+
+export interface FileStateOptions {
+  /** Resolve symbolic links and describe what they point to (default: describe the link itself). */
+  follow?: boolean;
+  /**
+   * Which content to fetch: `never` (hash only; for secrets, whose old value should not travel to
+   * the controller either), `small` (files up to `maxBytes`, for diffs; the default), `always` (editors).
+   */
+  content?: 'never' | 'small' | 'always';
+  /** The size limit for `content: 'small'`; default 256 KiB. */
+  maxBytes?: number;
+}
+
+/** Files larger than this are compared by hash only and shown in diffs by size and hash. */
+export const DIFF_CONTENT_LIMIT = 256 * 1024;
+
+/** The probe script; exported so that tests can check what is sent. */
+export function fileStateScript(path: string, options: FileStateOptions = {}): Script {
+  const fetch = options.content ?? 'small';
+  const limit = fetch === 'always' ? -1 : fetch === 'never' ? 0 : (options.maxBytes ?? DIFF_CONTENT_LIMIT);
+  const follow = options.follow ? 'yes' : 'no';
+  // The parent is taken from the (possibly resolved) path in the shell, because only the host knows
+  // where a followed link leads. `dirname` is POSIX; `readlink -f`, `stat -c` and `base64 -w0` are GNU
+  // coreutils, present on every Debian/Ubuntu and RHEL/CentOS release drover supports.
+  return sh`p=${path}
+if [ ${follow} = yes ] && [ -L "$p" ]; then
+  r=$(readlink -f -- "$p" && echo x) || r=
+  if [ -n "$r" ]; then p=\${r%?x}; printf 'resolved=%s\n' "$(printf '%s' "$p" | base64 -w0)"; fi
+fi
+if [ -d "$(dirname -- "$p")" ]; then echo parent=yes; else echo parent=no; fi
+if [ -L "$p" ]; then
+  echo kind=link
+  printf 'link=%s\n' "$(readlink -- "$p" | base64 -w0)"
+elif [ -f "$p" ]; then
+  echo kind=file
+  echo "stat=$(stat -c '%a %u %g %s %U %G' -- "$p")"
+  echo "sha256=$(sha256sum < "$p" | cut -d' ' -f1)"
+  size=$(stat -c %s -- "$p")
+  if [ ${limit} -lt 0 ] || [ "$size" -le ${limit} ]; then printf 'content=%s\n' "$(base64 -w0 < "$p")"; fi
+elif [ -d "$p" ]; then
+  echo kind=directory
+  echo "stat=$(stat -c '%a %u %g %s %U %G' -- "$p")"
+elif [ -e "$p" ]; then
+  echo kind=other
+else
+  echo kind=absent
+fi
+`;
+}
+
+/**
+ * Parses the probe's output. `path` is the asked path (the output names a different one only when a
+ * link was followed). Pure; tested from captured output.
+ */
+export function parseFileState(path: string, stdout: string): FileState {
+  const fields = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1));
+  }
+  const kind = fields.get('kind');
+  if (!kind || !['file', 'directory', 'link', 'other', 'absent'].includes(kind)) {
+    throw new FactError(`file:${path}`, `unexpected probe output: ${JSON.stringify(stdout.slice(0, 300))}`);
+  }
+  const resolvedPath = fields.has('resolved') ? decode(fields.get('resolved')!).toString('utf8') : undefined;
+  const state: FileState = {
+    path: resolvedPath ?? path,
+    resolved: resolvedPath !== undefined,
+    kind: kind as PathKind,
+    parentExists: fields.get('parent') === 'yes',
+  };
+  if (kind === 'link') state.linkTarget = decode(fields.get('link') ?? '').toString('utf8').replace(/\n$/, '');
+  const stat = fields.get('stat');
+  if (stat !== undefined) {
+    const match = /^([0-7]+) (\d+) (\d+) (\d+) (\S+) (\S+)$/.exec(stat);
+    if (!match) throw new FactError(`file:${path}`, `unexpected stat output: ${JSON.stringify(stat)}`);
+    state.mode = match[1]!;
+    state.uid = Number(match[2]);
+    state.gid = Number(match[3]);
+    state.owner = match[5]!;
+    state.group = match[6]!;
+    if (kind === 'file') state.size = Number(match[4]);
+  }
+  if (kind === 'file') {
+    const sha = fields.get('sha256');
+    if (!sha || !/^[0-9a-f]{64}$/.test(sha)) throw new FactError(`file:${path}`, `no sha256 in probe output: ${JSON.stringify(stdout.slice(0, 300))}`);
+    state.sha256 = sha;
+    if (fields.has('content')) {
+      const content = decode(fields.get('content')!);
+      // An edit written back from partial bytes would destroy the file: the bytes must be exactly those
+      // hashed (output capped by the transport, or a file changing while it was read, fails here).
+      if (createHash('sha256').update(content).digest('hex') !== sha) {
+        throw new FactError(`file:${path}`, `the content read (${content.length} bytes) does not match the file's sha256 (${state.size} bytes): it changed while being read, or was too large to transfer; try again`);
+      }
+      state.content = content;
+    }
+  }
+  return state;
+}
+
+function decode(base64: string): Buffer {
+  return Buffer.from(base64, 'base64');
+}
+
+/**
+ * Reads a path's state. Deliberately a plain probe, not a cached Fact: a file can be changed between two
+ * tasks by anything (a command task, another host's action, an operator), and a planner deciding from a
+ * stale copy would write back old content. The cost is one round trip per file-writing task.
+ */
+export async function readFileState(host: HostContext, path: string, options: FileStateOptions = {}): Promise<FileState> {
+  if (!posix.isAbsolute(path)) throw new ModuleError(`path ${JSON.stringify(path)} is not absolute`, 'give the full path on the host, starting with /');
+  const output = await host.probe(fileStateScript(path, options));
+  if (output.exitCode !== 0) {
+    throw new ModuleError(
+      `cannot read ${path} on ${host.name} (exit ${output.exitCode}): ${(output.stderr.trim() || output.stdout.trim()).slice(0, 500)}`,
+      'check the path and permissions; a file readable only by root needs become',
+    );
+  }
+  try {
+    return parseFileState(path, output.stdout);
+  } catch (error) {
+    if (error instanceof FactError) throw new ModuleError(`${error.message} (on ${host.name})`, 'run the task again; if it persists, check the file on the host');
+    throw error;
+  }
+}

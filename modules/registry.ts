@@ -1,0 +1,59 @@
+/**
+ * The explicit registry of modules: the name a playbook calls (`t.sysctl`) and the CLI accepts
+ * (`run module web sysctl …`) mapped to the module. test/modules/registry.test.ts checks it against the
+ * files in modules/ and each module's own name, so a module cannot be forgotten or misnamed here.
+ */
+import type { Module } from '../runner/module.ts';
+import { apt } from './apt.ts';
+import { aptRepository } from './apt-repository.ts';
+import { blockinfile } from './blockinfile.ts';
+import { command } from './command.ts';
+import { copy } from './copy.ts';
+import { file } from './file.ts';
+import { hostname } from './hostname.ts';
+import { hosts } from './hosts.ts';
+import { iptables } from './iptables.ts';
+import { lineinfile } from './lineinfile.ts';
+import { modprobe } from './modprobe.ts';
+import { mount } from './mount.ts';
+import { packageModule } from './package.ts';
+import { selinux } from './selinux.ts';
+import { shell } from './shell.ts';
+import { swapoff } from './swapoff.ts';
+import { sysctl } from './sysctl.ts';
+import { systemd } from './systemd.ts';
+import { template } from './template.ts';
+import { yum } from './yum.ts';
+import { yumRepository } from './yum-repository.ts';
+
+export const registry = {
+  apt,
+  aptRepository,
+  blockinfile,
+  command,
+  copy,
+  file,
+  hostname,
+  hosts,
+  iptables,
+  lineinfile,
+  modprobe,
+  mount,
+  package: packageModule,
+  selinux,
+  shell,
+  swapoff,
+  sysctl,
+  systemd,
+  template,
+  yum,
+  yumRepository,
+} satisfies Record<string, Module>;
+
+export type Registry = typeof registry;
+
+/** Looks a module up by the name a person typed (camelCase or snake_case). */
+export function findModule(name: string): Module | undefined {
+  const camel = name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+  return Object.hasOwn(registry, camel) ? (registry as Record<string, Module>)[camel] : undefined;
+}

@@ -1,0 +1,48 @@
+/** `audit show FILE`: the audit log for people, one line or block per record, with the chain verdict. */
+import { verifyChain } from './chain.ts';
+
+export function showAuditLog(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      out.push(`!! unreadable line: ${line.slice(0, 120)}`);
+      continue;
+    }
+    out.push(formatRecord(record));
+  }
+  const verdict = verifyChain(text);
+  out.push(verdict.ok
+    ? `chain: intact (${verdict.records} records)`
+    : `chain: BROKEN at record ${verdict.brokenAt}: ${verdict.problem}`);
+  return out.join('\n');
+}
+
+function formatRecord(r: Record<string, unknown>): string {
+  const time = String(r.time ?? '').replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const prefix = `#${String(r.seq)} ${time}`;
+  switch (r.kind) {
+    case 'run-start':
+      return `${prefix} RUN ${String(r.runId)} by ${String(r.operator)} on ${String(r.controller)} · ${String(r.mode)} · ${
+        (r.playbook as { path?: string } | undefined)?.path ?? String(r.runKind)
+      }\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.join(', ') ?? ''}`;
+    case 'task':
+    case 'handler': {
+      const commands = (r.commands as Array<{ line: string; executed: boolean; exitCode: number | null }> | undefined) ?? [];
+      const lines = [`${prefix} ${String(r.status).toUpperCase()} ${String(r.host)} · ${String(r.task)} [${String(r.module)}]${r.checkMode ? ' (check)' : ''} · ${String(r.msg).split('\n')[0]}`];
+      for (const command of commands) lines.push(`    ${command.executed ? `rc=${command.exitCode}` : 'not run'} $ ${command.line.split('\n').slice(-1)[0]?.slice(0, 200)}`);
+      return lines.join('\n');
+    }
+    case 'host-output':
+      return `${prefix} OUTPUT ${String(r.host)} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '').split('\n').map((line) => `    ${line}`).join('\n')}`;
+    case 'run-end':
+      return `${prefix} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms\n${
+        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${String(line.host)}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)}`).join('\n')
+      }`;
+    default:
+      return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason].filter(Boolean).map(String).join(' · ')}`;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Writes the audit log: one chained JSON line per record, written synchronously as each event happens,
+ * so a crash loses at most the record in flight. Every value passes through the redactor.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Reporter, StampedEvent } from '../events.ts';
+import { tail } from '../result.ts';
+import type { Redactor } from '../secret.ts';
+import { toPlain } from '../report/json.ts';
+import { sealRecord } from './chain.ts';
+
+export class AuditWriter implements Reporter {
+  readonly #fd: number;
+  #seq = 0;
+  #previous: string | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly redactor: Redactor,
+  ) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // 'wx': never append to or overwrite someone else's log; each run gets its own file.
+    this.#fd = openSync(path, 'wx', 0o600);
+  }
+
+  handle(event: StampedEvent): void {
+    const body = auditBody(event);
+    if (!body) return;
+    const line = sealRecord(++this.#seq, this.#previous, this.redactor.redactValue(toPlain(body)) as Record<string, unknown>);
+    writeSync(this.#fd, `${line}\n`);
+    this.#previous = line;
+  }
+
+  async close(): Promise<void> {
+    fsyncSync(this.#fd);
+    closeSync(this.#fd);
+  }
+}
+
+/** What each event leaves in the log; task starts are not recorded (their result is). */
+export function auditBody(event: StampedEvent): Record<string, unknown> | undefined {
+  const head = { kind: event.kind, runId: event.runId, time: event.time };
+  switch (event.kind) {
+    case 'run-start':
+      return { ...head, ...event.info, hosts: event.hosts };
+    case 'task-start':
+      return undefined;
+    case 'task-result': {
+      const r = event.result;
+      return {
+        ...head,
+        kind: event.handler ? 'handler' : 'task',
+        host: r.host,
+        task: r.task,
+        module: r.module,
+        status: r.status,
+        changed: r.changed,
+        checkMode: r.checkMode,
+        uncertain: r.uncertain,
+        params: event.params,
+        msg: r.msg,
+        changes: r.changes,
+        diffs: r.diffs,
+        commands: r.commands.map((command) => ({
+          line: command.line,
+          executed: command.executed,
+          exitCode: command.exitCode,
+          timedOut: command.timedOut,
+          durationMs: command.durationMs,
+          stderrTail: tail(command.stderr, 10, 2000),
+        })),
+        rc: r.rc,
+        stderrTail: tail(r.stderr, 10, 2000),
+        durationMs: r.durationMs,
+        failure: r.failure,
+      };
+    }
+    case 'host-output':
+      return { ...head, host: event.host, exitCode: event.exitCode, stdoutTail: tail(event.stdout, 50, 8000), stderrTail: tail(event.stderr, 20, 4000) };
+    case 'host-unreachable':
+      return { ...head, host: event.host, message: event.message, hint: event.hint };
+    case 'warning':
+      return { ...head, host: event.host, message: event.message };
+    case 'stopping':
+      return { ...head, reason: event.reason, message: event.message };
+    case 'play-start':
+      return { ...head, play: event.play, hosts: event.hosts, batch: event.batch, batches: event.batches };
+    case 'play-end':
+      return { ...head, play: event.play };
+    case 'run-end':
+      return { ...head, recap: event.recap, exitCode: event.exitCode, interrupted: event.interrupted, durationMs: event.durationMs };
+    default: {
+      const unhandled: never = event;
+      throw new Error(`no audit record for event ${JSON.stringify(unhandled)}`);
+    }
+  }
+}

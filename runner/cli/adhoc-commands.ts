@@ -1,0 +1,153 @@
+/**
+ * Ad-hoc runs, audited like playbook runs:
+ *   `exec PATTERN -i FILE -- COMMAND…`            one shell command on every matching host at once
+ *   `module PATTERN -i FILE MODULE key=value …`   one module, with --check and --diff
+ */
+import { findModule, registry } from '../../modules/registry.ts';
+import pLimit from 'p-limit';
+import type { HostTarget } from '../engine/host-session.ts';
+import { resolveBecome } from '../engine/run-playbook.ts';
+import { runTask } from '../engine/task.ts';
+import type { Module } from '../module.ts';
+import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
+import { startRun, type RunContext } from './run-context.ts';
+import { loadTargets } from './targets.ts';
+
+export const EXEC_HELP = `Usage: tsx run exec PATTERN -i INVENTORY [options] -- COMMAND [ARG…]
+
+Runs one shell command (under set -eu) on every host matching PATTERN at once and prints each host's
+output under its name with its exit status. With --check it shows the command and runs nothing.
+  -b, --become [USER]   run with sudo (as root, or --become-user USER)
+
+${COMMON_HELP}`;
+
+export const MODULE_HELP = `Usage: tsx run module PATTERN -i INVENTORY [options] MODULE key=value …
+
+Runs one module on every host matching PATTERN. Parameters are key=value words; keys may be camelCase
+or Ansible's snake_case; lists as a,b,c or JSON; mappings as JSON. \`tsx run module --help MODULE\`
+lists a module's parameters.
+  -b, --become          run with sudo
+      --become-user U   sudo to this user (default root)
+
+${COMMON_HELP}
+
+Modules: ${Object.keys(registry).join(', ')}`;
+
+const BECOME_OPTIONS = { become: { type: 'boolean', short: 'b' }, 'become-user': { type: 'string' } } as const;
+
+export async function execCommand(argv: string[]): Promise<number> {
+  const split = argv.indexOf('--');
+  const head = split < 0 ? argv : argv.slice(0, split);
+  const words = split < 0 ? [] : argv.slice(split + 1);
+  const { options, positionals, extra } = parseCommonOptions(head, BECOME_OPTIONS);
+  if (options.help) {
+    process.stdout.write(`${EXEC_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected one host pattern before `--` (see --help)');
+  if (words.length === 0) throw new UsageError('no command given: put it after `--`, e.g. `exec workers -i inv.yaml -- uptime`');
+  const shell = findModule('shell');
+  if (!shell) throw new UsageError('the shell module is not available in this build');
+  // The words are joined as a shell command line, as `ssh host -- words` would do: quoting is the operator's.
+  const params = { cmd: words.join(' ') };
+  return adhocRun('exec', positionals[0]!, shell, params, options, extra, false, true);
+}
+
+export async function moduleCommand(argv: string[]): Promise<number> {
+  const { options, positionals, extra } = parseCommonOptions(argv, BECOME_OPTIONS);
+  if (options.help) {
+    const named = positionals[0] ? findModule(positionals[0]) ?? findModule(positionals[1] ?? '') : undefined;
+    process.stdout.write(`${named ? moduleHelp(named) : MODULE_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length < 2) throw new UsageError('expected PATTERN MODULE [key=value …] (see --help)');
+  const [pattern, moduleName, ...pairs] = positionals as [string, string, ...string[]];
+  const module = findModule(moduleName);
+  if (!module) throw new UsageError(`unknown module ${JSON.stringify(moduleName)}; modules: ${Object.keys(registry).join(', ')}`);
+  return adhocRun('module', pattern, module, parsePairs(pairs), options, extra, true, false);
+}
+
+/** `key=value` words to a parameter object; values stay text and are coerced by the module's schema. */
+export function parsePairs(pairs: string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`parameter ${JSON.stringify(pair)} is not key=value`);
+    const key = pair.slice(0, eq);
+    if (key in params) throw new UsageError(`parameter ${key} given twice`);
+    params[key] = pair.slice(eq + 1);
+  }
+  return params;
+}
+
+function moduleHelp(module: Module): string {
+  const lines = [`${module.name}: ${module.summary}`, '', 'Parameters:'];
+  for (const [key, schema] of Object.entries(module.params.shape)) {
+    const field = schema as { describe(): string; omittable: boolean };
+    lines.push(`  ${key}${field.omittable ? '' : ' (required)'}: ${field.describe()}`);
+  }
+  return lines.join('\n');
+}
+
+async function adhocRun(
+  kind: 'exec' | 'module',
+  pattern: string,
+  module: Module,
+  params: Record<string, unknown>,
+  options: CommonOptions,
+  extra: Record<string, string | boolean | undefined>,
+  paramsFromText: boolean,
+  printOutput: boolean,
+): Promise<number> {
+  const targets = await loadTargets(options);
+  const hosts = targets.select(pattern, { allowEmpty: false });
+  const run = startRun({
+    options,
+    hosts,
+    info: { runKind: kind, inventory: targets.source, mode: options.check ? 'check' : 'apply', diff: options.diff, limit: options.limit },
+  });
+  const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;
+  const becomeOption = extra.become || becomeUser ? (becomeUser ?? true) : undefined;
+  const taskName = kind === 'exec' ? String(params.cmd) : `${module.name} ${Object.entries(params).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`;
+  for (const message of targets.warnings) run.bus.emit({ kind: 'warning', message });
+  try {
+    const limit = pLimit(options.forks);
+    await Promise.all(hosts.map((target) => limit(() => runOne(run, target, module, taskName, params, resolveBecome(becomeOption, target), options, paramsFromText, printOutput))));
+  } finally {
+    process.exitCode = await run.finish();
+  }
+  return Number(process.exitCode);
+}
+
+async function runOne(
+  run: RunContext,
+  target: HostTarget,
+  module: Module,
+  taskName: string,
+  params: Record<string, unknown>,
+  become: ReturnType<typeof resolveBecome>,
+  options: CommonOptions,
+  paramsFromText: boolean,
+  printOutput: boolean,
+): Promise<void> {
+  run.state.track(target.name);
+  if (run.state.stopping) {
+    run.state.markNotRun(target.name);
+    return;
+  }
+  const session = run.sessions.get(target);
+  run.bus.emit({ kind: 'task-start', host: target.name, task: taskName, module: module.name });
+  const { result, params: validated } = await runTask(session, { name: taskName, module, params, become, paramsFromText }, { check: options.check, redactor: run.redactor, clock: run.clock });
+  run.state.count(result);
+  // An ad-hoc command's non-zero exit is the host's answer, reported as failed (exit 2) but not a reason to
+  // stop the other hosts: they were all started at once.
+  if (result.status === 'failed') run.state.failedHosts.add(target.name);
+  if (result.status === 'unreachable') {
+    run.state.unreachableHosts.add(target.name);
+    run.bus.emit({ kind: 'host-unreachable', host: target.name, message: result.msg, hint: result.failure?.hint });
+  }
+  // exec shows each host's output under its name; the task result then only goes to the audit log.
+  const echoed = printOutput && result.commands.some((command) => command.executed);
+  if (echoed) run.bus.emit({ kind: 'host-output', host: target.name, exitCode: result.rc, stdout: result.stdout, stderr: result.stderr });
+  run.bus.emit({ kind: 'task-result', result, params: validated, handler: false, echoed });
+}

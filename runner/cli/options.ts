@@ -1,0 +1,126 @@
+/**
+ * Command-line options shared by playbook runs and ad-hoc commands, validated up front with messages
+ * that name the option and the value.
+ */
+import { parseArgs } from 'node:util';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Default and ceiling for hosts working at once: every host of a batch, up to this many. */
+export const DEFAULT_MAX_FORKS = 256;
+
+export interface CommonOptions {
+  inventory?: string;
+  limit?: string;
+  check: boolean;
+  diff: boolean;
+  json: boolean;
+  verbose: boolean;
+  forks: number;
+  keepGoing: boolean;
+  tags: string[];
+  skipTags: string[];
+  auditLog?: string;
+  timeoutSeconds: number;
+  hostKeyPolicy: 'strict' | 'accept-new' | 'insecure-ignore';
+  /** Prompt for the become password once (like ansible -K). */
+  askBecomePass: boolean;
+  sshConfig?: string;
+  help: boolean;
+}
+
+const OPTION_SPEC = {
+  inventory: { type: 'string', short: 'i' },
+  limit: { type: 'string', short: 'l' },
+  check: { type: 'boolean', short: 'C' },
+  'dry-run': { type: 'boolean' },
+  diff: { type: 'boolean', short: 'D' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  forks: { type: 'string', short: 'f' },
+  'keep-going': { type: 'boolean' },
+  tags: { type: 'string', short: 't', multiple: true },
+  'skip-tags': { type: 'string', multiple: true },
+  'audit-log': { type: 'string' },
+  timeout: { type: 'string' },
+  'accept-new-host-keys': { type: 'boolean' },
+  'insecure-skip-host-key-check': { type: 'boolean' },
+  'ask-become-pass': { type: 'boolean', short: 'K' },
+  'ssh-config': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses argv (without the subcommand); returns the options and the positional words. */
+export function parseCommonOptions(argv: string[], extra: Record<string, { type: 'string' | 'boolean'; short?: string }> = {}): {
+  options: CommonOptions;
+  positionals: string[];
+  extra: Record<string, string | boolean | undefined>;
+} {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...OPTION_SPEC, ...extra }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see --help)`);
+  }
+  const v = parsed.values as Record<string, unknown>;
+  const list = (value: unknown) => ([value].flat().filter((item): item is string => typeof item === 'string')).flatMap((item) => item.split(',')).map((item) => item.trim()).filter(Boolean);
+  const forks = v.forks === undefined ? DEFAULT_MAX_FORKS : wholeNumber('--forks', String(v.forks), 1, 10_000);
+  const timeoutSeconds = v.timeout === undefined ? 1800 : wholeNumber('--timeout', String(v.timeout), 1, 86_400);
+  if (v['accept-new-host-keys'] && v['insecure-skip-host-key-check']) {
+    throw new UsageError('--accept-new-host-keys and --insecure-skip-host-key-check cannot be used together');
+  }
+  const options: CommonOptions = {
+    inventory: v.inventory as string | undefined,
+    limit: v.limit as string | undefined,
+    check: Boolean(v.check || v['dry-run']),
+    diff: Boolean(v.diff),
+    json: Boolean(v.json),
+    verbose: Boolean(v.verbose),
+    forks,
+    keepGoing: Boolean(v['keep-going']),
+    tags: list(v.tags),
+    skipTags: list(v['skip-tags']),
+    auditLog: v['audit-log'] as string | undefined,
+    timeoutSeconds,
+    hostKeyPolicy: v['insecure-skip-host-key-check'] ? 'insecure-ignore' : v['accept-new-host-keys'] ? 'accept-new' : 'strict',
+    askBecomePass: Boolean(v['ask-become-pass']),
+    sshConfig: v['ssh-config'] as string | undefined,
+    help: Boolean(v.help),
+  };
+  const extraValues: Record<string, string | boolean | undefined> = {};
+  for (const key of Object.keys(extra)) extraValues[key] = v[key] as string | boolean | undefined;
+  return { options, positionals: parsed.positionals, extra: extraValues };
+}
+
+function wholeNumber(option: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new UsageError(`${option} takes a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+export const COMMON_HELP = `Options:
+  -i, --inventory FILE          inventory (Ansible YAML or INI; group_vars/ and host_vars/ beside it are read)
+  -l, --limit PATTERN           narrow the hosts further (all, group, host, node*, a:b, a:&b, a:!b)
+  -C, --check, --dry-run        read state and report what would change; change nothing
+  -D, --diff                    show unified diffs for files and before → after for settings
+  -t, --tags TAGS               run only tasks with these tags (comma-separated; repeatable)
+      --skip-tags TAGS          skip tasks with these tags
+  -f, --forks N                 most hosts working at once (default: all hosts of a batch, at most ${DEFAULT_MAX_FORKS})
+      --keep-going              let other hosts continue after a host fails (default: stop everywhere)
+      --timeout SECONDS         time limit of a single command (default 1800)
+  -K, --ask-become-pass         ask once for the sudo password
+      --json                    print one JSON event per line instead of the report
+      --audit-log FILE          where to write the audit log (default: ./audit/RUN-ID.jsonl)
+      --accept-new-host-keys    record unknown host keys (trust on first use); changed keys are still refused
+      --insecure-skip-host-key-check
+                                do not verify host keys at all (man-in-the-middle risk)
+      --ssh-config FILE         OpenSSH client config to read (default ~/.ssh/config)
+  -v, --verbose                 show every command sent
+  -h, --help                    this help`;

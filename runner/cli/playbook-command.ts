@@ -1,0 +1,102 @@
+/** `run PLAYBOOK.ts -i INVENTORY [options]`: loads a TypeScript playbook and runs it. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
+import { checkTemplates } from '../engine/template-preflight.ts';
+import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
+import { gitInfo } from './git-info.ts';
+import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
+import { startRun } from './run-context.ts';
+import { loadTargets } from './targets.ts';
+
+export const PLAYBOOK_HELP = `Usage: tsx run PLAYBOOK.ts -i INVENTORY [options]
+
+Runs a playbook's plays on the hosts they name, every host at once, stopping everywhere at the first
+failure. Exit status: 0 ok, 2 a host failed, 4 a host unreachable, 130 interrupted.
+
+${COMMON_HELP}`;
+
+export async function playbookCommand(argv: string[]): Promise<number> {
+  const { options, positionals } = parseCommonOptions(argv);
+  if (options.help) {
+    process.stdout.write(`${PLAYBOOK_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one playbook file, got ${positionals.length ? positionals.join(' ') : 'none'} (see --help)`);
+  const playbookPath = resolve(positionals[0]!);
+  const playbook = await loadPlaybook(playbookPath);
+  const targets = await loadTargets(options);
+
+  // Every host any play will touch must have the playbook's variables before anything runs anywhere.
+  const hosts = uniqueTargets(playbook.plays.flatMap((play) => targets.select(play.hosts, { allowEmpty: true })));
+  const { vars, errors } = validatePlaybookVars(playbook, hosts);
+  if (errors.length > 0) {
+    throw new UsageError(`the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`);
+  }
+
+  const templateProblems = checkTemplates(playbook.templates, hosts, (pattern) => targets.select(pattern, { allowEmpty: true }));
+  if (templateProblems.length > 0) {
+    throw new UsageError(`the playbook's templates cannot render on every host; nothing was run:\n  ${templateProblems.join('\n  ')}\ndeclare the name in book.template(…, { vars: [...] }) and pass it, or set it in the inventory`);
+  }
+
+  const run = startRun({
+    options,
+    hosts,
+    info: {
+      runKind: 'playbook',
+      playbook: { path: playbookPath, sha256: createHash('sha256').update(readFileSync(playbookPath)).digest('hex') },
+      git: gitInfo(playbookPath),
+      inventory: targets.source,
+      mode: options.check ? 'check' : 'apply',
+      diff: options.diff,
+      limit: options.limit,
+      tags: options.tags,
+      skipTags: options.skipTags,
+    },
+  });
+  for (const message of targets.warnings) run.bus.emit({ kind: 'warning', message });
+  try {
+    await runPlaybook(playbook, vars, {
+      check: options.check,
+      keepGoing: options.keepGoing,
+      forks: options.forks,
+      tags: { only: options.tags, skip: options.skipTags },
+      selectHosts: (pattern) => targets.select(pattern, { allowEmpty: true }),
+      inventoryHosts: (pattern) => targets.select(pattern, { allowEmpty: true, ignoreLimit: true }),
+      sessions: run.sessions,
+      bus: run.bus,
+      state: run.state,
+      redactor: run.redactor,
+      clock: run.clock,
+    });
+  } finally {
+    const code = await run.finish();
+    process.exitCode = code;
+  }
+  return Number(process.exitCode);
+}
+
+async function loadPlaybook(path: string): Promise<Playbook<unknown>> {
+  let loaded: { default?: unknown };
+  try {
+    loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`cannot load the playbook ${path}: ${message}`);
+  }
+  if (!isPlaybook(loaded.default)) {
+    throw new UsageError(`${path} does not default-export a playbook: end it with \`export default book.playbook([...plays])\` (see README, "Writing a playbook")`);
+  }
+  if (loaded.default.runtime !== RUNTIME) {
+    throw new UsageError(`${path} was loaded as CommonJS with its own copy of drover's runner: keep playbooks in a folder whose package.json says "type": "module" (as this project's does), or name the file .mts`);
+  }
+  return loaded.default;
+}
+
+function uniqueTargets<T extends { name: string }>(targets: T[]): T[] {
+  const seen = new Map<string, T>();
+  for (const target of targets) if (!seen.has(target.name)) seen.set(target.name, target);
+  return [...seen.values()];
+}

@@ -1,0 +1,104 @@
+/**
+ * What every run (playbook, exec, module) sets up and tears down the same way: run id, redactor,
+ * reporters, audit log, sessions, Ctrl-C handling, and the closing run-end record.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AuditWriter } from '../audit/writer.ts';
+import { connect } from '../transport/connect.ts';
+import { EventBus, type Reporter, type RunStartInfo } from '../events.ts';
+import { HostSession, type Connector, type HostTarget } from '../engine/host-session.ts';
+import { SessionPool } from '../engine/run-playbook.ts';
+import { RunState } from '../engine/run-state.ts';
+import { JsonReporter } from '../report/json.ts';
+import { TerminalReporter } from '../report/terminal.ts';
+import { Redactor } from '../secret.ts';
+import type { CommonOptions } from './options.ts';
+
+export interface RunContext {
+  runId: string;
+  bus: EventBus;
+  state: RunState;
+  redactor: Redactor;
+  sessions: SessionPool;
+  auditPath: string;
+  clock: () => number;
+  /** Emits run-end, closes connections and reporters, and returns the exit status. */
+  finish(): Promise<number>;
+}
+
+export interface RunContextSettings {
+  options: CommonOptions;
+  info: Omit<RunStartInfo, 'operator' | 'controller' | 'argv' | 'cwd'>;
+  hosts: HostTarget[];
+  /** For tests: a connector other than the real transport. */
+  connector?: Connector;
+  stdout?: NodeJS.WritableStream;
+}
+
+export function startRun(settings: RunContextSettings): RunContext {
+  const { options } = settings;
+  const started = Date.now();
+  const runId = `${new Date(started).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  const redactor = new Redactor();
+  for (const host of settings.hosts) {
+    if (host.connection.password) redactor.add(host.connection.password);
+    if (host.connection.passphrase) redactor.add(host.connection.passphrase);
+    if (host.become?.password) redactor.add(host.become.password);
+  }
+  const stdout = settings.stdout ?? process.stdout;
+  const reporters: Reporter[] = [];
+  reporters.push(options.json
+    ? new JsonReporter(stdout, redactor)
+    : new TerminalReporter({ stream: stdout, interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI, showDiff: options.diff, verbose: options.verbose, redactor }));
+  const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
+  reporters.push(new AuditWriter(auditPath, redactor));
+  const bus = new EventBus(runId, reporters);
+  const state = new RunState();
+  const connector = settings.connector ?? connect;
+  const sessions = new SessionPool((target) => new HostSession(target, connector, redactor, {
+    defaultTimeoutMs: options.timeoutSeconds * 1000,
+    abortSignal: state.abort.signal,
+  }));
+
+  const operator = process.env.SUDO_USER ? `${process.env.SUDO_USER} (as ${userInfo().username})` : userInfo().username;
+  bus.emit({
+    kind: 'run-start',
+    info: { ...settings.info, operator, controller: hostname(), argv: process.argv.slice(2), cwd: process.cwd() },
+    hosts: settings.hosts.map((host) => host.name),
+  });
+
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      if (state.stop('interrupted')) {
+        bus.emit({ kind: 'stopping', reason: 'interrupted', message: 'Ctrl-C: no new task starts; running commands are let finish (Ctrl-C again to kill them)' });
+      }
+    } else {
+      state.abort.abort();
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+
+  return {
+    runId,
+    bus,
+    state,
+    redactor,
+    sessions,
+    auditPath,
+    clock: () => Date.now(),
+    async finish() {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+      await sessions.closeAll();
+      const exitCode = state.exitCode();
+      bus.emit({ kind: 'run-end', recap: state.recap(), exitCode, interrupted: state.stopReason === 'interrupted', durationMs: Date.now() - started });
+      await bus.close();
+      return exitCode;
+    },
+  };
+}

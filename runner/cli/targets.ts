@@ -1,0 +1,150 @@
+/**
+ * From an inventory to the runner's host targets: host selection (pattern, then --limit), and each
+ * host's connection settings from its inventory variables, ~/.ssh/config and the command line, in
+ * that order of precedence (inventory over ssh config, as Ansible does).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { connectionSettings, HostPatternError, inventoryFromText, limitHosts, loadInventory, LOCALHOST_NAMES, selectHosts, type Inventory } from '../../inventory/index.ts';
+import type { HostTarget } from '../engine/host-session.ts';
+import { loadSshConfig, type SshConfigResult } from '../transport/ssh-config.ts';
+import { keyNeedsPassphrase } from '../transport/ssh.ts';
+import type { Secret } from '../secret.ts';
+import { promptSecret } from './prompt.ts';
+import type { ConnectionSpec } from '../transport/transport.ts';
+import { UsageError, type CommonOptions } from './options.ts';
+
+export interface Targets {
+  /** The inventory file and its sha256, for the audit log; null for the implicit localhost. */
+  source: { path: string; sha256: string } | null;
+  /** Hosts matching the pattern and (unless ignoreLimit) --limit, in inventory order. */
+  select(pattern: string, options: { allowEmpty: boolean; ignoreLimit?: boolean }): HostTarget[];
+  /** Things the operator should know that do not stop the run (unused group_vars files, ignored variables). */
+  warnings: string[];
+}
+
+/** Connection defaults: bounded everywhere, so a dead host costs seconds, not minutes. */
+export const CONNECTION_DEFAULTS = {
+  connectTimeoutMs: 15_000,
+  keepaliveIntervalMs: 15_000,
+  connectRetries: 2,
+  /** OpenSSH's default MaxSessions is 10; staying below leaves room for the operator's own sessions. */
+  maxChannels: 8,
+} as const;
+
+export async function loadTargets(options: CommonOptions): Promise<Targets> {
+  const inventoryPath = options.inventory ? resolve(options.inventory) : undefined;
+  if (inventoryPath && !existsSync(inventoryPath)) throw new UsageError(`inventory ${inventoryPath} does not exist (check -i)`);
+  // Without -i there is only the implicit localhost (local connection), as with Ansible.
+  const inventory = inventoryPath ? await loadInventory(inventoryPath) : inventoryFromText('all: {}\n', '(no inventory: implicit localhost)', 'yaml');
+  const sshConfigPath = options.sshConfig ?? resolve(homedir(), '.ssh/config');
+  const built = new Map<string, HostTarget>();
+  const ignoredBy = new Map<string, string[]>();
+  for (const name of [...inventory.hosts, ...LOCALHOST_NAMES.filter((host) => !inventory.hosts.includes(host))]) {
+    const { target, ignored } = await buildTarget(inventory, name, options, sshConfigPath);
+    built.set(name, target);
+    // The implicit localhost names inherit `all`'s variables; only listed hosts are worth naming.
+    if (inventory.hosts.includes(name)) for (const variable of ignored) ignoredBy.set(variable, [...(ignoredBy.get(variable) ?? []), name]);
+  }
+  await askForSecrets([...built.values()], options);
+  const warnings = [...inventory.warnings];
+  for (const [variable, hosts] of ignoredBy) {
+    warnings.push(`drover does not act on ${variable} (set for ${hosts.length} host(s): ${hosts.slice(0, 3).join(', ')}${hosts.length > 3 ? ', …' : ''})`);
+  }
+  const targetFor = (name: string): HostTarget => built.get(name)!;
+  return {
+    warnings,
+    source: inventoryPath ? { path: inventoryPath, sha256: createHash('sha256').update(readFileSync(inventoryPath)).digest('hex') } : null,
+    select(pattern, { allowEmpty, ignoreLimit }) {
+      try {
+        let names = selectHosts(inventory, pattern);
+        if (options.limit && !ignoreLimit) names = limitHosts(inventory, names, options.limit);
+        return names.map(targetFor);
+      } catch (error) {
+        // A play whose hosts are all limited away is skipped with a warning by the runner, as Ansible does.
+        if (allowEmpty && error instanceof HostPatternError) return [];
+        throw error;
+      }
+    },
+  };
+}
+
+/** A host's target, and the connection variables it sets that drover does not act on (for a warning). */
+async function buildTarget(inventory: Inventory, name: string, options: CommonOptions, sshConfigPath: string): Promise<{ target: HostTarget; ignored: readonly string[] }> {
+  const vars = inventory.varsFor(name);
+  const settings = connectionSettings(name, vars);
+  // OpenSSH matches Host blocks against what it is asked to connect to: ansible_host when set.
+  const sshConfig = settings.connection === 'local' ? { identityFiles: [] } : await loadSshConfig(settings.address ?? name, { file: sshConfigPath });
+  const connection = connectionSpec(name, settings, sshConfig, options);
+  const target: HostTarget = {
+    name,
+    vars,
+    groups: [...inventory.groupsOf(name)],
+    connection,
+    becomeByDefault: settings.become,
+    become: { user: settings.becomeUser, password: settings.becomePassword },
+  };
+  return { target, ignored: settings.ignored };
+}
+
+type Settings = ReturnType<typeof connectionSettings>;
+
+function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigResult, options: CommonOptions): ConnectionSpec {
+  const user = settings.user ?? sshConfig.user ?? userInfo().username;
+  const keyFile = settings.privateKeyFile ?? sshConfig.identityFiles.find((file) => existsSync(file)) ?? defaultKey();
+  const spec: ConnectionSpec = {
+    name,
+    address: settings.address ?? sshConfig.hostName ?? name,
+    port: settings.port ?? sshConfig.port ?? 22,
+    user,
+    kind: settings.connection,
+    privateKeyFile: keyFile,
+    password: settings.password,
+    passphrase: settings.keyPassphrase,
+    agentSocket: process.env.SSH_AUTH_SOCK,
+    knownHostsFiles: [settings.knownHostsFile ?? resolve(homedir(), '.ssh/known_hosts')],
+    hostKeyPolicy: options.hostKeyPolicy,
+    ...CONNECTION_DEFAULTS,
+  };
+  // ProxyJump hops in crossing order: the first hop is connected first, the target through the last.
+  if (settings.connection === 'ssh') {
+    let through: ConnectionSpec | undefined;
+    for (const hop of sshConfig.proxyJump ?? []) {
+      through = { ...spec, name: `${name} (via jump host ${hop.host})`, address: hop.host, port: hop.port ?? 22, user: hop.user ?? user, password: undefined, jump: through };
+    }
+    if (through) spec.jump = through;
+  }
+  return spec;
+}
+
+/**
+ * -K asks once for the sudo password of every host; an encrypted key without a passphrase variable is
+ * asked for once per key file. Asked before anything runs, so a run never stops half-way for input.
+ */
+async function askForSecrets(targets: HostTarget[], options: CommonOptions): Promise<void> {
+  if (options.askBecomePass) {
+    const password = await promptSecret('BECOME password: ', 'become password', 'set become_password (ansible_become_password) in the inventory instead of -K');
+    for (const target of targets) target.become = { ...target.become, password };
+  }
+  const passphrases = new Map<string, Secret | null>();
+  for (const target of targets) {
+    const spec = target.connection;
+    if (spec.kind !== 'ssh' || !spec.privateKeyFile || spec.passphrase) continue;
+    let known = passphrases.get(spec.privateKeyFile);
+    if (known === undefined) {
+      const encrypted = existsSync(spec.privateKeyFile) && (await keyNeedsPassphrase(spec.privateKeyFile).catch(() => false));
+      known = encrypted
+        ? await promptSecret(`passphrase for ${spec.privateKeyFile}: `, 'key passphrase', `set ssh_key_passphrase for ${target.name} in the inventory, or load the key into ssh-agent`)
+        : null;
+      passphrases.set(spec.privateKeyFile, known);
+    }
+    if (known) spec.passphrase = known;
+  }
+}
+
+/** OpenSSH's own default identities, in its order. */
+function defaultKey(): string | undefined {
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((file) => resolve(homedir(), '.ssh', file)).find((file) => existsSync(file));
+}

@@ -1,0 +1,206 @@
+/**
+ * Commands are data. A module returns `Command` values; only this file turns them into the one line a
+ * remote shell runs, and only `shellQuote` quotes. Nothing else in drover glues shell text from strings.
+ *
+ * Every script runs under `set -eu` (and `pipefail` where the shell has it). Secrets never appear in the
+ * line: a Secret interpolated into a script becomes a reference to a shell variable that the script
+ * reads from its stdin first, so it is absent from `ps` on the target, from the terminal and from the
+ * audit log by construction.
+ */
+import { randomBytes } from 'node:crypto';
+import { Secret } from './secret.ts';
+
+/** A value that can be interpolated into a script: quoted as one word, or, for a Secret, read from stdin. */
+export type ShellValue = string | number | Secret;
+
+/** A script fragment built by the `sh` tag: its text (quoted values only) plus the secrets it refers to. */
+export class Script {
+  constructor(
+    readonly text: string,
+    readonly secrets: ReadonlyMap<string, Secret> = new Map(),
+  ) {}
+
+  /** Joins fragments with a separator, keeping every fragment's secrets. */
+  static join(parts: Script[], separator = '\n'): Script {
+    const secrets = new Map<string, Secret>();
+    for (const part of parts) for (const [name, value] of part.secrets) secrets.set(name, value);
+    return new Script(parts.map((part) => part.text).join(separator), secrets);
+  }
+}
+
+let secretCounter = 0;
+
+/** Marks text as already-safe shell syntax inside an `sh` template (e.g. a quoted list built by `shList`). */
+export class RawShell {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Tagged template for scripts: `sh\`sysctl -w ${key}=${value}\``. Every interpolated value is quoted as
+ * a single word; a Secret becomes `"$DROVER_SECRET_N"`; a Script or RawShell is inserted as it is; an
+ * array is quoted word by word and joined with spaces.
+ */
+export function sh(strings: TemplateStringsArray, ...values: Array<ShellValue | Script | RawShell | ShellValue[]>): Script {
+  let text = strings[0] ?? '';
+  const secrets = new Map<string, Secret>();
+  values.forEach((value, index) => {
+    text += renderValue(value, secrets) + (strings[index + 1] ?? '');
+  });
+  return new Script(text, secrets);
+}
+
+function renderValue(value: ShellValue | Script | RawShell | ShellValue[], secrets: Map<string, Secret>): string {
+  if (value instanceof Script) {
+    for (const [name, item] of value.secrets) secrets.set(name, item);
+    return value.text;
+  }
+  if (value instanceof RawShell) return value.text;
+  if (Array.isArray(value)) return value.map((item) => renderValue(item, secrets)).join(' ');
+  if (value instanceof Secret) {
+    for (const [name, known] of secrets) if (known === value) return `"$${name}"`;
+    const name = `DROVER_SECRET_${++secretCounter}`;
+    secrets.set(name, value);
+    return `"$${name}"`;
+  }
+  return shellQuote(String(value));
+}
+
+/**
+ * Quotes a string as one POSIX shell word. Single quotes make everything literal (`$()`, backticks,
+ * globs, newlines); a single quote itself is closed, escaped and reopened. NUL cannot be passed through
+ * a shell at all, so it is refused rather than silently truncated.
+ */
+export function shellQuote(value: string): string {
+  if (value.includes('\0')) throw new InvalidShellValueError(value);
+  if (value !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export class InvalidShellValueError extends Error {
+  constructor(value: string) {
+    super(`a value contains a NUL byte, which no shell command can carry: ${JSON.stringify(value.slice(0, 60))}`);
+    this.name = 'InvalidShellValueError';
+  }
+}
+
+/** Who to become on the target (sudo). */
+export interface Become {
+  /** The user to run as; default root. */
+  user?: string;
+  /** sudo password; without one, sudo runs non-interactively (`sudo -n`) and fails if it would ask. */
+  password?: Secret;
+}
+
+/** One command for the runner to execute. */
+export interface Command {
+  /** What runs: a script from the `sh` tag (run by /bin/sh under set -eu) or an argv (no shell expansion). */
+  run: Script | { argv: ShellValue[] };
+  /** Data written to the command's stdin after any secrets (file contents travel this way, never in argv). */
+  stdin?: string | Buffer | Secret;
+  /** Environment variables, exported by the script prelude (SSH servers usually refuse `env` requests). */
+  env?: Record<string, string>;
+  /** Working directory. */
+  cwd?: string;
+  /** Per-command time limit; the runner applies a default when unset. */
+  timeoutMs?: number;
+  /**
+   * A read-only command (a probe) may run in check mode. Changing commands must leave this unset: the
+   * runner never sends them in check mode.
+   */
+  readOnly?: boolean;
+  /** A short human description shown in check mode ("write /etc/sysctl.d/k8s.conf"). */
+  description?: string;
+  /** A command to run after this one fails, whose output is added to the error (e.g. a unit's journal). */
+  diagnose?: Script;
+  /** Exit codes that count as success; default [0]. */
+  okExitCodes?: number[];
+}
+
+/** What goes over the wire: the line for the remote shell and the bytes for stdin. */
+export interface RenderedCommand {
+  /** The exact line executed by the target's login shell. Contains no secret. */
+  line: string;
+  /** Stdin: become password (if any), then a marker, then secrets one per line, then the data. */
+  stdin: Buffer;
+  /** The script body alone, for people (terminal, check-mode listing). Contains no secret. */
+  display: string;
+}
+
+export interface RenderOptions {
+  /** sudo settings for this command, or undefined to run as the connecting user. */
+  become?: Become;
+  /** The user the connection logs in as: becoming the same user needs no sudo. */
+  loginUser?: string;
+}
+
+/** The shell lines every script starts with. pipefail is set only where the shell has it (dash lacks it). */
+const STRICT_PRELUDE = 'set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\n';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Builds the wire form of a command. Pure: the same command and options give the same bytes. */
+export function renderCommand(command: Command, options: RenderOptions = {}, marker = stdinMarker()): RenderedCommand {
+  const body = 'argv' in command.run ? argvScript(command.run.argv) : command.run;
+  const secretEntries = [...body.secrets];
+  let prelude = STRICT_PRELUDE;
+
+  const sudo = needsSudo(options);
+  const password = sudo ? options.become?.password : undefined;
+  const stdinParts: Buffer[] = [];
+  if (password) {
+    // sudo -S reads the password line only when it has to ask; if the sudoers rule is NOPASSWD the line
+    // is still there, so the script skips everything up to a per-command marker before reading its own.
+    stdinParts.push(Buffer.from(`${oneLine(password, 'become password')}\n${marker}\n`));
+    prelude += `while IFS= read -r __drover_line; do [ "$__drover_line" = ${shellQuote(marker)} ] && break; done\n`;
+  }
+  for (const [name, value] of secretEntries) {
+    prelude += `IFS= read -r ${name}\n`;
+    stdinParts.push(Buffer.from(`${oneLine(value, value.label)}\n`));
+  }
+  for (const [name, value] of Object.entries(command.env ?? {})) {
+    if (!ENV_NAME.test(name)) throw new InvalidShellValueError(`environment variable name ${name}`);
+    prelude += `export ${name}=${shellQuote(value)}\n`;
+  }
+  if (command.cwd) prelude += `cd ${shellQuote(command.cwd)}\n`;
+  if (command.stdin !== undefined) stdinParts.push(toBuffer(command.stdin));
+
+  const script = prelude + body.text;
+  const shellLine = `/bin/sh -c ${shellQuote(script)}`;
+  const line = sudo ? `${sudoPrefix(options.become ?? {}, Boolean(password))} ${shellLine}` : shellLine;
+  const who = sudo ? `[sudo -u ${options.become?.user ?? 'root'}] ` : '';
+  return { line, stdin: Buffer.concat(stdinParts), display: who + body.text };
+}
+
+function argvScript(argv: ShellValue[]): Script {
+  if (argv.length === 0) throw new InvalidShellValueError('an empty argv');
+  return sh`exec ${argv}`;
+}
+
+function needsSudo(options: RenderOptions): boolean {
+  if (!options.become) return false;
+  const user = options.become.user ?? 'root';
+  return user !== options.loginUser;
+}
+
+function sudoPrefix(become: Become, withPassword: boolean): string {
+  const user = shellQuote(become.user ?? 'root');
+  // -H: the target user's HOME; -p '': no prompt text mixed into stderr; -n: never wait for a password.
+  return withPassword ? `sudo -H -S -p '' -u ${user} --` : `sudo -H -n -u ${user} --`;
+}
+
+function oneLine(value: Secret, label: string): string {
+  const plain = value.reveal();
+  if (/[\n\r\0]/.test(plain)) {
+    throw new InvalidShellValueError(`the ${label} (a secret) contains a line break or NUL; secrets are sent as one line on stdin`);
+  }
+  return plain;
+}
+
+function toBuffer(value: string | Buffer | Secret): Buffer {
+  if (value instanceof Secret) return Buffer.from(value.reveal());
+  return typeof value === 'string' ? Buffer.from(value) : value;
+}
+
+function stdinMarker(): string {
+  return `__drover_stdin_${randomBytes(8).toString('hex')}__`;
+}

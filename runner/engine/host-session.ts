@@ -1,0 +1,171 @@
+/**
+ * One host for the length of a run: its single connection (opened on first use, reused by every task),
+ * its fact cache, and the one place where commands are rendered and sent.
+ */
+import { renderCommand, type Become, type Command, type Script } from '../command.ts';
+import type { Fact } from '../facts.ts';
+import type { HostContext, ProbeOutput } from '../module.ts';
+import type { CommandRecord } from '../result.ts';
+import { Redactor, Secret } from '../secret.ts';
+import { UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
+
+/** Everything the runner knows about a host before it connects. */
+export interface HostTarget {
+  name: string;
+  vars: Readonly<Record<string, unknown>>;
+  groups: string[];
+  connection: ConnectionSpec;
+  /** become settings from the inventory (ansible_become…), used when a play or task does not say. */
+  become?: Become;
+  /** Whether the inventory asked for become on this host. */
+  becomeByDefault: boolean;
+}
+
+export type Connector = (spec: ConnectionSpec) => Promise<Connection>;
+
+export interface SessionSettings {
+  /** Time limit for a command that sets none. */
+  defaultTimeoutMs: number;
+  /** Aborted on the second Ctrl-C: commands in flight are killed. */
+  abortSignal?: AbortSignal;
+}
+
+export class HostSession {
+  #connection: Promise<Connection> | undefined;
+  #unreachable: UnreachableError | undefined;
+  readonly #facts = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly target: HostTarget,
+    private readonly connector: Connector,
+    private readonly redactor: Redactor,
+    private readonly settings: SessionSettings,
+  ) {}
+
+  get name(): string {
+    return this.target.name;
+  }
+
+  /** Set once the host could not be reached or dropped the connection; later commands fail at once. */
+  get unreachable(): UnreachableError | undefined {
+    return this.#unreachable;
+  }
+
+  /**
+   * Sends one command and waits for it. A non-zero exit is returned, not thrown (the caller decides);
+   * a connection that cannot be made or is lost throws UnreachableError and marks the host.
+   */
+  async run(command: Command, become: Become | undefined): Promise<CommandRecord> {
+    const connection = await this.connect();
+    const rendered = renderCommand(command, { become, loginUser: this.target.connection.user });
+    this.registerSecrets(command, become);
+    const outcome = await connection.exec(rendered.line, {
+      stdin: rendered.stdin.length > 0 ? rendered.stdin : undefined,
+      timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
+      signal: this.settings.abortSignal,
+    });
+    if (outcome.connectionLost) {
+      this.#unreachable = new UnreachableError(this.name, `connection to ${this.name} was lost while running: ${rendered.display}`, 'check that the host is up and sshd is running; the command may or may not have completed');
+      throw this.#unreachable;
+    }
+    return {
+      display: rendered.display,
+      line: rendered.line,
+      executed: true,
+      exitCode: outcome.exitCode,
+      stdout: outcome.stdout,
+      stderr: outcome.transportError && outcome.exitCode === null
+        ? `${outcome.stderr}\n(${outcome.transportError})`
+        : outcome.timedOut
+        ? `${outcome.stderr}\n(timed out after ${Math.round((command.timeoutMs ?? this.settings.defaultTimeoutMs) / 1000)} s and was killed)`
+        : outcome.aborted
+          ? `${outcome.stderr}\n(aborted by the operator)`
+          : outcome.stderr,
+      durationMs: outcome.durationMs,
+      timedOut: outcome.timedOut,
+    };
+  }
+
+  /** What a command would be, without sending it (check mode). */
+  preview(command: Command, become: Become | undefined): CommandRecord {
+    const rendered = renderCommand(command, { become, loginUser: this.target.connection.user });
+    return { display: rendered.display, line: rendered.line, executed: false, exitCode: null, stdout: '', stderr: '', durationMs: 0, timedOut: false };
+  }
+
+  /** The planner's read-only view of this host, with the task's become applied to probes. */
+  context(become: Become | undefined): HostContext {
+    return {
+      name: this.name,
+      vars: this.target.vars,
+      fact: <T>(fact: Fact<T>) => this.fact(fact, become),
+      probe: (script: Script, options?: { stdin?: string | Buffer; timeoutMs?: number }) =>
+        this.probe(script, become, options),
+    };
+  }
+
+  /** Drops facts a change may have made stale; stable facts (OS family…) stay. */
+  invalidateFacts(): void {
+    for (const key of [...this.#facts.keys()]) if (!key.startsWith('stable:')) this.#facts.delete(key);
+  }
+
+  async close(): Promise<void> {
+    const pending = this.#connection;
+    this.#connection = undefined;
+    if (!pending) return;
+    try {
+      await (await pending).close();
+    } catch {
+      // A connection that never opened has nothing to close.
+    }
+  }
+
+  private async fact<T>(fact: Fact<T>, become: Become | undefined): Promise<T> {
+    // Probes can differ by user (a file root can read and ops cannot), so the cache is per become user.
+    const key = `${fact.stable ? 'stable:' : ''}${become?.user ?? (become ? 'root' : '-')}:${fact.key}`;
+    let cached = this.#facts.get(key) as Promise<T> | undefined;
+    if (!cached) {
+      cached = this.probe(fact.script, become).then((output) => fact.parse(output));
+      this.#facts.set(key, cached);
+      // A failed probe is not cached: the next task asks again and gets its own error.
+      cached.catch(() => this.#facts.delete(key));
+    }
+    return cached;
+  }
+
+  private async probe(script: Script, become: Become | undefined, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ProbeOutput> {
+    const record = await this.run({ run: script, readOnly: true, stdin: options.stdin, timeoutMs: options.timeoutMs }, become);
+    if (record.timedOut) throw new ProbeError(this.name, record);
+    return { exitCode: record.exitCode ?? -1, stdout: record.stdout, stderr: record.stderr };
+  }
+
+  private connect(): Promise<Connection> {
+    if (this.#unreachable) return Promise.reject(this.#unreachable);
+    if (!this.#connection) {
+      this.#connection = this.connector(this.target.connection).catch((error: unknown) => {
+        this.#unreachable = error instanceof UnreachableError
+          ? error
+          : new UnreachableError(this.name, `cannot connect to ${this.name}: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+        throw this.#unreachable;
+      });
+    }
+    return this.#connection;
+  }
+
+  private registerSecrets(command: Command, become: Become | undefined): void {
+    const script = 'argv' in command.run ? undefined : command.run;
+    for (const value of script?.secrets.values() ?? []) this.redactor.add(value);
+    if (command.stdin instanceof Secret) this.redactor.add(command.stdin);
+    if (become?.password) this.redactor.add(become.password);
+  }
+}
+
+/** A read-only probe timed out: the planner cannot decide, so the task fails with the probe shown. */
+export class ProbeError extends Error {
+  constructor(
+    readonly host: string,
+    readonly record: CommandRecord,
+  ) {
+    super(`a read-only probe on ${host} did not finish: ${record.display.split('\n')[0]}\n${record.stderr.trim()}`);
+    this.name = 'ProbeError';
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * Runs a playbook across hosts: plays in order; in each play every host of a batch at once (bounded by
+ * --forks), each host running the play's code independently, so a slow host never holds up the others.
+ * Fail-fast: the first failure anywhere stops new tasks everywhere (unless --keep-going).
+ */
+import pLimit from 'p-limit';
+import { osFacts } from '../../modules/facts/os.ts';
+import { registry } from '../../modules/registry.ts';
+import type { Become } from '../command.ts';
+import type { EventBus } from '../events.ts';
+import type { Module } from '../module.ts';
+import type { BecomeOption, HostInfo, Play, PlayContext, Playbook, TaskOptions, Tasks } from '../playbook.ts';
+import type { TaskResult } from '../result.ts';
+import { SchemaError } from '../schema.ts';
+import type { Redactor } from '../secret.ts';
+import { HostSession, type HostTarget } from './host-session.ts';
+import type { RunState } from './run-state.ts';
+import { selectByTags, type TagFilter } from './tags.ts';
+import { runTask } from './task.ts';
+
+export interface PlaybookRunOptions {
+  check: boolean;
+  keepGoing: boolean;
+  /** Most hosts working at once. */
+  forks: number;
+  tags: TagFilter;
+  /** Resolves a play's host pattern to targets (inventory selection with --limit applied). */
+  selectHosts: (pattern: string) => HostTarget[];
+  /** The inventory's hosts for a pattern, ignoring --limit (what `ctx.hosts` shows a play). */
+  inventoryHosts: (pattern: string) => HostTarget[];
+  sessions: SessionPool;
+  bus: EventBus;
+  state: RunState;
+  redactor: Redactor;
+  clock: () => number;
+}
+
+/** One HostSession per host for the whole run: one connection per host, reused by every play. */
+export class SessionPool {
+  readonly #sessions = new Map<string, HostSession>();
+  constructor(private readonly create: (target: HostTarget) => HostSession) {}
+
+  get(target: HostTarget): HostSession {
+    let session = this.#sessions.get(target.name);
+    if (!session) {
+      session = this.create(target);
+      this.#sessions.set(target.name, session);
+    }
+    return session;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((session) => session.close()));
+  }
+}
+
+/** Thrown inside a host's play code to unwind it when the run stops or the host failed. */
+class HostStopped extends Error {
+  constructor(readonly why: 'stopping' | 'failed') {
+    super(`host stopped: ${why}`);
+  }
+}
+
+/**
+ * Validates the playbook's declared variables on every host it will touch before anything runs: an
+ * unset variable stops the run before it does damage, like `set -u`.
+ */
+export function validatePlaybookVars(playbook: Playbook<unknown>, targets: HostTarget[]): { vars: Map<string, unknown>; errors: string[] } {
+  const vars = new Map<string, unknown>();
+  const errors: string[] = [];
+  for (const target of targets) {
+    try {
+      vars.set(target.name, playbook.vars.parse(pickDeclared(playbook, target.vars), 'vars'));
+    } catch (error) {
+      if (!(error instanceof SchemaError)) throw error;
+      errors.push(`${target.name}: ${error.message}`);
+    }
+  }
+  return { vars, errors };
+}
+
+/** Inventory variables the schema does not declare (ansible_host…) are not the playbook's concern. */
+function pickDeclared(playbook: Playbook<unknown>, vars: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const declared = Object.keys(playbook.vars.shape);
+  return Object.fromEntries(Object.entries(vars).filter(([key]) => declared.includes(key)));
+}
+
+export async function runPlaybook(playbook: Playbook<unknown>, typedVars: Map<string, unknown>, options: PlaybookRunOptions): Promise<void> {
+  const outputs = new Map<symbol, Map<string, unknown>>();
+  const context: PlayContext = {
+    outputs: <O>(play: Play<any, O, any>) => (outputs.get(play.id) ?? new Map()) as ReadonlyMap<string, O>,
+    hosts: (pattern: string) => options.inventoryHosts(pattern).map((target) => ({
+      name: target.name,
+      address: target.connection.address,
+      vars: target.vars,
+      groups: target.groups,
+    })),
+    checkMode: options.check,
+  };
+  for (const play of playbook.plays) {
+    if (options.state.stopping) break;
+    const playOutputs = new Map<string, unknown>();
+    outputs.set(play.id, playOutputs);
+    const targets = options.selectHosts(play.hosts).filter((target) => !options.state.failedHosts.has(target.name) && !options.state.unreachableHosts.has(target.name));
+    if (targets.length === 0) {
+      options.bus.emit({ kind: 'warning', message: `play "${play.name}": no hosts left to run on (pattern ${play.hosts})` });
+      continue;
+    }
+    const batches = splitIntoBatches(targets, play.serial);
+    for (const [index, batch] of batches.entries()) {
+      if (options.state.stopping) break;
+      options.bus.emit({ kind: 'play-start', play: play.name, hosts: batch.map((target) => target.name), batch: index + 1, batches: batches.length });
+      const limit = pLimit(Math.max(1, options.forks));
+      const failedBefore = options.state.failedHosts.size + options.state.unreachableHosts.size;
+      await Promise.all(batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options))));
+      const failedInBatch = options.state.failedHosts.size + options.state.unreachableHosts.size - failedBefore;
+      if (play.maxFailPercentage !== undefined && (failedInBatch / batch.length) * 100 > play.maxFailPercentage) {
+        if (options.state.stop('max-fail-percentage')) {
+          options.bus.emit({ kind: 'stopping', reason: 'max-fail-percentage', message: `play "${play.name}": ${failedInBatch} of ${batch.length} hosts failed, over maxFailPercentage ${play.maxFailPercentage}%` });
+        }
+      }
+      options.bus.emit({ kind: 'play-end', play: play.name });
+    }
+  }
+}
+
+async function runHostPlay(
+  play: Play<any, unknown, string>,
+  target: HostTarget,
+  vars: unknown,
+  context: PlayContext,
+  playOutputs: Map<string, unknown>,
+  options: PlaybookRunOptions,
+): Promise<void> {
+  const session = options.sessions.get(target);
+  options.state.track(target.name);
+  if (options.state.stopping) {
+    options.state.markNotRun(target.name);
+    return;
+  }
+  const notified = new Set<string>();
+  const host: HostInfo<unknown> = {
+    name: target.name,
+    vars,
+    allVars: target.vars,
+    groups: target.groups,
+    os: () => session.context(resolveBecome(play.become, target)).fact(osFacts),
+  };
+  const tasks = makeTasks(play, target, session, notified, options, false);
+  try {
+    const output = await play.tasks(tasks, host, context);
+    playOutputs.set(target.name, output);
+  } catch (error) {
+    if (error instanceof HostStopped) {
+      if (error.why === 'stopping') options.state.markNotRun(target.name);
+      return;
+    }
+    reportPlaybookError(error, play.name, target.name, options);
+    return;
+  }
+  await runHandlers(play, target, host, session, notified, options);
+}
+
+async function runHandlers(
+  play: Play<any, unknown, string>,
+  target: HostTarget,
+  host: HostInfo<unknown>,
+  session: HostSession,
+  notified: Set<string>,
+  options: PlaybookRunOptions,
+): Promise<void> {
+  if (notified.size === 0 || !play.handlers) return;
+  const handlerTasks = makeTasks(play, target, session, new Set(), options, true);
+  // Handlers run in the order they are defined, not the order they were notified (as Ansible does).
+  for (const [name, handler] of Object.entries(play.handlers)) {
+    if (!notified.has(name)) continue;
+    if (options.state.stopping) {
+      options.state.markNotRun(target.name);
+      return;
+    }
+    try {
+      await handler(handlerTasks, host);
+    } catch (error) {
+      if (error instanceof HostStopped) return;
+      reportPlaybookError(error, `${play.name} / handler ${name}`, target.name, options);
+      return;
+    }
+  }
+}
+
+/** An exception thrown by the playbook's own code: the host fails, with the message. */
+function reportPlaybookError(error: unknown, where: string, host: string, options: PlaybookRunOptions): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const result: TaskResult = {
+    host, task: `(playbook code in ${where})`, module: 'playbook', status: 'failed', changed: false, checkMode: options.check,
+    uncertain: false, msg: `the playbook's code threw: ${message}`, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '',
+    durationMs: 0, failure: { kind: 'internal', hint: 'fix the playbook code at the place the message names' },
+  };
+  options.bus.emit({ kind: 'task-result', result, params: {}, handler: false });
+  recordFailure(result, options);
+}
+
+function makeTasks(
+  play: Play<any, unknown, string>,
+  target: HostTarget,
+  session: HostSession,
+  notified: Set<string>,
+  options: PlaybookRunOptions,
+  handler: boolean,
+): Tasks<string> {
+  const call = async (module: Module, name: string, params: unknown, taskOptions: TaskOptions<string> = {}): Promise<TaskResult> => {
+    if (options.state.stopping) throw new HostStopped('stopping');
+    // A playbook that caught the failure of an earlier task still gets no further task on this host.
+    if (options.state.failedHosts.has(target.name) || options.state.unreachableHosts.has(target.name)) throw new HostStopped('failed');
+    const tags = [...(play.tags ?? []), ...(taskOptions.tags ?? [])];
+    const become = resolveBecome(taskOptions.become ?? play.become, target);
+    if (!handler && !selectByTags(tags, options.tags)) {
+      const skipped = skippedResult(target.name, name, module.name, options.check, `skipped by tags (task tags: ${tags.join(', ') || 'none'})`);
+      options.state.count(skipped);
+      options.bus.emit({ kind: 'task-result', result: skipped, params, handler });
+      return skipped;
+    }
+    options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });
+    const run = await runTask(session, { name, module, params, become, secretOutput: taskOptions.secretOutput }, {
+      check: options.check,
+      redactor: options.redactor,
+      clock: options.clock,
+    });
+    options.state.count(run.result);
+    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler });
+    if (run.result.status === 'failed' || run.result.status === 'unreachable') {
+      if (taskOptions.ignoreErrors && run.result.status === 'failed') return run.result;
+      recordFailure(run.result, options);
+      throw new HostStopped('failed');
+    }
+    if (run.result.changed && taskOptions.notify) {
+      for (const name of [taskOptions.notify].flat()) notified.add(name);
+    }
+    return run.result;
+  };
+  const tasks: Record<string, unknown> = {
+    run: (module: Module, name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions),
+    checkMode: options.check,
+  };
+  for (const [key, module] of Object.entries(registry as Record<string, Module>)) {
+    tasks[key] = (name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions);
+  }
+  return tasks as Tasks<string>;
+}
+
+/** Marks the host and applies the fail-fast policy. */
+function recordFailure(result: TaskResult, options: PlaybookRunOptions): void {
+  if (result.status === 'unreachable') {
+    options.state.unreachableHosts.add(result.host);
+    options.bus.emit({ kind: 'host-unreachable', host: result.host, message: result.msg, hint: result.failure?.hint });
+  } else {
+    options.state.failedHosts.add(result.host);
+  }
+  if (!options.keepGoing && options.state.stop('fail-fast')) {
+    options.bus.emit({ kind: 'stopping', reason: 'fail-fast', message: `${result.host} ${result.status === 'unreachable' ? 'is unreachable' : 'failed'} in task "${result.task}": no new task starts anywhere (use --keep-going to let other hosts continue)` });
+  }
+}
+
+export function skippedResult(host: string, task: string, module: string, checkMode: boolean, msg: string): TaskResult {
+  return { host, task, module, status: 'skipped', changed: false, checkMode, uncertain: false, msg, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '', durationMs: 0 };
+}
+
+/** Resolves a play's or task's become option against the host's inventory settings. */
+export function resolveBecome(option: BecomeOption | undefined, target: HostTarget): Become | undefined {
+  const inventory = target.become ?? {};
+  if (option === undefined) return target.becomeByDefault ? { ...inventory } : undefined;
+  if (option === false) return undefined;
+  if (option === true) return { ...inventory };
+  if (typeof option === 'string') return { ...inventory, user: option };
+  return { ...inventory, ...option };
+}
+
+/** Ansible's `serial`: a count or a percentage of the play's hosts per batch; unset means one batch. */
+export function splitIntoBatches<T>(items: T[], serial: number | `${number}%` | undefined): T[][] {
+  if (serial === undefined || items.length === 0) return [items];
+  const size = typeof serial === 'number'
+    ? serial
+    : Math.max(1, Math.floor((items.length * Number(serial.slice(0, -1))) / 100));
+  if (!Number.isInteger(size) || size < 1) throw new Error(`serial must be a whole number of hosts ≥ 1 or a percentage, got ${serial}`);
+  const batches: T[][] = [];
+  for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size));
+  return batches;
+}

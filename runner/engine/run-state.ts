@@ -1,0 +1,69 @@
+/**
+ * The run-wide state that makes fail-fast a runner policy rather than something each module does:
+ * once `stop` is called, no new task starts on any host; tasks in flight finish; handlers do not run.
+ */
+import { setMaxListeners } from 'node:events';
+import type { RecapLine } from '../events.ts';
+import type { TaskResult } from '../result.ts';
+
+export type StopReason = 'fail-fast' | 'interrupted' | 'max-fail-percentage';
+
+export class RunState {
+  #stopReason: StopReason | undefined;
+  readonly #recap = new Map<string, RecapLine>();
+  readonly failedHosts = new Set<string>();
+  readonly unreachableHosts = new Set<string>();
+  /** Aborted on the second Ctrl-C: commands in flight are killed. */
+  readonly abort = new AbortController();
+
+  constructor() {
+    // Every command in flight listens for the abort: hundreds at once is expected, not a leak.
+    setMaxListeners(0, this.abort.signal);
+  }
+
+  get stopping(): boolean {
+    return this.#stopReason !== undefined;
+  }
+
+  get stopReason(): StopReason | undefined {
+    return this.#stopReason;
+  }
+
+  /** Returns true the first time, so the caller announces the stop once. */
+  stop(reason: StopReason): boolean {
+    if (this.#stopReason) return false;
+    this.#stopReason = reason;
+    return true;
+  }
+
+  /** Makes sure a host appears in the recap even if nothing ran there. */
+  track(host: string): RecapLine {
+    let line = this.#recap.get(host);
+    if (!line) {
+      line = { host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, notRun: false };
+      this.#recap.set(host, line);
+    }
+    return line;
+  }
+
+  count(result: TaskResult): void {
+    const line = this.track(result.host);
+    line[result.status === 'changed' ? 'changed' : result.status]++;
+  }
+
+  markNotRun(host: string): void {
+    this.track(host).notRun = true;
+  }
+
+  recap(): RecapLine[] {
+    return [...this.#recap.values()];
+  }
+
+  /** 0 all ok; 2 a host failed; 4 a host unreachable and none failed (as Ansible); 130 interrupted. */
+  exitCode(): number {
+    if (this.#stopReason === 'interrupted') return 130;
+    if (this.failedHosts.size > 0) return 2;
+    if (this.unreachableHosts.size > 0) return 4;
+    return 0;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Runs one task on one host: validate the parameters, plan, then either report the plan (check mode)
+ * or execute it. This is the only place where check mode and the real run part ways, and they part
+ * after the same plan, so a dry run predicts exactly what the real run does.
+ */
+import type { Become, Script } from '../command.ts';
+import { FactError } from '../facts.ts';
+import { ModuleError } from '../module-error.ts';
+import type { CommandOutcome, Module, Plan } from '../module.ts';
+import { tail, type CommandRecord, type FailureKind, type TaskResult } from '../result.ts';
+import { SchemaError } from '../schema.ts';
+import { Secret, type Redactor } from '../secret.ts';
+import { UnreachableError } from '../transport/transport.ts';
+import { ProbeError, type HostSession } from './host-session.ts';
+
+export interface TaskSpec {
+  /** The task's name as the playbook gives it. */
+  name: string;
+  module: Module;
+  /** Parameters as written (validated here by the module's schema). */
+  params: unknown;
+  become: Become | undefined;
+  /** Parameters came from text (`run module … key=value`): coerce "true", "10", "a,b". */
+  paramsFromText?: boolean;
+  /** The task's stdout is a secret (a join command): it is masked in every report. */
+  secretOutput?: boolean;
+}
+
+export interface TaskRunSettings {
+  check: boolean;
+  redactor: Redactor;
+  clock: () => number;
+}
+
+/** What a task produced, with its parameters as validated (for the audit record). */
+export interface TaskRun {
+  result: TaskResult;
+  params: unknown;
+}
+
+export async function runTask(session: HostSession, spec: TaskSpec, settings: TaskRunSettings): Promise<TaskRun> {
+  const started = settings.clock();
+  const base = { host: session.name, task: spec.name, module: spec.module.name, checkMode: settings.check };
+  const finish = (fields: Partial<TaskResult> & Pick<TaskResult, 'status' | 'msg'>): TaskResult => ({
+    ...base,
+    changed: false,
+    uncertain: false,
+    changes: [],
+    diffs: [],
+    commands: [],
+    rc: null,
+    stdout: '',
+    stderr: '',
+    durationMs: settings.clock() - started,
+    ...fields,
+  });
+
+  let params: ReturnType<Module['params']['parse']>;
+  try {
+    params = spec.module.params.parse(spec.params, '', { fromText: spec.paramsFromText });
+  } catch (error) {
+    if (!(error instanceof SchemaError)) throw error;
+    return {
+      params: spec.params,
+      result: finish({ status: 'failed', msg: `invalid parameter for ${spec.module.name}: ${error.message}`, failure: { kind: 'invalid-input', hint: 'fix the task\'s parameters; see `run module --help` for each module\'s parameters' } }),
+    };
+  }
+  registerSecretParams(params, settings.redactor);
+
+  let plan: Plan;
+  try {
+    plan = await spec.module.plan(params, session.context(spec.become));
+  } catch (error) {
+    return { params, result: finish(failureFrom(error, 'while reading the host\'s state')) };
+  }
+
+  if (plan.changes.length === 0) {
+    return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked' }) };
+  }
+
+  const summaries = plan.changes.map((change) => change.summary);
+  const diffs = plan.changes.flatMap((change) => (change.diff ? [change.diff] : []));
+  const commands = plan.changes.flatMap((change) => change.commands);
+
+  if (settings.check && !plan.readOnly) {
+    return {
+      params,
+      result: finish({
+        status: 'changed',
+        changed: true,
+        uncertain: Boolean(plan.uncertain),
+        msg: plan.uncertain ? `would run: ${summaries.join('; ')}` : summaries.join('; '),
+        changes: summaries,
+        diffs,
+        commands: commands.map((command) => session.preview(command, spec.become)),
+      }),
+    };
+  }
+
+  const records: CommandRecord[] = [];
+  const outcomes: CommandOutcome[] = [];
+  let changingRan = false;
+  let changingDone = 0;
+  try {
+    for (const command of commands) {
+      const record = await session.run(command, spec.become);
+      records.push(record);
+      if (!command.readOnly) changingRan = true;
+      const ok = record.exitCode !== null && (command.okExitCodes ?? [0]).includes(record.exitCode);
+      if (!ok) {
+        const diagnosis = command.diagnose ? await diagnose(session, command.diagnose, spec.become) : '';
+        if (changingRan) session.invalidateFacts();
+        return {
+          params,
+          result: finish({
+            status: 'failed',
+            changed: changingDone > 0,
+            msg: commandFailureMessage(record, command.description, diagnosis),
+            changes: summaries,
+            diffs,
+            commands: records,
+            ...lastOutput(record),
+            failure: { kind: 'command-failed', hint: record.timedOut ? 'raise the task\'s timeout if the command needs longer' : undefined },
+          }),
+        };
+      }
+      if (!command.readOnly) changingDone++;
+      outcomes.push({ exitCode: record.exitCode ?? 0, stdout: record.stdout, stderr: record.stderr });
+    }
+  } catch (error) {
+    if (changingRan) session.invalidateFacts();
+    return { params, result: finish({ ...failureFrom(error, 'while running'), commands: records, changes: summaries, diffs }) };
+  }
+  if (changingRan) session.invalidateFacts();
+
+  const last = records[records.length - 1];
+  if (spec.secretOutput && last) registerSecretOutput(last.stdout, settings.redactor);
+  const verdict = plan.interpret?.(outcomes) ?? {};
+  const changed = plan.readOnly ? false : verdict.changed ?? true;
+  if (verdict.failed) {
+    return {
+      params,
+      result: finish({ status: 'failed', changed, msg: verdict.failed, changes: summaries, diffs, commands: records, ...lastOutput(last), failure: { kind: 'command-failed' } }),
+    };
+  }
+  return {
+    params,
+    result: finish({
+      status: changed ? 'changed' : 'ok',
+      changed,
+      msg: summaries.join('; '),
+      changes: changed ? summaries : [],
+      diffs: changed ? diffs : [],
+      commands: records,
+      ...lastOutput(last),
+    }),
+  };
+}
+
+function lastOutput(record: CommandRecord | undefined): Pick<TaskResult, 'rc' | 'stdout' | 'stderr'> {
+  return { rc: record?.exitCode ?? null, stdout: record?.stdout ?? '', stderr: record?.stderr ?? '' };
+}
+
+function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 'msg' | 'failure'> {
+  if (error instanceof UnreachableError) {
+    return { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } };
+  }
+  if (error instanceof ModuleError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
+  }
+  if (error instanceof FactError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'probe-failed', hint: 'the host answered a probe in a way drover does not understand: check the host, and report it if the host is healthy' } };
+  }
+  if (error instanceof ProbeError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'probe-failed', hint: 'check that the host is not overloaded; a probe only reads' } };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const kind: FailureKind = 'internal';
+  return { status: 'failed', msg: `unexpected error ${when}: ${message}`, failure: { kind, hint: 'this is a bug in the module or in drover: please report it with the audit log' } };
+}
+
+function commandFailureMessage(record: CommandRecord, description: string | undefined, diagnosis: string): string {
+  const what = description ?? record.display.split('\n').find((line) => line.trim() !== '') ?? record.display;
+  const status = record.timedOut ? 'timed out' : record.exitCode === null ? 'was killed' : `exited with ${record.exitCode}`;
+  const stderr = tail(record.stderr, 15) || tail(record.stdout, 15);
+  return [`command ${status}: ${what}`, stderr && `stderr:\n${stderr}`, diagnosis && `diagnosis:\n${diagnosis}`].filter(Boolean).join('\n');
+}
+
+async function diagnose(session: HostSession, script: Script, become: Become | undefined): Promise<string> {
+  try {
+    const record = await session.run({ run: script, readOnly: true, timeoutMs: 30_000 }, become);
+    return tail(`${record.stdout}${record.stderr}`, 20);
+  } catch {
+    return '';
+  }
+}
+
+function registerSecretParams(value: unknown, redactor: Redactor): void {
+  if (value instanceof Secret) return redactor.add(value);
+  if (Array.isArray(value)) return value.forEach((item) => registerSecretParams(item, redactor));
+  if (value && typeof value === 'object') for (const item of Object.values(value)) registerSecretParams(item, redactor);
+}
+
+function registerSecretOutput(stdout: string, redactor: Redactor): void {
+  redactor.add(stdout.trim());
+  for (const line of stdout.split('\n')) redactor.add(line.trim());
+}

@@ -1,0 +1,80 @@
+/**
+ * Everything a run does is told as typed events. Reporters (terminal, JSON lines, audit log) are
+ * consumers of this one stream; none of them is told anything another is not.
+ *
+ * Every event carries the run id and the time; host- and task-level events carry those too. Adding a kind
+ * here is a compile error in every formatter that does not handle it (they switch exhaustively).
+ */
+import type { TaskResult } from './result.ts';
+
+export type RunMode = 'apply' | 'check';
+
+/** Who ran what, where: the head of the audit log. */
+export interface RunStartInfo {
+  operator: string;
+  controller: string;
+  argv: string[];
+  cwd: string;
+  /** What is run: a playbook path, or `exec`/`module` for ad-hoc runs. */
+  runKind: 'playbook' | 'exec' | 'module';
+  playbook?: { path: string; sha256: string };
+  git?: { commit: string; dirty: boolean };
+  inventory: { path: string; sha256: string } | null;
+  mode: RunMode;
+  diff: boolean;
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+}
+
+export interface RecapLine {
+  host: string;
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+  /** Tasks not started on this host because the run stopped (fail-fast or Ctrl-C). */
+  notRun: boolean;
+}
+
+export type RunEvent =
+  | { kind: 'run-start'; info: RunStartInfo; hosts: string[] }
+  | { kind: 'play-start'; play: string; hosts: string[]; batch: number; batches: number }
+  | { kind: 'task-start'; host: string; task: string; module: string }
+  | { kind: 'task-result'; result: TaskResult; params: unknown; handler: boolean; /** The output was already shown (ad-hoc exec): the terminal prints only failures. */ echoed?: boolean }
+  | { kind: 'host-unreachable'; host: string; message: string; hint?: string }
+  | { kind: 'host-output'; host: string; exitCode: number | null; stdout: string; stderr: string }
+  | { kind: 'warning'; message: string; host?: string }
+  | { kind: 'stopping'; reason: 'fail-fast' | 'interrupted' | 'max-fail-percentage'; message: string }
+  | { kind: 'play-end'; play: string }
+  | { kind: 'run-end'; recap: RecapLine[]; exitCode: number; interrupted: boolean; durationMs: number };
+
+type Stamped = { runId: string; time: string };
+export type StampedEvent = RunEvent & Stamped;
+
+export type EventKind = RunEvent['kind'];
+
+/** A consumer of events; `close` is awaited once at the end of the run (flush files, stop spinners). */
+export interface Reporter {
+  handle(event: StampedEvent): void;
+  close?(): Promise<void>;
+}
+
+/** Fans events out to reporters, stamping each with the run id and the injected clock. */
+export class EventBus {
+  constructor(
+    readonly runId: string,
+    private readonly reporters: Reporter[],
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  emit(event: RunEvent): void {
+    const stamped = { ...event, runId: this.runId, time: this.clock().toISOString() } as StampedEvent;
+    for (const reporter of this.reporters) reporter.handle(stamped);
+  }
+
+  async close(): Promise<void> {
+    for (const reporter of this.reporters) await reporter.close?.();
+  }
+}

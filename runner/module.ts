@@ -1,0 +1,115 @@
+/**
+ * What a module is: a typed parameter schema and a planner.
+ *
+ * A planner reads the host through `HostContext` (read-only probes and cached facts), compares what it
+ * finds with what was asked, and returns a `Plan`: the commands to run and the diff they will cause, or no
+ * changes with a reason. It never runs a changing command itself and never knows whether this is a dry
+ * run. The runner alone executes plans; in check mode it reports them and stops. Because the real run and
+ * the dry run come from the same plan, the dry run cannot drift from what the real run does.
+ */
+import type { Command, Script } from './command.ts';
+import type { Fact } from './facts.ts';
+import type { ObjectSchema, OutputOf } from './schema.ts';
+
+/** The output of a read-only command. A non-zero exit is data for the planner, not a failure. */
+export interface ProbeOutput {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The planner's view of one host: read-only, and the same in check mode and in a real run. */
+export interface HostContext {
+  /** The host's inventory name. */
+  readonly name: string;
+  /** The host's merged inventory variables. */
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** A named fact, probed once per host per run and cached until a change on the host may affect it. */
+  fact<T>(fact: Fact<T>): Promise<T>;
+  /**
+   * Runs a read-only script (under set -eu, with the task's become) and returns its output whatever the
+   * exit code. For probes that are not worth naming as facts; prefer one probe command per module.
+   * A lost connection or a timeout still throws.
+   */
+  probe(script: Script, options?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ProbeOutput>;
+}
+
+/** A change shown to people: a file's text before and after, or a setting's value before and after. */
+export type Diff =
+  | { kind: 'file'; path: string; before: string | null; after: string | null }
+  | { kind: 'value'; name: string; before: string | null; after: string | null };
+
+/** One step of a plan: what it does, in words and as a diff, and the commands that do it. */
+export interface Change {
+  /** One line for people: "set net.ipv4.ip_forward 0 → 1", "write /etc/sysctl.d/k8s.conf". */
+  summary: string;
+  diff?: Diff;
+  commands: Command[];
+}
+
+/** What a command did, as the plan's `interpret` sees it. */
+export interface CommandOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The verdict of a plan's `interpret` after its commands ran. */
+export interface Interpretation {
+  /** Overrides whether the task changed something (command's `changedWhen`). */
+  changed?: boolean;
+  /** A failure message makes the task fail (command's `failedWhen`). */
+  failed?: string;
+}
+
+/** What a module wants done on one host. */
+export interface Plan {
+  /** Empty: the host is already as asked. */
+  changes: Change[];
+  /** Why nothing is to be done, or a summary of what was found ("swap: none active"). */
+  reason?: string;
+  /**
+   * For modules whose outcome is only known after running (command, shell): decide changed/failed from
+   * the outcomes of the commands, in order. Not called in check mode.
+   */
+  interpret?: (outcomes: CommandOutcome[]) => Interpretation;
+  /**
+   * True when the plan's commands only read (a command task marked readOnly): the runner then runs them
+   * in check mode too, and the task reports ok, never changed.
+   */
+  readOnly?: boolean;
+  /**
+   * Check mode cannot know the outcome exactly (an arbitrary command): reported as "would run" rather
+   * than as a precise change.
+   */
+  uncertain?: boolean;
+}
+
+/** A module: one file in modules/, registered by name in modules/registry.ts. */
+export interface Module<S extends ObjectSchema<any> = ObjectSchema<any>> {
+  /** The name used in playbooks (`t.sysctl`) and on the CLI (`run module … sysctl`). */
+  readonly name: string;
+  /** One line for `run module --help`. */
+  readonly summary: string;
+  /** Parameters: validated at run time, typed at compile time. */
+  readonly params: S;
+  /** Probes the host and returns what to do. Must not change anything. */
+  plan(params: OutputOf<S>, host: HostContext): Promise<Plan>;
+}
+
+/** Declares a module with its parameter types inferred from the schema. */
+export function defineModule<S extends ObjectSchema<any>>(module: Module<S>): Module<S> {
+  return module;
+}
+
+/** A plan with nothing to do. */
+export function noChange(reason: string): Plan {
+  return { changes: [], reason };
+}
+
+/** Joins the plans of composed modules (a template writes a file through copy's planner) into one. */
+export function combinePlans(...plans: Plan[]): Plan {
+  const changes = plans.flatMap((plan) => plan.changes);
+  const reasons = plans.map((plan) => plan.reason).filter((reason): reason is string => Boolean(reason));
+  return { changes, reason: reasons.join('; ') || undefined };
+}

@@ -1,0 +1,169 @@
+/**
+ * The playbook API. A playbook is a TypeScript file whose default export is made with `definePlaybook`:
+ *
+ * @example
+ *   import { definePlaybook, s } from '../runner/playbook.ts';
+ *   const book = definePlaybook({
+ *     name: 'web',
+ *     vars: s.object({ greeting: s.string().default('hello') }),
+ *   });
+ *   const web = book.play({
+ *     name: 'greet',
+ *     hosts: 'web',
+ *     become: true,
+ *     handlers: { 'reload nginx': (t) => t.systemd('reload nginx', { name: 'nginx', state: 'reloaded' }).then(() => {}) },
+ *     tasks: async (t, host) => {
+ *       await t.copy('motd', { dest: '/etc/motd', content: `${host.vars.greeting}\n` }, { notify: 'reload nginx' });
+ *     },
+ *   });
+ *   export default book.playbook([web]);
+ *
+ * A play's `tasks` is plain TypeScript run once per host: conditions are `if`, loops are `for`, values
+ * from earlier tasks are return values. Every module call is typed from modules/registry.ts, so a
+ * misspelt parameter is a compile error. A play's return value per host is available to later plays via
+ * `ctx.outputs(play)`.
+ */
+import { resolve } from 'node:path';
+import type { Become } from './command.ts';
+import type { TaskResult } from './result.ts';
+import type { Module } from './module.ts';
+import { s, type InputOf, type ObjectSchema, type OutputOf } from './schema.ts';
+import type { Registry } from '../modules/registry.ts';
+import type { OsFacts } from '../modules/facts/os.ts';
+
+export { s } from './schema.ts';
+export { secret, Secret } from './secret.ts';
+
+/** `true` becomes root; a string becomes that user; an object gives user and password. */
+export type BecomeOption = boolean | string | Become;
+
+/** Options every task accepts beside its module's parameters. */
+export interface TaskOptions<H extends string = string> {
+  /** Tags for `--tags` / `--skip-tags`, added to the play's tags. `always` runs unless skipped by name. */
+  tags?: string[];
+  become?: BecomeOption;
+  /** Handlers to run at the end of the play on this host, once, if this task changed something. */
+  notify?: H | H[];
+  /** Return a failed result instead of stopping this host (the run's fail-fast still counts it). */
+  ignoreErrors?: boolean;
+  /** The task's output is a secret (a join command): masked in the terminal, JSON and audit log. */
+  secretOutput?: boolean;
+}
+
+type ModuleCall<M extends Module, H extends string> = (name: string, params: InputOf<M['params']>, options?: TaskOptions<H>) => Promise<TaskResult>;
+
+/** The task functions a play's code calls: one per registered module, plus `run` for any module. */
+export type Tasks<H extends string = string> = { [K in keyof Registry]: ModuleCall<Registry[K], H> } & {
+  /** Runs a module that is not in the registry (a playbook's own module). */
+  run<M extends Module>(module: M, name: string, params: InputOf<M['params']>, options?: TaskOptions<H>): Promise<TaskResult>;
+  /** Whether this is a dry run; playbooks rarely need it (modules already plan without changing). */
+  readonly checkMode: boolean;
+};
+
+/** What a play's code knows about the host it runs on. */
+export interface HostInfo<V> {
+  name: string;
+  /** The host's inventory variables, validated and typed by the playbook's `vars` schema. */
+  vars: V;
+  /** Every inventory variable, untyped, for what the schema does not declare. */
+  allVars: Readonly<Record<string, unknown>>;
+  groups: string[];
+  /** The host's OS facts (probed once per run, on first use). */
+  os(): Promise<OsFacts>;
+}
+
+/** Another host of the inventory, as a play sees it (e.g. to list every node in /etc/hosts). */
+export interface InventoryHostView {
+  name: string;
+  /** The address drover connects to (ansible_host, or the name). */
+  address: string;
+  vars: Readonly<Record<string, unknown>>;
+  groups: string[];
+}
+
+export interface PlayContext {
+  /** What an earlier play returned, per host (hosts that failed or were skipped are absent). */
+  outputs<O>(play: Play<any, O, any>): ReadonlyMap<string, O>;
+  /** The inventory's hosts matching a pattern, in inventory order; --limit does not narrow it (as Ansible's `groups`). */
+  hosts(pattern: string): InventoryHostView[];
+  readonly checkMode: boolean;
+}
+
+export interface PlayDefinition<V, O, H extends string> {
+  name: string;
+  /** Host pattern: `all`, a group, `web:&prod`, `node*`… */
+  hosts: string;
+  become?: BecomeOption;
+  tags?: string[];
+  /** Batches: a number of hosts or a percentage (`'30%'`) at a time. */
+  serial?: number | `${number}%`;
+  /** Stop the play (and run) when more than this percentage of a batch's hosts failed. */
+  maxFailPercentage?: number;
+  handlers?: Record<H, (t: Tasks<H>, host: HostInfo<V>) => Promise<unknown>>;
+  tasks: (t: Tasks<H>, host: HostInfo<V>, ctx: PlayContext) => Promise<O>;
+}
+
+export interface Play<V, O, H extends string> extends PlayDefinition<V, O, H> {
+  readonly id: symbol;
+}
+
+/**
+ * Identifies this copy of the runner. A playbook file outside an ES-module package is compiled by tsx as
+ * CommonJS and gets a second copy of every runner file, whose Secrets and errors this copy would not
+ * recognise; the loader compares this token to catch that and say what to do.
+ */
+export const RUNTIME = Symbol('drover runtime');
+
+/**
+ * A template file the playbook uses, declared up front with the names its tasks will pass in `vars`, so
+ * the run checks every name it reads against those and each host's inventory before anything runs.
+ */
+export interface DeclaredTemplate {
+  /** Absolute path on the controller; give it as the template task's `src`. */
+  path: string;
+  /** Names the tasks pass in the template task's `vars` (the rest must come from the inventory). */
+  vars: string[];
+  /** The hosts it is rendered for (a host pattern); default: every host of the run. */
+  hosts?: string;
+}
+
+export interface Playbook<V = Record<string, unknown>> {
+  name: string;
+  /** Templates checked before the run (see `book.template`). */
+  templates: DeclaredTemplate[];
+  /** Schema of the host variables the playbook uses: checked on every host before anything runs. */
+  vars: ObjectSchema<any>;
+  plays: Array<Play<V, unknown, string>>;
+  /** Brand checked by the loader, so a file exporting something else gets a clear error. */
+  readonly drover: 'playbook';
+  readonly runtime: symbol;
+}
+
+const NO_VARS = s.object({});
+
+/** Starts a playbook: fixes the host variables' type for every play made from it. */
+export function definePlaybook<S extends ObjectSchema<any> = typeof NO_VARS>(definition: { name: string; vars?: S }) {
+  type V = OutputOf<S>;
+  const templates: DeclaredTemplate[] = [];
+  return {
+    /**
+     * Declares a template file (relative to the working directory, as the template module reads it) and
+     * the names the tasks pass to it; use the returned `path` as the task's `src`.
+     */
+    template(path: string, options: { vars?: string[]; hosts?: string } = {}): DeclaredTemplate {
+      const declared = { path: resolve(path), vars: options.vars ?? [], hosts: options.hosts };
+      templates.push(declared);
+      return declared;
+    },
+    play<O, H extends string = never>(play: PlayDefinition<V, O, H>): Play<V, O, H> {
+      return { ...play, id: Symbol(play.name) };
+    },
+    playbook(plays: Array<Play<V, any, any>>): Playbook<V> {
+      return { name: definition.name, vars: definition.vars ?? NO_VARS, plays, templates, drover: 'playbook', runtime: RUNTIME };
+    },
+  };
+}
+
+export function isPlaybook(value: unknown): value is Playbook<unknown> {
+  return typeof value === 'object' && value !== null && (value as { drover?: unknown }).drover === 'playbook';
+}

@@ -1,0 +1,19 @@
+/** `--json`: one event per line on stdout, for machines. Redacted like every other output. */
+import type { Reporter, StampedEvent } from '../events.ts';
+import type { Redactor } from '../secret.ts';
+
+export class JsonReporter implements Reporter {
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly redactor: Redactor,
+  ) {}
+
+  handle(event: StampedEvent): void {
+    this.stream.write(`${JSON.stringify(this.redactor.redactValue(toPlain(event)))}\n`);
+  }
+}
+
+/** JSON round trip: Secrets become the mask through their toJSON, class instances plain objects. */
+export function toPlain(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}

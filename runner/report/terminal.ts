@@ -1,0 +1,179 @@
+/**
+ * The terminal reporter: a line per task result, coloured by status, diffs under --diff, a spinner that
+ * names the hosts still working, and a recap per host. Without a terminal (CI, pipes) it prints the same
+ * lines without colour codes or spinner.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import ora, { type Ora } from 'ora';
+import type { Reporter, StampedEvent } from '../events.ts';
+import type { TaskResult, TaskStatus } from '../result.ts';
+import type { Redactor } from '../secret.ts';
+import { renderDiff } from './diff.ts';
+
+export interface TerminalOptions {
+  stream: NodeJS.WriteStream | NodeJS.WritableStream;
+  /** Colours and spinner; default: whether the stream is a terminal. */
+  interactive: boolean;
+  showDiff: boolean;
+  /** Print every command sent (-v). */
+  verbose: boolean;
+  redactor: Redactor;
+}
+
+export class TerminalReporter implements Reporter {
+  readonly #color: ChalkInstance;
+  readonly #spinner: Ora | undefined;
+  /** host → task it is working on, for the spinner text. */
+  readonly #working = new Map<string, string>();
+
+  constructor(private readonly options: TerminalOptions) {
+    this.#color = new Chalk({ level: options.interactive ? 1 : 0 });
+    this.#spinner = options.interactive
+      ? ora({ stream: options.stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false })
+      : undefined;
+  }
+
+  handle(event: StampedEvent): void {
+    const c = this.#color;
+    switch (event.kind) {
+      case 'run-start': {
+        const what = event.info.playbook?.path ?? event.info.runKind;
+        const mode = event.info.mode === 'check' ? c.cyan('check (dry run: nothing is changed)') : 'apply';
+        this.print(`${c.bold('drover')} ${mode}: ${what} on ${event.hosts.length} host(s) · run ${event.runId}`);
+        return;
+      }
+      case 'play-start':
+        this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${event.hosts.join(', ')}`);
+        return;
+      case 'task-start':
+        this.#working.set(event.host, event.task);
+        this.updateSpinner();
+        return;
+      case 'task-result':
+        this.#working.delete(event.result.host);
+        if (!event.echoed || event.result.status === 'unreachable') this.printResult(event.result, event.handler);
+        this.updateSpinner();
+        return;
+      case 'host-output':
+        this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
+        return;
+      case 'host-unreachable':
+        this.print(c.magenta(`  UNREACHABLE ${event.host}: ${event.message}${event.hint ? `\n    hint: ${event.hint}` : ''}`));
+        return;
+      case 'warning':
+        this.print(c.yellow(`  warning${event.host ? ` (${event.host})` : ''}: ${event.message}`));
+        return;
+      case 'stopping':
+        this.print(c.red.bold(`\n  STOPPING (${event.reason}): ${event.message}`));
+        return;
+      case 'play-end':
+        return;
+      case 'run-end':
+        this.#spinner?.stop();
+        this.printRecap(event);
+        return;
+      default: {
+        const unhandled: never = event;
+        throw new Error(`no terminal format for event ${JSON.stringify(unhandled)}`);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#spinner?.stop();
+  }
+
+  private printResult(result: TaskResult, handler: boolean): void {
+    const c = this.#color;
+    const status = this.statusLabel(result.status, result.checkMode, result.uncertain);
+    const label = `${handler ? 'handler: ' : ''}${result.task}`;
+    const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${result.msg})`) : '';
+    this.print(`  ${status} ${c.bold(result.host)}  ${label} ${c.dim(`[${result.module}]`)}${detail}`);
+    if (result.status === 'changed') {
+      for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
+      if (this.options.showDiff) {
+        for (const diff of result.diffs) this.print(indent(colourDiff(renderDiff(diff), c), 6));
+      }
+      if (result.checkMode && result.uncertain) {
+        for (const command of result.commands) this.print(c.dim(indent(`$ ${command.display}`, 6)));
+      }
+    }
+    if (this.options.verbose) {
+      for (const command of result.commands) this.print(c.dim(indent(`$ ${command.display}${command.executed ? ` → ${command.exitCode}` : ' (not run)'}`, 6)));
+    }
+    if (result.status === 'failed' || result.status === 'unreachable') {
+      this.print(c.red(indent(result.msg, 6)));
+      if (result.failure?.hint) this.print(c.yellow(indent(`hint: ${result.failure.hint}`, 6)));
+    }
+  }
+
+  private printOutput(host: string, exitCode: number | null, stdout: string, stderr: string): void {
+    const c = this.#color;
+    const status = exitCode === 0 ? c.green(`rc=${exitCode}`) : c.red(`rc=${exitCode ?? 'killed'}`);
+    this.print(`${c.bold(host)} | ${status}`);
+    if (stdout.trim()) this.print(indent(stdout.trimEnd(), 2));
+    if (stderr.trim()) this.print(c.red(indent(stderr.trimEnd(), 2)));
+  }
+
+  private printRecap(event: Extract<StampedEvent, { kind: 'run-end' }>): void {
+    const c = this.#color;
+    this.print(`\n${c.bold('RECAP')} (${(event.durationMs / 1000).toFixed(1)} s)`);
+    const width = Math.max(4, ...event.recap.map((line) => line.host.length));
+    for (const line of event.recap) {
+      const paint = line.failed > 0 ? c.red : line.unreachable > 0 ? c.magenta : line.changed > 0 ? c.yellow : c.green;
+      const counts = `ok=${line.ok} changed=${line.changed} failed=${line.failed} skipped=${line.skipped} unreachable=${line.unreachable}`;
+      this.print(`  ${paint(line.host.padEnd(width))} : ${counts}${line.notRun ? c.dim(' (stopped before finishing)') : ''}`);
+    }
+    const verdict = event.interrupted
+      ? c.red('interrupted')
+      : event.exitCode === 0 ? c.green('ok') : event.exitCode === 4 ? c.magenta('hosts unreachable') : c.red('failed');
+    this.print(`exit ${event.exitCode}: ${verdict}`);
+  }
+
+  private statusLabel(status: TaskStatus, checkMode: boolean, uncertain: boolean): string {
+    const c = this.#color;
+    const word = status === 'changed' && checkMode ? (uncertain ? 'would run' : 'would change') : status;
+    const padded = word.padEnd(12);
+    switch (status) {
+      case 'ok': return c.green(padded);
+      case 'changed': return c.yellow(padded);
+      case 'failed': return c.red.bold(padded);
+      case 'skipped': return c.cyan(padded);
+      case 'unreachable': return c.magenta.bold(padded);
+    }
+  }
+
+  private updateSpinner(): void {
+    if (!this.#spinner) return;
+    if (this.#working.size === 0) {
+      this.#spinner.stop();
+      return;
+    }
+    const hosts = [...this.#working.keys()];
+    const shown = hosts.slice(0, 6).map((host) => `${host} (${this.#working.get(host)})`).join(', ');
+    this.#spinner.text = `working: ${shown}${hosts.length > 6 ? ` and ${hosts.length - 6} more` : ''}`;
+    if (!this.#spinner.isSpinning) this.#spinner.start();
+  }
+
+  /** Every line goes through the redactor: a secret a command echoed never reaches the screen. */
+  private print(text: string): void {
+    const spinning = this.#spinner?.isSpinning ?? false;
+    if (spinning) this.#spinner?.clear();
+    this.options.stream.write(`${this.options.redactor.redact(text)}\n`);
+    if (spinning) this.#spinner?.render();
+  }
+}
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text.split('\n').map((line) => pad + line).join('\n');
+}
+
+function colourDiff(text: string, c: ChalkInstance): string {
+  return text.split('\n').map((line) => {
+    if (line.startsWith('+') && !line.startsWith('+++')) return c.green(line);
+    if (line.startsWith('-') && !line.startsWith('---')) return c.red(line);
+    if (line.startsWith('@@')) return c.cyan(line);
+    return line;
+  }).join('\n');
+}

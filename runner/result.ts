@@ -1,0 +1,57 @@
+/**
+ * A task's result is a value with fixed keys, the same shape whether it succeeded, failed, was skipped
+ * or could not reach its host. Reporters (terminal, JSON, audit) render results; modules never print.
+ */
+import type { Diff } from './module.ts';
+
+export type TaskStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+/** One command the runner executed (or, in check mode, would have executed). */
+export interface CommandRecord {
+  /** The script body for people; contains no secret. */
+  display: string;
+  /** The exact line sent to the host; contains no secret (secrets travel on stdin). */
+  line: string;
+  /** False in check mode for a changing command: shown, never sent. */
+  executed: boolean;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** Why a task failed, kept apart because each needs a different fix. */
+export type FailureKind = 'invalid-input' | 'command-failed' | 'unreachable' | 'probe-failed' | 'internal';
+
+export interface TaskResult {
+  host: string;
+  /** The task's name as the playbook gave it. */
+  task: string;
+  module: string;
+  status: TaskStatus;
+  changed: boolean;
+  /** True when this result is a check-mode prediction. */
+  checkMode: boolean;
+  /** In check mode, the module could not predict exactly (an arbitrary command): "would run". */
+  uncertain: boolean;
+  /** The reason for ok/skipped, the summary of changes, or the failure message with what to do. */
+  msg: string;
+  /** One line per change made (or predicted). */
+  changes: string[];
+  diffs: Diff[];
+  commands: CommandRecord[];
+  /** The last executed command's exit code and output, for playbooks that use them. */
+  rc: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  failure?: { kind: FailureKind; hint?: string };
+}
+
+/** Keeps the tail of long output for messages and the audit log. */
+export function tail(text: string, maxLines = 20, maxChars = 4000): string {
+  const lines = text.trimEnd().split('\n');
+  const kept = lines.slice(-maxLines).join('\n');
+  return kept.length > maxChars ? kept.slice(-maxChars) : kept;
+}

@@ -1,0 +1,139 @@
+import { expect } from 'chai';
+import { blockinfile, DEFAULT_MARKER, editBlock, type BlockEdit, type BlockinfileParams } from '../../modules/blockinfile.ts';
+import { SchemaError } from '../../runner/schema.ts';
+import { predictThenApply } from '../support/check-mode.ts';
+import { expectNoCanary, HOSTILE, readBack, removeScratchDir, scratchDirTarget, seedFile, snapshot } from '../support/file-test-support.ts';
+import { seededSampler } from '../support/seeded-random.ts';
+import { applyModule, onHost, type LabTarget } from '../support/targets.ts';
+
+const B = '# BEGIN DROVER MANAGED BLOCK\n';
+const E = '# END DROVER MANAGED BLOCK\n';
+const base: BlockEdit = { state: 'present', block: '', marker: DEFAULT_MARKER, markerBegin: 'BEGIN', markerEnd: 'END' };
+
+/**
+ * (file text, edit) → new text, following Ansible's blockinfile documentation
+ * (https://docs.ansible.com/ansible/latest/collections/ansible/builtin/blockinfile_module.html).
+ */
+const TABLE: Array<{ title: string; before: string | null; edit: Partial<BlockEdit>; after: string; message?: string }> = [
+  { title: 'inserts at the end by default', before: 'a\n', edit: { block: 'x\ny' }, after: `a\n${B}x\ny\n${E}`, message: 'block inserted' },
+  { title: 'ends an unterminated last line before inserting', before: 'a', edit: { block: 'x' }, after: `a\n${B}x\n${E}` },
+  { title: 'updates a block in place, keeping what surrounds it', before: `a\n${B}old\n${E}z\n`, edit: { block: 'new\nlines\n' }, after: `a\n${B}new\nlines\n${E}z\n` },
+  { title: 'leaves an identical block alone', before: `a\n${B}x\n${E}z\n`, edit: { block: 'x' }, after: `a\n${B}x\n${E}z\n`, message: '' },
+  { title: 'absent removes markers and block', before: `a\n${B}x\n${E}z\n`, edit: { state: 'absent' }, after: 'a\nz\n', message: 'block removed' },
+  { title: 'an empty block removes markers and block (as Ansible)', before: `a\n${B}x\n${E}`, edit: { block: '' }, after: 'a\n' },
+  { title: 'absent with no block: nothing to do', before: 'a\n', edit: { state: 'absent' }, after: 'a\n', message: '' },
+  { title: 'insertbefore BOF', before: 'a\n', edit: { block: 'x', insertbefore: 'BOF' }, after: `${B}x\n${E}a\n` },
+  { title: 'insertafter a regexp: after the last matching line', before: '[s]\nk\n[s]\nk\n', edit: { block: 'x', insertafter: '^\\[s\\]' }, after: `[s]\nk\n[s]\n${B}x\n${E}k\n` },
+  { title: 'insertbefore a regexp: before the last matching line', before: 'a\nb\nc\n', edit: { block: 'x', insertbefore: '^b' }, after: `a\n${B}x\n${E}b\nc\n` },
+  { title: 'a regexp matching nothing: at the end', before: 'a\n', edit: { block: 'x', insertafter: '^nothing' }, after: `a\n${B}x\n${E}` },
+  { title: 'a multi-line (?m) insertafter is searched across lines', before: 'A =\n  (LIST =\nrest\n', edit: { block: 'x', insertafter: '(?m)A =\\n.*\\(LIST =' }, after: `A =\n  (LIST =\n${B}x\n${E}rest\n` },
+  { title: 'markers found are kept in place even when insertafter says elsewhere', before: `${B}old\n${E}a\n`, edit: { block: 'new', insertafter: 'EOF' }, after: `${B}new\n${E}a\n` },
+  { title: 'custom marker with markerBegin/markerEnd', before: '<x>\n</x>\n', edit: { block: '<y/>', marker: '<!-- {mark} drover -->', markerBegin: 'start', markerEnd: 'stop', insertafter: '^<x>' }, after: '<x>\n<!-- start drover -->\n<y/>\n<!-- stop drover -->\n</x>\n' },
+  { title: 'prependNewline and appendNewline add blank lines around a new block', before: 'a\nb\n', edit: { block: 'x', insertafter: '^a', prependNewline: true, appendNewline: true }, after: `a\n\n${B}x\n${E}\nb\n` },
+  { title: 'prependNewline does not double an existing blank line', before: 'a\n\n', edit: { block: 'x', prependNewline: true }, after: `a\n\n${B}x\n${E}` },
+  { title: 'create: a new file holds the block', before: null, edit: { block: 'x' }, after: `${B}x\n${E}`, message: 'file created' },
+  { title: 'reversed markers are repaired', before: `a\n${E}x\n${B}z\n`, edit: { block: 'y' }, after: `a\n${B}y\n${E}z\n` },
+];
+
+describe('blockinfile: editBlock (Ansible semantics)', () => {
+  for (const row of TABLE) {
+    it(row.title, () => {
+      const result = editBlock(row.before, { ...base, ...row.edit });
+      expect(result.text).to.equal(row.after);
+      if (row.message !== undefined) expect(result.message).to.equal(row.message);
+    });
+  }
+
+  it('is idempotent: the second application of each edit changes nothing', () => {
+    for (const row of TABLE) {
+      const edit = { ...base, ...row.edit };
+      const once = editBlock(row.before, edit).text;
+      expect(editBlock(once, edit).text, row.title).to.equal(once);
+    }
+  });
+
+  it('validates markers and placement', () => {
+    const parse = (input: unknown) => blockinfile.params.parse(input, '');
+    expect(() => parse({ path: '/x', marker: '# no placeholder' })).to.throw(SchemaError, /^marker: .*containing \{mark\}/);
+    expect(() => parse({ path: '/x', marker: '# {mark}\nmore' })).to.throw(SchemaError, /one line/);
+    expect(() => parse({ path: '/x', markerBegin: 'X', markerEnd: 'X' })).to.throw(SchemaError, /must differ/);
+    expect(() => parse({ path: '/x', insertafter: 'a', insertbefore: 'b' })).to.throw(SchemaError, /at most one/);
+    expect(parse({ path: '/x', marker_begin: 'start', append_newline: true })).to.deep.include({ markerBegin: 'start', appendNewline: true });
+  });
+});
+
+const ROOT = '/tmp/drover-test-files/blockinfile';
+
+describe('blockinfile on a lab host', function () {
+  let target: LabTarget;
+  before(async function () {
+    target = await scratchDirTarget(this, ROOT);
+  });
+  after(async () => removeScratchDir(target, ROOT));
+
+  it('inserts, reads back, does nothing the second time, updates in place, and check mode changes nothing', async () => {
+    const path = `${ROOT}/hosts`;
+    await seedFile(target, path, '127.0.0.1 localhost\n::1 localhost\n', '0644');
+    const params: BlockinfileParams = { path, block: '10.0.0.11 node-1\n10.0.0.12 node-2', marker: '# {mark} drover lab' };
+    const first = await applyModule(target, blockinfile, params);
+    expect(first.status, first.msg).to.equal('changed');
+    const expected = '127.0.0.1 localhost\n::1 localhost\n# BEGIN drover lab\n10.0.0.11 node-1\n10.0.0.12 node-2\n# END drover lab\n';
+    expect(await readBack(target, path)).to.deep.equal({ content: expected, stat: '644 root root' });
+
+    const again = await applyModule(target, blockinfile, params);
+    expect(again.status, again.msg).to.equal('ok');
+    expect(again.commands.filter((command) => command.executed)).to.deep.equal([]);
+
+    const before = await snapshot(target, ROOT);
+    const check = await applyModule(target, blockinfile, { ...params, block: '10.0.0.13 node-3' }, { check: true });
+    expect(check.changed).to.equal(true);
+    expect(check.diffs[0]).to.deep.include({ after: '127.0.0.1 localhost\n::1 localhost\n# BEGIN drover lab\n10.0.0.13 node-3\n# END drover lab\n' });
+    expect(await snapshot(target, ROOT)).to.equal(before);
+
+    await applyModule(target, blockinfile, { ...params, block: '10.0.0.13 node-3' });
+    expect((await readBack(target, path)).content).to.equal('127.0.0.1 localhost\n::1 localhost\n# BEGIN drover lab\n10.0.0.13 node-3\n# END drover lab\n');
+    const removed = await applyModule(target, blockinfile, { path, marker: '# {mark} drover lab', state: 'absent' });
+    expect(removed.status).to.equal('changed');
+    expect((await readBack(target, path)).content).to.equal('127.0.0.1 localhost\n::1 localhost\n');
+  });
+
+  it('predicts in check mode exactly what the real run does (seeded sample)', async () => {
+    const { pick } = seededSampler(99);
+    const path = `${ROOT}/sample`;
+    await seedFile(target, path, '[a]\nk=1\n[b]\nk=2\n');
+    for (let sample = 0; sample < 12; sample++) {
+      const params: BlockinfileParams = {
+        path,
+        state: pick(['present', 'present', 'absent'] as const),
+        block: pick(['x=1', 'x=1\ny=2', 'z']),
+        marker: pick(['# {mark} one', '# {mark} two']),
+        ...pick([{}, { insertafter: '^\\[a\\]' }, { insertbefore: '^\\[b\\]' }, { insertbefore: 'BOF' }]),
+        ...(pick([true, false]) ? { mode: pick(['0644', '0640']) } : {}),
+      };
+      await predictThenApply(target, blockinfile, params, `sample ${sample}: ${JSON.stringify(params)}`);
+    }
+  });
+
+  it('carries hostile strings in path, block and marker literally', async () => {
+    for (const [index, hostile] of HOSTILE.entries()) {
+      const path = `${ROOT}/h${index} ${hostile.replace(/\//g, '_')}`;
+      const marker = `# {mark} ${hostile.replace(/\n/g, ' ')}`;
+      const result = await applyModule(target, blockinfile, { path, block: hostile, marker, create: true });
+      expect(result.status, `${JSON.stringify(hostile)}: ${result.msg}`).to.equal('changed');
+      const flat = hostile.replace(/\n/g, ' ');
+      expect((await readBack(target, path)).content).to.equal(`# BEGIN ${flat}\n${hostile}\n# END ${flat}\n`);
+      expect((await applyModule(target, blockinfile, { path, block: hostile, marker })).status).to.equal('ok');
+    }
+    await expectNoCanary(target);
+  });
+
+  it('fails clearly on a missing file without create, changing nothing', async () => {
+    const result = await applyModule(target, blockinfile, { path: `${ROOT}/missing`, block: 'x' });
+    expect(result.status).to.equal('failed');
+    expect(result.msg).to.equal(`${ROOT}/missing does not exist on ${target.name}`);
+    expect((await onHost(target, `test -e ${ROOT}/missing`)).exitCode).to.equal(1);
+    const onDirectory = await applyModule(target, blockinfile, { path: ROOT, block: 'x' });
+    expect(onDirectory.status).to.equal('failed');
+    expect(onDirectory.msg).to.equal(`${ROOT} is a directory`);
+  });
+});

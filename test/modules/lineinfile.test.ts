@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import { editLines, expandBackrefs, lineinfile, pythonRegex, type LineEdit, type LineinfileParams } from '../../modules/lineinfile.ts';
+import { ModuleError } from '../../runner/module-error.ts';
+import { SchemaError } from '../../runner/schema.ts';
+import { predictThenApply } from '../support/check-mode.ts';
+import { expectNoCanary, HOSTILE, readBack, removeScratchDir, scratchDirTarget, seedFile, snapshot } from '../support/file-test-support.ts';
+import { seededSampler } from '../support/seeded-random.ts';
+import { applyModule, onHost, type LabTarget } from '../support/targets.ts';
+
+/**
+ * (file text, edit) → new text, following Ansible's lineinfile documentation and examples
+ * (https://docs.ansible.com/ansible/latest/collections/ansible/builtin/lineinfile_module.html).
+ */
+const TABLE: Array<{ title: string; before: string | null; edit: Partial<LineEdit>; after: string; message?: string }> = [
+  { title: 'regexp: replaces the last matching line', before: 'a=1\nb=2\na=3\n', edit: { regexp: '^a=', line: 'a=9' }, after: 'a=1\nb=2\na=9\n', message: 'line replaced' },
+  { title: 'regexp + firstmatch: replaces the first matching line', before: 'a=1\nb=2\na=3\n', edit: { regexp: '^a=', line: 'a=9', firstmatch: true }, after: 'a=9\nb=2\na=3\n' },
+  { title: 'regexp matching nothing: appends at the end', before: 'x\n', edit: { regexp: '^a=', line: 'a=9' }, after: 'x\na=9\n', message: 'line added' },
+  { title: 'appending to a file without a final newline adds one first', before: 'x', edit: { line: 'a=9' }, after: 'x\na=9\n' },
+  { title: 'regexp matching nothing, but the exact line is there: nothing to do', before: 'a=9\n', edit: { regexp: '^zzz', line: 'a=9' }, after: 'a=9\n', message: '' },
+  { title: 'regexp matching a line that is already right: nothing to do', before: 'a=9\nb\n', edit: { regexp: '^a=', line: 'a=9' }, after: 'a=9\nb\n', message: '' },
+  { title: 'no regexp, line present: nothing to do', before: 'x\ny\n', edit: { line: 'x' }, after: 'x\ny\n' },
+  { title: 'insertafter: after the last line matching', before: '#x\n#x\nend\n', edit: { line: 'L', insertafter: '^#x' }, after: '#x\n#x\nL\nend\n' },
+  { title: 'insertafter + firstmatch: after the first line matching', before: '#x\n#x\nend\n', edit: { line: 'L', insertafter: '^#x', firstmatch: true }, after: '#x\nL\n#x\nend\n' },
+  { title: 'insertafter matching the last line of a file without final newline', before: 'a\n[main]', edit: { line: 'k=v', insertafter: '^\\[main\\]' }, after: 'a\n[main]\nk=v\n' },
+  { title: 'insertafter matching nothing: at the end', before: 'a\n', edit: { line: 'L', insertafter: '^nothing' }, after: 'a\nL\n' },
+  { title: 'insertafter BOF', before: 'a\n', edit: { line: 'L', insertafter: 'BOF' }, after: 'L\na\n' },
+  { title: 'insertbefore: before the last line matching', before: 'a\nb\nb\n', edit: { line: 'L', insertbefore: '^b' }, after: 'a\nb\nL\nb\n' },
+  { title: 'insertbefore + firstmatch', before: 'a\nb\nb\n', edit: { line: 'L', insertbefore: '^b', firstmatch: true }, after: 'a\nL\nb\nb\n' },
+  { title: 'insertbefore BOF', before: 'a\n', edit: { line: 'L', insertbefore: 'BOF' }, after: 'L\na\n' },
+  { title: 'insertafter is ignored when regexp matches', before: 'k=1\n[s]\n', edit: { regexp: '^k=', line: 'k=2', insertafter: '^\\[s\\]' }, after: 'k=2\n[s]\n' },
+  { title: 'backrefs: expands groups of the match', before: 'host=old\n', edit: { regexp: '^(host=).*', line: '\\1new', backrefs: true }, after: 'host=new\n' },
+  { title: 'backrefs with a Python named group', before: 'port = 22\n', edit: { regexp: '^(?P<key>port)\\s*=.*', line: '\\g<key> = 2222', backrefs: true }, after: 'port = 2222\n' },
+  { title: 'backrefs matching nothing: file untouched (no insert)', before: 'a\n', edit: { regexp: '^zzz(.*)', line: 'x\\1', backrefs: true }, after: 'a\n' },
+  { title: 'backrefs commenting out swap lines, idempotent', before: 'UUID=1 / ext4 0 1\n/swap none swap sw 0 0\n', edit: { regexp: '^([^#].*\\sswap\\s.*)$', line: '# \\1', backrefs: true }, after: 'UUID=1 / ext4 0 1\n# /swap none swap sw 0 0\n' },
+  { title: 'a CRLF line equal to line is rewritten with LF (as Ansible)', before: 'a\r\nb\n', edit: { line: 'a' }, after: 'a\nb\n' },
+  { title: 'create: a new file holds the line', before: null, edit: { line: 'x' }, after: 'x\n', message: 'line added' },
+  { title: 'searchString: replaces the line containing it', before: 'a b c\nd\n', edit: { searchString: ' b ', line: 'B' }, after: 'B\nd\n' },
+  { title: 'regexp with a leading (?i) flag', before: 'PasswordAuthentication yes\n', edit: { regexp: '(?i)^passwordauthentication', line: 'PasswordAuthentication no' }, after: 'PasswordAuthentication no\n' },
+  { title: '$ is the end of the line', before: 'a=1\n', edit: { regexp: '^a=1$', line: 'a=2' }, after: 'a=2\n' },
+  { title: 'absent + regexp: removes every matching line', before: 'a\nb=1\n#b\nb=2\n', edit: { state: 'absent', regexp: '^b' }, after: 'a\n#b\n', message: '2 line(s) removed' },
+  { title: 'absent + line: removes exact lines only', before: 'a\nab\na\r\n', edit: { state: 'absent', line: 'a' }, after: 'ab\n' },
+  { title: 'absent + searchString', before: 'keep\ndrop me\n', edit: { state: 'absent', searchString: 'drop' }, after: 'keep\n' },
+  { title: 'absent matching nothing', before: 'a\n', edit: { state: 'absent', regexp: '^z' }, after: 'a\n', message: '' },
+];
+
+describe('lineinfile: editLines (Ansible semantics)', () => {
+  for (const row of TABLE) {
+    it(row.title, () => {
+      const result = editLines(row.before, { state: 'present', ...row.edit });
+      expect(result.text).to.equal(row.after);
+      if (row.message !== undefined) expect(result.message).to.equal(row.message);
+    });
+  }
+
+  it('is idempotent: the second application of each edit changes nothing', () => {
+    for (const row of TABLE) {
+      const edit = { state: 'present' as const, ...row.edit };
+      const once = editLines(row.before, edit).text;
+      expect(editLines(once, edit).text, row.title).to.equal(once);
+    }
+  });
+
+  it('translates Python regexp syntax and refuses what it cannot', () => {
+    expect(pythonRegex('(?P<a>x)(?P=a)', 'regexp').exec('xx')?.groups?.a).to.equal('x');
+    expect(pythonRegex('(?im)^A', 'regexp').flags).to.include('i').and.include('m');
+    expect(pythonRegex('end\\Z', 'regexp').test('the end')).to.equal(true);
+    expect(() => pythonRegex('(?x) a', 'regexp')).to.throw(ModuleError, /Python flag \(\?x\)/);
+    expect(() => pythonRegex('(unclosed', 'insertafter')).to.throw(ModuleError, /^insertafter "\(unclosed" is not a valid regular expression/);
+  });
+
+  it('expands backreferences as Python does, and names a missing group', () => {
+    const match = /^(a)(?<n>b)?(c)?/.exec('ab')!;
+    expect(expandBackrefs('\\1-\\g<n>-\\3-\\g<2>\\t\\\\', match)).to.equal('a-b--b\t\\');
+    expect(() => expandBackrefs('\\7', match)).to.throw(ModuleError, /group 7, but the regexp has 3/);
+    expect(() => expandBackrefs('\\g<zz>', match)).to.throw(ModuleError, /group zz/);
+  });
+
+  it('validates parameter combinations with Ansible\'s rules', () => {
+    const parse = (input: unknown) => lineinfile.params.parse(input, '');
+    expect(() => parse({ path: '/x' })).to.throw(SchemaError, /line is required with state=present/);
+    expect(() => parse({ path: '/x', state: 'absent' })).to.throw(SchemaError, /needs one of line, regexp or searchString/);
+    expect(() => parse({ path: '/x', line: 'a', insertafter: 'a', insertbefore: 'b' })).to.throw(SchemaError, /at most one of insertafter and insertbefore/);
+    expect(() => parse({ path: '/x', line: 'a', backrefs: true })).to.throw(SchemaError, /backrefs needs regexp/);
+    expect(parse({ path: '/x', line: 'a', insertafter: 'EOF', search_string: 'q' })).to.deep.include({ insertafter: 'EOF', searchString: 'q' });
+  });
+});
+
+const ROOT = '/tmp/drover-test-files/lineinfile';
+
+describe('lineinfile on a lab host', function () {
+  let target: LabTarget;
+  before(async function () {
+    target = await scratchDirTarget(this, ROOT);
+  });
+  after(async () => removeScratchDir(target, ROOT));
+
+  it('edits, reads back, does nothing the second time, and check mode changes nothing', async () => {
+    const path = `${ROOT}/sshd_config`;
+    await seedFile(target, path, '#UsePAM yes\nPasswordAuthentication yes\nX11Forwarding no\n', '0600');
+    const params: LineinfileParams = { path, regexp: '^#?PasswordAuthentication', line: 'PasswordAuthentication no' };
+    const first = await applyModule(target, lineinfile, params);
+    expect(first.status, first.msg).to.equal('changed');
+    expect(first.diffs).to.deep.equal([{ kind: 'file', path, before: '#UsePAM yes\nPasswordAuthentication yes\nX11Forwarding no\n', after: '#UsePAM yes\nPasswordAuthentication no\nX11Forwarding no\n' }]);
+    expect(await readBack(target, path)).to.deep.equal({ content: '#UsePAM yes\nPasswordAuthentication no\nX11Forwarding no\n', stat: '600 root root' });
+
+    const again = await applyModule(target, lineinfile, params);
+    expect(again.status, again.msg).to.equal('ok');
+    expect(again.commands.filter((command) => command.executed)).to.deep.equal([]);
+
+    const before = await snapshot(target, ROOT);
+    const check = await applyModule(target, lineinfile, { path, line: 'UseDNS no', insertafter: '^#UsePAM' }, { check: true });
+    expect(check.changed).to.equal(true);
+    expect(check.diffs[0]).to.deep.include({ after: '#UsePAM yes\nUseDNS no\nPasswordAuthentication no\nX11Forwarding no\n' });
+    expect(await snapshot(target, ROOT)).to.equal(before);
+  });
+
+  it('creates the file and its directory when asked, with a mode', async () => {
+    const path = `${ROOT}/new/dir/list`;
+    const result = await applyModule(target, lineinfile, { path, line: 'first', create: true, mode: '0640' });
+    expect(result.status, result.msg).to.equal('changed');
+    expect(await readBack(target, path)).to.deep.equal({ content: 'first\n', stat: '640 root root' });
+  });
+
+  it('follows a symbolic link and edits the file it points to', async () => {
+    await seedFile(target, `${ROOT}/real`, 'a\n');
+    await onHost(target, `ln -sfn real ${ROOT}/link`);
+    const result = await applyModule(target, lineinfile, { path: `${ROOT}/link`, line: 'b' });
+    expect(result.status, result.msg).to.equal('changed');
+    expect((await readBack(target, `${ROOT}/real`)).content).to.equal('a\nb\n');
+    expect((await onHost(target, `readlink ${ROOT}/link`)).stdout).to.equal('real\n');
+  });
+
+  it('predicts in check mode exactly what the real run does (seeded sample)', async () => {
+    const { pick } = seededSampler(77);
+    const path = `${ROOT}/sample`;
+    await seedFile(target, path, 'k1=a\n# comment\nk2=b\n');
+    for (let sample = 0; sample < 12; sample++) {
+      const params: LineinfileParams = pick<LineinfileParams>([
+        { path, regexp: `^${pick(['k1', 'k2', 'k3'])}=`, line: `${pick(['k1', 'k2', 'k3'])}=${pick(['a', 'b', 'c'])}` },
+        { path, line: pick(['x', 'y']), insertafter: pick(['^# comment', 'BOF', 'EOF']) },
+        { path, line: pick(['x', 'y']), insertbefore: pick(['^k2', 'BOF']) },
+        { path, state: 'absent', regexp: pick(['^x', '^y', '^k3']) },
+        { path, regexp: '^k1=', line: 'k1=a', mode: pick(['0644', '0600']) },
+      ]);
+      await predictThenApply(target, lineinfile, params, `sample ${sample}: ${JSON.stringify(params)}`);
+    }
+  });
+
+  it('carries hostile strings in path, line and regexp literally', async () => {
+    for (const [index, hostile] of HOSTILE.entries()) {
+      const path = `${ROOT}/h${index} ${hostile.replace(/\//g, '_')}`;
+      await seedFile(target, path, 'start\n');
+      const line = hostile.replace(/\n/g, ' ');
+      const result = await applyModule(target, lineinfile, { path, line, insertafter: 'BOF' });
+      expect(result.status, `${JSON.stringify(hostile)}: ${result.msg}`).to.equal('changed');
+      expect((await readBack(target, path)).content).to.equal(`${line}\nstart\n`);
+      const escaped = hostile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const removed = await applyModule(target, lineinfile, { path, state: 'absent', regexp: `^${escaped.replace(/\n/g, ' ')}$` });
+      expect(removed.status, removed.msg).to.equal('changed');
+      expect((await readBack(target, path)).content).to.equal('start\n');
+    }
+    await expectNoCanary(target);
+  });
+
+  it('fails clearly on a missing file (no create) and on a bad regexp, changing nothing', async () => {
+    const missing = await applyModule(target, lineinfile, { path: `${ROOT}/absent-file`, line: 'x' });
+    expect(missing.status).to.equal('failed');
+    expect(missing.msg).to.equal(`${ROOT}/absent-file does not exist on ${target.name}`);
+    expect(missing.failure?.hint).to.match(/set create/);
+    const badRegexp = await applyModule(target, lineinfile, { path: `${ROOT}/sample`, regexp: '(', line: 'x' });
+    expect(badRegexp.status).to.equal('failed');
+    expect(badRegexp.msg).to.match(/^regexp "\(" is not a valid regular expression/);
+    expect((await onHost(target, `test -e ${ROOT}/absent-file`)).exitCode).to.equal(1);
+  });
+});

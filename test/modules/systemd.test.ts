@@ -1,0 +1,567 @@
+import { expect } from 'chai';
+import type { FileState } from '../../modules/facts/file-state.ts';
+import { fullUnitName, parseUnitState, type UnitState } from '../../modules/facts/systemd-unit.ts';
+import { enablementOfNewUnit, parseSystemdProbe, planSystemd, reloadReason, systemd, systemdProbeScript, unitFiles, type SystemdParams } from '../../modules/systemd.ts';
+import { ModuleError } from '../../runner/module-error.ts';
+import type { Plan } from '../../runner/module.ts';
+import { SchemaError } from '../../runner/schema.ts';
+import { executedCount } from '../support/executed.ts';
+import { absentFileState, fileStateWith } from '../support/file-state.ts';
+import { runOnHost } from '../support/host-script.ts';
+import { changeSummaries, displayedCommands } from '../support/plan-display.ts';
+import { renderCommand } from '../../runner/command.ts';
+import { planOn } from '../support/plan-with-schema.ts';
+import { RecordedHost } from '../support/recorded-host.ts';
+import { seededSampler } from '../support/seeded-random.ts';
+import { applyModule, closeTargets, labTargets, type LabTarget } from '../support/targets.ts';
+
+/** `systemctl show` + is-enabled probe output, captured on a lab host (Debian 12, systemd 252). */
+const CAPTURED = {
+  ssh: `Id=ssh.service
+LoadState=loaded
+ActiveState=active
+SubState=running
+FragmentPath=/lib/systemd/system/ssh.service
+CanReload=yes
+NeedDaemonReload=no
+IsEnabled=enabled
+FileOnDisk=/lib/systemd/system/ssh.service
+`,
+  missing: `Id=drover-test-nothing.service
+LoadState=not-found
+ActiveState=inactive
+SubState=dead
+FragmentPath=
+CanReload=no
+NeedDaemonReload=no
+IsEnabled=
+`,
+  journald: `Id=systemd-journald.service
+LoadState=loaded
+ActiveState=active
+SubState=running
+FragmentPath=/lib/systemd/system/systemd-journald.service
+CanReload=no
+NeedDaemonReload=no
+IsEnabled=static
+FileOnDisk=/lib/systemd/system/systemd-journald.service
+`,
+  masked: `Id=drover-test-m.service
+LoadState=masked
+ActiveState=inactive
+SubState=dead
+FragmentPath=/etc/systemd/system/drover-test-m.service
+CanReload=no
+NeedDaemonReload=no
+IsEnabled=masked
+FileOnDisk=/etc/systemd/system/drover-test-m.service
+`,
+  /** A drop-in written after systemd loaded ssh.service: systemd itself says NeedDaemonReload=no. */
+  newDropIn: `Id=ssh.service
+LoadState=loaded
+ActiveState=active
+SubState=running
+FragmentPath=/lib/systemd/system/ssh.service
+CanReload=yes
+NeedDaemonReload=no
+IsEnabled=enabled
+FileOnDisk=/lib/systemd/system/ssh.service
+DropInOnDisk=/etc/systemd/system/ssh.service.d/drover-test.conf
+`,
+};
+
+function unit(overrides: Partial<UnitState> = {}): UnitState {
+  return {
+    id: 'web.service',
+    loadState: 'loaded',
+    activeState: 'inactive',
+    subState: 'dead',
+    needDaemonReload: false,
+    canReload: false,
+    fragmentPath: '/lib/systemd/system/web.service',
+    enablement: 'disabled',
+    dropInsNotLoaded: [],
+    ...overrides,
+  };
+}
+
+function plan(input: SystemdParams, state: UnitState, files: FileState[] = []): Plan {
+  return planSystemd(systemd.params.parse(input, ''), state, files);
+}
+
+const UNIT_TEXT = '[Unit]\nDescription=web\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n';
+
+describe('systemd: names, probe parsing, [Install] rules (pure)', () => {
+  it('completes unit names as systemctl does', () => {
+    const table: Array<[string, string]> = [
+      ['docker', 'docker.service'],
+      ['docker.service', 'docker.service'],
+      ['docker.socket', 'docker.socket'],
+      ['swap.target', 'swap.target'],
+      ['getty@tty1', 'getty@tty1.service'],
+      ['foo.bar', 'foo.bar.service'],
+      ['mnt-data.mount', 'mnt-data.mount'],
+    ];
+    for (const [name, full] of table) expect(fullUnitName(name), name).to.equal(full);
+  });
+
+  it('parses the probe output captured on a lab host', () => {
+    expect(parseUnitState('ssh.service', CAPTURED.ssh)).to.deep.equal({
+      id: 'ssh.service', loadState: 'loaded', activeState: 'active', subState: 'running', needDaemonReload: false, canReload: true,
+      fragmentPath: '/lib/systemd/system/ssh.service', enablement: 'enabled', fileOnDisk: '/lib/systemd/system/ssh.service', dropInsNotLoaded: [],
+    });
+    const missing = parseUnitState('drover-test-nothing.service', CAPTURED.missing);
+    expect([missing.loadState, missing.enablement, missing.fileOnDisk]).to.deep.equal(['not-found', 'not-found', undefined]);
+    expect(parseUnitState('systemd-journald.service', CAPTURED.journald).enablement).to.equal('static');
+    expect(parseUnitState('drover-test-m.service', CAPTURED.masked).loadState).to.equal('masked');
+    expect(parseUnitState('ssh.service', CAPTURED.newDropIn).dropInsNotLoaded).to.deep.equal(['/etc/systemd/system/ssh.service.d/drover-test.conf']);
+    const loaded = `${CAPTURED.newDropIn}LoadedDropIn=/etc/systemd/system/ssh.service.d/drover-test.conf\n`;
+    expect(parseUnitState('ssh.service', loaded).dropInsNotLoaded).to.deep.equal([]);
+    expect(() => parseUnitState('x.service', 'drover-systemd=absent\n')).to.throw(/systemctl is not installed/);
+    expect(() => parseUnitState('x.service', 'garbage')).to.throw(/unexpected systemctl show output/);
+  });
+
+  it('splits the one probe into the unit and each file', () => {
+    const files = unitFiles('web.service', { unitFile: UNIT_TEXT, dropIns: { 'b.conf': 'B', 'a.conf': 'A' } });
+    expect(files.map((file) => file.path)).to.deep.equal([
+      '/etc/systemd/system/web.service', '/etc/systemd/system/web.service.d/a.conf', '/etc/systemd/system/web.service.d/b.conf',
+    ]);
+    const script = systemdProbeScript('web.service', files).text;
+    expect(script.match(/@@file \d/g)).to.deep.equal(['@@file 0', '@@file 1', '@@file 2']);
+    const out = `@@unit\n${CAPTURED.missing}@@file 0\nparent=yes\nkind=absent\n@@file 1\nparent=no\nkind=absent\n@@file 2\nparent=no\nkind=absent\n`;
+    const parsed = parseSystemdProbe('web.service', files, out);
+    expect(parsed.unit.loadState).to.equal('not-found');
+    expect(parsed.files.map((file) => [file.path, file.kind, file.parentExists])).to.deep.equal([
+      ['/etc/systemd/system/web.service', 'absent', true],
+      ['/etc/systemd/system/web.service.d/a.conf', 'absent', false],
+      ['/etc/systemd/system/web.service.d/b.conf', 'absent', false],
+    ]);
+    expect(() => parseSystemdProbe('web.service', files, `@@unit\n${CAPTURED.missing}`)).to.throw(ModuleError, /did not report on/);
+  });
+
+  it('predicts a new unit file\'s enablement from its [Install] section', () => {
+    const table: Array<[string, string]> = [
+      [UNIT_TEXT, 'disabled'],
+      ['[Service]\nExecStart=/bin/true\n', 'static'],
+      ['[Install]\nAlso=other.socket\n', 'indirect'],
+      ['[Install]\n# WantedBy=multi-user.target\n', 'static'],
+      ['[Install]\nWantedBy=\n', 'static'],
+      ['[Service]\nWantedBy=multi-user.target\n', 'static'],
+      ['[Install]\nAlias=web2.service\n', 'disabled'],
+    ];
+    for (const [text, expected] of table) expect(enablementOfNewUnit(text), text).to.equal(expected);
+  });
+
+  it('decides daemon-reload: auto (also unset), true, false', () => {
+    const table: Array<[SystemdParams['daemonReload'], Partial<UnitState>, boolean, RegExp | undefined]> = [
+      [undefined, {}, false, undefined],
+      ['auto', { needDaemonReload: true }, false, /NeedDaemonReload=yes/],
+      [undefined, { needDaemonReload: true }, false, /NeedDaemonReload=yes/],
+      [undefined, { dropInsNotLoaded: ['/etc/systemd/system/web.service.d/a.conf'] }, false, /drop-ins not loaded/],
+      [undefined, { loadState: 'not-found', fileOnDisk: '/etc/systemd/system/web.service' }, false, /has not loaded/],
+      [false, { needDaemonReload: true }, false, undefined],
+      [false, {}, true, /unit files changed/],
+      [true, {}, false, /daemonReload: true/],
+      ['auto', {}, true, /unit files changed/],
+    ];
+    for (const [daemonReload, overrides, filesChanged, expected] of table) {
+      const why = reloadReason({ daemonReload }, unit(overrides), filesChanged);
+      const label = JSON.stringify([daemonReload, overrides, filesChanged]);
+      if (expected) expect(why, label).to.match(expected);
+      else expect(why, label).to.equal(undefined);
+    }
+  });
+});
+
+describe('systemd: parameters', () => {
+  const parse = (input: Record<string, unknown>) => () => systemd.params.parse(input, '');
+  it('refuses names that are not unit names, and conflicting requests', () => {
+    const table: Array<[Record<string, unknown>, RegExp]> = [
+      [{ name: '-x', state: 'started' }, /systemd unit name/],
+      [{ name: 'web; touch /tmp/pwned', state: 'started' }, /systemd unit name/],
+      [{ name: '$(touch /tmp/pwned)', state: 'started' }, /systemd unit name/],
+      [{ name: 'a/b', state: 'started' }, /systemd unit name/],
+      [{ name: 'web' }, /nothing asked/],
+      [{ name: 'web', masked: true, state: 'started' }, /masked unit cannot be started/],
+      [{ name: 'web', masked: true, enabled: true }, /cannot be enabled/],
+      [{ name: 'web', masked: true, unitFile: '[Service]\n' }, /cannot be written together/],
+      [{ name: 'web', dropIns: { 'proxy.txt': '[Service]\n' } }, /must be a plain file name ending in .conf/],
+      [{ name: 'web', dropIns: { '../x.conf': '[Service]\n' } }, /must be a plain file name/],
+      [{ name: 'web', state: 'running' }, /not allowed; expected one of: started, stopped, restarted, reloaded/],
+      [{ name: 'web', daemonReload: 'sometimes' }, /daemonReload/],
+      [{ name: 'web', enable: true }, /did you mean enabled/],
+    ];
+    for (const [input, error] of table) expect(parse(input), JSON.stringify(input)).to.throw(SchemaError, error);
+  });
+
+  it('accepts Ansible\'s snake_case and text input', () => {
+    expect(systemd.params.parse({ name: 'web', daemon_reload: 'auto' }, '', { fromText: true }).daemonReload).to.equal('auto');
+    expect(systemd.params.parse({ name: 'web', daemon_reload: 'yes', enabled: 'no' }, '', { fromText: true })).to.include({ daemonReload: true, enabled: false });
+  });
+});
+
+describe('systemd: planner (table)', () => {
+  type Row = { title: string; input: SystemdParams; state: Partial<UnitState>; files?: FileState[]; changes: string[]; reason?: RegExp };
+  const table: Row[] = [
+    { title: 'starts an inactive unit', input: { name: 'web', state: 'started' }, state: {}, changes: ['start web.service'] },
+    { title: 'leaves a running unit', input: { name: 'web', state: 'started' }, state: { activeState: 'active', subState: 'running' }, changes: [], reason: /active \(running\), disabled/ },
+    { title: 'counts activating (auto-restart) as started', input: { name: 'web', state: 'started' }, state: { activeState: 'activating', subState: 'auto-restart' }, changes: [] },
+    { title: 'stops a running unit', input: { name: 'web', state: 'stopped' }, state: { activeState: 'active' }, changes: ['stop web.service'] },
+    { title: 'a failed unit is stopped', input: { name: 'web', state: 'stopped' }, state: { activeState: 'failed' }, changes: [] },
+    { title: 'stopping a missing unit has nothing to do', input: { name: 'web', state: 'stopped', enabled: false }, state: { loadState: 'not-found', enablement: 'not-found' }, changes: [], reason: /not found/ },
+    { title: 'disable --now firewalld in one task', input: { name: 'firewalld', state: 'stopped', enabled: false }, state: { id: 'firewalld.service', activeState: 'active', enablement: 'enabled' }, changes: ['disable firewalld.service', 'stop firewalld.service'] },
+    { title: 'enables a disabled unit', input: { name: 'web', enabled: true }, state: {}, changes: ['enable web.service'] },
+    { title: 'persists a runtime enablement', input: { name: 'web', enabled: true }, state: { enablement: 'enabled-runtime' }, changes: ['enable web.service'] },
+    { title: 'disables a runtime enablement', input: { name: 'web', enabled: false }, state: { enablement: 'enabled-runtime' }, changes: ['disable --runtime web.service'] },
+    { title: 'a static unit is left as it is either way', input: { name: 'web', enabled: true }, state: { enablement: 'static' }, changes: [], reason: /static: no \[Install\] rules/ },
+    { title: 'a static unit cannot be disabled either', input: { name: 'web', enabled: false }, state: { enablement: 'static' }, changes: [], reason: /mask it/ },
+    { title: 'restarted always restarts', input: { name: 'web', state: 'restarted' }, state: { activeState: 'active' }, changes: ['restart web.service'] },
+    { title: 'reloaded reloads a running unit that can', input: { name: 'web', state: 'reloaded' }, state: { activeState: 'active', canReload: true }, changes: ['reload web.service'] },
+    { title: 'reloaded starts a stopped unit', input: { name: 'web', state: 'reloaded' }, state: {}, changes: ['start web.service (reloaded asked; it was inactive)'] },
+    { title: 'masks a running unit, disabling it first, then stops it', input: { name: 'web', masked: true, enabled: false, state: 'stopped' }, state: { activeState: 'active', enablement: 'enabled' }, changes: ['disable web.service', 'mask web.service', 'stop web.service'] },
+    { title: 'masks a unit that does not exist (systemctl allows it)', input: { name: 'web', masked: true }, state: { loadState: 'not-found', enablement: 'not-found' }, changes: ['mask web.service'] },
+    { title: 'a masked unit stays masked', input: { name: 'web', masked: true, enabled: false }, state: { loadState: 'masked', enablement: 'masked' }, changes: [] },
+    { title: 'unmasks, then enables and starts', input: { name: 'web', masked: false, enabled: true, state: 'started' }, state: { loadState: 'masked', enablement: 'masked' }, changes: ['unmask web.service', 'enable web.service', 'start web.service'] },
+    { title: 'unmasks a runtime mask with --runtime', input: { name: 'web', masked: false }, state: { loadState: 'masked', enablement: 'masked-runtime' }, changes: ['unmask web.service'] },
+    { title: 'daemonReload true reloads every time', input: { name: 'web', daemonReload: true, state: 'started' }, state: { activeState: 'active' }, changes: ['systemctl daemon-reload (web.service: daemonReload: true)'] },
+    { title: 'auto reloads when systemd says the files changed', input: { name: 'web', state: 'started' }, state: { needDaemonReload: true }, changes: ['systemctl daemon-reload (web.service: systemd reports its files changed on disk (NeedDaemonReload=yes))', 'start web.service'] },
+    { title: 'false never reloads for changes made elsewhere', input: { name: 'web', state: 'started', daemonReload: false }, state: { needDaemonReload: true, activeState: 'active' }, changes: [] },
+    {
+      title: 'writes a new unit file, reloads, enables (predicted from [Install]) and starts',
+      input: { name: 'web', unitFile: UNIT_TEXT, enabled: true, state: 'started' },
+      state: { loadState: 'not-found', enablement: 'not-found', fragmentPath: '' },
+      files: [absentFileState('/etc/systemd/system/web.service')],
+      changes: [`create /etc/systemd/system/web.service (${Buffer.byteLength(UNIT_TEXT)} bytes)`, 'systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service', 'start web.service'],
+    },
+    {
+      title: 'a new unit without [Install] cannot be enabled: noted, not attempted',
+      input: { name: 'web', unitFile: '[Service]\nExecStart=/bin/true\n', enabled: true },
+      state: { loadState: 'not-found', enablement: 'not-found', fragmentPath: '' },
+      files: [absentFileState('/etc/systemd/system/web.service')],
+      changes: ['create /etc/systemd/system/web.service (30 bytes)', 'systemctl daemon-reload (web.service: its unit files changed)'],
+      reason: /static: no \[Install\] rules/,
+    },
+    {
+      title: 'an unchanged unit file means no reload and no restart',
+      input: { name: 'web', unitFile: UNIT_TEXT, enabled: true, state: 'started' },
+      state: { activeState: 'active', enablement: 'enabled', fragmentPath: '/etc/systemd/system/web.service' },
+      files: [fileStateWith('/etc/systemd/system/web.service', UNIT_TEXT)],
+      changes: [],
+    },
+    {
+      title: 'a changed drop-in is written and reloaded, the running unit left for a handler to restart',
+      input: { name: 'docker', dropIns: { 'http-proxy.conf': '[Service]\nEnvironment="HTTP_PROXY=http://proxy:3128"\n' }, state: 'started' },
+      state: { id: 'docker.service', activeState: 'active', enablement: 'enabled' },
+      files: [fileStateWith('/etc/systemd/system/docker.service.d/http-proxy.conf', '[Service]\n')],
+      changes: ['update /etc/systemd/system/docker.service.d/http-proxy.conf (10 → 53 bytes)', 'systemctl daemon-reload (docker.service: its unit files changed)'],
+    },
+  ];
+  for (const row of table) {
+    it(row.title, () => {
+      const result = plan(row.input, unit(row.state), row.files ?? []);
+      expect(changeSummaries(result)).to.deep.equal(row.changes);
+      if (row.reason) expect(result.reason).to.match(row.reason);
+    });
+  }
+
+  it('shows state and enablement as value diffs, the file as a file diff', () => {
+    const result = plan({ name: 'web', unitFile: UNIT_TEXT, enabled: true, state: 'started' }, unit({ loadState: 'not-found', enablement: 'not-found', fragmentPath: '' }), [absentFileState('/etc/systemd/system/web.service')]);
+    expect(result.changes.map((change) => change.diff)).to.deep.equal([
+      { kind: 'file', path: '/etc/systemd/system/web.service', before: null, after: UNIT_TEXT },
+      undefined,
+      { kind: 'value', name: 'web.service enabled', before: 'not-found', after: 'enabled' },
+      { kind: 'value', name: 'web.service state', before: 'inactive', after: 'active' },
+    ]);
+  });
+
+  it('quotes every value, checks for a failed start, and diagnoses with the journal', () => {
+    const result = plan({ name: 'getty@tty1', state: 'started', enabled: true }, unit({ id: 'getty@tty1.service' }));
+    expect(displayedCommands(result)).to.deep.equal([
+      'systemctl enable -- getty@tty1.service',
+      "systemctl start -- getty@tty1.service\nif systemctl is-failed --quiet -- getty@tty1.service; then echo 'getty@tty1.service failed right after start' >&2; exit 1; fi",
+    ]);
+    const start = result.changes[1]!.commands[0]!;
+    expect(start.diagnose?.text).to.equal('journalctl --unit=getty@tty1.service -n 20 --no-pager 2>/dev/null || systemctl status --no-pager --full -n 20 -- getty@tty1.service');
+  });
+
+  it('refuses impossible requests while planning, with what to do', () => {
+    const table: Array<[SystemdParams, Partial<UnitState>, RegExp, RegExp]> = [
+      [{ name: 'web', state: 'started' }, { loadState: 'masked', enablement: 'masked' }, /masked and cannot be started/, /masked: false/],
+      [{ name: 'web', enabled: true }, { loadState: 'masked', enablement: 'masked' }, /masked and cannot be enabled/, /masked: false/],
+      [{ name: 'web', unitFile: UNIT_TEXT }, { loadState: 'masked', enablement: 'masked' }, /is masked, so its unit file/, /masked: false/],
+      [{ name: 'web', state: 'reloaded' }, { activeState: 'active', canReload: false }, /cannot reload/, /restarted/],
+      [{ name: 'web', state: 'started' }, { loadState: 'bad-setting' }, /could not load web.service \(LoadState=bad-setting\)/, /systemd-analyze verify/],
+      [{ name: 'web', enabled: true }, { enablement: 'bad' }, /is invalid/, /systemd-analyze verify/],
+      [{ name: 'web', enabled: true }, { id: 'real.service' }, /alias of real.service/, /manage real.service/],
+      [{ name: 'web', masked: true }, { fragmentPath: '/etc/systemd/system/web.service' }, /cannot mask web.service/, /remove that unit file/],
+    ];
+    for (const [input, state, message, hint] of table) {
+      const files = unitFiles('web.service', systemd.params.parse(input, '')).map((file) => absentFileState(file.path));
+      try {
+        plan(input, unit(state), files);
+        expect.fail(`no error for ${JSON.stringify(input)}`);
+      } catch (error) {
+        expect(error, JSON.stringify(input)).to.be.instanceOf(ModuleError);
+        expect((error as ModuleError).message).to.match(message);
+        expect((error as ModuleError).hint).to.match(hint);
+      }
+    }
+  });
+
+  it('plans a unit that does not exist yet behind a guard, as uncertain, for a package an earlier task installs', () => {
+    const table: Array<[SystemdParams, string[]]> = [
+      [{ name: 'web', state: 'started' }, ['start web.service']],
+      [{ name: 'web', enabled: true }, ['enable web.service']],
+      [{ name: 'web', state: 'started', enabled: true }, ['enable web.service', 'start web.service']],
+      [{ name: 'web', state: 'restarted' }, ['restart web.service']],
+    ];
+    for (const [input, actions] of table) {
+      const result = plan(input, unit({ loadState: 'not-found', enablement: 'not-found' }), []);
+      expect(result.uncertain, JSON.stringify(input)).to.equal(true);
+      expect(changeSummaries(result)).to.deep.equal(['web.service does not exist yet; it must by then (an earlier task may install it)', ...actions]);
+      const guard = renderCommand(result.changes[0]!.commands[0]!).display;
+      expect(guard).to.include('systemctl cat -- web.service');
+      expect(guard).to.include('does not exist: install the package that provides it');
+    }
+  });
+
+  it('plans through one probe on a recorded host', async () => {
+    const host = new RecordedHost([{ match: '@@unit', output: { stdout: `@@unit\n${CAPTURED.ssh}` } }]);
+    const result = await planOn(systemd, { name: 'ssh', state: 'started', enabled: true }, host);
+    expect(result.changes).to.deep.equal([]);
+    expect(result.reason).to.equal('ssh.service: active (running), enabled');
+    expect(host.probes).to.have.length(1);
+    const down = new RecordedHost([{ match: '@@unit', output: { exitCode: 1, stderr: 'System has not been booted with systemd as init system (PID 1). Can\'t operate.' } }]);
+    try {
+      await planOn(systemd, { name: 'ssh', state: 'started' }, down);
+      expect.fail('no error');
+    } catch (error) {
+      expect((error as ModuleError).hint).to.equal('this host does not run systemd as its init system');
+    }
+  });
+});
+
+describe('systemd on a lab host', function () {
+  const PWNED = '/tmp/drover-test-systemd-pwned';
+  const WEB = 'drover-test-web';
+  const WEB_UNIT = '[Unit]\nDescription=drover test web\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n';
+  let target: LabTarget;
+
+  const sh = (script: string): Promise<string> => runOnHost(target, script);
+
+  /** What check mode must leave alone: state, enablement, reload flag and the files' bytes. */
+  async function snapshot(): Promise<string> {
+    return sh(`for u in /etc/systemd/system/drover-test-*; do echo "$u"; done
+for u in ${WEB} drover-test-fail drover-test-simple; do systemctl show -p ActiveState,UnitFileState,NeedDaemonReload,MainPID $u.service; systemctl is-enabled $u 2>&1 || true; done
+find /etc/systemd/system -path '*drover-test*' -type f -exec sha256sum {} + | sort`);
+  }
+
+  async function cleanUp(): Promise<void> {
+    await sh(`for u in $(cd /etc/systemd/system && ls -d drover-test-* 2>/dev/null | sed 's/\\.d$//' | sort -u); do systemctl disable --now "$u" >/dev/null 2>&1 || true; systemctl unmask "$u" >/dev/null 2>&1 || true; done
+rm -rf /etc/systemd/system/drover-test-* /run/systemd/system/drover-test-* ${PWNED}
+systemctl daemon-reload
+systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
+  }
+
+  before(async function () {
+    const targets = await labTargets(this, 1);
+    target = targets[0]!;
+    await closeTargets();
+    await cleanUp();
+  });
+  afterEach(async () => {
+    await closeTargets();
+  });
+  after(async () => {
+    if (target) await cleanUp();
+  });
+
+  it('writes a unit and a drop-in, starts and enables; reads back; re-applies without change; check mode changes nothing', async () => {
+    const params: SystemdParams = { name: WEB, unitFile: WEB_UNIT, dropIns: { 'env.conf': '[Service]\nEnvironment=DROVER_TEST=1\n' }, state: 'started', enabled: true };
+    const first = await applyModule(target, systemd, params);
+    expect(first.status, first.msg).to.equal('changed');
+    expect(first.changes).to.deep.equal([
+      `create /etc/systemd/system/${WEB}.service (${Buffer.byteLength(WEB_UNIT)} bytes)`,
+      `create /etc/systemd/system/${WEB}.service.d/env.conf (36 bytes, creating /etc/systemd/system/${WEB}.service.d)`,
+      `systemctl daemon-reload (${WEB}.service: its unit files changed)`,
+      `enable ${WEB}.service`,
+      `start ${WEB}.service`,
+    ]);
+    expect(await sh(`systemctl is-active ${WEB}; systemctl is-enabled ${WEB}; systemctl show -p Environment,NeedDaemonReload ${WEB}`)).to.equal(
+      'active\nenabled\nEnvironment=DROVER_TEST=1\nNeedDaemonReload=no\n',
+    );
+    expect(await sh(`cat /etc/systemd/system/${WEB}.service`)).to.equal(WEB_UNIT);
+
+    const again = await applyModule(target, systemd, params);
+    expect(again.status, again.msg).to.equal('ok');
+    expect(again.msg).to.equal(`${WEB}.service: active (running), enabled`);
+    expect(executedCount(again)).to.equal(0);
+
+    const before = await snapshot();
+    const check = await applyModule(target, systemd, { ...params, dropIns: { 'env.conf': '[Service]\nEnvironment=DROVER_TEST=2\n' }, state: 'restarted', enabled: false }, { check: true });
+    expect(check.status).to.equal('changed');
+    expect(check.changes).to.deep.equal([
+      `update /etc/systemd/system/${WEB}.service.d/env.conf (36 → 36 bytes)`,
+      `systemctl daemon-reload (${WEB}.service: its unit files changed)`,
+      `disable ${WEB}.service`,
+      `restart ${WEB}.service`,
+    ]);
+    expect(executedCount(check)).to.equal(0);
+    expect(await snapshot()).to.equal(before);
+  });
+
+  it('stops and disables in one task (systemctl disable --now), and again changes nothing', async () => {
+    const off = await applyModule(target, systemd, { name: WEB, state: 'stopped', enabled: false });
+    expect(off.status, off.msg).to.equal('changed');
+    expect(off.changes).to.deep.equal([`disable ${WEB}.service`, `stop ${WEB}.service`]);
+    expect(await sh(`systemctl is-active ${WEB} || true; systemctl is-enabled ${WEB} || true`)).to.equal('inactive\ndisabled\n');
+    const again = await applyModule(target, systemd, { name: WEB, state: 'stopped', enabled: false });
+    expect([again.status, executedCount(again)]).to.deep.equal(['ok', 0]);
+  });
+
+  it('daemonReload auto: reloads only when systemd (or a new drop-in) says so', async () => {
+    // Only a loaded unit can be stale: systemd drops an inactive unit and reads it afresh when asked.
+    expect((await applyModule(target, systemd, { name: WEB, state: 'started' })).status).to.equal('changed');
+    await sh(`printf '# edited by hand\\n' >> /etc/systemd/system/${WEB}.service`);
+    expect(await sh(`systemctl show -p NeedDaemonReload ${WEB}`)).to.equal('NeedDaemonReload=yes\n');
+    const reload = await applyModule(target, systemd, { name: WEB, daemonReload: 'auto' });
+    expect(reload.changes).to.deep.equal([`systemctl daemon-reload (${WEB}.service: systemd reports its files changed on disk (NeedDaemonReload=yes))`]);
+    expect(await sh(`systemctl show -p NeedDaemonReload ${WEB}`)).to.equal('NeedDaemonReload=no\n');
+    const none = await applyModule(target, systemd, { name: WEB, daemonReload: 'auto' });
+    expect([none.status, executedCount(none)]).to.deep.equal(['ok', 0]);
+
+    // systemd 252 does not flag a drop-in added in a NAME.d directory it did not load from; the probe does.
+    await sh(`mkdir -p /run/systemd/system/${WEB}.service.d && printf '[Unit]\\nDescription=by hand\\n' > /run/systemd/system/${WEB}.service.d/hand.conf`);
+    expect(await sh(`systemctl show -p NeedDaemonReload ${WEB}`)).to.equal('NeedDaemonReload=no\n');
+    const dropIn = await applyModule(target, systemd, { name: WEB, state: 'started' });
+    expect(dropIn.changes).to.deep.equal([`systemctl daemon-reload (${WEB}.service: drop-ins not loaded yet: /run/systemd/system/${WEB}.service.d/hand.conf)`]);
+    expect(await sh(`systemctl show -p Description ${WEB}`)).to.equal('Description=by hand\n');
+    await sh(`rm -r /run/systemd/system/${WEB}.service.d`);
+    expect(await sh(`systemctl show -p NeedDaemonReload ${WEB}`)).to.equal('NeedDaemonReload=yes\n');
+    const quiet = await applyModule(target, systemd, { name: WEB, state: 'started', daemonReload: false });
+    expect([quiet.status, executedCount(quiet)]).to.deep.equal(['ok', 0]);
+    await applyModule(target, systemd, { name: WEB, state: 'stopped', daemonReload: true });
+  });
+
+  it('restarted always restarts; masked and unmasked', async () => {
+    await applyModule(target, systemd, { name: WEB, state: 'started' });
+    const pid = async () => (await sh(`systemctl show -p MainPID ${WEB}`)).trim();
+    const before = await pid();
+    const restart = await applyModule(target, systemd, { name: WEB, state: 'restarted' });
+    expect(restart.changes).to.deep.equal([`restart ${WEB}.service`]);
+    const after = await pid();
+    expect(after).to.not.equal(before);
+    const again = await applyModule(target, systemd, { name: WEB, state: 'restarted' });
+    expect(again.changed).to.equal(true);
+    expect(await pid()).to.not.equal(after);
+
+    // A unit whose file lives in /etc/systemd/system cannot be masked: said while planning.
+    const refused = await applyModule(target, systemd, { name: WEB, masked: true, state: 'stopped' });
+    expect(refused.status).to.equal('failed');
+    expect(refused.msg).to.match(/cannot mask drover-test-web.service/);
+    expect(await sh(`systemctl is-active ${WEB}`)).to.equal('active\n');
+
+    const maskName = 'drover-test-masked';
+    const mask = await applyModule(target, systemd, { name: maskName, masked: true });
+    expect(mask.changes).to.deep.equal([`mask ${maskName}.service`]);
+    expect(await sh(`systemctl is-enabled ${maskName} || true`)).to.equal('masked\n');
+    expect((await applyModule(target, systemd, { name: maskName, masked: true, state: 'stopped' })).status).to.equal('ok');
+    const started = await applyModule(target, systemd, { name: maskName, state: 'started' });
+    expect(started.status).to.equal('failed');
+    expect(started.msg).to.match(/masked and cannot be started/);
+    const unmask = await applyModule(target, systemd, { name: maskName, masked: false });
+    expect(unmask.changes).to.deep.equal([`unmask ${maskName}.service`]);
+    expect(await sh(`systemctl is-enabled ${maskName} 2>&1 || true`)).to.match(/No such file|not-found/);
+    await applyModule(target, systemd, { name: WEB, state: 'stopped' });
+  });
+
+  it('check mode predicts exactly what the real run does (seeded random sample)', async () => {
+    const { next: random, pick } = seededSampler(5150);
+    const outcomes = new Set<boolean>();
+    for (let round = 0; round < 8; round++) {
+      const params: SystemdParams = { name: WEB, unitFile: WEB_UNIT };
+      const state = pick([undefined, 'started', 'stopped', 'reloaded'] as const);
+      const enabled = pick([undefined, true, false] as const);
+      const dropIn = pick([undefined, 'A', 'B'] as const);
+      if (state) params.state = state;
+      if (enabled !== undefined) params.enabled = enabled;
+      if (dropIn) params.dropIns = { 'env.conf': `[Service]\nEnvironment=DROVER_TEST=${dropIn}\n` };
+      if (random() < 0.3) params.daemonReload = 'auto';
+      const label = `round ${round}: ${JSON.stringify(params)}`;
+      const predicted = await applyModule(target, systemd, params, { check: true });
+      const real = await applyModule(target, systemd, params);
+      // reloaded on a running unit without ExecReload is refused in both runs alike.
+      expect(real.status, `${label}: ${real.msg}`).to.be.oneOf(['ok', 'changed', 'failed']);
+      expect(predicted.status, label).to.equal(real.status === 'ok' ? 'ok' : real.status);
+      expect(predicted.changed, label).to.equal(real.changed);
+      expect(predicted.diffs, label).to.deep.equal(real.diffs);
+      expect(predicted.changes, label).to.deep.equal(real.changes);
+      if (real.status !== 'failed') outcomes.add(real.changed);
+      await closeTargets();
+      // The same task again: predicted and real agree on "nothing to do".
+      const repeatPredicted = await applyModule(target, systemd, params, { check: true });
+      const repeat = await applyModule(target, systemd, params);
+      expect([repeatPredicted.changed, repeatPredicted.status], `${label} (again)`).to.deep.equal([repeat.changed, repeat.status]);
+      if (real.status !== 'failed') {
+        expect(repeat.changed, `${label} (again): ${repeat.msg}`).to.equal(false);
+        outcomes.add(repeat.changed);
+      }
+      await closeTargets();
+    }
+    expect([...outcomes].sort()).to.deep.equal([false, true]);
+    await applyModule(target, systemd, { name: WEB, state: 'stopped' });
+  });
+
+  it('hostile strings arrive literally in files or are rejected, never executed', async () => {
+    const hostile = [`; touch ${PWNED}`, `$(touch ${PWNED})`, `\`touch ${PWNED}\``, `'"; touch ${PWNED}; echo "'`, 'with  spaces\nand a newline', 'ünïcødé ☃'];
+    // One task, one drop-in per value (and so one daemon-reload for all).
+    const dropIns = Object.fromEntries(hostile.map((value, index) => [`hostile-${index}.conf`, `[Unit]\nDescription=${value}\n`]));
+    const result = await applyModule(target, systemd, { name: WEB, dropIns });
+    expect(result.status, result.msg).to.equal('changed');
+    for (const [file, content] of Object.entries(dropIns)) {
+      expect(await sh(`cat /etc/systemd/system/${WEB}.service.d/${file}`)).to.equal(content);
+    }
+    for (const name of [`x; touch ${PWNED}`, `$(touch ${PWNED})`, `\`touch ${PWNED}\``, 'a b', '-x']) {
+      const result = await applyModule(target, systemd, { name, state: 'started' });
+      expect(result.status, name).to.equal('failed');
+      expect(result.failure?.kind).to.equal('invalid-input');
+      expect(result.msg).to.match(/name: .* is not a systemd unit name/);
+    }
+    const badDropIn = await applyModule(target, systemd, { name: WEB, dropIns: { [`x.conf; touch ${PWNED}`]: '[Unit]\n' } });
+    expect(badDropIn.msg).to.match(/must be a plain file name ending in .conf/);
+    expect(await sh(`test -e ${PWNED} && echo pwned || echo clean`)).to.equal('clean\n');
+    await sh(`rm -f /etc/systemd/system/${WEB}.service.d/hostile-*.conf && systemctl daemon-reload`);
+  });
+
+  it('a unit that fails to start fails the task with its journal; a missing unit is a clear error', async () => {
+    const fail = await applyModule(target, systemd, {
+      name: 'drover-test-fail',
+      unitFile: '[Service]\nType=oneshot\nExecStart=/bin/sh -c "echo drover-test-boom >&2; exit 3"\n',
+      state: 'started',
+    });
+    expect(fail.status).to.equal('failed');
+    expect(fail.failure?.kind).to.equal('command-failed');
+    expect(fail.msg).to.match(/command exited with 1: systemctl start drover-test-fail.service/);
+    expect(fail.msg).to.match(/diagnosis:\n[\s\S]*drover-test-boom/);
+
+    // Type=simple: systemctl start itself succeeds; the module notices the unit failed right after.
+    const simple = await applyModule(target, systemd, { name: 'drover-test-simple', unitFile: '[Service]\nExecStart=/nonexistent/drover-test-binary\n', state: 'started' });
+    expect(simple.status).to.equal('failed');
+    expect(simple.msg).to.match(/drover-test-simple.service failed right after start/);
+    expect(simple.msg).to.match(/diagnosis:\n[\s\S]*drover-test-binary/);
+
+    const missing = await applyModule(target, systemd, { name: 'drover-test-nonexistent', state: 'started' });
+    expect(missing.status).to.equal('failed');
+    expect(missing.msg).to.include('command exited with 1: check that drover-test-nonexistent.service exists');
+    expect(missing.msg).to.include('unit drover-test-nonexistent.service does not exist: install the package that provides it');
+    // Only the guard ran: nothing was enabled or started.
+    expect(missing.commands.filter((command) => command.executed).map((command) => command.display)).to.satisfy(
+      (displays: string[]) => displays.length === 1 && displays[0]!.startsWith('systemctl cat -- drover-test-nonexistent.service'),
+    );
+    const predicted = await applyModule(target, systemd, { name: 'drover-test-nonexistent', state: 'started' }, { check: true });
+    expect(predicted).to.include({ status: 'changed', uncertain: true });
+    const stopMissing = await applyModule(target, systemd, { name: 'drover-test-nonexistent', state: 'stopped', enabled: false });
+    expect(stopMissing.status).to.equal('ok');
+    expect(stopMissing.msg).to.match(/not found/);
+  });
+});

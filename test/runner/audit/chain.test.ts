@@ -1,0 +1,35 @@
+import { expect } from 'chai';
+import { sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
+
+function log(count: number): string[] {
+  const lines: string[] = [];
+  for (let seq = 1; seq <= count; seq++) lines.push(sealRecord(seq, lines[lines.length - 1], { kind: 'task', host: `h${seq}`, changed: seq % 2 === 0 }));
+  return lines;
+}
+
+describe('audit hash chain', () => {
+  it('verifies an intact log', () => {
+    expect(verifyChain(`${log(5).join('\n')}\n`)).to.deep.equal({ ok: true, records: 5 });
+  });
+
+  const tamperings: Array<[string, (lines: string[]) => string[], number]> = [
+    ['an edited value', (lines) => lines.map((line, i) => (i === 2 ? line.replace('"changed":false', '"changed":true') : line)), 3],
+    ['an edited value with its own hash recomputed', (lines) => {
+      const edited = [...lines];
+      edited[1] = sealRecord(2, lines[0], { kind: 'task', host: 'forged', changed: true });
+      return edited;
+    }, 3],
+    ['a removed record', (lines) => lines.filter((_, i) => i !== 1), 2],
+    ['swapped records', (lines) => [lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)], 2],
+    ['a truncated last line', (lines) => [...lines.slice(0, -1), lines[lines.length - 1]!.slice(0, 40)], 5],
+    ['an edited last record', (lines) => [...lines.slice(0, -1), lines[4]!.replace('"host":"h5"', '"host":"hX"')], 5],
+  ];
+  for (const [what, tamper, brokenAt] of tamperings) {
+    it(`finds ${what} and names the first broken record`, () => {
+      const verdict = verifyChain(tamper(log(5)).join('\n'));
+      expect(verdict.ok).to.equal(false);
+      expect(verdict.brokenAt).to.equal(brokenAt);
+      expect(verdict.problem).to.be.a('string');
+    });
+  }
+});

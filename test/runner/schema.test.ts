@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { s, SchemaError, type InputOf, type OutputOf } from '../../runner/schema.ts';
+import { Secret } from '../../runner/secret.ts';
+
+const params = s.object({
+  name: s.string({ nonEmpty: true }),
+  value: s.union<string | number, string | number>(s.string(), s.int()).optional(),
+  sysctlFile: s.string().default('99-drover.conf'),
+  reload: s.boolean().default(true),
+  state: s.enum(['present', 'absent'] as const).default('present'),
+  ports: s.array(s.int({ min: 1, max: 65535 })).optional(),
+  settings: s.record(s.string()).optional(),
+  password: s.secret().optional(),
+}).rule((p) => (p.state === 'absent' && p.value !== undefined ? 'value makes no sense with state absent' : undefined));
+
+// Compile-time checks: the input type makes defaults optional, the output type fills them in.
+const input: InputOf<typeof params> = { name: 'x' };
+const output: OutputOf<typeof params> = params.parse(input, '');
+const _reload: boolean = output.reload;
+void _reload;
+
+describe('schemas', () => {
+  it('applies defaults and keeps given values', () => {
+    expect(params.parse({ name: 'net.ipv4.ip_forward', value: '1' }, '')).to.deep.equal({
+      name: 'net.ipv4.ip_forward', value: '1', sysctlFile: '99-drover.conf', reload: true, state: 'present',
+    });
+  });
+
+  const rejections: Array<[string, unknown, RegExp]> = [
+    ['a missing required parameter', {}, /^name: is required/],
+    ['a wrong type', { name: 5 }, /^name: expected a string, got 5/],
+    ['an empty string where one is needed', { name: '' }, /name: must not be empty/],
+    ['a value outside the choices', { name: 'x', state: 'gone' }, /state: "gone" is not allowed; expected one of: present, absent/],
+    ['an unknown parameter, with a suggestion', { name: 'x', sysctl_fil: 'a' }, /sysctl_fil: unknown parameter; did you mean sysctlFile\?/],
+    ['a port out of range', { name: 'x', ports: [80, 70000] }, /ports\[1\]: 70000 is above the maximum 65535/],
+    ['a cross-field rule', { name: 'x', state: 'absent', value: '1' }, /value makes no sense with state absent/],
+    ['a NUL byte', { name: 'a\0b' }, /NUL/],
+    ['the same parameter twice', { name: 'x', sysctlFile: 'a', sysctl_file: 'b' }, /given twice/],
+  ];
+  for (const [what, value, message] of rejections) {
+    it(`rejects ${what}`, () => {
+      expect(() => params.parse(value, '')).to.throw(SchemaError, message);
+    });
+  }
+
+  it("accepts Ansible's snake_case names", () => {
+    expect(params.parse({ name: 'x', sysctl_file: 'k8s.conf' }, '').sysctlFile).to.equal('k8s.conf');
+  });
+
+  it('coerces text from the command line only when asked', () => {
+    const fromText = params.parse({ name: 'x', reload: 'no', ports: '80,443', settings: '{"a":"b"}' }, '', { fromText: true });
+    expect(fromText).to.include({ reload: false });
+    expect(fromText.ports).to.deep.equal([80, 443]);
+    expect(fromText.settings).to.deep.equal({ a: 'b' });
+    expect(() => params.parse({ name: 'x', reload: 'no' }, '')).to.throw(/expected true or false/);
+  });
+
+  it('turns passwords into Secrets', () => {
+    const parsed = params.parse({ name: 'x', password: 'hunter22' }, '');
+    expect(parsed.password).to.be.instanceOf(Secret);
+    expect(JSON.stringify(parsed)).to.not.include('hunter22');
+  });
+});

@@ -1,0 +1,341 @@
+/**
+ * The SSH transport against a real OpenSSH sshd on 127.0.0.1: running commands, stdin, output, time
+ * limits, the channel bound, connection reuse and loss, and connect failures.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { renderCommand, sh, type Command } from '../../runner/command.ts';
+import { Secret } from '../../runner/secret.ts';
+import { connectSsh } from '../../runner/transport/ssh.ts';
+import { UnreachableError, type Connection } from '../../runner/transport/transport.ts';
+import { establishedConnections, freePort, startSshd, type TestSshd } from '../support/sshd.ts';
+import { countMatches, eventually, specFor } from './fixtures.ts';
+
+const run = promisify(execFile);
+
+/** Whether a process whose command line contains `marker` runs on this machine (the target, here). */
+async function processRunning(marker: string): Promise<boolean> {
+  const { stdout } = await run('ps', ['-eo', 'args']);
+  return stdout.split('\n').some((line) => line.includes(marker) && !line.includes('ps -eo'));
+}
+
+describe('transport/ssh (real sshd)', function () {
+  this.timeout(30_000);
+  let server: TestSshd;
+  let connection: Connection;
+
+  before(async () => {
+    server = await startSshd({ maxSessions: 10 });
+    connection = await connectSsh(await specFor(server));
+  });
+  after(async () => {
+    await connection?.close();
+    await server?.stop();
+  });
+
+  describe('running commands', () => {
+    it('returns stdout, stderr and the exit code as one value', async () => {
+      const outcome = await connection.exec('echo out; echo err >&2; exit 3', { timeoutMs: 5000 });
+      expect(outcome).to.include({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false, aborted: false, connectionLost: false });
+      expect(outcome.signal).to.equal(undefined);
+      expect(outcome.durationMs).to.be.a('number').and.be.lessThan(5000);
+    });
+
+    it('reports exit code 0 and UTF-8 output', async () => {
+      const outcome = await connection.exec("printf 'h\\303\\251llo \\342\\234\\223'", { timeoutMs: 5000 });
+      expect(outcome.exitCode).to.equal(0);
+      expect(outcome.stdout).to.equal('héllo ✓');
+    });
+
+    it('carries every byte value through stdin unchanged', async () => {
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, index) => index));
+      const outcome = await connection.exec('cat | base64 -w0', { stdin: bytes, timeoutMs: 5000 });
+      expect(outcome.exitCode).to.equal(0);
+      expect(Buffer.from(outcome.stdout, 'base64').equals(bytes)).to.equal(true);
+    });
+
+    it('carries a large stdin (8 MiB, beyond the SSH window) intact', async () => {
+      const data = randomBytes(8 * 1024 * 1024);
+      const outcome = await connection.exec('sha256sum', { stdin: data, timeoutMs: 20_000 });
+      expect(outcome.stdout.split(' ')[0]).to.equal(createHash('sha256').update(data).digest('hex'));
+    });
+
+    it('collects a large output (16 MiB) in full', async () => {
+      const outcome = await connection.exec("head -c 16777216 /dev/zero | tr '\\0' x", { timeoutMs: 20_000 });
+      expect(outcome.stdout.length).to.equal(16 * 1024 * 1024);
+      expect(outcome.stdout.slice(0, 3)).to.equal('xxx');
+    });
+
+    it('caps output it keeps and says how much it dropped', async () => {
+      const outcome = await connection.exec("head -c 100000 /dev/zero | tr '\\0' a; head -c 50 /dev/zero | tr '\\0' b >&2", {
+        timeoutMs: 5000,
+        maxOutputBytes: 1000,
+      });
+      expect(outcome.exitCode).to.equal(0);
+      expect(outcome.stdout.startsWith('a'.repeat(1000) + '\n[drover: output truncated')).to.equal(true);
+      expect(outcome.stdout).to.contain('kept the first 1000 bytes, dropped 99000 more');
+      expect(outcome.stderr).to.equal('b'.repeat(50));
+    });
+  });
+
+  describe('rendered commands', () => {
+    it('runs what renderCommand produces, with the secret on stdin and never on the target process list', async () => {
+      const plain = `s3cret-${randomBytes(6).toString('hex')}`;
+      const token = new Secret(plain, 'join token');
+      const command: Command = {
+        run: sh`printf '%s' ${token} | sha256sum; cat; sleep 1.5`,
+        stdin: 'file contents\n',
+      };
+      const rendered = renderCommand(command, { loginUser: 'root' });
+      expect(rendered.line).not.to.contain(plain);
+
+      const running = connection.exec(rendered.line, { stdin: rendered.stdin, timeoutMs: 10_000 });
+      // While it sleeps, look at every process's arguments on the target, through the same connection.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const ps = await connection.exec('ps -eo args', { timeoutMs: 5000 });
+      expect(ps.stdout, 'the script must be visible in ps, or the check proves nothing').to.contain('DROVER_SECRET_');
+      expect(ps.stdout).not.to.contain(plain);
+
+      const outcome = await running;
+      expect(outcome.exitCode).to.equal(0);
+      const [hashLine, rest] = [outcome.stdout.split('\n')[0], outcome.stdout.split('\n').slice(1).join('\n')];
+      expect(hashLine?.split(' ')[0]).to.equal(createHash('sha256').update(plain).digest('hex'));
+      expect(rest).to.equal('file contents\n');
+    });
+
+    it('fails a rendered script at the first failing command (set -eu)', async () => {
+      const rendered = renderCommand({ run: sh`echo before; false; echo after` });
+      const outcome = await connection.exec(rendered.line, { stdin: rendered.stdin, timeoutMs: 5000 });
+      expect(outcome.exitCode).to.equal(1);
+      expect(outcome.stdout).to.equal('before\n');
+    });
+  });
+
+  describe('time limits and aborts', () => {
+    it('stops a command at its time limit and kills it on the target', async () => {
+      const started = Date.now();
+      const outcome = await connection.exec('sleep 31.25', { timeoutMs: 500 });
+      const elapsed = Date.now() - started;
+      expect(outcome).to.include({ timedOut: true, aborted: false, connectionLost: false, exitCode: null });
+      expect(outcome.signal).to.equal('TERM');
+      // TERM at 500 ms; the bound is the limit plus the TERM and KILL graces (1 s + 2 s).
+      expect(elapsed).to.be.within(450, 3500);
+      await eventually(async () => !(await processRunning('sleep 31.25')), 3000, 'the remote sleep to end');
+    });
+
+    it('escalates to KILL when TERM is ignored', async () => {
+      const started = Date.now();
+      // The shell ignores TERM, and so does the sleep it starts (an ignored signal stays ignored across exec).
+      const outcome = await connection.exec("trap '' TERM; sleep 32.25", { timeoutMs: 300 });
+      const elapsed = Date.now() - started;
+      await run('pkill', ['-f', 'sleep 32.25']).catch(() => undefined);
+      expect(outcome.timedOut).to.equal(true);
+      expect(outcome.signal).to.equal('KILL');
+      expect(elapsed).to.be.within(1250, 3500);
+    });
+
+    it('stops a rendered script and the commands it started (the whole process group)', async () => {
+      const rendered = renderCommand({ run: sh`sleep 33.25; echo never` });
+      const started = Date.now();
+      const outcome = await connection.exec(rendered.line, { stdin: rendered.stdin, timeoutMs: 400 });
+      expect(outcome).to.include({ timedOut: true, stdout: '' });
+      expect(Date.now() - started).to.be.lessThan(3400);
+      // The script is in the shell's own argv, so this one marker covers both the shell and the sleep it
+      // started. (Matching on 'set -eu' alone would also catch unrelated shells on the machine, such as CI's.)
+      await eventually(
+        async () => !(await processRunning('sleep 33.25; echo never')) && !(await processRunning('sleep 33.25')),
+        3000,
+        'the remote shell and its sleep to end',
+      );
+    });
+
+    it('stops eight commands timing out together, kills included, within MaxSessions 10', async () => {
+      const outcomes = await Promise.all(
+        Array.from({ length: 8 }, (_, index) => connection.exec(`sleep 41.${index}5; echo never`, { timeoutMs: 400 })),
+      );
+      for (const outcome of outcomes) expect(outcome).to.include({ timedOut: true, signal: 'TERM', stdout: '' });
+      await eventually(async () => !(await processRunning('sleep 41.')), 3000, 'every remote sleep to end');
+      // The connection is still fully usable: no session was left behind on the server.
+      const after = await Promise.all(Array.from({ length: 8 }, () => connection.exec('true', { timeoutMs: 5000 })));
+      for (const outcome of after) expect(outcome.exitCode).to.equal(0);
+    });
+
+    it('stops a command when its AbortSignal fires', async () => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const outcome = await connection.exec('sleep 34.25', { timeoutMs: 10_000, signal: controller.signal });
+      expect(outcome).to.include({ aborted: true, timedOut: false, exitCode: null });
+      expect(outcome.durationMs).to.be.lessThan(3300);
+    });
+
+    it('never sends a command whose signal aborted while it waited for a channel', async () => {
+      const narrow = await connectSsh(await specFor(server, { maxChannels: 1 }));
+      try {
+        const marker = `/tmp/drover-never-${randomBytes(4).toString('hex')}`;
+        const controller = new AbortController();
+        const blocker = narrow.exec('sleep 0.6', { timeoutMs: 5000 });
+        const queued = narrow.exec(`touch ${marker}`, { timeoutMs: 5000, signal: controller.signal });
+        controller.abort();
+        expect(await queued).to.include({ aborted: true, exitCode: null });
+        await blocker;
+        const check = await narrow.exec(`test -e ${marker}`, { timeoutMs: 5000 });
+        expect(check.exitCode, 'the aborted command must not have run').to.equal(1);
+      } finally {
+        await narrow.close();
+      }
+    });
+  });
+
+  describe('channels and connection reuse', () => {
+    it('runs 30 commands at once on one connection within MaxSessions 10, all succeeding', async () => {
+      // Each command notes when it started and ended on the target (ns), to measure how many overlapped.
+      const outcomes = await Promise.all(
+        Array.from({ length: 30 }, (_, index) =>
+          connection.exec(`date +%s%N; sleep 0.3; echo ${index}; date +%s%N`, { timeoutMs: 20_000 }),
+        ),
+      );
+      const intervals = outcomes.map((outcome, index) => {
+        expect(outcome, `command ${index}: ${outcome.transportError ?? outcome.stderr}`).to.include({ exitCode: 0 });
+        const [start, echoed, end] = outcome.stdout.trim().split('\n');
+        expect(echoed).to.equal(String(index));
+        return [BigInt(start ?? ''), BigInt(end ?? '')] as const;
+      });
+      const mostAtOnce = Math.max(...intervals.map(([start]) => intervals.filter(([s, e]) => s <= start && start < e).length));
+      expect(mostAtOnce, 'never more than maxChannels (8) at once').to.be.at.most(8);
+      expect(mostAtOnce, 'commands do run in parallel').to.be.at.least(2);
+    });
+
+    it('(control) without the bound, sshd refuses channels past MaxSessions', async () => {
+      const unbounded = await connectSsh(await specFor(server, { maxChannels: 30 }));
+      try {
+        // Longer than the transport keeps retrying a refused channel (1.55 s).
+        const outcomes = await Promise.all(Array.from({ length: 30 }, () => unbounded.exec('sleep 2.5', { timeoutMs: 10_000 })));
+        const refused = outcomes.filter((outcome) => outcome.transportError?.includes('refused a channel'));
+        expect(refused.length).to.be.greaterThan(0);
+        expect(refused[0]?.connectionLost).to.equal(false);
+      } finally {
+        await unbounded.close();
+      }
+    });
+
+    it('uses one TCP connection and one login for many commands', async () => {
+      const logins = countMatches(server.log(), /Accepted publickey for root/);
+      for (let index = 0; index < 20; index++) {
+        expect((await connection.exec('true', { timeoutMs: 5000 })).exitCode).to.equal(0);
+      }
+      expect(countMatches(server.log(), /Accepted publickey for root/)).to.equal(logins);
+      // Connections of earlier tests may take a moment to leave ESTABLISHED on the server side.
+      await eventually(async () => (await establishedConnections(server.port)) === 1, 3000, 'one established connection');
+    });
+  });
+
+  describe('a connection lost mid-command', () => {
+    it('ends the running command with connectionLost, and later commands at once', async () => {
+      const doomed = await connectSsh(await specFor(server));
+      try {
+        const running = doomed.exec('sleep 35.25', { timeoutMs: 20_000 });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const started = Date.now();
+        await server.killSessions();
+        const outcome = await running;
+        expect(outcome).to.include({ connectionLost: true, timedOut: false, exitCode: null });
+        expect(outcome.transportError).to.contain('was lost');
+        expect(Date.now() - started).to.be.lessThan(5000);
+        const later = await doomed.exec('true', { timeoutMs: 5000 });
+        expect(later).to.include({ connectionLost: true, exitCode: null });
+        expect(later.durationMs).to.be.lessThan(100);
+      } finally {
+        await doomed.close();
+        // killSessions also ended the suite's shared connection: open a fresh one for later tests.
+        await connection.close();
+        connection = await connectSsh(await specFor(server));
+      }
+    });
+  });
+
+  describe('a connection that goes silent', () => {
+    it('is found dead by keepalives, and the running command ends with connectionLost', async () => {
+      const silent = await startSshd();
+      const frozen = await connectSsh(await specFor(silent, { keepaliveIntervalMs: 200, keepaliveCountMax: 2 }));
+      try {
+        const running = frozen.exec('sleep 40.25', { timeoutMs: 20_000 });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The server stops answering but keeps the TCP connection open: only keepalives can tell.
+        await silent.signalSessions('SIGSTOP');
+        const started = Date.now();
+        const outcome = await running;
+        expect(outcome.connectionLost).to.equal(true);
+        expect(outcome.transportError).to.contain('Keepalive timeout');
+        // Three unanswered keepalives 200 ms apart, plus scheduling slack.
+        expect(Date.now() - started).to.be.lessThan(3000);
+      } finally {
+        await frozen.close();
+        await silent.signalSessions('SIGKILL');
+        await silent.stop();
+      }
+    });
+  });
+
+  describe('connect failures', () => {
+    it('reports a refused connection quickly, with host, address and a hint, after bounded retries', async () => {
+      const spec = await specFor(server, { name: 'node9', port: await freePort(), connectRetries: 2 });
+      const started = Date.now();
+      const error = await connectSsh(spec).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      const elapsed = Date.now() - started;
+      expect(error).to.be.instanceOf(UnreachableError);
+      const unreachable = error as UnreachableError;
+      expect(unreachable.host).to.equal('node9');
+      expect(unreachable.message).to.contain(`node9 (127.0.0.1:${spec.port})`).and.contain('connection refused');
+      expect(unreachable.hint).to.contain('sshd');
+      // Two retries after 250 ms and 500 ms (±25 %): more than one attempt, and still quick.
+      expect(elapsed).to.be.within(500, 2000);
+    });
+
+    it('gives up on a server that accepts but never answers after the connect timeout, retrying once', async () => {
+      const mute = await startSshd();
+      process.kill(mute.pid, 'SIGSTOP');
+      try {
+        const started = Date.now();
+        const error = await connectSsh(await specFor(mute, { name: 'mute', connectTimeoutMs: 300, connectRetries: 1 })).then(
+          () => undefined,
+          (thrown: unknown) => thrown,
+        );
+        const elapsed = Date.now() - started;
+        expect(error).to.be.instanceOf(UnreachableError);
+        expect((error as UnreachableError).message).to.contain('no SSH handshake within 300 ms');
+        // Two attempts of 300 ms with a 190-310 ms pause between them.
+        expect(elapsed).to.be.within(750, 2500);
+      } finally {
+        await mute.stop();
+      }
+    });
+
+    it('refuses impossible settings before connecting, naming the host', async () => {
+      const spec = await specFor(server, { name: 'node3', maxChannels: 0, port: 0 });
+      const error = await connectSsh(spec).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).to.be.instanceOf(RangeError);
+      expect((error as Error).message).to.equal('connection settings for node3 are invalid: port 0 (must be 1-65535), maxChannels 0 (must be at least 1)');
+    });
+
+    it('does not retry a failed authentication', async () => {
+      const before = countMatches(server.log(), /Connection from 127\.0\.0\.1/);
+      const spec = await specFor(server, { connectRetries: 3, privateKeyFile: server.hostKey.privateKeyFile });
+      const error = await connectSsh(spec).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).to.be.instanceOf(UnreachableError);
+      expect((error as UnreachableError).message).to.contain('authentication as root failed').and.contain(`key ${server.hostKey.privateKeyFile}`);
+      expect((error as UnreachableError).hint).to.contain('authorized_keys');
+      expect(countMatches(server.log(), /Connection from 127\.0\.0\.1/) - before).to.equal(1);
+    });
+  });
+});
