@@ -245,7 +245,7 @@ describe('transport/ssh (real sshd)', function () {
         expect(Date.now() - started).to.be.lessThan(5000);
         const later = await doomed.exec('true', { timeoutMs: 5000 });
         expect(later).to.include({ connectionLost: true, exitCode: null });
-        expect(later.durationMs).to.be.lessThan(100);
+        expect(later.durationMs).to.be.lessThan(500);
       } finally {
         await doomed.close();
         // killSessions also ended the suite's shared connection: open a fresh one for later tests.
