@@ -9,6 +9,7 @@ import type { HostTarget } from '../engine/host-session.ts';
 import { resolveBecome } from '../engine/run-playbook.ts';
 import { runTask } from '../engine/task.ts';
 import type { Module } from '../module.ts';
+import { SchemaError } from '../schema.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { startRun, type RunContext } from './run-context.ts';
 import { loadTargets } from './targets.ts';
@@ -64,7 +65,15 @@ export async function moduleCommand(argv: string[]): Promise<number> {
   const [pattern, moduleName, ...pairs] = positionals as [string, string, ...string[]];
   const module = findModule(moduleName);
   if (!module) throw new UsageError(`unknown module ${JSON.stringify(moduleName)}; modules: ${Object.keys(registry).join(', ')}`);
-  return adhocRun('module', pattern, module, parsePairs(pairs), options, extra, true, false);
+  // The parameters are the same for every host: a mistake is reported once, before any host is contacted.
+  const params = parsePairs(pairs);
+  try {
+    module.params.parse(params, '', { fromText: true });
+  } catch (error) {
+    if (error instanceof SchemaError) throw new UsageError(`invalid parameters for ${module.name}: ${error.message}; nothing was run (see \`run module ${module.name} --help\`)`);
+    throw error;
+  }
+  return adhocRun('module', pattern, module, params, options, extra, true, false);
 }
 
 /** `key=value` words to a parameter object; values stay text and are coerced by the module's schema. */

@@ -6,7 +6,10 @@ import { SchemaError } from '../schema.ts';
 import { UsageError } from './options.ts';
 
 /** Errors whose message is written for the operator (a name ending in Error, set by our own classes). */
-const OPERATOR_ERRORS = new Set(['UsageError', 'InventoryError', 'SchemaError', 'TemplateError', 'UnreachableError', 'HostKeyError', 'ModuleError', 'SshConfigError']);
+const OPERATOR_ERRORS = new Set([
+  'UsageError', 'InventoryError', 'HostPatternError', 'ConnectionVariableError', 'ShlexError', 'SchemaError', 'TemplateError',
+  'UnreachableError', 'HostKeyError', 'ModuleError', 'SshConfigError', 'InvalidShellValueError',
+]);
 
 export function describeError(error: unknown): string {
   if (error instanceof UsageError || error instanceof SchemaError) return error.message;

@@ -1,6 +1,6 @@
 /** `run PLAYBOOK.ts -i INVENTORY [options]`: loads a TypeScript playbook and runs it. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
@@ -31,6 +31,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
 
   // Every host any play will touch must have the playbook's variables before anything runs anywhere.
   const hosts = uniqueTargets(playbook.plays.flatMap((play) => targets.select(play.hosts, { allowEmpty: true })));
+  if (hosts.length === 0) throw new UsageError(noHostsMessage(playbook, targets.source?.path, options.limit));
   const { vars, errors } = validatePlaybookVars(playbook, hosts);
   if (errors.length > 0) {
     throw new UsageError(`the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`);
@@ -78,7 +79,18 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   return Number(process.exitCode);
 }
 
+/**
+ * A run in which no play matches a host would change nothing and exit 0, which hides a wrong -i or
+ * --limit; one play matching nothing is only a warning (an optional group), all of them is an error.
+ */
+function noHostsMessage(playbook: Playbook<unknown>, inventoryPath: string | undefined, limit: string | undefined): string {
+  const patterns = [...new Set(playbook.plays.map((play) => play.hosts))].join(', ');
+  if (!inventoryPath) return `no host matches this playbook's plays (${patterns}): no inventory was given, so only the implicit localhost exists; pass -i INVENTORY. Nothing was run.`;
+  return `no host matches this playbook's plays (${patterns}) in the inventory ${inventoryPath}${limit ? ` narrowed by --limit ${limit}` : ''}; nothing was run. Check -i and --limit (\`run inventory -i FILE --graph\` shows the groups).`;
+}
+
 async function loadPlaybook(path: string): Promise<Playbook<unknown>> {
+  if (!existsSync(path)) throw new UsageError(`playbook ${path} does not exist`);
   let loaded: { default?: unknown };
   try {
     loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };

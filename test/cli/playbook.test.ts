@@ -163,8 +163,9 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     expect(apply.code, apply.stdout + apply.stderr).to.equal(0);
     expect((await onHost(targets()[1]!, "stat -c '%a' /tmp/drover-cli-test/adhoc; cat /tmp/drover-cli-test/adhoc")).stdout).to.equal('600\nhello');
     const wrong = await drover(['module', 'lab-2', '-i', inventory, 'copy', 'dest=/tmp/x', 'contnet=hello']);
-    expect(wrong.code).to.equal(2);
-    expect(wrong.stdout).to.include('did you mean content?');
+    // Checked once, before any host is contacted: a usage error (exit 1), not a failure on each host.
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.include('did you mean content?');
   });
 
   it('lists the inventory with merged variables and secrets masked', async () => {
@@ -291,6 +292,24 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     const fixed = await drover([join(PLAYBOOKS, 'template-preflight.ts'), '-i', join(dir, 'inventory.yaml')]);
     expect(fixed.code, fixed.stdout + fixed.stderr).to.equal(0);
     expect((await onHost(targets()[1]!, 'cat /tmp/drover-cli-test/motd')).stdout).to.equal('# managed by drover\nrole=worker\ngreeting=hello lab-2\npeer=a\n');
+  });
+
+  it('refuses bad input with one clear line before touching any host, never a stack trace', async () => {
+    const cases: Array<{ args: string[]; says: string }> = [
+      { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--limit', 'no-such-host'], says: 'narrowed by --limit no-such-host; nothing was run' },
+      { args: [join(PLAYBOOKS, 'write-file.ts')], says: 'no inventory was given' },
+      { args: [join(PLAYBOOKS, 'no-such-playbook.ts'), '-i', inventory], says: 'no-such-playbook.ts does not exist' },
+      { args: ['exec', 'no-such-group', '-i', inventory, '--', 'mkdir -p /tmp/drover-cli-test'], says: "'no-such-group' in host pattern 'no-such-group' matches no host and no group" },
+      { args: ['module', 'all', '-i', inventory, 'file', 'path=/tmp/drover-cli-test', 'stat=directory'], says: 'invalid parameters for file: stat: unknown parameter; did you mean state?' },
+    ];
+    for (const { args, says } of cases) {
+      const run = await drover(args);
+      expect(run.code, args.join(' ') + '\n' + run.stdout + run.stderr).to.equal(1);
+      expect(run.stderr).to.include(says).and.not.include('internal error').and.not.match(/^\s+at /m);
+    }
+    for (const target of targets()) {
+      expect((await onHost(target, 'test -e /tmp/drover-cli-test && echo yes || echo no')).stdout.trim()).to.equal('no');
+    }
   });
 
   it('detects a tampered audit log', async () => {
