@@ -6,7 +6,7 @@ import { UsageError } from './options.ts';
 
 export const AUDIT_HELP = `Usage:
   tsx run audit verify FILE   check the hash chain; exit 0 if intact, 1 with the first broken record if not
-  tsx run audit show FILE     print the log for people`;
+  tsx run audit show FILE     print the log for people; exit 1 if its chain is broken`;
 
 export async function auditCommand(argv: string[]): Promise<number> {
   const [action, file, ...rest] = argv;
@@ -32,7 +32,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
   }
   if (action === 'show') {
     process.stdout.write(`${showAuditLog(text)}\n`);
-    return 0;
+    // The log is shown either way, but a script piping it somewhere must not take a broken one as good.
+    return verifyChain(text).ok ? 0 : 1;
   }
   throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify or show`);
 }

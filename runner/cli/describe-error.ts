@@ -15,7 +15,8 @@ export function describeError(error: unknown): string {
   if (error instanceof UsageError || error instanceof SchemaError) return error.message;
   if (error instanceof Error && OPERATOR_ERRORS.has(error.name)) {
     const hint = (error as { hint?: unknown }).hint;
-    return typeof hint === 'string' ? `${error.message}\n  hint: ${hint}` : error.message;
+    // Some messages already end with their hint (InventoryError writes it as a sentence): say it once.
+    return typeof hint === 'string' && !error.message.includes(hint) ? `${error.message}\n  hint: ${hint}` : error.message;
   }
   if (error instanceof Error) return `internal error (please report it): ${error.stack ?? error.message}`;
   return `internal error (please report it): ${String(error)}`;

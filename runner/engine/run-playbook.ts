@@ -13,6 +13,7 @@ import type { BecomeOption, HostInfo, Play, PlayContext, Playbook, TaskOptions, 
 import type { TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
+import { codeLocation } from './code-location.ts';
 import { HostSession, type HostTarget } from './host-session.ts';
 import type { RunState } from './run-state.ts';
 import { selectByTags, type TagFilter } from './tags.ts';
@@ -191,11 +192,13 @@ async function runHandlers(
 /** An exception thrown by the playbook's own code: the host fails, with the message. */
 function reportPlaybookError(error: unknown, where: string, host: string, options: PlaybookRunOptions): void {
   const message = error instanceof Error ? error.message : String(error);
+  const location = error instanceof Error ? codeLocation(error.stack) : undefined;
   const result: TaskResult = {
     host, task: `(playbook code in ${where})`, module: 'playbook', status: 'failed', changed: false, checkMode: options.check,
-    uncertain: false, msg: `the playbook's code threw: ${message}`, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '',
-    durationMs: 0, failure: { kind: 'internal', hint: 'fix the playbook code at the place the message names' },
+    uncertain: false, msg: `the playbook's code threw${location ? ` at ${location}` : ''}: ${message}`, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '',
+    durationMs: 0, failure: { kind: 'internal', hint: location ? 'fix the playbook code at that line' : 'fix the playbook code that raised this error' },
   };
+  options.state.count(result);
   options.bus.emit({ kind: 'task-result', result, params: {}, handler: false });
   recordFailure(result, options);
 }

@@ -294,6 +294,15 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     expect((await onHost(targets()[1]!, 'cat /tmp/drover-cli-test/motd')).stdout).to.equal('# managed by drover\nrole=worker\ngreeting=hello lab-2\npeer=a\n');
   });
 
+  it('fails a host whose playbook code throws, naming the file and line, and counts it in the recap', async () => {
+    const run = await drover([join(PLAYBOOKS, 'throws.ts'), '-i', inventory, '--keep-going']);
+    expect(run.code, run.stdout + run.stderr).to.equal(2);
+    expect(run.stdout).to.include(`the playbook's code threw at ${join(PLAYBOOKS, 'throws.ts')}:10:`);
+    expect(run.stdout).to.include('lab-1 has no address on the cluster network');
+    expect(run.stdout).to.match(/lab-1 : ok=0 changed=0 failed=1/);
+    expect(run.stdout).to.match(/lab-2 : ok=1 changed=0 failed=0/);
+  });
+
   it('refuses bad input with one clear line before touching any host, never a stack trace', async () => {
     const cases: Array<{ args: string[]; says: string }> = [
       { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--limit', 'no-such-host'], says: 'narrowed by --limit no-such-host; nothing was run' },
@@ -320,5 +329,8 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     const verify = await drover(['audit', 'verify', run.auditPath]);
     expect(verify.code).to.equal(1);
     expect(verify.stdout).to.match(/BROKEN at record 2/);
+    const show = await drover(['audit', 'show', run.auditPath]);
+    expect(show.code).to.equal(1);
+    expect(show.stdout).to.match(/chain: BROKEN at record 2/);
   });
 });
