@@ -37,6 +37,6 @@ step "3/3 apply again: nothing changes"
 npx tsx run playbooks/cluster.ts -i .lab/inventory.yaml --limit lab-1,lab-2,lab-3 --tags prep
 
 step "the audit logs of these runs verify"
-for log in $(ls -t audit/*.jsonl | head -3); do npx tsx run audit verify "$log"; done
+npx tsx run audit verify $(ls -t audit/*.jsonl | head -3)
 echo
 echo "The lab stays up: try 'npx tsx run exec all -i .lab/inventory.yaml -- uptime'; 'npm run lab -- down' removes it."

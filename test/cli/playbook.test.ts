@@ -329,6 +329,12 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     const verify = await drover(['audit', 'verify', run.auditPath]);
     expect(verify.code).to.equal(1);
     expect(verify.stdout).to.match(/BROKEN at record 2/);
+    // Several logs at once: each gets its verdict, and one broken log makes the whole check fail.
+    const good = await drover([join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--check']);
+    const both = await drover(['audit', 'verify', good.auditPath, run.auditPath]);
+    expect(both.code).to.equal(1);
+    expect(both.stdout).to.include(`${good.auditPath}: intact`).and.include(`${run.auditPath}: BROKEN at record 2`);
+    expect((await drover(['audit', 'verify', good.auditPath, good.auditPath])).code).to.equal(0);
     const show = await drover(['audit', 'show', run.auditPath]);
     expect(show.code).to.equal(1);
     expect(show.stdout).to.match(/chain: BROKEN at record 2/);
