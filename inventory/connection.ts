@@ -15,16 +15,21 @@
  *   becomePassword   become_password              ansible_become_password, ansible_become_pass
  *   (method)         become_method                ansible_become_method   (only sudo)
  *   connection       connection                   ansible_connection      (ssh, smart, paramiko → ssh; local)
- *   knownHostsFile   known_hosts_file             drover_known_hosts_file
+ *   knownHostsFile   known_hosts_file             drover_known_hosts_file, or -o UserKnownHostsFile= in
+ *                                                 ansible_ssh_common_args / ansible_ssh_extra_args
+ *   proxyJump        –                            -o ProxyJump= or -J in those (see ssh-args.ts)
  *
  * A setting left undefined was not set in the inventory: the runner fills it from ~/.ssh/config and its
  * own defaults. `become` defaults to false. `connection` defaults to `local` for a host named localhost,
  * 127.0.0.1 or ::1 with no address set (like Ansible's implicit localhost), otherwise `ssh`. Paths are
- * returned as written (`~` is not expanded here). Variables such as ansible_ssh_common_args are not
- * used; they are listed in `ignored` so the runner can say so.
+ * returned as written (`~` is not expanded here). Other ansible_ssh_* variables, and the words of the
+ * ssh argument variables that drover has no equivalent for, are listed in `ignored` so the runner can
+ * say so.
  */
 import { Secret } from '../runner/secret.ts';
 import { LOCALHOST_NAMES } from './inventory.ts';
+import { ShlexError } from './shlex.ts';
+import { parseSshArgs, type SshArgs } from './ssh-args.ts';
 import { describeKind, type InventoryValue, type InventoryVars } from './values.ts';
 
 export interface ConnectionSettings {
@@ -40,7 +45,9 @@ export interface ConnectionSettings {
   becomePassword?: Secret;
   connection: 'ssh' | 'local';
   knownHostsFile?: string;
-  /** Connection variables that are set but that drover does not act on, for a warning. */
+  /** Jump hosts as written in ProxyJump (`[user@]host[:port]`, comma-separated), from the ssh argument variables. */
+  proxyJump?: string;
+  /** Connection variables (or parts of them) that are set but that drover does not act on, for a warning. */
   ignored: readonly string[];
 }
 
@@ -71,6 +78,8 @@ export const CONNECTION_VARIABLES = {
   knownHostsFile: ['known_hosts_file', 'drover_known_hosts_file'],
 } as const satisfies Record<string, readonly string[]>;
 
+/** Words for the ssh command line, of which drover honours a few options (ssh-args.ts); common first, as Ansible orders them. */
+const SSH_ARGS = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'];
 const RECOGNISED: ReadonlySet<string> = new Set(Object.values(CONNECTION_VARIABLES).flat());
 const IGNORED_PREFIX = /^ansible_(?:ssh|sftp|scp|paramiko)_/;
 const IGNORED_NAMES = new Set(['ansible_timeout', 'ansible_become_exe', 'ansible_become_flags', 'ansible_pipelining']);
@@ -92,8 +101,11 @@ export function connectionSettings(host: string, vars: InventoryVars): Connectio
   const settings: ConnectionSettings = {
     become: read.boolean(CONNECTION_VARIABLES.become) ?? false,
     connection,
-    ignored: Object.keys(vars).filter((name) => !RECOGNISED.has(name) && (IGNORED_PREFIX.test(name) || IGNORED_NAMES.has(name))),
+    ignored: Object.keys(vars).filter((name) => !RECOGNISED.has(name) && !SSH_ARGS.includes(name) && (IGNORED_PREFIX.test(name) || IGNORED_NAMES.has(name))),
   };
+  const sshArgs = read.sshArgs();
+  if (sshArgs.proxyJump !== undefined) settings.proxyJump = sshArgs.proxyJump;
+  settings.ignored = [...settings.ignored, ...sshArgs.ignored];
   if (address) settings.address = address.value;
   const port = read.port(CONNECTION_VARIABLES.port);
   if (port !== undefined) settings.port = port;
@@ -109,8 +121,8 @@ export function connectionSettings(host: string, vars: InventoryVars): Connectio
   if (becomeUser) settings.becomeUser = becomeUser.value;
   const becomePassword = read.secret(CONNECTION_VARIABLES.becomePassword);
   if (becomePassword) settings.becomePassword = becomePassword;
-  const knownHosts = read.text(CONNECTION_VARIABLES.knownHostsFile);
-  if (knownHosts) settings.knownHostsFile = knownHosts.value;
+  const knownHosts = read.text(CONNECTION_VARIABLES.knownHostsFile)?.value ?? sshArgs.knownHostsFile;
+  if (knownHosts) settings.knownHostsFile = knownHosts;
   return settings;
 }
 
@@ -119,6 +131,31 @@ class VariableReader {
     private readonly host: string,
     private readonly vars: InventoryVars,
   ) {}
+
+  /** The options drover honours from the ssh argument variables, and what it does not act on there. */
+  sshArgs(): Omit<SshArgs, 'unsupported'> & { ignored: string[] } {
+    const texts: string[] = [];
+    const ignored: string[] = [];
+    for (const name of SSH_ARGS) {
+      const value = this.vars[name];
+      if (value === undefined || value === null) continue;
+      if (typeof value !== 'string') {
+        ignored.push(name);
+        continue;
+      }
+      let unsupported: string[];
+      try {
+        unsupported = parseSshArgs(value).unsupported;
+      } catch (error) {
+        if (error instanceof ShlexError) throw this.error(name, `cannot be split into words: ${error.message}`, 'Fix its quoting.');
+        throw error;
+      }
+      if (unsupported.length > 0) ignored.push(`${name} (${unsupported.join(' ')})`);
+      texts.push(value);
+    }
+    const { knownHostsFile, proxyJump } = parseSshArgs(...texts);
+    return { ...(knownHostsFile !== undefined ? { knownHostsFile } : {}), ...(proxyJump !== undefined ? { proxyJump } : {}), ignored };
+  }
 
   /** The first of the names that is set (null counts as unset). */
   first(names: readonly string[]): { name: string; value: InventoryValue } | undefined {

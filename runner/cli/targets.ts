@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { resolve } from 'node:path';
-import { connectionSettings, HostPatternError, inventoryFromText, limitHosts, loadInventory, LOCALHOST_NAMES, selectHosts, type Inventory } from '../../inventory/index.ts';
+import { join, resolve } from 'node:path';
+import { ConnectionVariableError, connectionSettings, HostPatternError, inventoryFromText, limitHosts, loadInventory, LOCALHOST_NAMES, selectHosts, type Inventory } from '../../inventory/index.ts';
 import type { HostTarget } from '../engine/host-session.ts';
-import { loadSshConfig, type SshConfigResult } from '../transport/ssh-config.ts';
+import { loadSshConfig, parseJumpHops, type SshConfigResult } from '../transport/ssh-config.ts';
 import { keyNeedsPassphrase } from '../transport/ssh.ts';
 import type { Secret } from '../secret.ts';
 import { promptSecret } from './prompt.ts';
@@ -93,7 +93,7 @@ type Settings = ReturnType<typeof connectionSettings>;
 
 function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigResult, options: CommonOptions): ConnectionSpec {
   const user = settings.user ?? sshConfig.user ?? userInfo().username;
-  const keyFile = settings.privateKeyFile ?? sshConfig.identityFiles.find((file) => existsSync(file)) ?? defaultKey();
+  const keyFile = expandHome(settings.privateKeyFile) ?? sshConfig.identityFiles.find((file) => existsSync(file)) ?? defaultKey();
   const spec: ConnectionSpec = {
     name,
     address: settings.address ?? sshConfig.hostName ?? name,
@@ -104,19 +104,31 @@ function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigRe
     password: settings.password,
     passphrase: settings.keyPassphrase,
     agentSocket: process.env.SSH_AUTH_SOCK,
-    knownHostsFiles: [settings.knownHostsFile ?? resolve(homedir(), '.ssh/known_hosts')],
+    knownHostsFiles: [expandHome(settings.knownHostsFile) ?? resolve(homedir(), '.ssh/known_hosts')],
     hostKeyPolicy: options.hostKeyPolicy,
     ...CONNECTION_DEFAULTS,
   };
   // ProxyJump hops in crossing order: the first hop is connected first, the target through the last.
   if (settings.connection === 'ssh') {
     let through: ConnectionSpec | undefined;
-    for (const hop of sshConfig.proxyJump ?? []) {
+    // A jump host set in the inventory (ansible_ssh_common_args) wins over ~/.ssh/config, as ssh's -o does.
+    const hops = settings.proxyJump !== undefined
+      ? parseJumpHops(settings.proxyJump, (problem) => {
+        throw new ConnectionVariableError(name, 'ansible_ssh_common_args', `host '${name}': the ProxyJump in its ssh arguments is not valid: ${problem}`);
+      })
+      : sshConfig.proxyJump ?? [];
+    for (const hop of hops) {
       through = { ...spec, name: `${name} (via jump host ${hop.host})`, address: hop.host, port: hop.port ?? 22, user: hop.user ?? user, password: undefined, jump: through };
     }
     if (through) spec.jump = through;
   }
   return spec;
+}
+
+/** `~/…` as the operator's home, as Ansible and ssh read paths in an inventory. */
+function expandHome(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
 /**

@@ -280,9 +280,19 @@ function parsePort(text: string, file: string, line: number, what: string): numb
   return port;
 }
 
-/** Parses a ProxyJump value into hops: `[user@]host[:port]`, `ssh://…`, IPv6 as `[addr]:port`. */
+/** Parses a ProxyJump value from a config file, reporting a bad hop at its line. */
 function parseProxyJump(located: Located): JumpHop[] {
-  return located.value.split(',').map((raw) => {
+  return parseJumpHops(located.value, (problem) => {
+    throw new SshConfigError(located.file, located.line, problem);
+  });
+}
+
+/**
+ * Parses a ProxyJump value into hops: `[user@]host[:port]`, `ssh://…`, IPv6 as `[addr]:port`,
+ * comma-separated in crossing order. `fail` raises the caller's error for a malformed hop.
+ */
+export function parseJumpHops(value: string, fail: (problem: string) => never): JumpHop[] {
+  return value.split(',').map((raw) => {
     const hop = raw.trim().replace(/^ssh:\/\//, '');
     const at = hop.lastIndexOf('@');
     const user = at >= 0 ? hop.slice(0, at) : undefined;
@@ -296,11 +306,9 @@ function parseProxyJump(located: Located): JumpHop[] {
     } else if (hostPort.split(':').length === 2) {
       [host = '', portText] = hostPort.split(':');
     }
-    if (host === '' || user === '') throw new SshConfigError(located.file, located.line, `ProxyJump hop "${raw.trim()}" is not [user@]host[:port]`);
-    return {
-      host,
-      ...(user ? { user } : {}),
-      ...(portText !== undefined ? { port: parsePort(portText, located.file, located.line, 'a ProxyJump port') } : {}),
-    };
+    if (host === '' || user === '') fail(`ProxyJump hop "${raw.trim()}" is not [user@]host[:port]`);
+    const port = portText !== undefined && /^\d+$/.test(portText) ? Number(portText) : NaN;
+    if (portText !== undefined && !(port >= 1 && port <= 65535)) fail(`a ProxyJump port must be a number from 1 to 65535, not "${portText}"`);
+    return { host, ...(user ? { user } : {}), ...(portText !== undefined ? { port } : {}) };
   });
 }

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeOnLab, onHost, type LabTarget } from '../support/targets.ts';
@@ -29,14 +29,14 @@ interface CliRun {
 }
 
 /** Runs `tsx run.ts …` as an operator would, with its own audit log file. */
-function drover(args: string[], options: { input?: string; interruptAfterMs?: number } = {}): Promise<CliRun> {
+function drover(args: string[], options: { input?: string; interruptAfterMs?: number; env?: Record<string, string> } = {}): Promise<CliRun> {
   const auditPath = join(mkdtempSync(join(tmpdir(), 'drover-audit-')), 'audit.jsonl');
   return new Promise((resolveRun, reject) => {
     const auditArgs = args[0] === 'audit' ? [] : ['--audit-log', auditPath];
     // Options go before `--`: what follows it is the remote command.
     const split = args.includes('--') ? args.indexOf('--') : args.length;
     const argv = [...args.slice(0, split), ...auditArgs, ...args.slice(split)];
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'run.ts'), ...argv], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'run.ts'), ...argv], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -301,6 +301,29 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     expect(run.stdout).to.include('lab-1 has no address on the cluster network');
     expect(run.stdout).to.match(/lab-1 : ok=0 changed=0 failed=1/);
     expect(run.stdout).to.match(/lab-2 : ok=1 changed=0 failed=0/);
+  });
+
+  it('honours ProxyJump and UserKnownHostsFile from ansible_ssh_common_args, and ~ in paths', async () => {
+    const [bastion, target] = targets();
+    const home = mkdtempSync(join(tmpdir(), 'drover-home-'));
+    copyFileSync(target!.keyPath, join(home, 'lab-key'));
+    copyFileSync(target!.knownHostsPath, join(home, 'lab-known-hosts'));
+    const path = join(home, 'inventory.yaml');
+    writeFileSync(path, [
+      'all:',
+      '  hosts:',
+      `    ${target!.name}:`,
+      `      ansible_host: ${target!.address}`,
+      '      ansible_user: root',
+      '      ansible_ssh_private_key_file: ~/lab-key',
+      `      ansible_ssh_common_args: -o UserKnownHostsFile=~/lab-known-hosts -o ProxyJump=root@${bastion!.address} -o ControlMaster=auto`,
+      '',
+    ].join('\n'));
+    const run = await drover(['exec', target!.name, '-i', path, '--', 'echo "from ${SSH_CLIENT%% *}"'], { env: { HOME: home } });
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    // sshd on the target saw the connection come from the jump host, not from the controller.
+    expect(run.stdout).to.include(`from ${bastion!.address}`);
+    expect(run.stdout).to.include('drover does not act on ansible_ssh_common_args (-o ControlMaster=auto)');
   });
 
   it('refuses bad input with one clear line before touching any host, never a stack trace', async () => {

@@ -80,10 +80,28 @@ describe('inventory: connection variables', () => {
     ['a numeric password (INI typing) is still a password', 'web1', { ansible_password: 1234 }, { ...BASE, password: 'secret:1234' }],
     ['null counts as unset', 'web1', { ssh_host: null, ansible_host: 'a' }, { ...BASE, address: 'a' }],
     [
-      'unsupported SSH options are listed, not fatal',
+      'ssh options drover has an equivalent for are honoured, the rest listed, not fatal',
       'web1',
-      { ansible_ssh_common_args: '-o ProxyJump=bastion', ansible_ssh_extra_args: '-v', ansible_python_interpreter: '/usr/bin/python3' },
-      { ...BASE, ignored: ['ansible_ssh_common_args', 'ansible_ssh_extra_args'] },
+      { ansible_ssh_common_args: '-o ProxyJump=bastion -o ControlMaster=auto', ansible_ssh_extra_args: '-v', ansible_ssh_pipelining: true, ansible_python_interpreter: '/usr/bin/python3' },
+      { ...BASE, proxyJump: 'bastion', ignored: ['ansible_ssh_pipelining', 'ansible_ssh_common_args (-o ControlMaster=auto)', 'ansible_ssh_extra_args (-v)'] },
+    ],
+    [
+      'a known_hosts file from ssh arguments, with strict checking (the default) asked for',
+      'web1',
+      { ansible_ssh_common_args: '-o UserKnownHostsFile=/srv/lab/known_hosts -o StrictHostKeyChecking=yes' },
+      { ...BASE, knownHostsFile: '/srv/lab/known_hosts' },
+    ],
+    [
+      'drover\'s own known_hosts_file wins over the ssh arguments',
+      'web1',
+      { known_hosts_file: '/a', ansible_ssh_common_args: '-o UserKnownHostsFile=/b' },
+      { ...BASE, knownHostsFile: '/a' },
+    ],
+    [
+      'host-key checking is never turned off from an inventory: it is reported instead',
+      'web1',
+      { ansible_ssh_common_args: "-o 'StrictHostKeyChecking no'", ansible_ssh_extra_args: '-J ops@jump:2222' },
+      { ...BASE, proxyJump: 'ops@jump:2222', ignored: ['ansible_ssh_common_args (-o StrictHostKeyChecking no)'] },
     ],
   ];
   for (const [title, host, vars, expected] of CASES) {
@@ -94,6 +112,7 @@ describe('inventory: connection variables', () => {
 
   const WRONG: ReadonlyArray<readonly [InventoryVars, string, RegExp]> = [
     [{ ansible_port: 'abc' }, 'ansible_port', /host 'web1': ansible_port is "abc", expected a port number/],
+    [{ ansible_ssh_common_args: "-o 'ProxyJump=b" }, 'ansible_ssh_common_args', /host 'web1': ansible_ssh_common_args cannot be split into words: .*Fix its quoting/],
     [{ ssh_port: 70000 }, 'ssh_port', /ssh_port is 70000/],
     [{ ansible_port: 22.5 }, 'ansible_port', /22\.5/],
     [{ ansible_host: ['a'] }, 'ansible_host', /ansible_host is a list \(\["a"\]\), expected text/],
