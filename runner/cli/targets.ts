@@ -12,6 +12,7 @@ import type { HostTarget } from '../engine/host-session.ts';
 import { loadSshConfig, parseJumpHops, type SshConfigResult } from '../transport/ssh-config.ts';
 import { keyNeedsPassphrase } from '../transport/ssh.ts';
 import type { Secret } from '../secret.ts';
+import { jumpChain } from './jump-chain.ts';
 import { promptSecret } from './prompt.ts';
 import type { ConnectionSpec } from '../transport/transport.ts';
 import { UsageError, type CommonOptions } from './options.ts';
@@ -78,6 +79,17 @@ async function buildTarget(inventory: Inventory, name: string, options: CommonOp
   // OpenSSH matches Host blocks against what it is asked to connect to: ansible_host when set.
   const sshConfig = settings.connection === 'local' ? { identityFiles: [] } : await loadSshConfig(settings.address ?? name, { file: sshConfigPath });
   const connection = connectionSpec(name, settings, sshConfig, options);
+  if (settings.connection === 'ssh') {
+    // A jump host set in the inventory (ansible_ssh_common_args) wins over ~/.ssh/config, as ssh's -o does.
+    const hops = settings.proxyJump !== undefined
+      ? parseJumpHops(settings.proxyJump, (problem) => {
+        throw new ConnectionVariableError(name, 'ansible_ssh_common_args', `host '${name}': the ProxyJump in its ssh arguments is not valid: ${problem}`);
+      })
+      : sshConfig.proxyJump ?? [];
+    const resolved = await Promise.all(hops.map(async (hop) => ({ hop, config: await loadSshConfig(hop.host, { file: sshConfigPath }) })));
+    const jump = jumpChain(connection, resolved, userInfo().username, existsSync);
+    if (jump) connection.jump = jump;
+  }
   const target: HostTarget = {
     name,
     vars,
@@ -108,20 +120,6 @@ function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigRe
     hostKeyPolicy: options.hostKeyPolicy,
     ...CONNECTION_DEFAULTS,
   };
-  // ProxyJump hops in crossing order: the first hop is connected first, the target through the last.
-  if (settings.connection === 'ssh') {
-    let through: ConnectionSpec | undefined;
-    // A jump host set in the inventory (ansible_ssh_common_args) wins over ~/.ssh/config, as ssh's -o does.
-    const hops = settings.proxyJump !== undefined
-      ? parseJumpHops(settings.proxyJump, (problem) => {
-        throw new ConnectionVariableError(name, 'ansible_ssh_common_args', `host '${name}': the ProxyJump in its ssh arguments is not valid: ${problem}`);
-      })
-      : sshConfig.proxyJump ?? [];
-    for (const hop of hops) {
-      through = { ...spec, name: `${name} (via jump host ${hop.host})`, address: hop.host, port: hop.port ?? 22, user: hop.user ?? user, password: undefined, jump: through };
-    }
-    if (through) spec.jump = through;
-  }
   return spec;
 }
 
@@ -141,8 +139,13 @@ async function askForSecrets(targets: HostTarget[], options: CommonOptions): Pro
     for (const target of targets) target.become = { ...target.become, password };
   }
   const passphrases = new Map<string, Secret | null>();
-  for (const target of targets) {
-    const spec = target.connection;
+  // The target's jump hosts log in with keys too (their own or the target's).
+  const chains = targets.flatMap((target) => {
+    const specs: Array<{ target: HostTarget; spec: ConnectionSpec }> = [];
+    for (let spec: ConnectionSpec | undefined = target.connection; spec; spec = spec.jump) specs.push({ target, spec });
+    return specs;
+  });
+  for (const { target, spec } of chains) {
     if (spec.kind !== 'ssh' || !spec.privateKeyFile || spec.passphrase) continue;
     let known = passphrases.get(spec.privateKeyFile);
     if (known === undefined) {

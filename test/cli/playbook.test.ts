@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeOnLab, onHost, type LabTarget } from '../support/targets.ts';
@@ -324,6 +324,14 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     // sshd on the target saw the connection come from the jump host, not from the controller.
     expect(run.stdout).to.include(`from ${bastion!.address}`);
     expect(run.stdout).to.include('drover does not act on ansible_ssh_common_args (-o ControlMaster=auto)');
+
+    // A hop named by an alias is resolved through ~/.ssh/config, as ssh does (HostName, User, IdentityFile).
+    mkdirSync(join(home, '.ssh'));
+    writeFileSync(join(home, '.ssh/config'), `Host jumpbox\n  HostName ${bastion!.address}\n  User root\n  IdentityFile ~/lab-key\n`);
+    writeFileSync(path, readFileSync(path, 'utf8').replace(/-o ProxyJump=\S+/, '-J jumpbox'));
+    const viaAlias = await drover(['exec', target!.name, '-i', path, '--', 'echo "from ${SSH_CLIENT%% *}"'], { env: { HOME: home } });
+    expect(viaAlias.code, viaAlias.stdout + viaAlias.stderr).to.equal(0);
+    expect(viaAlias.stdout).to.include(`from ${bastion!.address}`);
   });
 
   it('refuses bad input with one clear line before touching any host, never a stack trace', async () => {
