@@ -28,7 +28,9 @@ export class TerminalReporter implements Reporter {
 
   constructor(private readonly options: TerminalOptions) {
     this.#color = new Chalk({ level: options.interactive ? 1 : 0 });
-    this.#spinner = options.interactive
+    // A terminal that reports no width (a pty nobody sized, as some CI runners and `script` give) would
+    // make ora divide by zero and loop forever clearing lines: such a terminal gets colours, no spinner.
+    this.#spinner = options.interactive && terminalWidth(options.stream) > 0
       ? ora({ stream: options.stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false })
       : undefined;
   }
@@ -176,4 +178,10 @@ function colourDiff(text: string, c: ChalkInstance): string {
     if (line.startsWith('@@')) return c.cyan(line);
     return line;
   }).join('\n');
+}
+
+/** The terminal's width in columns, or 0 when the stream is not a terminal or does not know it. */
+export function terminalWidth(stream: NodeJS.WriteStream | NodeJS.WritableStream): number {
+  const columns = (stream as Partial<NodeJS.WriteStream>).columns;
+  return typeof columns === 'number' && Number.isFinite(columns) ? columns : 0;
 }
