@@ -134,7 +134,7 @@ class VariableReader {
 
   /** The options drover honours from the ssh argument variables, and what it does not act on there. */
   sshArgs(): Omit<SshArgs, 'unsupported'> & { ignored: string[] } {
-    const texts: string[] = [];
+    const parsed: SshArgs[] = [];
     const ignored: string[] = [];
     for (const name of SSH_ARGS) {
       const value = this.vars[name];
@@ -143,17 +143,19 @@ class VariableReader {
         ignored.push(name);
         continue;
       }
-      let unsupported: string[];
+      let args: SshArgs;
       try {
-        unsupported = parseSshArgs(value).unsupported;
+        args = parseSshArgs(value);
       } catch (error) {
         if (error instanceof ShlexError) throw this.error(name, `cannot be split into words: ${error.message}`, 'Fix its quoting.');
         throw error;
       }
-      if (unsupported.length > 0) ignored.push(`${name} (${unsupported.join(' ')})`);
-      texts.push(value);
+      if (args.unsupported.length > 0) ignored.push(`${name} (${args.unsupported.join(' ')})`);
+      parsed.push(args);
     }
-    const { knownHostsFile, proxyJump } = parseSshArgs(...texts);
+    // As with ssh, the first value given wins: the common arguments come before the extra ones.
+    const knownHostsFile = parsed.find((args) => args.knownHostsFile !== undefined)?.knownHostsFile;
+    const proxyJump = parsed.find((args) => args.proxyJump !== undefined)?.proxyJump;
     return { ...(knownHostsFile !== undefined ? { knownHostsFile } : {}), ...(proxyJump !== undefined ? { proxyJump } : {}), ignored };
   }
 

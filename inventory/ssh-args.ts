@@ -20,25 +20,20 @@ export interface SshArgs {
   unsupported: string[];
 }
 
-/**
- * Reads one or more argument strings in order; as with ssh, the first value given for an option wins.
- * Throws ShlexError on unbalanced quotes.
- */
-export function parseSshArgs(...texts: string[]): SshArgs {
+/** Reads one argument string; as with ssh, the first value given for an option wins. Throws ShlexError on unbalanced quotes. */
+export function parseSshArgs(text: string): SshArgs {
   const result: SshArgs = { unsupported: [] };
-  for (const text of texts) {
-    const words = shlexSplit(text);
-    for (let index = 0; index < words.length; index++) {
-      const word = words[index]!;
-      const flag = word.slice(0, 2);
-      if (flag === '-o' || flag === '-J') {
-        const value = word.length > 2 ? word.slice(2) : words[++index];
-        if (value === undefined) result.unsupported.push(word);
-        else if (flag === '-J') result.proxyJump ??= value;
-        else readOption(value, result);
-      } else {
-        result.unsupported.push(word);
-      }
+  const words = shlexSplit(text);
+  for (let index = 0; index < words.length; index++) {
+    const word = words[index]!;
+    const flag = word.slice(0, 2);
+    if (flag === '-o' || flag === '-J') {
+      const value = word.length > 2 ? word.slice(2) : words[++index];
+      if (value === undefined) result.unsupported.push(word);
+      else if (flag === '-J') result.proxyJump ??= value;
+      else readOption(value, result);
+    } else {
+      result.unsupported.push(word);
     }
   }
   return result;

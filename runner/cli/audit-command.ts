@@ -20,15 +20,13 @@ export async function auditCommand(argv: string[]): Promise<number> {
     // Every file is checked and reported, so one bad log among many does not hide the others' verdicts.
     let intact = true;
     for (const file of files) {
-      let text: string;
-      try {
-        text = readLog(file);
-      } catch (error) {
+      const log = readLog(file);
+      if ('unreadable' in log) {
         intact = false;
-        process.stdout.write(`${file}: ${(error as Error).message.replace(/^cannot read the audit log \S+: /, 'cannot read it: ')}\n`);
+        process.stdout.write(`${file}: cannot read it: ${log.unreadable}\n`);
         continue;
       }
-      const verdict = verifyChain(text);
+      const verdict = verifyChain(log.text);
       if (verdict.ok) {
         process.stdout.write(`${file}: intact, ${verdict.records} records\n`);
       } else {
@@ -40,18 +38,20 @@ export async function auditCommand(argv: string[]): Promise<number> {
   }
   if (action === 'show') {
     if (files.length !== 1) throw new UsageError('expected `audit show FILE` (see audit --help)');
-    const text = readLog(files[0]!);
-    process.stdout.write(`${showAuditLog(text)}\n`);
+    const log = readLog(files[0]!);
+    if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${files[0]}: ${log.unreadable}`);
+    process.stdout.write(`${showAuditLog(log.text)}\n`);
     // The log is shown either way, but a script piping it somewhere must not take a broken one as good.
-    return verifyChain(text).ok ? 0 : 1;
+    return verifyChain(log.text).ok ? 0 : 1;
   }
   throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify or show`);
 }
 
-function readLog(file: string): string {
+/** A log's text, or why it cannot be read (the error code, e.g. ENOENT). */
+function readLog(file: string): { text: string } | { unreadable: string } {
   try {
-    return readFileSync(file, 'utf8');
+    return { text: readFileSync(file, 'utf8') };
   } catch (error) {
-    throw new UsageError(`cannot read the audit log ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    return { unreadable: (error as NodeJS.ErrnoException).code ?? String(error) };
   }
 }

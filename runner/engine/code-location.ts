@@ -6,11 +6,8 @@ import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DROVER_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const DROVER_CODE = [join('runner'), join('modules')];
-
-function join(name: string): string {
-  return `${DROVER_ROOT}${sep}${name}${sep}`;
-}
+/** Path prefixes of drover's own code: frames there are the runner's, not the playbook's. */
+const DROVER_CODE = ['runner', 'modules'].map((folder) => `${resolve(DROVER_ROOT, folder)}${sep}`);
 
 /** Frames look like `at fn (FILE:LINE:COL)` or `at FILE:LINE:COL`; FILE may be a file:// URL. */
 const FRAME = /^\s*at (?:.*? \()?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/;

@@ -92,6 +92,12 @@ describe('inventory: connection variables', () => {
       { ...BASE, knownHostsFile: '/srv/lab/known_hosts' },
     ],
     [
+      'the common ssh arguments come before the extra ones: the first value wins, as in ssh',
+      'web1',
+      { ansible_ssh_common_args: '-o ProxyJump=first', ansible_ssh_extra_args: '-J second -o UserKnownHostsFile=/k' },
+      { ...BASE, proxyJump: 'first', knownHostsFile: '/k' },
+    ],
+    [
       'drover\'s own known_hosts_file wins over the ssh arguments',
       'web1',
       { known_hosts_file: '/a', ansible_ssh_common_args: '-o UserKnownHostsFile=/b' },
