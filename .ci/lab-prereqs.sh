@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the drover lab needs on the controller (see lab/preflight.ts for the
+# Installs the Debian packages the drover lab and the test suite need on the controller (see lab/preflight.ts for the
 # programs they provide). Safe to run again. Needs root and Debian 12 apt sources.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ packages=(
   mmdebstrap            # builds the hosts' Debian 12 root filesystem
   debian-archive-keyring
   openssh-client        # ssh, ssh-keygen: the lab key, host keys, tests
+  openssh-server        # /usr/sbin/sshd: the transport tests start their own sshd on loopback
   iproute2              # ip: bridge, network namespaces, veth pairs
   iptables
   mount                 # mount/umount: each host's overlay root

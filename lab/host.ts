@@ -78,5 +78,5 @@ export async function existingHosts(paths: LabPaths): Promise<HostSlot[]> {
     .map(indexOfName)
     .filter((index): index is number => index !== undefined)
     .sort((a, b) => a - b)
-    .map(hostSlot);
+    .map((index) => hostSlot(index));
 }

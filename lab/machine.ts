@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HostSlot } from './addressing.ts';
+import { hostNameOfMachine, machineName, type HostSlot } from './addressing.ts';
 import { run } from './exec.ts';
 import type { KernelModulesSetup } from './kernel-modules.ts';
 import type { HostDirs } from './paths.ts';
@@ -57,7 +57,7 @@ export function nspawnArgv(slot: HostSlot, dirs: HostDirs, mounts: Mounts): stri
   return [
     'systemd-nspawn',
     `--directory=${dirs.root}`,
-    `--machine=${slot.name}`,
+    `--machine=${slot.machine}`,
     `--network-namespace-path=/run/netns/${slot.netns}`,
     ...NSPAWN_FLAGS,
     ...binds,
@@ -116,7 +116,8 @@ export async function findLabProcesses(hostsDir: string, namespaces: ReadonlyMap
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       if (cmdline[0]?.endsWith('systemd-nspawn') && cmdline.some((arg) => arg.startsWith(`--directory=${hostsDir}/`))) {
         const machine = cmdline.find((arg) => arg.startsWith('--machine='))?.slice('--machine='.length);
-        found.push({ pid, kind: 'nspawn', ...(machine ? { host: machine } : {}) });
+        const host = machine === undefined ? undefined : hostNameOfMachine(machine);
+        found.push({ pid, kind: 'nspawn', ...(host ? { host } : {}) });
         continue;
       }
       if (namespaces.size === 0) continue;
@@ -181,7 +182,7 @@ async function waitGone(pids: readonly number[], timeoutMs: number): Promise<num
 
 /** nspawn's per-machine directory, left behind when nspawn is killed rather than stopped. */
 export async function removeNspawnLeftovers(hostName: string): Promise<void> {
-  await rm(`/run/systemd/nspawn/propagate/${hostName}`, { recursive: true, force: true });
+  await rm(`/run/systemd/nspawn/propagate/${machineName(hostName)}`, { recursive: true, force: true });
 }
 
 export function isAlive(pid: number): boolean {

@@ -11,8 +11,27 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Every name the lab creates on the controller starts with this, so `down` can find them after a crash. */
-export const LAB_PREFIX = 'drover-';
+/**
+ * Which lab this process works with. One machine can hold several labs side by side, fully apart
+ * (names, bridge, subnet, run directory, `.lab` directory), so that two checkouts can run their lab tests
+ * at once: `DROVER_LAB_INSTANCE` 0 (the default, the lab the README describes) or 1–9.
+ */
+export const LAB_INSTANCE = labInstance(process.env);
+
+export function labInstance(env: NodeJS.ProcessEnv): number {
+  const raw = env.DROVER_LAB_INSTANCE;
+  if (raw === undefined || raw === '') return 0;
+  if (!/^[0-9]$/.test(raw)) throw new Error(`DROVER_LAB_INSTANCE must be one digit from 0 to 9, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** The prefix of every name a lab creates on the controller, so `down` can find them after a crash. */
+export function labPrefix(instance: number): string {
+  return instance === 0 ? 'drover-' : `drover${instance}-`;
+}
+
+/** Every name this process's lab creates on the controller starts with this (and no other lab's does). */
+export const LAB_PREFIX = labPrefix(LAB_INSTANCE);
 
 export interface LabPaths {
   repoRoot: string;
@@ -32,9 +51,11 @@ export interface LabPaths {
 }
 
 export function labPaths(env: NodeJS.ProcessEnv = process.env): LabPaths {
+  const instance = labInstance(env);
+  const suffix = instance === 0 ? '' : `-${instance}`;
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  const stateDir = join(repoRoot, '.lab');
-  const runDir = resolve(env.DROVER_LAB_RUN || '/var/lib/drover-lab');
+  const stateDir = join(repoRoot, `.lab${suffix}`);
+  const runDir = resolve(env.DROVER_LAB_RUN || `/var/lib/drover-lab${suffix}`);
   return {
     repoRoot,
     stateDir,

@@ -4,6 +4,7 @@
  * a half-made one is rebuilt; hosts numbered above N are removed (so `up 2` after `up 5` leaves 2).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { BRIDGE, hostSlots, type HostSlot } from './addressing.ts';
 import { ensureAptRepo } from './apt-repo.ts';
@@ -14,6 +15,7 @@ import { createHost, existingHosts, hostLeftovers, logFile, removeHost, takeSnap
 import { renderInventory } from './inventory.ts';
 import { raiseKernelLimits } from './kernel-limits.ts';
 import { kernelModulesSetup } from './kernel-modules.ts';
+import { withLabLock } from './lock.ts';
 import { ensureKeyPair, readHostPublicKey, renderKnownHosts } from './keys.ts';
 import { hostDiagnostics, isAlive, nspawnArgv, sameCommandLine, type Mounts } from './machine.ts';
 import { ensureBridge } from './network.ts';
@@ -42,9 +44,12 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
   if (problems.length > 0) throw new LabUpError(`this machine cannot run the lab:\n- ${problems.join('\n- ')}`);
   const started = Date.now();
 
-  const rootfs = await ensureRootfs(paths, ROOTFS_RECIPE, log);
-  const aptRepo = await ensureAptRepo(paths, rootfs, log);
-  const rpmRepo = await ensureRpmRepo(paths, log);
+  // The cache is shared by every lab instance on the machine: one builder at a time, and a build another
+  // lab finished meanwhile is found instead of built again.
+  const { rootfs, aptRepo, rpmRepo } = await withLabLock(join(paths.cacheDir, 'build.lock'), async () => {
+    const rootfs = await ensureRootfs(paths, ROOTFS_RECIPE, log);
+    return { rootfs, aptRepo: await ensureAptRepo(paths, rootfs, log), rpmRepo: await ensureRpmRepo(paths, log) };
+  }, undefined, (owner) => log(`waiting for process ${owner}, which is building the lab cache …`));
   const mounts: Mounts = { rootfs: rootfs.path, aptRepo, rpmRepo, kernelModules: kernelModulesSetup() };
 
   const previous = await readState(paths.hostsFile);
@@ -112,7 +117,7 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
   }
 
   const state = await writeLabFiles(paths, wanted, pids, rootfs.key, mounts);
-  await pruneCache(paths.cacheDir, [rootfs.path, aptRepo, rpmRepo], log);
+  await withLabLock(join(paths.cacheDir, 'build.lock'), () => pruneCache(paths.cacheDir, [rootfs.path, aptRepo, rpmRepo], log));
   log(`lab up: ${wanted.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)} s — inventory ${paths.inventoryFile}`);
   return state;
 }

@@ -26,7 +26,7 @@
  * `daemonReload: true` afterwards if a unit must see the new entry at once.
  */
 import { posix } from 'node:path';
-import { Script, sh, type Command } from '../runner/command.ts';
+import { Script, sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';

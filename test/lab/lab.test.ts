@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { hostSlot } from '../../lab/addressing.ts';
+import { BRIDGE, hostSlot } from '../../lab/addressing.ts';
 import { withLabLock } from '../../lab/lock.ts';
 import { findLabProcesses } from '../../lab/machine.ts';
 import { labLinks, labNamespaces } from '../../lab/network.ts';
@@ -149,7 +149,7 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
       expect(await snapshot()).to.deep.equal(before);
       expect(before.namespaces).to.have.length(count);
       expect(before.nspawn).to.have.length(count);
-      expect(before.links.filter((link) => link === 'drover-br0')).to.have.length(1);
+      expect(before.links.filter((link) => link === BRIDGE)).to.have.length(1);
     });
   });
 

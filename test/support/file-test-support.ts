@@ -17,6 +17,7 @@ export function q(text: string): string {
  */
 export async function scratchDirTarget(context: Mocha.Context, root: string, alsoRemove: string[] = []): Promise<LabTarget> {
   const [target] = await labTargets(context, 1);
+  if (!target) throw new Error('the lab gave no host');
   await onHost(target, `rm -rf ${[root, ...alsoRemove].join(' ')} && mkdir -p ${root}`);
   return target;
 }
