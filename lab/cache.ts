@@ -7,7 +7,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-const BUILT = /^(rootfs|apt-repo|rpm-repo)-[0-9a-f]{16}(\.building-\d+)?$/;
+const BUILT = /^(rootfs|apt-repo|rpm-repo|k8s-repo)-[0-9a-f]{16}(\.building-\d+)?$/;
 
 export async function pruneCache(cacheDir: string, keep: readonly string[], log: (line: string) => void): Promise<void> {
   const inUse = await pathsInUse();

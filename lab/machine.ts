@@ -18,6 +18,7 @@ import { hostNameOfMachine, machineName, type HostSlot } from './addressing.ts';
 import { run } from './exec.ts';
 import type { KernelModulesSetup } from './kernel-modules.ts';
 import type { HostDirs } from './paths.ts';
+import { LAB_K8S_MOUNT } from './k8s-repo.ts';
 import { LAB_DATA_MOUNT, LAB_REPO_MOUNT, LAB_RPM_MOUNT } from './recipe.ts';
 
 /** The syscall filter and capabilities that let sysctl, iptables, mounts and swap work inside a host. */
@@ -39,6 +40,8 @@ export interface Mounts {
   /** Local package repositories, bind-mounted read-only when built. */
   aptRepo?: string;
   rpmRepo?: string;
+  /** The Kubernetes stand-in's repository in pkgs.k8s.io's layout (lab/k8s-repo.ts). */
+  k8sRepo?: string;
 }
 
 export async function mountRoot(dirs: HostDirs, rootfs: string): Promise<void> {
@@ -53,6 +56,7 @@ export function nspawnArgv(slot: HostSlot, dirs: HostDirs, mounts: Mounts): stri
   const binds = [`--bind=${dirs.data}:${LAB_DATA_MOUNT}`];
   if (mounts.aptRepo) binds.push(`--bind-ro=${mounts.aptRepo}:${LAB_REPO_MOUNT}`);
   if (mounts.rpmRepo) binds.push(`--bind-ro=${mounts.rpmRepo}:${LAB_RPM_MOUNT}`);
+  if (mounts.k8sRepo) binds.push(`--bind-ro=${mounts.k8sRepo}:${LAB_K8S_MOUNT}`);
   if (mounts.kernelModules.bindFromController) binds.push(`--bind-ro=${mounts.kernelModules.bindFromController}`);
   return [
     'systemd-nspawn',

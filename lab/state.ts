@@ -22,6 +22,7 @@ export interface LabState {
   rootfsKey: string;
   aptRepo?: string;
   rpmRepo?: string;
+  k8sRepo?: string;
   inventory: string;
   knownHosts: string;
   key: string;
@@ -52,6 +53,7 @@ export function parseState(value: unknown): LabState {
     rootfsKey: text(object, 'rootfsKey'),
     ...(typeof object.aptRepo === 'string' ? { aptRepo: object.aptRepo } : {}),
     ...(typeof object.rpmRepo === 'string' ? { rpmRepo: object.rpmRepo } : {}),
+    ...(typeof object.k8sRepo === 'string' ? { k8sRepo: object.k8sRepo } : {}),
     inventory: text(object, 'inventory'),
     knownHosts: text(object, 'knownHosts'),
     key: text(object, 'key'),

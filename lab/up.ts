@@ -23,6 +23,7 @@ import { hostDirs, type LabPaths } from './paths.ts';
 import { machineProblems } from './preflight.ts';
 import { ROOTFS_RECIPE } from './recipe.ts';
 import { ensureRootfs } from './rootfs.ts';
+import { ensureK8sRepo } from './k8s-repo.ts';
 import { ensureRpmRepo } from './rpm-repo.ts';
 import { waitForSsh } from './ssh-probe.ts';
 import { readState, writeState, type LabState } from './state.ts';
@@ -46,11 +47,11 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
 
   // The cache is shared by every lab instance on the machine: one builder at a time, and a build another
   // lab finished meanwhile is found instead of built again.
-  const { rootfs, aptRepo, rpmRepo } = await withLabLock(join(paths.cacheDir, 'build.lock'), async () => {
+  const { rootfs, aptRepo, rpmRepo, k8sRepo } = await withLabLock(join(paths.cacheDir, 'build.lock'), async () => {
     const rootfs = await ensureRootfs(paths, ROOTFS_RECIPE, log);
-    return { rootfs, aptRepo: await ensureAptRepo(paths, rootfs, log), rpmRepo: await ensureRpmRepo(paths, log) };
+    return { rootfs, aptRepo: await ensureAptRepo(paths, rootfs, log), rpmRepo: await ensureRpmRepo(paths, log), k8sRepo: await ensureK8sRepo(paths, log) };
   }, undefined, (owner) => log(`waiting for process ${owner}, which is building the lab cache …`));
-  const mounts: Mounts = { rootfs: rootfs.path, aptRepo, rpmRepo, kernelModules: kernelModulesSetup() };
+  const mounts: Mounts = { rootfs: rootfs.path, aptRepo, rpmRepo, k8sRepo, kernelModules: kernelModulesSetup() };
 
   const previous = await readState(paths.hostsFile);
   const existing = await existingHosts(paths);
@@ -117,7 +118,7 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
   }
 
   const state = await writeLabFiles(paths, wanted, pids, rootfs.key, mounts);
-  await withLabLock(join(paths.cacheDir, 'build.lock'), () => pruneCache(paths.cacheDir, [rootfs.path, aptRepo, rpmRepo], log));
+  await withLabLock(join(paths.cacheDir, 'build.lock'), () => pruneCache(paths.cacheDir, [rootfs.path, aptRepo, rpmRepo, k8sRepo], log));
   log(`lab up: ${wanted.length} host(s) in ${((Date.now() - started) / 1000).toFixed(1)} s — inventory ${paths.inventoryFile}`);
   return state;
 }
@@ -130,6 +131,7 @@ async function writeLabFiles(paths: LabPaths, slots: HostSlot[], pids: Map<strin
     rootfsKey,
     ...(mounts.aptRepo ? { aptRepo: mounts.aptRepo } : {}),
     ...(mounts.rpmRepo ? { rpmRepo: mounts.rpmRepo } : {}),
+    ...(mounts.k8sRepo ? { k8sRepo: mounts.k8sRepo } : {}),
     inventory: paths.inventoryFile,
     knownHosts: paths.knownHostsFile,
     key: paths.keyFile,
