@@ -320,7 +320,6 @@ class ApiServer:
             if "node-role.kubernetes.io/control-plane" in (node["metadata"].get("labels") or {}):
                 for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
                     pod("kube-system", f"{component}-{node_name}", node_name, "Running")
-            pod("kube-system", f"kube-proxy-{_pod_suffix(suffix, 0)}", node_name, "Running" if node_name in alive else "Pending")
             reported = json.loads((node["metadata"].get("annotations") or {}).get("standin.drover.invalid/daemonset-pods", "{}"))
             for ds in self.store.list("apps", "daemonsets"):
                 ds_name, ds_ns = ds["metadata"]["name"], ds["metadata"].get("namespace", "default")
