@@ -7,6 +7,7 @@ what is checked and what is not.
 import base64
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -866,6 +867,7 @@ COMMANDS = {"init": cmd_init, "join": cmd_join, "reset": cmd_reset, "token": cmd
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `kubeadm … | head` ends quietly, as the real tools do
     if not argv or argv[0] in ("-h", "--help", "help"):
         out(f"kubeadm: {stand_in_note('kubeadm')}.\n\nAvailable Commands: {', '.join(COMMANDS)}")
         return 0

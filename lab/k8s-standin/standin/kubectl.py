@@ -6,6 +6,7 @@ fails, naming the stand-in. The kubeconfig comes from --kubeconfig, $KUBECONFIG 
 """
 import json
 import os
+import signal
 import sys
 import time
 import urllib.request
@@ -310,6 +311,7 @@ COMMANDS = {"get": cmd_get, "apply": cmd_apply, "wait": cmd_wait, "version": cmd
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `kubeadm … | head` ends quietly, as the real tools do
     if not argv or argv[0] in ("-h", "--help", "help"):
         out(f"kubectl: the {STANDIN} of kubectl {GIT_VERSION}, not Kubernetes.\n\nAvailable Commands: {', '.join(COMMANDS)}")
         return 0

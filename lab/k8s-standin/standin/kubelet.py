@@ -13,6 +13,7 @@ interface=REGEX matching no interface of the node, as the real calico-node then 
 """
 import json
 import os
+import signal
 import re
 import socket
 import sys
@@ -251,6 +252,7 @@ def capacity():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `kubeadm … | head` ends quietly, as the real tools do
     if "--version" in argv or "version" in argv[:1]:
         print(f"Kubernetes {GIT_VERSION} ({STANDIN}, not Kubernetes)")
         return 0
