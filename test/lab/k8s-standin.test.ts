@@ -81,6 +81,8 @@ ${extra}`;
     const repo = `${LAB_K8S_MIRROR}/core:/stable:/v1.30/deb/`;
     await Promise.all(hosts().slice(0, 3).map((host) => ok(host, [
       'set -e; mkdir -p /etc/apt/keyrings',
+      // curl comes from the lab's Debian repository, as node preparation installs it.
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null',
       `curl -fsSL ${repo}Release.key -o /etc/apt/keyrings/kubernetes-apt-keyring.asc`,
       `echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] ${repo} /" > /etc/apt/sources.list.d/kubernetes.list`,
       'apt-get update -qq',
