@@ -5,7 +5,10 @@ InitConfiguration, ClusterConfiguration, JoinConfiguration (and v1beta4 ResetCon
 component configs kubeadm accepts beside them: kubelet.config.k8s.io/v1beta1 KubeletConfiguration and
 kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration. Field names and Go types follow the published
 API reference (kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta3/ and .v1beta4/,
-kubelet-config.v1beta1/, kube-proxy-config.v1alpha1/).
+kubelet-config.v1beta1/, kube-proxy-config.v1alpha1/). The kubelet and kube-proxy field lists were checked
+field by field against the types those pages are generated from, k8s.io/kubelet config/v1beta1/types.go and
+k8s.io/kube-proxy config/v1alpha1/types.go at tags v0.30.13 and v0.31.9: every field of each release is here,
+and a field a release does not have (failCgroupV1 and windowsRunAsService arrived in 1.31) is unknown to it.
 
 Decoding follows sigs.k8s.io/yaml + encoding/json: a value of the wrong JSON type is
 `json: cannot unmarshal <type> into Go struct field <Struct>.<path> of type <go type>`; a key the type
@@ -164,7 +167,12 @@ _LOGGING = Struct("LoggingConfiguration", {
 })
 _TRACING = Struct("TracingConfiguration", {"endpoint": S, "samplingRatePerMillion": I32})
 
-KUBELET_CONFIGURATION = Struct("KubeletConfiguration", {
+def kubelet_configuration(minor):
+    """KubeletConfiguration as kubelet 1.<minor> decodes it."""
+    return Struct("KubeletConfiguration", {**_KUBELET_FIELDS, **({"failCgroupV1": B} if minor >= 31 else {})})
+
+
+_KUBELET_FIELDS = {
     "apiVersion": S, "kind": S,
     "enableServer": B, "staticPodPath": S, "podLogsDir": S, "syncFrequency": D, "fileCheckFrequency": D, "httpCheckFrequency": D,
     "staticPodURL": S, "staticPodURLHeader": MapOf(ListOf(S)), "address": S, "port": I32, "readOnlyPort": I32,
@@ -196,11 +204,16 @@ KUBELET_CONFIGURATION = Struct("KubeletConfiguration", {
     "reservedMemory": ListOf(Struct("MemoryReservation", {"numaNode": I32, "limits": MapOf(Q)})),
     "enableProfilingHandler": B, "enableDebugFlagsHandler": B, "seccompDefault": B, "memoryThrottlingFactor": F,
     "registerWithTaints": ListOf(TAINT), "registerNode": B, "tracing": _TRACING, "localStorageCapacityIsolation": B,
-    "containerRuntimeEndpoint": S, "imageServiceEndpoint": S, "failCgroupV1": B, "crashLoopBackOff": ANY,
-})
+    "containerRuntimeEndpoint": S, "imageServiceEndpoint": S,
+}
 
 # ---- kubeproxy.config.k8s.io/v1alpha1 --------------------------------------------------------------
-KUBE_PROXY_CONFIGURATION = Struct("KubeProxyConfiguration", {
+def kube_proxy_configuration(minor):
+    """KubeProxyConfiguration as kube-proxy 1.<minor> decodes it."""
+    return Struct("KubeProxyConfiguration", {**_KUBE_PROXY_FIELDS, **({"windowsRunAsService": B} if minor >= 31 else {})})
+
+
+_KUBE_PROXY_FIELDS = {
     "apiVersion": S, "kind": S,
     "featureGates": MapOf(B),
     "clientConnection": Struct("ClientConnectionConfiguration", {"kubeconfig": S, "acceptContentTypes": S, "contentType": S, "qps": F, "burst": I32}),
@@ -211,11 +224,11 @@ KUBE_PROXY_CONFIGURATION = Struct("KubeProxyConfiguration", {
     "nftables": Struct("KubeProxyNFTablesConfiguration", {"masqueradeBit": I32, "masqueradeAll": B, "syncPeriod": D, "minSyncPeriod": D}),
     "winkernel": Struct("KubeProxyWinkernelConfiguration", {"networkName": S, "sourceVip": S, "enableDSR": B, "rootHnsEndpointName": S, "forwardHealthCheckVip": B}),
     "detectLocalMode": S,
-    "detectLocal": Struct("DetectLocalConfiguration", {"bridgeInterface": S, "clusterCIDRs": ListOf(S), "interfaceNamePrefix": S}),
+    "detectLocal": Struct("DetectLocalConfiguration", {"bridgeInterface": S, "interfaceNamePrefix": S}),
     "clusterCIDR": S, "nodePortAddresses": ListOf(S), "oomScoreAdj": I32,
     "conntrack": Struct("KubeProxyConntrackConfiguration", {"maxPerCore": I32, "min": I32, "tcpEstablishedTimeout": D, "tcpCloseWaitTimeout": D, "tcpBeLiberal": B, "udpTimeout": D, "udpStreamTimeout": D}),
-    "configSyncPeriod": D, "portRange": S, "logging": _LOGGING, "windowsRunAsService": B,
-})
+    "configSyncPeriod": D, "portRange": S, "logging": _LOGGING,
+}
 
 KUBEADM_GROUP = "kubeadm.k8s.io"
 KUBELET_API = "kubelet.config.k8s.io/v1beta1"
@@ -233,9 +246,9 @@ def kubeadm_api_versions(minor):
 def known_kind(api_version, kind, minor):
     """The Struct for (apiVersion, kind), or None when this kubeadm release does not know it."""
     if api_version == KUBELET_API and kind == "KubeletConfiguration":
-        return KUBELET_CONFIGURATION
+        return kubelet_configuration(minor)
     if api_version == KUBE_PROXY_API and kind == "KubeProxyConfiguration":
-        return KUBE_PROXY_CONFIGURATION
+        return kube_proxy_configuration(minor)
     group, _, version = api_version.partition("/")
     if group == KUBEADM_GROUP and version in kubeadm_api_versions(minor):
         return kubeadm_kinds(version == "v1beta4").get(kind)
