@@ -4,8 +4,10 @@ Reading a kubeadm configuration file as kubeadm does: split the documents, check
 decode strictly (schema.py), apply kubeadm's defaults, validate. Errors read as kubeadm's.
 
 Where real kubeadm only *warns* about a mistake that silently changes the cluster (an unknown field, a
-document of an unknown kind, pod and service subnets that overlap), the stand-in refuses it and says so:
-a playbook that passes here is then also right on real kubeadm.
+duplicate key, a document of an unknown kind, pod and service subnets that overlap), the stand-in refuses it
+and says so (STANDIN_CHECK in the message): a playbook that passes here is then also right on real kubeadm.
+Strict decoding errors (unknown field, duplicate key) are kubeadm's own verdict only in `kubeadm config
+validate` (strict_errors=True); `init` and `join` of kubeadm 1.30/1.31 log them as warnings and go on.
 """
 import ipaddress
 import re
@@ -54,7 +56,12 @@ def gvk_repr(api_version, kind):
     return f'schema.GroupVersionKind{{Group:"{group}", Version:"{version}", Kind:"{kind}"}}'
 
 
-def read_documents(path_or_text, from_text=False):
+def strict_error(message, strict_errors):
+    """A strict decoding error: kubeadm's verdict in `config validate`, a stand-in refusal elsewhere."""
+    return ConfigError(message if strict_errors else f"{message} {STANDIN_CHECK}")
+
+
+def read_documents(path_or_text, from_text=False, strict_errors=False):
     """[(apiVersion, kind, document)] of a config file, checked as kubeadm's SplitYAMLDocuments does."""
     if from_text:
         text = path_or_text
@@ -67,6 +74,8 @@ def read_documents(path_or_text, from_text=False):
     try:
         docs = load_all(text)
     except YamlError as error:
+        if "already set in map" in str(error):
+            raise strict_error(f"error converting YAML to JSON: {error}", strict_errors)
         raise ConfigError(f"error converting YAML to JSON: {error}")
     result, seen = [], set()
     for doc in docs:
@@ -82,7 +91,7 @@ def read_documents(path_or_text, from_text=False):
     return result
 
 
-def decode_documents(documents, allowed_kinds):
+def decode_documents(documents, allowed_kinds, strict_errors=False):
     """Strictly decodes each document; returns {kind: decoded}. Raises ConfigError in kubeadm's words."""
     decoded = {}
     for api_version, kind, doc in documents:
@@ -109,7 +118,7 @@ def decode_documents(documents, allowed_kinds):
         value = decode(doc, struct, errors)
         if errors.unknown:
             unknown = ", ".join(f'unknown field "{name}"' for name in errors.unknown)
-            raise ConfigError(f"error unmarshaling configuration {gvk_repr(api_version, kind)}: strict decoding error: {unknown}")
+            raise strict_error(f"error unmarshaling configuration {gvk_repr(api_version, kind)}: strict decoding error: {unknown}", strict_errors)
         if errors.type_errors:
             raise ConfigError(f"error unmarshaling configuration {gvk_repr(api_version, kind)}: error unmarshaling JSON: while decoding JSON: {errors.type_errors[0]}")
         value["_v4"] = api_version.endswith("/v1beta4")
@@ -365,10 +374,10 @@ def validate_init(cfg, check_address=True):
         errors.append(invalid("KubeletConfiguration.cgroupDriver", driver, f'must be "systemd" or "cgroupfs" {STANDIN_CHECK}'))
     mode = proxy.get("mode") or ""
     if mode not in ("", "iptables", "ipvs", "nftables"):
-        errors.append(invalid("KubeProxyConfiguration.mode", mode, "must be iptables, ipvs, nftables or blank (blank means the best-available proxy [currently iptables])"))
+        errors.append(invalid("KubeProxyConfiguration.mode", mode, f"must be iptables, ipvs, nftables or blank (blank means the best-available proxy [currently iptables]) {STANDIN_CHECK}"))
     scheduler = (proxy.get("ipvs") or {}).get("scheduler") or ""
     if scheduler not in ("", "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq", "mh"):
-        errors.append(invalid("KubeProxyConfiguration.ipvs.scheduler", scheduler, "must be one of rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh"))
+        errors.append(invalid("KubeProxyConfiguration.ipvs.scheduler", scheduler, f"must be one of rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh {STANDIN_CHECK}"))
     if proxy.get("clusterCIDR") and pods:
         inside = [p for p in parse_cidrs("KubeProxyConfiguration.clusterCIDR", proxy["clusterCIDR"], errors)]
         if any(not any(c.version == p.version and c.subnet_of(p) for p in pods) for c in inside):

@@ -807,8 +807,8 @@ def cmd_config(argv):
         if "config" not in flags:
             raise Fail("the --config flag is mandatory")
         try:
-            docs = read_documents(last(flags, "config"))
-            decoded = decode_documents(docs, {"InitConfiguration", "ClusterConfiguration", "JoinConfiguration", "KubeletConfiguration", "KubeProxyConfiguration", "ResetConfiguration"})
+            docs = read_documents(last(flags, "config"), strict_errors=True)
+            decoded = decode_documents(docs, {"InitConfiguration", "ClusterConfiguration", "JoinConfiguration", "KubeletConfiguration", "KubeProxyConfiguration", "ResetConfiguration"}, strict_errors=True)
             if "JoinConfiguration" in decoded:
                 validate_join(default_join(decoded))
             if decoded.keys() & {"InitConfiguration", "ClusterConfiguration"}:
