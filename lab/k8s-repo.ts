@@ -30,8 +30,13 @@ export const LAB_K8S_MIRROR = `file://${LAB_K8S_MOUNT}`;
 const KEY_NAME = 'drover lab stand-in Kubernetes repository <lab@drover.invalid>';
 
 export function k8sRepoKey(): string {
-  const sources = standinSources();
-  return recipeKey({ streams: K8S_STREAMS, families: (['deb', 'rpm'] as Family[]).map((family) => K8S_STREAMS.map((stream) => streamPackages(stream, family, sources))) });
+  // A package's library files are a pure function of the sources and its version (k8s-packages.ts
+  // library()), so the sources are hashed once, not once per package: `up` computes this key every time.
+  return recipeKey({
+    streams: K8S_STREAMS,
+    sources: standinSources(),
+    families: (['deb', 'rpm'] as Family[]).map((family) => K8S_STREAMS.map((stream) => streamPackages(stream, family, {}))),
+  });
 }
 
 /** The directory of one stream and family inside the repository: core:/stable:/v1.30/deb. */
@@ -39,8 +44,13 @@ export function streamDir(minor: string, family: Family): string {
   return join('core:', 'stable:', minor, family);
 }
 
+/** Where this checkout's repository is cached: a lab whose hosts mount another one runs an older stand-in. */
+export function k8sRepoPath(paths: LabPaths): string {
+  return join(paths.cacheDir, `k8s-repo-${k8sRepoKey()}`);
+}
+
 export async function ensureK8sRepo(paths: LabPaths, log: (line: string) => void): Promise<string> {
-  const repo = join(paths.cacheDir, `k8s-repo-${k8sRepoKey()}`);
+  const repo = k8sRepoPath(paths);
   if (existsSync(join(repo, 'READY'))) return repo;
   for (const program of ['dpkg-deb', 'dpkg-scanpackages', 'rpmbuild', 'rpmsign', 'createrepo_c', 'gpg']) {
     if (!onPath(program)) throw new Error(`${program} is missing, needed for the lab's Kubernetes stand-in repository: run \`bash .ci/lab-prereqs.sh\``);

@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { down } from '../../lab/down.ts';
 import { existingHosts, takeSnapshot, wholeHostPid } from '../../lab/host.ts';
+import { k8sRepoPath } from '../../lab/k8s-repo.ts';
 import { withLabLock } from '../../lab/lock.ts';
 import { labPaths } from '../../lab/paths.ts';
 import { machineProblems } from '../../lab/preflight.ts';
@@ -126,11 +127,15 @@ export async function releaseLab(): Promise<void> {
   });
 }
 
-/** The recorded lab, if it has at least `minHosts` hosts whose process runs and whose sshd answers. */
+/**
+ * The recorded lab, if it has at least `minHosts` hosts whose process runs and whose sshd answers, and its
+ * hosts mount the Kubernetes stand-in repository this checkout builds (after a change to the stand-in,
+ * `up` rebuilds the repository and recreates the hosts; a test must not run the old stand-in).
+ */
 async function healthyState(minHosts: number): Promise<LabState | undefined> {
   const paths = labPaths();
   const state = await readState(paths.hostsFile);
-  if (!state || state.hosts.length < minHosts) return undefined;
+  if (!state || state.hosts.length < minHosts || state.k8sRepo !== k8sRepoPath(paths)) return undefined;
   const snapshot = await takeSnapshot(paths);
   const checks = await Promise.all(
     state.hosts.map(async (host, index) => wholeHostPid(snapshot, paths, hostSlot(index + 1)) !== undefined && (await sshBanner(host.address)) !== undefined),
