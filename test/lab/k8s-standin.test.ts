@@ -1,8 +1,9 @@
 /**
  * The Kubernetes stand-in on real lab hosts, driven by plain ssh (not by a playbook): packages from the
  * lab's Kubernetes repository (apt on lab-1..3, dnf on lab-4), then init on lab-1, refused configurations,
- * joins of lab-2 and lab-3 through JoinConfiguration files, `kubectl get nodes`, NotReady → Ready after a
- * CNI manifest, a wrong token refused, and reset leaving no state and port 6443 free.
+ * joins of lab-2 and lab-3 through JoinConfiguration files while every process's argv and environment is
+ * sampled on lab-1..3 (the token must be in none), `kubectl get nodes`, NotReady → Ready after a CNI
+ * manifest, a wrong token refused, and reset leaving no state and port 6443 free.
  */
 import { expect } from 'chai';
 import { LAB_K8S_MIRROR } from '../../lab/k8s-repo.ts';
@@ -41,6 +42,40 @@ spec:
         hostPath:
           path: /etc/cni/net.d
 `;
+
+/**
+ * Samples every process's argv and environment on a host (python3 there) until `<run>.stop` exists; writes
+ * `<run>.ready` once running. Prints {passes, cmdlines, environs}: what it saw, each distinct text once.
+ * It is given no secret: the controller looks for the token in what it saw.
+ */
+const SAMPLER = `import json, os, sys, time
+run = sys.argv[1]
+me = str(os.getpid())
+cmdlines, environs, passes = set(), set(), 0
+open(run + ".ready", "w").close()
+deadline = time.time() + 600
+while not os.path.exists(run + ".stop") and time.time() < deadline:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or pid == me:
+            continue
+        for name, seen in (("cmdline", cmdlines), ("environ", environs)):
+            try:
+                with open("/proc/%s/%s" % (pid, name), "rb") as handle:
+                    raw = handle.read()
+            except OSError:
+                continue
+            if raw:
+                seen.add(raw.replace(b"\\0", b" ").decode("utf-8", "replace").strip())
+    passes += 1
+    time.sleep(0.005)
+json.dump({"passes": passes, "cmdlines": sorted(cmdlines), "environs": sorted(environs)}, sys.stdout)
+`;
+
+interface Sample {
+  passes: number;
+  cmdlines: string[];
+  environs: string[];
+}
 
 describeWithLab('k8s stand-in on lab hosts', 4, (lab) => {
   const ssh = (host: LabHost, command: string, input?: string) => labSsh(lab(), host, command, { timeoutMs: 300_000, ...(input !== undefined ? { input } : {}) });
@@ -125,7 +160,8 @@ EOF`);
 
   it('refuses invalid configurations with kubeadm\'s errors and changes nothing', async () => {
     const cases: Array<[string, string]> = [
-      [initConfig().replace('podSubnet', 'podSubnets'), 'strict decoding error: unknown field "networking.podSubnets"'],
+      // Real kubeadm init only warns here (`kubeadm config validate` refuses); the stand-in refuses and says so.
+      [initConfig().replace('podSubnet', 'podSubnets'), 'strict decoding error: unknown field "networking.podSubnets" (a drover lab stand-in check'],
       [initConfig().replace('10.244.0.0/16', '10.96.0.0/16'), 'overlaps networking.serviceSubnet'],
       [initConfig().replace('kubeadm.k8s.io/v1beta3\nkind: Init', 'kubeadm.k8s.io/v1beta2\nkind: Init'), 'your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta2"'],
     ];
@@ -137,18 +173,25 @@ EOF`);
     expect(await ok(cp(), 'ls -A /etc/kubernetes/manifests 2>/dev/null | wc -l')).to.equal('0\n');
   });
 
-  it('inits lab-1, joins lab-2 and lab-3 through JoinConfiguration files, NotReady until a CNI manifest, then Ready', async () => {
+  let token = '';
+  let pin = '';
+
+  it('inits lab-1 and prints the join line with a bootstrap token and the CA pin', async () => {
     await ok(cp(), 'cat > /root/kubeadm-init.yaml', initConfig());
     const init = await ok(cp(), 'kubeadm init --config /root/kubeadm-init.yaml');
     const address = cp().address.replace(/\./g, '\\.');
     expect(init).to.match(new RegExp(`\\nkubeadm join ${address}:6443 --token [a-z0-9]{6}\\.[a-z0-9]{16} \\\\\\n\\t--discovery-token-ca-cert-hash sha256:[0-9a-f]{64} \\n$`));
     expect(await ok(cp(), 'ls /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf /etc/kubernetes/pki/ca.crt')).to.not.equal('');
     // The CA pin printed is the one openssl computes from the CA certificate.
-    const pin = (await ok(cp(), "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1")).trim();
+    pin = (await ok(cp(), "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1")).trim();
     expect(init).to.include(`sha256:${pin}`);
-    const token = (await ok(cp(), 'kubeadm token create --ttl 1h')).trim();
+    token = (await ok(cp(), 'kubeadm token create --ttl 1h')).trim();
     expect(token).to.match(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
     expect(await ok(cp(), 'kubeadm token list')).to.include(token);
+  });
+
+  it('joins lab-2 and lab-3 through 0600 JoinConfiguration files; the token is in no process\'s argv or environment on any host meanwhile', async () => {
+    expect(token, 'the init case ran').to.not.equal('');
     const join = `apiVersion: kubeadm.k8s.io/v1beta3
 kind: JoinConfiguration
 discovery:
@@ -157,8 +200,40 @@ discovery:
     token: ${token}
     caCertHashes: ["sha256:${pin}"]
 `;
-    await Promise.all(workers().map((host) => ok(host, 'umask 077; cat > /root/join.yaml && kubeadm join --config /root/join.yaml', join)));
-    for (const host of workers()) expect(await ok(host, 'ls /etc/kubernetes/kubelet.conf /etc/kubernetes/pki/ca.crt')).to.not.equal('');
+    const watched = hosts().slice(0, 3);
+    const run = `/run/drover-sampler-${process.pid}-${Date.now()}`;
+    const samplers = watched.map((host) => ssh(host, `python3 - ${run}`, SAMPLER));
+    let samples: Sample[];
+    // A marker in the argv of a 2-second process (a join with `--token` lasts longer): the samplers must see it.
+    const canary = `drover-canary-${process.pid}${Date.now()}`;
+    try {
+      await Promise.all(watched.map((host) => ok(host, `for i in $(seq 600); do [ -e ${run}.ready ] && exit 0; sleep 0.1; done; echo sampler did not start >&2; exit 1`)));
+      await Promise.all(watched.map((host) => ok(host, `sh -c 'sleep 2' ${canary}`)));
+      await Promise.all(workers().map((host) => ok(host, 'umask 077; cat > /root/join.yaml && kubeadm join --config /root/join.yaml', join)));
+    } finally {
+      await Promise.all(watched.map((host) => ssh(host, `touch ${run}.stop`)));
+      samples = (await Promise.all(samplers)).map((result, index) => {
+        expect(result.code, `sampler on ${watched[index]!.name}: ${result.stderr}`).to.equal(0);
+        return JSON.parse(result.stdout) as Sample;
+      });
+      await Promise.all(watched.map((host) => ssh(host, `rm -f ${run}.ready ${run}.stop`)));
+    }
+    const secret = token.split('.')[1]!;
+    samples.forEach((sample, index) => {
+      const name = watched[index]!.name;
+      expect(sample.passes, `${name}: sampling passes`).to.be.greaterThan(20);
+      expect(sample.cmdlines.some((line) => line.includes(canary)), `${name}: the sampler saw the canary's argv`).to.equal(true);
+      if (index > 0) expect(sample.cmdlines.some((line) => /\/usr\/bin\/kubeadm join --config \/root\/join\.yaml$/.test(line)), `${name}: the sampler saw the join`).to.equal(true);
+      for (const text of [...sample.cmdlines, ...sample.environs]) {
+        expect(text.includes(secret), `${name}: a process holds the bootstrap token: ${text.split(secret).join('<secret>')}`).to.equal(false);
+      }
+    });
+    for (const host of workers()) {
+      expect(await ok(host, 'stat -c %a /root/join.yaml; ls /etc/kubernetes/kubelet.conf /etc/kubernetes/pki/ca.crt')).to.equal('600\n/etc/kubernetes/kubelet.conf\n/etc/kubernetes/pki/ca.crt\n');
+    }
+  });
+
+  it('lists exactly the joined nodes, NotReady until a CNI manifest is applied, then Ready', async () => {
     const nodes = JSON.parse(await kubectl('get nodes -o json')) as { items: Array<{ metadata: { name: string } }> };
     expect(nodes.items.map((node) => node.metadata.name).sort()).to.deep.equal(['lab-1', 'lab-2', 'lab-3']);
     expect(await kubectl('get nodes')).to.match(/lab-2\s+NotReady/);
