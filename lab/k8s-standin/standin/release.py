@@ -1,3 +1,3 @@
 # drover lab stand-in for kubeadm/kubelet/kubectl — NOT Kubernetes. See lab/k8s-standin/README.md.
-"""The release this copy of the stand-in plays: lab/k8s-standin-packages.ts rewrites it in each package."""
+"""The release this copy of the stand-in plays: lab/k8s-packages.ts rewrites it in each package."""
 VERSION = "1.30.14"
