@@ -34,7 +34,7 @@ import { Script, sh, type ShellValue } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContentFrom } from './copy.ts';
+import { planFileContentFrom } from './lib/file-content.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { chainListing, normaliseSave, parseIptablesListing, parseIptablesVersion, referencesTo, type IptablesChain, type IptablesVersion } from './facts/iptables.ts';
 import { parseRehearsal, probeSections as sections, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';

@@ -1,7 +1,7 @@
 /**
  * systemd: a unit's run state (started, stopped, restarted, reloaded), whether it starts at boot
  * (enabled), whether it is masked, and optionally its unit file and drop-ins, written atomically through
- * copy's `planFileContent`, followed by one `systemctl daemon-reload` only when one of them changed.
+ * `planFileContent` (modules/lib/), followed by one `systemctl daemon-reload` only when one of them changed.
  *
  * @example
  *   // `systemctl disable --now firewalld` as one idempotent task:
@@ -49,7 +49,7 @@ import { Script, sh, type Command } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContentFrom } from './copy.ts';
+import { planFileContentFrom } from './lib/file-content.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { fullUnitName, parseUnitState, unitStateScript, type UnitState } from './facts/systemd-unit.ts';
 
