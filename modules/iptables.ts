@@ -37,7 +37,8 @@ import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { chainListing, normaliseSave, parseIptablesListing, parseIptablesVersion, referencesTo, type IptablesChain, type IptablesVersion } from './facts/iptables.ts';
-import { parseRehearsal, probeSections as sections, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';
+import { parseRehearsal, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';
+import { probeSections as sections } from './lib/probe-output.ts';
 import { osFacts } from './facts/os.ts';
 
 /** Built-in chains of each table: they always exist, have a policy, and cannot be created or deleted. */
