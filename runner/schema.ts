@@ -13,6 +13,7 @@
  *   type Input = InputOf<typeof params>;   // { name: string; reload?: boolean }
  *   type Output = OutputOf<typeof params>; // { name: string; reload: boolean }
  */
+import { closest, snakeToCamel } from './names.ts';
 import { Secret } from './secret.ts';
 
 /** Raised when input does not fit a schema. `path` is the parameter ("sysctl.value", "ports[2]"). */
@@ -358,35 +359,6 @@ function normaliseKeys(value: Record<string, unknown>, known: string[], path: st
     out[name] = item;
   }
   return out;
-}
-
-export function snakeToCamel(name: string): string {
-  return name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
-}
-
-function closest(name: string, known: string[]): string | undefined {
-  const target = snakeToCamel(name).toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const distance = editDistance(target, candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return bestDistance <= Math.max(2, Math.floor(target.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
