@@ -278,14 +278,33 @@ class UnionSchema<Out, In> extends Schema<Out, In> {
         return option.parse(value, path, options);
       } catch (error) {
         if (!(error instanceof SchemaError)) throw error;
-        problems.push(error.problem);
+        problems.push(...refusals(option, error, value, path));
       }
     }
-    throw new SchemaError(path, `expected ${this.describe()}, got ${show(value)}`);
+    throw new UnionError(path, `expected ${this.describe()}, got ${show(value)} (${problems.join('; ')})`, problems);
   }
   describe(): string {
     return this.options.map((option) => option.describe()).join(' or ');
   }
+}
+
+/** A union's refusal, with each branch's reason, so that a union nested in a union lists them flat. */
+class UnionError extends SchemaError {
+  constructor(
+    path: string,
+    problem: string,
+    readonly reasons: string[],
+  ) {
+    super(path, problem);
+  }
+}
+
+/** Why one branch of a union refused a value: "not a string" when the type is wrong, else the branch's own words. */
+function refusals(option: Schema<unknown, unknown, boolean>, error: SchemaError, value: unknown, path: string): string[] {
+  if (error instanceof UnionError && error.path === path) return error.reasons;
+  if (error.path === path && error.problem === `expected ${option.describe()}, got ${show(value)}`) return [`not ${option.describe()}`];
+  const where = error.path !== path && error.path.startsWith(path) ? `${error.path.slice(path.length).replace(/^\./, '')}: ` : '';
+  return [`as ${option.describe()}: ${where}${error.problem}`];
 }
 
 type Shape = Record<string, Schema<unknown, unknown, boolean>>;
