@@ -4,12 +4,15 @@
  *   `module PATTERN -i FILE MODULE key=value …`   one module, with --check and --diff
  */
 import { findModule, registry } from '../../modules/registry.ts';
+import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import type { HostTarget } from '../engine/host-session.ts';
 import { resolveBecome } from '../engine/run-playbook.ts';
 import { runTask } from '../engine/task.ts';
 import type { Module } from '../module.ts';
+import { closest } from '../names.ts';
 import { SchemaError } from '../schema.ts';
+import { paramDocs } from './param-docs.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { startRun, type RunContext } from './run-context.ts';
 import { loadTargets } from './targets.ts';
@@ -57,14 +60,16 @@ export async function execCommand(argv: string[]): Promise<number> {
 export async function moduleCommand(argv: string[]): Promise<number> {
   const { options, positionals, extra } = parseCommonOptions(argv, BECOME_OPTIONS);
   if (options.help) {
-    const named = positionals[0] ? findModule(positionals[0]) ?? findModule(positionals[1] ?? '') : undefined;
-    process.stdout.write(`${named ? moduleHelp(named) : MODULE_HELP}\n`);
+    // `module --help MODULE` or `module PATTERN MODULE --help`.
+    const asked = positionals.length === 0 ? undefined : findModule(positionals[0]!) ?? findModule(positionals[1] ?? '');
+    if (positionals.length > 0 && !asked) throw unknownModule(positionals.length === 1 ? positionals[0]! : positionals[1]!);
+    process.stdout.write(`${asked ? moduleHelp(asked) : MODULE_HELP}\n`);
     return 0;
   }
   if (positionals.length < 2) throw new UsageError('expected PATTERN MODULE [key=value …] (see --help)');
   const [pattern, moduleName, ...pairs] = positionals as [string, string, ...string[]];
   const module = findModule(moduleName);
-  if (!module) throw new UsageError(`unknown module ${JSON.stringify(moduleName)}; modules: ${Object.keys(registry).join(', ')}`);
+  if (!module) throw unknownModule(moduleName);
   // The parameters are the same for every host: a mistake is reported once, before any host is contacted.
   const params = parsePairs(pairs);
   try {
@@ -89,13 +94,44 @@ export function parsePairs(pairs: string[]): Record<string, string> {
   return params;
 }
 
+/** Names the unknown module and the nearest known one. */
+function unknownModule(name: string): UsageError {
+  const names = Object.keys(registry);
+  const hint = closest(name, names);
+  return new UsageError(`unknown module ${JSON.stringify(name)}${hint ? `; did you mean ${hint}?` : ''} (modules: ${names.join(', ')})`);
+}
+
+/** A module's summary and parameters, each with its type and the doc comment its schema field carries. */
 function moduleHelp(module: Module): string {
+  const docs = paramDocs(moduleSourceFile(module.name));
   const lines = [`${module.name}: ${module.summary}`, '', 'Parameters:'];
   for (const [key, schema] of Object.entries(module.params.shape)) {
     const field = schema as { describe(): string; omittable: boolean };
     lines.push(`  ${key}${field.omittable ? '' : ' (required)'}: ${field.describe()}`);
+    const doc = docs.get(key);
+    if (doc) lines.push(...wrap(doc, 100 - 6).map((line) => `      ${line}`));
   }
   return lines.join('\n');
+}
+
+/** modules/NAME.ts for a registered module (the registry test keeps file and key in step). */
+function moduleSourceFile(name: string): string {
+  return fileURLToPath(new URL(`../../modules/${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.ts`, import.meta.url));
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 async function adhocRun(
