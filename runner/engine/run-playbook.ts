@@ -14,8 +14,9 @@ import type { TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
 import { codeLocation } from './code-location.ts';
-import { HostSession, type HostTarget } from './host-session.ts';
+import type { HostSession, HostTarget } from './host-session.ts';
 import type { RunState } from './run-state.ts';
+import type { SessionPool } from './session-pool.ts';
 import { selectByTags, type TagFilter } from './tags.ts';
 import { runTask } from './task.ts';
 
@@ -34,25 +35,6 @@ export interface PlaybookRunOptions {
   state: RunState;
   redactor: Redactor;
   clock: () => number;
-}
-
-/** One HostSession per host for the whole run: one connection per host, reused by every play. */
-export class SessionPool {
-  readonly #sessions = new Map<string, HostSession>();
-  constructor(private readonly create: (target: HostTarget) => HostSession) {}
-
-  get(target: HostTarget): HostSession {
-    let session = this.#sessions.get(target.name);
-    if (!session) {
-      session = this.create(target);
-      this.#sessions.set(target.name, session);
-    }
-    return session;
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.#sessions.values()].map((session) => session.close()));
-  }
 }
 
 /** Thrown inside a host's play code to unwind it when the run stops or the host failed. */
