@@ -4,10 +4,9 @@
  * Fail-fast: the first failure anywhere stops new tasks everywhere (unless --keep-going).
  */
 import pLimit from 'p-limit';
-import { osFacts } from '../../modules/facts/os.ts';
-import { registry } from '../../modules/registry.ts';
 import type { Become } from '../command.ts';
 import type { EventBus } from '../events.ts';
+import type { Fact } from '../facts.ts';
 import type { Module } from '../module.ts';
 import type { BecomeOption, HostInfo, Play, PlayContext, Playbook, TaskOptions, Tasks } from '../playbook.ts';
 import type { TaskResult } from '../result.ts';
@@ -35,6 +34,13 @@ export interface PlaybookRunOptions {
   state: RunState;
   redactor: Redactor;
   clock: () => number;
+  /**
+   * The modules behind `t.NAME(…)` in a play: the registry, handed in by the caller (the CLI is where
+   * modules and runner meet; the engine imports no module).
+   */
+  modules: Readonly<Record<string, Module>>;
+  /** The fact behind a play's `host.os()`. */
+  osFact: Fact<Awaited<ReturnType<HostInfo<unknown>['os']>>>;
 }
 
 /** Thrown inside a host's play code to unwind it when the run stops or the host failed. */
@@ -127,7 +133,7 @@ async function runHostPlay(
     vars,
     allVars: target.vars,
     groups: target.groups,
-    os: () => session.context(resolveBecome(play.become, target)).fact(osFacts),
+    os: () => session.context(resolveBecome(play.become, target)).fact(options.osFact),
   };
   const tasks = makeTasks(play, target, session, notified, options, false);
   try {
@@ -227,7 +233,7 @@ function makeTasks(
     run: (module: Module, name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions),
     checkMode: options.check,
   };
-  for (const [key, module] of Object.entries(registry as Record<string, Module>)) {
+  for (const [key, module] of Object.entries(options.modules)) {
     tasks[key] = (name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions);
   }
   return tasks as Tasks<string>;
