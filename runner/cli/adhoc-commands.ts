@@ -5,16 +5,15 @@
  */
 import { findModule, registry } from '../../modules/registry.ts';
 import { fileURLToPath } from 'node:url';
-import pLimit from 'p-limit';
-import type { HostTarget } from '../engine/host-session.ts';
-import { resolveBecome } from '../engine/run-playbook.ts';
-import { runTask } from '../engine/task.ts';
+import { osFacts } from '../../modules/facts/os.ts';
+import { runPlaybook } from '../engine/run-playbook.ts';
 import type { Module } from '../module.ts';
 import { closest } from '../names.ts';
+import { definePlaybook } from '../playbook.ts';
 import { SchemaError } from '../schema.ts';
 import { paramDocs } from './param-docs.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
-import { startRun, type RunContext } from './run-context.ts';
+import { startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
 
 export const EXEC_HELP = `Usage: tsx run exec PATTERN -i INVENTORY [options] -- COMMAND [ARG…]
@@ -134,6 +133,11 @@ function wrap(text: string, width: number): string[] {
   return lines;
 }
 
+/**
+ * An ad-hoc run is a playbook of one play with one task, run by the same engine function as any
+ * playbook. The hosts were all started at once, so a failure on one (a non-zero exit is that host's
+ * answer, reported as failed, exit 2) does not stop the others: the play keeps going.
+ */
 async function adhocRun(
   kind: 'exec' | 'module',
   pattern: string,
@@ -142,7 +146,7 @@ async function adhocRun(
   options: CommonOptions,
   extra: Record<string, string | boolean | undefined>,
   paramsFromText: boolean,
-  printOutput: boolean,
+  echoOutput: boolean,
 ): Promise<number> {
   const targets = await loadTargets(options);
   const hosts = targets.select(pattern, { allowEmpty: false });
@@ -154,45 +158,35 @@ async function adhocRun(
   const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;
   const becomeOption = extra.become || becomeUser ? (becomeUser ?? true) : undefined;
   const taskName = kind === 'exec' ? String(params.cmd) : `${module.name} ${Object.entries(params).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`;
+  const book = definePlaybook({ name: kind });
+  const play = book.play({
+    name: kind,
+    hosts: pattern,
+    become: becomeOption,
+    tasks: async (t) => {
+      await t.run(module, taskName, params);
+    },
+  });
   for (const message of targets.warnings) run.bus.emit({ kind: 'warning', message });
   try {
-    const limit = pLimit(options.forks);
-    await Promise.all(hosts.map((target) => limit(() => runOne(run, target, module, taskName, params, resolveBecome(becomeOption, target), options, paramsFromText, printOutput))));
+    await runPlaybook(book.playbook([play]), new Map(), {
+      check: options.check,
+      keepGoing: true,
+      forks: options.forks,
+      tags: { only: [], skip: [] },
+      selectHosts: (hostPattern) => targets.select(hostPattern, { allowEmpty: false }),
+      inventoryHosts: (hostPattern) => targets.select(hostPattern, { allowEmpty: true, ignoreLimit: true }),
+      sessions: run.sessions,
+      bus: run.bus,
+      state: run.state,
+      redactor: run.redactor,
+      clock: run.clock,
+      modules: registry,
+      osFact: osFacts,
+      adhoc: { paramsFromText, echoOutput },
+    });
   } finally {
     process.exitCode = await run.finish();
   }
   return Number(process.exitCode);
-}
-
-async function runOne(
-  run: RunContext,
-  target: HostTarget,
-  module: Module,
-  taskName: string,
-  params: Record<string, unknown>,
-  become: ReturnType<typeof resolveBecome>,
-  options: CommonOptions,
-  paramsFromText: boolean,
-  printOutput: boolean,
-): Promise<void> {
-  run.state.track(target.name);
-  if (run.state.stopping) {
-    run.state.markNotRun(target.name);
-    return;
-  }
-  const session = run.sessions.get(target);
-  run.bus.emit({ kind: 'task-start', host: target.name, task: taskName, module: module.name });
-  const { result, params: validated } = await runTask(session, { name: taskName, module, params, become, paramsFromText }, { check: options.check, redactor: run.redactor, clock: run.clock });
-  run.state.count(result);
-  // An ad-hoc command's non-zero exit is the host's answer, reported as failed (exit 2) but not a reason to
-  // stop the other hosts: they were all started at once.
-  if (result.status === 'failed') run.state.failedHosts.add(target.name);
-  if (result.status === 'unreachable') {
-    run.state.unreachableHosts.add(target.name);
-    run.bus.emit({ kind: 'host-unreachable', host: target.name, message: result.msg, hint: result.failure?.hint });
-  }
-  // exec shows each host's output under its name; the task result then only goes to the audit log.
-  const echoed = printOutput && result.commands.some((command) => command.executed);
-  if (echoed) run.bus.emit({ kind: 'host-output', host: target.name, exitCode: result.rc, stdout: result.stdout, stderr: result.stderr });
-  run.bus.emit({ kind: 'task-result', result, params: validated, handler: false, echoed });
 }
