@@ -25,7 +25,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { tail } from '../runner/result.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContent } from './copy.ts';
+import { planFileContent } from './lib/file-content.ts';
 import { UPDATE_STAMP } from './facts/apt-state.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 

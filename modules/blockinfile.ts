@@ -10,12 +10,12 @@
  *   });
  *
  * The edit is `editBlock` (pure, exported, table-tested), computed on the controller from the file's
- * bytes; the result is written atomically by copy's `planFileContent`.
+ * bytes; the result is written atomically by `planFileContent` (modules/lib/).
  */
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
-import { fileAttributeParams, hostPath } from './copy.ts';
+import { fileAttributeParams, hostPath } from './lib/file-params.ts';
 import { fileText, planEditedFile, pythonRegex, readEditable, type EditResult } from './lineinfile.ts';
 
 /** The default marker; `{mark}` becomes markerBegin / markerEnd. */

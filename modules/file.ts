@@ -18,7 +18,9 @@ import { Script, sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { checkAccountsExist, fileAttributeParams, formatMode, metadataChanges, parseMode } from './copy.ts';
+import { checkAccountsExist, metadataChanges } from './lib/attributes.ts';
+import { fileAttributeParams } from './lib/file-params.ts';
+import { formatMode, parseMode } from './lib/mode.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 const params = s

@@ -3,7 +3,7 @@
  * cluster — so that re-runs update the block in place and never add a line twice (the naive
  * `echo … >> /etc/hosts` adds one per run). Lines outside the block are kept byte for byte.
  *
- * The block is edited with blockinfile's `editBlock` and written atomically by copy's `planFileContent`.
+ * The block is edited with blockinfile's `editBlock` and written atomically by `planFileContent` (modules/lib/).
  * Several blocks can live in one file under different `marker`s.
  *
  * @example
@@ -16,7 +16,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { defineModule, noChange } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { editBlock } from './blockinfile.ts';
-import { planFileContent } from './copy.ts';
+import { planFileContent } from './lib/file-content.ts';
 import { readFileState } from './facts/file-state.ts';
 import { hostnameProblem } from './hostname.ts';
 

@@ -34,10 +34,11 @@ import { Script, sh, type ShellValue } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContentFrom } from './copy.ts';
+import { planFileContentFrom } from './lib/file-content.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { chainListing, normaliseSave, parseIptablesListing, parseIptablesVersion, referencesTo, type IptablesChain, type IptablesVersion } from './facts/iptables.ts';
-import { parseRehearsal, probeSections as sections, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';
+import { parseRehearsal, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';
+import { probeSections as sections } from './lib/probe-output.ts';
 import { osFacts } from './facts/os.ts';
 
 /** Built-in chains of each table: they always exist, have a policy, and cannot be created or deleted. */

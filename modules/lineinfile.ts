@@ -9,7 +9,7 @@
  *
  * The edit is computed on the controller by `editLines` (pure, exported, table-tested against Ansible's
  * documented behaviour) from the file's bytes, which one probe fetches; the new content is then written
- * atomically by copy's `planFileContent`. Regular expressions use Python syntax where it differs from
+ * atomically by `planFileContent` (modules/lib/). Regular expressions use Python syntax where it differs from
  * JavaScript's in the common cases (`(?P<name>…)`, `(?P=name)`, a leading `(?i)`/`(?m)`/`(?s)`, `\A`,
  * `\Z`), and `\1` / `\g<name>` in `line` with `backrefs`. As in Ansible the regexp is searched in each
  * line; here the line's final newline is not part of the searched text, so `$` means end of line.
@@ -17,7 +17,8 @@
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
-import { fileAttributeParams, hostPath, planFileContent, type FileContentOptions } from './copy.ts';
+import { planFileContent, type FileContentOptions } from './lib/file-content.ts';
+import { fileAttributeParams, hostPath } from './lib/file-params.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 /** What `editLines` needs: Ansible's lineinfile parameters. */

@@ -30,7 +30,7 @@ import { Script, sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContentFrom } from './copy.ts';
+import { planFileContentFrom } from './lib/file-content.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { findFstabEntry, removeFstabEntry, setFstabEntry, type FstabEntry } from './facts/fstab.ts';
 import { mountPointScript, parseMountPoint, type MountPointState, type MountedFs } from './facts/mount-point.ts';

@@ -4,6 +4,7 @@
  * files in modules/ and each module's own name, so a module cannot be forgotten or misnamed here.
  */
 import type { Module } from '../runner/module.ts';
+import { snakeToCamel } from '../runner/names.ts';
 import { apt } from './apt.ts';
 import { aptRepository } from './apt-repository.ts';
 import { blockinfile } from './blockinfile.ts';
@@ -54,6 +55,6 @@ export type Registry = typeof registry;
 
 /** Looks a module up by the name a person typed (camelCase or snake_case). */
 export function findModule(name: string): Module | undefined {
-  const camel = name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+  const camel = snakeToCamel(name);
   return Object.hasOwn(registry, camel) ? (registry as Record<string, Module>)[camel] : undefined;
 }

@@ -17,7 +17,7 @@ import { sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
-import { planFileContent } from './copy.ts';
+import { planFileContent } from './lib/file-content.ts';
 import { readFileState } from './facts/file-state.ts';
 import { selinuxState, type SelinuxState } from './facts/selinux-state.ts';
 

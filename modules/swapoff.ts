@@ -14,7 +14,7 @@
 import { sh } from '../runner/command.ts';
 import { combinePlans, defineModule, noChange, type Change, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContent } from './copy.ts';
+import { planFileContent } from './lib/file-content.ts';
 import { readFileState } from './facts/file-state.ts';
 import { parseFstab, unescapeField, type FstabEntry } from './facts/fstab.ts';
 import { swapState, type ActiveSwap, type SwapState } from './facts/swap-state.ts';

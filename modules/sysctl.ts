@@ -24,7 +24,7 @@ import { Script, sh, type Command } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContent } from './copy.ts';
+import { planFileContent } from './lib/file-content.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 import { kernelModule } from './facts/kernel-module.ts';
 import { sysctlKeyPath, sysctlValues, type SysctlReading, type SysctlValues } from './facts/sysctl-values.ts';

@@ -1,7 +1,7 @@
 /**
  * systemd: a unit's run state (started, stopped, restarted, reloaded), whether it starts at boot
  * (enabled), whether it is masked, and optionally its unit file and drop-ins, written atomically through
- * copy's `planFileContent`, followed by one `systemctl daemon-reload` only when one of them changed.
+ * `planFileContent` (modules/lib/), followed by one `systemctl daemon-reload` only when one of them changed.
  *
  * @example
  *   // `systemctl disable --now firewalld` as one idempotent task:
@@ -49,7 +49,8 @@ import { Script, sh, type Command } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContentFrom } from './copy.ts';
+import { planFileContentFrom } from './lib/file-content.ts';
+import { probeSections } from './lib/probe-output.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { fullUnitName, parseUnitState, unitStateScript, type UnitState } from './facts/systemd-unit.ts';
 
@@ -130,20 +131,15 @@ export function systemdProbeScript(unit: string, files: UnitFile[]): Script {
 
 /** Splits the probe output and parses each section. Pure. */
 export function parseSystemdProbe(unit: string, files: UnitFile[], stdout: string): { unit: UnitState; files: FileState[] } {
-  const sections = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const line of stdout.split('\n')) {
-    if (line === '@@unit' || /^@@file \d+$/.test(line)) sections.set(line, (current = []));
-    else current?.push(line);
-  }
-  const unitText = sections.get('@@unit');
-  if (!unitText) throw new ModuleError(`systemctl probe for ${unit} printed nothing usable: ${JSON.stringify(stdout.slice(0, 300))}`);
+  const sections = probeSections(stdout);
+  const unitText = sections.get('unit');
+  if (unitText === undefined) throw new ModuleError(`systemctl probe for ${unit} printed nothing usable: ${JSON.stringify(stdout.slice(0, 300))}`);
   return {
-    unit: parseUnitState(unit, unitText.join('\n')),
+    unit: parseUnitState(unit, unitText),
     files: files.map((file, index) => {
-      const text = sections.get(`@@file ${index}`);
-      if (!text) throw new ModuleError(`the probe did not report on ${file.path}: ${JSON.stringify(stdout.slice(0, 300))}`);
-      return parseFileState(file.path, text.join('\n'));
+      const text = sections.get(`file ${index}`);
+      if (text === undefined) throw new ModuleError(`the probe did not report on ${file.path}: ${JSON.stringify(stdout.slice(0, 300))}`);
+      return parseFileState(file.path, text);
     }),
   };
 }

@@ -23,7 +23,8 @@ import { defineModule } from '../runner/module.ts';
 import { s, Schema, SchemaError, type InputOf, type ParseOptions } from '../runner/schema.ts';
 import { Secret } from '../runner/secret.ts';
 import { renderTemplate, TemplateError } from '../runner/template.ts';
-import { destinationOptions, fileAttributeParams, hostPath, planFileContent } from './copy.ts';
+import { planFileContent } from './lib/file-content.ts';
+import { destinationOptions, destinationParams, fileAttributeParams, hostPath } from './lib/file-params.ts';
 
 /** Template variables: any mapping (from the CLI, a JSON object). Values are used as they are. */
 class VarsSchema extends Schema<Record<string, unknown>> {
@@ -57,14 +58,7 @@ const params = s
     /** Values for the template, over the host's inventory variables. */
     vars: new VarsSchema().default({}),
     ...fileAttributeParams,
-    /** Keep a timestamped copy of the old file before replacing it. */
-    backup: s.boolean().default(false),
-    /** Replace an existing file whose content differs; false: only create a missing file. */
-    force: s.boolean().default(true),
-    /** When dest is a symbolic link, write where it points instead of replacing the link by a file. */
-    follow: s.boolean().default(false),
-    /** Create dest's missing parent directories instead of failing. */
-    createParents: s.boolean().default(false),
+    ...destinationParams,
   })
   .rule((p) => ((p.src === undefined) === (p.template === undefined) ? 'give exactly one of src and template' : undefined));
 

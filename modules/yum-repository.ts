@@ -19,7 +19,7 @@ import { posix } from 'node:path';
 import { sh } from '../runner/command.ts';
 import { defineModule, noChange, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { planFileContent } from './copy.ts';
+import { planFileContent } from './lib/file-content.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 /** One line of text: a newline would start a new key or section in the file. */

@@ -107,7 +107,7 @@ export function noChange(reason: string): Plan {
   return { changes: [], reason };
 }
 
-/** Joins the plans of composed modules (a template writes a file through copy's planner) into one. */
+/** Joins the plans of composed modules (a template writes a file through planFileContent) into one. */
 export function combinePlans(...plans: Plan[]): Plan {
   const changes = plans.flatMap((plan) => plan.changes);
   const reasons = plans.map((plan) => plan.reason).filter((reason): reason is string => Boolean(reason));

@@ -13,6 +13,7 @@
  *   type Input = InputOf<typeof params>;   // { name: string; reload?: boolean }
  *   type Output = OutputOf<typeof params>; // { name: string; reload: boolean }
  */
+import { closest, snakeToCamel } from './names.ts';
 import { Secret } from './secret.ts';
 
 /** Raised when input does not fit a schema. `path` is the parameter ("sysctl.value", "ports[2]"). */
@@ -277,14 +278,33 @@ class UnionSchema<Out, In> extends Schema<Out, In> {
         return option.parse(value, path, options);
       } catch (error) {
         if (!(error instanceof SchemaError)) throw error;
-        problems.push(error.problem);
+        problems.push(...refusals(option, error, value, path));
       }
     }
-    throw new SchemaError(path, `expected ${this.describe()}, got ${show(value)}`);
+    throw new UnionError(path, `expected ${this.describe()}, got ${show(value)} (${problems.join('; ')})`, problems);
   }
   describe(): string {
     return this.options.map((option) => option.describe()).join(' or ');
   }
+}
+
+/** A union's refusal, with each branch's reason, so that a union nested in a union lists them flat. */
+class UnionError extends SchemaError {
+  constructor(
+    path: string,
+    problem: string,
+    readonly reasons: string[],
+  ) {
+    super(path, problem);
+  }
+}
+
+/** Why one branch of a union refused a value: "not a string" when the type is wrong, else the branch's own words. */
+function refusals(option: Schema<unknown, unknown, boolean>, error: SchemaError, value: unknown, path: string): string[] {
+  if (error instanceof UnionError && error.path === path) return error.reasons;
+  if (error.path === path && error.problem === `expected ${option.describe()}, got ${show(value)}`) return [`not ${option.describe()}`];
+  const where = error.path !== path && error.path.startsWith(path) ? `${error.path.slice(path.length).replace(/^\./, '')}: ` : '';
+  return [`as ${option.describe()}: ${where}${error.problem}`];
 }
 
 type Shape = Record<string, Schema<unknown, unknown, boolean>>;
@@ -358,35 +378,6 @@ function normaliseKeys(value: Record<string, unknown>, known: string[], path: st
     out[name] = item;
   }
   return out;
-}
-
-export function snakeToCamel(name: string): string {
-  return name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
-}
-
-function closest(name: string, known: string[]): string | undefined {
-  const target = snakeToCamel(name).toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const distance = editDistance(target, candidate.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return bestDistance <= Math.max(2, Math.floor(target.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

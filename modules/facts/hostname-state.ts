@@ -5,7 +5,7 @@
  */
 import { sh } from '../../runner/command.ts';
 import { FactError, type Fact } from '../../runner/facts.ts';
-import { field, fromBase64, parseFieldLines } from './field-lines.ts';
+import { field, fromBase64, parseFieldLines } from '../lib/probe-output.ts';
 
 export interface HostnameState {
   /** The kernel's hostname now. */

@@ -7,6 +7,7 @@
  * yet, and predicts a saved ruleset byte for byte. The namespace disappears with the process.
  */
 import { Script, sh } from '../../runner/command.ts';
+import { probeSections } from '../lib/probe-output.ts';
 import { normaliseSave } from './iptables.ts';
 
 /** What a rehearsal produced. */
@@ -68,19 +69,4 @@ export function parseRehearsal(stdout: string): Rehearsal {
   const result: Rehearsal = { ok: true, chain: listed };
   if (found.has('save')) result.save = normaliseSave(found.get('save')!);
   return result;
-}
-
-/**
- * Splits probe output at marker lines `@@name` or `@@name N` into named sections. iptables never prints
- * a line starting with `@@` (rule lines start with `-`, save lines with `*`, `:`, `-`, `#` or COMMIT).
- */
-export function probeSections(stdout: string): Map<string, string> {
-  const found = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const line of stdout.split('\n')) {
-    const match = /^@@([a-z-]+)(?: (\d+))?$/.exec(line);
-    if (match) found.set(match[2] === undefined ? match[1]! : `${match[1]} ${match[2]}`, (current = []));
-    else current?.push(line);
-  }
-  return new Map([...found].map(([key, lines]) => [key, lines.join('\n')]));
 }

@@ -8,7 +8,7 @@
  */
 import { sh } from '../../runner/command.ts';
 import { FactError, type Fact } from '../../runner/facts.ts';
-import { field, fromBase64, parseFieldLines } from './field-lines.ts';
+import { field, fromBase64, parseFieldLines } from '../lib/probe-output.ts';
 
 /** A kernel module name as modprobe takes it: letters, digits, `_` and `-`, at most 55 characters. */
 export const KERNEL_MODULE_NAME = /^[A-Za-z0-9_-]{1,55}$/;

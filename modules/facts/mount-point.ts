@@ -11,6 +11,7 @@
  */
 import { sh, type Script } from '../../runner/command.ts';
 import { FactError } from '../../runner/facts.ts';
+import { parseFieldLines, probeSections } from '../lib/probe-output.ts';
 
 /** One mounted filesystem as findmnt reports it. */
 export interface MountedFs {
@@ -76,8 +77,8 @@ esac
 
 /** Parses the probe's output. Pure; tested from captured output. */
 export function parseMountPoint(path: string, stdout: string): MountPointState {
-  const sections = splitSections(stdout);
-  const findmnt = (sections.get('findmnt') ?? []).join('\n').trim();
+  const sections = probeSections(stdout);
+  const findmnt = (sections.get('findmnt') ?? '').trim();
   const pathFields = fieldsOf(sections.get('path'));
   const srcFields = fieldsOf(sections.get('src'));
   const pathKind = pathFields.get('kind');
@@ -145,22 +146,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function splitSections(stdout: string): Map<string, string[]> {
-  const sections = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const line of stdout.split('\n')) {
-    const match = /^@@([a-z]+)$/.exec(line);
-    if (match) sections.set(match[1]!, (current = []));
-    else current?.push(line);
-  }
-  return sections;
-}
-
-function fieldsOf(lines: string[] | undefined): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of lines ?? []) {
-    const at = line.indexOf('=');
-    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1));
-  }
-  return fields;
+/** A section's name=value lines (each name is printed once; a repeated one: the last wins). */
+function fieldsOf(text: string | undefined): Map<string, string> {
+  return new Map([...parseFieldLines(text ?? '')].map(([name, values]) => [name, values.at(-1)!]));
 }

@@ -5,7 +5,7 @@
  */
 import { sh } from '../../runner/command.ts';
 import { FactError, type Fact } from '../../runner/facts.ts';
-import { field, fromBase64, parseFieldLines } from './field-lines.ts';
+import { field, fromBase64, parseFieldLines } from '../lib/probe-output.ts';
 
 export interface SelinuxState {
   /** selinuxfs is mounted: SELinux was enabled at boot. False on hosts without SELinux and when it is disabled. */

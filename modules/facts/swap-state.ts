@@ -7,7 +7,7 @@
  */
 import { sh } from '../../runner/command.ts';
 import { FactError, type Fact } from '../../runner/facts.ts';
-import { field, fromBase64, parseFieldLines } from './field-lines.ts';
+import { field, fromBase64, parseFieldLines } from '../lib/probe-output.ts';
 import { unescapeField } from './fstab.ts';
 
 /** One line of /proc/swaps. */

@@ -8,7 +8,7 @@
  * the unit files each time, so the planner decides enablement from `is-enabled`.
  */
 import { sh, type Script } from '../../runner/command.ts';
-import { FactError, type Fact } from '../../runner/facts.ts';
+import { FactError } from '../../runner/facts.ts';
 
 /** Suffixes systemctl recognises; a name without one means NAME.service, as systemctl itself does. */
 export const UNIT_SUFFIXES = ['service', 'socket', 'device', 'mount', 'automount', 'swap', 'target', 'path', 'timer', 'slice', 'scope'] as const;
@@ -107,20 +107,4 @@ export function parseUnitState(unit: string, stdout: string): UnitState {
   const onDisk = fields.get('FileOnDisk');
   if (onDisk) state.fileOnDisk = onDisk;
   return state;
-}
-
-/** A unit's state as a fact: cached per run, dropped after any change on the host. */
-export function unitState(name: string): Fact<UnitState> {
-  const unit = fullUnitName(name);
-  return {
-    key: `systemd-unit:${unit}`,
-    script: unitStateScript(unit),
-    parse: (output) => {
-      if (output.exitCode !== 0) {
-        const why = (output.stderr || output.stdout).trim();
-        throw new FactError(`systemd-unit:${unit}`, `systemctl could not be asked (exit ${output.exitCode}): ${why}`);
-      }
-      return parseUnitState(unit, output.stdout);
-    },
-  };
 }

@@ -5,9 +5,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Reporter, StampedEvent } from '../events.ts';
+import { toPlain } from '../plain-value.ts';
 import { tail } from '../result.ts';
 import type { Redactor } from '../secret.ts';
-import { toPlain } from '../report/json.ts';
 import { sealRecord } from './chain.ts';
 
 export class AuditWriter implements Reporter {

@@ -4,14 +4,16 @@
  *   `module PATTERN -i FILE MODULE key=value …`   one module, with --check and --diff
  */
 import { findModule, registry } from '../../modules/registry.ts';
-import pLimit from 'p-limit';
-import type { HostTarget } from '../engine/host-session.ts';
-import { resolveBecome } from '../engine/run-playbook.ts';
-import { runTask } from '../engine/task.ts';
+import { fileURLToPath } from 'node:url';
+import { osFacts } from '../../modules/facts/os.ts';
+import { runPlaybook } from '../engine/run-playbook.ts';
 import type { Module } from '../module.ts';
+import { closest } from '../names.ts';
+import { definePlaybook } from '../playbook.ts';
 import { SchemaError } from '../schema.ts';
+import { paramDocs } from './param-docs.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
-import { startRun, type RunContext } from './run-context.ts';
+import { startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
 
 export const EXEC_HELP = `Usage: tsx run exec PATTERN -i INVENTORY [options] -- COMMAND [ARG…]
@@ -57,14 +59,16 @@ export async function execCommand(argv: string[]): Promise<number> {
 export async function moduleCommand(argv: string[]): Promise<number> {
   const { options, positionals, extra } = parseCommonOptions(argv, BECOME_OPTIONS);
   if (options.help) {
-    const named = positionals[0] ? findModule(positionals[0]) ?? findModule(positionals[1] ?? '') : undefined;
-    process.stdout.write(`${named ? moduleHelp(named) : MODULE_HELP}\n`);
+    // `module --help MODULE` or `module PATTERN MODULE --help`.
+    const asked = positionals.length === 0 ? undefined : findModule(positionals[0]!) ?? findModule(positionals[1] ?? '');
+    if (positionals.length > 0 && !asked) throw unknownModule(positionals.length === 1 ? positionals[0]! : positionals[1]!);
+    process.stdout.write(`${asked ? moduleHelp(asked) : MODULE_HELP}\n`);
     return 0;
   }
   if (positionals.length < 2) throw new UsageError('expected PATTERN MODULE [key=value …] (see --help)');
   const [pattern, moduleName, ...pairs] = positionals as [string, string, ...string[]];
   const module = findModule(moduleName);
-  if (!module) throw new UsageError(`unknown module ${JSON.stringify(moduleName)}; modules: ${Object.keys(registry).join(', ')}`);
+  if (!module) throw unknownModule(moduleName);
   // The parameters are the same for every host: a mistake is reported once, before any host is contacted.
   const params = parsePairs(pairs);
   try {
@@ -89,15 +93,51 @@ export function parsePairs(pairs: string[]): Record<string, string> {
   return params;
 }
 
+/** Names the unknown module and the nearest known one. */
+function unknownModule(name: string): UsageError {
+  const names = Object.keys(registry);
+  const hint = closest(name, names);
+  return new UsageError(`unknown module ${JSON.stringify(name)}${hint ? `; did you mean ${hint}?` : ''} (modules: ${names.join(', ')})`);
+}
+
+/** A module's summary and parameters, each with its type and the doc comment its schema field carries. */
 function moduleHelp(module: Module): string {
+  const docs = paramDocs(moduleSourceFile(module.name));
   const lines = [`${module.name}: ${module.summary}`, '', 'Parameters:'];
   for (const [key, schema] of Object.entries(module.params.shape)) {
     const field = schema as { describe(): string; omittable: boolean };
     lines.push(`  ${key}${field.omittable ? '' : ' (required)'}: ${field.describe()}`);
+    const doc = docs.get(key);
+    if (doc) lines.push(...wrap(doc, 100 - 6).map((line) => `      ${line}`));
   }
   return lines.join('\n');
 }
 
+/** modules/NAME.ts for a registered module (the registry test keeps file and key in step). */
+function moduleSourceFile(name: string): string {
+  return fileURLToPath(new URL(`../../modules/${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.ts`, import.meta.url));
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * An ad-hoc run is a playbook of one play with one task, run by the same engine function as any
+ * playbook. The hosts were all started at once, so a failure on one (a non-zero exit is that host's
+ * answer, reported as failed, exit 2) does not stop the others: the play keeps going.
+ */
 async function adhocRun(
   kind: 'exec' | 'module',
   pattern: string,
@@ -106,7 +146,7 @@ async function adhocRun(
   options: CommonOptions,
   extra: Record<string, string | boolean | undefined>,
   paramsFromText: boolean,
-  printOutput: boolean,
+  echoOutput: boolean,
 ): Promise<number> {
   const targets = await loadTargets(options);
   const hosts = targets.select(pattern, { allowEmpty: false });
@@ -118,45 +158,35 @@ async function adhocRun(
   const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;
   const becomeOption = extra.become || becomeUser ? (becomeUser ?? true) : undefined;
   const taskName = kind === 'exec' ? String(params.cmd) : `${module.name} ${Object.entries(params).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`;
+  const book = definePlaybook({ name: kind });
+  const play = book.play({
+    name: kind,
+    hosts: pattern,
+    become: becomeOption,
+    tasks: async (t) => {
+      await t.run(module, taskName, params);
+    },
+  });
   for (const message of targets.warnings) run.bus.emit({ kind: 'warning', message });
   try {
-    const limit = pLimit(options.forks);
-    await Promise.all(hosts.map((target) => limit(() => runOne(run, target, module, taskName, params, resolveBecome(becomeOption, target), options, paramsFromText, printOutput))));
+    await runPlaybook(book.playbook([play]), new Map(), {
+      check: options.check,
+      keepGoing: true,
+      forks: options.forks,
+      tags: { only: [], skip: [] },
+      selectHosts: (hostPattern) => targets.select(hostPattern, { allowEmpty: false }),
+      inventoryHosts: (hostPattern) => targets.select(hostPattern, { allowEmpty: true, ignoreLimit: true }),
+      sessions: run.sessions,
+      bus: run.bus,
+      state: run.state,
+      redactor: run.redactor,
+      clock: run.clock,
+      modules: registry,
+      osFact: osFacts,
+      adhoc: { paramsFromText, echoOutput },
+    });
   } finally {
     process.exitCode = await run.finish();
   }
   return Number(process.exitCode);
-}
-
-async function runOne(
-  run: RunContext,
-  target: HostTarget,
-  module: Module,
-  taskName: string,
-  params: Record<string, unknown>,
-  become: ReturnType<typeof resolveBecome>,
-  options: CommonOptions,
-  paramsFromText: boolean,
-  printOutput: boolean,
-): Promise<void> {
-  run.state.track(target.name);
-  if (run.state.stopping) {
-    run.state.markNotRun(target.name);
-    return;
-  }
-  const session = run.sessions.get(target);
-  run.bus.emit({ kind: 'task-start', host: target.name, task: taskName, module: module.name });
-  const { result, params: validated } = await runTask(session, { name: taskName, module, params, become, paramsFromText }, { check: options.check, redactor: run.redactor, clock: run.clock });
-  run.state.count(result);
-  // An ad-hoc command's non-zero exit is the host's answer, reported as failed (exit 2) but not a reason to
-  // stop the other hosts: they were all started at once.
-  if (result.status === 'failed') run.state.failedHosts.add(target.name);
-  if (result.status === 'unreachable') {
-    run.state.unreachableHosts.add(target.name);
-    run.bus.emit({ kind: 'host-unreachable', host: target.name, message: result.msg, hint: result.failure?.hint });
-  }
-  // exec shows each host's output under its name; the task result then only goes to the audit log.
-  const echoed = printOutput && result.commands.some((command) => command.executed);
-  if (echoed) run.bus.emit({ kind: 'host-output', host: target.name, exitCode: result.rc, stdout: result.stdout, stderr: result.stderr });
-  run.bus.emit({ kind: 'task-result', result, params: validated, handler: false, echoed });
 }

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { osFacts } from '../../modules/facts/os.ts';
+import { registry } from '../../modules/registry.ts';
 import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
 import { checkTemplates } from '../engine/template-preflight.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
@@ -71,6 +73,8 @@ export async function playbookCommand(argv: string[]): Promise<number> {
       state: run.state,
       redactor: run.redactor,
       clock: run.clock,
+      modules: registry,
+      osFact: osFacts,
     });
   } finally {
     const code = await run.finish();

@@ -9,7 +9,7 @@ import { AuditWriter } from '../audit/writer.ts';
 import { connect } from '../transport/connect.ts';
 import { EventBus, type Reporter, type RunStartInfo } from '../events.ts';
 import { HostSession, type Connector, type HostTarget } from '../engine/host-session.ts';
-import { SessionPool } from '../engine/run-playbook.ts';
+import { SessionPool } from '../engine/session-pool.ts';
 import { RunState } from '../engine/run-state.ts';
 import { JsonReporter } from '../report/json.ts';
 import { TerminalReporter } from '../report/terminal.ts';

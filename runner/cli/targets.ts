@@ -9,10 +9,10 @@ import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConnectionVariableError, connectionSettings, HostPatternError, inventoryFromText, limitHosts, loadInventory, LOCALHOST_NAMES, selectHosts, type Inventory } from '../../inventory/index.ts';
 import type { HostTarget } from '../engine/host-session.ts';
-import { loadSshConfig, parseJumpHops, type SshConfigResult } from '../transport/ssh-config.ts';
+import { parseJumpHops, type SshConfigResult } from '../transport/ssh-config.ts';
+import { loadSshSettings, type SshSettings } from '../transport/ssh-settings.ts';
 import { keyNeedsPassphrase } from '../transport/ssh.ts';
 import type { Secret } from '../secret.ts';
-import { jumpChain } from './jump-chain.ts';
 import { promptSecret } from './prompt.ts';
 import type { ConnectionSpec } from '../transport/transport.ts';
 import { UsageError, type CommonOptions } from './options.ts';
@@ -40,17 +40,17 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
   if (inventoryPath && !existsSync(inventoryPath)) throw new UsageError(`inventory ${inventoryPath} does not exist (check -i)`);
   // Without -i there is only the implicit localhost (local connection), as with Ansible.
   const inventory = inventoryPath ? await loadInventory(inventoryPath) : inventoryFromText('all: {}\n', '(no inventory: implicit localhost)', 'yaml');
-  const sshConfigPath = options.sshConfig ?? resolve(homedir(), '.ssh/config');
+  const ssh = loadSshSettings({ file: options.sshConfig ?? resolve(homedir(), '.ssh/config') });
   const built = new Map<string, HostTarget>();
   const ignoredBy = new Map<string, string[]>();
   for (const name of [...inventory.hosts, ...LOCALHOST_NAMES.filter((host) => !inventory.hosts.includes(host))]) {
-    const { target, ignored } = await buildTarget(inventory, name, options, sshConfigPath);
+    const { target, ignored } = buildTarget(inventory, name, options, ssh);
     built.set(name, target);
     // The implicit localhost names inherit `all`'s variables; only listed hosts are worth naming.
     if (inventory.hosts.includes(name)) for (const variable of ignored) ignoredBy.set(variable, [...(ignoredBy.get(variable) ?? []), name]);
   }
   await askForSecrets([...built.values()], options);
-  const warnings = [...inventory.warnings];
+  const warnings = [...inventory.warnings, ...ssh.warnings()];
   for (const [variable, hosts] of ignoredBy) {
     warnings.push(`drover does not act on ${variable} (set for ${hosts.length} host(s): ${hosts.slice(0, 3).join(', ')}${hosts.length > 3 ? ', …' : ''})`);
   }
@@ -73,11 +73,11 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
 }
 
 /** A host's target, and the connection variables it sets that drover does not act on (for a warning). */
-async function buildTarget(inventory: Inventory, name: string, options: CommonOptions, sshConfigPath: string): Promise<{ target: HostTarget; ignored: readonly string[] }> {
+function buildTarget(inventory: Inventory, name: string, options: CommonOptions, ssh: SshSettings): { target: HostTarget; ignored: readonly string[] } {
   const vars = inventory.varsFor(name);
   const settings = connectionSettings(name, vars);
   // OpenSSH matches Host blocks against what it is asked to connect to: ansible_host when set.
-  const sshConfig = settings.connection === 'local' ? { identityFiles: [] } : await loadSshConfig(settings.address ?? name, { file: sshConfigPath });
+  const sshConfig = settings.connection === 'local' ? { identityFiles: [] } : ssh.forHost(settings.address ?? name);
   const connection = connectionSpec(name, settings, sshConfig, options);
   if (settings.connection === 'ssh') {
     // A jump host set in the inventory (ansible_ssh_common_args) wins over ~/.ssh/config, as ssh's -o does.
@@ -86,8 +86,7 @@ async function buildTarget(inventory: Inventory, name: string, options: CommonOp
         throw new ConnectionVariableError(name, 'ansible_ssh_common_args', `host '${name}': the ProxyJump in its ssh arguments is not valid: ${problem}`);
       })
       : sshConfig.proxyJump ?? [];
-    const resolved = await Promise.all(hops.map(async (hop) => ({ hop, config: await loadSshConfig(hop.host, { file: sshConfigPath }) })));
-    const jump = jumpChain(connection, resolved, userInfo().username, existsSync);
+    const jump = ssh.jumpChain(connection, hops);
     if (jump) connection.jump = jump;
   }
   const target: HostTarget = {

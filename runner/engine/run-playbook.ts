@@ -4,18 +4,18 @@
  * Fail-fast: the first failure anywhere stops new tasks everywhere (unless --keep-going).
  */
 import pLimit from 'p-limit';
-import { osFacts } from '../../modules/facts/os.ts';
-import { registry } from '../../modules/registry.ts';
 import type { Become } from '../command.ts';
 import type { EventBus } from '../events.ts';
+import type { Fact } from '../facts.ts';
 import type { Module } from '../module.ts';
 import type { BecomeOption, HostInfo, Play, PlayContext, Playbook, TaskOptions, Tasks } from '../playbook.ts';
 import type { TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
 import { codeLocation } from './code-location.ts';
-import { HostSession, type HostTarget } from './host-session.ts';
+import type { HostSession, HostTarget } from './host-session.ts';
 import type { RunState } from './run-state.ts';
+import type { SessionPool } from './session-pool.ts';
 import { selectByTags, type TagFilter } from './tags.ts';
 import { runTask } from './task.ts';
 
@@ -34,25 +34,19 @@ export interface PlaybookRunOptions {
   state: RunState;
   redactor: Redactor;
   clock: () => number;
-}
-
-/** One HostSession per host for the whole run: one connection per host, reused by every play. */
-export class SessionPool {
-  readonly #sessions = new Map<string, HostSession>();
-  constructor(private readonly create: (target: HostTarget) => HostSession) {}
-
-  get(target: HostTarget): HostSession {
-    let session = this.#sessions.get(target.name);
-    if (!session) {
-      session = this.create(target);
-      this.#sessions.set(target.name, session);
-    }
-    return session;
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.#sessions.values()].map((session) => session.close()));
-  }
+  /**
+   * The modules behind `t.NAME(…)` in a play: the registry, handed in by the caller (the CLI is where
+   * modules and runner meet; the engine imports no module).
+   */
+  modules: Readonly<Record<string, Module>>;
+  /** The fact behind a play's `host.os()`. */
+  osFact: Fact<Awaited<ReturnType<HostInfo<unknown>['os']>>>;
+  /**
+   * An ad-hoc run (`exec`, `module`) is a playbook of one implicit play, shown without a play header.
+   * `paramsFromText`: the parameters are key=value text, for the module's schema to coerce.
+   * `echoOutput`: each host's output is shown under its name (`exec`); the result then goes to the audit log.
+   */
+  adhoc?: { paramsFromText: boolean; echoOutput: boolean };
 }
 
 /** Thrown inside a host's play code to unwind it when the run stops or the host failed. */
@@ -86,7 +80,7 @@ function pickDeclared(playbook: Playbook<unknown>, vars: Readonly<Record<string,
   return Object.fromEntries(Object.entries(vars).filter(([key]) => declared.includes(key)));
 }
 
-export async function runPlaybook(playbook: Playbook<unknown>, typedVars: Map<string, unknown>, options: PlaybookRunOptions): Promise<void> {
+export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<string, unknown>, options: PlaybookRunOptions): Promise<void> {
   const outputs = new Map<symbol, Map<string, unknown>>();
   const context: PlayContext = {
     outputs: <O>(play: Play<any, O, any>) => (outputs.get(play.id) ?? new Map()) as ReadonlyMap<string, O>,
@@ -110,7 +104,7 @@ export async function runPlaybook(playbook: Playbook<unknown>, typedVars: Map<st
     const batches = splitIntoBatches(targets, play.serial);
     for (const [index, batch] of batches.entries()) {
       if (options.state.stopping) break;
-      options.bus.emit({ kind: 'play-start', play: play.name, hosts: batch.map((target) => target.name), batch: index + 1, batches: batches.length });
+      if (!options.adhoc) options.bus.emit({ kind: 'play-start', play: play.name, hosts: batch.map((target) => target.name), batch: index + 1, batches: batches.length });
       const limit = pLimit(Math.max(1, options.forks));
       const failedBefore = options.state.failedHosts.size + options.state.unreachableHosts.size;
       await Promise.all(batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options))));
@@ -120,7 +114,7 @@ export async function runPlaybook(playbook: Playbook<unknown>, typedVars: Map<st
           options.bus.emit({ kind: 'stopping', reason: 'max-fail-percentage', message: `play "${play.name}": ${failedInBatch} of ${batch.length} hosts failed, over maxFailPercentage ${play.maxFailPercentage}%` });
         }
       }
-      options.bus.emit({ kind: 'play-end', play: play.name });
+      if (!options.adhoc) options.bus.emit({ kind: 'play-end', play: play.name });
     }
   }
 }
@@ -145,7 +139,7 @@ async function runHostPlay(
     vars,
     allVars: target.vars,
     groups: target.groups,
-    os: () => session.context(resolveBecome(play.become, target)).fact(osFacts),
+    os: () => session.context(resolveBecome(play.become, target)).fact(options.osFact),
   };
   const tasks = makeTasks(play, target, session, notified, options, false);
   try {
@@ -224,13 +218,15 @@ function makeTasks(
       return skipped;
     }
     options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });
-    const run = await runTask(session, { name, module, params, become, secretOutput: taskOptions.secretOutput }, {
+    const run = await runTask(session, { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText }, {
       check: options.check,
       redactor: options.redactor,
       clock: options.clock,
     });
     options.state.count(run.result);
-    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler });
+    const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
+    if (echoed) options.bus.emit({ kind: 'host-output', host: target.name, exitCode: run.result.rc, stdout: run.result.stdout, stderr: run.result.stderr });
+    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler, ...(options.adhoc && { echoed }) });
     if (run.result.status === 'failed' || run.result.status === 'unreachable') {
       if (taskOptions.ignoreErrors && run.result.status === 'failed') return run.result;
       recordFailure(run.result, options);
@@ -245,7 +241,7 @@ function makeTasks(
     run: (module: Module, name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions),
     checkMode: options.check,
   };
-  for (const [key, module] of Object.entries(registry as Record<string, Module>)) {
+  for (const [key, module] of Object.entries(options.modules)) {
     tasks[key] = (name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions);
   }
   return tasks as Tasks<string>;

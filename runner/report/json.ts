@@ -1,5 +1,6 @@
 /** `--json`: one event per line on stdout, for machines. Redacted like every other output. */
 import type { Reporter, StampedEvent } from '../events.ts';
+import { toPlain } from '../plain-value.ts';
 import type { Redactor } from '../secret.ts';
 
 export class JsonReporter implements Reporter {
@@ -11,9 +12,4 @@ export class JsonReporter implements Reporter {
   handle(event: StampedEvent): void {
     this.stream.write(`${JSON.stringify(this.redactor.redactValue(toPlain(event)))}\n`);
   }
-}
-
-/** JSON round trip: Secrets become the mask through their toJSON, class instances plain objects. */
-export function toPlain(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value)) as unknown;
 }

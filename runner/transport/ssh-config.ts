@@ -15,11 +15,10 @@
  * - ProxyJump takes `[user@]host[:port]` or `ssh://[user@]host[:port]`, comma-separated hops in the
  *   order they are crossed; `none` disables it. The transport supports chains (each hop is a jump spec).
  *
- * Not supported: `Match` blocks are skipped without error (their conditions are not evaluated — a
- * `Match` block's settings never apply); other keys are ignored.
+ * Not supported: `Match` blocks are skipped (their conditions are not evaluated — a `Match` block's
+ * settings never apply); ssh-settings.ts names each in a warning. Other keys are ignored.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { matchPattern, matchPatternList } from './host-pattern.ts';
@@ -47,6 +46,8 @@ export interface SshConfigContext {
   homeDir: string;
   /** Returns the files an Include pattern names (absolute pattern), in order; without it Include is an error. */
   include?: (pattern: string) => Array<{ file: string; text: string }>;
+  /** Told of each `Match` line read (their blocks are skipped), so the caller can warn. */
+  onMatch?: (file: string, line: number) => void;
 }
 
 /** A config line drover cannot make sense of: names the file, the line and the problem. */
@@ -85,36 +86,15 @@ export function resolveSshConfig(text: string, hostAlias: string, context: Parti
     localUser: context.localUser ?? userInfo().username,
     homeDir: context.homeDir ?? homedir(),
     ...(context.include ? { include: context.include } : {}),
+    ...(context.onMatch ? { onMatch: context.onMatch } : {}),
   };
   const collected: Collected = { identityFiles: [] };
   readConfig(text, full.file, hostAlias, full, collected, false, 0);
   return finish(collected, hostAlias, full);
 }
 
-/**
- * Reads `file` (default ~/.ssh/config) and resolves one alias; a missing file gives no settings.
- * Include directives read the files they name.
- */
-export async function loadSshConfig(hostAlias: string, options: { file?: string; homeDir?: string; localUser?: string } = {}): Promise<SshConfigResult> {
-  const homeDir = options.homeDir ?? homedir();
-  const file = options.file ?? join(homeDir, '.ssh', 'config');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return { identityFiles: [] };
-    throw error;
-  }
-  return resolveSshConfig(text, hostAlias, {
-    file,
-    homeDir,
-    localUser: options.localUser ?? userInfo().username,
-    include: readIncludedFiles,
-  });
-}
-
 /** Include's file lookup: a glob is allowed in the last path component, matches are read in name order. */
-function readIncludedFiles(pattern: string): Array<{ file: string; text: string }> {
+export function readIncludedFiles(pattern: string): Array<{ file: string; text: string }> {
   const directory = dirname(pattern);
   const name = basename(pattern);
   let names: string[];
@@ -163,6 +143,7 @@ function readConfig(
         return;
       case 'match':
         active = false;
+        context.onMatch?.(file, line);
         return;
       case 'include':
         if (args.length === 0) throw new SshConfigError(file, line, 'Include needs a file name');

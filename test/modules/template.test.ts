@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SECRET_CONTENT } from '../../modules/copy.ts';
+import { SECRET_CONTENT } from '../../modules/lib/file-content.ts';
 import { template, type TemplateParams } from '../../modules/template.ts';
 import { renderCommand } from '../../runner/command.ts';
 import { ModuleError } from '../../runner/module-error.ts';

@@ -60,4 +60,13 @@ describe('schemas', () => {
     expect(parsed.password).to.be.instanceOf(Secret);
     expect(JSON.stringify(parsed)).to.not.include('hunter22');
   });
+
+  it("says why each branch of a union refused the value, nested unions flattened", () => {
+    const port = s.union<number | string, number | string>(s.int({ min: 0, max: 65535 }), s.string({ pattern: /^\d+:\d+$/, what: 'a range' }));
+    const ports = s.object({ port: s.union<number | string | Array<number | string>, number | string | Array<number | string>>(port, s.array(port)) });
+    expect(() => ports.parse({ port: 70000 }, '')).to.throw(SchemaError,
+      'port: expected a whole number from 0 to 65535 or a range or a list of a whole number from 0 to 65535 or a range, got 70000 '
+      + '(as a whole number from 0 to 65535: 70000 is above the maximum 65535; not a range; not a list of a whole number from 0 to 65535 or a range)');
+    expect(() => ports.parse({ port: [1, 'x'] }, '')).to.throw(SchemaError, /; as a list of .*: \[1\]: expected .*, got "x" \(not a whole number from 0 to 65535; as a range: "x" is not a range\)\)$/);
+  });
 });

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSshConfig, resolveSshConfig, SshConfigError } from '../../runner/transport/ssh-config.ts';
+import { resolveSshConfig, SshConfigError } from '../../runner/transport/ssh-config.ts';
+import { loadSshSettings } from '../../runner/transport/ssh-settings.ts';
 
 const context = { file: 'config', localUser: 'alice', homeDir: '/home/alice' };
 const resolve = (text: string, alias: string) => resolveSshConfig(text, alias, context);
@@ -129,20 +130,20 @@ describe('transport/ssh-config', () => {
     after(async () => rm(home, { recursive: true, force: true }));
 
     it('reads globbed includes in name order, relative to ~/.ssh', async () => {
-      expect(await loadSshConfig('web', { homeDir: home, localUser: 'alice' })).to.deep.equal({
+      expect(loadSshSettings({ homeDir: home, localUser: 'alice' }).forHost('web')).to.deep.equal({
         hostName: '10.1.1.1',
         user: 'from-include',
         identityFiles: [],
       });
-      expect((await loadSshConfig('db', { homeDir: home, localUser: 'alice' })).hostName).to.equal('10.2.2.2');
+      expect(loadSshSettings({ homeDir: home, localUser: 'alice' }).forHost('db').hostName).to.equal('10.2.2.2');
     });
 
     it('applies an Include inside a Host block only to matching hosts', async () => {
-      expect((await loadSshConfig('db', { homeDir: home, localUser: 'alice' })).user).to.equal('last');
+      expect(loadSshSettings({ homeDir: home, localUser: 'alice' }).forHost('db').user).to.equal('last');
     });
 
     it('gives nothing when the config file does not exist', async () => {
-      expect(await loadSshConfig('web', { homeDir: join(home, 'nowhere') })).to.deep.equal({ identityFiles: [] });
+      expect(loadSshSettings({ homeDir: join(home, 'nowhere') }).forHost('web')).to.deep.equal({ identityFiles: [] });
     });
   });
 });

@@ -3,8 +3,8 @@
  * hop is connected first and the target is reached through the last. Each hop named by an alias is
  * looked up in ~/.ssh/config like any host, so `ProxyJump bastion` with a `Host bastion` block works.
  */
-import type { JumpHop, SshConfigResult } from '../transport/ssh-config.ts';
-import type { ConnectionSpec } from '../transport/transport.ts';
+import type { JumpHop, SshConfigResult } from './ssh-config.ts';
+import type { ConnectionSpec } from './transport.ts';
 
 export interface ResolvedHop {
   hop: JumpHop;

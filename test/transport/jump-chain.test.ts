@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { jumpChain } from '../../../runner/cli/jump-chain.ts';
-import { Secret } from '../../../runner/secret.ts';
-import type { ConnectionSpec } from '../../../runner/transport/transport.ts';
+import { jumpChain } from '../../runner/transport/jump-chain.ts';
+import { Secret } from '../../runner/secret.ts';
+import type { ConnectionSpec } from '../../runner/transport/transport.ts';
 
 const TARGET: ConnectionSpec = {
   name: 'node1',
@@ -22,7 +22,7 @@ const TARGET: ConnectionSpec = {
 
 const exists = (path: string) => path.startsWith('/keys/');
 
-describe('cli/jump-chain', () => {
+describe('transport/jump-chain', () => {
   it('gives nothing without hops', () => {
     expect(jumpChain(TARGET, [], 'alice', exists)).to.equal(undefined);
   });

@@ -1,0 +1,16 @@
+/** Permission bits as people write them ("0644") and as diffs show them. */
+import { ModuleError } from '../../runner/module-error.ts';
+
+/** "0644", "644", "1777" → the number; anything else is refused with what is allowed. */
+export function parseMode(mode: string): number {
+  if (!/^0?[0-7]{3,4}$/.test(mode)) {
+    throw new ModuleError(`mode ${JSON.stringify(mode)} is not an octal mode`, 'write it as a quoted octal string such as "0644" or "0755"');
+  }
+  return Number.parseInt(mode, 8);
+}
+
+/** The canonical 4-digit form used in diffs: "644" → "0644". */
+export function formatMode(mode: string | number): string {
+  const value = typeof mode === 'number' ? mode : Number.parseInt(mode, 8);
+  return value.toString(8).padStart(4, '0');
+}

@@ -1,0 +1,77 @@
+/**
+ * The one atomic write behind planFileContent: `mktemp` in the same directory, the content arrives on
+ * stdin (never in argv), its size is checked (a cut-off transfer fails and leaves the old file),
+ * chmod/chown to the asked values or to the existing file's, optional timestamped backup (`cp -p` to
+ * `PATH.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible names them), then `mv -f` into place; a trap removes the
+ * temp file on any failure or signal.
+ */
+import { posix } from 'node:path';
+import { Script, sh, type Command } from '../../runner/command.ts';
+import { Secret } from '../../runner/secret.ts';
+import type { FileState } from '../facts/file-state.ts';
+import type { FileContentOptions } from './file-content.ts';
+import { formatMode } from './mode.ts';
+
+/** The one atomic write. Every value is quoted by `sh`; the content travels on stdin. */
+export function writeCommand(options: FileContentOptions, state: FileState, wanted: Buffer): Command {
+  const path = state.path;
+  const dir = posix.dirname(path);
+  const steps: Script[] = [];
+  if (!state.parentExists) steps.push(sh`mkdir -p -- ${dir}`);
+  // The temp file lives in the target directory so that `mv` is a rename on one filesystem: atomic, the
+  // file is either the old or the new one. The traps turn signals into an exit so the EXIT trap removes
+  // the temp file. `cat` runs in the background and the shell `wait`s for it because a shell only runs
+  // a trap once its foreground command ends: a TERM (the runner's timeout) must stop the copy at once,
+  // before the KILL that follows it, which no trap can catch. A background job's stdin is /dev/null
+  // unless redirected, hence fd 3.
+  steps.push(sh`tmp=$(mktemp ${`${dir === '/' ? '' : dir}/.drover.XXXXXXXX`})
+pid=
+trap 'rm -f -- "$tmp"' EXIT
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 129' HUP
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 130' INT
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 143' TERM
+IFS= read -r expected
+exec 3<&0
+cat > "$tmp" <&3 &
+pid=$!
+wait "$pid"
+pid=
+size=$(stat -c %s -- "$tmp")
+if [ "$size" -ne "$expected" ]; then
+  echo "drover: received $size of $expected bytes for "${path}"; the transfer was cut off; nothing was changed" >&2
+  exit 1
+fi`);
+  const mode = options.mode !== undefined ? formatMode(options.mode) : state.kind === 'file' && state.mode ? formatMode(state.mode) : undefined;
+  // mktemp creates 0600; a new file without an asked mode gets what any other tool would give it.
+  steps.push(mode ? sh`chmod ${mode} -- "$tmp"` : sh`chmod "$(printf '%o' $(( 0666 & ~$(umask) )))" -- "$tmp"`);
+  const chown = ownerSpec(options, state);
+  if (chown) steps.push(sh`chown ${chown} -- "$tmp"`);
+  if (state.kind === 'file') {
+    // SELinux labels belong to the path, not the bytes: give the new file the old one's label.
+    steps.push(sh`if [ -d /sys/fs/selinux ] && command -v chcon >/dev/null 2>&1; then chcon --reference=${path} -- "$tmp" 2>/dev/null || true; fi`);
+    if (options.backup) steps.push(sh`cp -p -- ${path} ${path}."$$.$(date +%Y-%m-%d@%H:%M:%S)~"`);
+  }
+  steps.push(sh`mv -f -- "$tmp" ${path}`);
+  if (state.kind !== 'file') {
+    steps.push(sh`if [ -d /sys/fs/selinux ] && command -v restorecon >/dev/null 2>&1; then restorecon -- ${path} 2>/dev/null || true; fi`);
+  }
+  // Stdin is the expected size on one line, then the bytes: the size check catches a transfer cut off
+  // half-way (the channel closing gives `cat` an ordinary end of input), and the size stays off the
+  // command line, where a secret's length would be logged. `read` takes exactly one line from a pipe.
+  const header = `${wanted.length}\n`;
+  const content = options.content;
+  const secret = content instanceof Secret;
+  return {
+    run: Script.join(steps),
+    stdin: content instanceof Secret ? new Secret(header + content.reveal(), content.label) : Buffer.concat([Buffer.from(header), wanted]),
+    description: secret ? `write ${path}` : `write ${path} (${wanted.length} bytes)`,
+  };
+}
+/** `owner:group` for the temp file: asked values, else the existing file's ids; empty when nothing to set. */
+function ownerSpec(options: FileContentOptions, state: FileState): string {
+  const existing = state.kind === 'file';
+  const user = options.owner ?? (existing ? String(state.uid) : undefined);
+  const grp = options.group ?? (existing ? String(state.gid) : undefined);
+  if (user === undefined && grp === undefined) return '';
+  return `${user ?? ''}${grp !== undefined ? `:${grp}` : ''}`;
+}
