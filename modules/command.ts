@@ -14,10 +14,10 @@
  *   await t.command('apply manifests', { argv: ['kubectl', 'apply', '-f', '/srv/k8s'], changedWhen: (r) => !/unchanged$/.test(r.stdout.trim()) });
  */
 import { posix } from 'node:path';
-import { RawShell, Script, sh, type Command, type ShellValue } from '../runner/command.ts';
+import { RawShell, Script, SecretInArgvError, sh, type Command, type ShellValue } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type CommandOutcome, type HostContext, type Interpretation, type Plan } from '../runner/module.ts';
-import { s, Schema, SchemaError, type InputOf } from '../runner/schema.ts';
+import { s, Schema, SchemaError, type InputOf, type ParseOptions } from '../runner/schema.ts';
 import { Secret } from '../runner/secret.ts';
 
 /** What `changedWhen` and `failedWhen` see: the command's exit code and output. */
@@ -189,9 +189,23 @@ function guardPath(path: string, chdir: string | undefined): string {
   return posix.join(chdir, path);
 }
 
+/**
+ * One word of an argv. A Secret is refused here, before anything runs: a program's arguments are readable
+ * by every user of the host (`/proc/PID/cmdline`), so the message says to use env or stdin instead.
+ */
+class ArgvWordSchema extends Schema<string> {
+  parse(value: unknown, path: string, options?: ParseOptions): string {
+    if (value instanceof Secret) throw new SchemaError(path, `a secret (${value.label}) cannot be a program argument, where every user of the host can read it in /proc/PID/cmdline; ${SecretInArgvError.hint}`);
+    return s.string().parse(value, path, options);
+  }
+  describe(): string {
+    return 'a string (never a secret)';
+  }
+}
+
 const params = s.object({
-  /** The program and its arguments; no shell: `$`, `*`, `;` and quotes reach the program literally. A `secret(...)` argument is passed without ever being shown. */
-  argv: s.array(s.union<string | Secret, string | Secret>(s.string(), s.secret()), { nonEmpty: true }),
+  /** The program and its arguments; no shell: `$`, `*`, `;` and quotes reach the program literally. A `secret(...)` is refused: pass it through `env` or `stdin`. */
+  argv: s.array(new ArgvWordSchema(), { nonEmpty: true }),
   ...runParams,
 });
 
@@ -207,8 +221,8 @@ export const command = defineModule({
   },
 });
 
-/** A short, secret-free rendering of an argv for people. */
-function argvLabel(argv: Array<string | Secret>): string {
-  const text = argv.map((item) => (item instanceof Secret ? String(item) : /^[A-Za-z0-9_@%+=:,./-]+$/.test(item) ? item : JSON.stringify(item))).join(' ');
+/** A short rendering of an argv for people (it holds no secret: the schema refused them). */
+function argvLabel(argv: string[]): string {
+  const text = argv.map((item) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(item) ? item : JSON.stringify(item))).join(' ');
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

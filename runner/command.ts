@@ -4,8 +4,12 @@
  *
  * Every script runs under `set -eu` (and `pipefail` where the shell has it). Secrets never appear in the
  * line: a Secret interpolated into a script becomes a reference to a shell variable that the script
- * reads from its stdin first, so it is absent from `ps` on the target, from the terminal and from the
- * audit log by construction.
+ * reads from its stdin first, so it is absent from the terminal, the audit log and the shell's own
+ * `/proc/PID/cmdline` by construction. What the script then does with the variable is its own affair:
+ * a builtin (`export`, `printf`, `test`, a redirection) keeps it inside the shell, but an external
+ * program given it as an argument has it on its own argument list, readable by every user of the host
+ * (`ps`, `/proc/PID/cmdline`). That is why an argv command refuses a Secret (see argvScript): it would
+ * always be such an argument.
  */
 import { randomBytes } from 'node:crypto';
 import { Secret } from './secret.ts';
@@ -153,10 +157,12 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
     stdinParts.push(Buffer.from(`${oneLine(password, 'become password')}\n${marker}\n`));
     prelude += `while IFS= read -r __drover_line; do [ "$__drover_line" = ${shellQuote(marker)} ] && break; done\n`;
   }
+  if (secretEntries.length > 0) prelude += READ_SECRET_FUNCTION;
   for (const [name, value] of secretEntries) {
-    prelude += `IFS= read -r ${name}\n`;
-    stdinParts.push(Buffer.from(`${oneLine(value, value.label)}\n`));
+    prelude += `__drover_read_secret; ${name}=$__drover_secret\n`;
+    stdinParts.push(Buffer.from(secretLines(value)));
   }
+  if (secretEntries.length > 0) prelude += 'unset __drover_secret __drover_n __drover_line\n';
   for (const [name, value] of Object.entries(command.env ?? {})) {
     if (!ENV_NAME.test(name)) throw new InvalidShellValueError(`environment variable name ${name}`);
     prelude += `export ${name}=${shellQuote(value)}\n`;
@@ -171,9 +177,56 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
   return { line, stdin: Buffer.concat(stdinParts), display: who + body.text };
 }
 
+/**
+ * An argv command execs its program with these words as its arguments, which every user of the host can
+ * read in `/proc/PID/cmdline` while it runs. A Secret there would be shown, so it is refused.
+ */
 function argvScript(argv: ShellValue[]): Script {
   if (argv.length === 0) throw new InvalidShellValueError('an empty argv');
+  const index = argv.findIndex((word) => word instanceof Secret);
+  if (index >= 0) throw new SecretInArgvError(String(argv[0]), index, (argv[index] as Secret).label);
   return sh`exec ${argv}`;
+}
+
+/** A Secret given as a program's argument; the message says how to pass it instead. */
+export class SecretInArgvError extends Error {
+  constructor(program: string, index: number, label: string) {
+    super(`argv[${index}] of ${program} is a secret (${label}): a program's arguments are readable by every user of the host (ps, /proc/PID/cmdline), so drover refuses to put a secret there`);
+    this.name = 'SecretInArgvError';
+  }
+
+  /** How to pass a secret instead; also used by the command module's parameter check. */
+  static readonly hint = 'pass the secret through env (env: { NAME: secret(value) }, then "$NAME" in the program or a shell) or stdin (stdin: secret(value)); env is readable by root and the same user through /proc/PID/environ, stdin by nobody else';
+}
+
+/**
+ * Reads one secret from stdin into $__drover_secret: a line with its line count, then that many lines,
+ * joined back with newlines, so a multi-line secret (a PEM key) arrives exactly, trailing newline and
+ * carriage returns included. The count travels on stdin too: the line the target's `ps` shows says
+ * nothing about the secret's shape. `read` is a builtin, so no other process ever holds the value.
+ */
+const READ_SECRET_FUNCTION = [
+  '__drover_read_secret() {',
+  '  IFS= read -r __drover_n',
+  '  IFS= read -r __drover_secret',
+  '  while [ "$__drover_n" -gt 1 ]; do',
+  '    IFS= read -r __drover_line',
+  '    __drover_secret="$__drover_secret',
+  '$__drover_line"',
+  '    __drover_n=$((__drover_n - 1))',
+  '  done',
+  '}',
+  '',
+].join('\n');
+
+/** A secret's stdin form for READ_SECRET_FUNCTION. NUL cannot live in a shell variable: refused, named. */
+function secretLines(value: Secret): string {
+  const plain = value.reveal();
+  if (plain.includes('\0')) {
+    throw new InvalidShellValueError(`the ${value.label} (a secret) contains a NUL byte, which no shell variable can hold`);
+  }
+  const lines = plain.split('\n');
+  return `${lines.length}\n${lines.join('\n')}\n`;
 }
 
 function needsSudo(options: RenderOptions): boolean {

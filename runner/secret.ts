@@ -8,6 +8,9 @@
 
 export const MASK = '********';
 
+/** Starts the note a capped output ends with (transport/capped-output.ts); see Redactor. */
+export const TRUNCATION_NOTE = '\n[drover: output truncated';
+
 /** A value that is redacted everywhere it could be shown. Create one with `secret(value)`. */
 export class Secret {
   readonly #value: string;
@@ -47,23 +50,46 @@ export function secret(value: string | Secret, label?: string): Secret {
  * Replaces every known secret value in text with the mask. One redactor lives for a run; every reporter
  * (terminal, JSON, audit) and every error message passes through it, so a secret that a command echoes
  * back (a join command printed by kubeadm) is hidden too.
+ *
+ * Mask first, cut after: whoever shortens text for display (a tail of stderr, a failure message) must
+ * redact the whole text first, since a cut through a secret leaves a piece the redactor cannot recognise.
+ * The one cut made before the redactor can see the text, the per-stream output cap, is marked by
+ * TRUNCATION_NOTE, and a piece of a secret right before that note is masked here.
  */
 export class Redactor {
   readonly #values = new Set<string>();
+  #sorted: string[] | undefined;
 
-  /** Registers a value; values shorter than 4 characters are refused as too likely to mask innocent text. */
+  /**
+   * Registers a secret. Values shorter than 4 characters are refused as too likely to mask innocent text.
+   * A multi-line secret (a PEM key) is registered whole and, in addition, each of its lines that looks
+   * like key material (see looksLikeKeyMaterial): a report that cuts the text by lines, or indents it,
+   * shows single lines, which the whole value no longer matches.
+   */
   add(value: Secret | string): void {
     const plain = value instanceof Secret ? value.reveal() : value;
-    if (plain.length >= 4) this.#values.add(plain);
+    this.#register(plain);
+    if (/[\r\n]/.test(plain)) {
+      for (const line of plain.split(/\r?\n|\r/)) if (looksLikeKeyMaterial(line.trim())) this.#register(line.trim());
+    }
+  }
+
+  /**
+   * Registers a task's output as a secret (`secretOutput`): the output as a whole, and the lines and words
+   * in it that look like key material. Never every line: a secret output's short lines ("root", "true",
+   * "/etc") are vocabulary, and masking them everywhere made unrelated output unreadable.
+   */
+  addOutput(output: string): void {
+    for (const value of secretOutputValues(output)) this.#register(value);
   }
 
   redact(text: string): string {
     let out = text;
     // Longest first, so a secret that contains another is masked whole.
-    for (const value of [...this.#values].sort((a, b) => b.length - a.length)) {
+    for (const value of this.#ordered()) {
       if (out.includes(value)) out = out.split(value).join(MASK);
     }
-    return out;
+    return out.includes(TRUNCATION_NOTE) ? this.#maskCutSecrets(out) : out;
   }
 
   /** Deep-redacts a JSON-like value: strings are redacted, Secrets become the mask. */
@@ -78,4 +104,84 @@ export class Redactor {
     }
     return value;
   }
+
+  /** Masks then cuts: the last `maxLines` lines of `text`, at most `maxChars` characters. */
+  tail(text: string, maxLines = 20, maxChars = 4000): string {
+    const lines = this.redact(text).trimEnd().split('\n');
+    const kept = lines.slice(-maxLines).join('\n');
+    return kept.length > maxChars ? kept.slice(-maxChars) : kept;
+  }
+
+  #register(plain: string): void {
+    if (plain.length < 4 || this.#values.has(plain)) return;
+    this.#values.add(plain);
+    this.#sorted = undefined;
+  }
+
+  #ordered(): string[] {
+    this.#sorted ??= [...this.#values].sort((a, b) => b.length - a.length);
+    return this.#sorted;
+  }
+
+  /**
+   * Output cut at its cap ends, right before the note, with whatever the cap left of the last secret:
+   * its first few characters. Any end of the kept text that is the start of a secret is masked (an
+   * innocent end that happens to match costs a few characters of output, never a secret's).
+   */
+  #maskCutSecrets(text: string): string {
+    return text.split(TRUNCATION_NOTE).map((whole, index, parts) => {
+      if (index === parts.length - 1) return whole;
+      // A cut through a multi-byte character decodes as U+FFFD: compare what comes before it.
+      const part = whole.replace(/\uFFFD+$/, '');
+      let longest = 0;
+      for (const value of this.#values) {
+        for (let length = Math.min(value.length - 1, part.length); length > longest; length--) {
+          if (part.endsWith(value.slice(0, length))) {
+            longest = length;
+            break;
+          }
+        }
+      }
+      return longest > 0 ? part.slice(0, part.length - longest) + MASK : whole;
+    }).join(TRUNCATION_NOTE);
+  }
+}
+
+/**
+ * What a secret output registers: the output as a whole (trimmed), and each line and each whitespace-
+ * separated word (quotes stripped) that looks like key material. A kubeadm join command gives the whole
+ * line and its token; a PEM key gives the whole key and each base64 line, not its BEGIN/END lines; a list
+ * of users gives only the whole list.
+ */
+export function secretOutputValues(output: string): string[] {
+  const values = new Set<string>();
+  const whole = output.trim();
+  if (whole) values.add(whole);
+  for (const line of whole.split(/\r?\n|\r/)) {
+    const trimmed = line.trim();
+    if (looksLikeKeyMaterial(trimmed)) values.add(trimmed);
+    for (const word of trimmed.split(/\s+/)) {
+      const bare = word.replace(/^["'`(\[{<]+|["'`)\]}>,;.:]+$/g, '');
+      if (looksLikeKeyMaterial(bare)) values.add(bare);
+    }
+  }
+  return [...values];
+}
+
+/**
+ * Text that is a credential rather than words: at least 16 characters, letters and digits mixed, and
+ * varied (at least 3 bits of Shannon entropy per character; English words and paths have fewer distinct
+ * characters than a random token of the same length). Tokens, hashes, base64 lines pass; `root`,
+ * `/etc/kubernetes/admin.conf`, `-----BEGIN PRIVATE KEY-----` do not.
+ */
+export function looksLikeKeyMaterial(text: string): boolean {
+  if (text.length < 16 || !/[A-Za-z]/.test(text) || !/[0-9]/.test(text)) return false;
+  const counts = new Map<string, number>();
+  for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let bits = 0;
+  for (const count of counts.values()) {
+    const p = count / text.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits >= 3;
 }

@@ -3,6 +3,7 @@
  * exhaust the controller's memory. Past the limit bytes are counted, not kept, and the text ends with a
  * note saying how much was dropped — a reader never mistakes a cut output for the whole of it.
  */
+import { TRUNCATION_NOTE } from '../secret.ts';
 
 /** Default limit per stream: far above what a task's report needs, far below what hurts a controller. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -36,6 +37,7 @@ export class CappedOutput {
   text(): string {
     const body = Buffer.concat(this.#chunks).toString('utf8');
     if (this.#dropped === 0) return body;
-    return `${body}\n[drover: output truncated: kept the first ${this.#kept} bytes, dropped ${this.#dropped} more]`;
+    // The note starts with TRUNCATION_NOTE: the redactor masks a secret the cut went through (secret.ts).
+    return `${body}${TRUNCATION_NOTE}: kept the first ${this.#kept} bytes, dropped ${this.#dropped} more]`;
   }
 }

@@ -118,7 +118,15 @@ describe('sh template and renderCommand', () => {
     expect(rendered.line).to.match(/^sudo -H -n -u root -- /);
   });
 
-  it('refuses a secret with a line break', () => {
-    expect(() => renderCommand({ run: sh`echo ${secret('a\nb')}` })).to.throw(/line break/);
+  it('carries a multi-line secret exactly (line breaks, CR, trailing newline) and refuses NUL', () => {
+    const value = '-----BEGIN KEY-----\n  a b\\c\r\n\n$(id)\n-----END KEY-----\n';
+    const rendered = renderCommand({ run: sh`printf '%s|' ${secret(value)} ${secret('one')}; cat`, stdin: 'data' });
+    expect(rendered.line).to.not.include('BEGIN KEY');
+    expect(runLocally(rendered.line, rendered.stdin).stdout).to.equal(`${value}|one|data`);
+    expect(() => renderCommand({ run: sh`echo ${secret('a\0b')}` })).to.throw(/NUL/);
+  });
+
+  it('refuses a secret in an argv, saying to use env or stdin', () => {
+    expect(() => renderCommand({ run: { argv: ['mysql', secret('pw-123456')] } })).to.throw(/argv\[1\] of mysql is a secret/);
   });
 });
