@@ -6,7 +6,6 @@ import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Reporter, StampedEvent } from '../events.ts';
 import { toPlain } from '../plain-value.ts';
-import { tail } from '../result.ts';
 import type { Redactor } from '../secret.ts';
 import { sealRecord } from './chain.ts';
 
@@ -25,7 +24,7 @@ export class AuditWriter implements Reporter {
   }
 
   handle(event: StampedEvent): void {
-    const body = auditBody(event);
+    const body = auditBody(event, this.redactor);
     if (!body) return;
     const line = sealRecord(++this.#seq, this.#previous, this.redactor.redactValue(toPlain(body)) as Record<string, unknown>);
     writeSync(this.#fd, `${line}\n`);
@@ -38,8 +37,12 @@ export class AuditWriter implements Reporter {
   }
 }
 
-/** What each event leaves in the log; task starts are not recorded (their result is). */
-export function auditBody(event: StampedEvent): Record<string, unknown> | undefined {
+/**
+ * What each event leaves in the log; task starts are not recorded (their result is). Output is cut to its
+ * tail by the redactor, which masks before it cuts: a cut through a secret would leave a piece of it.
+ */
+export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>): Record<string, unknown> | undefined {
+  const tail = redactor.tail.bind(redactor);
   const head = { kind: event.kind, runId: event.runId, time: event.time };
   switch (event.kind) {
     case 'run-start':

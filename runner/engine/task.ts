@@ -3,11 +3,11 @@
  * or execute it. This is the only place where check mode and the real run part ways, and they part
  * after the same plan, so a dry run predicts exactly what the real run does.
  */
-import type { Become, Script } from '../command.ts';
+import { InvalidShellValueError, SecretInArgvError, type Become, type Script } from '../command.ts';
 import { FactError } from '../facts.ts';
 import { ModuleError } from '../module-error.ts';
 import type { CommandOutcome, Module, Plan } from '../module.ts';
-import { tail, type CommandRecord, type FailureKind, type TaskResult } from '../result.ts';
+import type { CommandRecord, FailureKind, TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import { Secret, type Redactor } from '../secret.ts';
 import { UnreachableError } from '../transport/transport.ts';
@@ -105,17 +105,19 @@ export async function runTask(session: HostSession, spec: TaskSpec, settings: Ta
     for (const command of commands) {
       const record = await session.run(command, spec.become);
       records.push(record);
+      // Registered before any message is built from it: a failing command's output is secret too.
+      if (spec.secretOutput) settings.redactor.addOutput(record.stdout);
       if (!command.readOnly) changingRan = true;
       const ok = record.exitCode !== null && (command.okExitCodes ?? [0]).includes(record.exitCode);
       if (!ok) {
-        const diagnosis = command.diagnose ? await diagnose(session, command.diagnose, spec.become) : '';
+        const diagnosis = command.diagnose ? await diagnose(session, command.diagnose, spec.become, settings.redactor) : '';
         if (changingRan) session.invalidateFacts();
         return {
           params,
           result: finish({
             status: 'failed',
             changed: changingDone > 0,
-            msg: commandFailureMessage(record, command.description, diagnosis),
+            msg: commandFailureMessage(record, command.description, diagnosis, settings.redactor),
             changes: summaries,
             diffs,
             commands: records,
@@ -134,7 +136,6 @@ export async function runTask(session: HostSession, spec: TaskSpec, settings: Ta
   if (changingRan) session.invalidateFacts();
 
   const last = records[records.length - 1];
-  if (spec.secretOutput && last) registerSecretOutput(last.stdout, settings.redactor);
   const verdict = plan.interpret?.(outcomes) ?? {};
   const changed = plan.readOnly ? false : verdict.changed ?? true;
   if (verdict.failed) {
@@ -165,6 +166,12 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
   if (error instanceof UnreachableError) {
     return { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } };
   }
+  if (error instanceof SecretInArgvError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: SecretInArgvError.hint } };
+  }
+  if (error instanceof InvalidShellValueError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: 'a shell cannot carry a NUL byte: remove it from the value' } };
+  }
   if (error instanceof ModuleError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
@@ -179,17 +186,18 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
   return { status: 'failed', msg: `unexpected error ${when}: ${message}`, failure: { kind, hint: 'this is a bug in the module or in drover: please report it with the audit log' } };
 }
 
-function commandFailureMessage(record: CommandRecord, description: string | undefined, diagnosis: string): string {
+/** The output is masked before it is cut: a cut through a secret leaves a piece no redactor recognises. */
+function commandFailureMessage(record: CommandRecord, description: string | undefined, diagnosis: string, redactor: Redactor): string {
   const what = description ?? record.display.split('\n').find((line) => line.trim() !== '') ?? record.display;
   const status = record.timedOut ? 'timed out' : record.exitCode === null ? 'was killed' : `exited with ${record.exitCode}`;
-  const stderr = tail(record.stderr, 15) || tail(record.stdout, 15);
+  const stderr = redactor.tail(record.stderr, 15) || redactor.tail(record.stdout, 15);
   return [`command ${status}: ${what}`, stderr && `stderr:\n${stderr}`, diagnosis && `diagnosis:\n${diagnosis}`].filter(Boolean).join('\n');
 }
 
-async function diagnose(session: HostSession, script: Script, become: Become | undefined): Promise<string> {
+async function diagnose(session: HostSession, script: Script, become: Become | undefined, redactor: Redactor): Promise<string> {
   try {
     const record = await session.run({ run: script, readOnly: true, timeoutMs: 30_000 }, become);
-    return tail(`${record.stdout}${record.stderr}`, 20);
+    return redactor.tail(`${record.stdout}${record.stderr}`, 20);
   } catch {
     return '';
   }
@@ -199,9 +207,4 @@ function registerSecretParams(value: unknown, redactor: Redactor): void {
   if (value instanceof Secret) return redactor.add(value);
   if (Array.isArray(value)) return value.forEach((item) => registerSecretParams(item, redactor));
   if (value && typeof value === 'object') for (const item of Object.values(value)) registerSecretParams(item, redactor);
-}
-
-function registerSecretOutput(stdout: string, redactor: Redactor): void {
-  redactor.add(stdout.trim());
-  for (const line of stdout.split('\n')) redactor.add(line.trim());
 }

@@ -104,7 +104,7 @@ export class TerminalReporter implements Reporter {
       for (const command of result.commands) this.print(c.dim(indent(`$ ${command.display}${command.executed ? ` → ${command.exitCode}` : ' (not run)'}`, 6)));
     }
     if (result.status === 'failed' || result.status === 'unreachable') {
-      this.print(c.red(indent(result.msg, 6)));
+      this.print(c.red(indent(this.mask(result.msg), 6)));
       if (result.failure?.hint) this.print(c.yellow(indent(`hint: ${result.failure.hint}`, 6)));
     }
   }
@@ -113,8 +113,8 @@ export class TerminalReporter implements Reporter {
     const c = this.#color;
     const status = exitCode === 0 ? c.green(`rc=${exitCode}`) : c.red(`rc=${exitCode ?? 'killed'}`);
     this.print(`${c.bold(host)} | ${status}`);
-    if (stdout.trim()) this.print(indent(stdout.trimEnd(), 2));
-    if (stderr.trim()) this.print(c.red(indent(stderr.trimEnd(), 2)));
+    if (stdout.trim()) this.print(indent(this.mask(stdout).trimEnd(), 2));
+    if (stderr.trim()) this.print(c.red(indent(this.mask(stderr).trimEnd(), 2)));
   }
 
   private printRecap(event: Extract<StampedEvent, { kind: 'run-end' }>): void {
@@ -155,6 +155,14 @@ export class TerminalReporter implements Reporter {
     const shown = hosts.slice(0, 6).map((host) => `${host} (${this.#working.get(host)})`).join(', ');
     this.#spinner.text = `working: ${shown}${hosts.length > 6 ? ` and ${hosts.length - 6} more` : ''}`;
     if (!this.#spinner.isSpinning) this.#spinner.start();
+  }
+
+  /**
+   * Masks text before it is indented or coloured: both change every line, and a multi-line secret (a
+   * PEM key) no longer matches once its lines are changed; print() masks again what it is given.
+   */
+  private mask(text: string): string {
+    return this.options.redactor.redact(text);
   }
 
   /** Every line goes through the redactor: a secret a command echoed never reaches the screen. */
