@@ -38,7 +38,8 @@ describe('command/shell planner (table)', () => {
     const rendered = renderCommand(only);
     expect(rendered.display).to.match(/^export PLAIN='a b'\nexport TOKEN="\$DROVER_SECRET_\d+"\nexec echo 'a b'$/);
     expect(rendered.line).not.to.include('tok-secret-1');
-    expect(rendered.stdin.toString()).to.equal('tok-secret-1\ninput\n');
+    // Each secret is its line count, then its lines (multi-line secrets arrive whole), then the data.
+    expect(rendered.stdin.toString()).to.equal('1\ntok-secret-1\ninput\n');
     expect(planRunFrom(spec({ stdin: 'x', stdinAddNewline: false })).changes[0]!.commands[0]!.stdin).to.equal('x');
   });
 
