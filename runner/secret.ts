@@ -62,15 +62,15 @@ export class Redactor {
 
   /**
    * Registers a secret. Values shorter than 4 characters are refused as too likely to mask innocent text.
-   * A multi-line secret (a PEM key) is registered whole and, in addition, each of its lines that looks
-   * like key material (see looksLikeKeyMaterial): a report that cuts the text by lines, or indents it,
-   * shows single lines, which the whole value no longer matches.
+   * A multi-line secret (a PEM key) is registered whole and, in addition, each of its lines of 8 or more
+   * characters: a report that cuts text by lines (the last lines of stderr) shows a few of its lines,
+   * which the whole value no longer matches. Shorter lines are left: they are words, not the secret.
    */
   add(value: Secret | string): void {
     const plain = value instanceof Secret ? value.reveal() : value;
     this.#register(plain);
     if (/[\r\n]/.test(plain)) {
-      for (const line of plain.split(/\r?\n|\r/)) if (looksLikeKeyMaterial(line.trim())) this.#register(line.trim());
+      for (const line of plain.split(/\r?\n|\r/)) if (line.trim().length >= 8) this.#register(line.trim());
     }
   }
 

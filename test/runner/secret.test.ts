@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { MASK, Redactor, secret } from '../../runner/secret.ts';
+import { looksLikeKeyMaterial, MASK, Redactor, secret, secretOutputValues } from '../../runner/secret.ts';
 
 describe('secrets', () => {
   it('never show their value through String, JSON or inspect', () => {
@@ -23,5 +23,41 @@ describe('secrets', () => {
     const redactor = new Redactor();
     redactor.add('ab');
     expect(redactor.redact('abc')).to.equal('abc');
+  });
+});
+
+describe('secret output and multi-line secrets', () => {
+  it('a secret output registers itself whole and its key material, never its plain words', () => {
+    const token = 'abcdef.0123456789abcdef';
+    const output = `root\ntrue\n/etc\n/etc/kubernetes/admin.conf\nkubeadm join 10.0.0.1:6443 --token ${token} --discovery-token-ca-cert-hash sha256:5f2b0c4e9a1d7e3f\n`;
+    const values = secretOutputValues(output);
+    expect(values).to.include(output.trim());
+    expect(values).to.include(token);
+    expect(values).to.include('sha256:5f2b0c4e9a1d7e3f');
+    for (const word of ['root', 'true', '/etc', '/etc/kubernetes/admin.conf', '--discovery-token-ca-cert-hash', '10.0.0.1:6443']) expect(values).to.not.include(word);
+    const redactor = new Redactor();
+    redactor.addOutput(output);
+    expect(redactor.redact('ls -d /etc/ssh as root: true')).to.equal('ls -d /etc/ssh as root: true');
+    expect(redactor.redact(`token ${token}`)).to.equal(`token ${MASK}`);
+  });
+
+  it('looks like key material: long, letters and digits, varied', () => {
+    expect(looksLikeKeyMaterial('MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7')).to.equal(true);
+    expect(looksLikeKeyMaterial('-----BEGIN PRIVATE KEY-----')).to.equal(false);
+    expect(looksLikeKeyMaterial('aaaaaaaaaaaaaaaa1111111111')).to.equal(false);
+    expect(looksLikeKeyMaterial('short1a')).to.equal(false);
+  });
+
+  it('masks each long line of a multi-line secret alone, and not its short lines', () => {
+    const redactor = new Redactor();
+    redactor.add(secret('-----BEGIN KEY-----\nline-one-of-key-9f8e\nab\n-----END KEY-----\n'));
+    expect(redactor.redact('x line-one-of-key-9f8e y ab')).to.equal(`x ${MASK} y ab`);
+  });
+
+  it('masks before cutting: a tail through a secret shows no piece of it', () => {
+    const redactor = new Redactor();
+    redactor.add('s3cret-value-1234567890');
+    const text = `s3cret-value-1234567890${'y'.repeat(95)}`;
+    expect(redactor.tail(text, 10, 100)).to.not.include('1234567890');
   });
 });
