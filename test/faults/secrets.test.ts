@@ -293,7 +293,8 @@ describe('faults: secrets (issue 8 items 6-10)', () => {
         ...leaks(run.stdout, forbidden).map((item) => `stdout: ${item}`),
         ...leaks(run.stderr, forbidden).map((item) => `stderr: ${item}`),
       ];
-      console.log(`      run-wide: ${Object.keys(forbidden).length} secret values × 3 outputs (audit ${audit().length} B, stdout ${run.stdout.length} B, stderr ${run.stderr.length} B): found ${found.length}`);
+      const pieceCount = Object.values(forbidden).reduce((sum, value) => sum + pieces(value).length, 0);
+      console.log(`      run-wide: ${Object.keys(forbidden).length} secret values (${pieceCount} 10-character pieces) × 3 outputs (audit ${audit().length} B, stdout ${run.stdout.length} B, stderr ${run.stderr.length} B): found ${found.length}`);
       expect(found).to.deep.equal([]);
     });
   });
