@@ -241,10 +241,11 @@ function sudoPrefix(become: Become, withPassword: boolean): string {
   return withPassword ? `sudo -H -S -p '' -u ${user} --` : `sudo -H -n -u ${user} --`;
 }
 
+/** The become password: sudo -S reads exactly one line, so a line break in it cannot be sent. */
 function oneLine(value: Secret, label: string): string {
   const plain = value.reveal();
   if (/[\n\r\0]/.test(plain)) {
-    throw new InvalidShellValueError(`the ${label} (a secret) contains a line break or NUL; secrets are sent as one line on stdin`);
+    throw new InvalidShellValueError(`the ${label} (a secret) contains a line break or NUL; sudo reads a password as one line`);
   }
   return plain;
 }
