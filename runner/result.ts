@@ -49,7 +49,10 @@ export interface TaskResult {
   failure?: { kind: FailureKind; hint?: string };
 }
 
-/** Keeps the tail of long output for messages and the audit log. */
+/**
+ * Keeps the tail of long output for messages and the audit log. For text that may hold a secret use
+ * Redactor.tail, which masks first: a cut through a secret leaves a piece the redactor cannot recognise.
+ */
 export function tail(text: string, maxLines = 20, maxChars = 4000): string {
   const lines = text.trimEnd().split('\n');
   const kept = lines.slice(-maxLines).join('\n');

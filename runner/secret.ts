@@ -5,6 +5,7 @@
  * `String(secret)` and `JSON.stringify(secret)` both give the mask, and the only way to the real value is
  * `reveal()`, which the runner calls when it writes the value to a command's stdin.
  */
+import { tail } from './result.ts';
 
 export const MASK = '********';
 
@@ -107,9 +108,7 @@ export class Redactor {
 
   /** Masks then cuts: the last `maxLines` lines of `text`, at most `maxChars` characters. */
   tail(text: string, maxLines = 20, maxChars = 4000): string {
-    const lines = this.redact(text).trimEnd().split('\n');
-    const kept = lines.slice(-maxLines).join('\n');
-    return kept.length > maxChars ? kept.slice(-maxChars) : kept;
+    return tail(this.redact(text), maxLines, maxChars);
   }
 
   #register(plain: string): void {
