@@ -46,7 +46,11 @@ export interface TaskOptions<H extends string = string> {
   notify?: H | H[];
   /** Return a failed result instead of stopping this host (the run's fail-fast still counts it). */
   ignoreErrors?: boolean;
-  /** The task's output is a secret (a join command): masked in the terminal, JSON and audit log. */
+  /**
+   * The task's output is a secret (a join command): for the rest of the run the output as a whole, and each
+   * line and word of it that looks like key material (a token, a hash, a base64 line), are masked in the
+   * terminal, JSON and audit log. Its plain words (`root`, `/etc`) are not: they are not the secret.
+   */
   secretOutput?: boolean;
 }
 

@@ -170,7 +170,7 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: SecretInArgvError.hint } };
   }
   if (error instanceof InvalidShellValueError) {
-    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: 'a shell cannot carry a NUL byte: remove it from the value' } };
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: 'change the value the message names: no shell command can carry it as it is' } };
   }
   if (error instanceof ModuleError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
