@@ -71,14 +71,16 @@ function renderValue(value: ShellValue | Script | RawShell | ShellValue[], secre
  * a shell at all, so it is refused rather than silently truncated.
  */
 export function shellQuote(value: string): string {
-  if (value.includes('\0')) throw new InvalidShellValueError(value);
+  if (value.includes('\0')) throw new InvalidShellValueError(`a value contains a NUL byte, which no shell command can carry: ${JSON.stringify(value.slice(0, 60))}`);
   if (value !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A value no shell command can carry (a NUL, a bad variable name); the message names which value. */
 export class InvalidShellValueError extends Error {
-  constructor(value: string) {
-    super(`a value contains a NUL byte, which no shell command can carry: ${JSON.stringify(value.slice(0, 60))}`);
+  readonly hint = 'remove the NUL byte or line break from that value (a shell argument, variable or stdin line cannot hold it)';
+  constructor(problem: string) {
+    super(problem);
     this.name = 'InvalidShellValueError';
   }
 }
@@ -158,7 +160,8 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
     stdinParts.push(Buffer.from(`${oneLine(value, value.label)}\n`));
   }
   for (const [name, value] of Object.entries(command.env ?? {})) {
-    if (!ENV_NAME.test(name)) throw new InvalidShellValueError(`environment variable name ${name}`);
+    if (!ENV_NAME.test(name)) throw new InvalidShellValueError(`${JSON.stringify(name)} is not a valid environment variable name`);
+    if (value.includes('\0')) throw new InvalidShellValueError(`the environment variable ${name} contains a NUL byte, which no shell command can carry`);
     prelude += `export ${name}=${shellQuote(value)}\n`;
   }
   if (command.cwd) prelude += `cd ${shellQuote(command.cwd)}\n`;
@@ -172,7 +175,10 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
 }
 
 function argvScript(argv: ShellValue[]): Script {
-  if (argv.length === 0) throw new InvalidShellValueError('an empty argv');
+  if (argv.length === 0) throw new InvalidShellValueError('the command has an empty argv');
+  argv.forEach((item, index) => {
+    if (typeof item === 'string' && item.includes('\0')) throw new InvalidShellValueError(`argv[${index}] contains a NUL byte, which no shell command can carry`);
+  });
   return sh`exec ${argv}`;
 }
 

@@ -3,7 +3,7 @@
  * or execute it. This is the only place where check mode and the real run part ways, and they part
  * after the same plan, so a dry run predicts exactly what the real run does.
  */
-import type { Become, Script } from '../command.ts';
+import { InvalidShellValueError, type Become, type Script } from '../command.ts';
 import { FactError } from '../facts.ts';
 import { ModuleError } from '../module-error.ts';
 import type { CommandOutcome, Module, Plan } from '../module.ts';
@@ -166,6 +166,9 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
     return { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } };
   }
   if (error instanceof ModuleError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
+  }
+  if (error instanceof InvalidShellValueError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
   if (error instanceof FactError) {
