@@ -1,5 +1,5 @@
 /** `audit show FILE`: the audit log for people, one line or block per record, with the chain verdict. */
-import { verifyChain } from './chain.ts';
+import { describeVerdict, verifyChain } from './chain.ts';
 
 export function showAuditLog(text: string): string {
   const out: string[] = [];
@@ -15,9 +15,7 @@ export function showAuditLog(text: string): string {
     out.push(formatRecord(record));
   }
   const verdict = verifyChain(text);
-  out.push(verdict.ok
-    ? `chain: intact (${verdict.records} records)`
-    : `chain: BROKEN at record ${verdict.brokenAt}: ${verdict.problem}`);
+  out.push(`chain: ${describeVerdict(verdict)}`);
   return out.join('\n');
 }
 
