@@ -126,6 +126,8 @@ export interface RenderedCommand {
   stdin: Buffer;
   /** The script body alone, for people (terminal, check-mode listing). Contains no secret. */
   display: string;
+  /** Whether sudo is given a password on stdin (so a refusal can be told from the command failing). */
+  sudoPassword: boolean;
 }
 
 export interface RenderOptions {
@@ -171,7 +173,7 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
   const shellLine = `/bin/sh -c ${shellQuote(script)}`;
   const line = sudo ? `${sudoPrefix(options.become ?? {}, Boolean(password))} ${shellLine}` : shellLine;
   const who = sudo ? `[sudo -u ${options.become?.user ?? 'root'}] ` : '';
-  return { line, stdin: Buffer.concat(stdinParts), display: who + body.text };
+  return { line, stdin: Buffer.concat(stdinParts), display: who + body.text, sudoPassword: Boolean(password) };
 }
 
 function argvScript(argv: ShellValue[]): Script {

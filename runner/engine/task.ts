@@ -11,6 +11,7 @@ import { tail, type CommandRecord, type FailureKind, type TaskResult } from '../
 import { SchemaError } from '../schema.ts';
 import { Secret, type Redactor } from '../secret.ts';
 import { UnreachableError } from '../transport/transport.ts';
+import { BecomeRefusedError } from './become-refused.ts';
 import { ProbeError, type HostSession } from './host-session.ts';
 
 export interface TaskSpec {
@@ -166,6 +167,9 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
     return { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } };
   }
   if (error instanceof ModuleError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
+  }
+  if (error instanceof BecomeRefusedError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
   if (error instanceof InvalidShellValueError) {
