@@ -38,7 +38,7 @@ function formatRecord(r: Record<string, unknown>): string {
       return `${prefix} OUTPUT ${String(r.host)} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '').split('\n').map((line) => `    ${line}`).join('\n')}`;
     case 'run-end':
       return `${prefix} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms\n${
-        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${String(line.host)}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)}`).join('\n')
+        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${String(line.host)}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)} ignored=${String(line.ignored ?? 0)}`).join('\n')
       }`;
     default:
       return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason].filter(Boolean).map(String).join(' · ')}`;
