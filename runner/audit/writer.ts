@@ -61,6 +61,7 @@ export function auditBody(event: StampedEvent): Record<string, unknown> | undefi
         task: r.task,
         module: r.module,
         status: r.status,
+        ignored: event.ignored,
         changed: r.changed,
         checkMode: r.checkMode,
         uncertain: r.uncertain,

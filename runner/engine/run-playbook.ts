@@ -225,10 +225,11 @@ function makeTasks(
       redactor: options.redactor,
       clock: options.clock,
     });
-    options.state.count(run.result, taskOptions.ignoreErrors === true);
+    const ignored = taskOptions.ignoreErrors === true && run.result.status === 'failed';
+    options.state.count(run.result, ignored);
     const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
     if (echoed) options.bus.emit({ kind: 'host-output', host: target.name, exitCode: run.result.rc, stdout: run.result.stdout, stderr: run.result.stderr });
-    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler, ...(options.adhoc && { echoed }) });
+    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler, ...(options.adhoc && { echoed }), ...(ignored && { ignored }) });
     if (run.result.status === 'failed' || run.result.status === 'unreachable') {
       if (taskOptions.ignoreErrors && run.result.status === 'failed') return run.result;
       recordFailure(run.result, options);

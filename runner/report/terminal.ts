@@ -55,7 +55,7 @@ export class TerminalReporter implements Reporter {
         this.#working.delete(event.result.host);
         // A task the tags left out is not news: hundreds of such lines would bury the few that ran (-v shows them).
         const quiet = event.byTags === true && !this.options.verbose;
-        if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler);
+        if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, event.ignored === true);
         this.updateSpinner();
         return;
       case 'host-output':
@@ -87,12 +87,12 @@ export class TerminalReporter implements Reporter {
     this.#spinner?.stop();
   }
 
-  private printResult(result: TaskResult, handler: boolean): void {
+  private printResult(result: TaskResult, handler: boolean, ignored: boolean): void {
     const c = this.#color;
     const status = this.statusLabel(result.status, result.checkMode, result.uncertain);
     const label = `${handler ? 'handler: ' : ''}${result.task}`;
     const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${result.msg})`) : '';
-    this.print(`  ${status} ${c.bold(result.host)}  ${label} ${c.dim(`[${result.module}]`)}${detail}`);
+    this.print(`  ${status} ${c.bold(result.host)}  ${label} ${c.dim(`[${result.module}]`)}${detail}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`);
     if (result.status === 'changed') {
       for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
       if (this.options.showDiff) {

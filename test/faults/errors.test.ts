@@ -136,6 +136,7 @@ describeOnLab('faults: clear errors on a lab host (issue 8 item 17)', 1, (target
     const run = await runCli([join(PLAYBOOKS, 'ignored-failures.ts'), '-i', path, '--audit-log', auditPath()]);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(run.stdout).to.match(new RegExp(`${target.name}\\s+: ok=1 changed=0 failed=0 skipped=0 unreachable=0 ignored=5`));
+    expect(run.stdout).to.match(/fails 1 \[command\] \(ignored: ignoreErrors\)/);
 
     const log = auditPath();
     const json = await runCli([join(PLAYBOOKS, 'ignored-failures.ts'), '-i', path, '--json', '--audit-log', log]);
