@@ -31,6 +31,9 @@ export interface AuditLogFile {
 export function openAuditLog(path: string): AuditLogFile {
   const existing = statOrUndefined(path);
   if (existing) {
+    if (existing.isDirectory()) {
+      throw new AuditLogError(path, 'is a directory; --audit-log takes the path of a new file', `give a file name in it, e.g. ${path.replace(/\/$/, '')}/run.jsonl, or leave the option out to get audit/RUN-ID.jsonl`);
+    }
     if (!existing.isCharacterDevice()) {
       throw new AuditLogError(path, 'already exists; drover never appends to or overwrites an audit log, since each run is one log',
         'choose a new path for --audit-log (e.g. with the date in its name), or leave the option out to get audit/RUN-ID.jsonl');

@@ -69,6 +69,7 @@ describe('faults: clear errors (issue 8 item 17)', function () {
       expectClearError(run, existing, /already exists/, /choose a new path/);
       expect(readFileSync(existing, 'utf8')).to.equal('keep me\n');
       expect(run.stdout).to.not.include('RECAP');
+      expectClearError(await runCli(['exec', 'all', '-i', refusingInventory(), '--audit-log', dir, '--', 'true']), dir, /is a directory/);
     });
 
     it('fails on /dev/full with a write error before anything runs', async () => {
