@@ -147,5 +147,6 @@ describeOnLab('faults: clear errors on a lab host (issue 8 item 17)', 1, (target
     expect(existsSync(log)).to.equal(true);
     const closing = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!) as { kind: string; recap: unknown[] };
     expect(closing.recap[0]).to.include({ host: target.name, failed: 0, ignored: 5 });
+    expect((await runCli(['audit', 'show', log])).stdout).to.match(new RegExp(`${target.name}: ok=1 changed=0 failed=0 unreachable=0 ignored=5`));
   });
 });
