@@ -6,7 +6,11 @@
  * cannot decrypt Ansible Vault.
  */
 import {
+  isAlias,
+  isMap,
+  isPair,
   isScalar,
+  isSeq,
   LineCounter,
   parseDocument,
   visit,
@@ -87,7 +91,55 @@ export function parseYamlFile(text: string, file: string): YamlFile {
     throw new InventoryError({ file, line: 1 }, 'this file is encrypted with Ansible Vault, which drover cannot decrypt',
       'Decrypt it (ansible-vault decrypt) into a file only you can read, or move the secrets elsewhere.');
   }
+  checkAliases(document, file, lineAt);
   return { file, document, lineOf: (node) => lineAt(node?.range?.[0]) };
+}
+
+/**
+ * How many values aliases may add to a file beyond what is written in it. A real inventory repeats a few
+ * mappings; aliases of aliases of lists multiply (ten levels of ten is 10^10 values: an "alias bomb").
+ */
+export const MAX_ALIAS_EXPANSION = 100_000;
+
+/**
+ * Refuses, before anything walks the document, the two alias shapes that have no finite value: an alias
+ * inside the value it names (`a: &x { b: *x }`, which would recurse without end) and aliases that expand
+ * beyond MAX_ALIAS_EXPANSION. Sizes are memoised per node, so this is linear in the text, not the expansion.
+ */
+function checkAliases(document: Document.Parsed, file: string, lineAt: (offset: number | undefined) => number | undefined): void {
+  const sizes = new Map<unknown, number>();
+  const open = new Set<unknown>();
+  let added = 0;
+  const size = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = node.resolve(document);
+      if (!target) return 1;
+      if (open.has(target)) {
+        throw new InventoryError({ file, line: lineAt(node.range?.[0]) },
+          `the alias *${node.source} is used inside the value it names, so that value would repeat without end`,
+          `Use *${node.source} only outside the value anchored as &${node.source}, or write the nested value out.`);
+      }
+      const expanded = size(target);
+      added += expanded;
+      if (added > MAX_ALIAS_EXPANSION) {
+        throw new InventoryError({ file, line: lineAt(node.range?.[0]) },
+          `aliases (*name) expand this file to more than ${MAX_ALIAS_EXPANSION} values beyond what is written (aliases of aliases multiply: an "alias bomb")`,
+          'Write the repeated values out, or use fewer levels of aliases that refer to other aliases.');
+      }
+      return expanded;
+    }
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let total = 1;
+    open.add(node);
+    if (isMap(node) || isSeq(node)) {
+      for (const item of node.items) total += isPair(item) ? size(item.key) + size(item.value) : size(item);
+    }
+    open.delete(node);
+    sizes.set(node, total);
+    return total;
+  };
+  size(document.contents);
 }
 
 /** The second occurrence of a repeated key (the yaml package points at the mapping, not the key). */
@@ -111,8 +163,9 @@ function findDuplicateKey(document: Document.Parsed): { key: string; offset: num
 }
 
 /** Converts a YAML node's value (aliases and merge keys resolved) into an inventory value. */
+/** maxAliasCount is off: checkAliases has already bounded what aliases can expand to, and refused cycles. */
 export function yamlValue(yaml: YamlFile, node: Node | null | undefined, what: string): InventoryValue {
-  const value: unknown = node ? node.toJS(yaml.document, { maxAliasCount: 1000 }) : null;
+  const value: unknown = node ? node.toJS(yaml.document, { maxAliasCount: -1 }) : null;
   return toInventoryValue(value, { file: yaml.file, line: yaml.lineOf(node) }, what);
 }
 

@@ -75,14 +75,16 @@ function renderValue(value: ShellValue | Script | RawShell | ShellValue[], secre
  * a shell at all, so it is refused rather than silently truncated.
  */
 export function shellQuote(value: string): string {
-  if (value.includes('\0')) throw new InvalidShellValueError(value);
+  if (value.includes('\0')) throw new InvalidShellValueError(`a value contains a NUL byte, which no shell command can carry: ${JSON.stringify(value.slice(0, 60))}`);
   if (value !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A value no shell command can carry (a NUL, a bad variable name); the message names which value. */
 export class InvalidShellValueError extends Error {
-  constructor(value: string) {
-    super(`a value contains a NUL byte, which no shell command can carry: ${JSON.stringify(value.slice(0, 60))}`);
+  readonly hint = 'remove the NUL byte or line break from that value (a shell argument, variable or stdin line cannot hold it)';
+  constructor(problem: string) {
+    super(problem);
     this.name = 'InvalidShellValueError';
   }
 }
@@ -128,6 +130,8 @@ export interface RenderedCommand {
   stdin: Buffer;
   /** The script body alone, for people (terminal, check-mode listing). Contains no secret. */
   display: string;
+  /** Whether sudo is given a password on stdin (so a refusal can be told from the command failing). */
+  sudoPassword: boolean;
 }
 
 export interface RenderOptions {
@@ -164,7 +168,8 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
   }
   if (secretEntries.length > 0) prelude += 'unset __drover_secret __drover_n __drover_line\n';
   for (const [name, value] of Object.entries(command.env ?? {})) {
-    if (!ENV_NAME.test(name)) throw new InvalidShellValueError(`environment variable name ${name}`);
+    if (!ENV_NAME.test(name)) throw new InvalidShellValueError(`${JSON.stringify(name)} is not a valid environment variable name`);
+    if (value.includes('\0')) throw new InvalidShellValueError(`the environment variable ${name} contains a NUL byte, which no shell command can carry`);
     prelude += `export ${name}=${shellQuote(value)}\n`;
   }
   if (command.cwd) prelude += `cd ${shellQuote(command.cwd)}\n`;
@@ -174,7 +179,7 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
   const shellLine = `/bin/sh -c ${shellQuote(script)}`;
   const line = sudo ? `${sudoPrefix(options.become ?? {}, Boolean(password))} ${shellLine}` : shellLine;
   const who = sudo ? `[sudo -u ${options.become?.user ?? 'root'}] ` : '';
-  return { line, stdin: Buffer.concat(stdinParts), display: who + body.text };
+  return { line, stdin: Buffer.concat(stdinParts), display: who + body.text, sudoPassword: Boolean(password) };
 }
 
 /**
@@ -182,7 +187,10 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
  * read in `/proc/PID/cmdline` while it runs. A Secret there would be shown, so it is refused.
  */
 function argvScript(argv: ShellValue[]): Script {
-  if (argv.length === 0) throw new InvalidShellValueError('an empty argv');
+  if (argv.length === 0) throw new InvalidShellValueError('the command has an empty argv');
+  argv.forEach((item, index) => {
+    if (typeof item === 'string' && item.includes('\0')) throw new InvalidShellValueError(`argv[${index}] contains a NUL byte, which no shell command can carry`);
+  });
   const index = argv.findIndex((word) => word instanceof Secret);
   if (index >= 0) throw new SecretInArgvError(String(argv[0]), index, (argv[index] as Secret).label);
   return sh`exec ${argv}`;

@@ -34,6 +34,8 @@ export interface RecapLine {
   failed: number;
   skipped: number;
   unreachable: number;
+  /** Failed tasks whose failure the playbook ignored (ignoreErrors); not counted in `failed`, as in Ansible. */
+  ignored: number;
   /** Tasks not started on this host because the run stopped (fail-fast or Ctrl-C). */
   notRun: boolean;
 }
@@ -42,7 +44,7 @@ export type RunEvent =
   | { kind: 'run-start'; info: RunStartInfo; hosts: string[] }
   | { kind: 'play-start'; play: string; hosts: string[]; batch: number; batches: number }
   | { kind: 'task-start'; host: string; task: string; module: string }
-  | { kind: 'task-result'; result: TaskResult; params: unknown; handler: boolean; /** The output was already shown (ad-hoc exec): the terminal prints only failures. */ echoed?: boolean }
+  | { kind: 'task-result'; result: TaskResult; params: unknown; handler: boolean; /** The output was already shown (ad-hoc exec): the terminal prints only failures. */ echoed?: boolean; /** Skipped by --tags/--skip-tags: the terminal shows these only with -v. */ byTags?: boolean; /** A failure the playbook ignores (ignoreErrors): counted as ignored, not failed. */ ignored?: boolean }
   | { kind: 'host-unreachable'; host: string; message: string; hint?: string }
   | { kind: 'host-output'; host: string; exitCode: number | null; stdout: string; stderr: string }
   | { kind: 'warning'; message: string; host?: string }

@@ -258,6 +258,10 @@ function parseJsonObject(text: string, path: string): unknown {
 /** A string or a Secret in, a Secret out: passwords and tokens are never handled as plain strings. */
 class SecretSchema extends Schema<Secret, string | Secret> {
   parse(value: unknown, path: string): Secret {
+    // A NUL is refused here as in strings: otherwise a union of string and secret takes the secret branch
+    // and the NUL surfaces only when the command is built, as an internal error.
+    const text = value instanceof Secret ? value.reveal() : value;
+    if (typeof text === 'string' && text.includes('\0')) throw new SchemaError(path, 'contains a NUL byte, which no command or file name can carry');
     if (value instanceof Secret) return value;
     if (typeof value === 'string') return new Secret(value, path);
     throw new SchemaError(path, 'expected a secret (a string or secret(...))');
@@ -281,6 +285,9 @@ class UnionSchema<Out, In> extends Schema<Out, In> {
         problems.push(...refusals(option, error, value, path));
       }
     }
+    // Every branch refusing for the same reason (a NUL, say) is one reason, said once.
+    const reasons = new Set(problems.map((problem) => problem.replace(/^as [^:]+: /, '')));
+    if (problems.length > 1 && reasons.size === 1) throw new UnionError(path, [...reasons][0]!, problems);
     throw new UnionError(path, `expected ${this.describe()}, got ${show(value)} (${problems.join('; ')})`, problems);
   }
   describe(): string {

@@ -1,5 +1,5 @@
 /** `audit show FILE`: the audit log for people, one line or block per record, with the chain verdict. */
-import { verifyChain } from './chain.ts';
+import { describeVerdict, verifyChain } from './chain.ts';
 
 export function showAuditLog(text: string): string {
   const out: string[] = [];
@@ -15,9 +15,7 @@ export function showAuditLog(text: string): string {
     out.push(formatRecord(record));
   }
   const verdict = verifyChain(text);
-  out.push(verdict.ok
-    ? `chain: intact (${verdict.records} records)`
-    : `chain: BROKEN at record ${verdict.brokenAt}: ${verdict.problem}`);
+  out.push(`chain: ${describeVerdict(verdict)}`);
   return out.join('\n');
 }
 
@@ -40,7 +38,7 @@ function formatRecord(r: Record<string, unknown>): string {
       return `${prefix} OUTPUT ${String(r.host)} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '').split('\n').map((line) => `    ${line}`).join('\n')}`;
     case 'run-end':
       return `${prefix} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms\n${
-        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${String(line.host)}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)}`).join('\n')
+        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${String(line.host)}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)} ignored=${String(line.ignored ?? 0)}`).join('\n')
       }`;
     default:
       return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason].filter(Boolean).map(String).join(' · ')}`;

@@ -2,38 +2,44 @@
  * Writes the audit log: one chained JSON line per record, written synchronously as each event happens,
  * so a crash loses at most the record in flight. Every value passes through the redactor.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync } from 'node:fs';
 import type { Reporter, StampedEvent } from '../events.ts';
 import { toPlain } from '../plain-value.ts';
 import type { Redactor } from '../secret.ts';
-import { sealRecord } from './chain.ts';
+import { closingFields, CLOSING_KIND, sealRecord } from './chain.ts';
+import { openAuditLog, writeRecord, type AuditLogFile } from './log-file.ts';
 
 export class AuditWriter implements Reporter {
-  readonly #fd: number;
+  readonly #file: AuditLogFile;
   #seq = 0;
   #previous: string | undefined;
+  #closed = false;
 
   constructor(
     readonly path: string,
     private readonly redactor: Redactor,
   ) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // 'wx': never append to or overwrite someone else's log; each run gets its own file.
-    this.#fd = openSync(path, 'wx', 0o600);
+    this.#file = openAuditLog(path);
   }
 
   handle(event: StampedEvent): void {
+    // Nothing follows the closing record: a verifier refuses anything after it as appended later.
+    if (this.#closed) return;
     const body = auditBody(event, this.redactor);
     if (!body) return;
-    const line = sealRecord(++this.#seq, this.#previous, this.redactor.redactValue(toPlain(body)) as Record<string, unknown>);
-    writeSync(this.#fd, `${line}\n`);
+    const seq = ++this.#seq;
+    const redacted = this.redactor.redactValue(toPlain(body)) as Record<string, unknown>;
+    if (body.kind === CLOSING_KIND) this.#closed = true;
+    const line = sealRecord(seq, this.#previous, body.kind === CLOSING_KIND ? { ...redacted, ...closingFields(seq, this.#previous) } : redacted);
+    // The first record (run-start) is written before any host is contacted: it is the probe that the log can be written.
+    writeRecord(this.#file, this.path, `${line}\n`, seq === 1);
     this.#previous = line;
   }
 
   async close(): Promise<void> {
-    fsyncSync(this.#fd);
-    closeSync(this.#fd);
+    // A character device (a terminal) cannot be fsynced; a regular file must be.
+    if (this.#file.created) fsyncSync(this.#file.fd);
+    closeSync(this.#file.fd);
   }
 }
 
@@ -58,6 +64,7 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
         task: r.task,
         module: r.module,
         status: r.status,
+        ignored: event.ignored,
         changed: r.changed,
         checkMode: r.checkMode,
         uncertain: r.uncertain,

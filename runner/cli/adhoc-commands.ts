@@ -47,6 +47,7 @@ export async function execCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${EXEC_HELP}\n`);
     return 0;
   }
+  refuseTags('exec', options);
   if (positionals.length !== 1) throw new UsageError('expected one host pattern before `--` (see --help)');
   if (words.length === 0) throw new UsageError('no command given: put it after `--`, e.g. `exec workers -i inv.yaml -- uptime`');
   const shell = findModule('shell');
@@ -65,6 +66,7 @@ export async function moduleCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${asked ? moduleHelp(asked) : MODULE_HELP}\n`);
     return 0;
   }
+  refuseTags('module', options);
   if (positionals.length < 2) throw new UsageError('expected PATTERN MODULE [key=value …] (see --help)');
   const [pattern, moduleName, ...pairs] = positionals as [string, string, ...string[]];
   const module = findModule(moduleName);
@@ -94,6 +96,14 @@ export function parsePairs(pairs: string[]): Record<string, string> {
 }
 
 /** Names the unknown module and the nearest known one. */
+/** --tags selects a playbook's tasks; an ad-hoc run is one untagged task, which --tags would silently keep or drop. */
+function refuseTags(command: string, options: CommonOptions): void {
+  const given = [...(options.tags.length > 0 ? ['--tags'] : []), ...(options.skipTags.length > 0 ? ['--skip-tags'] : [])];
+  if (given.length > 0) {
+    throw new UsageError(`${given.join(' and ')} ${given.length > 1 ? 'select' : 'selects'} tasks of a playbook; \`${command}\` runs one untagged task, so ${given.length > 1 ? 'they have' : 'it has'} no meaning here: remove ${given.length > 1 ? 'them' : 'it'} (or narrow the hosts with the pattern or --limit). Nothing was run.`);
+  }
+}
+
 function unknownModule(name: string): UsageError {
   const names = Object.keys(registry);
   const hint = closest(name, names);

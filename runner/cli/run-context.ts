@@ -48,12 +48,12 @@ export function startRun(settings: RunContextSettings): RunContext {
     if (host.become?.password) redactor.add(host.become.password);
   }
   const stdout = settings.stdout ?? process.stdout;
-  const reporters: Reporter[] = [];
+  const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
+  // The audit log first: its run-start record is the probe that it can be written, before anything is shown.
+  const reporters: Reporter[] = [new AuditWriter(auditPath, redactor)];
   reporters.push(options.json
     ? new JsonReporter(stdout, redactor)
     : new TerminalReporter({ stream: stdout, interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI, showDiff: options.diff, verbose: options.verbose, redactor }));
-  const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
-  reporters.push(new AuditWriter(auditPath, redactor));
   const bus = new EventBus(runId, reporters);
   const state = new RunState();
   const connector = settings.connector ?? connect;

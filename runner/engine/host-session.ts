@@ -7,6 +7,7 @@ import type { Fact } from '../facts.ts';
 import type { HostContext, ProbeOutput } from '../module.ts';
 import type { CommandRecord } from '../result.ts';
 import { Redactor, Secret } from '../secret.ts';
+import { BecomeRefusedError, sudoRefusedPassword } from './become-refused.ts';
 import { UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
 
 /** Everything the runner knows about a host before it connects. */
@@ -64,6 +65,8 @@ export class HostSession {
       timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
       signal: this.settings.abortSignal,
     });
+    const refused = rendered.sudoPassword ? sudoRefusedPassword(outcome.exitCode, outcome.stderr) : undefined;
+    if (refused) throw new BecomeRefusedError(this.name, this.target.connection.user, become?.user ?? 'root', refused);
     if (outcome.connectionLost) {
       this.#unreachable = new UnreachableError(this.name, `connection to ${this.name} was lost while running: ${rendered.display}`, 'check that the host is up and sshd is running; the command may or may not have completed');
       throw this.#unreachable;

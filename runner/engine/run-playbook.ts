@@ -16,7 +16,7 @@ import { codeLocation } from './code-location.ts';
 import type { HostSession, HostTarget } from './host-session.ts';
 import type { RunState } from './run-state.ts';
 import type { SessionPool } from './session-pool.ts';
-import { selectByTags, type TagFilter } from './tags.ts';
+import { selectByTags, unmatchedTags, type TagFilter } from './tags.ts';
 import { runTask } from './task.ts';
 
 export interface PlaybookRunOptions {
@@ -117,6 +117,7 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
       if (!options.adhoc) options.bus.emit({ kind: 'play-end', play: play.name });
     }
   }
+  for (const message of unmatchedTags(options.tags, options.state.seenTags)) options.bus.emit({ kind: 'warning', message });
 }
 
 async function runHostPlay(
@@ -211,10 +212,11 @@ function makeTasks(
     if (options.state.failedHosts.has(target.name) || options.state.unreachableHosts.has(target.name)) throw new HostStopped('failed');
     const tags = [...(play.tags ?? []), ...(taskOptions.tags ?? [])];
     const become = resolveBecome(taskOptions.become ?? play.become, target);
+    for (const tag of tags) options.state.seenTags.add(tag);
     if (!handler && !selectByTags(tags, options.tags)) {
       const skipped = skippedResult(target.name, name, module.name, options.check, `skipped by tags (task tags: ${tags.join(', ') || 'none'})`);
       options.state.count(skipped);
-      options.bus.emit({ kind: 'task-result', result: skipped, params, handler });
+      options.bus.emit({ kind: 'task-result', result: skipped, params, handler, byTags: true });
       return skipped;
     }
     options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });
@@ -223,10 +225,11 @@ function makeTasks(
       redactor: options.redactor,
       clock: options.clock,
     });
-    options.state.count(run.result);
+    const ignored = taskOptions.ignoreErrors === true && run.result.status === 'failed';
+    options.state.count(run.result, ignored);
     const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
     if (echoed) options.bus.emit({ kind: 'host-output', host: target.name, exitCode: run.result.rc, stdout: run.result.stdout, stderr: run.result.stderr });
-    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler, ...(options.adhoc && { echoed }) });
+    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler, ...(options.adhoc && { echoed }), ...(ignored && { ignored }) });
     if (run.result.status === 'failed' || run.result.status === 'unreachable') {
       if (taskOptions.ignoreErrors && run.result.status === 'failed') return run.result;
       recordFailure(run.result, options);

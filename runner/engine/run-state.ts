@@ -13,6 +13,8 @@ export class RunState {
   readonly #recap = new Map<string, RecapLine>();
   readonly failedHosts = new Set<string>();
   readonly unreachableHosts = new Set<string>();
+  /** Every tag of every task called, so that a --tags or --skip-tags value that matched none can be named. */
+  readonly seenTags = new Set<string>();
   /** Aborted on the second Ctrl-C: commands in flight are killed. */
   readonly abort = new AbortController();
 
@@ -40,15 +42,16 @@ export class RunState {
   track(host: string): RecapLine {
     let line = this.#recap.get(host);
     if (!line) {
-      line = { host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, notRun: false };
+      line = { host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0, notRun: false };
       this.#recap.set(host, line);
     }
     return line;
   }
 
-  count(result: TaskResult): void {
+  /** Counts a result; a failure the playbook ignores (ignoreErrors) counts as `ignored`, not `failed`. */
+  count(result: TaskResult, ignored = false): void {
     const line = this.track(result.host);
-    line[result.status === 'changed' ? 'changed' : result.status]++;
+    line[ignored && result.status === 'failed' ? 'ignored' : result.status === 'changed' ? 'changed' : result.status]++;
   }
 
   markNotRun(host: string): void {

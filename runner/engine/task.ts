@@ -11,6 +11,7 @@ import type { CommandRecord, FailureKind, TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import { Secret, type Redactor } from '../secret.ts';
 import { UnreachableError } from '../transport/transport.ts';
+import { BecomeRefusedError } from './become-refused.ts';
 import { ProbeError, type HostSession } from './host-session.ts';
 
 export interface TaskSpec {
@@ -173,6 +174,12 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: 'change the value the message names: no shell command can carry it as it is' } };
   }
   if (error instanceof ModuleError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
+  }
+  if (error instanceof BecomeRefusedError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
+  }
+  if (error instanceof InvalidShellValueError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
   if (error instanceof FactError) {

@@ -53,7 +53,9 @@ export class TerminalReporter implements Reporter {
         return;
       case 'task-result':
         this.#working.delete(event.result.host);
-        if (!event.echoed || event.result.status === 'unreachable') this.printResult(event.result, event.handler);
+        // A task the tags left out is not news: hundreds of such lines would bury the few that ran (-v shows them).
+        const quiet = event.byTags === true && !this.options.verbose;
+        if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, event.ignored === true);
         this.updateSpinner();
         return;
       case 'host-output':
@@ -85,12 +87,12 @@ export class TerminalReporter implements Reporter {
     this.#spinner?.stop();
   }
 
-  private printResult(result: TaskResult, handler: boolean): void {
+  private printResult(result: TaskResult, handler: boolean, ignored: boolean): void {
     const c = this.#color;
     const status = this.statusLabel(result.status, result.checkMode, result.uncertain);
     const label = `${handler ? 'handler: ' : ''}${result.task}`;
     const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${result.msg})`) : '';
-    this.print(`  ${status} ${c.bold(result.host)}  ${label} ${c.dim(`[${result.module}]`)}${detail}`);
+    this.print(`  ${status} ${c.bold(result.host)}  ${label} ${c.dim(`[${result.module}]`)}${detail}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`);
     if (result.status === 'changed') {
       for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
       if (this.options.showDiff) {
@@ -123,7 +125,7 @@ export class TerminalReporter implements Reporter {
     const width = Math.max(4, ...event.recap.map((line) => line.host.length));
     for (const line of event.recap) {
       const paint = line.failed > 0 ? c.red : line.unreachable > 0 ? c.magenta : line.changed > 0 ? c.yellow : c.green;
-      const counts = `ok=${line.ok} changed=${line.changed} failed=${line.failed} skipped=${line.skipped} unreachable=${line.unreachable}`;
+      const counts = `ok=${line.ok} changed=${line.changed} failed=${line.failed} skipped=${line.skipped} unreachable=${line.unreachable} ignored=${line.ignored}`;
       this.print(`  ${paint(line.host.padEnd(width))} : ${counts}${line.notRun ? c.dim(' (stopped before finishing)') : ''}`);
     }
     const verdict = event.interrupted

@@ -1,15 +1,17 @@
 import { expect } from 'chai';
-import { sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
+import { closingFields, sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
 
+/** A log of `count` records, the last of them the closing run-end record as the writer seals it. */
 function log(count: number): string[] {
   const lines: string[] = [];
-  for (let seq = 1; seq <= count; seq++) lines.push(sealRecord(seq, lines[lines.length - 1], { kind: 'task', host: `h${seq}`, changed: seq % 2 === 0 }));
+  for (let seq = 1; seq < count; seq++) lines.push(sealRecord(seq, lines[lines.length - 1], { kind: 'task', host: `h${seq}`, changed: seq % 2 === 0 }));
+  lines.push(sealRecord(count, lines[lines.length - 1], { kind: 'run-end', host: `h${count}`, ...closingFields(count, lines[lines.length - 1]) }));
   return lines;
 }
 
 describe('audit hash chain', () => {
   it('verifies an intact log', () => {
-    expect(verifyChain(`${log(5).join('\n')}\n`)).to.deep.equal({ ok: true, records: 5 });
+    expect(verifyChain(`${log(5).join('\n')}\n`)).to.deep.equal({ ok: true, status: 'intact', records: 5 });
   });
 
   const tamperings: Array<[string, (lines: string[]) => string[], number]> = [

@@ -1,0 +1,92 @@
+/**
+ * Opens the file an audit log is written to, refusing what would lose or mix up records: an existing file
+ * (each run gets its own log; appending would chain two runs, overwriting would destroy one). An existing
+ * character device (a terminal, /dev/null) is written to as it is. Every failure is an AuditLogError that
+ * names the path and what to do, raised before anything runs on a host.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The audit log cannot be created or written; the message names the path, the hint what to do. */
+export class AuditLogError extends Error {
+  constructor(
+    readonly path: string,
+    problem: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`audit log ${path}: ${problem}`, options);
+    this.name = 'AuditLogError';
+  }
+}
+
+const CHOOSE = 'choose a path for --audit-log in a directory you can write to, or leave the option out to get audit/RUN-ID.jsonl';
+
+export interface AuditLogFile {
+  fd: number;
+  /** Whether this run created the file (and may remove it again if even the first record cannot be written). */
+  created: boolean;
+}
+
+export function openAuditLog(path: string): AuditLogFile {
+  const existing = statOrUndefined(path);
+  if (existing) {
+    if (existing.isDirectory()) {
+      throw new AuditLogError(path, 'is a directory; --audit-log takes the path of a new file', `give a file name in it, e.g. ${path.replace(/\/$/, '')}/run.jsonl, or leave the option out to get audit/RUN-ID.jsonl`);
+    }
+    if (!existing.isCharacterDevice()) {
+      throw new AuditLogError(path, 'already exists; drover never appends to or overwrites an audit log, since each run is one log',
+        'choose a new path for --audit-log (e.g. with the date in its name), or leave the option out to get audit/RUN-ID.jsonl');
+    }
+    return { fd: attempt(path, () => openSync(path, 'a')), created: false };
+  }
+  makeParents(path);
+  // 'wx': if another process creates the file between the check above and now, refuse rather than share it.
+  return { fd: attempt(path, () => openSync(path, 'wx', 0o600)), created: true };
+}
+
+/** Writes one record; a failure (a full disk, /dev/full, an I/O error) becomes an AuditLogError. */
+export function writeRecord(file: AuditLogFile, path: string, line: string, first: boolean): void {
+  try {
+    writeSync(file.fd, line);
+  } catch (error) {
+    if (first && file.created) {
+      // Nothing of this run is in it; leaving an empty file would make the retry refuse the same path.
+      closeSync(file.fd);
+      unlinkSync(path);
+    }
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new AuditLogError(path, `cannot be written (${code})${first ? '; nothing was run' : ''}`,
+      code === 'ENOSPC' ? `free space on that file system, or ${CHOOSE}` : CHOOSE, { cause: error });
+  }
+}
+
+/**
+ * mkdir -p, one level at a time. Node's own recursive mkdir loops for ever where a parent exists but
+ * mkdir answers ENOENT (as under /proc), which hung `--audit-log /proc/x/y.jsonl`.
+ */
+function makeParents(path: string): void {
+  const missing: string[] = [];
+  for (let current = dirname(path); !existsSync(current); current = dirname(current)) {
+    missing.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const level of missing) attempt(path, () => mkdirSync(level, { mode: 0o700 }), `cannot create the directory ${level}`);
+}
+
+function attempt<T>(path: string, action: () => T, what = 'cannot be created'): T {
+  try {
+    return action();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new AuditLogError(path, `${what} (${code})`, CHOOSE, { cause: error });
+  }
+}
+
+function statOrUndefined(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}

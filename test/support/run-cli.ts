@@ -1,0 +1,43 @@
+/**
+ * Runs the installed CLI (`node bin/drover.js …`) as an operator would and collects what it printed, with
+ * a time limit after which it is killed (its process group) and `timedOut` is set instead of hanging the
+ * test run.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export function runCli(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliRun> {
+  const started = Date.now();
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [resolve(ROOT, 'bin/drover.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0', ...options.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      process.kill(-child.pid!, 'SIGKILL');
+    }, options.timeoutMs ?? 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr, timedOut, durationMs: Date.now() - started });
+    });
+  });
+}
