@@ -137,8 +137,14 @@ export interface RenderOptions {
   loginUser?: string;
 }
 
-/** The shell lines every script starts with. pipefail is set only where the shell has it (dash lacks it). */
-const STRICT_PRELUDE = 'set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\n';
+/**
+ * The shell lines every script starts with. pipefail is set only where the shell has it (dash lacks it).
+ * The PIPE trap keeps a script's own clean-up alive when the controller is gone: sshd then closes the
+ * channel, the next `echo … >&2` raises SIGPIPE, and a shell killed by a signal never runs its EXIT
+ * trap (a dropped controller left `.drover.*` temp files behind). Trapped, SIGPIPE becomes an exit, and
+ * EXIT traps run. Commands the script starts get the default back, as the shell resets traps for them.
+ */
+const STRICT_PRELUDE = "set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\ntrap 'exit 141' PIPE\n";
 
 /**
  * Under sudo, the command's processes belong to the become user, and the transport stops commands by
