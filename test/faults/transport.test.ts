@@ -20,10 +20,11 @@ import { describeOnLab, onHost, type LabTarget } from '../support/targets.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
-function inventoryOf(targets: LabTarget[], options: { user?: string; becomePassword?: string } = {}): string {
+function inventoryOf(targets: LabTarget[], options: { user?: string; becomePassword?: string; vars?: Record<string, string | number> } = {}): string {
   const user = options.user ?? 'root';
   const hosts = targets.map((target) => `    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: ${user}\n      ansible_ssh_private_key_file: ${target.keyPath}\n`).join('');
-  const password = options.becomePassword ? `    ansible_become_password: ${options.becomePassword}\n` : '';
+  const password = (options.becomePassword ? `    ansible_become_password: ${options.becomePassword}\n` : '') +
+    Object.entries(options.vars ?? {}).map(([name, value]) => `    ${name}: ${JSON.stringify(value)}\n`).join('');
   const path = join(mkdtempSync(join(tmpdir(), 'drover-faults-')), 'inventory.yaml');
   writeFileSync(path, `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n${password}  hosts:\n${hosts}`);
   return path;
@@ -174,26 +175,57 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
     }
   });
 
-  it('reports a host whose SSH port drops every packet after a bounded number of attempts, saying how many', async function () {
-    this.timeout(180_000);
-    const target = targets()[2]!;
-    const netns = hostSlot(labIndex(target)).netns;
-    const rule = ['-I', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'DROP'];
-    ip(['netns', 'exec', netns, 'iptables', ...rule]);
+  /** Runs `exec … true` against a host made silent by `cut` (undone by `restore`), and checks the report. */
+  async function expectBoundedConnectFailure(target: LabTarget, cut: () => void, restore: () => void, options: string[] = []): Promise<string> {
+    cut();
     try {
       const started = Date.now();
-      const run = startDrover(['exec', target.name, '-i', inventoryOf([target]), '--', 'true']);
+      const run = startDrover(['exec', target.name, '-i', inventoryOf([target]), ...options, '--', 'true']);
       const end = await Promise.race([run.done, sleep(40_000).then(() => undefined)]);
       const seconds = (Date.now() - started) / 1000;
       if (!end) run.child.kill('SIGKILL');
       expect(end, `still connecting after ${seconds.toFixed(1)} s`).to.not.equal(undefined);
-      console.log(`      filtered port reported after ${seconds.toFixed(1)} s`);
+      console.log(`      ${target.name} reported unreachable after ${seconds.toFixed(1)} s`);
       expect(end!.code, end!.stdout + end!.stderr).to.equal(4);
       expect(end!.stdout).to.match(/3 connection attempts in \d+\.\d s/);
-      // Old defaults: three silent tries of 15 s, 46.9 s. Now three of 5 s with backoff, about 16 s.
+      // Old defaults: three silent tries of 15 s (46.9 s for a filtered port, 33 s for a host down).
+      // Now three of 5 s with backoff, about 16 s.
       expect(seconds).to.be.below(25);
+      return end!.stdout;
     } finally {
-      ip(['netns', 'exec', netns, 'iptables', ...rule.map((word) => (word === '-I' ? '-D' : word))]);
+      restore();
     }
+  }
+
+  it('reports a host whose SSH port drops every packet after a bounded number of attempts, saying how many', async function () {
+    this.timeout(180_000);
+    const target = targets()[2]!;
+    const netns = hostSlot(labIndex(target)).netns;
+    const rule = ['INPUT', '-p', 'tcp', '--dport', '22', '-j', 'DROP'];
+    await expectBoundedConnectFailure(target, () => ip(['netns', 'exec', netns, 'iptables', '-I', ...rule]), () => ip(['netns', 'exec', netns, 'iptables', '-D', ...rule]));
+  });
+
+  it('takes the timings from the command line and the inventory, and refuses values no connection could use', async function () {
+    this.timeout(180_000);
+    const target = targets()[2]!;
+    const netns = hostSlot(labIndex(target)).netns;
+    const rule = ['INPUT', '-p', 'tcp', '--dport', '22', '-j', 'DROP'];
+    const stdout = await expectBoundedConnectFailure(target, () => ip(['netns', 'exec', netns, 'iptables', '-I', ...rule]), () => ip(['netns', 'exec', netns, 'iptables', '-D', ...rule]), ['--connect-timeout', '2']);
+    expect(stdout).to.match(/no SSH handshake within 2000 ms \(3 connection attempts in \d+\.\d s\)/);
+    const badOption = await startDrover(['exec', target.name, '-i', inventoryOf([target]), '--keepalive-count', '0', '--', 'true']).done;
+    expect(badOption.code).to.equal(1);
+    expect(badOption.stdout + badOption.stderr).to.match(/--keepalive-count takes a whole number from 1 to 100, got "0"/);
+    const badVariable = await startDrover(['exec', target.name, '-i', inventoryOf([target], { vars: { drover_keepalive_interval: 'soon' } }), '--', 'true']).done;
+    expect(badVariable.code).to.equal(1);
+    expect(badVariable.stdout + badVariable.stderr).to.match(/drover_keepalive_interval must be a whole number from 0 to 3600, got "soon"/);
+    const fromInventory = await startDrover(['exec', target.name, '-i', inventoryOf([target], { vars: { drover_keepalive_interval: 1, drover_keepalive_count: 2, drover_connect_timeout: 3 } }), '--', 'true']).done;
+    expect(fromInventory.code, fromInventory.stdout + fromInventory.stderr).to.equal(0);
+  });
+
+  it('reports a host that is down from the start after a bounded number of attempts, saying how many', async function () {
+    this.timeout(180_000);
+    const target = targets()[2]!;
+    const veth = hostSlot(labIndex(target)).vethOutside;
+    await expectBoundedConnectFailure(target, () => ip(['link', 'set', veth, 'down']), () => ip(['link', 'set', veth, 'up']));
   });
 });
