@@ -128,12 +128,14 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
     await onHost(target, `rm -f ${flag}`);
     const inventory = inventoryOf([target], { user: 'ops', becomePassword: 'drover-lab-ops' });
     const started = Date.now();
-    const run = await startDrover(['exec', target.name, '-i', inventory, '--become', '--timeout', '3', '--', `(sleep 8; touch ${flag}); echo x`]).done;
+    // The second subshell ignores TERM (and so does its sleep): only the KILL that follows reaches it.
+    const command = `(trap '' TERM; sleep 8; touch ${flag}-stubborn) & (sleep 8; touch ${flag}); echo x`;
+    const run = await startDrover(['exec', target.name, '-i', inventory, '--become', '--timeout', '3', '--', command]).done;
     expect(run.stdout, run.stdout + run.stderr).to.match(/timed out after 3 s and was killed/);
     // Past the moment the subshell would have touched the flag, with room for a slow machine.
     await sleep(Math.max(0, started + 14_000 - Date.now()));
-    const state = await onHost(target, `test -e ${flag} && echo touched || echo absent; rm -f ${flag}`);
-    expect(state.stdout.trim(), "the command's children outlived the timeout").to.equal('absent');
+    const state = await onHost(target, `for f in ${flag} ${flag}-stubborn; do test -e $f && echo touched || echo absent; done; rm -f ${flag} ${flag}-stubborn`);
+    expect(state.stdout, "the command's children outlived the timeout").to.equal('absent\nabsent\n');
   });
 
   it('finds a host whose link is cut during a task dead within seconds, and fail-fast stops the others', async function () {
