@@ -141,8 +141,29 @@ export interface RenderOptions {
   loginUser?: string;
 }
 
-/** The shell lines every script starts with. pipefail is set only where the shell has it (dash lacks it). */
-const STRICT_PRELUDE = 'set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\n';
+/**
+ * The shell lines every script starts with. pipefail is set only where the shell has it (dash lacks it).
+ * The PIPE trap keeps a script's own clean-up alive when the controller is gone: sshd then closes the
+ * channel, the next `echo … >&2` raises SIGPIPE, and a shell killed by a signal never runs its EXIT
+ * trap (a dropped controller left `.drover.*` temp files behind). Trapped, SIGPIPE becomes an exit, and
+ * EXIT traps run. Commands the script starts get the default back, as the shell resets traps for them.
+ */
+const STRICT_PRELUDE = "set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\ntrap 'exit 141' PIPE\n";
+
+/**
+ * Under sudo, the command's processes belong to the become user, and the transport stops commands by
+ * signalling their process group as the login user (pid-marker.ts): those signals reach sudo, which
+ * relays TERM to its child alone, so a subshell or background job of the command lived on after a
+ * timeout (`(sleep 10; touch F)` still touched F). This wrapper is that child: it runs the script as a
+ * job and waits (a shell runs a trap only once its foreground command ends; `wait` ends at once), and on
+ * the relayed TERM it signals its whole process group — the script and everything it started — as the
+ * become user: TERM, then KILL a second later for whatever ignored it. Background jobs read /dev/null
+ * unless stdin is redirected explicitly, and `<&0` would come after that, hence fd 3.
+ */
+const GROUP_STOP_WRAPPER = `trap 'trap "" TERM; kill -TERM 0; sleep 1; kill -KILL 0' TERM
+exec 3<&0
+/bin/sh -c "$1" "$0" <&3 3<&- &
+wait $!`;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -176,8 +197,9 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
   if (command.stdin !== undefined) stdinParts.push(toBuffer(command.stdin));
 
   const script = prelude + body.text;
-  const shellLine = `/bin/sh -c ${shellQuote(script)}`;
-  const line = sudo ? `${sudoPrefix(options.become ?? {}, Boolean(password))} ${shellLine}` : shellLine;
+  const line = sudo
+    ? `${sudoPrefix(options.become ?? {}, Boolean(password))} /bin/sh -c ${shellQuote(GROUP_STOP_WRAPPER)} sh ${shellQuote(script)}`
+    : `/bin/sh -c ${shellQuote(script)}`;
   const who = sudo ? `[sudo -u ${options.become?.user ?? 'root'}] ` : '';
   return { line, stdin: Buffer.concat(stdinParts), display: who + body.text, sudoPassword: Boolean(password) };
 }

@@ -3,7 +3,8 @@
  * stdin (never in argv), its size is checked (a cut-off transfer fails and leaves the old file),
  * chmod/chown to the asked values or to the existing file's, optional timestamped backup (`cp -p` to
  * `PATH.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible names them), then `mv -f` into place; a trap removes the
- * temp file on any failure or signal.
+ * temp file on any failure or signal (also when the controller is gone: see the PIPE trap in
+ * runner/command.ts), and temp files of earlier writes whose writer is gone are swept first.
  */
 import { posix } from 'node:path';
 import { Script, sh, type Command } from '../../runner/command.ts';
@@ -24,7 +25,10 @@ export function writeCommand(options: FileContentOptions, state: FileState, want
   // a trap once its foreground command ends: a TERM (the runner's timeout) must stop the copy at once,
   // before the KILL that follows it, which no trap can catch. A background job's stdin is /dev/null
   // unless redirected, hence fd 3.
-  steps.push(sh`tmp=$(mktemp ${`${dir === '/' ? '' : dir}/.drover.XXXXXXXX`})
+  const base = dir === '/' ? '' : dir;
+  steps.push(sweepStaleTempFiles(base));
+  // The writer's PID is in the name so that a later write can tell a live temp file from an orphan.
+  steps.push(sh`tmp=$(mktemp ${`${base}/.drover.`}"$$".XXXXXXXX)
 pid=
 trap 'rm -f -- "$tmp"' EXIT
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 129' HUP
@@ -67,6 +71,26 @@ fi`);
     description: secret ? `write ${path}` : `write ${path} (${wanted.length} bytes)`,
   };
 }
+/**
+ * Removes temp files that earlier writes left beside the destination (a controller killed with -9, a
+ * host that rebooted mid-write): only drover's own names, `.drover.PID.XXXXXXXX` whose writer PID is no
+ * longer running here — a concurrent write's file has a live writer and is left alone — and names of the
+ * older form without a PID (`.drover.XXXXXXXX`) only after an hour untouched. Without /proc nothing is
+ * judged stale. A writer in another PID namespace (a container sharing the directory) looks gone; the
+ * hour rule cannot cover it, so such set-ups should not share a destination directory with drover.
+ */
+function sweepStaleTempFiles(base: string): Script {
+  return sh`if [ -d /proc/self ]; then
+  for stale in ${base}/.drover.*.*; do
+    writer=\${stale##*/.drover.}
+    writer=\${writer%%.*}
+    case $writer in ''|*[!0-9]*) continue ;; esac
+    if [ -f "$stale" ] && [ ! -d "/proc/$writer" ]; then rm -f -- "$stale"; fi
+  done
+  find ${base === '' ? '/' : base} -maxdepth 1 -type f -name '.drover.????????' -mmin +60 -exec rm -f -- {} + 2>/dev/null || true
+fi`;
+}
+
 /** `owner:group` for the temp file: asked values, else the existing file's ids; empty when nothing to set. */
 function ownerSpec(options: FileContentOptions, state: FileState): string {
   const existing = state.kind === 'file';

@@ -31,6 +31,10 @@ export interface CommonOptions {
   /** Prompt for the become password once (like ansible -K). */
   askBecomePass: boolean;
   sshConfig?: string;
+  /** Connection settings from the command line; inventory variables win, then these, then the defaults (targets.ts). */
+  connectTimeoutSeconds?: number;
+  keepaliveIntervalSeconds?: number;
+  keepaliveCount?: number;
   help: boolean;
 }
 
@@ -52,6 +56,9 @@ const OPTION_SPEC = {
   'insecure-skip-host-key-check': { type: 'boolean' },
   'ask-become-pass': { type: 'boolean', short: 'K' },
   'ssh-config': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'keepalive-interval': { type: 'string' },
+  'keepalive-count': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -92,6 +99,9 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
     sshConfig: v['ssh-config'] as string | undefined,
     help: Boolean(v.help),
   };
+  if (v['connect-timeout'] !== undefined) options.connectTimeoutSeconds = wholeNumber('--connect-timeout', String(v['connect-timeout']), 1, 3600);
+  if (v['keepalive-interval'] !== undefined) options.keepaliveIntervalSeconds = wholeNumber('--keepalive-interval', String(v['keepalive-interval']), 0, 3600);
+  if (v['keepalive-count'] !== undefined) options.keepaliveCount = wholeNumber('--keepalive-count', String(v['keepalive-count']), 1, 100);
   const extraValues: Record<string, string | boolean | undefined> = {};
   for (const key of Object.keys(extra)) extraValues[key] = v[key] as string | boolean | undefined;
   return { options, positionals: parsed.positionals, extra: extraValues };
@@ -122,5 +132,9 @@ export const COMMON_HELP = `Options:
       --insecure-skip-host-key-check
                                 do not verify host keys at all (man-in-the-middle risk)
       --ssh-config FILE         OpenSSH client config to read (default ~/.ssh/config)
+      --connect-timeout SECONDS one connection attempt's limit, TCP to logged in (default 5; 3 attempts)
+      --keepalive-interval SECONDS
+                                a silent connection is probed this often (default 2; 0 turns it off)
+      --keepalive-count N       unanswered probes before the host counts as unreachable (default 3)
   -v, --verbose                 show every command sent
   -h, --help                    this help`;

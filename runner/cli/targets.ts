@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConnectionVariableError, connectionSettings, HostPatternError, inventoryFromText, limitHosts, loadInventory, LOCALHOST_NAMES, selectHosts, type Inventory } from '../../inventory/index.ts';
+import { ConnectionVariableError, connectionSettings, HostPatternError, inventoryFromText, limitHosts, loadInventory, LOCALHOST_NAMES, selectHosts, type Inventory, type InventoryVars } from '../../inventory/index.ts';
 import type { HostTarget } from '../engine/host-session.ts';
 import { parseJumpHops, type SshConfigResult } from '../transport/ssh-config.ts';
 import { loadSshSettings, type SshSettings } from '../transport/ssh-settings.ts';
@@ -26,10 +26,16 @@ export interface Targets {
   warnings: string[];
 }
 
-/** Connection defaults: bounded everywhere, so a dead host costs seconds, not minutes. */
+/**
+ * Connection defaults: bounded everywhere, so a dead host costs seconds, not minutes. A host that goes
+ * silent during a task is found dead after 4 × 2 s (three unanswered keepalives, OpenSSH's
+ * ServerAliveCountMax); one that never answers after 3 attempts of 5 s plus backoff (about 16 s). Both
+ * were 15 s, which took 33–57 s to report a dead host while the other hosts went on.
+ */
 export const CONNECTION_DEFAULTS = {
-  connectTimeoutMs: 15_000,
-  keepaliveIntervalMs: 15_000,
+  connectTimeoutMs: 5_000,
+  keepaliveIntervalMs: 2_000,
+  keepaliveCountMax: 3,
   connectRetries: 2,
   /** OpenSSH's default MaxSessions is 10; staying below leaves room for the operator's own sessions. */
   maxChannels: 8,
@@ -78,7 +84,7 @@ function buildTarget(inventory: Inventory, name: string, options: CommonOptions,
   const settings = connectionSettings(name, vars);
   // OpenSSH matches Host blocks against what it is asked to connect to: ansible_host when set.
   const sshConfig = settings.connection === 'local' ? { identityFiles: [] } : ssh.forHost(settings.address ?? name);
-  const connection = connectionSpec(name, settings, sshConfig, options);
+  const connection = connectionSpec(name, settings, sshConfig, options, vars);
   if (settings.connection === 'ssh') {
     // A jump host set in the inventory (ansible_ssh_common_args) wins over ~/.ssh/config, as ssh's -o does.
     const hops = settings.proxyJump !== undefined
@@ -102,7 +108,7 @@ function buildTarget(inventory: Inventory, name: string, options: CommonOptions,
 
 type Settings = ReturnType<typeof connectionSettings>;
 
-function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigResult, options: CommonOptions): ConnectionSpec {
+function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigResult, options: CommonOptions, vars: InventoryVars): ConnectionSpec {
   const user = settings.user ?? sshConfig.user ?? userInfo().username;
   const keyFile = expandHome(settings.privateKeyFile) ?? sshConfig.identityFiles.find((file) => existsSync(file)) ?? defaultKey();
   const spec: ConnectionSpec = {
@@ -118,8 +124,31 @@ function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigRe
     knownHostsFiles: [expandHome(settings.knownHostsFile) ?? resolve(homedir(), '.ssh/known_hosts')],
     hostKeyPolicy: options.hostKeyPolicy,
     ...CONNECTION_DEFAULTS,
+    ...timingSettings(name, vars, options),
   };
   return spec;
+}
+
+/**
+ * Connection timings for one host: the inventory's drover_connect_timeout, drover_keepalive_interval
+ * (seconds) and drover_keepalive_count win, then --connect-timeout, --keepalive-interval and
+ * --keepalive-count, then CONNECTION_DEFAULTS.
+ */
+function timingSettings(host: string, vars: InventoryVars, options: CommonOptions): Pick<ConnectionSpec, 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax'> {
+  const read = (variable: string, min: number, max: number, fromCli: number | undefined, fallback: number): number => {
+    const value = vars[variable];
+    if (value === undefined || value === null) return fromCli ?? fallback;
+    const number = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isInteger(number) || number < min || number > max) {
+      throw new ConnectionVariableError(host, variable, `host '${host}': ${variable} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return number;
+  };
+  return {
+    connectTimeoutMs: read('drover_connect_timeout', 1, 3600, options.connectTimeoutSeconds, CONNECTION_DEFAULTS.connectTimeoutMs / 1000) * 1000,
+    keepaliveIntervalMs: read('drover_keepalive_interval', 0, 3600, options.keepaliveIntervalSeconds, CONNECTION_DEFAULTS.keepaliveIntervalMs / 1000) * 1000,
+    keepaliveCountMax: read('drover_keepalive_count', 1, 100, options.keepaliveCount, CONNECTION_DEFAULTS.keepaliveCountMax),
+  };
 }
 
 /** `~/…` as the operator's home, as Ansible and ssh read paths in an inventory. */

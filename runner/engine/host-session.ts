@@ -68,7 +68,9 @@ export class HostSession {
     const refused = rendered.sudoPassword ? sudoRefusedPassword(outcome.exitCode, outcome.stderr) : undefined;
     if (refused) throw new BecomeRefusedError(this.name, this.target.connection.user, become?.user ?? 'root', refused);
     if (outcome.connectionLost) {
-      this.#unreachable = new UnreachableError(this.name, `connection to ${this.name} was lost while running: ${rendered.display}`, 'check that the host is up and sshd is running; the command may or may not have completed');
+      // The transport's reason says how the loss was found (e.g. unanswered keepalives and for how long).
+      const why = outcome.transportError ? ` (${outcome.transportError})` : '';
+      this.#unreachable = new UnreachableError(this.name, `connection to ${this.name} was lost while running: ${rendered.display}${why}`, 'check that the host is up and sshd is running; the command may or may not have completed');
       throw this.#unreachable;
     }
     return {

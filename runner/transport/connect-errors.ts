@@ -73,7 +73,7 @@ export function classifyConnectError(target: ConnectTarget, cause: unknown, auth
   if (code === 'ETIMEDOUT' || /Timed out while waiting for handshake/.test(message)) {
     return fail(
       `no SSH handshake within ${target.connectTimeoutMs} ms`,
-      'check the address, that the host is up, and firewalls; raise the connect timeout for slow links',
+      'check the address, that the host is up, and firewalls; for slow links raise --connect-timeout (or drover_connect_timeout in the inventory)',
       true,
     );
   }

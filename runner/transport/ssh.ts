@@ -115,16 +115,25 @@ async function connectWithRetries(spec: ConnectionSpec, jump: SshConnection | un
   const target = targetOf(spec);
   const auth = await authPlan(spec, target);
   const hostKeyAlgorithms = serverHostKeyOrder(await preferredHostKeyTypes(spec).catch(() => []));
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       const sock = jump ? await jump.tunnel(spec.address, spec.port) : undefined;
       return await handshake(spec, target, auth, hostKeyAlgorithms, sock);
     } catch (error) {
       const attemptError = error instanceof AttemptError ? error : asAttemptError(target, error, auth.attempts);
-      if (!attemptError.transient || attempt >= spec.connectRetries) throw attemptError.failure;
+      if (!attemptError.transient && attempt === 0) throw attemptError.failure;
+      if (!attemptError.transient || attempt >= spec.connectRetries) throw withAttempts(attemptError.failure, attempt + 1, Date.now() - started);
       await delay(backoffMs(attempt));
     }
   }
+}
+
+/** The last attempt's error, saying how many attempts were made and how long they took in all. */
+function withAttempts(failure: UnreachableError, attempts: number, elapsedMs: number): UnreachableError {
+  if (failure instanceof HostKeyError) return failure;
+  const tries = `${attempts} connection attempt${attempts === 1 ? '' : 's'} in ${(elapsedMs / 1000).toFixed(1)} s`;
+  return new UnreachableError(failure.host, `${failure.message} (${tries})`, failure.hint, failure.cause);
 }
 
 /** 250 ms, 500 ms, 1 s, 2 s…, capped at 4 s, with jitter so many hosts do not retry in lockstep. */
@@ -358,12 +367,20 @@ class SshConnection implements Connection {
         const who = describeTarget(targetOf(spec));
         this.#lostReason = this.#closing
           ? `the connection to ${who} was closed`
-          : `the connection to ${who} was lost${this.#lastError ? `: ${this.#lastError}` : ''}`;
+          : `the connection to ${who} was lost${this.#lastError ? `: ${this.#describeLoss(this.#lastError)}` : ''}`;
         for (const run of this.#running) run.connectionLost(this.#lostReason);
         void this.#jump?.close();
         resolve();
       });
     });
+  }
+
+  /** ssh2 says only "Keepalive timeout"; the operator wants to know how long the host was silent, and the knobs. */
+  #describeLoss(error: string): string {
+    if (error !== 'Keepalive timeout') return error;
+    const count = this.spec.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX;
+    const seconds = this.spec.keepaliveIntervalMs / 1000;
+    return `no answer to ${count} keepalives sent ${seconds} s apart (silent for ${(count + 1) * seconds} s; --keepalive-interval and --keepalive-count set this)`;
   }
 
   async exec(line: string, options: ExecOptions): Promise<ExecOutcome> {

@@ -88,7 +88,7 @@ describe('planFileContent (table)', () => {
     const rendered = renderCommand(command!);
     expect(rendered.line).not.to.include('SECRET-LOOKING');
     expect(rendered.stdin.toString()).to.equal('22\nSECRET-LOOKING $(x) ;\n');
-    expect(rendered.display).to.match(/mktemp \/etc\/\.drover\.X+/);
+    expect(rendered.display).to.match(/mktemp \/etc\/\.drover\."\$\$"\.X+/);
     expect(rendered.display).to.include('chmod 0640 -- "$tmp"');
     expect(rendered.display).to.include('chown root:0 -- "$tmp"');
     expect(rendered.display).to.match(/cp -p -- \/etc\/drover-t\.conf \/etc\/drover-t\.conf\."\$\$\.\$\(date/);
