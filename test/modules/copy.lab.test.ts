@@ -128,8 +128,10 @@ describe('copy on a lab host', function () {
     const result = await applyModule(target, slowCopy, { dest: path, size: 256 * 1024 * 1024, timeoutMs: 300 });
     expect(result.status).to.equal('failed');
     expect(result.commands[0]?.timedOut).to.equal(true);
-    // Give the host a moment: the command's traps run as it is stopped.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The command's traps run as it is stopped: wait until no process of it is left on the host (its
+    // script names the destination; the bracket keeps this probe's own command line from matching).
+    const gone = await onHost(target, `for i in $(seq 300); do pgrep -f '[/]${path.slice(1)}' >/dev/null || exit 0; sleep 0.1; done; exit 1`);
+    expect(gone.exitCode, 'the cut-off write command is still running on the host after 30 s').to.equal(0);
     const after = await onHost(target, `sha256sum < ${path} | cut -d' ' -f1; ls -A ${ROOT} | grep -c '^\\.drover\\.' || true`);
     const [hash, temps] = after.stdout.trim().split('\n');
     expect([sha('old content\n'), sha(Buffer.alloc(256 * 1024 * 1024, 'n'))]).to.include(hash);

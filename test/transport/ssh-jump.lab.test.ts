@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { connectSsh } from '../../runner/transport/ssh.ts';
 import { HostKeyError, UnreachableError, type ConnectionSpec } from '../../runner/transport/transport.ts';
 import { establishedConnections, freePort, startSshd, type TestSshd } from '../support/sshd.ts';
-import { eventually, specFor } from './fixtures.ts';
+import { eventually, runningMarker, specFor } from './fixtures.ts';
 
 describe('transport/ssh through jump hosts (real sshd)', function () {
   this.timeout(30_000);
@@ -83,8 +83,10 @@ describe('transport/ssh through jump hosts (real sshd)', function () {
     const spec = await specFor(target, { jump: await hop(bastion, 'bastion') });
     const connection = await connectSsh(spec);
     try {
-      const running = connection.exec('sleep 36.25', { timeoutMs: 20_000 });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const marker = runningMarker();
+      const running = connection.exec(`${marker.touch}; sleep 36.25`, { timeoutMs: 20_000 });
+      await marker.running();
+      marker.remove();
       await bastion.killSessions();
       const outcome = await running;
       expect(outcome.connectionLost).to.equal(true);
