@@ -639,8 +639,11 @@ describe('engine: the run context seam (startRun with a connector)', () => {
     expect(hosts.log.map((entry) => `${entry.host} ${entry.event}`)).to.deep.equal(['a connect', 'a exec', 'b connect', 'b exec', 'a close', 'b close']);
     const kinds = Buffer.concat(chunks).toString().trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind);
     expect(kinds).to.deep.equal(['run-start', 'play-start', 'task-start', 'task-result', 'task-start', 'task-result', 'play-end', 'run-end']);
-    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind?: string; type?: string });
-    expect(audit.length).to.be.greaterThan(2);
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind?: string; host?: string; status?: string; exitCode?: number });
+    expect(audit.map((record) => [record.kind, record.host, record.status])).to.deep.equal([
+      ['run-start', undefined, undefined], ['play-start', undefined, undefined], ['task', 'a', 'failed'], ['task', 'b', 'changed'], ['play-end', undefined, undefined], ['run-end', undefined, undefined],
+    ]);
+    expect(audit.at(-1)?.exitCode).to.equal(2);
   });
 });
 
