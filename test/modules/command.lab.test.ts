@@ -58,7 +58,8 @@ describe('command and shell on a lab host', function () {
     const slow = await applyModule(target, command, { argv: ['sleep', '30'], timeout: 1 });
     expect(slow.status).to.equal('failed');
     expect(slow.commands[0]?.timedOut).to.equal(true);
-    expect(slow.durationMs).to.be.below(10_000);
+    // Stopped at its 1 s limit, not after its 30 s (generous: the machine may be loaded).
+    expect(slow.durationMs).to.be.below(20_000);
   });
 
   it('shell stops at the first failing line and on an unset variable (set -eu)', async () => {

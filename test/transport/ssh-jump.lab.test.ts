@@ -40,8 +40,8 @@ describe('transport/ssh through jump hosts (real sshd)', function () {
     } finally {
       await connection.close();
     }
-    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 5000, 'the jump connection to close');
-    await eventually(async () => (await establishedConnections(target.port)) === 0, 5000, 'the target connection to close');
+    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 15_000, 'the jump connection to close');
+    await eventually(async () => (await establishedConnections(target.port)) === 0, 15_000, 'the target connection to close');
   });
 
   it('crosses a chain of two jump hosts (ProxyJump outer,bastion)', async () => {
@@ -53,7 +53,7 @@ describe('transport/ssh through jump hosts (real sshd)', function () {
     } finally {
       await connection.close();
     }
-    await eventually(async () => (await establishedConnections(outer.port)) === 0, 5000, 'the outer jump connection to close');
+    await eventually(async () => (await establishedConnections(outer.port)) === 0, 15_000, 'the outer jump connection to close');
   });
 
   it("verifies the jump host's own key, naming the jump host", async () => {
@@ -76,7 +76,7 @@ describe('transport/ssh through jump hosts (real sshd)', function () {
     );
     expect(error).to.be.instanceOf(UnreachableError);
     expect((error as UnreachableError).message).to.contain(`hidden (127.0.0.1:${spec.port} via jump host bastion)`).and.contain('connection refused');
-    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 5000, 'the jump connection to close');
+    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 15_000, 'the jump connection to close');
   });
 
   it('marks commands on the target connectionLost when the jump connection dies', async () => {
