@@ -433,7 +433,7 @@ describe('engine: playbook policy on scripted hosts', () => {
     expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([['a', false], ['b', true]]);
   });
 
-  it('ignoreErrors returns the failed result to the play, which goes on; the host does not count as failed', async () => {
+  it('ignoreErrors returns the failed result to the play, which goes on; it counts as ignored, and the host as not failed', async () => {
     const seen: string[] = [];
     const play = book.play({
       name: 'p', hosts: 'all',
@@ -446,7 +446,8 @@ describe('engine: playbook policy on scripted hosts', () => {
     const run = await runOn(play, ['a'], [ok, fail]);
     expect(seen).to.deep.equal(['failed rc=3']);
     expect(run.hosts.commands('a')).to.deep.equal(['step fail1', 'step ok2']);
-    expect(run.state.recap()[0]).to.include({ failed: 1, changed: 1 });
+    expect(run.state.recap()[0]).to.include({ failed: 0, ignored: 1, changed: 1 });
+    expect(run.events.filter((event) => event.kind === 'task-result').map((event) => event.kind === 'task-result' && event.ignored === true)).to.deep.equal([true, false]);
     expect(run.state.exitCode()).to.equal(0);
     expect(run.timeline).to.not.include('stopping fail-fast');
   });
