@@ -45,7 +45,8 @@ function ownerAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user (PID 1 seen by a non-root operator).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

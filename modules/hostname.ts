@@ -13,6 +13,7 @@ import { sh } from '../runner/command.ts';
 import { combinePlans, defineModule, noChange, type Change, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { unitJournalScript } from './lib/journal.ts';
 import { readFileState } from './facts/file-state.ts';
 import { hostnameState, type HostnameState } from './facts/hostname-state.ts';
 
@@ -76,7 +77,7 @@ function liveChange(name: string, state: HostnameState): Change | undefined {
     commands: [{
       run,
       description: `${state.hostnamectl ? 'hostnamectl set-hostname' : 'hostname'} ${name}`,
-      ...(state.hostnamectl ? { diagnose: sh`journalctl -u systemd-hostnamed -n 20 --no-pager 2>/dev/null || true` } : {}),
+      ...(state.hostnamectl ? { diagnose: unitJournalScript('systemd-hostnamed.service') } : {}),
     }],
   };
 }

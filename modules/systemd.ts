@@ -42,14 +42,15 @@
  *     leaves them as they are (systemctl enable/disable would do nothing); mask them to keep them off.
  *   - After unmasking, the unit's underlying enablement cannot be read beforehand, so `enabled` is then
  *     applied with an unconditional `systemctl enable`/`disable` (harmless when already so).
- *   - A start that fails shows the last 20 lines of the unit's journal (`journalctl -u`), or
- *     `systemctl status` where the journal cannot be read.
+ *   - A start that fails shows the last 20 lines of the unit's journal (`journalctl -u`, after asking
+ *     journald to flush: see lib/journal.ts), or `systemctl status` where the journal cannot be read.
  */
 import { Script, sh, type Command } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
+import { unitJournalScript } from './lib/journal.ts';
 import { probeSections } from './lib/probe-output.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { fullUnitName, parseUnitState, unitStateScript, type UnitState } from './facts/systemd-unit.ts';
@@ -374,7 +375,7 @@ function startCommand(verb: string[], unit: string): Command {
     run: sh`systemctl ${verb} -- ${unit}
 if systemctl is-failed --quiet -- ${unit}; then echo ${`${unit} failed right after ${verb.join(' ')}`} >&2; exit 1; fi`,
     description: `systemctl ${verb.join(' ')} ${unit}`,
-    diagnose: sh`journalctl --unit=${unit} -n 20 --no-pager 2>/dev/null || systemctl status --no-pager --full -n 20 -- ${unit}`,
+    diagnose: unitJournalScript(unit, { fallback: sh`systemctl status --no-pager --full -n 20 -- ${unit}` }),
   };
 }
 

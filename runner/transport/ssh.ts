@@ -137,9 +137,15 @@ function withAttempts(failure: UnreachableError, attempts: number, elapsedMs: nu
 }
 
 /** 250 ms, 500 ms, 1 s, 2 s…, capped at 4 s, with jitter so many hosts do not retry in lockstep. */
-function backoffMs(attempt: number): number {
-  return Math.min(4000, 250 * 2 ** attempt) * (0.75 + Math.random() / 2);
+export function backoffMs(attempt: number, random: () => number = retryJitter.random): number {
+  return Math.min(4000, 250 * 2 ** attempt) * (0.75 + random() / 2);
 }
+
+/**
+ * Where the retry jitter comes from (a value in [0, 1) per pause). Tests replace `random` to make the
+ * pauses exact and to count them, and put Math.random back afterwards.
+ */
+export const retryJitter: { random: () => number } = { random: Math.random };
 
 function asAttemptError(target: ConnectTarget, error: unknown, auth: AuthAttempts): AttemptError {
   const { error: failure, transient } = classifyConnectError(target, error, auth);

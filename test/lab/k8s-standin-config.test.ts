@@ -2,7 +2,7 @@
  * The Kubernetes stand-in's configuration checks as a table: kubeadm documents in, kubeadm's verdict out.
  * Runs the stand-in's Python validator (`kubeadm config validate`) with the controller's python3, or, where
  * the controller has none, on a lab host (its sources copied there first; the lab hosts have python3). The
- * same code runs on the lab hosts as the installed packages (test/lab/k8s-standin.test.ts drives it there
+ * same code runs on the lab hosts as the installed packages (test/lab/k8s-standin.lab.test.ts drives it there
  * through init and join). With neither python3 nor a lab it is skipped, and fails under CI=true.
  * DROVER_STANDIN_PYTHON=lab forces the lab host path, to test it on a controller that has python3.
  */

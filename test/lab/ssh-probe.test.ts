@@ -33,7 +33,8 @@ describe('lab/ssh-probe', () => {
     servers.push(server);
     const started = Date.now();
     expect(await sshBanner('127.0.0.1', 200, port)).to.equal(undefined);
-    expect(Date.now() - started).to.be.within(150, 1500);
+    // Not before its 200 ms; the upper bound only tells "gave up" from "hung", so a loaded machine passes it.
+    expect(Date.now() - started).to.be.within(150, 10_000);
   });
 
   it('reports a closed port as not answering', async () => {

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { BRIDGE, hostSlot } from '../../lab/addressing.ts';
 import { withLabLock } from '../../lab/lock.ts';
-import { findLabProcesses } from '../../lab/machine.ts';
+import { findLabProcesses, isAlive } from '../../lab/machine.ts';
 import { labLinks, labNamespaces } from '../../lab/network.ts';
 import { labPaths } from '../../lab/paths.ts';
 import { OPS_PASSWORD } from '../../lab/recipe.ts';
@@ -165,7 +165,11 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
         // Crash: the host's nspawn dies without any clean-up.
         const [nspawn] = (await findLabProcesses(paths.hostsDir, new Map())).filter((proc) => proc.host === extra.name);
         process.kill(nspawn!.pid, 'SIGKILL');
-        await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+        // Until it has really died (a fixed pause was a guess on a loaded machine).
+        for (const deadline = Date.now() + 30_000; isAlive(nspawn!.pid);) {
+          if (Date.now() > deadline) throw new Error(`nspawn ${nspawn!.pid} still alive 30 s after SIGKILL`);
+          await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+        }
         const state = await up(paths, { count: count + 1, log: () => undefined });
         const rebuilt = state.hosts.find((host) => host.name === extra.name)!;
         expect(rebuilt.pid).to.not.equal(nspawn!.pid);

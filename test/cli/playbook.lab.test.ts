@@ -29,7 +29,8 @@ interface CliRun {
 }
 
 /** Runs `tsx run.ts …` as an operator would, with its own audit log file. */
-function drover(args: string[], options: { input?: string; interruptAfterMs?: number; env?: Record<string, string> } = {}): Promise<CliRun> {
+/** `interruptWhen`: Ctrl-C (SIGINT) is sent when it resolves, as an operator would press it. */
+function drover(args: string[], options: { input?: string; interruptWhen?: () => Promise<void>; env?: Record<string, string> } = {}): Promise<CliRun> {
   const auditPath = join(mkdtempSync(join(tmpdir(), 'drover-audit-')), 'audit.jsonl');
   return new Promise((resolveRun, reject) => {
     const auditArgs = args[0] === 'audit' ? [] : ['--audit-log', auditPath];
@@ -42,15 +43,11 @@ function drover(args: string[], options: { input?: string; interruptAfterMs?: nu
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    if (options.interruptAfterMs !== undefined) {
-      const watchForStart = setInterval(() => {
-        // Interrupt once the first task is running on every host, as an operator pressing Ctrl-C would.
-        if (stdout.includes('PLAY')) {
-          clearInterval(watchForStart);
-          setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
-        }
-      }, 50);
-      child.on('close', () => clearInterval(watchForStart));
+    if (options.interruptWhen) {
+      options.interruptWhen().then(() => child.kill('SIGINT'), (error: unknown) => {
+        child.kill('SIGKILL');
+        reject(error);
+      });
     }
     child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr, auditPath }));
     child.stdin.end(options.input ?? '');
@@ -182,7 +179,14 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
   });
 
   it('on Ctrl-C lets running commands finish, starts nothing new and closes the audit log', async () => {
-    const run = await drover([join(PLAYBOOKS, 'slow.ts'), '-i', inventory], { interruptAfterMs: 2500 });
+    // Ctrl-C once the first task runs on every host (it says so with a file, then works for 6 s more).
+    const firstTaskRunning = async () => {
+      await Promise.all(targets().map(async (target) => {
+        const started = await onHost(target, 'for i in $(seq 600); do test -e /tmp/drover-cli-test/first-task-started && exit 0; sleep 0.1; done; exit 1');
+        if (started.exitCode !== 0) throw new Error(`the first task did not start on ${target.name} within 60 s`);
+      }));
+    };
+    const run = await drover([join(PLAYBOOKS, 'slow.ts'), '-i', inventory], { interruptWhen: firstTaskRunning });
     expect(run.code, run.stdout + run.stderr).to.equal(130);
     expect(run.stdout).to.match(/STOPPING \(interrupted\)/);
     for (const target of targets()) {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { connectSsh } from '../../runner/transport/ssh.ts';
 import { HostKeyError, UnreachableError, type ConnectionSpec } from '../../runner/transport/transport.ts';
 import { establishedConnections, freePort, startSshd, type TestSshd } from '../support/sshd.ts';
-import { eventually, specFor } from './fixtures.ts';
+import { eventually, runningMarker, specFor } from './fixtures.ts';
 
 describe('transport/ssh through jump hosts (real sshd)', function () {
   this.timeout(30_000);
@@ -40,8 +40,8 @@ describe('transport/ssh through jump hosts (real sshd)', function () {
     } finally {
       await connection.close();
     }
-    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 5000, 'the jump connection to close');
-    await eventually(async () => (await establishedConnections(target.port)) === 0, 5000, 'the target connection to close');
+    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 15_000, 'the jump connection to close');
+    await eventually(async () => (await establishedConnections(target.port)) === 0, 15_000, 'the target connection to close');
   });
 
   it('crosses a chain of two jump hosts (ProxyJump outer,bastion)', async () => {
@@ -53,7 +53,7 @@ describe('transport/ssh through jump hosts (real sshd)', function () {
     } finally {
       await connection.close();
     }
-    await eventually(async () => (await establishedConnections(outer.port)) === 0, 5000, 'the outer jump connection to close');
+    await eventually(async () => (await establishedConnections(outer.port)) === 0, 15_000, 'the outer jump connection to close');
   });
 
   it("verifies the jump host's own key, naming the jump host", async () => {
@@ -76,15 +76,17 @@ describe('transport/ssh through jump hosts (real sshd)', function () {
     );
     expect(error).to.be.instanceOf(UnreachableError);
     expect((error as UnreachableError).message).to.contain(`hidden (127.0.0.1:${spec.port} via jump host bastion)`).and.contain('connection refused');
-    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 5000, 'the jump connection to close');
+    await eventually(async () => (await establishedConnections(bastion.port)) === 0, 15_000, 'the jump connection to close');
   });
 
   it('marks commands on the target connectionLost when the jump connection dies', async () => {
     const spec = await specFor(target, { jump: await hop(bastion, 'bastion') });
     const connection = await connectSsh(spec);
     try {
-      const running = connection.exec('sleep 36.25', { timeoutMs: 20_000 });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const marker = runningMarker();
+      const running = connection.exec(`${marker.touch}; sleep 36.25`, { timeoutMs: 20_000 });
+      await marker.running();
+      marker.remove();
       await bastion.killSessions();
       const outcome = await running;
       expect(outcome.connectionLost).to.equal(true);

@@ -1,0 +1,665 @@
+/**
+ * The engine in-process, on scripted hosts (test/support/scripted-connection.ts): playbook policy
+ * (handlers, ignoreErrors, fail-fast, --keep-going, serial, maxFailPercentage, outputs between plays,
+ * forks, tags) and every branch of runTask (check mode, readOnly, interpret, a failure after changing
+ * commands ran, fact caching and invalidation, diagnosis, unreachable hosts). Each case asserts what the
+ * hosts received and the order of the run's events, not only the final status.
+ *
+ * The same engine against real hosts is covered by test/cli/playbook.lab.test.ts.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { startRun } from '../../../runner/cli/run-context.ts';
+import { sh } from '../../../runner/command.ts';
+import { HostSession, type HostTarget } from '../../../runner/engine/host-session.ts';
+import { runPlaybook, type PlaybookRunOptions } from '../../../runner/engine/run-playbook.ts';
+import { RunState } from '../../../runner/engine/run-state.ts';
+import { SessionPool } from '../../../runner/engine/session-pool.ts';
+import { EventBus, type RunEvent } from '../../../runner/events.ts';
+import { FactError, type Fact } from '../../../runner/facts.ts';
+import { ModuleError } from '../../../runner/module-error.ts';
+import { defineModule, noChange, type Interpretation } from '../../../runner/module.ts';
+import { definePlaybook, s, type Playbook } from '../../../runner/playbook.ts';
+import type { TaskResult } from '../../../runner/result.ts';
+import { Redactor } from '../../../runner/secret.ts';
+import { Gate, ScriptedConnections, type ScriptRule } from '../../support/scripted-connection.ts';
+
+// --- Modules made for these tests: each exercises one path of the engine and nothing else. ---
+
+/** A setting read through a cached fact: unchanged when the host already has the value. */
+const settingFact = (name: string): Fact<string> => ({
+  key: `setting:${name}`,
+  script: sh`read-setting ${name}`,
+  parse: (output) => {
+    if (output.exitCode !== 0) throw new FactError(`setting:${name}`, `read-setting exited with ${output.exitCode}`);
+    return output.stdout.trim();
+  },
+});
+
+const stableFact: Fact<string> = { key: 'kernel', stable: true, script: sh`read-kernel`, parse: (output) => output.stdout.trim() };
+
+const setting = defineModule({
+  name: 'setting',
+  summary: 'test: a setting behind a cached fact',
+  params: s.object({ name: s.string({ pattern: /^[a-z]+$/ }), value: s.string() }),
+  async plan(params, host) {
+    const current = await host.fact(settingFact(params.name));
+    if (current === params.value) return noChange(`${params.name} is already ${params.value}`);
+    return {
+      changes: [{
+        summary: `set ${params.name} ${current} → ${params.value}`,
+        diff: { kind: 'value', name: params.name, before: current, after: params.value },
+        commands: [{ run: sh`write-setting ${params.name} ${params.value}` }],
+      }],
+    };
+  },
+});
+
+/** Runs the steps it is given, one command each: the plan is the parameters. */
+const steps = defineModule({
+  name: 'steps',
+  summary: 'test: a plan made of the given steps',
+  params: s.object({
+    steps: s.array(s.string(), { nonEmpty: true }),
+    readOnly: s.boolean().default(false),
+    uncertain: s.boolean().default(false),
+    /** Steps whose command is read-only even in a changing plan. */
+    probes: s.array(s.string()).default([]),
+    okExitCodes: s.array(s.int()).optional(),
+    diagnose: s.boolean().default(false),
+    verdict: s.enum(['none', 'unchanged', 'failed']).default('none'),
+    askKernel: s.boolean().default(false),
+  }),
+  async plan(params, host) {
+    if (params.askKernel) await host.fact(stableFact);
+    const seen: string[] = [];
+    return {
+      readOnly: params.readOnly,
+      uncertain: params.uncertain,
+      changes: params.steps.map((step) => ({
+        summary: `step ${step}`,
+        commands: [{
+          run: sh`step ${step}`,
+          readOnly: params.readOnly || params.probes.includes(step) || undefined,
+          okExitCodes: params.okExitCodes,
+          diagnose: params.diagnose ? sh`why ${step}` : undefined,
+        }],
+      })),
+      interpret: params.verdict === 'none' ? undefined : (outcomes): Interpretation => {
+        seen.push(...outcomes.map((outcome) => outcome.stdout.trim()));
+        return params.verdict === 'unchanged' ? { changed: false } : { failed: `verdict on ${seen.join(',')}` };
+      },
+    };
+  },
+});
+
+/** A planner that throws the kind of error it is told to. */
+const broken = defineModule({
+  name: 'broken',
+  summary: 'test: a planner that throws',
+  params: s.object({ kind: s.enum(['module', 'fact', 'bug']) }),
+  async plan(params) {
+    if (params.kind === 'module') throw new ModuleError('dest must be absolute', 'give an absolute path');
+    if (params.kind === 'fact') throw new FactError('thing', 'unparseable output');
+    throw new TypeError('cannot read properties of undefined');
+  },
+});
+
+// --- The harness: real HostSession, SessionPool, RunState and EventBus over the scripted connector. ---
+
+function target(name: string, groups: string[] = ['web']): HostTarget {
+  return {
+    name,
+    vars: {},
+    groups,
+    becomeByDefault: false,
+    connection: {
+      name, address: `${name}.test`, port: 22, user: 'root', kind: 'ssh', knownHostsFiles: [], hostKeyPolicy: 'strict',
+      connectTimeoutMs: 1000, keepaliveIntervalMs: 1000, connectRetries: 0, maxChannels: 8,
+    },
+  };
+}
+
+const osFact: PlaybookRunOptions['osFact'] = {
+  key: 'os',
+  stable: true,
+  script: sh`read-os`,
+  parse: (output) => ({ family: 'debian', id: output.stdout.trim(), versionId: '12', packageManager: 'apt', initSystem: 'systemd', selinux: false, kernel: '6.1' }),
+};
+
+interface Harness {
+  hosts: ScriptedConnections;
+  events: RunEvent[];
+  state: RunState;
+  results: TaskResult[];
+  /** The run as one line per event: `play-start P [a b] 1/2`, `a: T changed`, `stopping fail-fast`… */
+  timeline: string[];
+}
+
+async function runScripted(
+  playbook: Playbook<any>,
+  hostNames: string[],
+  rules: ScriptRule[],
+  options: { check?: boolean; keepGoing?: boolean; forks?: number; only?: string[]; unreachable?: string[] } = {},
+): Promise<Harness> {
+  const hosts = new ScriptedConnections(rules, { unreachable: options.unreachable });
+  const targets = hostNames.map((name) => target(name));
+  const redactor = new Redactor();
+  const state = new RunState();
+  const events: RunEvent[] = [];
+  const bus = new EventBus('engine-test', [{ handle: (event) => events.push(event) }]);
+  const sessions = new SessionPool((host) => new HostSession(host, hosts.connector, redactor, { defaultTimeoutMs: 60_000 }));
+  const select = (pattern: string) => targets.filter((host) => pattern === 'all' || host.name === pattern || host.groups.includes(pattern));
+  await runPlaybook(playbook, new Map(targets.map((host) => [host.name, {}])), {
+    check: options.check ?? false,
+    keepGoing: options.keepGoing ?? false,
+    forks: options.forks ?? 10,
+    tags: { only: options.only ?? [], skip: [] },
+    selectHosts: select,
+    inventoryHosts: select,
+    sessions,
+    bus,
+    state,
+    redactor,
+    clock: () => 0,
+    modules: { setting, steps },
+    osFact,
+  });
+  await sessions.closeAll();
+  const results = events.flatMap((event) => (event.kind === 'task-result' ? [event.result] : []));
+  return { hosts, events, state, results, timeline: events.map(describeEvent) };
+}
+
+function describeEvent(event: RunEvent): string {
+  switch (event.kind) {
+    case 'play-start': return `play-start ${event.play} [${event.hosts.join(' ')}] ${event.batch}/${event.batches}`;
+    case 'play-end': return `play-end ${event.play}`;
+    case 'task-start': return `${event.host}: start ${event.task}`;
+    case 'task-result': return `${event.result.host}: ${event.handler ? 'handler ' : ''}${event.result.task} ${event.result.status}`;
+    case 'stopping': return `stopping ${event.reason}`;
+    case 'host-unreachable': return `unreachable ${event.host}`;
+    case 'warning': return `warning ${event.message}`;
+    default: return event.kind;
+  }
+}
+
+const book = definePlaybook({ name: 'engine test' });
+const ok: ScriptRule = { match: /^step ok/, reply: { stdout: 'ok-out\n' } };
+const fail: ScriptRule = { match: /^step fail/, reply: { exitCode: 3, stderr: 'it broke\n' } };
+
+describe('engine: runTask on a scripted host', () => {
+  it('reports ok with the planner\'s reason and sends only the probe when nothing is to do', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'mode', { name: 'mode', value: 'fast' }) });
+    const run = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'fast\n' } }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode']);
+    expect(run.results).to.have.length(1);
+    expect(run.results[0]).to.include({ status: 'ok', changed: false, msg: 'mode is already fast' });
+    expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start mode', 'a: mode ok', 'play-end p']);
+  });
+
+  it('runs the plan\'s commands after the probe and reports changed with the diff', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'mode', { name: 'mode', value: 'fast' }) });
+    const run = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'slow\n' } }, { match: 'write-setting', reply: {} }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode', 'write-setting mode fast']);
+    expect(run.results[0]).to.include({ status: 'changed', changed: true, msg: 'set mode slow → fast', rc: 0 });
+    expect(run.results[0]!.diffs).to.deep.equal([{ kind: 'value', name: 'mode', before: 'slow', after: 'fast' }]);
+    expect(run.results[0]!.commands.map((command) => command.executed)).to.deep.equal([true]);
+  });
+
+  it('in check mode reports the plan as changed and sends no changing command', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'mode', { name: 'mode', value: 'fast' }) });
+    const run = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'slow\n' } }], { check: true });
+    expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode']);
+    expect(run.results[0]).to.include({ status: 'changed', changed: true, checkMode: true });
+    expect(run.results[0]!.commands).to.have.length(1);
+    expect(run.results[0]!.commands[0]).to.include({ executed: false, display: 'write-setting mode fast', exitCode: null });
+  });
+
+  it('in check mode an uncertain plan says "would run"', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'maybe', { steps: ['ok1'], uncertain: true }) });
+    const run = await runOn(play, ['a'], [], { check: true });
+    expect(run.hosts.commands()).to.deep.equal([]);
+    expect(run.results[0]).to.include({ status: 'changed', uncertain: true, msg: 'would run: step ok1' });
+  });
+
+  it('runs a readOnly plan in check mode too and reports ok, not changed', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'look', { steps: ['ok1', 'ok2'], readOnly: true }) });
+    const run = await runOn(play, ['a'], [ok], { check: true });
+    expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step ok2']);
+    expect(run.results[0]).to.include({ status: 'ok', changed: false, stdout: 'ok-out\n', rc: 0 });
+    expect(run.results[0]!.commands.map((command) => command.executed)).to.deep.equal([true, true]);
+  });
+
+  it('lets interpret turn a run into "unchanged", seeing every outcome in order', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'cmd', { steps: ['ok1', 'ok2'], verdict: 'unchanged' }) });
+    const run = await runOn(play, ['a'], [ok]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step ok2']);
+    expect(run.results[0]).to.include({ status: 'ok', changed: false });
+    expect(run.results[0]!.changes).to.deep.equal([]);
+  });
+
+  it('lets interpret fail the task after its commands ran, with the verdict as the message', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'cmd', { steps: ['ok1', 'ok2'], verdict: 'failed' }) });
+    const run = await runOn(play, ['a'], [{ match: 'step ok1', reply: { stdout: 'one\n' } }, { match: 'step ok2', reply: { stdout: 'two\n' } }]);
+    expect(run.results[0]).to.include({ status: 'failed', changed: true, msg: 'verdict on one,two', stdout: 'two\n' });
+    expect(run.results[0]!.failure?.kind).to.equal('command-failed');
+    expect(run.state.exitCode()).to.equal(2);
+  });
+
+  it('a failure after a changing command ran: changed, later commands not sent, the rest of the plan listed', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'three', { steps: ['ok1', 'fail2', 'ok3'] }) });
+    const run = await runOn(play, ['a'], [ok, fail]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step fail2']);
+    const result = run.results[0]!;
+    expect(result).to.include({ status: 'failed', changed: true, rc: 3, stderr: 'it broke\n' });
+    expect(result.msg).to.equal('command exited with 3: step fail2\nstderr:\nit broke');
+    expect(result.changes).to.deep.equal(['step ok1', 'step fail2', 'step ok3']);
+    expect(result.commands.map((command) => command.exitCode)).to.deep.equal([0, 3]);
+  });
+
+  it('a failure of the first command is not a change', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'two', { steps: ['fail1', 'ok2'] }) });
+    const run = await runOn(play, ['a'], [ok, fail]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step fail1']);
+    expect(run.results[0]).to.include({ status: 'failed', changed: false, rc: 3 });
+  });
+
+  it('accepts the exit codes a command declares as success', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'grep-like', { steps: ['fail1', 'ok2'], okExitCodes: [0, 3] }) });
+    const run = await runOn(play, ['a'], [ok, fail]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step fail1', 'step ok2']);
+    expect(run.results[0]).to.include({ status: 'changed', rc: 0 });
+  });
+
+  it('adds the diagnosis command\'s output to a failure, and runs it right after the failed command', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'start', { steps: ['fail1'], diagnose: true }) });
+    const run = await runOn(play, ['a'], [fail, { match: 'why fail1', reply: { stdout: 'journal: unit crashed\n' } }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step fail1', 'why fail1']);
+    expect(run.results[0]!.msg).to.equal('command exited with 3: step fail1\nstderr:\nit broke\ndiagnosis:\njournal: unit crashed');
+  });
+
+  it('probes a fact once per host and reuses it until a change may have made it stale', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(setting, 'first', { name: 'mode', value: 'slow' });
+        await t.run(setting, 'second', { name: 'mode', value: 'slow' });
+        await t.run(setting, 'change', { name: 'mode', value: 'fast' });
+        await t.run(setting, 'after', { name: 'mode', value: 'fast' });
+      },
+    });
+    let value = 'slow';
+    const run = await runOn(play, ['a'], [
+      { match: 'read-setting mode', reply: () => ({ stdout: `${value}\n` }) },
+      { match: 'write-setting mode fast', reply: () => { value = 'fast'; return {}; } },
+    ]);
+    expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode', 'write-setting mode fast', 'read-setting mode']);
+    expect(run.results.map((result) => `${result.task} ${result.status}`)).to.deep.equal(['first ok', 'second ok', 'change changed', 'after ok']);
+  });
+
+  it('keeps stable facts after a change and drops the others, also when the change failed midway', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'k1', { steps: ['ok1'], askKernel: true });
+        await t.run(setting, 's1', { name: 'mode', value: 'x' });
+        await t.run(steps, 'half', { steps: ['ok2', 'fail3'], askKernel: true }, { ignoreErrors: true });
+        await t.run(setting, 's2', { name: 'mode', value: 'x' });
+        await t.run(steps, 'k2', { steps: ['ok4'], askKernel: true });
+      },
+    });
+    const run = await runOn(play, ['a'], [ok, fail, { match: 'read-kernel', reply: { stdout: '6.1\n' } }, { match: 'read-setting', reply: { stdout: 'x\n' } }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['read-kernel', 'step ok1', 'read-setting mode', 'step ok2', 'step fail3', 'read-setting mode', 'step ok4']);
+  });
+
+  it('keeps facts when only a read-only command of the plan ran before it failed', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(setting, 's1', { name: 'mode', value: 'x' });
+        await t.run(steps, 'probe fails', { steps: ['fail1'], probes: ['fail1'] }, { ignoreErrors: true });
+        await t.run(setting, 's2', { name: 'mode', value: 'x' });
+      },
+    });
+    const run = await runOn(play, ['a'], [fail, { match: 'read-setting', reply: { stdout: 'x\n' } }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode', 'step fail1']);
+    expect(run.results.map((result) => `${result.task} ${result.status} ${result.changed}`)).to.deep.equal(['s1 ok false', 'probe fails failed false', 's2 ok false']);
+  });
+
+  it('refuses invalid parameters before touching the host', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'bad', { name: 'NOT OK', value: 'x' }) });
+    const run = await runOn(play, ['a'], []);
+    expect(run.hosts.log).to.deep.equal([]);
+    expect(run.results[0]).to.include({ status: 'failed' });
+    expect(run.results[0]!.msg).to.match(/^invalid parameter for setting: name: /);
+    expect(run.results[0]!.failure?.kind).to.equal('invalid-input');
+  });
+
+  it('classifies planner errors: ModuleError is invalid input, FactError a probe failure, anything else a bug', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        for (const kind of ['module', 'fact', 'bug'] as const) await t.run(broken, kind, { kind }, { ignoreErrors: true });
+      },
+    });
+    const run = await runOn(play, ['a'], []);
+    expect(run.results.map((result) => [result.task, result.failure?.kind, result.msg])).to.deep.equal([
+      ['module', 'invalid-input', 'dest must be absolute'],
+      ['fact', 'probe-failed', 'fact thing: unparseable output'],
+      ['bug', 'internal', 'unexpected error while reading the host\'s state: cannot read properties of undefined'],
+    ]);
+    expect(run.state.exitCode()).to.equal(0);
+  });
+
+  it('a timed-out probe fails the task as a probe failure, without running the plan', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'slow probe', { name: 'mode', value: 'x' }) });
+    const run = await runOn(play, ['a'], [{ match: 'read-setting', reply: { timedOut: true } }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode']);
+    expect(run.results[0]).to.include({ status: 'failed' });
+    expect(run.results[0]!.failure?.kind).to.equal('probe-failed');
+  });
+
+  it('a connection lost during a command makes the host unreachable (exit 4), not failed', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'drop', { steps: ['ok1', 'drop2', 'ok3'] }); await t.run(steps, 'never', { steps: ['ok9'] }); } });
+    const run = await runOn(play, ['a'], [ok, { match: 'step drop2', reply: { connectionLost: true } }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step drop2']);
+    expect(run.results.map((result) => `${result.task} ${result.status}`)).to.deep.equal(['drop unreachable']);
+    expectInOrder(run.timeline, ['a: drop unreachable', 'unreachable a', 'stopping fail-fast']);
+    expect(run.state.exitCode()).to.equal(4);
+  });
+});
+
+describe('engine: playbook policy on scripted hosts', () => {
+  it('runs notified handlers once, at the end of the play, in the order they are defined', async () => {
+    const play = book.play<void, 'reload' | 'restart' | 'unused'>({
+      name: 'p', hosts: 'all',
+      handlers: {
+        restart: async (t) => { await t.run(steps, 'restart', { steps: ['ok-restart'] }); },
+        reload: async (t) => { await t.run(steps, 'reload', { steps: ['ok-reload'] }); },
+        unused: async (t) => { await t.run(steps, 'unused', { steps: ['ok-unused'] }); },
+      },
+      tasks: async (t) => {
+        await t.run(steps, 'one', { steps: ['ok1'] }, { notify: 'reload' });
+        await t.run(steps, 'two', { steps: ['ok2'] }, { notify: ['restart', 'reload'] });
+        await t.run(steps, 'three', { steps: ['ok3'], verdict: 'unchanged' }, { notify: 'unused' });
+      },
+    });
+    const run = await runOn(play, ['a'], [ok]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step ok2', 'step ok3', 'step ok-restart', 'step ok-reload']);
+    expect(run.timeline.filter((line) => line.includes(' changed') || line.includes(' ok'))).to.deep.equal([
+      'a: one changed', 'a: two changed', 'a: three ok', 'a: handler restart changed', 'a: handler reload changed',
+    ]);
+  });
+
+  it('does not run the handlers of a host that failed; the other hosts\' handlers run (--keep-going)', async () => {
+    const play = book.play<void, 'reload'>({
+      name: 'p', hosts: 'all',
+      handlers: { reload: async (t) => { await t.run(steps, 'reload', { steps: ['ok-reload'] }); } },
+      tasks: async (t, host) => {
+        await t.run(steps, 'change', { steps: ['ok1'] }, { notify: 'reload' });
+        if (host.name === 'a') await t.run(steps, 'break', { steps: ['fail2'] });
+      },
+    });
+    const run = await runOn(play, ['a', 'b'], [ok, fail], { forks: 1, keepGoing: true });
+    expect(run.hosts.commands()).to.deep.equal(['a: step ok1', 'a: step fail2', 'b: step ok1', 'b: step ok-reload']);
+    expect(run.timeline.slice(-2)).to.deep.equal(['b: handler reload changed', 'play-end p']);
+  });
+
+  it('does not start handlers once the run is stopping: the host is recapped as not run', async () => {
+    const bChanged = new Gate();
+    const aFailed = new Gate();
+    const play = book.play<void, 'reload'>({
+      name: 'p', hosts: 'all',
+      handlers: { reload: async (t) => { await t.run(steps, 'reload', { steps: ['ok-reload'] }); } },
+      tasks: async (t, host) => {
+        if (host.name === 'a') {
+          await bChanged.opened;
+          await t.run(steps, 'break', { steps: ['fail1'] });
+        } else {
+          await t.run(steps, 'change', { steps: ['slow1'] }, { notify: 'reload' });
+        }
+      },
+    });
+    const run = await runOn(play, ['a', 'b'], [
+      { match: 'step slow1', reply: async () => { bChanged.open(); await aFailed.opened; return {}; } },
+      { match: 'step fail1', reply: () => { setImmediate(aFailed.open); return { exitCode: 1 }; } },
+      ok,
+    ]);
+    expect(run.hosts.commands()).to.deep.equal(['b: step slow1', 'a: step fail1']);
+    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'b: start change', 'a: start break', 'a: break failed', 'stopping fail-fast', 'b: change changed', 'play-end p']);
+    expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([['a', false], ['b', true]]);
+  });
+
+  it('ignoreErrors returns the failed result to the play, which goes on; it counts as ignored, and the host as not failed', async () => {
+    const seen: string[] = [];
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        const result = await t.run(steps, 'may fail', { steps: ['fail1'] }, { ignoreErrors: true });
+        seen.push(`${result.status} rc=${result.rc}`);
+        await t.run(steps, 'next', { steps: ['ok2'] });
+      },
+    });
+    const run = await runOn(play, ['a'], [ok, fail]);
+    expect(seen).to.deep.equal(['failed rc=3']);
+    expect(run.hosts.commands('a')).to.deep.equal(['step fail1', 'step ok2']);
+    expect(run.state.recap()[0]).to.include({ failed: 0, ignored: 1, changed: 1 });
+    expect(run.events.filter((event) => event.kind === 'task-result').map((event) => event.kind === 'task-result' && event.ignored === true)).to.deep.equal([true, false]);
+    expect(run.state.exitCode()).to.equal(0);
+    expect(run.timeline).to.not.include('stopping fail-fast');
+  });
+
+  it('fail-fast: a failure stops new tasks everywhere; a task in flight finishes; later plays do not start', async () => {
+    const bInFlight = new Gate();
+    const aFailed = new Gate();
+    const first = book.play({
+      name: 'first', hosts: 'all',
+      tasks: async (t, host) => {
+        if (host.name === 'a') {
+          await bInFlight.opened;
+          await t.run(steps, 'break', { steps: ['fail1'] });
+        } else {
+          await t.run(steps, 'long', { steps: ['slow1'] });
+          await t.run(steps, 'after', { steps: ['ok2'] });
+        }
+      },
+    });
+    const second = book.play({ name: 'second', hosts: 'all', tasks: async (t) => t.run(steps, 'late', { steps: ['ok3'] }) });
+    const run = await runOn(book.playbook([first, second]), ['a', 'b'], [
+      { match: 'step slow1', reply: async () => { bInFlight.open(); await aFailed.opened; return {}; } },
+      { match: 'step fail1', reply: () => { setImmediate(aFailed.open); return { exitCode: 1 }; } },
+      ok,
+    ]);
+    expect(run.hosts.commands()).to.deep.equal(['b: step slow1', 'a: step fail1']);
+    expect(run.timeline).to.deep.equal([
+      'play-start first [a b] 1/1', 'b: start long', 'a: start break', 'a: break failed', 'stopping fail-fast', 'b: long changed', 'play-end first',
+    ]);
+    expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([['a', false], ['b', true]]);
+    expect(run.state.exitCode()).to.equal(2);
+  });
+
+  it('--keep-going: other hosts go on; the failed host gets no further task even if the play catches the error, nor later plays', async () => {
+    const first = book.play({
+      name: 'first', hosts: 'all',
+      tasks: async (t, host) => {
+        try {
+          await t.run(steps, 'maybe', { steps: [host.name === 'a' ? 'fail1' : 'ok1'] });
+        } catch {
+          // the play swallows the failure: the engine must still stop this host
+        }
+        await t.run(steps, 'next', { steps: ['ok2'] });
+      },
+    });
+    const second = book.play({ name: 'second', hosts: 'all', tasks: async (t) => t.run(steps, 'late', { steps: ['ok3'] }) });
+    const run = await runOn(book.playbook([first, second]), ['a', 'b'], [ok, fail], { keepGoing: true, forks: 1 });
+    expect(run.hosts.commands()).to.deep.equal(['a: step fail1', 'b: step ok1', 'b: step ok2', 'b: step ok3']);
+    expectInOrder(run.timeline, ['play-end first', 'play-start second [b] 1/1', 'b: late changed', 'play-end second']);
+    expect(run.state.exitCode()).to.equal(2);
+  });
+
+  it('serial: batches run one after the other, each with its own play-start', async () => {
+    const play = book.play({ name: 'rolling', hosts: 'all', serial: 2, tasks: async (t) => t.run(steps, 'upgrade', { steps: ['ok1'] }) });
+    const run = await runOn(play, ['a', 'b', 'c', 'd', 'e'], [ok]);
+    const starts = run.timeline.filter((line) => line.startsWith('play-start'));
+    expect(starts).to.deep.equal(['play-start rolling [a b] 1/3', 'play-start rolling [c d] 2/3', 'play-start rolling [e] 3/3']);
+    const order = run.timeline.filter((line) => line.startsWith('play-') || line.endsWith('changed'));
+    expect(order.indexOf('play-end rolling')).to.be.greaterThan(order.indexOf('b: upgrade changed'));
+    expect(order.indexOf('c: upgrade changed')).to.be.greaterThan(order.indexOf('play-start rolling [c d] 2/3'));
+  });
+
+  it('maxFailPercentage: a batch over the limit stops the run; later batches never start', async () => {
+    const play = book.play({ name: 'rolling', hosts: 'all', serial: 2, maxFailPercentage: 40, tasks: async (t, host) => t.run(steps, 'upgrade', { steps: [host.name === 'c' ? 'fail1' : 'ok1'] }) });
+    const run = await runOn(play, ['a', 'b', 'c', 'd', 'e'], [ok, fail], { keepGoing: true, forks: 1 });
+    expect(run.hosts.commands()).to.deep.equal(['a: step ok1', 'b: step ok1', 'c: step fail1', 'd: step ok1']);
+    expect(run.timeline.slice(-3)).to.deep.equal(['d: upgrade changed', 'stopping max-fail-percentage', 'play-end rolling']);
+    expect(run.events.find((event) => event.kind === 'stopping')).to.deep.include({ message: 'play "rolling": 1 of 2 hosts failed, over maxFailPercentage 40%' });
+  });
+
+  it('maxFailPercentage: a batch at the limit goes on', async () => {
+    const play = book.play({ name: 'rolling', hosts: 'all', serial: 2, maxFailPercentage: 50, tasks: async (t, host) => t.run(steps, 'upgrade', { steps: [host.name === 'a' ? 'fail1' : 'ok1'] }) });
+    const run = await runOn(play, ['a', 'b', 'c'], [ok, fail], { keepGoing: true });
+    expect(run.hosts.commands().sort()).to.deep.equal(['a: step fail1', 'b: step ok1', 'c: step ok1']);
+    expect(run.timeline).to.not.include('stopping max-fail-percentage');
+  });
+
+  it('hands a play\'s return values to later plays, per host, without the hosts that failed', async () => {
+    const seen: string[] = [];
+    const collect = book.play({
+      name: 'collect', hosts: 'all',
+      tasks: async (t, host) => {
+        const result = await t.run(steps, 'read', { steps: [host.name === 'b' ? 'fail1' : 'ok1'], readOnly: true });
+        return `${host.name}:${result.stdout.trim()}`;
+      },
+    });
+    const use = book.play({
+      name: 'use', hosts: 'all',
+      tasks: async (_t, host, ctx) => { seen.push(`${host.name} sees ${[...ctx.outputs(collect).entries()].map(([name, value]) => `${name}=${value}`).join(',')}`); },
+    });
+    const run = await runOn(book.playbook([collect, use]), ['a', 'b', 'c'], [ok, fail], { keepGoing: true, forks: 1 });
+    expect(seen).to.deep.equal(['a sees a=a:ok-out,c=c:ok-out', 'c sees a=a:ok-out,c=c:ok-out']);
+    expect(run.timeline).to.include('play-start use [a c] 1/1');
+  });
+
+  it('warns and moves on when no host is left for a play', async () => {
+    const first = book.play({ name: 'first', hosts: 'all', tasks: async (t) => t.run(steps, 'break', { steps: ['fail1'] }) });
+    const second = book.play({ name: 'second', hosts: 'all', tasks: async (t) => t.run(steps, 'late', { steps: ['ok1'] }) });
+    const third = book.play({ name: 'third', hosts: 'a', tasks: async (t) => t.run(steps, 'late', { steps: ['ok1'] }) });
+    const run = await runOn(book.playbook([first, second, third]), ['a'], [ok, fail], { keepGoing: true });
+    expect(run.timeline.slice(-2)).to.deep.equal(['warning play "second": no hosts left to run on (pattern all)', 'warning play "third": no hosts left to run on (pattern a)']);
+  });
+
+  it('--forks bounds how many hosts work at once', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'x', { steps: ['ok1'] }); await t.run(steps, 'y', { steps: ['ok2'] }); } });
+    const yieldThenOk: ScriptRule = { match: /^step ok/, reply: async () => { await new Promise((resolve) => setImmediate(resolve)); return {}; } };
+    const two = await runOn(play, ['a', 'b', 'c', 'd', 'e'], [yieldThenOk], { forks: 2 });
+    expect(two.hosts.maxInFlight).to.equal(2);
+    expect(two.results).to.have.length(10);
+    const one = await runOn(play, ['a', 'b', 'c'], [yieldThenOk], { forks: 1 });
+    expect(one.hosts.commands()).to.deep.equal(['a: step ok1', 'a: step ok2', 'b: step ok1', 'b: step ok2', 'c: step ok1', 'c: step ok2']);
+  });
+
+  it('skips tasks not selected by --tags without sending anything', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all', tags: ['base'],
+      tasks: async (t) => {
+        await t.run(steps, 'tagged', { steps: ['ok1'] }, { tags: ['net'] });
+        await t.run(steps, 'other', { steps: ['ok2'] }, { tags: ['disk'] });
+      },
+    });
+    const run = await runOn(play, ['a'], [ok], { only: ['net'] });
+    expect(run.hosts.commands('a')).to.deep.equal(['step ok1']);
+    expect(run.results.map((result) => `${result.task} ${result.status}`)).to.deep.equal(['tagged changed', 'other skipped']);
+    expect(run.results[1]!.msg).to.equal('skipped by tags (task tags: base, disk)');
+  });
+
+  it('an exception in the play\'s own code fails the host with the location, and fail-fast applies', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'first', { steps: ['ok1'] });
+        throw new Error('no such node');
+      },
+    });
+    const run = await runOn(play, ['a'], [ok]);
+    expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start first', 'a: first changed', 'a: (playbook code in p) failed', 'stopping fail-fast', 'play-end p']);
+    expect(run.results[1]!.msg).to.match(/^the playbook's code threw at .*engine\.test\.ts:\d+:\d+: no such node$/);
+  });
+
+  it('an unreachable host stops only itself under --keep-going (exit 4); host.os() is probed once per host', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t, host) => {
+        await t.run(steps, 'first', { steps: ['ok1'] });
+        const os = await host.os();
+        await t.run(steps, `on ${os.id}`, { steps: ['ok2'] });
+        await host.os();
+      },
+    });
+    const run = await runOn(play, ['a', 'b'], [ok, { match: 'read-os', reply: { stdout: 'debian\n' } }], { keepGoing: true, unreachable: ['a'], forks: 1 });
+    expect(run.hosts.log.map((entry) => `${entry.host} ${entry.event} ${entry.body}`.trim())).to.deep.equal([
+      'a connect', 'b connect', 'b exec step ok1', 'b exec read-os', 'b exec step ok2', 'b close',
+    ]);
+    expect(run.timeline).to.deep.equal([
+      'play-start p [a b] 1/1', 'a: start first', 'a: first unreachable', 'unreachable a', 'b: start first', 'b: first changed', 'b: start on debian', 'b: on debian changed', 'play-end p',
+    ]);
+    expect(run.results[0]!.msg).to.equal('cannot connect to a: scripted as unreachable');
+    expect(run.state.exitCode()).to.equal(4);
+  });
+});
+
+describe('engine: the run context seam (startRun with a connector)', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'drover-engine-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs a playbook through startRun on scripted hosts: JSON events, audit log, closed connections, exit status', async () => {
+    const hosts = new ScriptedConnections([ok, fail]);
+    const targets = [target('a'), target('b')];
+    const stdout = new PassThrough();
+    const chunks: Buffer[] = [];
+    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const context = startRun({
+      options: { check: false, diff: false, json: true, verbose: false, forks: 1, keepGoing: true, tags: [], skipTags: [], auditLog: join(dir, 'audit.jsonl'), timeoutSeconds: 60, hostKeyPolicy: 'strict', askBecomePass: false, help: false },
+      info: { runKind: 'playbook', inventory: null, mode: 'apply', diff: false, tags: [], skipTags: [] },
+      hosts: targets,
+      connector: hosts.connector,
+      stdout,
+    });
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t, host) => t.run(steps, 'go', { steps: [host.name === 'a' ? 'fail1' : 'ok1'] }) });
+    await runPlaybook(book.playbook([play]), new Map([['a', {}], ['b', {}]]), {
+      check: false, keepGoing: true, forks: 1, tags: { only: [], skip: [] },
+      selectHosts: () => targets, inventoryHosts: () => targets,
+      sessions: context.sessions, bus: context.bus, state: context.state, redactor: context.redactor, clock: context.clock,
+      modules: {}, osFact,
+    });
+    const exitCode = await context.finish();
+    expect(exitCode).to.equal(2);
+    expect(hosts.log.map((entry) => `${entry.host} ${entry.event}`)).to.deep.equal(['a connect', 'a exec', 'b connect', 'b exec', 'a close', 'b close']);
+    const kinds = Buffer.concat(chunks).toString().trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind);
+    expect(kinds).to.deep.equal(['run-start', 'play-start', 'task-start', 'task-result', 'task-start', 'task-result', 'play-end', 'run-end']);
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind?: string; host?: string; status?: string; exitCode?: number });
+    expect(audit.map((record) => [record.kind, record.host, record.status])).to.deep.equal([
+      ['run-start', undefined, undefined], ['play-start', undefined, undefined], ['task', 'a', 'failed'], ['task', 'b', 'changed'], ['play-end', undefined, undefined], ['run-end', undefined, undefined],
+    ]);
+    expect(audit.at(-1)?.exitCode).to.equal(2);
+  });
+});
+
+/** Fails unless `expected` appears in `actual` in this order (other entries may come between). */
+function expectInOrder(actual: string[], expected: string[]): void {
+  let from = 0;
+  for (const item of expected) {
+    const at = actual.indexOf(item, from);
+    expect(at, `${JSON.stringify(item)} after position ${from} in\n${actual.join('\n')}`).to.be.at.least(0);
+    from = at + 1;
+  }
+}
+
+/** Runs a play (as a one-play playbook) or a playbook on scripted hosts. */
+function runOn(playbookOrPlay: Playbook<any> | ReturnType<typeof book.play>, hosts: string[], rules: ScriptRule[], options?: Parameters<typeof runScripted>[3]): Promise<Harness> {
+  const playbook = 'plays' in playbookOrPlay ? playbookOrPlay : book.playbook([playbookOrPlay]);
+  return runScripted(playbook, hosts, rules, options);
+}
