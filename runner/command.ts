@@ -148,7 +148,7 @@ export interface RenderOptions {
  * trap (a dropped controller left `.drover.*` temp files behind). Trapped, SIGPIPE becomes an exit, and
  * EXIT traps run. Commands the script starts get the default back, as the shell resets traps for them.
  */
-const STRICT_PRELUDE = "set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\ntrap 'exit 141' PIPE\n";
+export const STRICT_PRELUDE = "set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\ntrap 'exit 141' PIPE\n";
 
 /**
  * Under sudo, the command's processes belong to the become user, and the transport stops commands by

@@ -10,6 +10,7 @@
  * A rule can hold its answer until the test releases it (`gate`), which lets a test put a host's
  * command in flight while another host fails, without timers.
  */
+import { STRICT_PRELUDE } from '../../runner/command.ts';
 import type { Connector } from '../../runner/engine/host-session.ts';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecOutcome } from '../../runner/transport/transport.ts';
 
@@ -118,10 +119,11 @@ export class ScriptedConnections {
   }
 }
 
-/** The script as written by the module: the `/bin/sh -c '…'` line unquoted, the strict prelude dropped. */
+/** The script as written by the module: the `/bin/sh -c '…'` line unquoted, the runner's strict prelude (runner/command.ts) dropped. */
 export function scriptBody(line: string): string {
   const quoted = /\/bin\/sh -c '([\s\S]*)'$/.exec(line);
   if (!quoted) return line;
   const script = quoted[1]!.replace(/'\\''/g, '\'');
-  return script.split('\n').filter((text) => !text.startsWith('set -eu') && !text.startsWith('(set -o pipefail)')).join('\n');
+  const preludeLines = new Set(STRICT_PRELUDE.trimEnd().split('\n'));
+  return script.split('\n').filter((text) => !preludeLines.has(text)).join('\n');
 }
