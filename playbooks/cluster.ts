@@ -82,7 +82,7 @@ const prep = book.play({
     });
     await t.hosts('cluster nodes in /etc/hosts', { entries: nodes, marker: 'drover kubernetes nodes' });
 
-    // The reference disables the distribution's firewall; kube-proxy manages its own iptables rules.
+    // The distribution's firewall goes off: kube-proxy manages its own iptables rules.
     if (os.initSystem !== 'systemd') {
       // kubeadm needs systemd; a host without it (a container, a controller audited with --check) is
       // only checked for what does not need it.
