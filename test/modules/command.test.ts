@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { command, interpret, planRun, planRunFrom, type CommandParams, type RunSpec } from '../../modules/command.ts';
-import { shell, type ShellParams } from '../../modules/shell.ts';
+import { shell } from '../../modules/shell.ts';
 import { renderCommand, sh } from '../../runner/command.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { SchemaError } from '../../runner/schema.ts';
@@ -206,4 +206,3 @@ describe('command and shell on a lab host', function () {
   });
 });
 
-export type { ShellParams };
