@@ -150,6 +150,13 @@ describeWithLab('drover packed, installed in another project, runs its playbook'
     expect(again.stdout).to.match(/ok=1 changed=0 failed=0/);
   });
 
+  it("refuses the playbook when another installation of drover (this checkout's CLI) runs it", async () => {
+    // The runner's identity check is what guarantees one copy: a second copy must be refused, not run.
+    const refused = await run(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'run.ts'), 'playbooks/site.ts', '-i', 'inventory.yaml', '--check'], project);
+    expect(refused.code, refused.stdout).to.equal(1);
+    expect(refused.stderr).to.include('imports another installation of drover than the one running it');
+  });
+
   it('runs the other commands from the installed package', async () => {
     const host = lab().hosts[0]!;
     const exec = await run('npx', ['drover', 'exec', host.name, '-i', 'inventory.yaml', '--', 'cat', markerPath], project);

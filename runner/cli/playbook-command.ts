@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { osFacts } from '../../modules/facts/os.ts';
 import { registry } from '../../modules/registry.ts';
 import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
@@ -106,7 +106,12 @@ async function loadPlaybook(path: string): Promise<Playbook<unknown>> {
     throw new UsageError(`${path} does not default-export a playbook: end it with \`export default book.playbook([...plays])\` (see README, "Writing a playbook")`);
   }
   if (loaded.default.runtime !== RUNTIME) {
-    throw new UsageError(`${path} was loaded as CommonJS with its own copy of drover's runner: keep playbooks in a folder whose package.json says "type": "module" (as this project's does), or name the file .mts`);
+    // Two copies of the runner would not recognise each other's Secrets and errors. The causes: CommonJS
+    // compilation (a copy of its own), or a playbook importing another installation of drover.
+    if (commonJsHint(path) !== '') {
+      throw new UsageError(`${path} was loaded as CommonJS with its own copy of drover's runner: keep playbooks in a folder whose package.json says "type": "module", or name the file .mts`);
+    }
+    throw new UsageError(`${path} imports another installation of drover than the one running it (${fileURLToPath(new URL('../..', import.meta.url))}): run the drover installed beside the playbook (\`npx drover\` in its project)`);
   }
   return loaded.default;
 }
