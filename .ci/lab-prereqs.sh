@@ -22,6 +22,8 @@ packages=(
   createrepo-c          # createrepo_c: the RPM repository metadata
   ca-certificates
   gnupg                 # gpg: the aptRepository test signs its own repository
+  procps                # ps, pkill: the transport tests look for the processes a session left behind
+  python3               # the Kubernetes stand-in's config tests run its validator on the controller
 )
 
 export DEBIAN_FRONTEND=noninteractive

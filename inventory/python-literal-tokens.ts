@@ -65,7 +65,7 @@ export function tokenize(text: string): Token[] {
       const bodyEnd = findStringEnd(text, bodyStart, quote);
       const body = text.slice(bodyStart, bodyEnd);
       const bytes = prefix.includes('b');
-      tokens.push({ kind: 'string', value: prefix.includes('r') ? rawBody(body, bytes) : unescape(body, bytes), bytes });
+      tokens.push({ kind: 'string', value: prefix.includes('r') ? rawBody(body, bytes) : pythonUnescape(body, bytes), bytes });
       i = bodyEnd + quote.length;
       continue;
     }
@@ -118,7 +118,7 @@ const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
 };
 
 /** Python's escape sequences; an unknown one keeps its backslash, as Python does. */
-function unescape(body: string, bytes: boolean): string {
+function pythonUnescape(body: string, bytes: boolean): string {
   const units: number[] = [];
   let text = '';
   const emit = (code: number): void => {

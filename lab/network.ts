@@ -59,7 +59,7 @@ export async function labLinks(): Promise<string[]> {
   return stdout
     .split('\n')
     .map((line) => /^\d+: ([^:@\s]+)/.exec(line)?.[1])
-    .filter((name): name is string => name !== undefined && name.startsWith(LAB_PREFIX));
+    .filter((name): name is string => name?.startsWith(LAB_PREFIX) === true);
 }
 
 /** Deletes everything network the lab made: namespaces first, then veth ends, the bridge last. */

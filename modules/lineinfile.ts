@@ -118,7 +118,7 @@ export function editLines(before: string | null, edit: LineEdit): EditResult {
       const current = lines[index]!;
       if (bare(current) === line) {
         found = index;
-      } else if (insertRe && insertRe.test(searchable(current))) {
+      } else if (insertRe?.test(searchable(current))) {
         if (insertafter !== undefined) {
           insertAt = index + 1;
           if (edit.firstmatch) break;

@@ -126,7 +126,7 @@ export function unitFiles(unit: string, p: Pick<Params, 'unitFile' | 'dropIns'>)
 /** One probe for the unit and every file: sections `@@unit` and `@@file N`. */
 export function systemdProbeScript(unit: string, files: UnitFile[]): Script {
   const parts = [sh`echo @@unit`, sh`(${unitStateScript(unit)})`];
-  files.forEach((file, index) => parts.push(sh`echo ${`@@file ${index}`}`, sh`(${fileStateScript(file.path)})`));
+  for (const [index, file] of files.entries()) parts.push(sh`echo ${`@@file ${index}`}`, sh`(${fileStateScript(file.path)})`);
   return Script.join(parts);
 }
 

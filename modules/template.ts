@@ -71,7 +71,7 @@ export const template = defineModule({
   async plan(p, host) {
     const origin = p.src !== undefined ? resolve(p.src) : 'inline template';
     const source = p.template ?? (await readTemplate(origin));
-    let rendered;
+    let rendered: ReturnType<typeof renderTemplate>;
     try {
       rendered = renderTemplate(source, { ...host.vars, ...p.vars }, origin, { revealSecrets: true });
     } catch (error) {

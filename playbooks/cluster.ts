@@ -1,9 +1,12 @@
 /**
- * The cluster playbook: takes bare hosts towards a kubeadm Kubernetes cluster, following
- * shared/reference/k8s-node-prep.md. This first part is node preparation (tag `prep`), run on every node
- * of the cluster group: hostname and name resolution, firewall, SELinux, swap, kernel modules, sysctl,
- * base packages and the container runtime. Control-plane init, joining workers and verification come next
- * (see the roadmap) as further plays of this file.
+ * The cluster playbook: takes bare hosts towards a kubeadm Kubernetes cluster. This first part is node
+ * preparation (tag `prep`), run on every node of the cluster group, in the order kubeadm's own
+ * prerequisites ask for (https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/install-kubeadm/
+ * and .../container-runtimes/): the host name and every node in /etc/hosts, the host firewall off
+ * (firewalld/ufw), SELinux permissive (or disabled), swap off now and at boot, the overlay and br_netfilter modules and the
+ * bridge/forwarding sysctls, base packages, and containerd with the systemd cgroup driver. Control-plane
+ * init, joining workers and verification come next as further plays of this file; the lab's Kubernetes
+ * stand-in (lab/k8s-standin/README.md) is what they are tested against.
  *
  *   npx tsx run playbooks/cluster.ts -i inventory.yaml --check --diff   # what would change, with diffs
  *   npx tsx run playbooks/cluster.ts -i inventory.yaml                  # apply
@@ -79,7 +82,7 @@ const prep = book.play({
     });
     await t.hosts('cluster nodes in /etc/hosts', { entries: nodes, marker: 'drover kubernetes nodes' });
 
-    // The reference disables the distribution's firewall; kube-proxy manages its own iptables rules.
+    // The distribution's firewall goes off: kube-proxy manages its own iptables rules.
     if (os.initSystem !== 'systemd') {
       // kubeadm needs systemd; a host without it (a container, a controller audited with --check) is
       // only checked for what does not need it.

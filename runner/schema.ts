@@ -71,7 +71,7 @@ export abstract class Schema<Out, In = Out, Opt extends boolean = false> {
 export type OutputOf<S> = S extends Schema<infer Out, unknown, boolean> ? Out : never;
 export type InputOf<S> = S extends Schema<unknown, infer In, boolean> ? In : never;
 
-class OptionalSchema<Out, In> extends Schema<Out | undefined, In | undefined, true> {
+export class OptionalSchema<Out, In> extends Schema<Out | undefined, In | undefined, true> {
   constructor(private readonly inner: Schema<Out, In, boolean>) {
     super();
   }
@@ -86,7 +86,7 @@ class OptionalSchema<Out, In> extends Schema<Out | undefined, In | undefined, tr
   }
 }
 
-class DefaultSchema<Out, In> extends Schema<Out, In | undefined, true> {
+export class DefaultSchema<Out, In> extends Schema<Out, In | undefined, true> {
   constructor(
     private readonly inner: Schema<Out, In, boolean>,
     readonly defaultValue: Out,
@@ -104,7 +104,7 @@ class DefaultSchema<Out, In> extends Schema<Out, In | undefined, true> {
   }
 }
 
-class RefinedSchema<Out, In, Opt extends boolean> extends Schema<Out, In, Opt> {
+export class RefinedSchema<Out, In, Opt extends boolean> extends Schema<Out, In, Opt> {
   constructor(
     private readonly inner: Schema<Out, In, Opt>,
     private readonly check: (value: Out) => string | undefined,
@@ -131,7 +131,7 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-class StringSchema extends Schema<string> {
+export class StringSchema extends Schema<string> {
   constructor(private readonly rules: { pattern?: RegExp; nonEmpty?: boolean; what?: string } = {}) {
     super();
   }
@@ -150,7 +150,7 @@ class StringSchema extends Schema<string> {
   }
 }
 
-class NumberSchema extends Schema<number> {
+export class NumberSchema extends Schema<number> {
   constructor(private readonly rules: { integer?: boolean; min?: number; max?: number } = {}) {
     super();
   }
@@ -173,7 +173,7 @@ class NumberSchema extends Schema<number> {
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
 
-class BooleanSchema extends Schema<boolean> {
+export class BooleanSchema extends Schema<boolean> {
   parse(value: unknown, path: string, options?: ParseOptions): boolean {
     if (typeof value === 'string' && options?.fromText) {
       const word = value.trim().toLowerCase();
@@ -188,7 +188,7 @@ class BooleanSchema extends Schema<boolean> {
   }
 }
 
-class EnumSchema<T extends string> extends Schema<T> {
+export class EnumSchema<T extends string> extends Schema<T> {
   constructor(readonly choices: readonly T[]) {
     super();
   }
@@ -201,7 +201,7 @@ class EnumSchema<T extends string> extends Schema<T> {
   }
 }
 
-class ArraySchema<Out, In> extends Schema<Out[], In[]> {
+export class ArraySchema<Out, In> extends Schema<Out[], In[]> {
   constructor(
     private readonly item: Schema<Out, In, boolean>,
     private readonly rules: { nonEmpty?: boolean } = {},
@@ -231,7 +231,7 @@ function textToList(text: string, path: string): unknown {
   return trimmed === '' ? [] : trimmed.split(',').map((item) => item.trim());
 }
 
-class RecordSchema<Out, In> extends Schema<Record<string, Out>, Record<string, In>> {
+export class RecordSchema<Out, In> extends Schema<Record<string, Out>, Record<string, In>> {
   constructor(private readonly value: Schema<Out, In, boolean>) {
     super();
   }
@@ -256,7 +256,7 @@ function parseJsonObject(text: string, path: string): unknown {
 }
 
 /** A string or a Secret in, a Secret out: passwords and tokens are never handled as plain strings. */
-class SecretSchema extends Schema<Secret, string | Secret> {
+export class SecretSchema extends Schema<Secret, string | Secret> {
   parse(value: unknown, path: string): Secret {
     // A NUL is refused here as in strings: otherwise a union of string and secret takes the secret branch
     // and the NUL surfaces only when the command is built, as an internal error.
@@ -271,7 +271,7 @@ class SecretSchema extends Schema<Secret, string | Secret> {
   }
 }
 
-class UnionSchema<Out, In> extends Schema<Out, In> {
+export class UnionSchema<Out, In> extends Schema<Out, In> {
   constructor(private readonly options: Array<Schema<Out, In, boolean>>) {
     super();
   }

@@ -160,7 +160,7 @@ export function secretOutputValues(output: string): string[] {
     const trimmed = line.trim();
     if (looksLikeKeyMaterial(trimmed)) values.add(trimmed);
     for (const word of trimmed.split(/\s+/)) {
-      const bare = word.replace(/^["'`(\[{<]+|["'`)\]}>,;.:]+$/g, '');
+      const bare = word.replace(/^["'`([{<]+|["'`)\]}>,;.:]+$/g, '');
       if (looksLikeKeyMaterial(bare)) values.add(bare);
     }
   }

@@ -36,8 +36,8 @@ export interface IptablesChain {
 export function parseIptablesListing(text: string): IptablesChain[] {
   const chains = new Map<string, IptablesChain>();
   const chain = (name: string) => {
-    let found = chains.get(name);
-    if (!found) chains.set(name, (found = { name, rules: [] }));
+    const found = chains.get(name) ?? { name, rules: [] };
+    chains.set(name, found);
     return found;
   };
   for (const line of text.split('\n')) {

@@ -124,15 +124,15 @@ export function parseFindmnt(path: string, json: string): MountedFs[] {
   } catch {
     throw new FactError(`mount-point:${path}`, `findmnt printed something that is not JSON: ${JSON.stringify(json.slice(0, 200))}`);
   }
-  const list = isRecord(data) && Array.isArray(data['filesystems']) ? data['filesystems'] : undefined;
+  const list = isRecord(data) && Array.isArray(data.filesystems) ? data.filesystems : undefined;
   if (!list) throw new FactError(`mount-point:${path}`, `findmnt JSON has no filesystems list: ${JSON.stringify(json.slice(0, 200))}`);
   return list.map((item: unknown) => {
     if (!isRecord(item)) throw new FactError(`mount-point:${path}`, 'findmnt listed something that is not an object');
     return {
-      target: text(item['target']),
-      source: text(item['source']),
-      fstype: text(item['fstype']),
-      options: text(item['options']),
+      target: text(item.target),
+      source: text(item.source),
+      fstype: text(item.fstype),
+      options: text(item.options),
       majMin: text(item['maj:min']),
     };
   });

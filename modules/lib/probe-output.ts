@@ -46,8 +46,10 @@ export function probeSections(stdout: string): Map<string, string> {
   let current: string[] | undefined;
   for (const line of stdout.split('\n')) {
     const match = /^@@([a-z-]+)(?: (\d+))?$/.exec(line);
-    if (match) found.set(match[2] === undefined ? match[1]! : `${match[1]} ${match[2]}`, (current = []));
-    else current?.push(line);
+    if (match) {
+      current = [];
+      found.set(match[2] === undefined ? match[1]! : `${match[1]} ${match[2]}`, current);
+    } else current?.push(line);
   }
   return new Map([...found].map(([key, lines]) => [key, lines.join('\n')]));
 }

@@ -68,7 +68,7 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
   positionals: string[];
   extra: Record<string, string | boolean | undefined>;
 } {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options: { ...OPTION_SPEC, ...extra }, allowPositionals: true, strict: true });
   } catch (error) {

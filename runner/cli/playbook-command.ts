@@ -1,8 +1,8 @@
 /** `run PLAYBOOK.ts -i INVENTORY [options]`: loads a TypeScript playbook and runs it. */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { osFacts } from '../../modules/facts/os.ts';
 import { registry } from '../../modules/registry.ts';
 import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
@@ -100,15 +100,41 @@ async function loadPlaybook(path: string): Promise<Playbook<unknown>> {
     loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`cannot load the playbook ${path}: ${message}`);
+    throw new UsageError(`cannot load the playbook ${path}: ${message}${commonJsHint(path)}`);
   }
   if (!isPlaybook(loaded.default)) {
     throw new UsageError(`${path} does not default-export a playbook: end it with \`export default book.playbook([...plays])\` (see README, "Writing a playbook")`);
   }
   if (loaded.default.runtime !== RUNTIME) {
-    throw new UsageError(`${path} was loaded as CommonJS with its own copy of drover's runner: keep playbooks in a folder whose package.json says "type": "module" (as this project's does), or name the file .mts`);
+    // Two copies of the runner would not recognise each other's Secrets and errors. The causes: CommonJS
+    // compilation (a copy of its own), or a playbook importing another installation of drover.
+    if (commonJsHint(path) !== '') {
+      throw new UsageError(`${path} was loaded as CommonJS with its own copy of drover's runner: keep playbooks in a folder whose package.json says "type": "module", or name the file .mts`);
+    }
+    throw new UsageError(`${path} imports another installation of drover than the one running it (${fileURLToPath(new URL('../..', import.meta.url))}): run the drover installed beside the playbook (\`npx drover\` in its project)`);
   }
   return loaded.default;
+}
+
+/**
+ * A .ts playbook in a package without `"type": "module"` is compiled as CommonJS, and Node then fails on
+ * its `import … from 'drover'` with an error about require() and cycles that names neither cause nor fix.
+ */
+function commonJsHint(path: string): string {
+  if (!path.endsWith('.ts')) return '';
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type;
+      } catch {
+        return '';
+      }
+      return type === 'module' ? '' : `\n(playbooks are ES modules: add "type": "module" to ${manifest}, or name the file .mts)`;
+    }
+    if (dirname(dir) === dir) return '';
+  }
 }
 
 function uniqueTargets<T extends { name: string }>(targets: T[]): T[] {

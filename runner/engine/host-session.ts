@@ -6,7 +6,7 @@ import { renderCommand, type Become, type Command, type Script } from '../comman
 import type { Fact } from '../facts.ts';
 import type { HostContext, ProbeOutput } from '../module.ts';
 import type { CommandRecord } from '../result.ts';
-import { Redactor, Secret } from '../secret.ts';
+import { type Redactor, Secret } from '../secret.ts';
 import { BecomeRefusedError, sudoRefusedPassword } from './become-refused.ts';
 import { UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
 

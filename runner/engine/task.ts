@@ -211,7 +211,7 @@ async function diagnose(session: HostSession, script: Script, become: Become | u
 }
 
 function registerSecretParams(value: unknown, redactor: Redactor): void {
-  if (value instanceof Secret) return redactor.add(value);
-  if (Array.isArray(value)) return value.forEach((item) => registerSecretParams(item, redactor));
-  if (value && typeof value === 'object') for (const item of Object.values(value)) registerSecretParams(item, redactor);
+  if (value instanceof Secret) redactor.add(value);
+  else if (Array.isArray(value)) for (const item of value) registerSecretParams(item, redactor);
+  else if (value && typeof value === 'object') for (const item of Object.values(value)) registerSecretParams(item, redactor);
 }

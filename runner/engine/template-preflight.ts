@@ -21,7 +21,7 @@ export function checkTemplates(templates: DeclaredTemplate[], runHosts: HostTarg
       problems.push(`template ${template.path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
       continue;
     }
-    let names;
+    let names: ReturnType<typeof templateTopLevelNames>;
     try {
       names = templateTopLevelNames(source, template.path);
     } catch (error) {

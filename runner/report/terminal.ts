@@ -51,13 +51,14 @@ export class TerminalReporter implements Reporter {
         this.#working.set(event.host, event.task);
         this.updateSpinner();
         return;
-      case 'task-result':
+      case 'task-result': {
         this.#working.delete(event.result.host);
         // A task the tags left out is not news: hundreds of such lines would bury the few that ran (-v shows them).
         const quiet = event.byTags === true && !this.options.verbose;
         if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, event.ignored === true);
         this.updateSpinner();
         return;
+      }
       case 'host-output':
         this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
         return;

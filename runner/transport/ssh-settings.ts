@@ -48,8 +48,8 @@ export function loadSshSettings(options: SshSettingsOptions = {}): SshSettings {
   };
   const included = new Map<string, Array<{ file: string; text: string }>>();
   const include = (pattern: string) => {
-    let files = included.get(pattern);
-    if (!files) included.set(pattern, (files = readIncludedFiles(pattern)));
+    const files = included.get(pattern) ?? readIncludedFiles(pattern);
+    included.set(pattern, files);
     return files;
   };
   const matchLines = new Set<string>();

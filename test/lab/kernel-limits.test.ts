@@ -10,6 +10,6 @@ describe('lab/kernel-limits', () => {
   it('grows with the number of hosts', () => {
     const small = requiredLimits(3).map((limit) => limit.minimum);
     const large = requiredLimits(500).map((limit) => limit.minimum);
-    small.forEach((value, index) => expect(large[index]).to.be.greaterThan(value));
+    for (const [index, value] of small.entries()) expect(large[index]).to.be.greaterThan(value);
   });
 });

@@ -14,7 +14,9 @@ function listen(onConnection: (socket: import('node:net').Socket) => void): Prom
 
 describe('lab/ssh-probe', () => {
   const servers: Server[] = [];
-  afterEach(() => servers.splice(0).forEach((server) => server.close()));
+  afterEach(() => {
+    for (const server of servers.splice(0)) server.close();
+  });
 
   it('reads an SSH identification line', async () => {
     const { server, port } = await listen((socket) => socket.write('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n'));

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { command, type CommandParams } from '../../modules/command.ts';
-import { shell, type ShellParams } from '../../modules/shell.ts';
+import { shell } from '../../modules/shell.ts';
 import { Secret } from '../../runner/secret.ts';
 import { expectNoCanary, HOSTILE, q, removeScratchDir, scratchDirTarget, snapshot } from '../support/file-test-support.ts';
 import { applyModule, onHost, type LabTarget } from '../support/targets.ts';
@@ -123,5 +123,3 @@ describe('command and shell on a lab host', function () {
     expect(missing.stderr).to.match(/drover-no-such-program.*not found/);
   });
 });
-
-export type { ShellParams };

@@ -32,7 +32,7 @@ function plan(input: HostsParams, text: string | null): Promise<Plan> {
   return planOn(hosts, input, recorded(text));
 }
 
-function after(result: Plan): string | null | undefined {
+function contentAfter(result: Plan): string | null | undefined {
   const diff = result.changes[0]?.diff;
   return diff?.kind === 'file' ? diff.after : undefined;
 }
@@ -44,7 +44,7 @@ describe('hosts: the managed block (pure and planner)', () => {
 
   it('adds the block at the end, keeping every other line', async () => {
     const result = await plan({ entries: NODES }, DEBIAN_HOSTS);
-    expect(after(result)).to.equal(DEBIAN_HOSTS + BLOCK);
+    expect(contentAfter(result)).to.equal(DEBIAN_HOSTS + BLOCK);
     expect(result.changes[0]!.summary).to.match(/^add block "drover managed hosts" in \/etc\/hosts, 3 entries \(update \/etc\/hosts/);
   });
 
@@ -57,20 +57,20 @@ describe('hosts: the managed block (pure and planner)', () => {
   it('updates the block in place when the entries change', async () => {
     const text = `${DEBIAN_HOSTS}${BLOCK}10.9.9.9 after-the-block\n`;
     const result = await plan({ entries: NODES.slice(0, 1) }, text);
-    expect(after(result)).to.equal(`${DEBIAN_HOSTS}# BEGIN drover managed hosts\n10.0.0.11 cp-1.cluster.example cp-1\n# END drover managed hosts\n10.9.9.9 after-the-block\n`);
+    expect(contentAfter(result)).to.equal(`${DEBIAN_HOSTS}# BEGIN drover managed hosts\n10.0.0.11 cp-1.cluster.example cp-1\n# END drover managed hosts\n10.9.9.9 after-the-block\n`);
     expect(result.changes[0]!.summary).to.match(/^update block/);
   });
 
   it('state absent, or no entries, removes the block and its markers', async () => {
-    expect(after(await plan({ state: 'absent' }, DEBIAN_HOSTS + BLOCK))).to.equal(DEBIAN_HOSTS);
-    expect(after(await plan({ entries: [] }, DEBIAN_HOSTS + BLOCK))).to.equal(DEBIAN_HOSTS);
+    expect(contentAfter(await plan({ state: 'absent' }, DEBIAN_HOSTS + BLOCK))).to.equal(DEBIAN_HOSTS);
+    expect(contentAfter(await plan({ entries: [] }, DEBIAN_HOSTS + BLOCK))).to.equal(DEBIAN_HOSTS);
     expect((await plan({ state: 'absent' }, DEBIAN_HOSTS)).changes).to.deep.equal([]);
   });
 
   it('keeps blocks with other markers apart', async () => {
     const other = '# BEGIN other\n10.1.1.1 x\n# END other\n';
     const result = await plan({ entries: NODES, marker: 'k8s nodes' }, DEBIAN_HOSTS + other);
-    expect(after(result)).to.equal(`${DEBIAN_HOSTS}${other}${BLOCK.replace(/drover managed hosts/g, 'k8s nodes')}`);
+    expect(contentAfter(result)).to.equal(`${DEBIAN_HOSTS}${other}${BLOCK.replace(/drover managed hosts/g, 'k8s nodes')}`);
   });
 
   it('validates addresses and names, naming the entry', () => {

@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { onPath } from '../../lab/preflight.ts';
 
 const run = promisify(execFile);
 
@@ -68,6 +69,43 @@ export interface TestSshd {
   /** Sends a signal to every session process: SIGSTOP freezes connections without closing them. */
   signalSessions(signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Programs the sshd fixture and the suites using it run on the controller, and the package of each. */
+const SSHD_PROGRAMS: ReadonlyArray<readonly [program: string, debianPackage: string]> = [
+  [SSHD, 'openssh-server'],
+  ['ssh-keygen', 'openssh-client'],
+  ['ssh-agent', 'openssh-client'],
+  ['ssh-add', 'openssh-client'],
+];
+
+/** Why the real-sshd suites cannot run here, or undefined when they can. */
+export function sshdUnavailableReason(): string | undefined {
+  const problems: string[] = [];
+  if (process.getuid?.() !== 0) problems.push('sshd needs root (privilege separation)');
+  const missing = SSHD_PROGRAMS.filter(([program]) => (program.startsWith('/') ? !existsSync(program) : !onPath(program)));
+  if (missing.length > 0) {
+    const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
+    problems.push(`missing ${missing.map(([program]) => program).join(', ')}: run \`bash .ci/lab-prereqs.sh\` (apt-get install ${packages})`);
+  }
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+let sshdSkipAnnounced = false;
+
+/**
+ * A mocha `describe` for suites that start their own sshd. Outside CI a machine without root or OpenSSH
+ * skips them, saying once what to install; under CI=true they run, and fail with startSshd's message.
+ */
+export function describeWithSshd(title: string, body: (this: Mocha.Suite) => void): void {
+  const reason = sshdUnavailableReason();
+  if (reason === undefined || process.env.CI === 'true') {
+    describe(title, body);
+    return;
+  }
+  if (!sshdSkipAnnounced) console.log(`  real-sshd tests skipped: ${reason}`);
+  sshdSkipAnnounced = true;
+  describe.skip(title, body);
 }
 
 /** Starts an sshd of its own; retries with another port if the chosen one was taken meanwhile. */

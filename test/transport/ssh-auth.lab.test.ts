@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Secret } from '../../runner/secret.ts';
 import { connectSsh, keyNeedsPassphrase } from '../../runner/transport/ssh.ts';
 import { UnreachableError, type ConnectionSpec } from '../../runner/transport/transport.ts';
-import { generateKey, startSshd, withTestUser, type KeyPair, type TestSshd } from '../support/sshd.ts';
+import { generateKey, describeWithSshd, startSshd, withTestUser, type KeyPair, type TestSshd } from '../support/sshd.ts';
 import { countRetries, eventually, specFor } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ async function failure(spec: ConnectionSpec): Promise<UnreachableError> {
   return error as UnreachableError;
 }
 
-describe('transport/ssh authentication (real sshd)', function () {
+describeWithSshd('transport/ssh authentication (real sshd)', function () {
   this.timeout(30_000);
   let server: TestSshd;
   let encrypted: KeyPair;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connectSsh } from '../../runner/transport/ssh.ts';
 import { HostKeyError, type ConnectionSpec } from '../../runner/transport/transport.ts';
-import { generateKey, startSshd, type TestSshd } from '../support/sshd.ts';
+import { generateKey, describeWithSshd, startSshd, type TestSshd } from '../support/sshd.ts';
 import { countMatches, specFor } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -34,7 +34,7 @@ async function connectsAndRuns(spec: ConnectionSpec): Promise<void> {
   }
 }
 
-describe('transport/ssh host keys (real sshd)', function () {
+describeWithSshd('transport/ssh host keys (real sshd)', function () {
   this.timeout(30_000);
   let server: TestSshd;
   let hostFingerprint: string;

@@ -5,10 +5,10 @@
 import { expect } from 'chai';
 import { connectSsh } from '../../runner/transport/ssh.ts';
 import { HostKeyError, UnreachableError, type ConnectionSpec } from '../../runner/transport/transport.ts';
-import { establishedConnections, freePort, startSshd, type TestSshd } from '../support/sshd.ts';
+import { establishedConnections, freePort, describeWithSshd, startSshd, type TestSshd } from '../support/sshd.ts';
 import { eventually, runningMarker, specFor } from './fixtures.ts';
 
-describe('transport/ssh through jump hosts (real sshd)', function () {
+describeWithSshd('transport/ssh through jump hosts (real sshd)', function () {
   this.timeout(30_000);
   let target: TestSshd;
   let bastion: TestSshd;

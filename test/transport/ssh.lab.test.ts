@@ -11,7 +11,7 @@ import { renderCommand, sh, type Command } from '../../runner/command.ts';
 import { Secret } from '../../runner/secret.ts';
 import { connectSsh } from '../../runner/transport/ssh.ts';
 import { UnreachableError, type Connection } from '../../runner/transport/transport.ts';
-import { establishedConnections, freePort, startSshd, type TestSshd } from '../support/sshd.ts';
+import { establishedConnections, freePort, describeWithSshd, startSshd, type TestSshd } from '../support/sshd.ts';
 import { countMatches, countRetries, eventually, runningMarker, specFor } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -28,7 +28,7 @@ async function processRunning(marker: string): Promise<boolean> {
   return stdout.split('\n').some((line) => line.includes(marker) && !line.includes('ps -eo'));
 }
 
-describe('transport/ssh (real sshd)', function () {
+describeWithSshd('transport/ssh (real sshd)', function () {
   this.timeout(30_000);
   let server: TestSshd;
   let connection: Connection;
