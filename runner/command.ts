@@ -82,7 +82,7 @@ export function shellQuote(value: string): string {
 
 /** A value no shell command can carry (a NUL, a bad variable name); the message names which value. */
 export class InvalidShellValueError extends Error {
-  readonly hint = 'remove the NUL byte or line break from that value (a shell argument, variable or stdin line cannot hold it)';
+  readonly hint = 'change the value the message names: no shell command can carry it as it is';
   constructor(problem: string) {
     super(problem);
     this.name = 'InvalidShellValueError';

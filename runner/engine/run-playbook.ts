@@ -16,6 +16,7 @@ import { codeLocation } from './code-location.ts';
 import type { HostSession, HostTarget } from './host-session.ts';
 import type { RunState } from './run-state.ts';
 import type { SessionPool } from './session-pool.ts';
+import { UnreachableError } from '../transport/transport.ts';
 import { selectByTags, unmatchedTags, type TagFilter } from './tags.ts';
 import { runTask } from './task.ts';
 
@@ -184,18 +185,32 @@ async function runHandlers(
   }
 }
 
-/** An exception thrown by the playbook's own code: the host fails, with the message. */
+/**
+ * An exception thrown by the playbook's own code: the host fails, with the message. `host.os()` and the
+ * other facts a play's code asks for connect on first use, so a host that cannot be reached there is
+ * unreachable (exit 4), not a playbook bug.
+ */
 function reportPlaybookError(error: unknown, where: string, host: string, options: PlaybookRunOptions): void {
-  const message = error instanceof Error ? error.message : String(error);
-  const location = error instanceof Error ? codeLocation(error.stack) : undefined;
+  const outcome: Pick<TaskResult, 'status' | 'msg' | 'failure'> = error instanceof UnreachableError
+    ? { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } }
+    : playbookBug(error);
   const result: TaskResult = {
-    host, task: `(playbook code in ${where})`, module: 'playbook', status: 'failed', changed: false, checkMode: options.check,
-    uncertain: false, msg: `the playbook's code threw${location ? ` at ${location}` : ''}: ${message}`, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '',
-    durationMs: 0, failure: { kind: 'internal', hint: location ? 'fix the playbook code at that line' : 'fix the playbook code that raised this error' },
+    host, task: `(playbook code in ${where})`, module: 'playbook', changed: false, checkMode: options.check,
+    uncertain: false, ...outcome, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '', durationMs: 0,
   };
   options.state.count(result);
   options.bus.emit({ kind: 'task-result', result, params: {}, handler: false });
   recordFailure(result, options);
+}
+
+function playbookBug(error: unknown): Pick<TaskResult, 'status' | 'msg' | 'failure'> {
+  const message = error instanceof Error ? error.message : String(error);
+  const location = error instanceof Error ? codeLocation(error.stack) : undefined;
+  return {
+    status: 'failed',
+    msg: `the playbook's code threw${location ? ` at ${location}` : ''}: ${message}`,
+    failure: { kind: 'internal', hint: location ? 'fix the playbook code at that line' : 'fix the playbook code that raised this error' },
+  };
 }
 
 function makeTasks(

@@ -171,15 +171,12 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: SecretInArgvError.hint } };
   }
   if (error instanceof InvalidShellValueError) {
-    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: 'change the value the message names: no shell command can carry it as it is' } };
+    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
   if (error instanceof ModuleError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
   if (error instanceof BecomeRefusedError) {
-    return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
-  }
-  if (error instanceof InvalidShellValueError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
   if (error instanceof FactError) {

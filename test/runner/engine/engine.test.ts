@@ -608,6 +608,22 @@ describe('engine: playbook policy on scripted hosts', () => {
     expect(run.results[0]!.msg).to.equal('cannot connect to a: scripted as unreachable');
     expect(run.state.exitCode()).to.equal(4);
   });
+
+  it('a host that cannot be reached when the play\'s own code asks host.os() is unreachable (exit 4), not a playbook bug', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t, host) => {
+        const os = await host.os();
+        await t.run(steps, `on ${os.id}`, { steps: ['ok1'] });
+      },
+    });
+    const run = await runOn(play, ['a', 'b'], [ok, { match: 'read-os', reply: { stdout: 'debian\n' } }], { keepGoing: true, unreachable: ['a'], forks: 1 });
+    expect(run.timeline).to.deep.equal([
+      'play-start p [a b] 1/1', 'a: (playbook code in p) unreachable', 'unreachable a', 'b: start on debian', 'b: on debian changed', 'play-end p',
+    ]);
+    expect(run.results[0]!).to.deep.include({ status: 'unreachable', msg: 'cannot connect to a: scripted as unreachable' });
+    expect(run.state.exitCode()).to.equal(4);
+  });
 });
 
 describe('engine: the run context seam (startRun with a connector)', () => {
