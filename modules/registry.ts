@@ -11,6 +11,7 @@ import { blockinfile } from './blockinfile.ts';
 import { command } from './command.ts';
 import { copy } from './copy.ts';
 import { file } from './file.ts';
+import { group } from './group.ts';
 import { hostname } from './hostname.ts';
 import { hosts } from './hosts.ts';
 import { iptables } from './iptables.ts';
@@ -24,6 +25,7 @@ import { swapoff } from './swapoff.ts';
 import { sysctl } from './sysctl.ts';
 import { systemd } from './systemd.ts';
 import { template } from './template.ts';
+import { user } from './user.ts';
 import { yum } from './yum.ts';
 import { yumRepository } from './yum-repository.ts';
 
@@ -34,6 +36,7 @@ export const registry = {
   command,
   copy,
   file,
+  group,
   hostname,
   hosts,
   iptables,
@@ -47,6 +50,7 @@ export const registry = {
   sysctl,
   systemd,
   template,
+  user,
   yum,
   yumRepository,
 } satisfies Record<string, Module>;
