@@ -345,7 +345,7 @@ function passwordChange(name: string, hash: Secret, locked: boolean, hadPassword
   return {
     summary: `${hadPassword ? 'change' : 'set'} the password of ${name}${locked ? ' (locked)' : ''}`,
     diff: { kind: 'value', name: `user ${name} password`, before: hadPassword ? '(a hash)' : '(none)', after: `(the given hash)${locked ? ', locked' : ''}` },
-    commands: [{ run: sh`printf '%s:%s%s\n' ${name} ${prefix} ${hash} | chpasswd -e`, description: `chpasswd -e (password of ${name})` }],
+    commands: [{ run: sh`printf '%s:%s%s\\n' ${name} ${prefix} ${hash} | chpasswd -e`, description: `chpasswd -e (password of ${name})` }],
   };
 }
 
@@ -420,7 +420,8 @@ export function planKeyFiles(p: Params, state: UserState, dir: FileState, file: 
   const dirPlan = planFile({ path: dir.path, state: 'directory', mode: '0700', owner, group, src: undefined, recurse: false, force: false, follow: false }, dir);
   const current = file.kind === 'file' ? (file.content ?? Buffer.alloc(0)).toString('utf8') : null;
   const content = authorizedKeysText(current, p.authorizedKeys ?? [], p.authorizedKeysExclusive);
-  const filePlan = planFileContentFrom({ path: file.path, content, mode: '0600', owner, group, follow: false }, file);
+  // The directory plan comes first: by the time the file is written, its directory exists.
+  const filePlan = planFileContentFrom({ path: file.path, content, mode: '0600', owner, group, follow: false }, { ...file, parentExists: true });
   const plan = combinePlans(dirPlan, filePlan);
   const count = (p.authorizedKeys ?? []).length;
   return plan.changes.length > 0 ? plan : noChange(`${file.path} has the ${count} key${count === 1 ? '' : 's'}${p.authorizedKeysExclusive ? ' and no others' : ''}`);

@@ -1,0 +1,402 @@
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FileState } from '../../modules/facts/file-state.ts';
+import {
+  authorizedKeysText, checkPasswordHash, keyIdentity, parseUserProbe, planKeyFiles, planUser, user, userProbeScript, type UserParams, type UserState,
+} from '../../modules/user.ts';
+import { renderCommand } from '../../runner/command.ts';
+import { ModuleError } from '../../runner/module-error.ts';
+import { SchemaError } from '../../runner/schema.ts';
+import { secret } from '../../runner/secret.ts';
+import { predictThenApply } from '../support/check-mode.ts';
+import { changeSummaries, displayedCommands, planCommands } from '../support/plan-display.ts';
+import { applyModule, closeTargets, labTargets, onHost, type LabTarget } from '../support/targets.ts';
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const parse = (input: Parameters<typeof user.params.parse>[0]) => user.params.parse(input, '');
+const HASH = '$6$abcdefgh$M/eYsB4rVXAm3ZNc88J.UD9rCKAT6FB1rahiwJCHtEndQNORCub5qhjxn50qbqVVthkM.9HpEwtf0t.iV9uH0/';
+const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ4b2Y0bmZ0c2VjcmV0a2V5YWFhYWFhYWFhYWFhYWFhYWE alice@laptop';
+const KEY_B = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 bob@desk';
+
+/** The account probe's output as a lab host prints it (captured from `userProbeScript` on Debian 12). */
+function probeOutput(passwd: string | null, extra = ''): string {
+  if (passwd === null) return `passwd=absent\nhomebase=/home\n${extra}`;
+  return `passwd=${b64(passwd)}\nprimary=alice\ngroups=alice sudo docker\nlocked=no\nhaspassword=yes\nhomebase=/home\n${extra}`;
+}
+
+const existing: UserState = {
+  exists: true, uid: 1001, gid: 1001, comment: 'Alice', home: '/home/alice', shell: '/bin/sh', primaryGroup: 'alice',
+  groups: ['docker', 'sudo'], shadowRead: true, locked: false, hasPassword: true, missingGroups: [], ownNameGroup: true,
+  homeBase: '/home', homeExists: true,
+};
+const absent: UserState = {
+  exists: false, groups: [], shadowRead: true, locked: false, hasPassword: false, missingGroups: [], ownNameGroup: false, homeBase: '/home', homeExists: false,
+};
+const fileState = (path: string, kind: FileState['kind'], extra: Partial<FileState> = {}): FileState => ({ path, resolved: false, kind, parentExists: true, ...extra });
+
+describe('user: names, probe output and plans (pure)', () => {
+  it('refuses hostile or invalid names, paths and comments as invalid input', () => {
+    for (const [input, message] of [
+      [{ name: 'Root' }, /name: "Root" is not a valid user name/],
+      [{ name: '-o' }, /not a valid user name/],
+      [{ name: 'x; touch /tmp/p' }, /not a valid user name/],
+      [{ name: '$(id)' }, /not a valid user name/],
+      [{ name: 'a'.repeat(33) }, /longer than 32 characters/],
+      [{ name: 'ok', groups: ['sudo', 'bad group'] }, /groups\[1\]: "bad group" is not a valid group name/],
+      [{ name: 'ok', shell: 'bash' }, /shell: .* absolute path/],
+      [{ name: 'ok', home: '/home/a:b' }, /home: .* without ":"/],
+      [{ name: 'ok', comment: 'a\nb' }, /comment: /],
+      [{ name: 'ok', comment: 'x:0:0' }, /comment: /],
+      [{ name: 'ok', authorizedKeys: [`${KEY_A}\n${KEY_B}`] }, /authorizedKeys\[0\]: /],
+      [{ name: 'ok', remove: true }, /remove is only used with state=absent/],
+      [{ name: 'ok', state: 'absent', shell: '/bin/sh' }, /only name and remove are used/],
+      [{ name: 'ok', append: true }, /append needs groups/],
+      [{ name: 'ok', moveHome: true }, /moveHome needs home/],
+    ] as const) {
+      expect(() => parse(input as UserParams), JSON.stringify(input)).to.throw(SchemaError, message);
+    }
+  });
+
+  it('accepts only crypt(3) hashes as the password, without ever showing it', () => {
+    expect(() => checkPasswordHash(secret(HASH))).to.not.throw();
+    expect(() => checkPasswordHash(secret('$y$j9T$abc$def'))).to.not.throw();
+    for (const bad of ['hunter2', `${HASH}\nroot::0:0`, 'x:y']) {
+      try {
+        checkPasswordHash(secret(bad));
+        expect.fail(`accepted ${bad}`);
+      } catch (error) {
+        expect(error).to.be.instanceOf(ModuleError);
+        expect((error as Error).message).to.not.include(bad.slice(0, 6));
+      }
+    }
+  });
+
+  it('parses the account probe: passwd fields, primary and supplementary groups, shadow status', () => {
+    const state = parseUserProbe(probeOutput('alice:x:1001:1001:Alice Liddell,,,:/home/alice:/bin/bash\n', 'password=same\nmissing=docker\nuidowner=alice\n'));
+    expect(state).to.deep.equal({
+      ...existing, comment: 'Alice Liddell,,,', shell: '/bin/bash', groups: ['docker', 'sudo'], passwordMatches: true,
+      missingGroups: ['docker'], uidOwner: 'alice', ownNameGroup: false, homeExists: false,
+    });
+    expect(parseUserProbe(probeOutput(null, 'ownnamegroup=yes\n'))).to.deep.equal({ ...absent, ownNameGroup: true });
+    expect(parseUserProbe('passwd=absent\nshadow=unreadable\n').shadowRead).to.equal(false);
+    expect(() => parseUserProbe('nonsense')).to.throw(ModuleError, /unexpected user probe output/);
+  });
+
+  it('puts the asked password hash on stdin, never in the probe line', () => {
+    const script = userProbeScript(parse({ name: 'alice', password: secret(HASH), groups: ['sudo'], uid: 1001 }));
+    const rendered = renderCommand({ run: script, readOnly: true });
+    expect(rendered.line).to.not.include(HASH);
+    expect(rendered.stdin.toString()).to.include(HASH);
+    expect(script.text).to.include('getent group "$x"').and.include('getent passwd 1001');
+  });
+
+  const modify: Array<[string, UserParams, Partial<UserState>, { summaries: string[]; diffs: unknown[]; commands: string[] }]> = [
+    ['nothing to do', { name: 'alice', shell: '/bin/sh', groups: ['sudo', 'docker'] }, {}, { summaries: [], diffs: [], commands: [] }],
+    ['shell', { name: 'alice', shell: '/bin/bash' }, {}, {
+      summaries: ['shell of alice /bin/sh → /bin/bash'],
+      diffs: [{ kind: 'value', name: 'user alice shell', before: '/bin/sh', after: '/bin/bash' }],
+      commands: ['usermod -s /bin/bash alice'],
+    }],
+    ['groups appended', { name: 'alice', groups: ['kvm', 'sudo'], append: true }, {}, {
+      summaries: ['groups of alice +kvm'],
+      diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'docker,kvm,sudo' }],
+      commands: ['usermod -a -G kvm alice'],
+    }],
+    ['groups exact', { name: 'alice', groups: ['kvm', 'sudo'] }, {}, {
+      summaries: ['groups of alice +kvm -docker'],
+      diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'kvm,sudo' }],
+      commands: ['usermod -G kvm,sudo alice'],
+    }],
+    ['no groups at all, the primary group listed is implicit', { name: 'alice', groups: ['alice'] }, {}, {
+      summaries: ['groups of alice -docker -sudo'],
+      diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: '(none)' }],
+      commands: ["usermod -G '' alice"],
+    }],
+    ['uid, primary group, comment, home moved', { name: 'alice', uid: 2001, group: 'staff', comment: 'A. L.', home: '/srv/alice/', moveHome: true }, { homeExists: false }, {
+      summaries: ['uid of alice 1001 → 2001', 'primary group of alice alice → staff', 'comment of alice Alice → A. L.', 'home of alice /home/alice → /srv/alice (contents moved)'],
+      diffs: [
+        { kind: 'value', name: 'user alice uid', before: '1001', after: '2001' },
+        { kind: 'value', name: 'user alice primary group', before: 'alice', after: 'staff' },
+        { kind: 'value', name: 'user alice comment', before: 'Alice', after: 'A. L.' },
+        { kind: 'value', name: 'user alice home', before: '/home/alice', after: '/srv/alice' },
+      ],
+      commands: ['usermod -u 2001 alice', 'usermod -g staff alice', "usermod -c 'A. L.' alice", 'usermod -m -d /srv/alice alice'],
+    }],
+    ['password differs, lock kept', { name: 'alice', password: HASH }, { passwordMatches: false, locked: true }, {
+      summaries: ['change the password of alice (locked)'],
+      diffs: [{ kind: 'value', name: 'user alice password', before: '(a hash)', after: '(the given hash), locked' }],
+      commands: [`printf '%s:%s%s\\n' alice '!' "$DROVER_SECRET_N" | chpasswd -e`],
+    }],
+    ['password matches, lock asked', { name: 'alice', password: HASH, locked: true }, { passwordMatches: true }, {
+      summaries: ['lock the password of alice'],
+      diffs: [{ kind: 'value', name: 'user alice locked', before: 'no', after: 'yes' }],
+      commands: ['usermod -L alice'],
+    }],
+  ];
+  for (const [label, input, state, expected] of modify) {
+    it(`plans a change to an existing user: ${label}`, () => {
+      const plan = planUser(parse(input), { ...existing, ...state });
+      expect(changeSummaries(plan)).to.deep.equal(expected.summaries);
+      expect(plan.changes.map((change) => change.diff)).to.deep.equal(expected.diffs);
+      expect(displayedCommands(plan).map((line) => line.replace(/DROVER_SECRET_\d+/, 'DROVER_SECRET_N'))).to.deep.equal(expected.commands);
+      if (expected.commands.length === 0) expect(plan.reason).to.match(/^user alice is as asked/);
+    });
+  }
+
+  it('plans a new user: one useradd with every option, then the password on stdin', () => {
+    const plan = planUser(parse({ name: 'deploy', uid: 1500, groups: ['sudo', 'docker'], shell: '/bin/bash', comment: 'Deploy bot', password: secret(HASH), system: false }), absent);
+    expect(displayedCommands(plan)[0]).to.equal("useradd -u 1500 -U -G docker,sudo -s /bin/bash -m -c 'Deploy bot' deploy");
+    expect(plan.changes[0]!.diff).to.deep.equal({ kind: 'value', name: 'user deploy', before: null, after: 'uid 1500, group deploy, groups docker,sudo, shell /bin/bash, home /home/deploy (created), comment "Deploy bot"' });
+    const setPassword = planCommands(plan)[1]!;
+    const rendered = renderCommand(setPassword);
+    expect(rendered.line).to.not.include(HASH);
+    expect(rendered.display).to.not.include(HASH);
+    expect(JSON.stringify(plan.changes.map((change) => [change.summary, change.diff]))).to.not.include(HASH);
+    // An existing group of the user's name becomes its primary group (useradd -U would refuse).
+    expect(displayedCommands(planUser(parse({ name: 'deploy', createHome: false, system: true }), { ...absent, ownNameGroup: true }))).to.deep.equal(['useradd -g deploy -M -r deploy']);
+  });
+
+  it('plans removal with and without the home', () => {
+    expect(displayedCommands(planUser(parse({ name: 'alice', state: 'absent' }), existing))).to.deep.equal(['userdel alice']);
+    const remove = planUser(parse({ name: 'alice', state: 'absent', remove: true }), existing);
+    expect(displayedCommands(remove)).to.deep.equal(['userdel -r alice']);
+    expect(remove.changes[0]!.diff).to.deep.equal({ kind: 'value', name: 'user alice', before: 'uid 1001, home /home/alice', after: 'absent, home removed' });
+    expect(planUser(parse({ name: 'alice', state: 'absent' }), absent)).to.deep.equal({ changes: [], reason: 'user alice does not exist' });
+  });
+
+  it('fails with the fix for missing groups, a taken uid, unreadable shadow, unlocking without a password', () => {
+    expect(() => planUser(parse({ name: 'alice', groups: ['nope'] }), { ...existing, missingGroups: ['nope'] })).to.throw(ModuleError, 'group nope (asked for user alice) does not exist');
+    expect(() => planUser(parse({ name: 'alice', groups: ['a', 'b'] }), { ...existing, missingGroups: ['a', 'b'] })).to.throw(ModuleError, 'groups a, b (asked for user alice) do not exist');
+    expect(() => planUser(parse({ name: 'alice', uid: 0 }), { ...existing, uidOwner: 'root' })).to.throw(ModuleError, 'uid 0 is already used by user root');
+    expect(() => planUser(parse({ name: 'alice', locked: true }), { ...existing, shadowRead: false })).to.throw(ModuleError, /cannot read \/etc\/shadow/);
+    expect(() => planUser(parse({ name: 'alice', locked: false }), { ...existing, locked: true, hasPassword: false })).to.throw(ModuleError, /cannot unlock user alice: it has no password/);
+    expect(() => planUser(parse({ name: 'alice', home: '/srv/a', moveHome: true }), existing)).to.throw(ModuleError, /cannot move the home of alice to \/srv\/a: it already exists/);
+  });
+
+  it('recognises keys by type and blob, whatever their options and comment', () => {
+    expect(keyIdentity(KEY_A)).to.equal(KEY_A.split(' ').slice(0, 2).join(' '));
+    expect(keyIdentity(`from="10.0.0.0/8",no-pty ${KEY_B}`)).to.equal('ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7');
+    expect(keyIdentity('# a comment')).to.equal(undefined);
+    expect(keyIdentity('ssh-ed25519 not*base64')).to.equal(undefined);
+  });
+
+  it('computes authorized_keys: exclusive, added, already there with another comment', () => {
+    expect(authorizedKeysText(null, [KEY_A], false)).to.equal(`${KEY_A}\n`);
+    expect(authorizedKeysText(`${KEY_B}\n`, [KEY_A], false)).to.equal(`${KEY_B}\n${KEY_A}\n`);
+    expect(authorizedKeysText(`# keep\n${KEY_B}`, [KEY_A], false)).to.equal(`# keep\n${KEY_B}\n${KEY_A}\n`);
+    expect(authorizedKeysText(`${KEY_A.replace('alice@laptop', 'old comment')}\n`, [KEY_A], false)).to.equal(`${KEY_A.replace('alice@laptop', 'old comment')}\n`);
+    expect(authorizedKeysText(`${KEY_B}\n# keep\n`, [KEY_A], true)).to.equal(`${KEY_A}\n`);
+    expect(authorizedKeysText(`${KEY_B}\n`, [], true)).to.equal('');
+  });
+
+  it('plans ~/.ssh 0700 and authorized_keys 0600 owned by the user, and refuses a link in their place', () => {
+    const p = parse({ name: 'alice', authorizedKeys: [KEY_A] });
+    const plan = planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'absent'), fileState('/home/alice/.ssh/authorized_keys', 'absent', { parentExists: false }));
+    expect(changeSummaries(plan)).to.deep.equal([
+      'create directory /home/alice/.ssh (mode 0700, owner alice, group alice)',
+      `create /home/alice/.ssh/authorized_keys (${KEY_A.length + 1} bytes, mode 0600, owner alice, group alice)`,
+    ]);
+    const sshDir = fileState('/home/alice/.ssh', 'directory', { mode: '700', owner: 'alice', group: 'alice', uid: 1001, gid: 1001 });
+    const keysFile = (text: string, stat: Partial<FileState> = {}) => fileState('/home/alice/.ssh/authorized_keys', 'file', {
+      mode: '600', owner: 'alice', group: 'alice', uid: 1001, gid: 1001, size: text.length, content: Buffer.from(text),
+      sha256: execFileSync('sha256sum', { input: text }).toString().split(' ')[0], ...stat,
+    });
+    expect(planKeyFiles(p, existing, sshDir, keysFile(`${KEY_A}\n`))).to.deep.equal({ changes: [], reason: '/home/alice/.ssh/authorized_keys has the 1 key' });
+    expect(changeSummaries(planKeyFiles(p, existing, sshDir, keysFile(`${KEY_A}\n`, { mode: '644', owner: 'root', uid: 0 })))).to.deep.equal([
+      'mode of /home/alice/.ssh/authorized_keys 0644 → 0600',
+      'owner of /home/alice/.ssh/authorized_keys root:alice → alice:alice',
+    ]);
+    expect(() => planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'link', { linkTarget: '/root/.ssh' }), fileState('/home/alice/.ssh/authorized_keys', 'absent')))
+      .to.throw(ModuleError, /\/home\/alice\/.ssh exists and is a symbolic link to \/root\/.ssh, not a directory/);
+    expect(() => planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'absent', { parentExists: false }), fileState('/home/alice/.ssh/authorized_keys', 'absent')))
+      .to.throw(ModuleError, /home directory \/home\/alice does not exist/);
+  });
+});
+
+// ── Integration: lab host index 2. Read back with getent, id, stat and by logging in with the OpenSSH client. ──
+
+const U = 'drover-tu';
+const G1 = 'drover-tug1';
+const G2 = 'drover-tug2';
+const PWNED = '/tmp/drover-pwned-user';
+
+describe('user on a lab host', function () {
+  let target: LabTarget;
+  let keyDir = '';
+  const keys: Record<'a' | 'b', { path: string; pub: string }> = { a: { path: '', pub: '' }, b: { path: '', pub: '' } };
+  let hash = '';
+
+  const sh = async (script: string): Promise<string> => {
+    const output = await onHost(target, script);
+    expect(output.exitCode, `${script}: ${output.stderr}`).to.equal(0);
+    return output.stdout.trim();
+  };
+  /** The account as the host's own tools report it. */
+  const account = async () => sh(`getent passwd ${U} || echo absent; id -Gn ${U} 2>/dev/null || true; getent shadow ${U} | cut -d: -f2`);
+  /** Logs in as the user with the OpenSSH client and one key; the exit code says whether sshd let it in. */
+  const loginWith = (key: 'a' | 'b'): { status: number | null; stdout: string } => {
+    const result = spawnSync('ssh', [
+      '-i', keys[key].path, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${target.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
+      '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', `${U}@${target.address}`, 'id -un',
+    ], { encoding: 'utf8', timeout: 60_000 });
+    return { status: result.status, stdout: result.stdout.trim() };
+  };
+  const cleanup = () => onHost(target, `userdel -r ${U} 2>/dev/null; rm -rf /home/${U} /srv/${U}; for g in ${U} ${G1} ${G2}; do groupdel $g 2>/dev/null; done; rm -f ${PWNED}; true`);
+
+  before(async function () {
+    target = (await labTargets(this, 3))[2]!;
+    keyDir = mkdtempSync(join(tmpdir(), 'drover-user-test-'));
+    for (const key of ['a', 'b'] as const) {
+      keys[key].path = join(keyDir, key);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `drover-test-${key}`, '-f', keys[key].path]);
+      keys[key].pub = readFileSync(`${keys[key].path}.pub`, 'utf8').trim();
+    }
+    hash = execFileSync('openssl', ['passwd', '-6', '-salt', 'droversa', 'not-a-real-password']).toString().trim();
+    await cleanup();
+    await sh(`groupadd ${G1} && groupadd ${G2}`);
+  });
+  after(async () => {
+    await cleanup();
+    await closeTargets();
+    rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  it('creates a user with groups, shell, comment, password hash and a key; re-applies without change', async () => {
+    const params = { name: U, groups: [G1], shell: '/bin/bash', comment: 'drover test', password: secret(hash), authorizedKeys: [keys.a.pub] };
+    const check = await applyModule(target, user, params, { check: true });
+    expect(check.status, check.msg).to.equal('changed');
+    expect(await account()).to.match(/^absent/);
+
+    const first = await applyModule(target, user, params);
+    expect(first.status, first.msg).to.equal('changed');
+    expect(first.diffs).to.deep.equal(check.diffs);
+    expect(first.changes).to.have.length(4);
+    for (const command of first.commands) expect(command.line + command.display).to.not.include(hash);
+    const [passwd, groups, shadow] = (await account()).split('\n');
+    expect(passwd).to.match(new RegExp(`^${U}:x:\\d+:\\d+:drover test:/home/${U}:/bin/bash$`));
+    expect(groups!.split(' ').sort()).to.deep.equal([U, G1].sort());
+    expect(shadow).to.equal(hash);
+    expect(await sh(`stat -c '%a %U %G' /home/${U}/.ssh /home/${U}/.ssh/authorized_keys; cat /home/${U}/.ssh/authorized_keys`))
+      .to.equal(`700 ${U} ${U}\n600 ${U} ${U}\n${keys.a.pub}`);
+    expect(loginWith('a')).to.deep.equal({ status: 0, stdout: U });
+    expect(loginWith('b').status).to.equal(255);
+
+    const again = await applyModule(target, user, params);
+    expect(again.status, again.msg).to.equal('ok');
+    expect(again.commands).to.deep.equal([]);
+  });
+
+  it('check mode predicts a shell and groups change exactly and leaves the host alone; append then exact', async () => {
+    const before = await account();
+    const check = await applyModule(target, user, { name: U, shell: '/bin/sh', groups: [G2], append: true }, { check: true });
+    expect(check.status).to.equal('changed');
+    expect(check.changes).to.deep.equal([`groups of ${U} +${G2}`, `shell of ${U} /bin/bash → /bin/sh`]);
+    expect(check.diffs).to.deep.equal([
+      { kind: 'value', name: `user ${U} groups`, before: G1, after: [G1, G2].sort().join(',') },
+      { kind: 'value', name: `user ${U} shell`, before: '/bin/bash', after: '/bin/sh' },
+    ]);
+    expect(check.commands.every((command) => !command.executed)).to.equal(true);
+    expect(await account()).to.equal(before);
+
+    await predictThenApply(target, user, { name: U, shell: '/bin/sh', groups: [G2], append: true }, 'append');
+    expect((await sh(`id -Gn ${U}`)).split(' ').sort()).to.deep.equal([U, G1, G2].sort());
+    expect(await sh(`getent passwd ${U} | cut -d: -f7`)).to.equal('/bin/sh');
+
+    const { real } = await predictThenApply(target, user, { name: U, groups: [G2] }, 'exact');
+    expect(real.changes).to.deep.equal([`groups of ${U} -${G1}`]);
+    expect((await sh(`id -Gn ${U}`)).split(' ').sort()).to.deep.equal([U, G2].sort());
+    expect((await applyModule(target, user, { name: U, groups: [G2] })).status).to.equal('ok');
+  });
+
+  it('authorized keys: added beside others, then exclusive, as sshd sees them', async () => {
+    const added = await applyModule(target, user, { name: U, authorizedKeys: [keys.b.pub] });
+    expect(added.status, added.msg).to.equal('changed');
+    expect(added.diffs).to.deep.equal([{ kind: 'file', path: `/home/${U}/.ssh/authorized_keys`, before: `${keys.a.pub}\n`, after: `${keys.a.pub}\n${keys.b.pub}\n` }]);
+    expect(loginWith('a').status).to.equal(0);
+    expect(loginWith('b').status).to.equal(0);
+
+    const { real } = await predictThenApply(target, user, { name: U, authorizedKeys: [keys.b.pub], authorizedKeysExclusive: true }, 'exclusive');
+    expect(real.changed).to.equal(true);
+    expect(loginWith('a').status).to.equal(255);
+    expect(loginWith('b')).to.deep.equal({ status: 0, stdout: U });
+    expect(await sh(`stat -c '%a %U' /home/${U}/.ssh/authorized_keys`)).to.equal(`600 ${U}`);
+    expect((await applyModule(target, user, { name: U, authorizedKeys: [keys.b.pub], authorizedKeysExclusive: true })).status).to.equal('ok');
+  });
+
+  it('locks and unlocks the password, keeping the hash; a new hash keeps the lock', async () => {
+    const locked = await applyModule(target, user, { name: U, locked: true });
+    expect(locked.diffs).to.deep.equal([{ kind: 'value', name: `user ${U} locked`, before: 'no', after: 'yes' }]);
+    expect(await sh(`getent shadow ${U} | cut -d: -f2`)).to.equal(`!${hash}`);
+    expect((await applyModule(target, user, { name: U, locked: true, password: secret(hash) })).status).to.equal('ok');
+
+    const other = execFileSync('openssl', ['passwd', '-6', '-salt', 'droversb', 'another']).toString().trim();
+    const { real } = await predictThenApply(target, user, { name: U, password: secret(other) }, 'new hash while locked');
+    expect(real.changes).to.deep.equal([`change the password of ${U} (locked)`]);
+    expect(await sh(`getent shadow ${U} | cut -d: -f2`)).to.equal(`!${other}`);
+
+    await predictThenApply(target, user, { name: U, locked: false }, 'unlock');
+    expect(await sh(`getent shadow ${U} | cut -d: -f2`)).to.equal(other);
+  });
+
+  it('moves the home with its keys, and check mode predicts the keys at the new place', async () => {
+    await sh(`mkdir -p /srv`);
+    const params = { name: U, home: `/srv/${U}/`, moveHome: true, authorizedKeys: [keys.b.pub], authorizedKeysExclusive: true };
+    const { real } = await predictThenApply(target, user, params, 'move home');
+    expect(real.changes).to.deep.equal([`home of ${U} /home/${U} → /srv/${U} (contents moved)`]);
+    expect(await sh(`getent passwd ${U} | cut -d: -f6; test -e /home/${U} && echo old-still-there || echo old-gone; cat /srv/${U}/.ssh/authorized_keys`))
+      .to.equal(`/srv/${U}\nold-gone\n${keys.b.pub}`);
+    expect(loginWith('b').status).to.equal(0);
+    expect((await applyModule(target, user, params)).status).to.equal('ok');
+  });
+
+  it('fails, naming it, for a group that does not exist, and changes nothing', async () => {
+    const before = await account();
+    const result = await applyModule(target, user, { name: U, groups: [G2, 'drover-no-such-group'] });
+    expect(result.status).to.equal('failed');
+    expect(result.msg).to.include('group drover-no-such-group (asked for user drover-tu) does not exist');
+    expect(result.failure?.hint).to.match(/create it first with the group module/);
+    expect(result.commands).to.deep.equal([]);
+    expect(await account()).to.equal(before);
+
+    const plain = await applyModule(target, user, { name: U, password: 'not-a-hash' });
+    expect(plain.status).to.equal('failed');
+    expect(plain.msg).to.match(/not a crypt\(3\) hash/).and.not.include('not-a-hash');
+  });
+
+  it('refuses hostile strings before anything reaches the host', async () => {
+    const hostile: Array<UserParams> = [
+      { name: `x; touch ${PWNED}` }, { name: `$(touch ${PWNED})` }, { name: `\`touch ${PWNED}\`` }, { name: '--help' },
+      { name: U, groups: [`x,$(touch ${PWNED})`] }, { name: U, comment: `x:0:0::/root:/bin/sh\nroot2` }, { name: U, shell: `/bin/sh:${PWNED}` },
+      { name: U, authorizedKeys: [`${keys.a.pub}\ncommand="touch ${PWNED}" ${keys.b.pub}`] },
+    ];
+    const before = await account();
+    for (const input of hostile) {
+      const result = await applyModule(target, user, input);
+      expect(result.status, JSON.stringify(input)).to.equal('failed');
+      expect(result.failure?.kind, JSON.stringify(input)).to.equal('invalid-input');
+      expect(result.commands).to.deep.equal([]);
+    }
+    const notAKey = await applyModule(target, user, { name: U, authorizedKeys: [`command="touch ${PWNED}" not-a-key`] });
+    expect(notAKey.status).to.equal('failed');
+    expect(notAKey.msg).to.match(/is not a public key line/);
+    expect(await sh(`test -e ${PWNED} && echo pwned || echo clean`)).to.equal('clean');
+    expect(await account()).to.equal(before);
+  });
+
+  it('removes the user keeping the home, then (re-created) with its home', async () => {
+    const kept = await applyModule(target, user, { name: U, state: 'absent' });
+    expect(kept.status, kept.msg).to.equal('changed');
+    expect(await sh(`getent passwd ${U} || echo absent; test -d /srv/${U} && echo home-kept`)).to.equal('absent\nhome-kept');
+    expect((await applyModule(target, user, { name: U, state: 'absent' })).status).to.equal('ok');
+
+    await sh(`rm -rf /srv/${U}`);
+    expect((await applyModule(target, user, { name: U })).status).to.equal('changed');
+    expect(await sh(`test -d /home/${U} && echo home-made`)).to.equal('home-made');
+    const { real } = await predictThenApply(target, user, { name: U, state: 'absent', remove: true }, 'remove with home');
+    expect(real.diffs[0]).to.deep.include({ after: 'absent, home removed' });
+    expect(await sh(`getent passwd ${U} || echo absent; test -e /home/${U} && echo home-left || echo home-gone`)).to.equal('absent\nhome-gone');
+  });
+});
