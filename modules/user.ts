@@ -46,8 +46,8 @@ const params = s
     uid: accountId().optional(),
     /** The primary group (name or gid; it must exist); default: a new user gets a group of its own name. */
     group: groupRef().optional(),
-    /** Supplementary groups (each must exist): exactly these, or with `append` at least these. `[]` with `append: false` removes all. */
-    groups: s.array(groupRef()).optional(),
+    /** Supplementary groups by name (each must exist): exactly these, or with `append` at least these. `[]` with `append: false` removes all. */
+    groups: s.array(accountName('group')).optional(),
     /** Add `groups` to the user's current supplementary groups instead of making them exactly `groups`. */
     append: s.boolean().default(false),
     /** The login shell, e.g. `/bin/bash` or `/usr/sbin/nologin`. */

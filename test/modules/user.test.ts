@@ -46,6 +46,7 @@ describe('user: names, probe output and plans (pure)', () => {
       [{ name: '$(id)' }, /not a valid user name/],
       [{ name: 'a'.repeat(33) }, /longer than 32 characters/],
       [{ name: 'ok', groups: ['sudo', 'bad group'] }, /groups\[1\]: "bad group" is not a valid group name/],
+      [{ name: 'ok', groups: ['27'] }, /groups\[0\]: "27" is not a valid group name/],
       [{ name: 'ok', shell: 'bash' }, /shell: .* absolute path/],
       [{ name: 'ok', home: '/home/a:b' }, /home: .* without ":"/],
       [{ name: 'ok', comment: 'a\nb' }, /comment: /],
