@@ -395,13 +395,14 @@ async function planAuthorizedKeys(p: Params, state: UserState, host: HostContext
   // When the home moves in this run, what is in the old one is what the new one will hold.
   const moving = state.exists && p.moveHome && state.home !== undefined && state.home !== targetHome;
   const probedHome = moving ? state.home! : targetHome;
-  const [dirPath, filePath] = [`${probedHome}/.ssh`, `${probedHome}/.ssh/authorized_keys`];
+  const base = probedHome === '/' ? '' : probedHome;
+  const [dirPath, filePath] = [`${base}/.ssh`, `${base}/.ssh/authorized_keys`];
   const output = await host.probe(Script.join([sh`echo @@dir`, fileStateScript(dirPath, { content: 'never' }), sh`echo @@file`, fileStateScript(filePath, { content: 'always' })]));
   if (output.exitCode !== 0) {
     throw new ModuleError(`cannot read ${filePath} on ${host.name} (exit ${output.exitCode}): ${output.stderr.trim().slice(0, 300)}`, 'run the task as root (become: true)');
   }
   const sections = probeSections(output.stdout);
-  const rehome = (found: FileState): FileState => (moving ? { ...found, path: targetHome + found.path.slice(probedHome.length), parentExists: true } : found);
+  const rehome = (found: FileState): FileState => (moving ? { ...found, path: targetHome + found.path.slice(base.length), parentExists: true } : found);
   const dir = rehome(parseFileState(dirPath, sections.get('dir') ?? ''));
   const file = rehome(parseFileState(filePath, sections.get('file') ?? ''));
   return planKeyFiles(p, state, dir, file);

@@ -178,6 +178,24 @@ describe('user on a lab host', function () {
     expect(await account()).to.equal(before);
   });
 
+  it('never writes through a symbolic link the user planted in its home', async () => {
+    const rootKeys = async () => sh('sha256sum /root/.ssh/authorized_keys; stat -c %a/%U /root/.ssh/authorized_keys');
+    const before = await rootKeys();
+    await sh(`mv /srv/${U}/.ssh /srv/${U}/.ssh.real && ln -s /root/.ssh /srv/${U}/.ssh`);
+    const throughDir = await applyModule(target, user, { name: U, authorizedKeys: [keys.a.pub], authorizedKeysExclusive: true });
+    expect(throughDir.status).to.equal('failed');
+    expect(throughDir.msg).to.include(`/srv/${U}/.ssh exists and is a symbolic link to /root/.ssh, not a directory`);
+    expect(await rootKeys()).to.equal(before);
+
+    await sh(`rm /srv/${U}/.ssh && mv /srv/${U}/.ssh.real /srv/${U}/.ssh && ln -sf /root/.ssh/authorized_keys /srv/${U}/.ssh/authorized_keys`);
+    const overFile = await applyModule(target, user, { name: U, authorizedKeys: [keys.a.pub], authorizedKeysExclusive: true });
+    expect(overFile.status, overFile.msg).to.equal('changed');
+    expect(overFile.changes[0]).to.match(/^replace symbolic link \/srv\/drover-tu\/.ssh\/authorized_keys/);
+    expect(await rootKeys()).to.equal(before);
+    expect(await sh(`stat -c '%F %a %U' /srv/${U}/.ssh/authorized_keys; cat /srv/${U}/.ssh/authorized_keys`)).to.equal(`regular file 600 ${U}\n${keys.a.pub}`);
+    expect(loginWith('a')).to.deep.equal({ status: 0, stdout: U });
+  });
+
   it('removes the user keeping the home, then (re-created) with its home', async () => {
     const kept = await applyModule(target, user, { name: U, state: 'absent' });
     expect(kept.status, kept.msg).to.equal('changed');
