@@ -64,7 +64,7 @@ const params = s
     comment: s.string({ pattern: /^[^:\n\r\0]*$/, what: 'a comment without ":" or line breaks' }).optional(),
     /** The password as a crypt(3) hash (`$6$…`, `$y$…`), as `secret(...)`; never a plain password. Set with `chpasswd -e` through stdin. */
     password: s.secret().optional(),
-    /** true: lock the password (`usermod -L`, a `!` before the hash); false: unlock it; unset: leave it as it is. */
+    /** true: lock the password (`usermod -L`, a `!` before the hash); false: unlock it; unset: leave it. Only password logins: sshd with PAM (Debian's default) still takes keys. */
     locked: s.boolean().optional(),
     /** Public keys for `~/.ssh/authorized_keys`, one per entry, as `ssh-keygen` prints them (options first allowed). */
     authorizedKeys: s.array(s.string({ pattern: /^[^\n\r\0]+$/, what: 'one public key line' })).optional(),
