@@ -139,5 +139,5 @@ export function planGroup(p: Params, state: GroupState): Plan {
       }],
     };
   }
-  return noChange(`group ${name} exists (gid ${state.gid})`);
+  return noChange(`group ${name} exists (gid ${state.gid}${state.members.length ? `, members ${state.members.join(', ')}` : ''})`);
 }

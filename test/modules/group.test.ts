@@ -60,6 +60,10 @@ describe('group: names, probe output and plans (pure)', () => {
     });
   }
 
+  it('says who the members are when nothing is to be done', () => {
+    expect(planGroup(parse({ name: 'sudo' }), found(27, { members: ['ops', 'alice'] }))).to.deep.equal({ changes: [], reason: 'group sudo exists (gid 27, members ops, alice)' });
+  });
+
   it('refuses a gid held by another group, and removing a primary group, naming who', () => {
     expect(() => planGroup(parse({ name: 'web', gid: 27 }), { ...none, gidOwner: 'sudo' })).to.throw(ModuleError, 'gid 27 is already used by group sudo');
     expect(() => planGroup(parse({ name: 'web', state: 'absent' }), found(1001, { primaryOf: ['web', 'deploy'] })))
