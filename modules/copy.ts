@@ -6,8 +6,8 @@
  *   await t.copy('kubelet defaults', { dest: '/etc/default/kubelet', content: 'KUBELET_EXTRA_ARGS=\n', mode: '0644' });
  *   await t.copy('CA bundle', { src: 'files/ca.pem', dest: '/usr/local/share/ca-certificates/lab.crt', backup: true });
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { ContentSource } from '../runner/content-source.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
@@ -40,11 +40,14 @@ export const copy = defineModule({
   },
 });
 
-/** Reads a controller-side source file; a missing one is the playbook's mistake, said while planning. */
-async function readLocal(src: string): Promise<Buffer> {
+/**
+ * A controller-side source file, hashed once for all hosts and streamed to each (never read whole per
+ * host); a missing one is the playbook's mistake, said while planning.
+ */
+async function readLocal(src: string): Promise<ContentSource> {
   const path = resolve(src);
   try {
-    return await readFile(path);
+    return await ContentSource.fromFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') throw new ModuleError(`copy src ${path} is a directory`, 'copy files one by one; directories are not copied recursively');

@@ -12,6 +12,7 @@
  * always be such an argument.
  */
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { Secret } from './secret.ts';
 
 /** A value that can be interpolated into a script: quoted as one word, or, for a Secret, read from stdin. */
@@ -97,12 +98,22 @@ export interface Become {
   password?: Secret;
 }
 
+/**
+ * Stdin too large to hold once per host (a big file's content): each command opens its own stream of one
+ * shared source (see content-source.ts), and the transport pipes it with flow control.
+ */
+export interface StreamedStdin {
+  /** Bytes the stream will give. */
+  readonly size: number;
+  open(): Readable;
+}
+
 /** One command for the runner to execute. */
 export interface Command {
   /** What runs: a script from the `sh` tag (run by /bin/sh under set -eu) or an argv (no shell expansion). */
   run: Script | { argv: ShellValue[] };
   /** Data written to the command's stdin after any secrets (file contents travel this way, never in argv). */
-  stdin?: string | Buffer | Secret;
+  stdin?: string | Buffer | Secret | StreamedStdin;
   /** Environment variables, exported by the script prelude (SSH servers usually refuse `env` requests). */
   env?: Record<string, string>;
   /** Working directory. */
@@ -128,6 +139,8 @@ export interface RenderedCommand {
   line: string;
   /** Stdin: become password (if any), then a marker, then secrets one per line, then the data. */
   stdin: Buffer;
+  /** Streamed after `stdin` when the command's data is a StreamedStdin (never held whole per host). */
+  stdinStream?: StreamedStdin;
   /** The script body alone, for people (terminal, check-mode listing). Contains no secret. */
   display: string;
   /** Whether sudo is given a password on stdin (so a refusal can be told from the command failing). */
@@ -194,14 +207,15 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
     prelude += `export ${name}=${shellQuote(value)}\n`;
   }
   if (command.cwd) prelude += `cd ${shellQuote(command.cwd)}\n`;
-  if (command.stdin !== undefined) stdinParts.push(toBuffer(command.stdin));
+  const streamed = command.stdin !== undefined && isStreamed(command.stdin) ? command.stdin : undefined;
+  if (command.stdin !== undefined && !isStreamed(command.stdin)) stdinParts.push(toBuffer(command.stdin));
 
   const script = prelude + body.text;
   const line = sudo
     ? `${sudoPrefix(options.become ?? {}, Boolean(password))} /bin/sh -c ${shellQuote(GROUP_STOP_WRAPPER)} sh ${shellQuote(script)}`
     : `/bin/sh -c ${shellQuote(script)}`;
   const who = sudo ? `[sudo -u ${options.become?.user ?? 'root'}] ` : '';
-  return { line, stdin: Buffer.concat(stdinParts), display: who + body.text, sudoPassword: Boolean(password) };
+  return { line, stdin: Buffer.concat(stdinParts), display: who + body.text, sudoPassword: Boolean(password), ...(streamed && { stdinStream: streamed }) };
 }
 
 /**
@@ -278,6 +292,10 @@ function oneLine(value: Secret, label: string): string {
     throw new InvalidShellValueError(`the ${label} (a secret) contains a line break or NUL; sudo reads a password as one line`);
   }
   return plain;
+}
+
+function isStreamed(value: string | Buffer | Secret | StreamedStdin): value is StreamedStdin {
+  return typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Secret);
 }
 
 function toBuffer(value: string | Buffer | Secret): Buffer {

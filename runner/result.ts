@@ -19,6 +19,8 @@ export interface CommandRecord {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
+  /** Output bytes counted and not kept (per-stream or run-wide limit); the texts end with a note saying so. */
+  outputDropped?: { stdout: number; stderr: number };
 }
 
 /** Why a task failed, kept apart because each needs a different fix. */

@@ -6,21 +6,23 @@
  *   - nothing to do when content, mode and owner already match;
  *   - a `{kind:'file'}` diff and ONE command that writes atomically (see write-command.ts);
  *   - `{kind:'value'}` diffs and chmod/chown commands when only mode or owner differ.
- * Content may be a string, a Buffer or a Secret; a Secret's content is never fetched from or shown for
- * the host: the diff says "(secret content)". A module that already read the file (an editor such as
+ * Content may be a string, a Buffer, a ContentSource (a controller file streamed to each host, see
+ * runner/content-source.ts) or a Secret; a Secret's content is never fetched from or shown for the host:
+ * the diff says "(secret content)". Content is hashed once and shared by every host, never copied per host. A module that already read the file (an editor such as
  * lineinfile needs its text) passes that state as the third argument to save the second probe.
  *
  * @example
  *   return planFileContent({ path: '/etc/modules-load.d/k8s.conf', content: 'br_netfilter\n', mode: '0644' }, host);
  */
 import { posix } from 'node:path';
+import { ContentSource } from '../../runner/content-source.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { noChange, type Change, type HostContext, type Plan } from '../../runner/module.ts';
 import { Secret } from '../../runner/secret.ts';
-import { readFileState, type FileState } from '../facts/file-state.ts';
+import { DIFF_CONTENT_LIMIT, readFileState, type FileState } from '../facts/file-state.ts';
 import { checkAccountsExist, metadataChanges } from './attributes.ts';
 import { formatMode, parseMode } from './mode.ts';
-import { sha256Hex, showable } from './showable.ts';
+import { showable } from './showable.ts';
 import { writeCommand } from './write-command.ts';
 
 /** What `planFileContent` needs: the path, its wanted content and, optionally, its metadata. */
@@ -28,7 +30,7 @@ export interface FileContentOptions {
   /** Absolute path on the host. */
   path: string;
   /** The exact bytes wanted. A Secret is written but never shown or compared as text. */
-  content: string | Buffer | Secret;
+  content: string | Buffer | Secret | ContentSource;
   /** Octal permission bits, e.g. "0644"; default: keep the existing file's, or 0666 minus umask for a new file. */
   mode?: string;
   /** User name or uid; default: keep the existing file's, or the connecting (become) user for a new file. */
@@ -87,31 +89,40 @@ export function planFileContentFrom(options: FileContentOptions, state: FileStat
     );
   }
 
-  const wanted = contentBytes(options.content);
+  const wanted = contentSource(options.content);
   const secret = options.content instanceof Secret;
-  const sha256 = sha256Hex(wanted);
+  const sha256 = wanted.sha256;
 
   if (state.kind === 'file' && state.sha256 === sha256) {
     const changes = metadataChanges(options, state);
-    if (changes.length === 0) return noChange(`${path} already has the wanted content${secret ? '' : ` (${wanted.length} bytes)`}${describeMeta(options)}`);
+    if (changes.length === 0) return noChange(`${path} already has the wanted content${secret ? '' : ` (${wanted.size} bytes)`}${describeMeta(options)}`);
     return { changes };
   }
 
   const write = writeCommand(options, state, wanted);
   const action = state.kind === 'absent' ? 'create' : state.kind === 'link' ? 'replace symbolic link' : 'update';
   // A secret's length is a hint about it too: summaries (logged) leave it out.
-  const sizes = secret ? 'secret content' : state.kind === 'file' ? `${state.size} → ${wanted.length} bytes` : `${wanted.length} bytes`;
+  const sizes = secret ? 'secret content' : state.kind === 'file' ? `${state.size} → ${wanted.size} bytes` : `${wanted.size} bytes`;
   const parents = state.parentExists ? '' : `, creating ${posix.dirname(path)}`;
   const change: Change = {
     summary: `${action} ${path} (${sizes}${describeMeta(options)}${parents}${options.backup && state.kind === 'file' ? ', with a backup' : ''})`,
-    diff: { kind: 'file', path, before: beforeText(state, secret), after: secret ? SECRET_CONTENT : showable(wanted) },
+    diff: { kind: 'file', path, before: beforeText(state, secret), after: secret ? SECRET_CONTENT : afterText(wanted) },
     commands: [write],
   };
   return { changes: [change] };
 }
-function contentBytes(content: string | Buffer | Secret): Buffer {
-  if (content instanceof Secret) return Buffer.from(content.reveal());
-  return typeof content === 'string' ? Buffer.from(content) : content;
+/** One source per content, shared by every host: a text or file is converted and hashed once, not per host. */
+function contentSource(content: string | Buffer | Secret | ContentSource): ContentSource {
+  if (content instanceof ContentSource) return content;
+  // A secret is small (one line or a rendered config) and must not outlive the task in a shared cache.
+  if (content instanceof Secret) return ContentSource.fromBytes(Buffer.from(content.reveal()));
+  return typeof content === 'string' ? ContentSource.fromText(content) : ContentSource.fromBytes(content);
+}
+
+/** The wanted content for a diff: itself when small text, else size and the hash already computed. */
+function afterText(wanted: ContentSource): string {
+  if (wanted.size > DIFF_CONTENT_LIMIT || !wanted.bytes) return `(${wanted.size} bytes, sha256 ${wanted.sha256}; too large to show)`;
+  return showable(wanted.bytes);
 }
 
 function beforeText(state: FileState, secret: boolean): string | null {

@@ -8,13 +8,14 @@
  */
 import { posix } from 'node:path';
 import { Script, sh, type Command } from '../../runner/command.ts';
+import { ContentSource, IN_MEMORY_FILE_LIMIT } from '../../runner/content-source.ts';
 import { Secret } from '../../runner/secret.ts';
 import type { FileState } from '../facts/file-state.ts';
 import type { FileContentOptions } from './file-content.ts';
 import { formatMode } from './mode.ts';
 
 /** The one atomic write. Every value is quoted by `sh`; the content travels on stdin. */
-export function writeCommand(options: FileContentOptions, state: FileState, wanted: Buffer): Command {
+export function writeCommand(options: FileContentOptions, state: FileState, wanted: ContentSource): Command {
   const path = state.path;
   const dir = posix.dirname(path);
   const steps: Script[] = [];
@@ -62,13 +63,13 @@ fi`);
   // Stdin is the expected size on one line, then the bytes: the size check catches a transfer cut off
   // half-way (the channel closing gives `cat` an ordinary end of input), and the size stays off the
   // command line, where a secret's length would be logged. `read` takes exactly one line from a pipe.
-  const header = `${wanted.length}\n`;
+  const header = `${wanted.size}\n`;
   const content = options.content;
   const secret = content instanceof Secret;
   return {
     run: Script.join(steps),
-    stdin: content instanceof Secret ? new Secret(header + content.reveal(), content.label) : Buffer.concat([Buffer.from(header), wanted]),
-    description: secret ? `write ${path}` : `write ${path} (${wanted.length} bytes)`,
+    stdin: content instanceof Secret ? new Secret(header + content.reveal(), content.label) : stdinFor(header, wanted),
+    description: secret ? `write ${path}` : `write ${path} (${wanted.size} bytes)`,
   };
 }
 /**
@@ -91,6 +92,14 @@ function sweepStaleTempFiles(base: string): Script {
 fi`;
 }
 
+/**
+ * Small content is copied into the command's stdin bytes (cheap, one buffer per host); larger content is
+ * streamed to each host from one shared source, so memory does not grow with hosts × bytes.
+ */
+function stdinFor(header: string, wanted: ContentSource): Command['stdin'] {
+  if (wanted.bytes && wanted.size <= IN_MEMORY_FILE_LIMIT) return Buffer.concat([Buffer.from(header), wanted.bytes]);
+  return wanted.stdin(Buffer.from(header));
+}
 /** `owner:group` for the temp file: asked values, else the existing file's ids; empty when nothing to set. */
 function ownerSpec(options: FileContentOptions, state: FileState): string {
   const existing = state.kind === 'file';

@@ -35,6 +35,8 @@ export interface CommonOptions {
   connectTimeoutSeconds?: number;
   keepaliveIntervalSeconds?: number;
   keepaliveCount?: number;
+  /** Most bytes of command output held in memory at once for the whole run (all hosts, both streams). */
+  maxOutputBytes: number;
   help: boolean;
 }
 
@@ -59,6 +61,7 @@ const OPTION_SPEC = {
   'connect-timeout': { type: 'string' },
   'keepalive-interval': { type: 'string' },
   'keepalive-count': { type: 'string' },
+  'max-output': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -97,6 +100,7 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
     hostKeyPolicy: v['insecure-skip-host-key-check'] ? 'insecure-ignore' : v['accept-new-host-keys'] ? 'accept-new' : 'strict',
     askBecomePass: Boolean(v['ask-become-pass']),
     sshConfig: v['ssh-config'] as string | undefined,
+    maxOutputBytes: v['max-output'] === undefined ? DEFAULT_MAX_OUTPUT : byteSize('--max-output', String(v['max-output'])),
     help: Boolean(v.help),
   };
   if (v['connect-timeout'] !== undefined) options.connectTimeoutSeconds = wholeNumber('--connect-timeout', String(v['connect-timeout']), 1, 3600);
@@ -105,6 +109,19 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
   const extraValues: Record<string, string | boolean | undefined> = {};
   for (const key of Object.keys(extra)) extraValues[key] = v[key] as string | boolean | undefined;
   return { options, positionals: parsed.positionals, extra: extraValues };
+}
+
+/** Default for --max-output (32 MiB): enough for any report, small beside a controller's memory. */
+export const DEFAULT_MAX_OUTPUT = 32 * 1024 * 1024;
+
+/** A size in bytes, with an optional K, M or G suffix (powers of 1024): `64M`, `1G`, `500000`. */
+function byteSize(option: string, text: string): number {
+  const match = /^(\d+)([KMG]?)i?B?$/i.exec(text.trim());
+  const value = match ? Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()) : NaN;
+  if (!match || !(value >= 64 * 1024) || value > 64 * 1024 ** 3) {
+    throw new UsageError(`${option} takes a size from 64K to 64G (bytes, or with a K, M or G suffix), got ${JSON.stringify(text)}`);
+  }
+  return value;
 }
 
 function wholeNumber(option: string, text: string, min: number, max: number): number {
@@ -136,5 +153,7 @@ export const COMMON_HELP = `Options:
       --keepalive-interval SECONDS
                                 a silent connection is probed this often (default 2; 0 turns it off)
       --keepalive-count N       unanswered probes before the host counts as unreachable (default 3)
+      --max-output SIZE         most command output held in memory at once, all hosts together (default 16M);
+                                past it output is counted, not kept, and marked truncated
   -v, --verbose                 show every command sent
   -h, --help                    this help`;

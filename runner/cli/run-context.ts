@@ -14,6 +14,7 @@ import { RunState } from '../engine/run-state.ts';
 import { JsonReporter } from '../report/json.ts';
 import { TerminalReporter } from '../report/terminal.ts';
 import { Redactor } from '../secret.ts';
+import { OutputBudget } from '../transport/output-budget.ts';
 import type { CommonOptions } from './options.ts';
 
 export interface RunContext {
@@ -57,9 +58,11 @@ export function startRun(settings: RunContextSettings): RunContext {
   const bus = new EventBus(runId, reporters);
   const state = new RunState();
   const connector = settings.connector ?? connect;
+  const outputBudget = new OutputBudget(options.maxOutputBytes);
   const sessions = new SessionPool((target) => new HostSession(target, connector, redactor, {
     defaultTimeoutMs: options.timeoutSeconds * 1000,
     abortSignal: state.abort.signal,
+    outputBudget,
   }));
 
   const operator = process.env.SUDO_USER ? `${process.env.SUDO_USER} (as ${userInfo().username})` : userInfo().username;

@@ -8,6 +8,7 @@ import type { HostContext, ProbeOutput } from '../module.ts';
 import type { CommandRecord } from '../result.ts';
 import { type Redactor, Secret } from '../secret.ts';
 import { BecomeRefusedError, sudoRefusedPassword } from './become-refused.ts';
+import type { OutputBudget } from '../transport/output-budget.ts';
 import { UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
 
 /** Everything the runner knows about a host before it connects. */
@@ -29,6 +30,8 @@ export interface SessionSettings {
   defaultTimeoutMs: number;
   /** Aborted on the second Ctrl-C: commands in flight are killed. */
   abortSignal?: AbortSignal;
+  /** The run's cap on command output held at once (--max-output), shared by every host. */
+  outputBudget?: OutputBudget;
 }
 
 export class HostSession {
@@ -62,6 +65,8 @@ export class HostSession {
     this.registerSecrets(command, become);
     const outcome = await connection.exec(rendered.line, {
       stdin: rendered.stdin.length > 0 ? rendered.stdin : undefined,
+      ...(rendered.stdinStream && { stdinStream: () => rendered.stdinStream!.open() }),
+      ...(this.settings.outputBudget && { outputBudget: this.settings.outputBudget }),
       timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
       signal: this.settings.abortSignal,
     });
@@ -88,6 +93,7 @@ export class HostSession {
           : outcome.stderr,
       durationMs: outcome.durationMs,
       timedOut: outcome.timedOut,
+      ...(outcome.outputDropped && { outputDropped: outcome.outputDropped }),
     };
   }
 

@@ -46,8 +46,8 @@ export class ExecRun {
     readonly stopTimings: StopTimings = DEFAULT_STOP_TIMINGS,
   ) {
     const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    this.stdout = new CappedOutput(maxBytes);
-    this.stderr = new CappedOutput(maxBytes);
+    this.stdout = new CappedOutput(maxBytes, options.outputBudget);
+    this.stderr = new CappedOutput(maxBytes, options.outputBudget);
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -107,12 +107,19 @@ export class ExecRun {
     this.#cancelStop?.();
     this.options.signal?.removeEventListener('abort', this.#onAbort);
     const stopped = this.#timedOut || this.#aborted || this.#connectionLost;
+    const stdout = this.stdout.text();
+    const stderr = this.stderr.text();
+    // The bytes now live in the outcome's strings, which the runner reports and drops.
+    this.stdout.release();
+    this.stderr.release();
+    const dropped = { stdout: this.stdout.dropped, stderr: this.stderr.dropped };
     this.#resolve({
       // A command stopped by us or cut off has no exit code worth trusting, even if one arrived late.
       exitCode: stopped ? null : this.#exitCode,
       ...(this.#signal ? { signal: this.#signal } : {}),
-      stdout: this.stdout.text(),
-      stderr: this.stderr.text(),
+      stdout,
+      stderr,
+      ...(dropped.stdout + dropped.stderr > 0 && { outputDropped: dropped }),
       timedOut: this.#timedOut,
       aborted: this.#aborted,
       connectionLost: this.#connectionLost,

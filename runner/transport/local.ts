@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { ExecRun } from './exec-run.ts';
 import { Slots } from './slots.ts';
+import { sendStdin } from './stdin-pipe.ts';
 import type { Connection, ConnectionSpec, ExecOptions, ExecOutcome } from './transport.ts';
 
 /** Opens a local connection; nothing is checked or started until the first command. */
@@ -60,7 +61,7 @@ class LocalConnection implements Connection {
       run.exited(code, signal ?? undefined);
       run.finish();
     });
-    child.stdin.end(options.stdin ?? Buffer.alloc(0));
+    sendStdin(child.stdin, options, () => child.stdin.destroy(), run.outcome);
     return run.outcome;
   }
 

@@ -3,8 +3,8 @@
  *
  * One ssh2 client per host, opened once and reused by every command of the run; each command is an
  * `exec` session channel on it, at most `spec.maxChannels` at once (OpenSSH refuses channels past its
- * MaxSessions, default 10). A command's stdin is written and then ended; stdout and stderr are collected
- * (capped); a timeout or abort sends TERM, then KILL, then closes the channel. A connection that drops
+ * MaxSessions, default 10). A command's stdin is written (large content piped with flow control, see
+ * stdin-pipe.ts) and then ended; stdout and stderr are collected (capped); a timeout or abort sends TERM, then KILL, then closes the channel. A connection that drops
  * ends every running command with `connectionLost`, and later commands get the same answer at once.
  *
  * What a stop reaches: the command's whole process group, signalled with `kill` from another channel,
@@ -37,6 +37,7 @@ import { checkHostKey, preferredHostKeyTypes } from './host-key-policy.ts';
 import { fingerprint } from './known-hosts.ts';
 import { GroupKills, PidReportFilter, withPidReport } from './pid-marker.ts';
 import { Slots } from './slots.ts';
+import { sendStdin } from './stdin-pipe.ts';
 import {
   HostKeyError,
   UnreachableError,
@@ -444,8 +445,7 @@ class SshConnection implements Connection {
         oneDone();
       });
       opened.once('close', oneDone);
-      if (options.stdin && options.stdin.length > 0) opened.end(options.stdin);
-      else opened.end();
+      sendStdin(opened, options, () => opened.close(), run.outcome);
     };
 
     const open = (attempt: number): void => {

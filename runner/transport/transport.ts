@@ -5,7 +5,9 @@
  *
  * Only runner/transport/ssh.ts imports ssh2.
  */
+import type { Readable } from 'node:stream';
 import type { Secret } from '../secret.ts';
+import type { OutputBudget } from './output-budget.ts';
 
 /** How to reach one host. Built by the runner from inventory variables and ~/.ssh/config. */
 export interface ConnectionSpec {
@@ -48,6 +50,8 @@ export interface ConnectionSpec {
 
 export interface ExecOptions {
   stdin?: Buffer;
+  /** More stdin after `stdin`, piped with flow control (large content is never held whole per host). */
+  stdinStream?: () => Readable;
   /**
    * Stop the command after this long, counted from when it gets a channel (not while it waits for one):
    * TERM to the command's process group, KILL a second later, then the channel is closed.
@@ -58,6 +62,8 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Most bytes kept of stdout and of stderr each (default 64 MiB); the rest is dropped and the text says so. */
   maxOutputBytes?: number;
+  /** The run's cap on output held at once across all commands (--max-output), shared by every stream. */
+  outputBudget?: OutputBudget;
 }
 
 /** What happened to one command. A failed command is a value of the same shape as a successful one. */
@@ -68,6 +74,8 @@ export interface ExecOutcome {
   signal?: string;
   stdout: string;
   stderr: string;
+  /** Bytes counted and not kept, per stream, when a limit cut the output (the texts end with a note). */
+  outputDropped?: { stdout: number; stderr: number };
   timedOut: boolean;
   aborted: boolean;
   /** The connection dropped while the command ran: the host is unreachable, not failed. */
