@@ -34,6 +34,7 @@ export const copy = defineModule({
   name: 'copy',
   summary: 'Make a file hold exactly the given content (inline or a local file), with mode, owner and group',
   params,
+  contentParams: ['content'],
   async plan(p, host) {
     const content = p.content ?? (await readLocal(p.src!));
     return planFileContent(destinationOptions(p, content), host);

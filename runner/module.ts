@@ -95,6 +95,11 @@ export interface Module<S extends ObjectSchema<any> = ObjectSchema<any>> {
   readonly params: S;
   /** Probes the host and returns what to do. Must not change anything. */
   plan(params: OutputOf<S>, host: HostContext): Promise<Plan>;
+  /**
+   * Parameters that hold file content (copy's `content`): the audit log and the JSON events record their
+   * sha256 and size, never the bytes, which can be megabytes per host.
+   */
+  readonly contentParams?: readonly string[];
 }
 
 /** Declares a module with its parameter types inferred from the schema. */

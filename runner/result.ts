@@ -56,7 +56,8 @@ export interface TaskResult {
  * Redactor.tail, which masks first: a cut through a secret leaves a piece the redactor cannot recognise.
  */
 export function tail(text: string, maxLines = 20, maxChars = 4000): string {
-  const lines = text.trimEnd().split('\n');
-  const kept = lines.slice(-maxLines).join('\n');
-  return kept.length > maxChars ? kept.slice(-maxChars) : kept;
+  // Lines are counted in the last maxChars characters only (the answer is the same): splitting the
+  // whole of a command's output (megabytes, millions of lines) would cost far more than the output.
+  const lines = text.trimEnd().slice(-maxChars).split('\n');
+  return lines.slice(-maxLines).join('\n');
 }

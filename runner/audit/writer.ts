@@ -78,6 +78,7 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
           exitCode: command.exitCode,
           timedOut: command.timedOut,
           durationMs: command.durationMs,
+          ...(command.outputDropped && { outputDropped: command.outputDropped }),
           stderrTail: tail(command.stderr, 10, 2000),
         })),
         rc: r.rc,

@@ -18,7 +18,7 @@ import type { RunState } from './run-state.ts';
 import type { SessionPool } from './session-pool.ts';
 import { UnreachableError } from '../transport/transport.ts';
 import { selectByTags, unmatchedTags, type TagFilter } from './tags.ts';
-import { runTask } from './task.ts';
+import { recordedParams, runTask } from './task.ts';
 
 export interface PlaybookRunOptions {
   check: boolean;
@@ -231,7 +231,7 @@ function makeTasks(
     if (!handler && !selectByTags(tags, options.tags)) {
       const skipped = skippedResult(target.name, name, module.name, options.check, `skipped by tags (task tags: ${tags.join(', ') || 'none'})`);
       options.state.count(skipped);
-      options.bus.emit({ kind: 'task-result', result: skipped, params, handler, byTags: true });
+      options.bus.emit({ kind: 'task-result', result: skipped, params: recordedParams(module, params), handler, byTags: true });
       return skipped;
     }
     options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });

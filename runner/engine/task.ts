@@ -4,6 +4,7 @@
  * after the same plan, so a dry run predicts exactly what the real run does.
  */
 import { InvalidShellValueError, SecretInArgvError, type Become, type Script } from '../command.ts';
+import { ContentSource } from '../content-source.ts';
 import { FactError } from '../facts.ts';
 import { ModuleError } from '../module-error.ts';
 import type { CommandOutcome, Module, Plan } from '../module.ts';
@@ -40,6 +41,28 @@ export interface TaskRun {
 }
 
 export async function runTask(session: HostSession, spec: TaskSpec, settings: TaskRunSettings): Promise<TaskRun> {
+  const run = await planAndRun(session, spec, settings);
+  return { ...run, params: recordedParams(spec.module, run.params) };
+}
+
+/**
+ * Parameters as the audit log and events record them: file content (the module's `contentParams`)
+ * becomes `{ sha256, size }`; secrets stay Secrets (masked when written); everything else is as given.
+ */
+export function recordedParams(module: Module, params: unknown): unknown {
+  if (!module.contentParams?.length || !params || typeof params !== 'object' || Array.isArray(params)) return params;
+  const out: Record<string, unknown> = { ...(params as Record<string, unknown>) };
+  for (const key of module.contentParams) {
+    const value = out[key];
+    const source = typeof value === 'string' ? ContentSource.fromText(value)
+      : Buffer.isBuffer(value) ? ContentSource.fromBytes(value)
+      : value instanceof ContentSource ? value : undefined;
+    if (source) out[key] = { sha256: source.sha256, size: source.size };
+  }
+  return out;
+}
+
+async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRunSettings): Promise<TaskRun> {
   const started = settings.clock();
   const base = { host: session.name, task: spec.name, module: spec.module.name, checkMode: settings.check };
   const finish = (fields: Partial<TaskResult> & Pick<TaskResult, 'status' | 'msg'>): TaskResult => ({
