@@ -14,8 +14,28 @@ export class JsonReporter implements Reporter {
    * Secrets become the mask through their toJSON, which runs before the replacer.
    */
   handle(event: StampedEvent): void {
-    const line = JSON.stringify(event, (_key, value: unknown) => (typeof value === 'string' ? this.redactor.redact(value) : value));
+    const line = JSON.stringify(outputOnce(event), (_key, value: unknown) => (typeof value === 'string' ? this.redactor.redact(value) : value));
     this.stream.write(line);
     this.stream.write('\n');
   }
+}
+
+/**
+ * Each byte of a command's output appears once in the stream: a task result whose output was already
+ * sent as a `host-output` event (ad-hoc exec) leaves it out (`outputIn: "host-output"`), and a command
+ * record leaves out output that is the result's own `stdout`/`stderr` (the last command's). Shallow
+ * copies only: the strings themselves are shared, never copied.
+ */
+function outputOnce(event: StampedEvent): unknown {
+  if (event.kind !== 'task-result') return event;
+  const { result } = event;
+  const commands = result.commands.map((command) => {
+    const same = command.stdout === result.stdout && command.stderr === result.stderr && (command.stdout !== '' || command.stderr !== '');
+    if (!same && !event.echoed) return command;
+    const { stdout: _stdout, stderr: _stderr, ...rest } = command;
+    return { ...rest, outputIn: event.echoed ? 'host-output' : 'result' };
+  });
+  if (!event.echoed) return { ...event, result: { ...result, commands } };
+  const { stdout: _stdout, stderr: _stderr, ...rest } = result;
+  return { ...event, result: { ...rest, commands, outputIn: 'host-output' } };
 }

@@ -56,8 +56,12 @@ export class CappedOutput {
     return this.#dropped;
   }
 
-  /** Gives this stream's bytes back to the run's budget (its text has been built); later calls do nothing. */
+  /**
+   * Drops the kept bytes and gives them back to the run's budget, once the text has been built from them;
+   * later calls do nothing.
+   */
   release(): void {
+    this.#chunks.length = 0;
     this.budget?.release(this.#held);
     this.#held = 0;
   }
