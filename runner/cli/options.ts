@@ -3,6 +3,7 @@
  * that name the option and the value.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_RUN_OUTPUT_BYTES } from '../transport/output-budget.ts';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -100,7 +101,7 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
     hostKeyPolicy: v['insecure-skip-host-key-check'] ? 'insecure-ignore' : v['accept-new-host-keys'] ? 'accept-new' : 'strict',
     askBecomePass: Boolean(v['ask-become-pass']),
     sshConfig: v['ssh-config'] as string | undefined,
-    maxOutputBytes: v['max-output'] === undefined ? DEFAULT_MAX_OUTPUT : byteSize('--max-output', String(v['max-output'])),
+    maxOutputBytes: v['max-output'] === undefined ? DEFAULT_RUN_OUTPUT_BYTES : byteSize('--max-output', String(v['max-output'])),
     help: Boolean(v.help),
   };
   if (v['connect-timeout'] !== undefined) options.connectTimeoutSeconds = wholeNumber('--connect-timeout', String(v['connect-timeout']), 1, 3600);
@@ -110,9 +111,6 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
   for (const key of Object.keys(extra)) extraValues[key] = v[key] as string | boolean | undefined;
   return { options, positionals: parsed.positionals, extra: extraValues };
 }
-
-/** Default for --max-output (32 MiB): enough for any report, small beside a controller's memory. */
-export const DEFAULT_MAX_OUTPUT = 32 * 1024 * 1024;
 
 /** A size in bytes, with an optional K, M or G suffix (powers of 1024): `64M`, `1G`, `500000`. */
 function byteSize(option: string, text: string): number {

@@ -9,8 +9,11 @@
  * × floor stays modest.
  */
 
-/** Default for `--max-output`: far above what a report needs, far below what hurts a controller. */
-export const DEFAULT_RUN_OUTPUT_BYTES = 32 * 1024 * 1024;
+/**
+ * Default for `--max-output` (16 MiB): far more than a report shows, and small beside a controller's
+ * memory even counting the copies reporters make while they print it.
+ */
+export const DEFAULT_RUN_OUTPUT_BYTES = 16 * 1024 * 1024;
 
 /** What each stream may keep even when the run's budget is spent. */
 export const OUTPUT_FLOOR_BYTES = 64 * 1024;

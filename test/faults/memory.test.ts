@@ -47,7 +47,7 @@ function drover(args: string[], scratch: string): Promise<CliRun> {
   const peakFile = join(scratch, `peak-${randomBytes(4).toString('hex')}`);
   const auditLog = join(scratch, `audit-${randomBytes(4).toString('hex')}.jsonl`);
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', resolve(ROOT, 'test/support/peak-rss.mjs'), resolve(ROOT, 'bin/drover.js'), ...args, '--audit-log', auditLog], {
+    const child = spawn(process.execPath, ['--import', resolve(ROOT, 'test/support/peak-rss.mjs'), resolve(ROOT, 'bin/drover.js'), args[0]!, '--audit-log', auditLog, ...args.slice(1)], {
       cwd: scratch,
       env: { ...process.env, DROVER_PEAK_RSS_FILE: peakFile, NO_COLOR: '1', CI: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],

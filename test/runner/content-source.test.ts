@@ -31,7 +31,7 @@ describe('content source (one copy of file content for every host)', () => {
     writeFileSync(path, data);
     const source = await ContentSource.fromFile(path);
     const changed = Buffer.from(data);
-    changed[changed.length - 1] ^= 0xff;
+    changed[changed.length - 1] = (data[data.length - 1] ?? 0) ^ 0xff;
     writeFileSync(path, changed);
     const received: Buffer[] = [];
     const stream = source.open();
