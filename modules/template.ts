@@ -18,6 +18,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { ContentSource } from '../runner/content-source.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule } from '../runner/module.ts';
 import { s, Schema, SchemaError, type InputOf, type ParseOptions } from '../runner/schema.ts';
@@ -83,9 +84,11 @@ export const template = defineModule({
       throw error;
     }
     // Text that contains a secret is itself secret: it is written, never shown or logged.
+    // Each host's rendering is its own, so it is not shared through the inline-text cache (which would keep
+    // the last few hosts' renderings alive after their tasks).
     const content = rendered.secretsUsed.length > 0
       ? new Secret(rendered.text, `${p.dest} (rendered with ${rendered.secretsUsed.map((item) => item.label).join(', ')})`)
-      : rendered.text;
+      : ContentSource.fromBytes(Buffer.from(rendered.text));
     return planFileContent(destinationOptions(p, content), host);
   },
 });

@@ -28,6 +28,8 @@ export const IN_MEMORY_FILE_LIMIT = 256 * 1024;
 
 /** Inline texts remembered with their bytes and hash, so N hosts given the same text convert it once. */
 const TEXT_CACHE_ENTRIES = 8;
+/** …and at most this many bytes of them, so the cache never holds much past the tasks that use it. */
+const TEXT_CACHE_BYTES = 128 * 1024 * 1024;
 
 type Origin = { kind: 'bytes'; bytes: Buffer } | { kind: 'file'; path: string };
 
@@ -50,8 +52,14 @@ export class ContentSource {
     const known = textCache.get(text);
     if (known) return known;
     const source = ContentSource.fromBytes(Buffer.from(text));
+    if (source.size > TEXT_CACHE_BYTES) return source;
     textCache.set(text, source);
-    if (textCache.size > TEXT_CACHE_ENTRIES) textCache.delete(textCache.keys().next().value!);
+    textCacheBytes += source.size;
+    while (textCache.size > TEXT_CACHE_ENTRIES || textCacheBytes > TEXT_CACHE_BYTES) {
+      const [oldest, evicted] = textCache.entries().next().value!;
+      textCache.delete(oldest);
+      textCacheBytes -= evicted.size;
+    }
     return source;
   }
 
@@ -96,6 +104,7 @@ export class ContentSource {
 }
 
 const textCache = new Map<string, ContentSource>();
+let textCacheBytes = 0;
 const fileCache = new Map<string, Promise<ContentSource>>();
 
 /** Slices of one shared buffer (subarrays: views, not copies). */
