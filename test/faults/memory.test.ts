@@ -168,7 +168,7 @@ describe('audit record of a copy with inline content (issue 8)', () => {
       expect(record.params).to.deep.include({ dest, mode: '0640' });
       expect(text).not.to.include('inline copy content');
       expect(text.length).to.be.below(20_000);
-      expect(JSON.stringify(auditBody({ kind: 'task-result', result: run.result, params: run.params, handler: false, runId: 'r', time: 't' }))).not.to.include('END-OF-CONTENT');
+      expect(JSON.stringify(auditBody({ kind: 'task-result', result: run.result, params: run.params, handler: false, runId: 'r', time: 't' }, redactor))).not.to.include('END-OF-CONTENT');
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
