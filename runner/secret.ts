@@ -90,7 +90,8 @@ export class Redactor {
     for (const value of this.#ordered()) {
       if (out.includes(value)) out = out.split(value).join(MASK);
     }
-    return out.includes(TRUNCATION_NOTE) ? this.#maskCutSecrets(out) : out;
+    // No secret, nothing to mask: a cut output (megabytes) is returned as it is, not split and rejoined.
+    return this.#values.size > 0 && out.includes(TRUNCATION_NOTE) ? this.#maskCutSecrets(out) : out;
   }
 
   /** Deep-redacts a JSON-like value: strings are redacted, Secrets become the mask. */
@@ -128,7 +129,8 @@ export class Redactor {
    * innocent end that happens to match costs a few characters of output, never a secret's).
    */
   #maskCutSecrets(text: string): string {
-    return text.split(TRUNCATION_NOTE).map((whole, index, parts) => {
+    let changed = false;
+    const masked = text.split(TRUNCATION_NOTE).map((whole, index, parts) => {
       if (index === parts.length - 1) return whole;
       // A cut through a multi-byte character decodes as U+FFFD: compare what comes before it.
       const part = whole.replace(/\uFFFD+$/, '');
@@ -141,8 +143,12 @@ export class Redactor {
           }
         }
       }
-      return longest > 0 ? part.slice(0, part.length - longest) + MASK : whole;
-    }).join(TRUNCATION_NOTE);
+      if (longest === 0) return whole;
+      changed = true;
+      return part.slice(0, part.length - longest) + MASK;
+    });
+    // Unchanged text is returned as it is: joining would copy all of it (megabytes of cut output).
+    return changed ? masked.join(TRUNCATION_NOTE) : text;
   }
 }
 
