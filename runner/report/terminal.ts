@@ -179,7 +179,9 @@ export class TerminalReporter implements Reporter {
 
 function indent(text: string, spaces: number): string {
   const pad = ' '.repeat(spaces);
-  return text.split('\n').map((line) => pad + line).join('\n');
+  // One replace, not split/map/join: a host's output can be megabytes of short lines, and an array of
+  // them per host is several times the output's size (issue 8, memory).
+  return pad + text.replace(/\n/g, `\n${pad}`);
 }
 
 function colourDiff(text: string, c: ChalkInstance): string {
