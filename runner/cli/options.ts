@@ -36,8 +36,8 @@ export interface CommonOptions {
   connectTimeoutSeconds?: number;
   keepaliveIntervalSeconds?: number;
   keepaliveCount?: number;
-  /** Most bytes of command output held in memory at once for the whole run (all hosts, both streams). */
-  maxOutputBytes: number;
+  /** Most bytes of command output held in memory at once for the whole run (all hosts, both streams); default 16 MiB. */
+  maxOutputBytes?: number;
   help: boolean;
 }
 
