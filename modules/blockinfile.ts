@@ -167,6 +167,7 @@ export const blockinfile = defineModule({
   name: 'blockinfile',
   summary: 'Keep a block of lines between marker lines in a file (insert, update in place, remove)',
   params,
+  contentParams: ['block'],
   async plan(p, host) {
     const state = await readEditable(host, p.path);
     if (state.kind === 'absent' && p.state === 'absent') return noChange(`${p.path} does not exist; no block to remove`);

@@ -69,6 +69,7 @@ export const template = defineModule({
   name: 'template',
   summary: 'Render a Handlebars template (strict) into a file on the host, with mode, owner and group',
   params,
+  contentParams: ['template'],
   async plan(p, host) {
     const origin = p.src !== undefined ? resolve(p.src) : 'inline template';
     const source = p.template ?? (await readTemplate(origin));
