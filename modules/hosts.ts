@@ -15,6 +15,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { defineModule, noChange } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
+import { hostPath } from './lib/host-path.ts';
 import { editBlock } from './blockinfile.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { readFileState } from './facts/file-state.ts';
@@ -42,7 +43,7 @@ const params = s.object({
     .string({ pattern: /^[^\u0000-\u001f\u007f]+$/, what: 'one line of text without control characters' })
     .default('drover managed hosts'),
   /** The hosts file to edit. */
-  path: s.string({ pattern: /^\/[^\n\r]*$/, what: 'an absolute path on one line' }).default('/etc/hosts'),
+  path: hostPath().default('/etc/hosts'),
 });
 
 export type HostsParams = InputOf<typeof params>;

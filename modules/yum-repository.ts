@@ -19,6 +19,7 @@ import { posix } from 'node:path';
 import { sh } from '../runner/command.ts';
 import { defineModule, noChange, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
+import { hostPath } from './lib/host-path.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
@@ -64,7 +65,7 @@ const params = s
     /** The file name without `.repo`; default: the id. Several repositories may share one file. */
     file: s.string({ pattern: /^[A-Za-z0-9_.:-]+$/, what: 'a file name without / (".repo" is added)' }).optional(),
     /** The directory of repository files. */
-    reposdir: s.string({ pattern: /^\/[^\n\r]*$/, what: 'an absolute path' }).default('/etc/yum.repos.d'),
+    reposdir: hostPath().default('/etc/yum.repos.d'),
     /** `present`: the section is in the file as rendered; `absent`: the section is gone (and the file, if it was the last). */
     state: s.enum(['present', 'absent']).default('present'),
     /** Permission bits of the file, e.g. `"0644"`; default: keep an existing file's, 0644 for a new one. */
