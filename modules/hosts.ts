@@ -43,7 +43,7 @@ const params = s.object({
     .string({ pattern: /^[^\u0000-\u001f\u007f]+$/, what: 'one line of text without control characters' })
     .default('drover managed hosts'),
   /** The hosts file to edit. */
-  path: hostPath().default('/etc/hosts'),
+  path: hostPath({ noControl: true }).default('/etc/hosts'),
 });
 
 export type HostsParams = InputOf<typeof params>;

@@ -132,7 +132,7 @@ const params = s
     /** Save the ruleset of this IP version to the distribution's file after the change. */
     save: s.boolean().default(false),
     /** Where to save instead of the distribution's default. */
-    saveFile: hostPath().optional(),
+    saveFile: hostPath({ noControl: true }).optional(),
   })
   .rule((p) => (p.ruleNum !== undefined && p.action !== 'insert' ? 'ruleNum is the position for action insert' : undefined))
   .rule((p) => (p.jump !== undefined && p.goto !== undefined ? 'give jump or goto, not both' : undefined))

@@ -42,7 +42,7 @@ const NO_CONTROL = /^[^\x00-\x1f\x7f]+$/;
 const params = s
   .object({
     /** The mount point, an absolute path such as `/mnt/data` (Ansible's `path`). */
-    path: hostPath('an absolute mount point path like /mnt/data (no control characters)'),
+    path: hostPath({ what: 'an absolute mount point path like /mnt/data (no control characters)', noControl: true }),
     /**
      * What to mount: a device (`/dev/sdb1`, `UUID=…`, `LABEL=…`), a directory (with opts `bind`), an image
      * file (a loop mount), `tmpfs`, or `host:/export`. Required for mounted and present.
@@ -59,7 +59,7 @@ const params = s
     /** mounted, unmounted, present (fstab only), absent (unmounted and out of fstab), remounted. */
     state: s.enum(['mounted', 'unmounted', 'present', 'absent', 'remounted'] as const),
     /** The fstab file to keep in step; default /etc/fstab. */
-    fstab: hostPath('an absolute path to an fstab file').default('/etc/fstab'),
+    fstab: hostPath({ what: 'an absolute path to an fstab file', noControl: true }).default('/etc/fstab'),
   })
   .rule((p) =>
     (p.state === 'mounted' || p.state === 'present') && (p.src === undefined || p.fstype === undefined)

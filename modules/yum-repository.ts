@@ -65,7 +65,7 @@ const params = s
     /** The file name without `.repo`; default: the id. Several repositories may share one file. */
     file: s.string({ pattern: /^[A-Za-z0-9_.:-]+$/, what: 'a file name without / (".repo" is added)' }).optional(),
     /** The directory of repository files. */
-    reposdir: hostPath().default('/etc/yum.repos.d'),
+    reposdir: hostPath({ noControl: true }).default('/etc/yum.repos.d'),
     /** `present`: the section is in the file as rendered; `absent`: the section is gone (and the file, if it was the last). */
     state: s.enum(['present', 'absent']).default('present'),
     /** Permission bits of the file, e.g. `"0644"`; default: keep an existing file's, 0644 for a new one. */

@@ -17,16 +17,22 @@ export interface HostPathRules {
   root?: boolean;
   /** Accept a relative path (taken from the task's chdir); default false. */
   relative?: boolean;
+  /**
+   * Refuse control characters (newline, ESC, …) for paths written into line-based files (fstab, hosts
+   * paths in messages, iptables save files). Default false: file, copy and command carry any name literally.
+   */
+  noControl?: boolean;
 }
 
-/** Control characters: line-based probes, fstab, logs and terminals cannot carry them. */
+/** Control characters: fstab and other line-based files cannot carry them. NUL no path can carry at all. */
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /** The normal form of a path, or why it has none: collapses `//`, drops `.` and a trailing `/`, refuses `..`. */
 export function normaliseHostPath(text: string, rules: HostPathRules = {}): { path: string } | { problem: string } {
   const shown = JSON.stringify(text);
   if (text === '') return { problem: 'must not be empty' };
-  const control = CONTROL.exec(text);
+  if (text.includes('\0')) return { problem: 'contains a NUL byte, which no command or file name can carry' };
+  const control = rules.noControl ? CONTROL.exec(text) : null;
   if (control) return { problem: `${shown} has a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}); no control characters are allowed in a host path` };
   const absolute = text.startsWith('/');
   if (!absolute && !rules.relative) return { problem: `${shown} is not an absolute path; start it with /` };
@@ -56,5 +62,5 @@ export class HostPathSchema extends Schema<string> {
   }
 }
 
-/** Schema for a path on the host: normalised, no control characters, no `..`; see HostPathRules. */
+/** Schema for a path on the host: normalised, no NUL, no `..`; see HostPathRules. */
 export const hostPath = (rules: HostPathRules | string = {}) => new HostPathSchema(typeof rules === 'string' ? { what: rules } : rules);
