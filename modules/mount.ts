@@ -32,6 +32,7 @@ import { defineModule, noChange, type Change, type HostContext, type Plan } from
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { findFstabEntry, removeFstabEntry, setFstabEntry, type FstabEntry } from './facts/fstab.ts';
 import { mountPointScript, parseMountPoint, type MountPointState, type MountedFs } from './facts/mount-point.ts';
@@ -125,7 +126,7 @@ export function planMount(p: Params, point: MountPointState, fstab: FileState): 
   const mounted = point.mounts.length > 0;
   const top = point.mounts.at(-1);
   const changes: Change[] = [];
-  const writeFstab = (text: string) => changes.push(...planFileContentFrom({ path: p.fstab, content: text }, fstab).changes);
+  const writeFstab = (text: string) => changes.push(...planFileContentFrom({ path: p.fstab, content: encodeHostText(text) }, fstab).changes);
 
   switch (p.state) {
     case 'present': {
@@ -177,7 +178,7 @@ export function planMount(p: Params, point: MountPointState, fstab: FileState): 
 function fstabContent(path: string, state: FileState): string {
   if (state.kind !== 'file') throw new ModuleError(`${path} is not a regular file (${state.kind})`, 'give the path of the fstab file');
   if (!state.content) throw new ModuleError(`could not read ${path}`);
-  return state.content.toString('utf8');
+  return decodeHostText(state.content);
 }
 
 function entryOf(p: Params, opts: string): FstabEntry {

@@ -21,6 +21,7 @@ import { defineModule, noChange, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 /** One line of text: a newline would start a new key or section in the file. */
@@ -172,7 +173,7 @@ export function updateRepoFile(text: string, id: string, section: string | null)
 /** Plans the file from its probed state; exported for table tests. */
 export async function planRepoFile(p: Options, state: FileState, host: Parameters<typeof planFileContent>[1]): Promise<Plan> {
   const path = state.path;
-  const current = state.kind === 'file' && state.content ? state.content.toString('utf8') : '';
+  const current = state.kind === 'file' && state.content ? decodeHostText(state.content) : '';
   if (p.state === 'absent') {
     if (state.kind === 'absent') return noChange(`${path} does not exist`);
     const next = updateRepoFile(current, p.name, null);
@@ -188,10 +189,10 @@ export async function planRepoFile(p: Options, state: FileState, host: Parameter
         ],
       };
     }
-    return planFileContent({ path, content: next, mode: p.mode }, host, state);
+    return planFileContent({ path, content: encodeHostText(next), mode: p.mode }, host, state);
   }
   const next = updateRepoFile(current, p.name, renderRepoSection(p));
-  return planFileContent({ path, content: next, mode: p.mode ?? (state.kind === 'absent' ? '0644' : undefined) }, host, state);
+  return planFileContent({ path, content: encodeHostText(next), mode: p.mode ?? (state.kind === 'absent' ? '0644' : undefined) }, host, state);
 }
 
 export const yumRepository = defineModule({

@@ -32,6 +32,9 @@ export function normaliseHostPath(text: string, rules: HostPathRules = {}): { pa
   const shown = JSON.stringify(text);
   if (text === '') return { problem: 'must not be empty' };
   if (text.includes('\0')) return { problem: 'contains a NUL byte, which no command or file name can carry' };
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)) {
+    return { problem: 'contains a lone UTF-16 surrogate, which has no UTF-8 form' };
+  }
   const control = rules.noControl ? CONTROL.exec(text) : null;
   if (control) return { problem: `${shown} has a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}); no control characters are allowed in a host path` };
   const absolute = text.startsWith('/');
