@@ -94,7 +94,9 @@ export class DefaultSchema<Out, In> extends Schema<Out, In | undefined, true> {
     super();
   }
   parse(value: unknown, path: string, options?: ParseOptions): Out {
-    return value === undefined || value === null ? this.defaultValue : this.inner.parse(value, path, options);
+    // The default goes through the same checks as a given value: a playbook's default that its own
+    // schema refuses is found before the first task, not passed on as valid.
+    return this.inner.parse(value === undefined || value === null ? this.defaultValue : value, path, options);
   }
   describe(): string {
     return `${this.inner.describe()} (default ${JSON.stringify(this.defaultValue)})`;
