@@ -97,13 +97,19 @@ export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheck
       const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n    ');
       if (!diagnostic.file || diagnostic.start === undefined) return `error TS${diagnostic.code}: ${message}`;
       const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-      return `${relative(process.cwd(), diagnostic.file.fileName) || diagnostic.file.fileName}:${line + 1}:${character + 1} - error TS${diagnostic.code}: ${message}`;
+      return `${shownPath(diagnostic.file.fileName)}:${line + 1}:${character + 1} - error TS${diagnostic.code}: ${message}`;
     });
   if (errors.length === 0) {
     const files = sources.map((file) => resolve(file.fileName)).map((path): [string, string] => [path, fileHash(path) ?? '']);
     writeCache(cacheFile, { format: CACHE_FORMAT, typescript: version, options: configText, files });
   }
   return { errors, cached: false, cacheFile };
+}
+
+/** Relative to the working directory when the file is below it, else absolute: clickable either way. */
+function shownPath(file: string): string {
+  const shown = relative(process.cwd(), file);
+  return shown === '' || shown.startsWith('..') ? file : shown;
 }
 
 function readCache(file: string): CacheEntry | undefined {
