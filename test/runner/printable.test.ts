@@ -33,11 +33,11 @@ describe('printable: names that cannot forge output', () => {
         result: { host, task: 'two\nlines', module: 'shell', status: 'ok', changed: false, checkMode: false, uncertain: false, msg: 'fine', changes: [], diffs: [], commands: [], rc: 0, stdout: '', stderr: '', durationMs: 1 },
       });
     }
-    reporter.handle({ ...stamp, kind: 'run-end', recap: hosts.map((host) => ({ host, ok: 1, changed: 0, failed: 0, skipped: 0, unreachable: 0, notRun: false })), exitCode: 0, interrupted: false, durationMs: 1 });
+    reporter.handle({ ...stamp, kind: 'run-end', recap: hosts.map((host) => ({ host, ok: 1, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0, notRun: false })), exitCode: 0, interrupted: false, durationMs: 1 });
     expect(written).not.to.match(/[\x1b\r]/);
     const lines = written.split('\n');
     expect(lines.filter((line) => line.includes('fake-host'))).to.have.length(2);
-    expect(lines).to.include.members(['  evil\\nfake-host : ok=9 : ok=1 changed=0 failed=0 skipped=0 unreachable=0']);
+    expect(lines).to.include.members(['  evil\\nfake-host : ok=9 : ok=1 changed=0 failed=0 skipped=0 unreachable=0 ignored=0']);
     expect(written).to.include('esc\\e[2J').and.include('cr\\rover').and.include('two\\nlines');
   });
 });
