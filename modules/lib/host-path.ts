@@ -22,6 +22,11 @@ export interface HostPathRules {
    * paths in messages, iptables save files). Default false: file, copy and command carry any name literally.
    */
   noControl?: boolean;
+  /**
+   * Refuse a trailing slash instead of dropping it: for a destination file (copy, template), where Ansible
+   * reads `dest: /opt/app/` as "into this directory" and dropping the slash would write a file named app.
+   */
+  file?: boolean;
 }
 
 /** Control characters: fstab and other line-based files cannot carry them. NUL no path can carry at all. */
@@ -39,6 +44,9 @@ export function normaliseHostPath(text: string, rules: HostPathRules = {}): { pa
   if (control) return { problem: `${shown} has a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}); no control characters are allowed in a host path` };
   const absolute = text.startsWith('/');
   if (!absolute && !rules.relative) return { problem: `${shown} is not an absolute path; start it with /` };
+  if (rules.file && text.length > 1 && /\/\.?$/.test(text)) {
+    return { problem: `${shown} ends with /; give the full path of the file to write (drover writes one file, never "into" a directory)` };
+  }
   const parts = text.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) {
     return { problem: `${shown} has a .. component; write the path it means without .. (drover does not guess through symbolic links)` };

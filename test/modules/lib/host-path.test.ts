@@ -30,6 +30,8 @@ describe('hostPath: one normal form for every path parameter', () => {
       ['//', { root: false }, /means \/ \(the root directory\)/],
       ['/.', { root: false }, /means \//],
       ['/', { root: false }, /means \//],
+      ['/opt/app/', { file: true }, /ends with \/; give the full path of the file/],
+      ['/opt/app/.', { file: true }, /ends with \//],
     ];
     for (const [input, rules, error] of table) expect(() => hostPath(rules).parse(input, 'path'), JSON.stringify(input)).to.throw(SchemaError, error);
   });
