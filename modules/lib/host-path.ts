@@ -41,7 +41,10 @@ export function normaliseHostPath(text: string, rules: HostPathRules = {}): { pa
     return { problem: 'contains a lone UTF-16 surrogate, which has no UTF-8 form' };
   }
   const control = rules.noControl ? CONTROL.exec(text) : null;
-  if (control) return { problem: `${shown} has a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}); no control characters are allowed in a host path` };
+  if (control)
+    return {
+      problem: `${shown} has a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}); no control characters are allowed in a host path`,
+    };
   const absolute = text.startsWith('/');
   if (!absolute && !rules.relative) return { problem: `${shown} is not an absolute path; start it with /` };
   if (rules.file && text.length > 1 && /\/\.?$/.test(text)) {

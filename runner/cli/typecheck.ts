@@ -69,7 +69,9 @@ export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheck
   try {
     version = typescriptVersion(require);
   } catch {
-    throw new Error('cannot type-check the playbook: the typescript package is not installed with drover (run npm install, or pass --no-typecheck to run unchecked)');
+    throw new Error(
+      'cannot type-check the playbook: the typescript package is not installed with drover (run npm install, or pass --no-typecheck to run unchecked)',
+    );
   }
   const configText = readFileSync(join(DROVER_ROOT, 'tsconfig.json'), 'utf8');
   const cacheFile = join(cacheDir(), 'typecheck', `${sha256(`${playbookPath}\0${version}\0${configText}`)}.json`);
@@ -83,7 +85,10 @@ export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheck
   const parsed = ts.parseConfigFileTextToJson(join(DROVER_ROOT, 'tsconfig.json'), configText);
   const { options } = ts.convertCompilerOptionsFromJson(parsed.config?.compilerOptions ?? {}, DROVER_ROOT);
   // Only Node's declarations: a playbook has no business with the test framework's globals.
-  const program = ts.createProgram({ rootNames: [playbookPath], options: { ...options, noEmit: true, types: ['node'], typeRoots: [join(DROVER_ROOT, 'node_modules', '@types')] } });
+  const program = ts.createProgram({
+    rootNames: [playbookPath],
+    options: { ...options, noEmit: true, types: ['node'], typeRoots: [join(DROVER_ROOT, 'node_modules', '@types')] },
+  });
 
   const sources = program.getSourceFiles().filter((file) => !file.isDeclarationFile && !file.fileName.includes('/node_modules/'));
   const reported = sources.filter((file) => resolve(file.fileName) === playbookPath || !OWN_DIRS.some((dir) => resolve(file.fileName).startsWith(dir)));

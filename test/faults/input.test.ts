@@ -70,7 +70,10 @@ describe('faults: dangerous or corrupting input (issue 8 items 11–15)', functi
         for (const check of [true, false]) {
           const result = await applyModule(target, file, { path, state: 'absent' }, { check });
           expect(result.status, `${path} check=${check}`).to.equal('failed');
-          expect(result.commands.filter((command) => command.executed), path).to.deep.equal([]);
+          expect(
+            result.commands.filter((command) => command.executed),
+            path,
+          ).to.deep.equal([]);
         }
       }
       expect((await onHost(target, 'test -d /usr/bin && test -d /tmp && echo intact')).stdout).to.equal('intact\n');
@@ -158,7 +161,11 @@ describe('faults: dangerous or corrupting input (issue 8 items 11–15)', functi
     });
 
     it('refuses host names with ESC, CR or a newline, shown escaped', () => {
-      for (const [name, code] of [['a\\eb', 'U+001B'], ['a\\rb', 'U+000D'], ['a\\nb', 'U+000A']] as const) {
+      for (const [name, code] of [
+        ['a\\eb', 'U+001B'],
+        ['a\\rb', 'U+000D'],
+        ['a\\nb', 'U+000A'],
+      ] as const) {
         const text = `all:\n  hosts:\n    "${name}":\n`;
         expect(() => inventoryFromText(text, 'inv.yaml'), name).to.throw(InventoryError, new RegExp(`host name "${name.replace(/\\/g, '\\\\')}" holds the control character ${code.replace('+', '\\+')}`));
       }
@@ -174,12 +181,17 @@ describe('faults: dangerous or corrupting input (issue 8 items 11–15)', functi
       dir = mkdtempSync(join(tmpdir(), 'drover-faults-pb-'));
       writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
       inventory = join(dir, 'inventory.yaml');
-      writeFileSync(inventory, `all:\n  vars:\n    drover_known_hosts_file: ${target.knownHostsPath}\n  hosts:\n    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${target.keyPath}\n`);
+      writeFileSync(
+        inventory,
+        `all:\n  vars:\n    drover_known_hosts_file: ${target.knownHostsPath}\n  hosts:\n    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${target.keyPath}\n`,
+      );
     });
 
     function playbook(name: string, vars: string, secondTask: string): string {
       const path = join(dir, name);
-      writeFileSync(path, `import { definePlaybook, s } from ${JSON.stringify(join(ROOT, 'runner/playbook.ts'))};
+      writeFileSync(
+        path,
+        `import { definePlaybook, s } from ${JSON.stringify(join(ROOT, 'runner/playbook.ts'))};
 const book = definePlaybook({ name: 'faults', vars: s.object({ ${vars} }) });
 const play = book.play({
   name: 'two tasks',
@@ -190,7 +202,8 @@ const play = book.play({
   },
 });
 export default book.playbook([play]);
-`);
+`,
+      );
       return path;
     }
 

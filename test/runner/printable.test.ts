@@ -20,7 +20,12 @@ describe('printable: names that cannot forge output', () => {
 
   it('keeps the terminal recap one line per host whatever the host name holds', () => {
     let written = '';
-    const stream = new Writable({ write(chunk, _encoding, done) { written += String(chunk); done(); } });
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        written += String(chunk);
+        done();
+      },
+    });
     const reporter = new TerminalReporter({ stream, interactive: false, showDiff: false, verbose: false, redactor: new Redactor() });
     const stamp = { runId: 'r', time: new Date(0).toISOString() };
     const hosts = ['evil\nfake-host : ok=9', 'esc\x1b[2J', 'cr\rover'];

@@ -39,7 +39,9 @@ describe('hostPath: one normal form for every path parameter', () => {
   it('takes relative paths only where asked, normalised the same way', () => {
     expect(normaliseHostPath('./ready//flag', { relative: true })).to.deep.equal({ path: 'ready/flag' });
     expect(normaliseHostPath('.', { relative: true })).to.deep.equal({ path: '.' });
-    expect(normaliseHostPath('../x', { relative: true })).to.have.property('problem').that.matches(/\.\. component/);
+    expect(normaliseHostPath('../x', { relative: true }))
+      .to.have.property('problem')
+      .that.matches(/\.\. component/);
   });
 
   it('names the parameter and refuses non-strings', () => {

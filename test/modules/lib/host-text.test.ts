@@ -13,12 +13,7 @@ describe('host text: bytes that are not UTF-8 survive an edit', () => {
   });
 
   it('round-trips every byte string, including escapes next to astral characters', () => {
-    const samples = [
-      Buffer.from('caf\xe9 LABEL=\xff\xfe\n', 'latin1'),
-      Buffer.concat([Buffer.from('😀'), Buffer.from([0x80, 0xdc]), Buffer.from('😀')]),
-      Buffer.from([0xf0, 0x9f, 0x98]),
-      Buffer.alloc(0),
-    ];
+    const samples = [Buffer.from('caf\xe9 LABEL=\xff\xfe\n', 'latin1'), Buffer.concat([Buffer.from('😀'), Buffer.from([0x80, 0xdc]), Buffer.from('😀')]), Buffer.from([0xf0, 0x9f, 0x98]), Buffer.alloc(0)];
     const below = seededBelow(8);
     for (let round = 0; round < 300; round++) {
       samples.push(Buffer.from(Array.from({ length: below(40) }, () => (below(3) === 0 ? below(256) : [0x0a, 0x41, 0xc3, 0xa9, 0xe2, 0x80, 0xf0, 0x9f][below(8)]!))));
