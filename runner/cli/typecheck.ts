@@ -62,6 +62,33 @@ function typescriptVersion(require: NodeJS.Require): string {
   return (require('typescript/package.json') as { version: string }).version;
 }
 
+/**
+ * drover's tsconfig.json; an installed drover (package.json `files`) ships without it, and then the same
+ * settings written here apply.
+ */
+const INSTALLED_SETTINGS = JSON.stringify({
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    allowImportingTsExtensions: true,
+    noEmit: true,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    resolveJsonModule: true,
+  },
+});
+
+function compilerSettings(): string {
+  try {
+    return readFileSync(join(DROVER_ROOT, 'tsconfig.json'), 'utf8');
+  } catch {
+    return INSTALLED_SETTINGS;
+  }
+}
+
 /** Type-checks the playbook at `playbookPath` (see the file comment); throws only when the compiler is missing. */
 export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheckResult> {
   const require = createRequire(join(DROVER_ROOT, 'package.json'));
@@ -73,7 +100,7 @@ export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheck
       'cannot type-check the playbook: the typescript package is not installed with drover (run npm install, or pass --no-typecheck to run unchecked)',
     );
   }
-  const configText = readFileSync(join(DROVER_ROOT, 'tsconfig.json'), 'utf8');
+  const configText = compilerSettings();
   const cacheFile = join(cacheDir(), 'typecheck', `${sha256(`${playbookPath}\0${version}\0${configText}`)}.json`);
 
   const entry = readCache(cacheFile);
