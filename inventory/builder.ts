@@ -39,11 +39,15 @@ export interface InventoryData {
 }
 
 export const ALL = 'all';
+/** Variables that say which machine a host name is; see setHostVar. */
+const ADDRESS_KEYS = new Set(['ansible_host', 'ansible_port']);
 export const UNGROUPED = 'ungrouped';
 
 export class InventoryBuilder {
   readonly #groups = new Map<string, GroupData>();
   readonly #hosts = new Map<string, HostData>();
+  /** `key\0host` → the first address value given and where, to refuse a conflicting second one. */
+  readonly #addresses = new Map<string, { value: InventoryValue; where: Where }>();
 
   constructor(readonly file: string) {
     this.addGroup(ALL);
@@ -79,7 +83,7 @@ export class InventoryBuilder {
   }
 
   /** Adds a host (idempotent) to a group; `port` from `name:port` becomes `ansible_port`, as in Ansible. */
-  addHost(name: string, group: string, port?: number): HostData {
+  addHost(name: string, group: string, port?: number, where?: Where): HostData {
     let host = this.#hosts.get(name);
     if (!host) {
       host = { name, vars: new Map(), groups: [] };
@@ -91,14 +95,33 @@ export class InventoryBuilder {
       if (!target.hosts.includes(name)) target.hosts.push(name);
       if (!host.groups.includes(group)) host.groups.push(group);
     }
-    if (port !== undefined) host.vars.set('ansible_port', port);
+    if (port !== undefined) {
+      this.#checkAddress(name, 'ansible_port', port, where);
+      host.vars.set('ansible_port', port);
+    }
     return host;
   }
 
-  /** A later definition of the same variable for the same host replaces the earlier one. */
-  setHostVar(host: string, key: string, value: InventoryValue): void {
+  /**
+   * A later definition of the same variable for the same host replaces the earlier one, as in Ansible;
+   * except the address (ansible_host, ansible_port): two different ones for one host name mean two
+   * machines under one name, and the last one silently winning ran tasks on the wrong machine.
+   */
+  setHostVar(host: string, key: string, value: InventoryValue, where?: Where): void {
     const data = this.#hosts.get(host) ?? this.addHost(host, ALL);
+    if (ADDRESS_KEYS.has(key)) this.#checkAddress(host, key, value, where);
     data.vars.set(key, deepFreeze(protectVariable(key, value)));
+  }
+
+  #checkAddress(host: string, key: string, value: InventoryValue, where: Where | undefined): void {
+    const here = where ?? { file: this.file };
+    const previous = this.#addresses.get(`${key}\0${host}`);
+    if (previous && String(previous.value) !== String(value)) {
+      const at = (place: Where) => (place.line === undefined ? place.file : `${place.file}:${place.line}`);
+      throw new InventoryError(here, `host '${host}' is given ${key}=${String(value)} here, but ${key}=${String(previous.value)} at ${at(previous.where)}`,
+        `One name is one machine: give the two machines different host names, or remove the wrong ${key} (a host listed in several groups needs its ${key} only once).`);
+    }
+    if (!previous) this.#addresses.set(`${key}\0${host}`, { value, where: here });
   }
 
   setGroupVar(group: string, key: string, value: InventoryValue, line?: number): void {

@@ -9,6 +9,7 @@
  *
  * children before hosts, each in inventory order; `all` shows no hosts of its own.
  */
+import { printable } from '../runner/printable.ts';
 import { ALL } from './builder.ts';
 import { InventoryError } from './errors.ts';
 import type { Inventory } from './inventory.ts';
@@ -24,9 +25,9 @@ export function inventoryGraph(inventory: Inventory, hosts: readonly string[] = 
   const draw = (name: string, depth: number): void => {
     const group = inventory.groups.get(name);
     if (!group) return;
-    lines.push(indent(`@${name}:`, depth));
+    lines.push(indent(`@${printable(name)}:`, depth));
     for (const child of group.children) draw(child, depth + 1);
-    if (name !== ALL) for (const host of group.hosts) if (shown.has(host)) lines.push(indent(host, depth + 1));
+    if (name !== ALL) for (const host of group.hosts) if (shown.has(host)) lines.push(indent(printable(host), depth + 1));
   };
   draw(root, 0);
   return lines.join('\n');

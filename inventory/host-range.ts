@@ -6,6 +6,7 @@
  * Unlike Ansible, a range whose begin is after its end is an error rather than zero hosts, and a `:` that is
  * neither a port nor part of an IPv6 address is an error rather than part of the host name.
  */
+import { codePointName, printable, UNPRINTABLE } from '../runner/printable.ts';
 import { isIPv6 } from 'node:net';
 import { InventoryError, type Where } from './errors.ts';
 
@@ -29,6 +30,7 @@ export function parseHostEntry(text: string, where: Where): HostEntry {
     throw new InventoryError(where, "host name '---' looks like the start of a YAML document",
       'Give a YAML inventory a .yaml or .yml extension so it is read as YAML.');
   }
+  refuseControlCharacters(entry, where);
   let host = entry;
   let portText: string | undefined;
   const bracketed = /^\[(.+)\]:(\d+)$/.exec(entry);
@@ -53,6 +55,17 @@ export function parseHostEntry(text: string, where: Where): HostEntry {
   }
   const names = host.includes('[') ? expandHostRange(host, where) : [host];
   return port === undefined ? { names } : { names, port };
+}
+
+/**
+ * A host name is printed in every progress line, recap, log and audit record: a newline in it splits the
+ * recap, an ESC repaints the terminal. No real host has such a name, so the inventory refuses it.
+ */
+function refuseControlCharacters(entry: string, where: Where): void {
+  const found = UNPRINTABLE.exec(entry);
+  if (!found) return;
+  throw new InventoryError(where, `host name "${printable(entry)}" holds the control character ${codePointName(found[0])} at position ${found.index + 1}`,
+    'Host names may not contain control characters (newline, carriage return, ESC, …): rename the host, and set its address with ansible_host.');
 }
 
 /** Expands every `[begin:end(:step)]` in a host name, left to right. */

@@ -125,8 +125,8 @@ function parseHostLine(builder: InventoryBuilder, line: string, group: string, w
     return [key, typedValue(key, word.slice(equals + 1))];
   });
   for (const name of entry.names) {
-    builder.addHost(name, group, entry.port);
-    for (const [key, value] of vars) builder.setHostVar(name, key, value);
+    builder.addHost(name, group, entry.port, where);
+    for (const [key, value] of vars) builder.setHostVar(name, key, value, where);
   }
 }
 

@@ -89,8 +89,8 @@ function parseHost(yaml: YamlFile, builder: InventoryBuilder, host: Entry, group
   const entry = parseHostEntry(host.key, where);
   const vars = variables(yaml, host.value, `variables of host '${host.key}'`, where);
   for (const name of entry.names) {
-    builder.addHost(name, group, entry.port);
-    for (const [key, value] of Object.entries(vars)) builder.setHostVar(name, key, value);
+    builder.addHost(name, group, entry.port, where);
+    for (const [key, value] of Object.entries(vars)) builder.setHostVar(name, key, value, where);
   }
 }
 

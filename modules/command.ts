@@ -18,6 +18,7 @@ import { RawShell, Script, SecretInArgvError, sh, type Command, type ShellValue 
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type CommandOutcome, type HostContext, type Interpretation, type Plan } from '../runner/module.ts';
 import { s, Schema, SchemaError, type InputOf, type ParseOptions } from '../runner/schema.ts';
+import { hostPath } from './lib/host-path.ts';
 import { Secret } from '../runner/secret.ts';
 
 /** What `changedWhen` and `failedWhen` see: the command's exit code and output. */
@@ -55,11 +56,11 @@ const outputTest = () =>
 /** Parameters both command and shell take. */
 export const runParams = {
   /** Skip the command when this path exists on the host (relative paths are taken from chdir). */
-  creates: s.string({ nonEmpty: true, what: 'a path on the host' }).optional(),
+  creates: hostPath({ relative: true }).optional(),
   /** Skip the command when this path does not exist on the host (relative paths are taken from chdir). */
-  removes: s.string({ nonEmpty: true, what: 'a path on the host' }).optional(),
+  removes: hostPath({ relative: true }).optional(),
   /** Directory to run in. */
-  chdir: s.string({ pattern: /^\//, what: 'an absolute path on the host' }).optional(),
+  chdir: hostPath().optional(),
   /** Text fed to the command's standard input; a `secret(...)` is fed without ever being shown. */
   stdin: s.union<string | Secret, string | Secret>(s.string(), s.secret()).optional(),
   /** Add a newline after stdin (Ansible's `stdin_add_newline`). */

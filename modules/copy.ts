@@ -18,7 +18,7 @@ import { destinationOptions, destinationParams, fileAttributeParams, hostPath } 
 const params = s
   .object({
     /** Where the file goes on the host (absolute path). */
-    dest: hostPath(),
+    dest: hostPath({ file: true }),
     /** The file's content, inline; a `secret(...)` is written but never shown in diffs or logs. Exclusive with `src`. */
     content: s.union<string | Secret, string | Secret>(s.string(), s.secret()).optional(),
     /** A file on the controller (relative to the working directory) whose bytes are copied. Exclusive with `content`. */

@@ -20,13 +20,14 @@ import { defineModule, noChange, type Change, type HostContext, type Plan } from
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { checkAccountsExist, metadataChanges } from './lib/attributes.ts';
 import { fileAttributeParams } from './lib/file-params.ts';
+import { hostPath } from './lib/host-path.ts';
 import { formatMode, parseMode } from './lib/mode.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 const params = s
   .object({
     /** The path on the host (absolute). */
-    path: s.string({ pattern: /^\/./, what: 'an absolute path other than /' }),
+    path: hostPath({ what: 'an absolute path other than /', root: false }),
     /**
      * `file`: an existing file gets the attributes (never created); `directory`: created with parents if
      * missing; `link`: a symbolic link to `src`; `touch`: an empty file if missing; `absent`: removed,
@@ -92,8 +93,17 @@ function describe(state: FileState): string {
   return state.kind === 'other' ? 'special file' : state.kind;
 }
 
+/**
+ * The schema refuses `/` however it is written; this catches the path the probe resolved (a link followed
+ * to `/`), so that no plan ever holds `rm -rf /` or a recursive chown of the whole host.
+ */
+function refuseRoot(path: string, action: string): void {
+  if (path.replace(/\/+/g, '/') === '/') throw new ModuleError(`refusing to ${action} / (the root directory)`, 'give the path of what you mean to change, not /');
+}
+
 function planAbsent(state: FileState): Plan {
   if (state.kind === 'absent') return noChange(`${state.path} does not exist`);
+  refuseRoot(state.path, 'remove');
   return {
     changes: [{
       summary: `remove ${describe(state)} ${state.path}`,
@@ -199,6 +209,7 @@ ln -s -- ${target} "$tmp"`,
  * differ (`find`), and the change is one `chown -R` / `chmod -R` when any do.
  */
 async function planRecursive(p: Params, path: string, host: HostContext): Promise<Plan> {
+  refuseRoot(path, 'recursively change owner, group or mode under');
   const tests: Array<[string, Script]> = [];
   if (p.owner !== undefined) tests.push(['owner', sh`find ${path} -mindepth 1 ! -type l ! -user ${p.owner} | wc -l`]);
   if (p.group !== undefined) tests.push(['group', sh`find ${path} -mindepth 1 ! -type l ! -group ${p.group} | wc -l`]);

@@ -15,8 +15,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { defineModule, noChange } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
+import { hostPath } from './lib/host-path.ts';
 import { editBlock } from './blockinfile.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState } from './facts/file-state.ts';
 import { hostnameProblem } from './hostname.ts';
 
@@ -42,7 +44,7 @@ const params = s.object({
     .string({ pattern: /^[^\u0000-\u001f\u007f]+$/, what: 'one line of text without control characters' })
     .default('drover managed hosts'),
   /** The hosts file to edit. */
-  path: s.string({ pattern: /^\/[^\n\r]*$/, what: 'an absolute path on one line' }).default('/etc/hosts'),
+  path: hostPath({ noControl: true }).default('/etc/hosts'),
 });
 
 export type HostsParams = InputOf<typeof params>;
@@ -61,13 +63,13 @@ export const hosts = defineModule({
     const file = await readFileState(host, p.path, { content: 'always', follow: true });
     const what = `block "${p.marker}" in ${file.path}`;
     if (file.kind === 'absent' && p.state === 'absent') return noChange(`${file.path} does not exist; no block "${p.marker}" to remove`);
-    const before = file.kind === 'file' ? (file.content ?? Buffer.alloc(0)).toString('utf8') : null;
+    const before = file.kind === 'file' ? decodeHostText(file.content ?? Buffer.alloc(0)) : null;
     const block = p.state === 'present' ? renderHostsBlock(p.entries) : '';
     const edit = editBlock(before, { state: p.state, block, marker: '# {mark} ' + p.marker, markerBegin: 'BEGIN', markerEnd: 'END' });
     if (!edit.changed) {
       return noChange(p.state === 'present' && p.entries.length > 0 ? `${what} holds the ${p.entries.length} entries` : `no ${what}`);
     }
-    const plan = await planFileContent({ path: file.path, content: edit.text, follow: true }, host, file);
+    const plan = await planFileContent({ path: file.path, content: encodeHostText(edit.text), follow: true }, host, file);
     const action = block === '' ? 'remove' : before?.includes(`# BEGIN ${p.marker}\n`) ? 'update' : 'add';
     const count = block === '' ? '' : `, ${p.entries.length} ${p.entries.length === 1 ? 'entry' : 'entries'}`;
     return { ...plan, changes: plan.changes.map((change) => ({ ...change, summary: `${action} ${what}${count} (${change.summary})` })) };

@@ -34,6 +34,7 @@ import { Script, sh, type ShellValue } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
+import { hostPath } from './lib/host-path.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { chainListing, normaliseSave, parseIptablesListing, parseIptablesVersion, referencesTo, type IptablesChain, type IptablesVersion } from './facts/iptables.ts';
@@ -131,7 +132,7 @@ const params = s
     /** Save the ruleset of this IP version to the distribution's file after the change. */
     save: s.boolean().default(false),
     /** Where to save instead of the distribution's default. */
-    saveFile: s.string({ pattern: /^\/[^\x00-\x1f\x7f]*$/, what: 'an absolute path' }).optional(),
+    saveFile: hostPath({ noControl: true }).optional(),
   })
   .rule((p) => (p.ruleNum !== undefined && p.action !== 'insert' ? 'ruleNum is the position for action insert' : undefined))
   .rule((p) => (p.jump !== undefined && p.goto !== undefined ? 'give jump or goto, not both' : undefined))

@@ -217,18 +217,27 @@ export function expandBackrefs(template: string, match: RegExpExecArray): string
   });
 }
 
+/** A refinement refusing CR and LF: lineinfile compares single lines, so such a value never matches. */
+function oneLine(hint: string): (value: string) => string | undefined {
+  return (value) => (/[\r\n]/.test(value) ? `holds a line break (${JSON.stringify(value)}); lineinfile manages exactly one line, so it would add it again on every run: ${hint}` : undefined);
+}
+
 const params = s
   .object({
     /** The file to edit (absolute). Symbolic links are followed, as in Ansible. */
     path: hostPath(),
     /** `present`: the line is in the file; `absent`: no line matching regexp, searchString or line is. */
     state: s.enum(['present', 'absent']).default('present'),
-    /** The line to put in the file (with backrefs, may use `\1` / `\g<name>` from regexp). */
-    line: s.string().optional(),
+    /**
+     * The line to put in the file (with backrefs, may use `\1` / `\g<name>` from regexp). One line: a
+     * line with a newline in it can never match a line of the file, so it would be added again on every
+     * run; it is refused (use blockinfile for several lines).
+     */
+    line: s.string().refine(oneLine('to manage several lines as one unit, use blockinfile')).optional(),
     /** A regular expression (Python syntax) for the line to replace (the last match, or the first with firstmatch) or remove. */
     regexp: s.string().optional(),
     /** A plain substring for the line to replace or remove (instead of regexp). */
-    searchString: s.string().optional(),
+    searchString: s.string().refine(oneLine('a line of the file never contains a line break')).optional(),
     /** Where a new line goes when regexp matched nothing: after the last line matching this regexp, or `EOF` (default), or `BOF`. */
     insertafter: s.string().optional(),
     /** Where a new line goes when regexp matched nothing: before the last line matching this regexp, or `BOF`. */

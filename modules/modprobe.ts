@@ -20,6 +20,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 import { canonicalModuleName, kernelModule, KERNEL_MODULE_NAME, type KernelModuleState } from './facts/kernel-module.ts';
 
@@ -146,12 +147,12 @@ function planUnload(p: Resolved, module: KernelModuleState, host: string): Chang
 }
 
 function textOf(file: FileState): string | null {
-  return file.kind === 'file' ? (file.content ?? Buffer.alloc(0)).toString('utf8') : null;
+  return file.kind === 'file' ? decodeHostText(file.content ?? Buffer.alloc(0)) : null;
 }
 
 async function planEdit(file: FileState, after: string | null, host: HostContext): Promise<Plan> {
   if (after === null || after === textOf(file)) return { changes: [] };
-  return planFileContent({ path: file.path, content: after, follow: true }, host, file);
+  return planFileContent({ path: file.path, content: encodeHostText(after), follow: true }, host, file);
 }
 
 export const MODULES_LOAD_HEADER = '# Kernel modules loaded at boot, managed by drover (modprobe module).\n';

@@ -30,7 +30,9 @@ import { Script, sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
+import { hostPath } from './lib/host-path.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { findFstabEntry, removeFstabEntry, setFstabEntry, type FstabEntry } from './facts/fstab.ts';
 import { mountPointScript, parseMountPoint, type MountPointState, type MountedFs } from './facts/mount-point.ts';
@@ -38,21 +40,10 @@ import { mountPointScript, parseMountPoint, type MountPointState, type MountedFs
 /** No control characters: fstab, findmnt and mount's messages cannot carry them reliably. */
 const NO_CONTROL = /^[^\x00-\x1f\x7f]+$/;
 
-function plainAbsolutePath(what: string) {
-  return s.string({ pattern: NO_CONTROL, what }).refine((value) => {
-    if (!value.startsWith('/')) return `${JSON.stringify(value)} is not an absolute path`;
-    if (value !== '/' && value.endsWith('/')) return `${JSON.stringify(value)} ends with /; write it without`;
-    if (value.split('/').some((part) => part === '.' || part === '..') || value.includes('//')) {
-      return `${JSON.stringify(value)} has . or .. or // in it; write the plain path`;
-    }
-    return undefined;
-  });
-}
-
 const params = s
   .object({
     /** The mount point, an absolute path such as `/mnt/data` (Ansible's `path`). */
-    path: plainAbsolutePath('an absolute mount point path like /mnt/data (no control characters)'),
+    path: hostPath({ what: 'an absolute mount point path like /mnt/data (no control characters)', noControl: true }),
     /**
      * What to mount: a device (`/dev/sdb1`, `UUID=…`, `LABEL=…`), a directory (with opts `bind`), an image
      * file (a loop mount), `tmpfs`, or `host:/export`. Required for mounted and present.
@@ -69,7 +60,7 @@ const params = s
     /** mounted, unmounted, present (fstab only), absent (unmounted and out of fstab), remounted. */
     state: s.enum(['mounted', 'unmounted', 'present', 'absent', 'remounted'] as const),
     /** The fstab file to keep in step; default /etc/fstab. */
-    fstab: plainAbsolutePath('an absolute path to an fstab file').default('/etc/fstab'),
+    fstab: hostPath({ what: 'an absolute path to an fstab file', noControl: true }).default('/etc/fstab'),
   })
   .rule((p) =>
     (p.state === 'mounted' || p.state === 'present') && (p.src === undefined || p.fstype === undefined)
@@ -135,7 +126,7 @@ export function planMount(p: Params, point: MountPointState, fstab: FileState): 
   const mounted = point.mounts.length > 0;
   const top = point.mounts.at(-1);
   const changes: Change[] = [];
-  const writeFstab = (text: string) => changes.push(...planFileContentFrom({ path: p.fstab, content: text }, fstab).changes);
+  const writeFstab = (text: string) => changes.push(...planFileContentFrom({ path: p.fstab, content: encodeHostText(text) }, fstab).changes);
 
   switch (p.state) {
     case 'present': {
@@ -187,7 +178,7 @@ export function planMount(p: Params, point: MountPointState, fstab: FileState): 
 function fstabContent(path: string, state: FileState): string {
   if (state.kind !== 'file') throw new ModuleError(`${path} is not a regular file (${state.kind})`, 'give the path of the fstab file');
   if (!state.content) throw new ModuleError(`could not read ${path}`);
-  return state.content.toString('utf8');
+  return decodeHostText(state.content);
 }
 
 function entryOf(p: Params, opts: string): FstabEntry {

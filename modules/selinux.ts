@@ -18,6 +18,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState } from './facts/file-state.ts';
 import { selinuxState, type SelinuxState } from './facts/selinux-state.ts';
 
@@ -55,12 +56,12 @@ export const selinux = defineModule({
     if (config.kind !== 'file' && config.kind !== 'absent') {
       throw new ModuleError(`${p.configfile} on ${host.name} is a ${config.kind}, not a file`, 'fix the SELinux configuration file by hand');
     }
-    const before = config.kind === 'file' ? (config.content ?? Buffer.alloc(0)).toString('utf8') : null;
+    const before = config.kind === 'file' ? decodeHostText(config.content ?? Buffer.alloc(0)) : null;
     const after = editSelinuxConfig(before, p.state, p.policy);
     if (after !== before) checkPolicyInstalled(after, p.state, kernel, p.configfile, host.name);
 
     const plans: Plan[] = [{ changes: liveChanges(p.state, kernel) }];
-    if (after !== before) plans.push(await planFileContent({ path: config.path, content: after, follow: true }, host, config));
+    if (after !== before) plans.push(await planFileContent({ path: config.path, content: encodeHostText(after), follow: true }, host, config));
     const plan = combinePlans(...plans);
     if (plan.changes.length > 0) {
       if (!kernel.enabled && p.state !== 'disabled') {

@@ -15,6 +15,7 @@ import { sh } from '../runner/command.ts';
 import { combinePlans, defineModule, noChange, type Change, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState } from './facts/file-state.ts';
 import { parseFstab, unescapeField, type FstabEntry } from './facts/fstab.ts';
 import { swapState, type ActiveSwap, type SwapState } from './facts/swap-state.ts';
@@ -52,10 +53,10 @@ export const swapoff = defineModule({
     const elsewhere = matching.filter((area) => !area.visible).map((area) => area.path);
     const plans: Plan[] = [{ changes: targets.map(swapoffChange) }];
     if (fstab && fstab.kind === 'file') {
-      const before = (fstab.content ?? Buffer.alloc(0)).toString('utf8');
+      const before = decodeHostText(fstab.content ?? Buffer.alloc(0));
       const edit = commentOutSwapEntries(before, (entry) => fstabEntryMatches(entry, p.device, state));
       if (edit.text !== before) {
-        const write = await planFileContent({ path: fstab.path, content: edit.text, follow: true }, host, fstab);
+        const write = await planFileContent({ path: fstab.path, content: encodeHostText(edit.text), follow: true }, host, fstab);
         const what = `comment out swap ${edit.commented.length === 1 ? 'entry' : 'entries'} ${edit.commented.join(', ')} in ${fstab.path}`;
         plans.push({ ...write, changes: write.changes.map((change) => ({ ...change, summary: `${what} (${change.summary})` })) });
       }

@@ -25,6 +25,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 import { kernelModule } from './facts/kernel-module.ts';
 import { sysctlKeyPath, sysctlValues, type SysctlReading, type SysctlValues } from './facts/sysctl-values.ts';
@@ -257,10 +258,10 @@ function writeLiveCommand(entry: SysctlEntry, hasSysctlTool: boolean): Command &
 }
 
 async function planPersistence(entries: SysctlEntry[], file: FileState, host: HostContext): Promise<Plan> {
-  const before = file.kind === 'file' ? (file.content ?? Buffer.alloc(0)).toString('utf8') : null;
+  const before = file.kind === 'file' ? decodeHostText(file.content ?? Buffer.alloc(0)) : null;
   const after = editSysctlConf(before, entries);
   if (after === null || after === before) return { changes: [] };
-  return planFileContent({ path: file.path, content: after, follow: true }, host, file);
+  return planFileContent({ path: file.path, content: encodeHostText(after), follow: true }, host, file);
 }
 
 /** A new file starts with this line, so whoever finds it knows where it came from. */

@@ -55,7 +55,7 @@ const params = s
     /** The template text itself, for short templates. Exclusive with `src`. */
     template: s.string().optional(),
     /** Where the rendered file goes on the host (absolute path). */
-    dest: hostPath(),
+    dest: hostPath({ file: true }),
     /** Values for the template, over the host's inventory variables. */
     vars: new VarsSchema().default({}),
     ...fileAttributeParams,

@@ -19,7 +19,9 @@ import { posix } from 'node:path';
 import { sh } from '../runner/command.ts';
 import { defineModule, noChange, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
+import { hostPath } from './lib/host-path.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 /** One line of text: a newline would start a new key or section in the file. */
@@ -64,7 +66,7 @@ const params = s
     /** The file name without `.repo`; default: the id. Several repositories may share one file. */
     file: s.string({ pattern: /^[A-Za-z0-9_.:-]+$/, what: 'a file name without / (".repo" is added)' }).optional(),
     /** The directory of repository files. */
-    reposdir: s.string({ pattern: /^\/[^\n\r]*$/, what: 'an absolute path' }).default('/etc/yum.repos.d'),
+    reposdir: hostPath({ noControl: true }).default('/etc/yum.repos.d'),
     /** `present`: the section is in the file as rendered; `absent`: the section is gone (and the file, if it was the last). */
     state: s.enum(['present', 'absent']).default('present'),
     /** Permission bits of the file, e.g. `"0644"`; default: keep an existing file's, 0644 for a new one. */
@@ -171,7 +173,7 @@ export function updateRepoFile(text: string, id: string, section: string | null)
 /** Plans the file from its probed state; exported for table tests. */
 export async function planRepoFile(p: Options, state: FileState, host: Parameters<typeof planFileContent>[1]): Promise<Plan> {
   const path = state.path;
-  const current = state.kind === 'file' && state.content ? state.content.toString('utf8') : '';
+  const current = state.kind === 'file' && state.content ? decodeHostText(state.content) : '';
   if (p.state === 'absent') {
     if (state.kind === 'absent') return noChange(`${path} does not exist`);
     const next = updateRepoFile(current, p.name, null);
@@ -187,10 +189,10 @@ export async function planRepoFile(p: Options, state: FileState, host: Parameter
         ],
       };
     }
-    return planFileContent({ path, content: next, mode: p.mode }, host, state);
+    return planFileContent({ path, content: encodeHostText(next), mode: p.mode }, host, state);
   }
   const next = updateRepoFile(current, p.name, renderRepoSection(p));
-  return planFileContent({ path, content: next, mode: p.mode ?? (state.kind === 'absent' ? '0644' : undefined) }, host, state);
+  return planFileContent({ path, content: encodeHostText(next), mode: p.mode ?? (state.kind === 'absent' ? '0644' : undefined) }, host, state);
 }
 
 export const yumRepository = defineModule({

@@ -94,7 +94,9 @@ export class DefaultSchema<Out, In> extends Schema<Out, In | undefined, true> {
     super();
   }
   parse(value: unknown, path: string, options?: ParseOptions): Out {
-    return value === undefined || value === null ? this.defaultValue : this.inner.parse(value, path, options);
+    // The default goes through the same checks as a given value: a playbook's default that its own
+    // schema refuses is found before the first task, not passed on as valid.
+    return this.inner.parse(value === undefined || value === null ? this.defaultValue : value, path, options);
   }
   describe(): string {
     return `${this.inner.describe()} (default ${JSON.stringify(this.defaultValue)})`;
@@ -131,6 +133,9 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/** Half of a surrogate pair without its other half: not text, and not encodable as UTF-8. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export class StringSchema extends Schema<string> {
   constructor(private readonly rules: { pattern?: RegExp; nonEmpty?: boolean; what?: string } = {}) {
     super();
@@ -139,6 +144,7 @@ export class StringSchema extends Schema<string> {
     if (typeof value === 'number' && options?.fromText) value = String(value);
     if (typeof value !== 'string') throw new SchemaError(path, `expected ${this.describe()}, got ${show(value)}`);
     if (value.includes('\0')) throw new SchemaError(path, 'contains a NUL byte, which no command or file name can carry');
+    if (LONE_SURROGATE.test(value)) throw new SchemaError(path, 'contains a lone UTF-16 surrogate, which has no UTF-8 form (it would be written as U+FFFD)');
     if (this.rules.nonEmpty && value === '') throw new SchemaError(path, 'must not be empty');
     if (this.rules.pattern && !this.rules.pattern.test(value)) {
       throw new SchemaError(path, `${show(value)} is not ${this.describe()}`);

@@ -24,9 +24,8 @@ export const destinationParams = {
   createParents: s.boolean().default(false),
 };
 
-/** Schema for an absolute path on the host. */
-export const hostPath = (what = 'an absolute path on the host') =>
-  s.string({ pattern: /^\//, what });
+/** Schema for an absolute path on the host, normalised (see host-path.ts). */
+export { hostPath } from './host-path.ts';
 
 /** The parameters copy and template share (dest, attributes, backup, force, follow, createParents) as planFileContent options. */
 export interface DestinationParams {

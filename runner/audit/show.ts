@@ -1,4 +1,5 @@
 /** `audit show FILE`: the audit log for people, one line or block per record, with the chain verdict. */
+import { printable } from '../printable.ts';
 import { describeVerdict, verifyChain } from './chain.ts';
 
 export function showAuditLog(text: string): string {
@@ -26,21 +27,21 @@ function formatRecord(r: Record<string, unknown>): string {
     case 'run-start':
       return `${prefix} RUN ${String(r.runId)} by ${String(r.operator)} on ${String(r.controller)} · ${String(r.mode)} · ${
         (r.playbook as { path?: string } | undefined)?.path ?? String(r.runKind)
-      }\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.join(', ') ?? ''}`;
+      }\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.map((host) => printable(String(host))).join(', ') ?? ''}`;
     case 'task':
     case 'handler': {
       const commands = (r.commands as Array<{ line: string; executed: boolean; exitCode: number | null }> | undefined) ?? [];
-      const lines = [`${prefix} ${String(r.status).toUpperCase()} ${String(r.host)} · ${String(r.task)} [${String(r.module)}]${r.checkMode ? ' (check)' : ''} · ${String(r.msg).split('\n')[0]}`];
+      const lines = [`${prefix} ${String(r.status).toUpperCase()} ${printable(String(r.host))} · ${printable(String(r.task))} [${String(r.module)}]${r.checkMode ? ' (check)' : ''} · ${String(r.msg).split('\n')[0]}`];
       for (const command of commands) lines.push(`    ${command.executed ? `rc=${command.exitCode}` : 'not run'} $ ${command.line.split('\n').slice(-1)[0]?.slice(0, 200)}`);
       return lines.join('\n');
     }
     case 'host-output':
-      return `${prefix} OUTPUT ${String(r.host)} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '').split('\n').map((line) => `    ${line}`).join('\n')}`;
+      return `${prefix} OUTPUT ${printable(String(r.host))} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '').split('\n').map((line) => `    ${line}`).join('\n')}`;
     case 'run-end':
       return `${prefix} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms\n${
-        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${String(line.host)}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)} ignored=${String(line.ignored ?? 0)}`).join('\n')
+        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${printable(String(line.host))}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)} ignored=${String(line.ignored ?? 0)}`).join('\n')
       }`;
     default:
-      return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason].filter(Boolean).map(String).join(' · ')}`;
+      return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason].filter(Boolean).map((part) => printable(String(part))).join(' · ')}`;
   }
 }

@@ -3,6 +3,7 @@
  * operator can fix ends as one clear message and an exit status, never a stack trace.
  */
 import { execCommand, EXEC_HELP, moduleCommand, MODULE_HELP } from './adhoc-commands.ts';
+import { refuseUndecodableArguments } from './argv-text.ts';
 import { auditCommand, AUDIT_HELP } from './audit-command.ts';
 import { describeError } from './describe-error.ts';
 import { inventoryCommand, INVENTORY_HELP } from './inventory-command.ts';
@@ -30,6 +31,7 @@ const HELP_BY_COMMAND: Record<string, string> = {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    refuseUndecodableArguments(argv);
     switch (command) {
       case undefined:
       case '-h':

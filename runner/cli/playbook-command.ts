@@ -12,22 +12,34 @@ import { gitInfo } from './git-info.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
 import { startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
+import { typeCheckPlaybook } from './typecheck.ts';
 
 export const PLAYBOOK_HELP = `Usage: tsx run PLAYBOOK.ts -i INVENTORY [options]
 
 Runs a playbook's plays on the hosts they name, every host at once, stopping everywhere at the first
 failure. Exit status: 0 ok, 2 a host failed, 4 a host unreachable, 130 interrupted.
 
+The playbook and the files it imports are type-checked first (cached by content); a type error is
+reported as file:line:col and nothing runs (exit 1).
+
+Playbook options:
+  --no-typecheck           skip the type check (the playbook still fails on a bad parameter, but only
+                           when the task runs)
+
 ${COMMON_HELP}`;
 
 export async function playbookCommand(argv: string[]): Promise<number> {
-  const { options, positionals } = parseCommonOptions(argv);
+  // Taken out before the common options are parsed: only this command has it.
+  const typecheck = !argv.includes('--no-typecheck');
+  const { options, positionals } = parseCommonOptions(argv.filter((arg) => arg !== '--no-typecheck'));
   if (options.help) {
     process.stdout.write(`${PLAYBOOK_HELP}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`expected one playbook file, got ${positionals.length ? positionals.join(' ') : 'none'} (see --help)`);
   const playbookPath = resolve(positionals[0]!);
+  if (!existsSync(playbookPath)) throw new UsageError(`playbook ${playbookPath} does not exist`);
+  if (typecheck) await checkTypes(playbookPath);
   const playbook = await loadPlaybook(playbookPath);
   const targets = await loadTargets(options);
 
@@ -91,6 +103,17 @@ function noHostsMessage(playbook: Playbook<unknown>, inventoryPath: string | und
   const patterns = [...new Set(playbook.plays.map((play) => play.hosts))].join(', ');
   if (!inventoryPath) return `no host matches this playbook's plays (${patterns}): no inventory was given, so only the implicit localhost exists; pass -i INVENTORY. Nothing was run.`;
   return `no host matches this playbook's plays (${patterns}) in the inventory ${inventoryPath}${limit ? ` narrowed by --limit ${limit}` : ''}; nothing was run. Check -i and --limit (\`run inventory -i FILE --graph\` shows the groups).`;
+}
+
+/** Refuses a playbook that does not type-check, before it is even imported (see typecheck.ts). */
+async function checkTypes(playbookPath: string): Promise<void> {
+  const { errors } = await typeCheckPlaybook(playbookPath);
+  if (errors.length === 0) return;
+  const shown = errors.slice(0, 20);
+  throw new UsageError(
+    `the playbook does not type-check (${errors.length} error${errors.length === 1 ? '' : 's'}); nothing was run, no host was contacted:\n  ${shown.join('\n  ')}` +
+      `${errors.length > shown.length ? `\n  … and ${errors.length - shown.length} more` : ''}\nfix them (\`npx tsc --noEmit\` shows the same), or pass --no-typecheck to run anyway`,
+  );
 }
 
 async function loadPlaybook(path: string): Promise<Playbook<unknown>> {

@@ -8,6 +8,7 @@ import ora, { type Ora } from 'ora';
 import type { Reporter, StampedEvent } from '../events.ts';
 import type { TaskResult, TaskStatus } from '../result.ts';
 import type { Redactor } from '../secret.ts';
+import { printable as n } from '../printable.ts';
 import { renderDiff } from './diff.ts';
 
 export interface TerminalOptions {
@@ -45,7 +46,7 @@ export class TerminalReporter implements Reporter {
         return;
       }
       case 'play-start':
-        this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${event.hosts.join(', ')}`);
+        this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${event.hosts.map(n).join(', ')}`);
         return;
       case 'task-start':
         this.#working.set(event.host, event.task);
@@ -63,10 +64,10 @@ export class TerminalReporter implements Reporter {
         this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
         return;
       case 'host-unreachable':
-        this.print(c.magenta(`  UNREACHABLE ${event.host}: ${event.message}${event.hint ? `\n    hint: ${event.hint}` : ''}`));
+        this.print(c.magenta(`  UNREACHABLE ${n(event.host)}: ${event.message}${event.hint ? `\n    hint: ${event.hint}` : ''}`));
         return;
       case 'warning':
-        this.print(c.yellow(`  warning${event.host ? ` (${event.host})` : ''}: ${event.message}`));
+        this.print(c.yellow(`  warning${event.host ? ` (${n(event.host)})` : ''}: ${event.message}`));
         return;
       case 'stopping':
         this.print(c.red.bold(`\n  STOPPING (${event.reason}): ${event.message}`));
@@ -91,9 +92,9 @@ export class TerminalReporter implements Reporter {
   private printResult(result: TaskResult, handler: boolean, ignored: boolean): void {
     const c = this.#color;
     const status = this.statusLabel(result.status, result.checkMode, result.uncertain);
-    const label = `${handler ? 'handler: ' : ''}${result.task}`;
+    const label = `${handler ? 'handler: ' : ''}${n(result.task)}`;
     const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${result.msg})`) : '';
-    this.print(`  ${status} ${c.bold(result.host)}  ${label} ${c.dim(`[${result.module}]`)}${detail}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`);
+    this.print(`  ${status} ${c.bold(n(result.host))}  ${label} ${c.dim(`[${result.module}]`)}${detail}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`);
     if (result.status === 'changed') {
       for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
       if (this.options.showDiff) {
@@ -115,7 +116,7 @@ export class TerminalReporter implements Reporter {
   private printOutput(host: string, exitCode: number | null, stdout: string, stderr: string): void {
     const c = this.#color;
     const status = exitCode === 0 ? c.green(`rc=${exitCode}`) : c.red(`rc=${exitCode ?? 'killed'}`);
-    this.print(`${c.bold(host)} | ${status}`);
+    this.print(`${c.bold(n(host))} | ${status}`);
     if (stdout.trim()) this.print(indent(this.mask(stdout).trimEnd(), 2));
     if (stderr.trim()) this.print(c.red(indent(this.mask(stderr).trimEnd(), 2)));
   }
@@ -123,11 +124,11 @@ export class TerminalReporter implements Reporter {
   private printRecap(event: Extract<StampedEvent, { kind: 'run-end' }>): void {
     const c = this.#color;
     this.print(`\n${c.bold('RECAP')} (${(event.durationMs / 1000).toFixed(1)} s)`);
-    const width = Math.max(4, ...event.recap.map((line) => line.host.length));
+    const width = Math.max(4, ...event.recap.map((line) => n(line.host).length));
     for (const line of event.recap) {
       const paint = line.failed > 0 ? c.red : line.unreachable > 0 ? c.magenta : line.changed > 0 ? c.yellow : c.green;
       const counts = `ok=${line.ok} changed=${line.changed} failed=${line.failed} skipped=${line.skipped} unreachable=${line.unreachable} ignored=${line.ignored}`;
-      this.print(`  ${paint(line.host.padEnd(width))} : ${counts}${line.notRun ? c.dim(' (stopped before finishing)') : ''}`);
+      this.print(`  ${paint(n(line.host).padEnd(width))} : ${counts}${line.notRun ? c.dim(' (stopped before finishing)') : ''}`);
     }
     const verdict = event.interrupted
       ? c.red('interrupted')
@@ -155,7 +156,7 @@ export class TerminalReporter implements Reporter {
       return;
     }
     const hosts = [...this.#working.keys()];
-    const shown = hosts.slice(0, 6).map((host) => `${host} (${this.#working.get(host)})`).join(', ');
+    const shown = hosts.slice(0, 6).map((host) => `${n(host)} (${n(this.#working.get(host) ?? '')})`).join(', ');
     this.#spinner.text = `working: ${shown}${hosts.length > 6 ? ` and ${hosts.length - 6} more` : ''}`;
     if (!this.#spinner.isSpinning) this.#spinner.start();
   }

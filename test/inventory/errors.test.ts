@@ -38,6 +38,11 @@ const YAML_CASES: readonly Case[] = [
   ['inv.yaml', 'x: !custom 1\n', 1, /Unresolved tag/],
   ['inv.yaml', 'plugin: aws_ec2\n', 1, /inventory plugin configuration/],
   ['inv.yaml', 'a:\n  children:\n    b:\n      children:\n        a:\n', 5, /creates a loop/],
+  ['inv.yaml', 'a:\n  hosts:\n    lab-5:\n      ansible_host: 10.0.0.5\nb:\n  hosts:\n    lab-5:\n      ansible_host: 10.0.0.6\n', 7, /host 'lab-5' is given ansible_host=10\.0\.0\.6 here, but ansible_host=10\.0\.0\.5 at inv\.yaml:3/],
+  ['inv.yaml', 'all:\n  hosts:\n    "lab\\nx":\n', 3, /host name "lab\\nx" holds the control character U\+000A at position 4/],
+  ['inv.yaml', 'all:\n  hosts:\n    "a\\e[2Jb":\n', 3, /host name "a\\e\[2Jb" holds the control character U\+001B/],
+  ['inv.yaml', 'all:\n  hosts:\n    "a\\rb":\n', 3, /U\+000D/],
+  ['inv.yaml', 'all:\n  hosts:\n    "a\\u202eb":\n', 3, /U\+202E/],
   ['inv.yaml', 'all:\n  hosts:\n    node[3:1]:\n', 3, /begin 3 is greater than end 1/],
   ['inv.yaml', 'all:\n  children:\n    g:\n      vars: { ansible_group_priority: high }\n', 4, /ansible_group_priority of group 'g' must be a whole number/],
   ['inv.yaml', 'all:\n  vars:\n    x: .inf\n', 3, /has no JSON form/],
@@ -45,6 +50,9 @@ const YAML_CASES: readonly Case[] = [
 
 const INI_CASES: readonly Case[] = [
   ['hosts.ini', '[web\nw1\n', 1, /not a valid section header/],
+  ['hosts.ini', '[a]\nlab-5 ansible_host=10.0.0.5\n[b]\nlab-5 ansible_host=10.0.0.6\n', 4, /host 'lab-5' is given ansible_host=10\.0\.0\.6 here, but ansible_host=10\.0\.0\.5 at hosts\.ini:2/],
+  ['hosts.ini', '[a]\nlab-5:22\n[b]\nlab-5:2222\n', 4, /ansible_port=2222 here, but ansible_port=22 at hosts\.ini:2/],
+  ['hosts.ini', 'w\x1b[31mred\n', 1, /host name "w\\e\[31mred" holds the control character U\+001B/],
   ['hosts.ini', 'w0\n[web group]\n', 2, /not a valid section header/],
   ['hosts.ini', '[web:stuff]\n', 1, /unknown type 'stuff'/],
   ['hosts.ini', '[web]\nw1 foo\n', 2, /word 2 on the line of host 'w1' is not key=value/],
@@ -73,6 +81,11 @@ describe('inventory: malformed input names file, line, problem and what to do', 
       expect(error.message.startsWith(line === undefined ? `${file}: ` : `${file}:${line}: `)).to.equal(true);
     });
   }
+
+  it('accepts a host listed in several groups with the same address', () => {
+    const inventory = inventoryFromText('a:\n  hosts:\n    lab-5:\n      ansible_host: 10.0.0.5\nb:\n  hosts:\n    lab-5:\n      ansible_host: 10.0.0.5\n    lab-6:\n', 'inv.yaml');
+    expect(inventory.varsFor('lab-5').ansible_host).to.equal('10.0.0.5');
+  });
 
   it('never repeats a password from the line it complains about', () => {
     const ini = failure(() => inventoryFromText('[web]\nw1 ansible_password="hunter2 more\n', 'hosts.ini'));

@@ -61,7 +61,15 @@ describe('file: planFile (table)', () => {
   });
 
   it('validates parameters', () => {
-    expect(() => file.params.parse({ path: '/' , state: 'absent' }, '')).to.throw(SchemaError, /^path: .*other than \//);
+    for (const root of ['/', '//', '/.', '/./', '///.//']) {
+      expect(() => file.params.parse({ path: root, state: 'absent' }, ''), root).to.throw(SchemaError, /^path: .*means \/ \(the root directory\)/);
+      expect(() => file.params.parse({ path: root, state: 'directory', recurse: true, owner: 'root' }, ''), root).to.throw(SchemaError, /means \//);
+    }
+    expect(() => file.params.parse({ path: '/tmp/..', state: 'absent' }, '')).to.throw(SchemaError, /has a \.\. component/);
+    expect(file.params.parse({ path: '/tmp//x/./', state: 'absent' }, '').path).to.equal('/tmp/x');
+    // Below the schema, the planner itself never removes / (whatever path text reached it).
+    const raw = { ...file.params.parse({ path: '/x', state: 'absent' }, ''), path: '//' };
+    expect(() => planFile(raw, parseFileState('//', DIR))).to.throw(ModuleError, /refusing to remove \/ \(the root directory\)/);
     expect(() => file.params.parse({ path: '/x', state: 'link' }, '')).to.throw(SchemaError, /needs src/);
     expect(() => file.params.parse({ path: '/x', recurse: true }, '')).to.throw(SchemaError, /recurse is only used with state=directory/);
     expect(() => file.params.parse({ path: '/x', state: 'absent', mode: '0644' }, '')).to.throw(SchemaError, /mean nothing with state=absent/);
