@@ -10,7 +10,7 @@ import { checkTemplates } from '../engine/template-preflight.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import { gitInfo } from './git-info.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
-import { startRun } from './run-context.ts';
+import { auditSignerFor, startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
 
 export const PLAYBOOK_HELP = `Usage: tsx run PLAYBOOK.ts -i INVENTORY [options]
@@ -47,6 +47,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   const run = startRun({
     options,
     hosts,
+    auditSigner: await auditSignerFor(options),
     info: {
       runKind: 'playbook',
       playbook: { path: playbookPath, sha256: createHash('sha256').update(readFileSync(playbookPath)).digest('hex') },

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AuditWriter } from '../audit/writer.ts';
+import { checkSignable, openAuditSigner, signAuditLog, type AuditSigner } from '../audit/sign.ts';
+import { describeError } from './describe-error.ts';
 import { connect } from '../transport/connect.ts';
 import { EventBus, type Reporter, type RunStartInfo } from '../events.ts';
 import { HostSession, type Connector, type HostTarget } from '../engine/host-session.ts';
@@ -36,6 +38,17 @@ export interface RunContextSettings {
   /** For tests: a connector other than the real transport. */
   connector?: Connector;
   stdout?: NodeJS.WritableStream;
+  /** Signs the audit log when the run ends (from auditSignerFor). */
+  auditSigner?: AuditSigner;
+}
+
+/** Exit status of a run that finished ok but whose audit log could not be signed. */
+export const EXIT_UNSIGNED = 5;
+
+/** The signing key the options ask for, found and checked before the run starts (undefined: no signing). */
+export async function auditSignerFor(options: CommonOptions): Promise<AuditSigner | undefined> {
+  if (!options.signAudit) return undefined;
+  return openAuditSigner({ keyFile: options.auditSignKey, agentSocket: process.env.SSH_AUTH_SOCK });
 }
 
 export function startRun(settings: RunContextSettings): RunContext {
@@ -50,8 +63,10 @@ export function startRun(settings: RunContextSettings): RunContext {
   }
   const stdout = settings.stdout ?? process.stdout;
   const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
+  if (settings.auditSigner) checkSignable(auditPath);
   // The audit log first: its run-start record is the probe that it can be written, before anything is shown.
-  const reporters: Reporter[] = [new AuditWriter(auditPath, redactor)];
+  const auditWriter = new AuditWriter(auditPath, redactor);
+  const reporters: Reporter[] = [auditWriter];
   reporters.push(options.json
     ? new JsonReporter(stdout, redactor)
     : new TerminalReporter({ stream: stdout, interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI, showDiff: options.diff, verbose: options.verbose, redactor }));
@@ -101,6 +116,16 @@ export function startRun(settings: RunContextSettings): RunContext {
       const exitCode = state.exitCode();
       bus.emit({ kind: 'run-end', recap: state.recap(), exitCode, interrupted: state.stopReason === 'interrupted', durationMs: Date.now() - started });
       await bus.close();
+      if (settings.auditSigner) {
+        // After the closing record and the file's close: the signature covers the whole log as written.
+        try {
+          const signed = await signAuditLog(auditPath, settings.auditSigner, auditWriter.lastLine);
+          process.stderr.write(`audit log signed: ${signed.sigPath} (${signed.signer})\n`);
+        } catch (error) {
+          process.stderr.write(`drover: ${describeError(error)}\n`);
+          return exitCode === 0 ? EXIT_UNSIGNED : exitCode;
+        }
+      }
       return exitCode;
     },
   };

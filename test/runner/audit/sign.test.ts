@@ -121,7 +121,7 @@ describe('audit log signatures (SSHSIG, interoperable with ssh-keygen -Y)', func
       expect(verdict.principals).to.deep.equal([principal(name)]);
       // …and refuses the same signature over one changed byte.
       const changed = Buffer.from(readFileSync(path));
-      changed[10] ^= 1;
+      changed[10] = changed[10]! ^ 1;
       expect(verifyAuditSignature(path, changed, allowed(), now).status).to.equal('bad');
     });
   }
