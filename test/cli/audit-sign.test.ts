@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closingFields, sealRecord } from '../../runner/audit/chain.ts';
-import { runCli } from '../support/run-cli.ts';
+import { ROOT, runCli } from '../support/run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'drover-audit-sign-'));
 const inventory = join(dir, 'inventory.yaml');
@@ -98,6 +98,17 @@ describe('signed audit logs through the CLI (issue 10 part 3)', function () {
     expect(checked.stdout).to.include(`signed by ${principal('rsa')} (RSA key`);
     const openssh = opensshVerify(log, principal('rsa'));
     expect(openssh.status, openssh.output).to.equal(0);
+  });
+
+  it('a playbook run (--check) signs its log with an RSA key file (rsa-sha2-512); OpenSSH agrees', async () => {
+    const log = join(dir, 'playbook.jsonl');
+    const run = await runCli([join(ROOT, 'test/fixtures/playbooks/fail-fast.ts'), '-i', inventory, '--check', '--audit-log', log, '--audit-sign-key', key('rsa')], { env: { SSH_AUTH_SOCK: '' } });
+    // A dry run of shell tasks needs no probe, so this one ends ok without reaching the refusing hosts.
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    const checked = await verify('--allowed-signers', allowedSigners, '--require-signature', log);
+    expect(checked.code, checked.stdout).to.equal(0);
+    expect(checked.stdout).to.include(`signed by ${principal('rsa')} (RSA key`);
+    expect(opensshVerify(log, principal('rsa')).status).to.equal(0);
   });
 
   it('catches a recomputed chain: the chain is intact, the signature refuses it (exit 1), and so does OpenSSH', async () => {
