@@ -11,7 +11,7 @@ export const AUDIT_HELP = `Usage:
   tsx run audit verify [--allowed-signers FILE [--require-signature]] LOG…
                               check each log's hash chain and that it ends with its closing record,
                               and its signature LOG.sig when there is one
-  tsx run audit show FILE     print the log for people, then the same verdict
+  tsx run audit show FILE     print the log for people, then the same verdict (and whether LOG.sig matches)
 
 A log is intact when every record chains to the one before and the last record is the run's closing
 run-end record, which carries the number of records and the hash of the record before it; nothing may
@@ -71,8 +71,11 @@ export async function auditCommand(argv: string[]): Promise<number> {
     const log = readLog(files[0]!);
     if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${files[0]}: ${log.unreadable}`);
     process.stdout.write(`${showAuditLog(log.text)}\n`);
+    // Whose signature it is needs `audit verify --allowed-signers`; show says whether it matches the log.
+    const signature = verifyAuditSignature(files[0]!, log.bytes, undefined, new Date());
+    process.stdout.write(`signature: ${describeSignature(signature, false)}\n`);
     // The log is shown either way, but a script piping it somewhere must not take a broken or partial one as good.
-    return EXIT[verifyChain(log.text).status];
+    return worst([verifyChain(log.text).status, signatureOutcome(signature.status, false)]);
   }
   throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify or show`);
 }

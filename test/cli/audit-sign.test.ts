@@ -86,6 +86,9 @@ describe('signed audit logs through the CLI (issue 10 part 3)', function () {
     expect(checked.stdout).to.include(`signed by ${principal('ed25519')} (ED25519 key ${fingerprint}`);
     const openssh = opensshVerify(log, principal('ed25519'));
     expect(openssh.status, openssh.output).to.equal(0);
+    const show = await runCli(['audit', 'show', log]);
+    expect(show.code, show.stdout).to.equal(0);
+    expect(show.stdout).to.include(`signature: signature matches, by ED25519 key ${fingerprint}`);
   });
 
   it('module --sign-audit signs through ssh-agent (an RSA key, rsa-sha2-512); OpenSSH agrees', async () => {
@@ -123,6 +126,9 @@ describe('signed audit logs through the CLI (issue 10 part 3)', function () {
       expect(checked.stdout).to.include('changed after it was signed');
     }
     expect(opensshVerify(log, principal('ed25519')).status).to.not.equal(0);
+    const show = await runCli(['audit', 'show', log]);
+    expect(show.code, show.stdout).to.equal(1);
+    expect(show.stdout).to.match(/chain: intact[\s\S]*signature: SIGNATURE BAD/);
   });
 
   it('refuses a log signed by a key the allowed signers do not name (exit 4)', async () => {
