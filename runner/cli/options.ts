@@ -31,6 +31,8 @@ export interface CommonOptions {
   signAudit: boolean;
   /** The key to sign with: a private key file, or a .pub naming one of the agent's keys; unset: the agent's first key. */
   auditSignKey?: string;
+  /** Where else each audit record goes as it is written (--audit-copy, repeatable; see runner/audit/copy.ts). */
+  auditCopies: string[];
   timeoutSeconds: number;
   hostKeyPolicy: 'strict' | 'accept-new' | 'insecure-ignore';
   /** Prompt for the become password once (like ansible -K). */
@@ -60,6 +62,7 @@ const OPTION_SPEC = {
   'audit-log': { type: 'string' },
   'sign-audit': { type: 'boolean' },
   'audit-sign-key': { type: 'string' },
+  'audit-copy': { type: 'string', multiple: true },
   timeout: { type: 'string' },
   'accept-new-host-keys': { type: 'boolean' },
   'insecure-skip-host-key-check': { type: 'boolean' },
@@ -105,6 +108,7 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
     auditLog: v['audit-log'] as string | undefined,
     signAudit: Boolean(v['sign-audit'] || v['audit-sign-key'] !== undefined),
     auditSignKey: v['audit-sign-key'] as string | undefined,
+    auditCopies: [v['audit-copy']].flat().filter((item): item is string => typeof item === 'string'),
     timeoutSeconds,
     hostKeyPolicy: v['insecure-skip-host-key-check'] ? 'insecure-ignore' : v['accept-new-host-keys'] ? 'accept-new' : 'strict',
     askBecomePass: Boolean(v['ask-become-pass']),
@@ -155,6 +159,9 @@ export const COMMON_HELP = `Options:
                                 its first key), into FILE.sig (OpenSSH SSHSIG, namespace drover-audit)
       --audit-sign-key KEY      sign with this key (implies --sign-audit): a private key file, or the .pub
                                 of a key held by ssh-agent
+      --audit-copy DEST         also send each audit record, as it is written, to DEST (repeatable):
+                                command:CMD (on its stdin), syslog, journald, syslog://HOST[:PORT] (TCP),
+                                syslog+udp://HOST[:PORT]
       --accept-new-host-keys    record unknown host keys (trust on first use); changed keys are still refused
       --insecure-skip-host-key-check
                                 do not verify host keys at all (man-in-the-middle risk)

@@ -10,13 +10,14 @@ import { checkTemplates } from '../engine/template-preflight.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import { gitInfo } from './git-info.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
-import { auditSignerFor, startRun } from './run-context.ts';
+import { prepareAudit, startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
 
 export const PLAYBOOK_HELP = `Usage: tsx run PLAYBOOK.ts -i INVENTORY [options]
 
 Runs a playbook's plays on the hosts they name, every host at once, stopping everywhere at the first
-failure. Exit status: 0 ok, 2 a host failed, 4 a host unreachable, 130 interrupted.
+failure. Exit status: 0 ok, 2 a host failed, 4 a host unreachable, 130 interrupted, 5 ok but the audit log
+could not be signed (--sign-audit) or copied whole (--audit-copy).
 
 ${COMMON_HELP}`;
 
@@ -47,7 +48,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   const run = startRun({
     options,
     hosts,
-    auditSigner: await auditSignerFor(options),
+    audit: await prepareAudit(options),
     info: {
       runKind: 'playbook',
       playbook: { path: playbookPath, sha256: createHash('sha256').update(readFileSync(playbookPath)).digest('hex') },
