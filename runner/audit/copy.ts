@@ -137,13 +137,15 @@ async function commandSink(label: string, argv: string[]): Promise<AuditCopySink
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
         return `it did not finish within ${CLOSE_TIMEOUT_MS / 1000} s after its input ended, and was killed`;
       });
-      sink.failure ??= failure;
+      sink.failure ??= failure ?? (pipeError ? `it stopped reading its input (${pipeError})` : undefined);
     },
   };
   // A command that dies early leaves a broken pipe: the records from then on reach only the local log.
-  child.stdin!.on('error', (error) => fail(sink, `its input was closed (${(error as NodeJS.ErrnoException).code ?? error.message})`));
+  // Its exit status says more than the EPIPE does, so that is what is reported when it comes.
+  let pipeError: string | undefined;
+  child.stdin!.on('error', (error) => (pipeError ??= (error as NodeJS.ErrnoException).code ?? error.message));
   void exited.then((failure) => {
-    if (failure && !child.stdin!.writableEnded) fail(sink, failure);
+    if (!child.stdin!.writableEnded) fail(sink, failure ?? 'it exited (status 0) before the run ended');
   });
   return sink;
 }
