@@ -85,7 +85,7 @@ describe('audit log signatures (SSHSIG, interoperable with ssh-keygen -Y)', func
       if (waited > 30_000) throw new Error('ssh-agent did not create its socket');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    for (const name of ['ed25519', 'rsa'] as const) {
+    for (const name of ['ed25519', 'rsa', 'ecdsa'] as const) {
       const added = spawnSync('ssh-add', ['-q', key(name)], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket }, encoding: 'utf8', timeout: 30_000 });
       expect(added.status, added.stderr).to.equal(0);
     }
@@ -126,8 +126,9 @@ describe('audit log signatures (SSHSIG, interoperable with ssh-keygen -Y)', func
     });
   }
 
-  it('signs through ssh-agent: its first key, or the one a .pub file names; OpenSSH verifies both', async () => {
-    for (const [settings, name] of [[{ agentSocket }, 'ed25519'], [{ agentSocket, keyFile: `${key('rsa')}.pub` }, 'rsa']] as const) {
+  it('signs through ssh-agent: its first key, or the one a .pub file names (RSA, ECDSA); OpenSSH verifies each', async () => {
+    const cases = [[{ agentSocket }, 'ed25519'], [{ agentSocket, keyFile: `${key('rsa')}.pub` }, 'rsa'], [{ agentSocket, keyFile: `${key('ecdsa')}.pub` }, 'ecdsa']] as const;
+    for (const [settings, name] of cases) {
       const lines = logLines(5);
       const path = writeLog(lines);
       const signer = await openAuditSigner(settings);
@@ -139,7 +140,7 @@ describe('audit log signatures (SSHSIG, interoperable with ssh-keygen -Y)', func
       expect(openssh.status, openssh.output).to.equal(0);
       // An RSA signature through the agent must be rsa-sha2-512, not the agent's SHA-1 default.
       const blob = decodeSignature(dearmor(readFileSync(signaturePath(path), 'utf8'))).signature;
-      expect(new WireReader(blob, 'test').text()).to.equal(name === 'rsa' ? 'rsa-sha2-512' : 'ssh-ed25519');
+      expect(new WireReader(blob, 'test').text()).to.equal({ ed25519: 'ssh-ed25519', rsa: 'rsa-sha2-512', ecdsa: 'ecdsa-sha2-nistp256' }[name]);
     }
   });
 
