@@ -39,7 +39,8 @@ export function parseAllowedSigners(text: string, file: string): AllowedSigner[]
     const lineNumber = index + 1;
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
-    const fail = (problem: string) => new AllowedSignersError(`${file} line ${lineNumber}: ${problem} (format: PRINCIPALS [OPTIONS] KEYTYPE BASE64-KEY, see ssh-keygen(1) ALLOWED SIGNERS)`);
+    const fail = (problem: string) =>
+      new AllowedSignersError(`${file} line ${lineNumber}: ${problem} (format: PRINCIPALS [OPTIONS] KEYTYPE BASE64-KEY, see ssh-keygen(1) ALLOWED SIGNERS)`);
     const tokens = tokenize(line);
     if (tokens.length < 3) throw fail('too few fields');
     const principals = unquote(tokens[0]!);
@@ -115,10 +116,18 @@ export function allowedPrincipals(signers: AllowedSigner[], publicKey: Buffer, n
 /** OpenSSH's pattern lists: comma-separated globs (* and ?), a leading ! negates and wins. */
 export function matchPatternList(value: string, list: string): boolean {
   let matched = false;
-  for (const entry of list.split(',').map((item) => item.trim()).filter(Boolean)) {
+  for (const entry of list
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
     const negated = entry.startsWith('!');
     const pattern = negated ? entry.slice(1) : entry;
-    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const regex = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     if (regex.test(value)) {
       if (negated) return false;
       matched = true;

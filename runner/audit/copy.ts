@@ -25,7 +25,11 @@ import type { Reporter, StampedEvent } from '../events.ts';
 
 /** A destination that cannot be parsed or opened; the message names it, the hint what to do. */
 export class AuditCopyError extends Error {
-  constructor(message: string, readonly hint: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'AuditCopyError';
   }
@@ -43,17 +47,21 @@ const CLOSE_TIMEOUT_MS = 30_000;
 export function parseAuditCopy(text: string): AuditCopyDestination {
   if (text.startsWith('command:')) {
     const command = text.slice('command:'.length).trim();
-    if (!command) throw new AuditCopyError(`--audit-copy ${JSON.stringify(text)} names no command`, `give one, e.g. --audit-copy 'command:logger -t drover-audit'`);
+    if (!command)
+      throw new AuditCopyError(`--audit-copy ${JSON.stringify(text)} names no command`, `give one, e.g. --audit-copy 'command:logger -t drover-audit'`);
     return { kind: 'command', text, argv: ['/bin/sh', '-c', command] };
   }
   if (text === 'syslog' || text === 'syslog:' || text === 'journald') {
     const local = text === 'journald' ? 'journald' : 'syslog';
     if (!existsSync(LOCAL_SOCKETS[local])) {
-      throw new AuditCopyError(`--audit-copy ${text}: there is no ${local} on this controller (${LOCAL_SOCKETS[local]} does not exist)`,
-        `start ${local === 'journald' ? 'systemd-journald' : 'a syslog daemon (rsyslog)'}, or send the records to a remote syslog with --audit-copy syslog://HOST`);
+      throw new AuditCopyError(
+        `--audit-copy ${text}: there is no ${local} on this controller (${LOCAL_SOCKETS[local]} does not exist)`,
+        `start ${local === 'journald' ? 'systemd-journald' : 'a syslog daemon (rsyslog)'}, or send the records to a remote syslog with --audit-copy syslog://HOST`,
+      );
     }
     // logger cuts messages at 1 KiB unless told otherwise; a record with output tails can be 16 KiB.
-    const argv = local === 'journald' ? ['systemd-cat', '--identifier=drover-audit'] : ['logger', '--tag', 'drover-audit', '--size', '65536', '--socket-errors=on'];
+    const argv =
+      local === 'journald' ? ['systemd-cat', '--identifier=drover-audit'] : ['logger', '--tag', 'drover-audit', '--size', '65536', '--socket-errors=on'];
     return { kind: 'command', text, argv };
   }
   const match = /^syslog(\+udp|\+tcp)?:\/\//.exec(text);
@@ -67,7 +75,10 @@ export function parseAuditCopy(text: string): AuditCopyDestination {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = url.port === '' ? 514 : Number(url.port);
     if (!host || url.pathname.replace(/^\//, '') !== '' || !(port >= 1 && port <= 65535)) {
-      throw new AuditCopyError(`--audit-copy ${JSON.stringify(text)} is not a syslog address`, 'write it as syslog://HOST[:PORT] or syslog+udp://HOST[:PORT], nothing after the port');
+      throw new AuditCopyError(
+        `--audit-copy ${JSON.stringify(text)} is not a syslog address`,
+        'write it as syslog://HOST[:PORT] or syslog+udp://HOST[:PORT], nothing after the port',
+      );
     }
     return { kind: match[1] === '+udp' ? 'syslog-udp' : 'syslog-tcp', text, host, port };
   }
@@ -119,11 +130,25 @@ async function commandSink(label: string, argv: string[]): Promise<AuditCopySink
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = `${stderr}${chunk.toString()}`.slice(-2000)));
   const exited = new Promise<string | undefined>((resolve) => {
-    child.on('close', (code, signal) => resolve(code === 0 ? undefined : `${argv[0] === '/bin/sh' ? 'the command' : argv[0]} exited with ${signal ?? `status ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`));
+    child.on('close', (code, signal) =>
+      resolve(
+        code === 0
+          ? undefined
+          : `${argv[0] === '/bin/sh' ? 'the command' : argv[0]} exited with ${signal ?? `status ${code}`}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`,
+      ),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
-    child.once('error', (error) => reject(new AuditCopyError(`--audit-copy ${label}: cannot start ${argv[0]} (${(error as NodeJS.ErrnoException).code ?? error.message})`, `install it, or choose another destination (${FORMS})`, { cause: error })));
+    child.once('error', (error) =>
+      reject(
+        new AuditCopyError(
+          `--audit-copy ${label}: cannot start ${argv[0]} (${(error as NodeJS.ErrnoException).code ?? error.message})`,
+          `install it, or choose another destination (${FORMS})`,
+          { cause: error },
+        ),
+      ),
+    );
   });
   const sink: AuditCopySink = {
     label,
@@ -158,14 +183,28 @@ function syslogMessage(line: string, runId: string): Buffer {
 async function tcpSink(label: string, host: string, port: number): Promise<AuditCopySink> {
   const socket: Socket = connect({ host, port });
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await withTimeout(new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', (error) => reject(new AuditCopyError(`--audit-copy ${label}: cannot connect to ${host} port ${port} (${(error as NodeJS.ErrnoException).code ?? error.message})`,
-      'check that the syslog server listens on TCP there (rsyslog: module(load="imtcp") input(type="imtcp" port="514")), or use syslog+udp://', { cause: error })));
-  }), OPEN_TIMEOUT_MS, () => {
-    socket.destroy();
-    throw new AuditCopyError(`--audit-copy ${label}: no connection to ${host} port ${port} within ${OPEN_TIMEOUT_MS / 1000} s`, 'check the address and any firewall between here and there');
-  });
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', (error) =>
+        reject(
+          new AuditCopyError(
+            `--audit-copy ${label}: cannot connect to ${host} port ${port} (${(error as NodeJS.ErrnoException).code ?? error.message})`,
+            'check that the syslog server listens on TCP there (rsyslog: module(load="imtcp") input(type="imtcp" port="514")), or use syslog+udp://',
+            { cause: error },
+          ),
+        ),
+      );
+    }),
+    OPEN_TIMEOUT_MS,
+    () => {
+      socket.destroy();
+      throw new AuditCopyError(
+        `--audit-copy ${label}: no connection to ${host} port ${port} within ${OPEN_TIMEOUT_MS / 1000} s`,
+        'check the address and any firewall between here and there',
+      );
+    },
+  );
   const sink: AuditCopySink = {
     label,
     send(line, runId) {
@@ -192,7 +231,15 @@ async function tcpSink(label: string, host: string, port: number): Promise<Audit
 async function udpSink(label: string, host: string, port: number): Promise<AuditCopySink> {
   const socket: UdpSocket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', (error) => reject(new AuditCopyError(`--audit-copy ${label}: cannot send to ${host} port ${port} (${(error as NodeJS.ErrnoException).code ?? error.message})`, 'check the host name', { cause: error })));
+    socket.once('error', (error) =>
+      reject(
+        new AuditCopyError(
+          `--audit-copy ${label}: cannot send to ${host} port ${port} (${(error as NodeJS.ErrnoException).code ?? error.message})`,
+          'check the host name',
+          { cause: error },
+        ),
+      ),
+    );
     socket.connect(port, host, () => resolve());
   });
   let pending = 0;

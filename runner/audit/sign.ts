@@ -20,7 +20,16 @@ import ssh2, { type ParsedKey } from 'ssh2';
 import { allowedPrincipals, type AllowedSigner } from './allowed-signers.ts';
 import { verifyChain } from './chain.ts';
 import {
-  armor, digestFor, encodeSignature, fingerprint, keyType, signatureAlgorithm, signedData, sshSignatureBytes, sshString, verifySignature,
+  armor,
+  digestFor,
+  encodeSignature,
+  fingerprint,
+  keyType,
+  signatureAlgorithm,
+  signedData,
+  sshSignatureBytes,
+  sshString,
+  verifySignature,
 } from './sshsig.ts';
 
 /** The SSHSIG namespace of audit log signatures: what `-n` must say to ssh-keygen. */
@@ -34,7 +43,11 @@ export function signaturePath(logPath: string): string {
 
 /** The log cannot be signed; the message names the key or agent and the hint what to do. */
 export class AuditSignError extends Error {
-  constructor(message: string, readonly hint: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'AuditSignError';
   }
@@ -66,16 +79,24 @@ export async function openAuditSigner(settings: AuditSignerSettings): Promise<Au
   try {
     content = readFileSync(file);
   } catch (error) {
-    throw new AuditSignError(`cannot read the audit signing key ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-      'give --audit-sign-key a private key file (e.g. ~/.ssh/id_ed25519) or the .pub of a key loaded in ssh-agent', { cause: error });
+    throw new AuditSignError(
+      `cannot read the audit signing key ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      'give --audit-sign-key a private key file (e.g. ~/.ssh/id_ed25519) or the .pub of a key loaded in ssh-agent',
+      { cause: error },
+    );
   }
   const parsed = ssh2.utils.parseKey(content);
   if (parsed instanceof Error) {
     if (/encrypted/i.test(parsed.message)) {
-      throw new AuditSignError(`the audit signing key ${file} is protected by a passphrase`,
-        `load it into the agent (ssh-add ${file}) and give --audit-sign-key ${file}.pub, so drover signs through ssh-agent`);
+      throw new AuditSignError(
+        `the audit signing key ${file} is protected by a passphrase`,
+        `load it into the agent (ssh-add ${file}) and give --audit-sign-key ${file}.pub, so drover signs through ssh-agent`,
+      );
     }
-    throw new AuditSignError(`${file} is not an SSH key drover can read (${parsed.message})`, 'give an OpenSSH private key file, or the .pub of a key loaded in ssh-agent');
+    throw new AuditSignError(
+      `${file} is not an SSH key drover can read (${parsed.message})`,
+      'give an OpenSSH private key file, or the .pub of a key loaded in ssh-agent',
+    );
   }
   const key = [parsed].flat()[0]!;
   if (!key.isPrivateKey()) return agentSigner(settings.agentSocket, key);
@@ -103,22 +124,34 @@ function fileSigner(key: ParsedKey, file: string): AuditSigner {
 async function agentSigner(socket: string | undefined, wanted: ParsedKey | undefined): Promise<AuditSigner> {
   const alternative = wanted ? '' : ', or give --audit-sign-key with a private key file';
   if (!socket) {
-    throw new AuditSignError('cannot sign the audit log through ssh-agent: SSH_AUTH_SOCK is not set',
-      `start an agent and load your key (eval "$(ssh-agent)"; ssh-add ~/.ssh/id_ed25519)${alternative}`);
+    throw new AuditSignError(
+      'cannot sign the audit log through ssh-agent: SSH_AUTH_SOCK is not set',
+      `start an agent and load your key (eval "$(ssh-agent)"; ssh-add ~/.ssh/id_ed25519)${alternative}`,
+    );
   }
   const agent = new ssh2.OpenSSHAgent(socket);
   let keys: ParsedKey[];
   try {
-    keys = await new Promise<ParsedKey[]>((resolve, reject) => agent.getIdentities((error, found) => (error ? reject(error) : resolve((found ?? []).filter((entry): entry is ParsedKey => 'getPublicSSH' in entry)))));
+    keys = await new Promise<ParsedKey[]>((resolve, reject) =>
+      agent.getIdentities((error, found) => (error ? reject(error) : resolve((found ?? []).filter((entry): entry is ParsedKey => 'getPublicSSH' in entry)))),
+    );
   } catch (error) {
-    throw new AuditSignError(`cannot reach ssh-agent at ${socket} (${(error as Error).message})`, `check that the agent runs and SSH_AUTH_SOCK points at it${alternative}`, { cause: error });
+    throw new AuditSignError(
+      `cannot reach ssh-agent at ${socket} (${(error as Error).message})`,
+      `check that the agent runs and SSH_AUTH_SOCK points at it${alternative}`,
+      { cause: error },
+    );
   }
   const key = wanted ? keys.find((candidate) => candidate.getPublicSSH().equals(wanted.getPublicSSH())) : keys.find((candidate) => isSupported(candidate.type));
   if (!key) {
-    throw new AuditSignError(wanted
-      ? `ssh-agent at ${socket} does not hold the key ${keyLabel(wanted.getPublicSSH())} named by --audit-sign-key`
-      : `ssh-agent at ${socket} holds no ed25519, RSA or ECDSA key (it holds ${keys.length} key(s))`,
-    wanted ? 'load it (ssh-add PRIVATE-KEY-FILE), or give --audit-sign-key the private key file itself' : `load one (ssh-add ~/.ssh/id_ed25519)${alternative}`);
+    throw new AuditSignError(
+      wanted
+        ? `ssh-agent at ${socket} does not hold the key ${keyLabel(wanted.getPublicSSH())} named by --audit-sign-key`
+        : `ssh-agent at ${socket} holds no ed25519, RSA or ECDSA key (it holds ${keys.length} key(s))`,
+      wanted
+        ? 'load it (ssh-add PRIVATE-KEY-FILE), or give --audit-sign-key the private key file itself'
+        : `load one (ssh-add ~/.ssh/id_ed25519)${alternative}`,
+    );
   }
   const publicKey = key.getPublicSSH();
   const algorithm = signatureAlgorithm(key.type);
@@ -126,14 +159,21 @@ async function agentSigner(socket: string | undefined, wanted: ParsedKey | undef
   return {
     publicKey,
     description,
-    sign: (data) => new Promise<Buffer>((resolve, reject) => {
-      // The agent signs RSA keys with SHA-1 unless asked for SHA-2; ssh2 strips the algorithm name from the
-      // reply, so it is put back here (and the signature is verified before it is written).
-      agent.sign(key, data, { hash: 'sha512' }, (error, signature) => {
-        if (error || !signature) reject(new AuditSignError(`ssh-agent did not sign with ${description} (${error?.message ?? 'no signature'})`, 'check that the agent still runs and holds the key (ssh-add -l); a confirm-on-use key needs its confirmation'));
-        else resolve(Buffer.concat([sshString(algorithm), sshString(signature)]));
-      });
-    }),
+    sign: (data) =>
+      new Promise<Buffer>((resolve, reject) => {
+        // The agent signs RSA keys with SHA-1 unless asked for SHA-2; ssh2 strips the algorithm name from the
+        // reply, so it is put back here (and the signature is verified before it is written).
+        agent.sign(key, data, { hash: 'sha512' }, (error, signature) => {
+          if (error || !signature)
+            reject(
+              new AuditSignError(
+                `ssh-agent did not sign with ${description} (${error?.message ?? 'no signature'})`,
+                'check that the agent still runs and holds the key (ssh-add -l); a confirm-on-use key needs its confirmation',
+              ),
+            );
+          else resolve(Buffer.concat([sshString(algorithm), sshString(signature)]));
+        });
+      }),
   };
 }
 
@@ -160,10 +200,16 @@ export function keyLabel(publicKey: Buffer): string {
 export function checkSignable(logPath: string): void {
   const sigPath = signaturePath(logPath);
   if (existsSync(sigPath)) {
-    throw new AuditSignError(`the audit log's signature file ${sigPath} already exists`, 'choose a new path for --audit-log, or move the old log and its .sig away');
+    throw new AuditSignError(
+      `the audit log's signature file ${sigPath} already exists`,
+      'choose a new path for --audit-log, or move the old log and its .sig away',
+    );
   }
   if (existsSync(logPath) && !statSync(logPath).isFile()) {
-    throw new AuditSignError(`the audit log ${logPath} is not a regular file, so it cannot be read back and signed`, 'give --audit-log a file path (or leave it out) when signing');
+    throw new AuditSignError(
+      `the audit log ${logPath} is not a regular file, so it cannot be read back and signed`,
+      'give --audit-log a file path (or leave it out) when signing',
+    );
   }
 }
 
@@ -182,15 +228,21 @@ export async function signAuditLog(logPath: string, signer: AuditSigner, closing
   const text = bytes.toString('utf8');
   const verdict = verifyChain(text);
   if (!verdict.ok || closingLine === undefined || !text.endsWith(`${closingLine}\n`)) {
-    throw new AuditSignError(`the audit log ${logPath} was not signed: on disk it is not the log this run wrote (${verdict.ok ? 'its last record is not the closing record this run wrote' : verdict.problem})`,
-      'someone or something changed the file during the run; keep it as evidence and investigate');
+    throw new AuditSignError(
+      `the audit log ${logPath} was not signed: on disk it is not the log this run wrote (${verdict.ok ? 'its last record is not the closing record this run wrote' : verdict.problem})`,
+      'someone or something changed the file during the run; keep it as evidence and investigate',
+    );
   }
   const data = signedData(AUDIT_NAMESPACE, HASH, bytes);
   const signature = await signer.sign(data);
   const armored = armor(encodeSignature({ publicKey: signer.publicKey, namespace: AUDIT_NAMESPACE, hashAlgorithm: HASH, signature }));
   // A signature drover would not accept must never be written (an agent that signed with another algorithm).
   const check = verifySignature(armored, bytes, AUDIT_NAMESPACE);
-  if (!check.ok) throw new AuditSignError(`the signature made with ${signer.description} does not verify (${check.problem})`, 'sign with an ed25519 key (ssh-keygen -t ed25519), and report this');
+  if (!check.ok)
+    throw new AuditSignError(
+      `the signature made with ${signer.description} does not verify (${check.problem})`,
+      'sign with an ed25519 key (ssh-keygen -t ed25519), and report this',
+    );
   const sigPath = signaturePath(logPath);
   writeFileSync(sigPath, armored, { flag: 'wx', mode: 0o644 });
   return { sigPath, signer: signer.description };
@@ -228,7 +280,12 @@ export function verifyAuditSignature(logPath: string, logBytes: Buffer, allowed:
   if (!allowed) return { status: 'unchecked', sigPath, signer };
   const match = allowedPrincipals(allowed, check.publicKey!, AUDIT_NAMESPACE, now);
   if (match.principals.length === 0) {
-    return { status: 'untrusted', sigPath, signer, problem: match.refusals.length > 0 ? match.refusals.join('; ') : 'no line of the allowed signers file names this key' };
+    return {
+      status: 'untrusted',
+      sigPath,
+      signer,
+      problem: match.refusals.length > 0 ? match.refusals.join('; ') : 'no line of the allowed signers file names this key',
+    };
   }
   return { status: 'trusted', sigPath, signer, principals: match.principals };
 }

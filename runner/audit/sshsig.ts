@@ -52,7 +52,10 @@ export function sshMpint(unsigned: Buffer): Buffer {
 /** Reads SSH wire fields in order; every read checks the length so a forged length cannot read past the end. */
 export class WireReader {
   #offset = 0;
-  constructor(private readonly bytes: Buffer, private readonly what: string) {}
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly what: string,
+  ) {}
 
   raw(length: number): Buffer {
     if (this.#offset + length > this.bytes.length) throw new SshsigError(`${this.what} is truncated`);
@@ -100,7 +103,15 @@ export function signedDataFromDigest(namespace: string, hashAlgorithm: SshsigHas
 export function encodeSignature(sig: Sshsig): Buffer {
   const version = Buffer.alloc(4);
   version.writeUInt32BE(VERSION);
-  return Buffer.concat([MAGIC, version, sshString(sig.publicKey), sshString(sig.namespace), sshString(''), sshString(sig.hashAlgorithm), sshString(sig.signature)]);
+  return Buffer.concat([
+    MAGIC,
+    version,
+    sshString(sig.publicKey),
+    sshString(sig.namespace),
+    sshString(''),
+    sshString(sig.hashAlgorithm),
+    sshString(sig.signature),
+  ]);
 }
 
 export function decodeSignature(blob: Buffer): Sshsig {
@@ -112,7 +123,8 @@ export function decodeSignature(blob: Buffer): Sshsig {
   const namespace = reader.text();
   reader.string(); // reserved
   const hashAlgorithm = reader.text();
-  if (hashAlgorithm !== 'sha256' && hashAlgorithm !== 'sha512') throw new SshsigError(`hash algorithm ${JSON.stringify(hashAlgorithm)} is not one SSHSIG allows (sha256, sha512)`);
+  if (hashAlgorithm !== 'sha256' && hashAlgorithm !== 'sha512')
+    throw new SshsigError(`hash algorithm ${JSON.stringify(hashAlgorithm)} is not one SSHSIG allows (sha256, sha512)`);
   const signature = reader.string();
   if (!reader.done) throw new SshsigError('the SSH signature has bytes after its last field');
   return { publicKey, namespace, hashAlgorithm, signature };
@@ -187,9 +199,14 @@ export function publicKeyObject(publicKey: Buffer): KeyObject {
     reader.string(); // the curve's name again
     const point = reader.string();
     if (point[0] !== 4 || point.length !== 1 + 2 * curve.size) throw new SshsigError(`the ${type} public key is not an uncompressed point`);
-    return createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x: b64url(point.subarray(1, 1 + curve.size)), y: b64url(point.subarray(1 + curve.size)) }, format: 'jwk' });
+    return createPublicKey({
+      key: { kty: 'EC', crv: curve.jwk, x: b64url(point.subarray(1, 1 + curve.size)), y: b64url(point.subarray(1 + curve.size)) },
+      format: 'jwk',
+    });
   }
-  throw new SshsigError(`key type ${type} is not supported for audit signatures (ssh-ed25519, ssh-rsa and ecdsa-sha2-nistp256/384/521 are; security keys and certificates are not)`);
+  throw new SshsigError(
+    `key type ${type} is not supported for audit signatures (ssh-ed25519, ssh-rsa and ecdsa-sha2-nistp256/384/521 are; security keys and certificates are not)`,
+  );
 }
 
 function stripZeros(bytes: Buffer): Buffer {
@@ -244,7 +261,11 @@ export function verifySignature(armored: string, message: Buffer, namespace: str
   const type = safeKeyType(sig.publicKey);
   const who = { publicKey: sig.publicKey, keyType: type, fingerprint: fingerprint(sig.publicKey) };
   if (sig.namespace !== namespace) {
-    return { ok: false, ...who, problem: `it was made for the namespace ${JSON.stringify(sig.namespace)}, not ${JSON.stringify(namespace)}: a signature made for something else` };
+    return {
+      ok: false,
+      ...who,
+      problem: `it was made for the namespace ${JSON.stringify(sig.namespace)}, not ${JSON.stringify(namespace)}: a signature made for something else`,
+    };
   }
   try {
     const reader = new WireReader(sig.signature, 'the signature blob');
@@ -252,15 +273,25 @@ export function verifySignature(armored: string, message: Buffer, namespace: str
     const bytes = reader.string();
     if (type === 'ssh-rsa' ? !algorithm.startsWith('rsa-sha2-') : algorithm !== type) {
       // ssh-rsa (SHA-1) signatures are refused as OpenSSH refuses them; other keys sign with their own type.
-      return { ok: false, ...who, problem: `signature algorithm ${algorithm} does not fit a ${type} key (RSA keys must sign with rsa-sha2-256 or rsa-sha2-512)` };
+      return {
+        ok: false,
+        ...who,
+        problem: `signature algorithm ${algorithm} does not fit a ${type} key (RSA keys must sign with rsa-sha2-256 or rsa-sha2-512)`,
+      };
     }
     const digest = digestFor(algorithm);
     const key = publicKeyObject(sig.publicKey);
     const data = signedData(namespace, sig.hashAlgorithm, message);
     const valid = verify(digest, data, CURVES[algorithm] ? { key, dsaEncoding: 'ieee-p1363' } : key, nodeSignatureBytes(algorithm, bytes));
-    return valid ? { ok: true, ...who } : { ok: false, ...who, problem: 'the signature does not match the log: the log (or the signature) was changed after it was signed' };
+    return valid
+      ? { ok: true, ...who }
+      : { ok: false, ...who, problem: 'the signature does not match the log: the log (or the signature) was changed after it was signed' };
   } catch (error) {
-    return { ok: false, ...who, problem: error instanceof SshsigError ? error.message : `cannot check it: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      ...who,
+      problem: error instanceof SshsigError ? error.message : `cannot check it: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 

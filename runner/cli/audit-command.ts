@@ -103,9 +103,10 @@ function signatureOutcome(status: SignatureStatus, required: boolean): Outcome {
 }
 
 function verifyArguments(argv: string[]): { files: string[]; allowed: AllowedSigner[] | undefined; requireSignature: boolean } {
-  let parsed;
+  const spec = { 'allowed-signers': { type: 'string' }, 'require-signature': { type: 'boolean' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof spec; allowPositionals: true; strict: true }>>;
   try {
-    parsed = parseArgs({ args: argv, options: { 'allowed-signers': { type: 'string' }, 'require-signature': { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see audit --help)`);
   }

@@ -27,12 +27,12 @@ export interface CommonOptions {
   tags: string[];
   skipTags: string[];
   auditLog?: string;
-  /** Sign the audit log when the run ends (--sign-audit, or implied by --audit-sign-key). */
-  signAudit: boolean;
+  /** Sign the audit log when the run ends (--sign-audit, or implied by --audit-sign-key); unset: do not sign. */
+  signAudit?: boolean;
   /** The key to sign with: a private key file, or a .pub naming one of the agent's keys; unset: the agent's first key. */
   auditSignKey?: string;
-  /** Where else each audit record goes as it is written (--audit-copy, repeatable; see runner/audit/copy.ts). */
-  auditCopies: string[];
+  /** Where else each audit record goes as it is written (--audit-copy, repeatable; see runner/audit/copy.ts); unset: nowhere. */
+  auditCopies?: string[];
   timeoutSeconds: number;
   hostKeyPolicy: 'strict' | 'accept-new' | 'insecure-ignore';
   /** Prompt for the become password once (like ansible -K). */

@@ -57,7 +57,7 @@ export interface AuditSetup {
  */
 export async function prepareAudit(options: CommonOptions): Promise<AuditSetup> {
   const signer = options.signAudit ? await openAuditSigner({ keyFile: options.auditSignKey, agentSocket: process.env.SSH_AUTH_SOCK }) : undefined;
-  return { signer, copies: await openAuditCopies(options.auditCopies) };
+  return { signer, copies: await openAuditCopies(options.auditCopies ?? []) };
 }
 
 export function startRun(settings: RunContextSettings): RunContext {

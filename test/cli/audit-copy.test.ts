@@ -66,7 +66,7 @@ describe('audit records copied off the controller as they are written (--audit-c
       // RFC 6587 octet counting: "LENGTH SP MESSAGE", repeated.
       const stream = Buffer.concat(received);
       const messages: string[] = [];
-      for (let at = 0; at < stream.length;) {
+      for (let at = 0; at < stream.length; ) {
         const space = stream.indexOf(0x20, at);
         const length = Number(stream.subarray(at, space).toString());
         messages.push(stream.subarray(space + 1, space + 1 + length).toString());

@@ -37,10 +37,13 @@ function opensshVerify(log: string, identity: string): { status: number | null; 
 
 /** The log with one record edited and every hash after it recomputed, closing record included. */
 function recomputeChain(log: string): void {
-  const bodies = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => {
-    const { seq: _seq, prev: _prev, hash: _hash, ...body } = JSON.parse(line) as Record<string, unknown>;
-    return body;
-  });
+  const bodies = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const { seq: _seq, prev: _prev, hash: _hash, ...body } = JSON.parse(line) as Record<string, unknown>;
+      return body;
+    });
   bodies[0] = { ...bodies[0], operator: 'someone-else' };
   const lines: string[] = [];
   for (const [index, body] of bodies.entries()) {
@@ -56,7 +59,11 @@ describe('signed audit logs through the CLI (issue 10 part 3)', function () {
   before(async () => {
     // Port 9 on localhost refuses at once: every host is unreachable, and the run still writes a whole log.
     writeFileSync(inventory, 'all:\n  hosts:\n    u[1:3]:\n      ansible_host: 127.0.0.1\n      ansible_port: 9\n');
-    for (const [name, type] of [['ed25519', 'ed25519'], ['rsa', 'rsa'], ['stranger', 'ed25519']]) {
+    for (const [name, type] of [
+      ['ed25519', 'ed25519'],
+      ['rsa', 'rsa'],
+      ['stranger', 'ed25519'],
+    ]) {
       const made = spawnSync('ssh-keygen', ['-t', type!, '-N', '', '-C', principal(name!), '-f', key(name!), '-q'], { encoding: 'utf8', timeout: 60_000 });
       expect(made.status, made.stderr).to.equal(0);
     }

@@ -127,7 +127,11 @@ describe('audit log signatures (SSHSIG, interoperable with ssh-keygen -Y)', func
   }
 
   it('signs through ssh-agent: its first key, or the one a .pub file names (RSA, ECDSA); OpenSSH verifies each', async () => {
-    const cases = [[{ agentSocket }, 'ed25519'], [{ agentSocket, keyFile: `${key('rsa')}.pub` }, 'rsa'], [{ agentSocket, keyFile: `${key('ecdsa')}.pub` }, 'ecdsa']] as const;
+    const cases = [
+      [{ agentSocket }, 'ed25519'],
+      [{ agentSocket, keyFile: `${key('rsa')}.pub` }, 'rsa'],
+      [{ agentSocket, keyFile: `${key('ecdsa')}.pub` }, 'ecdsa'],
+    ] as const;
     for (const [settings, name] of cases) {
       const lines = logLines(5);
       const path = writeLog(lines);

@@ -17,8 +17,12 @@ const REMOTE_COPY = '/var/log/drover-audit-copy.jsonl';
 
 function inventoryOf(targets: LabTarget[], dir: string): string {
   const path = join(dir, 'inventory.yaml');
-  writeFileSync(path, `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n  hosts:\n${targets.map((target) =>
-    `    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${target.keyPath}\n`).join('')}`);
+  writeFileSync(
+    path,
+    `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n  hosts:\n${targets
+      .map((target) => `    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${target.keyPath}\n`)
+      .join('')}`,
+  );
   return path;
 }
 
@@ -32,7 +36,7 @@ describeOnLab('signed audit logs copied off the controller, against lab hosts', 
     await onHost(targets()[1]!, `rm -f ${REMOTE_COPY} /tmp/drover-audit-verify.*`);
   });
 
-  it('signs a real run\'s log, copies it record by record to another host, and OpenSSH there verifies the copy', async function () {
+  it("signs a real run's log, copies it record by record to another host, and OpenSSH there verifies the copy", async function () {
     this.timeout(300_000);
     const [worker, vault] = targets() as [LabTarget, LabTarget];
     const key = join(dir, 'operator');
@@ -40,8 +44,9 @@ describeOnLab('signed audit logs copied off the controller, against lab hosts', 
     const allowed = `operator@drover.test namespaces="drover-audit" ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`;
     const log = join(dir, 'run.jsonl');
     const ssh = `ssh -i ${worker.keyPath} -o UserKnownHostsFile=${worker.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes root@${vault.address}`;
-    const run = await runCli(['exec', worker.name, '-i', inventoryOf(targets(), dir), '--audit-log', log, '--audit-sign-key', key,
-      '--audit-copy', `command:${ssh} 'cat > ${REMOTE_COPY}'`, '--', 'hostname; cat /etc/machine-id'], { env: { SSH_AUTH_SOCK: '' } });
+    const run = await runCli(['exec', worker.name, '-i', inventoryOf(targets(), dir), '--audit-log', log, '--audit-sign-key', key, '--audit-copy', `command:${ssh} 'cat > ${REMOTE_COPY}'`, '--', 'hostname; cat /etc/machine-id'], {
+      env: { SSH_AUTH_SOCK: '' },
+    });
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     const local = readFileSync(log, 'utf8');
     expect(local).to.include(`"host":"${worker.name}"`);
@@ -50,19 +55,25 @@ describeOnLab('signed audit logs copied off the controller, against lab hosts', 
     const copy = await onHost(vault, `cat ${REMOTE_COPY}`);
     expect(copy.stdout).to.equal(local);
     const sig = readFileSync(`${log}.sig`, 'utf8');
-    const remoteVerify = await onHost(vault, [
-      `printf '%s' '${allowed}' > /tmp/drover-audit-verify.allowed`,
-      `cat > /tmp/drover-audit-verify.sig <<'EOF'\n${sig}EOF`,
-      `ssh-keygen -Y verify -f /tmp/drover-audit-verify.allowed -I operator@drover.test -n drover-audit -s /tmp/drover-audit-verify.sig < ${REMOTE_COPY}`,
-    ].join('\n'));
+    const remoteVerify = await onHost(
+      vault,
+      [
+        `printf '%s' '${allowed}' > /tmp/drover-audit-verify.allowed`,
+        `cat > /tmp/drover-audit-verify.sig <<'EOF'\n${sig}EOF`,
+        `ssh-keygen -Y verify -f /tmp/drover-audit-verify.allowed -I operator@drover.test -n drover-audit -s /tmp/drover-audit-verify.sig < ${REMOTE_COPY}`,
+      ].join('\n'),
+    );
     expect(remoteVerify.exitCode, remoteVerify.stdout + remoteVerify.stderr).to.equal(0);
     expect(remoteVerify.stdout).to.include('Good "drover-audit" signature for operator@drover.test');
 
     // Someone with root on the controller rewrites the host's output and recomputes every hash after it.
-    const bodies = local.trim().split('\n').map((line) => {
-      const { seq: _seq, prev: _prev, hash: _hash, ...body } = JSON.parse(line) as Record<string, unknown>;
-      return body;
-    });
+    const bodies = local
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const { seq: _seq, prev: _prev, hash: _hash, ...body } = JSON.parse(line) as Record<string, unknown>;
+        return body;
+      });
     const output = bodies.findIndex((body) => body.kind === 'host-output');
     expect(output).to.be.greaterThan(0);
     bodies[output] = { ...bodies[output], stdoutTail: 'nothing happened here\n' };
