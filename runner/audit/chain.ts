@@ -5,8 +5,8 @@
  * log (run-end, with the record count and the head of the chain), so records removed from the end leave a
  * log without its closing record, and records appended after it are refused.
  *
- * Without a key this detects tampering by anyone who does not recompute every later hash; the roadmap's
- * signed variant will add a key.
+ * Without a key this detects tampering by anyone who does not recompute every later hash; a signed log
+ * (sign.ts: the whole file signed with the operator's SSH key) also catches someone who does.
  */
 import { createHash } from 'node:crypto';
 

@@ -36,6 +36,11 @@ export class AuditWriter implements Reporter {
     this.#previous = line;
   }
 
+  /** The last line written (after run-end, the closing record): what signing checks the file on disk against. */
+  get lastLine(): string | undefined {
+    return this.#previous;
+  }
+
   async close(): Promise<void> {
     // A character device (a terminal) cannot be fsynced; a regular file must be.
     if (this.#file.created) fsyncSync(this.#file.fd);

@@ -13,7 +13,7 @@ import { definePlaybook } from '../playbook.ts';
 import { SchemaError } from '../schema.ts';
 import { paramDocs } from './param-docs.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
-import { startRun } from './run-context.ts';
+import { prepareAudit, startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
 
 export const EXEC_HELP = `Usage: tsx run exec PATTERN -i INVENTORY [options] -- COMMAND [ARG…]
@@ -163,6 +163,7 @@ async function adhocRun(
   const run = startRun({
     options,
     hosts,
+    audit: await prepareAudit(options),
     info: { runKind: kind, inventory: targets.source, mode: options.check ? 'check' : 'apply', diff: options.diff, limit: options.limit },
   });
   const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;

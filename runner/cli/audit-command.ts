@@ -1,22 +1,42 @@
 /** `audit verify FILE…` and `audit show FILE`. */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { AllowedSignersError, parseAllowedSigners, type AllowedSigner } from '../audit/allowed-signers.ts';
 import { describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
+import { AUDIT_NAMESPACE, describeSignature, verifyAuditSignature, type SignatureStatus } from '../audit/sign.ts';
 import { showAuditLog } from '../audit/show.ts';
 import { UsageError } from './options.ts';
 
 export const AUDIT_HELP = `Usage:
-  tsx run audit verify FILE…  check each log's hash chain and that it ends with its closing record
-  tsx run audit show FILE     print the log for people, then the same verdict
+  tsx run audit verify [--allowed-signers FILE [--require-signature]] LOG…
+                              check each log's hash chain and that it ends with its closing record,
+                              and its signature LOG.sig when there is one
+  tsx run audit show FILE     print the log for people, then the same verdict (and whether LOG.sig matches)
 
 A log is intact when every record chains to the one before and the last record is the run's closing
 run-end record, which carries the number of records and the hash of the record before it; nothing may
 follow it. A log cut short (a killed run, records removed from the end) or with no records is incomplete.
 
-Exit status (for several files, the worst): 0 every log intact, 1 a log broken (a record changed, removed,
-reordered or appended after the closing record) or unreadable, 3 a log incomplete.`;
+A chain alone cannot catch someone who edits a record and recomputes every hash after it; a signature can.
+A run given --sign-audit (or --audit-sign-key KEY) signs the whole log file with the operator's SSH key
+into LOG.sig, in OpenSSH's format (namespace ${AUDIT_NAMESPACE}), so OpenSSH checks it too:
+  ssh-keygen -Y verify -f allowed_signers -I alice@example.com -n ${AUDIT_NAMESPACE} -s LOG.sig < LOG
+
+  --allowed-signers FILE   whose keys may sign: OpenSSH's allowed_signers format (see ssh-keygen(1)),
+                           e.g. \`alice@example.com namespaces="${AUDIT_NAMESPACE}" ssh-ed25519 AAAA…\`; the signer's
+                           principals and key fingerprint are reported
+  --require-signature      a log without LOG.sig fails (needs --allowed-signers)
+Without --allowed-signers a signature is still checked against the log, but not who made it.
+
+Exit status (for several files, the worst, in this order): 1 a log broken (a record changed, removed,
+reordered or appended after the closing record), unreadable, or its signature does not match it;
+4 the signer not proven: a signature required and missing, or made by a key the allowed signers do not
+allow (for this namespace, at this time); 3 a log incomplete; 0 every log intact (and signed by an
+allowed key, where --allowed-signers was given and the log is signed).`;
 
 /** Exit statuses of verify and show. */
-const EXIT = { intact: 0, broken: 1, incomplete: 3 } as const;
+const EXIT = { intact: 0, broken: 1, incomplete: 3, unproven: 4 } as const;
+type Outcome = keyof typeof EXIT;
 
 export async function auditCommand(argv: string[]): Promise<number> {
   const [action, ...files] = argv;
@@ -25,10 +45,10 @@ export async function auditCommand(argv: string[]): Promise<number> {
     return action === undefined ? 1 : 0;
   }
   if (action === 'verify') {
-    if (files.length === 0) throw new UsageError('expected `audit verify FILE…` (see audit --help)');
+    const { files: logs, allowed, requireSignature } = verifyArguments(files);
     // Every file is checked and reported, so one bad log among many does not hide the others' verdicts.
-    const statuses: ChainStatus[] = [];
-    for (const file of files) {
+    const statuses: Outcome[] = [];
+    for (const file of logs) {
       const log = readLog(file);
       if ('unreadable' in log) {
         statuses.push('broken');
@@ -38,6 +58,11 @@ export async function auditCommand(argv: string[]): Promise<number> {
       const verdict = verifyChain(log.text);
       statuses.push(verdict.status);
       process.stdout.write(`${file}: ${describeVerdict(verdict)}\n`);
+      const signature = verifyAuditSignature(file, log.bytes, allowed, new Date());
+      if (signature.status !== 'missing' || allowed) {
+        process.stdout.write(`${file}: ${describeSignature(signature, requireSignature)}\n`);
+      }
+      statuses.push(signatureOutcome(signature.status, requireSignature));
     }
     return worst(statuses);
   }
@@ -46,22 +71,74 @@ export async function auditCommand(argv: string[]): Promise<number> {
     const log = readLog(files[0]!);
     if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${files[0]}: ${log.unreadable}`);
     process.stdout.write(`${showAuditLog(log.text)}\n`);
+    // Whose signature it is needs `audit verify --allowed-signers`; show says whether it matches the log.
+    const signature = verifyAuditSignature(files[0]!, log.bytes, undefined, new Date());
+    process.stdout.write(`signature: ${describeSignature(signature, false)}\n`);
     // The log is shown either way, but a script piping it somewhere must not take a broken or partial one as good.
-    return EXIT[verifyChain(log.text).status];
+    return worst([verifyChain(log.text).status, signatureOutcome(signature.status, false)]);
   }
   throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify or show`);
 }
 
-function worst(statuses: ChainStatus[]): number {
+function worst(statuses: Array<ChainStatus | Outcome>): number {
   if (statuses.includes('broken')) return EXIT.broken;
+  if (statuses.includes('unproven')) return EXIT.unproven;
   if (statuses.includes('incomplete')) return EXIT.incomplete;
   return EXIT.intact;
 }
 
-/** A log's text, or why it cannot be read (the error code, e.g. ENOENT). */
-function readLog(file: string): { text: string } | { unreadable: string } {
+/** A signature that does not match the log means the log (or the signature) was changed: as broken as a chain. */
+function signatureOutcome(status: SignatureStatus, required: boolean): Outcome {
+  switch (status) {
+    case 'bad':
+      return 'broken';
+    case 'untrusted':
+      return 'unproven';
+    case 'missing':
+      return required ? 'unproven' : 'intact';
+    case 'trusted':
+    case 'unchecked':
+      return 'intact';
+  }
+}
+
+function verifyArguments(argv: string[]): { files: string[]; allowed: AllowedSigner[] | undefined; requireSignature: boolean } {
+  const spec = { 'allowed-signers': { type: 'string' }, 'require-signature': { type: 'boolean' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof spec; allowPositionals: true; strict: true }>>;
   try {
-    return { text: readFileSync(file, 'utf8') };
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see audit --help)`);
+  }
+  const files = parsed.positionals;
+  if (files.length === 0) throw new UsageError('expected `audit verify FILE…` (see audit --help)');
+  const signersFile = parsed.values['allowed-signers'];
+  const requireSignature = Boolean(parsed.values['require-signature']);
+  if (requireSignature && signersFile === undefined) {
+    throw new UsageError('--require-signature needs --allowed-signers FILE: a signature proves nothing without the list of keys allowed to make it');
+  }
+  if (signersFile === undefined) return { files, allowed: undefined, requireSignature };
+  let text: string;
+  try {
+    text = readFileSync(signersFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the allowed signers file ${signersFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    const allowed = parseAllowedSigners(text, signersFile);
+    if (allowed.length === 0) throw new UsageError(`the allowed signers file ${signersFile} names no key: every signature would be refused`);
+    return { files, allowed, requireSignature };
+  } catch (error) {
+    if (error instanceof AllowedSignersError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** A log's bytes and text, or why it cannot be read (the error code, e.g. ENOENT). */
+function readLog(file: string): { text: string; bytes: Buffer } | { unreadable: string } {
+  try {
+    const bytes = readFileSync(file);
+    return { bytes, text: bytes.toString('utf8') };
   } catch (error) {
     return { unreadable: (error as NodeJS.ErrnoException).code ?? String(error) };
   }

@@ -9,7 +9,7 @@ import { UsageError } from './options.ts';
 const OPERATOR_ERRORS = new Set([
   'UsageError', 'InventoryError', 'HostPatternError', 'ConnectionVariableError', 'ShlexError', 'SchemaError', 'TemplateError',
   'UnreachableError', 'HostKeyError', 'ModuleError', 'SshConfigError', 'InvalidShellValueError',
-  'AuditLogError',
+  'AuditLogError', 'AuditSignError', 'AuditCopyError',
 ]);
 
 export function describeError(error: unknown): string {

@@ -27,6 +27,12 @@ export interface CommonOptions {
   tags: string[];
   skipTags: string[];
   auditLog?: string;
+  /** Sign the audit log when the run ends (--sign-audit, or implied by --audit-sign-key); unset: do not sign. */
+  signAudit?: boolean;
+  /** The key to sign with: a private key file, or a .pub naming one of the agent's keys; unset: the agent's first key. */
+  auditSignKey?: string;
+  /** Where else each audit record goes as it is written (--audit-copy, repeatable; see runner/audit/copy.ts); unset: nowhere. */
+  auditCopies?: string[];
   timeoutSeconds: number;
   hostKeyPolicy: 'strict' | 'accept-new' | 'insecure-ignore';
   /** Prompt for the become password once (like ansible -K). */
@@ -54,6 +60,9 @@ const OPTION_SPEC = {
   tags: { type: 'string', short: 't', multiple: true },
   'skip-tags': { type: 'string', multiple: true },
   'audit-log': { type: 'string' },
+  'sign-audit': { type: 'boolean' },
+  'audit-sign-key': { type: 'string' },
+  'audit-copy': { type: 'string', multiple: true },
   timeout: { type: 'string' },
   'accept-new-host-keys': { type: 'boolean' },
   'insecure-skip-host-key-check': { type: 'boolean' },
@@ -97,6 +106,9 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
     tags: list(v.tags),
     skipTags: list(v['skip-tags']),
     auditLog: v['audit-log'] as string | undefined,
+    signAudit: Boolean(v['sign-audit'] || v['audit-sign-key'] !== undefined),
+    auditSignKey: v['audit-sign-key'] as string | undefined,
+    auditCopies: [v['audit-copy']].flat().filter((item): item is string => typeof item === 'string'),
     timeoutSeconds,
     hostKeyPolicy: v['insecure-skip-host-key-check'] ? 'insecure-ignore' : v['accept-new-host-keys'] ? 'accept-new' : 'strict',
     askBecomePass: Boolean(v['ask-become-pass']),
@@ -143,6 +155,13 @@ export const COMMON_HELP = `Options:
   -K, --ask-become-pass         ask once for the sudo password
       --json                    print one JSON event per line instead of the report
       --audit-log FILE          where to write the audit log (default: ./audit/RUN-ID.jsonl)
+      --sign-audit              sign the audit log at the end with your SSH key from ssh-agent (SSH_AUTH_SOCK,
+                                its first key), into FILE.sig (OpenSSH SSHSIG, namespace drover-audit)
+      --audit-sign-key KEY      sign with this key (implies --sign-audit): a private key file, or the .pub
+                                of a key held by ssh-agent
+      --audit-copy DEST         also send each audit record, as it is written, to DEST (repeatable):
+                                command:CMD (on its stdin), syslog, journald, syslog://HOST[:PORT] (TCP),
+                                syslog+udp://HOST[:PORT]
       --accept-new-host-keys    record unknown host keys (trust on first use); changed keys are still refused
       --insecure-skip-host-key-check
                                 do not verify host keys at all (man-in-the-middle risk)

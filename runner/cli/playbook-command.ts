@@ -10,14 +10,15 @@ import { checkTemplates } from '../engine/template-preflight.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import { gitInfo } from './git-info.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
-import { startRun } from './run-context.ts';
+import { prepareAudit, startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
 import { typeCheckPlaybook } from './typecheck.ts';
 
 export const PLAYBOOK_HELP = `Usage: tsx run PLAYBOOK.ts -i INVENTORY [options]
 
 Runs a playbook's plays on the hosts they name, every host at once, stopping everywhere at the first
-failure. Exit status: 0 ok, 2 a host failed, 4 a host unreachable, 130 interrupted.
+failure. Exit status: 0 ok, 2 a host failed, 4 a host unreachable, 130 interrupted, 5 ok but the audit log
+could not be signed (--sign-audit) or copied whole (--audit-copy).
 
 The playbook and the files it imports are type-checked first (cached by content); a type error is
 reported as file:line:col and nothing runs (exit 1).
@@ -59,6 +60,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   const run = startRun({
     options,
     hosts,
+    audit: await prepareAudit(options),
     info: {
       runKind: 'playbook',
       playbook: { path: playbookPath, sha256: createHash('sha256').update(readFileSync(playbookPath)).digest('hex') },

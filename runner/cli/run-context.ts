@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AuditWriter } from '../audit/writer.ts';
+import { AuditCopyReporter, openAuditCopies, type AuditCopySink } from '../audit/copy.ts';
+import { checkSignable, openAuditSigner, signAuditLog, type AuditSigner } from '../audit/sign.ts';
+import { describeError } from './describe-error.ts';
 import { connect } from '../transport/connect.ts';
 import { EventBus, type Reporter, type RunStartInfo } from '../events.ts';
 import { HostSession, type Connector, type HostTarget } from '../engine/host-session.ts';
@@ -36,6 +39,25 @@ export interface RunContextSettings {
   /** For tests: a connector other than the real transport. */
   connector?: Connector;
   stdout?: NodeJS.WritableStream;
+  /** The audit log's signing key and copies (from prepareAudit). */
+  audit?: AuditSetup;
+}
+
+/** Exit status of a run that finished ok but whose audit log could not be signed or copied whole. */
+export const EXIT_AUDIT_INCOMPLETE = 5;
+
+export interface AuditSetup {
+  signer?: AuditSigner;
+  copies: AuditCopySink[];
+}
+
+/**
+ * The signing key and copy destinations the options ask for, found and opened before the run starts, so
+ * a missing agent or an unreachable syslog stops the run before anything happens on a host.
+ */
+export async function prepareAudit(options: CommonOptions): Promise<AuditSetup> {
+  const signer = options.signAudit ? await openAuditSigner({ keyFile: options.auditSignKey, agentSocket: process.env.SSH_AUTH_SOCK }) : undefined;
+  return { signer, copies: await openAuditCopies(options.auditCopies ?? []) };
 }
 
 export function startRun(settings: RunContextSettings): RunContext {
@@ -50,8 +72,20 @@ export function startRun(settings: RunContextSettings): RunContext {
   }
   const stdout = settings.stdout ?? process.stdout;
   const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
-  // The audit log first: its run-start record is the probe that it can be written, before anything is shown.
-  const reporters: Reporter[] = [new AuditWriter(auditPath, redactor)];
+  const audit = settings.audit ?? { copies: [] };
+  let auditWriter: AuditWriter;
+  try {
+    if (audit.signer) checkSignable(auditPath);
+    // The audit log first: its run-start record is the probe that it can be written, before anything is shown.
+    auditWriter = new AuditWriter(auditPath, redactor);
+  } catch (error) {
+    // An open copy (a spawned command, a connection) would keep the process alive after the error.
+    void Promise.all(audit.copies.map((copy) => copy.end()));
+    throw error;
+  }
+  // Right after the writer, so each copy gets each line as soon as the file has it.
+  const auditCopies = new AuditCopyReporter(auditWriter, audit.copies);
+  const reporters: Reporter[] = [auditWriter, auditCopies];
   reporters.push(options.json
     ? new JsonReporter(stdout, redactor)
     : new TerminalReporter({ stream: stdout, interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI, showDiff: options.diff, verbose: options.verbose, redactor }));
@@ -101,7 +135,23 @@ export function startRun(settings: RunContextSettings): RunContext {
       const exitCode = state.exitCode();
       bus.emit({ kind: 'run-end', recap: state.recap(), exitCode, interrupted: state.stopReason === 'interrupted', durationMs: Date.now() - started });
       await bus.close();
-      return exitCode;
+      let auditWhole = true;
+      for (const failure of auditCopies.failures()) {
+        process.stderr.write(`drover: ${failure}; the local log ${auditPath} is whole\n`);
+        auditWhole = false;
+      }
+      if (audit.signer) {
+        // After the closing record and the file's close: the signature covers the whole log as written.
+        try {
+          const signed = await signAuditLog(auditPath, audit.signer, auditWriter.lastLine);
+          process.stderr.write(`audit log signed: ${signed.sigPath} (${signed.signer})\n`);
+        } catch (error) {
+          process.stderr.write(`drover: ${describeError(error)}\n`);
+          auditWhole = false;
+        }
+      }
+      // A failed run keeps its own status; an ok run whose audit trail is not whole must not look ok.
+      return exitCode === 0 && !auditWhole ? EXIT_AUDIT_INCOMPLETE : exitCode;
     },
   };
 }
