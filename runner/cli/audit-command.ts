@@ -1,10 +1,13 @@
-/** `audit verify FILE…` and `audit show FILE`. */
-import { readFileSync } from 'node:fs';
+/** `audit verify FILE…`, `audit show FILE` and `audit report FILE…`. */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AllowedSignersError, parseAllowedSigners, type AllowedSigner } from '../audit/allowed-signers.ts';
 import { describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
 import { AUDIT_NAMESPACE, describeSignature, verifyAuditSignature, type SignatureStatus } from '../audit/sign.ts';
 import { showAuditLog } from '../audit/show.ts';
+import { buildRunReports, type AuditLogInput } from '../report/audit-report.ts';
+import { renderHtml } from '../report/audit-report-html.ts';
+import { renderMarkdown } from '../report/audit-report-markdown.ts';
 import { UsageError } from './options.ts';
 
 export const AUDIT_HELP = `Usage:
@@ -12,6 +15,12 @@ export const AUDIT_HELP = `Usage:
                               check each log's hash chain and that it ends with its closing record,
                               and its signature LOG.sig when there is one
   tsx run audit show FILE     print the log for people, then the same verdict (and whether LOG.sig matches)
+  tsx run audit report [--allowed-signers FILE [--require-signature]] LOG… -o report.html
+                              one self-contained page for review: the run's identity, chain and signature
+                              verdicts, failures and unreachable hosts first, then each task with the hosts
+                              that change the same way grouped (node[01:18]) and their diffs collapsed
+      -o, --output FILE       where to write it (default: standard output)
+      --format html|markdown  default: markdown when FILE ends in .md, else html
 
 A log is intact when every record chains to the one before and the last record is the run's closing
 run-end record, which carries the number of records and the hash of the record before it; nothing may
@@ -32,7 +41,8 @@ Exit status (for several files, the worst, in this order): 1 a log broken (a rec
 reordered or appended after the closing record), unreadable, or its signature does not match it;
 4 the signer not proven: a signature required and missing, or made by a key the allowed signers do not
 allow (for this namespace, at this time); 3 a log incomplete; 0 every log intact (and signed by an
-allowed key, where --allowed-signers was given and the log is signed).`;
+allowed key, where --allowed-signers was given and the log is signed). report writes its page whatever
+the verdicts (they are at its top) and exits as verify does.`;
 
 /** Exit statuses of verify and show. */
 const EXIT = { intact: 0, broken: 1, incomplete: 3, unproven: 4 } as const;
@@ -77,7 +87,52 @@ export async function auditCommand(argv: string[]): Promise<number> {
     // The log is shown either way, but a script piping it somewhere must not take a broken or partial one as good.
     return worst([verifyChain(log.text).status, signatureOutcome(signature.status, false)]);
   }
-  throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify or show`);
+  if (action === 'report') return reportCommand(files);
+  throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify, show or report`);
+}
+
+/** `audit report [--allowed-signers FILE [--require-signature]] FILE… [-o OUT] [--format html|markdown]`. */
+function reportCommand(argv: string[]): number {
+  const spec = {
+    output: { type: 'string', short: 'o' },
+    format: { type: 'string' },
+    'allowed-signers': { type: 'string' },
+    'require-signature': { type: 'boolean' },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof spec }>>;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: spec });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see audit --help)`);
+  }
+  const files = parsed.positionals;
+  if (files.length === 0) throw new UsageError('expected `audit report FILE… -o report.html` (see audit --help)');
+  const output = parsed.values.output;
+  const format = parsed.values.format ?? (output && /\.(md|markdown)$/i.test(output) ? 'markdown' : 'html');
+  if (format !== 'html' && format !== 'markdown') throw new UsageError(`--format takes html or markdown, got ${JSON.stringify(format)}`);
+  const requireSignature = Boolean(parsed.values['require-signature']);
+  const signersFile = parsed.values['allowed-signers'];
+  if (requireSignature && signersFile === undefined) throw new UsageError(REQUIRE_NEEDS_SIGNERS);
+  const allowed = signersFile === undefined ? undefined : loadAllowedSigners(signersFile);
+  const outcomes: Outcome[] = [];
+  const logs = files.map((file): AuditLogInput => {
+    const log = readLog(file);
+    if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${file}: ${log.unreadable}; no report was written`);
+    const verdict = verifyChain(log.text);
+    const signature = verifyAuditSignature(file, log.bytes, allowed, new Date());
+    outcomes.push(verdict.status, signatureOutcome(signature.status, requireSignature));
+    return {
+      path: file,
+      text: log.text,
+      chain: { status: verdict.status, text: describeVerdict(verdict) },
+      signature: { status: signature.status, text: describeSignature(signature, requireSignature) },
+    };
+  });
+  const reports = buildRunReports(logs);
+  const page = format === 'html' ? renderHtml(reports) : renderMarkdown(reports);
+  if (output === undefined || output === '-') process.stdout.write(page);
+  else writeFileSync(output, page);
+  return worst(outcomes);
 }
 
 function worst(statuses: Array<ChainStatus | Outcome>): number {
@@ -114,10 +169,15 @@ function verifyArguments(argv: string[]): { files: string[]; allowed: AllowedSig
   if (files.length === 0) throw new UsageError('expected `audit verify FILE…` (see audit --help)');
   const signersFile = parsed.values['allowed-signers'];
   const requireSignature = Boolean(parsed.values['require-signature']);
-  if (requireSignature && signersFile === undefined) {
-    throw new UsageError('--require-signature needs --allowed-signers FILE: a signature proves nothing without the list of keys allowed to make it');
-  }
+  if (requireSignature && signersFile === undefined) throw new UsageError(REQUIRE_NEEDS_SIGNERS);
   if (signersFile === undefined) return { files, allowed: undefined, requireSignature };
+  return { files, allowed: loadAllowedSigners(signersFile), requireSignature };
+}
+
+const REQUIRE_NEEDS_SIGNERS = '--require-signature needs --allowed-signers FILE: a signature proves nothing without the list of keys allowed to make it';
+
+/** The allowed signers file of verify and report, read and parsed, or a UsageError naming the file. */
+function loadAllowedSigners(signersFile: string): AllowedSigner[] {
   let text: string;
   try {
     text = readFileSync(signersFile, 'utf8');
@@ -127,7 +187,7 @@ function verifyArguments(argv: string[]): { files: string[]; allowed: AllowedSig
   try {
     const allowed = parseAllowedSigners(text, signersFile);
     if (allowed.length === 0) throw new UsageError(`the allowed signers file ${signersFile} names no key: every signature would be refused`);
-    return { files, allowed, requireSignature };
+    return allowed;
   } catch (error) {
     if (error instanceof AllowedSignersError) throw new UsageError(error.message);
     throw error;

@@ -17,6 +17,7 @@ Usage:
   tsx run module PATTERN -i INVENTORY MODULE key=value…            one module on many hosts
   tsx run inventory -i INVENTORY --list | --graph                  show the inventory
   tsx run audit verify FILE | audit show FILE                      check or read an audit log
+  tsx run audit report FILE… -o report.html                        a page (or --format markdown) for review
 
 Each subcommand has --help.`;
 
