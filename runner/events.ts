@@ -27,6 +27,12 @@ export interface RunStartInfo {
   skipTags?: string[];
 }
 
+/**
+ * The exit status of `--check --detect-drift` when changes are pending and nothing failed; unused by
+ * everything else (0 ok, 1 usage, 2 failed, 3 incomplete audit log, 4 unreachable, 130/143 signals).
+ */
+export const DRIFT_EXIT_STATUS = 5;
+
 export interface RecapLine {
   host: string;
   ok: number;

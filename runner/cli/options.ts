@@ -3,6 +3,7 @@
  * that name the option and the value.
  */
 import { parseArgs } from 'node:util';
+import { DRIFT_EXIT_STATUS } from '../events.ts';
 import { DEFAULT_RUN_OUTPUT_BYTES } from '../transport/output-budget.ts';
 
 export class UsageError extends Error {
@@ -19,6 +20,8 @@ export interface CommonOptions {
   inventory?: string;
   limit?: string;
   check: boolean;
+  /** With check: exit DRIFT_EXIT_STATUS when changes are pending and nothing failed (cron and CI drift detection). */
+  detectDrift: boolean;
   diff: boolean;
   json: boolean;
   verbose: boolean;
@@ -52,6 +55,7 @@ const OPTION_SPEC = {
   limit: { type: 'string', short: 'l' },
   check: { type: 'boolean', short: 'C' },
   'dry-run': { type: 'boolean' },
+  'detect-drift': { type: 'boolean' },
   diff: { type: 'boolean', short: 'D' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
@@ -94,10 +98,14 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
   if (v['accept-new-host-keys'] && v['insecure-skip-host-key-check']) {
     throw new UsageError('--accept-new-host-keys and --insecure-skip-host-key-check cannot be used together');
   }
+  if (v['detect-drift'] && !(v.check || v['dry-run'])) {
+    throw new UsageError('--detect-drift reports pending changes of a dry run: use it with --check');
+  }
   const options: CommonOptions = {
     inventory: v.inventory as string | undefined,
     limit: v.limit as string | undefined,
     check: Boolean(v.check || v['dry-run']),
+    detectDrift: Boolean(v['detect-drift']),
     diff: Boolean(v.diff),
     json: Boolean(v.json),
     verbose: Boolean(v.verbose),
@@ -146,6 +154,8 @@ export const COMMON_HELP = `Options:
   -i, --inventory FILE          inventory (Ansible YAML or INI; group_vars/ and host_vars/ beside it are read)
   -l, --limit PATTERN           narrow the hosts further (all, group, host, node*, a:b, a:&b, a:!b)
   -C, --check, --dry-run        read state and report what would change; change nothing
+      --detect-drift            with --check: exit ${DRIFT_EXIT_STATUS} when changes are pending and no host failed or
+                                was unreachable (for cron and CI); 0 when nothing would change
   -D, --diff                    show unified diffs for files and before → after for settings
   -t, --tags TAGS               run only tasks with these tags (comma-separated; repeatable)
       --skip-tags TAGS          skip tasks with these tags

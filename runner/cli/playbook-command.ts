@@ -18,7 +18,8 @@ export const PLAYBOOK_HELP = `Usage: tsx run PLAYBOOK.ts -i INVENTORY [options]
 
 Runs a playbook's plays on the hosts they name, every host at once, stopping everywhere at the first
 failure. Exit status: 0 ok, 2 a host failed, 4 a host unreachable, 130 interrupted, 5 ok but the audit log
-could not be signed (--sign-audit) or copied whole (--audit-copy).
+could not be signed (--sign-audit) or copied whole (--audit-copy); with --check --detect-drift, 6 when
+changes are pending (and none of the others).
 
 The playbook and the files it imports are type-checked first (cached by content); a type error is
 reported as file:line:col and nothing runs (exit 1).

@@ -10,7 +10,7 @@ import { AuditCopyReporter, openAuditCopies, type AuditCopySink } from '../audit
 import { checkSignable, openAuditSigner, signAuditLog, type AuditSigner } from '../audit/sign.ts';
 import { describeError } from './describe-error.ts';
 import { connect } from '../transport/connect.ts';
-import { EventBus, type Reporter, type RunStartInfo } from '../events.ts';
+import { DRIFT_EXIT_STATUS, EventBus, type Reporter, type RunStartInfo } from '../events.ts';
 import { HostSession, type Connector, type HostTarget } from '../engine/host-session.ts';
 import { SessionPool } from '../engine/session-pool.ts';
 import { RunState } from '../engine/run-state.ts';
@@ -132,7 +132,7 @@ export function startRun(settings: RunContextSettings): RunContext {
       process.off('SIGINT', onInterrupt);
       process.off('SIGTERM', onInterrupt);
       await sessions.closeAll();
-      const exitCode = state.exitCode();
+      const exitCode = driftExitCode(state, options);
       bus.emit({ kind: 'run-end', recap: state.recap(), exitCode, interrupted: state.stopReason === 'interrupted', durationMs: Date.now() - started });
       await bus.close();
       let auditWhole = true;
@@ -154,4 +154,14 @@ export function startRun(settings: RunContextSettings): RunContext {
       return exitCode === 0 && !auditWhole ? EXIT_AUDIT_INCOMPLETE : exitCode;
     },
   };
+}
+
+/**
+ * The run's exit status, with drift detection: a clean dry run (status 0) that predicts changes exits
+ * DRIFT_EXIT_STATUS when asked to, so cron and CI can tell "in sync" from "would change" without parsing.
+ */
+function driftExitCode(state: RunState, options: CommonOptions): number {
+  const exitCode = state.exitCode();
+  if (exitCode !== 0 || !options.check || !options.detectDrift) return exitCode;
+  return state.recap().some((line) => line.changed > 0) ? DRIFT_EXIT_STATUS : 0;
 }

@@ -5,6 +5,7 @@
  *
  * Example: `writeFileSync('report.html', renderHtml(buildRunReports(logs)))`.
  */
+import { DRIFT_EXIT_STATUS } from '../events.ts';
 import { changeWord, type FailureGroup, type HostGroup, type RunReport, type TaskReport } from './audit-report.ts';
 import { html } from './escape.ts';
 import { compactHosts } from './host-ranges.ts';
@@ -40,7 +41,7 @@ function renderRun(report: RunReport): string {
     badge(identity.mode === 'check' ? 'dry run (check)' : identity.mode === 'apply' ? 'apply' : (identity.mode ?? 'unknown mode'), identity.mode === 'check' ? 'info' : 'warn'),
     badge(`chain ${report.chain.status}`, report.chain.status === 'intact' ? 'good' : 'bad'),
     badge(report.signature, /^signature (verified|valid)/.test(report.signature) ? 'good' : report.signature === 'unsigned' ? 'muted' : 'info'),
-    identity.exitCode === undefined ? badge('no run-end record', 'bad') : badge(`exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`, identity.exitCode === 0 ? 'good' : identity.exitCode === 5 ? 'warn' : 'bad'),
+    identity.exitCode === undefined ? badge('no run-end record', 'bad') : badge(`exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`, identity.exitCode === 0 ? 'good' : identity.exitCode === DRIFT_EXIT_STATUS ? 'warn' : 'bad'),
   ];
   const stats = [
     stat(totals.hosts, 'hosts', ''),

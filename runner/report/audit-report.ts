@@ -5,18 +5,25 @@
  * stands out. Failures and unreachable hosts are gathered first. This module only builds the model; the
  * HTML and Markdown renderers (audit-report-html.ts, audit-report-markdown.ts) draw it.
  *
- * Example: `renderHtml(buildRunReports([{ path, text, signature: 'unsigned' }]))`.
+ * Example: `renderHtml(buildRunReports([{ path, text, chain: { status: 'intact', text: '…' }, signature: 'unsigned' }]))`.
  *
  * The log is hostile input as much as any host's output: every string here is raw, and the renderers escape.
  */
-import { describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
 import type { Diff } from '../module.ts';
 import { renderDiff } from './diff.ts';
+
+/** The chain verdict of runner/audit/chain.ts, as the caller (the CLI) found it: reports do not verify. */
+export interface ChainSummary {
+  status: 'intact' | 'broken' | 'incomplete';
+  /** One line for people (describeVerdict). */
+  text: string;
+}
 
 /** One log to report on. `signature` is what is known of its signature (a sidecar, its verification). */
 export interface AuditLogInput {
   path: string;
   text: string;
+  chain: ChainSummary;
   signature: string;
 }
 
@@ -95,7 +102,7 @@ export interface TaskReport {
 export interface RunReport {
   path: string;
   identity: RunIdentity;
-  chain: { status: ChainStatus; text: string };
+  chain: ChainSummary;
   signature: string;
   /** Lines that are not JSON records (a damaged log); the chain verdict says more. */
   unreadableLines: number;
@@ -115,7 +122,6 @@ export function buildRunReports(logs: AuditLogInput[]): RunReport[] {
 type Rec = Record<string, unknown>;
 
 export function buildRunReport(log: AuditLogInput, idPrefix = ''): RunReport {
-  const verdict = verifyChain(log.text);
   const identity: RunIdentity = { tags: [], skipTags: [], hosts: [] };
   const stops: string[] = [];
   const warnings: string[] = [];
@@ -217,7 +223,7 @@ export function buildRunReport(log: AuditLogInput, idPrefix = ''): RunReport {
   return {
     path: log.path,
     identity,
-    chain: { status: verdict.status, text: describeVerdict(verdict) },
+    chain: log.chain,
     signature: log.signature,
     unreadableLines,
     stops,

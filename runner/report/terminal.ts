@@ -5,7 +5,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
-import type { Reporter, StampedEvent } from '../events.ts';
+import { DRIFT_EXIT_STATUS, type Reporter, type StampedEvent } from '../events.ts';
 import type { TaskResult, TaskStatus } from '../result.ts';
 import type { Redactor } from '../secret.ts';
 import { printable as n } from '../printable.ts';
@@ -132,7 +132,8 @@ export class TerminalReporter implements Reporter {
     }
     const verdict = event.interrupted
       ? c.red('interrupted')
-      : event.exitCode === 0 ? c.green('ok') : event.exitCode === 4 ? c.magenta('hosts unreachable') : c.red('failed');
+      : event.exitCode === 0 ? c.green('ok') : event.exitCode === 4 ? c.magenta('hosts unreachable')
+        : event.exitCode === DRIFT_EXIT_STATUS ? c.yellow('changes pending (--detect-drift)') : c.red('failed');
     this.print(`exit ${event.exitCode}: ${verdict}`);
   }
 
