@@ -73,7 +73,7 @@ export function compactHosts(names: Iterable<string>): string[] {
     }
     out.push({ sort: `${family.prefix}${show(numbers[0]!)}`, text: `${family.prefix}[${runs.join(',')}]${family.suffix}` });
   }
-  return out.sort((a, b) => a.sort.localeCompare(b.sort, 'en', { numeric: true })).map((entry) => entry.text);
+  return out.sort((a, b) => a.sort.localeCompare(b.sort, 'en', { numeric: true }) || (a.sort < b.sort ? -1 : 1)).map((entry) => entry.text);
 }
 
 function split(name: string): NumberedName | undefined {

@@ -1,0 +1,213 @@
+/**
+ * `audit report` from fixture audit logs (chained with the real sealing code): host ranges as a table,
+ * grouping of identical changes, failures first, escaping of hostile names and output in HTML and Markdown,
+ * and the CLI writing the page with the chain's verdict and the signature sidecar's presence.
+ */
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closingFields, CLOSING_KIND, describeVerdict, sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
+import { buildRunReports, type AuditLogInput } from '../../../runner/report/audit-report.ts';
+import { renderHtml } from '../../../runner/report/audit-report-html.ts';
+import { renderMarkdown } from '../../../runner/report/audit-report-markdown.ts';
+import { compactHosts } from '../../../runner/report/host-ranges.ts';
+import { runCli } from '../../support/run-cli.ts';
+
+/** A chained log of these bodies, closed by its run-end record, as AuditWriter writes it. */
+function chainedLog(bodies: Array<Record<string, unknown>>): string {
+  const lines: string[] = [];
+  for (const [index, body] of bodies.entries()) {
+    const seq = index + 1;
+    const previous = lines[lines.length - 1];
+    lines.push(sealRecord(seq, previous, body.kind === CLOSING_KIND ? { ...body, ...closingFields(seq, previous) } : body));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const RUN = '20261206T120000Z-abcdef';
+const time = '2026-12-06T12:00:00.000Z';
+
+function start(hosts: string[], mode = 'check'): Record<string, unknown> {
+  return {
+    kind: 'run-start', runId: RUN, time, runKind: 'playbook',
+    playbook: { path: '/srv/playbooks/cluster.ts', sha256: 'a'.repeat(64) },
+    git: { commit: 'c0ffee'.padEnd(40, '0'), dirty: false },
+    inventory: { path: '/srv/inventory.yaml', sha256: 'b'.repeat(64) },
+    mode, diff: true, tags: [], skipTags: [], operator: 'alice', controller: 'bastion-1', argv: ['cluster.ts', '--check'], cwd: '/srv', hosts,
+  };
+}
+
+function task(host: string, name: string, status: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { kind: 'task', runId: RUN, time, host, task: name, module: 'sysctl', status, changed: status === 'changed', checkMode: true, uncertain: false, msg: status, changes: [], diffs: [], commands: [], rc: null, stderrTail: '', durationMs: 5, ...extra };
+}
+
+function end(hosts: string[], exitCode: number): Record<string, unknown> {
+  return { kind: 'run-end', runId: RUN, time: '2026-12-06T12:00:09.000Z', recap: hosts.map((host) => ({ host, ok: 1, changed: 1, failed: 0, skipped: 0, unreachable: 0, ignored: 0 })), exitCode, interrupted: false, durationMs: 9000 };
+}
+
+function input(text: string, path = '/var/log/drover/run.jsonl'): AuditLogInput {
+  const verdict = verifyChain(text);
+  return { path, text, chain: { status: verdict.status, text: describeVerdict(verdict) }, signature: 'unsigned' };
+}
+
+const nodes = Array.from({ length: 19 }, (_, index) => `node${String(index + 1).padStart(2, '0')}`);
+const forward = (before: string) => ({
+  changes: [`set net.ipv4.ip_forward ${before} → 1`],
+  diffs: [{ kind: 'value', name: 'net.ipv4.ip_forward', before, after: '1' }],
+});
+
+/** A fleet dry run: 18 nodes change the same way, node19 differently, db1 fails, db2 is unreachable. */
+function fleetLog(): string {
+  const hosts = [...nodes, 'db1', 'db2'];
+  return chainedLog([
+    start(hosts),
+    { kind: 'play-start', runId: RUN, time, play: 'prepare', hosts, batch: 1, batches: 1 },
+    ...nodes.map((host) => task(host, 'ip forwarding', 'changed', host === 'node19' ? forward('2') : forward('0'))),
+    task('db1', 'ip forwarding', 'failed', { msg: 'sysctl -w failed on db1: permission denied', failure: { kind: 'command-failed', hint: 'run with become' }, commands: [{ line: 'sysctl -w net.ipv4.ip_forward=1', executed: true, exitCode: 255, stderrTail: 'permission denied' }] }),
+    task('db2', 'ip forwarding', 'unreachable', { msg: 'cannot connect to db2: connection refused', failure: { kind: 'unreachable', hint: 'is sshd running?' } }),
+    { kind: 'host-unreachable', runId: RUN, time, host: 'db2', message: 'cannot connect to db2: connection refused', hint: 'is sshd running?' },
+    ...nodes.map((host) => task(host, 'swap off', host === 'node05' ? 'skipped' : 'ok')),
+    { kind: 'play-end', runId: RUN, time, play: 'prepare' },
+    end(hosts, 2),
+  ]);
+}
+
+describe('audit report', () => {
+  describe('compactHosts', () => {
+    const table: Array<[string[], string[]]> = [
+      [nodes.slice(0, 18), ['node[01:18]']],
+      [['node01', 'node02', 'node03', 'node05', 'node07', 'node08'], ['node[01:03,05,07:08]']],
+      [['lab-3', 'lab-1', 'lab-2'], ['lab-[1:3]']],
+      [['web9', 'web10', 'web11'], ['web[9:11]']],
+      [['node09', 'node10', 'node11'], ['node[09:11]']],
+      [['node1', 'node01'], ['node01', 'node1']],
+      [['db1', 'node02', 'node01', 'gateway'], ['db1', 'gateway', 'node[01:02]']],
+      [['rack1-node1', 'rack1-node2', 'rack2-node1'], ['rack1-node[1:2]', 'rack2-node1']],
+      [['a1.example.com', 'a2.example.com'], ['a[1:2].example.com']],
+      [['solo'], ['solo']],
+    ];
+    for (const [names, expected] of table) {
+      it(`${names.join(',')} → ${expected.join(' ')}`, () => expect(compactHosts(names)).to.deep.equal(expected));
+    }
+  });
+
+  it('groups hosts that change the same way, and counts ok and skipped per task', () => {
+    const [report] = buildRunReports([input(fleetLog())]);
+    const forwarding = report!.tasks[0]!;
+    expect(forwarding.name).to.equal('ip forwarding');
+    expect(forwarding.changed.map((group) => [group.hosts.length, compactHosts(group.hosts), group.lines])).to.deep.equal([
+      [18, ['node[01:18]'], ['set net.ipv4.ip_forward 0 → 1']],
+      [1, ['node19'], ['set net.ipv4.ip_forward 2 → 1']],
+    ]);
+    expect(forwarding.changed[0]!.diffs).to.deep.equal(['net.ipv4.ip_forward: "0" → "1"']);
+    expect(forwarding.failed).to.deep.equal(['db1']);
+    expect(forwarding.unreachable).to.deep.equal(['db2']);
+    const swap = report!.tasks[1]!;
+    expect([swap.ok.length, swap.skipped]).to.deep.equal([18, ['node05']]);
+    expect(report!.failures.map((failure) => [failure.hosts, failure.message, failure.hint, failure.exitCode, failure.stderrTail])).to.deep.equal([
+      [['db1'], 'sysctl -w failed on db1: permission denied', 'run with become', 255, 'permission denied'],
+    ]);
+    // Recorded twice (the task's result and the host event), reported once.
+    expect(report!.unreachable.map((group) => group.hosts)).to.deep.equal([['db2']]);
+    expect(report!.totals).to.deep.include({ hosts: 21, hostsChanged: 19, changed: 19, failed: 1, ok: 18, skipped: 1, unreachable: 1 });
+    expect(report!.identity).to.deep.include({ operator: 'alice', controller: 'bastion-1', mode: 'check', exitCode: 2 });
+  });
+
+  it('renders HTML with the identity at the top, failures before tasks, and diffs collapsed per group', () => {
+    const page = renderHtml(buildRunReports([input(fleetLog())]));
+    for (const text of ['alice', 'bastion-1', 'c0ffee', 'a'.repeat(64), 'b'.repeat(64), 'chain intact', 'unsigned', '/srv/playbooks/cluster.ts']) {
+      expect(page, text).to.include(text);
+    }
+    expect(page.indexOf('id="failures"')).to.be.greaterThan(0).and.lessThan(page.indexOf('class="task"'));
+    expect(page.indexOf('id="unreachable"')).to.be.lessThan(page.indexOf('class="task"'));
+    expect(page).to.match(/<span class="count">18 hosts<\/span> <code class="host">node\[01:18\]<\/code><ul class="changes"><li>set net\.ipv4\.ip_forward 0 → 1<\/li><\/ul><details>/);
+    expect(page).to.include('18 ok · 1 skipped');
+    // Self-contained: nothing to fetch, no script.
+    expect(page).not.to.match(/<script|<link|src=|href="(?!#)/i);
+  });
+
+  describe('hostile names and output', () => {
+    const evilHost = '<img src=x onerror=alert(1)>';
+    const evilTask = '</title><script>alert("t")</script> [click](http://evil.example) ![x](http://evil.example/x.png)';
+    const evilContent = 'line one\n```\n<script>alert(2)</script>\n\u202eevil\u001b[31m\n';
+    const log = () => chainedLog([
+      start([evilHost, 'ok-host']),
+      { kind: 'play-start', runId: RUN, time, play: '<b>play</b>', hosts: [evilHost], batch: 1, batches: 1 },
+      task(evilHost, evilTask, 'changed', { changes: ['write <script>x</script>'], diffs: [{ kind: 'file', path: '/etc/<x>', before: null, after: evilContent }] }),
+      task('ok-host', evilTask, 'failed', { msg: '<iframe src="http://evil"></iframe>', commands: [{ line: 'echo `id` <x>', executed: true, exitCode: 1, stderrTail: '```\n</pre><script>alert(3)</script>' }] }),
+      end([evilHost], 2),
+    ]);
+
+    it('escapes every value in HTML and makes control characters visible', () => {
+      const page = renderHtml(buildRunReports([input(log())]));
+      expect(page).not.to.match(/<script|<img|<iframe|<b>play|<\/title><|<x>/i);
+      expect(page).to.include('&#60;img src=x onerror=alert(1)&#62;');
+      expect(page).to.include('&#60;script&#62;alert(2)&#60;/script&#62;');
+      expect(page).to.include('&#60;U+202E&#62;evil\u241b[31m');
+      expect(page).not.to.match(/[\u202e\u001b]/);
+    });
+
+    it('escapes every value in Markdown, and no content can close its code fence', () => {
+      const markdown = renderMarkdown(buildRunReports([input(log())]));
+      // Inside a fenced block everything is literal; outside it nothing may be markup.
+      const outsideCode = markdown.replace(/^ *(`{3,})[^\n]*\n[^]*?^ *\1\n/gm, '');
+      expect(outsideCode).to.include('<details>');
+      expect(outsideCode).not.to.match(/<script|<img|<iframe|<b>|\]\(http/i);
+      expect(markdown).to.include('&lt;img src=x onerror=alert\\(1\\)&gt;');
+      expect(markdown).to.include('\\[click\\]\\(http://evil.example\\) \\!\\[x\\]\\(http://evil.example/x.png\\)');
+      // The diff holds ``` so its fence is four backticks, closed only by the next four.
+      expect(markdown).to.match(/\n {2}````diff\n(?: {2}[^`\n][^\n]*\n)*? {2}\+```\n(?: {2}[^`\n][^\n]*\n)* {2}````\n/);
+      expect(markdown).not.to.match(/[\u202e\u001b]/);
+    });
+  });
+
+  it('renders Markdown for a pull request: identity table, failures first, each group with its diff in <details>', () => {
+    const markdown = renderMarkdown(buildRunReports([input(fleetLog())]));
+    expect(markdown).to.include('| operator | alice |');
+    expect(markdown).to.include('| commit | c0ffee');
+    expect(markdown.indexOf('### Failures')).to.be.greaterThan(0).and.lessThan(markdown.indexOf('### Tasks'));
+    expect(markdown.indexOf('### Unreachable hosts')).to.be.lessThan(markdown.indexOf('### Tasks'));
+    expect(markdown).to.include('- **18 hosts** node\\[01:18\\]: set net.ipv4.ip\\_forward 0 → 1\n\n  <details><summary>diff (would change on 18 hosts)</summary>\n\n  ```diff\n  net.ipv4.ip_forward: "0" → "1"\n  ```\n\n  </details>');
+    expect(markdown).to.include('**1 host** node19: set net.ipv4.ip\\_forward 2 → 1');
+    expect(markdown).to.include('**1 failed** (db1) · **1 unreachable** (db2) · 0 ok · 0 skipped');
+    expect(markdown).to.include('18 ok · 1 skipped');
+  });
+
+  describe('the CLI (audit report)', function () {
+    this.timeout(120_000);
+    const dir = mkdtempSync(join(tmpdir(), 'drover-report-'));
+
+    it('writes the page with the chain verdict and signature status, exiting as audit verify does', async () => {
+      const logPath = join(dir, 'fleet.jsonl');
+      writeFileSync(logPath, fleetLog());
+      const out = join(dir, 'report.html');
+      const run = await runCli(['audit', 'report', logPath, '-o', out]);
+      expect(run.code, run.stdout + run.stderr).to.equal(0);
+      const page = readFileSync(out, 'utf8');
+      expect(page).to.include('chain intact').and.include('unsigned').and.include('node[01:18]');
+
+      writeFileSync(`${logPath}.sig`, '-----BEGIN SSH SIGNATURE-----\n');
+      const markdownOut = join(dir, 'report.md');
+      const signed = await runCli(['audit', 'report', logPath, '-o', markdownOut]);
+      expect(signed.code, signed.stderr).to.equal(0);
+      expect(readFileSync(markdownOut, 'utf8')).to.include('signature present').and.include('```diff');
+
+      const tampered = join(dir, 'tampered.jsonl');
+      writeFileSync(tampered, readFileSync(logPath, 'utf8').replace('set net.ipv4.ip_forward 2 → 1', 'set net.ipv4.ip_forward 1 → 1'));
+      const broken = await runCli(['audit', 'report', tampered, '--format', 'markdown']);
+      expect(broken.code).to.equal(1);
+      expect(broken.stdout).to.include('chain **broken**').and.include('BROKEN at record');
+    });
+
+    it('refuses an unknown format and a missing log, writing nothing', async () => {
+      const out = join(dir, 'never.html');
+      const format = await runCli(['audit', 'report', join(dir, 'fleet.jsonl'), '--format', 'pdf', '-o', out]);
+      expect([format.code, format.stderr]).to.satisfy(([code, stderr]: [number, string]) => code === 1 && stderr.includes('--format takes html or markdown'));
+      const missing = await runCli(['audit', 'report', join(dir, 'absent.jsonl'), '-o', out]);
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.include('cannot read the audit log').and.include('ENOENT');
+      expect(existsSync(out)).to.equal(false);
+    });
+  });
+});
