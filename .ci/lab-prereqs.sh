@@ -24,6 +24,7 @@ packages=(
   gnupg                 # gpg: the aptRepository test signs its own repository
   procps                # ps, pkill: the transport tests look for the processes a session left behind
   python3               # the Kubernetes stand-in's config tests run its validator on the controller
+  chromium              # headless browser: test/cli/audit-report.lab.test.ts renders the audit report
 )
 
 export DEBIAN_FRONTEND=noninteractive
