@@ -40,7 +40,8 @@ function renderRun(report: RunReport): string {
   const badges = [
     badge(identity.mode === 'check' ? 'dry run (check)' : identity.mode === 'apply' ? 'apply' : (identity.mode ?? 'unknown mode'), identity.mode === 'check' ? 'info' : 'warn'),
     badge(`chain ${report.chain.status}`, report.chain.status === 'intact' ? 'good' : 'bad'),
-    badge(report.signature, /^signature (verified|valid)/.test(report.signature) ? 'good' : report.signature === 'unsigned' ? 'muted' : 'info'),
+    // The badge says what; the identity table below says where and how to check it.
+    badge(report.signature.replace(/ \(.*$/s, ''), /^signature (verified|valid)/.test(report.signature) ? 'good' : report.signature === 'unsigned' ? 'muted' : 'info'),
     identity.exitCode === undefined ? badge('no run-end record', 'bad') : badge(`exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`, identity.exitCode === 0 ? 'good' : identity.exitCode === DRIFT_EXIT_STATUS ? 'warn' : 'bad'),
   ];
   const stats = [

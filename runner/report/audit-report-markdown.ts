@@ -47,6 +47,7 @@ function renderRun(report: RunReport): string {
     for (const group of report.failures) {
       out.push(`- ${hostHead(group.hosts)} — ${md(title(group.play, group.task))} (${md(group.module)}): ${md(group.message)}${group.hint ? ` — _${md(group.hint)}_` : ''}`);
       if (group.stderrTail) out.push(...details('stderr (tail)', fencedBlock(group.stderrTail), '  '));
+      if (group.command !== undefined) out.push(...details(`command${group.exitCode === undefined ? '' : `, exit ${String(group.exitCode)}`}`, fencedBlock(group.command, 'sh'), '  '));
     }
     out.push('');
   }

@@ -174,6 +174,16 @@ describe('audit report', () => {
     expect(markdown).to.include('18 ok · 1 skipped');
   });
 
+  it('puts several logs on one page, each run with its own identity and task anchors', () => {
+    const other = fleetLog().replaceAll('alice', 'bob');
+    const reports = buildRunReports([input(fleetLog(), '/logs/a.jsonl'), input(other, '/logs/b.jsonl')]);
+    const page = renderHtml(reports);
+    expect(page.match(/<main class="run">/g)).to.have.length(2);
+    expect(page).to.include('id="log1-task-1"').and.include('id="log2-task-1"').and.include('href="#log2-task-1"');
+    expect(page.indexOf('alice')).to.be.lessThan(page.indexOf('bob'));
+    expect(renderMarkdown(reports).match(/^## drover check/gm)).to.have.length(2);
+  });
+
   describe('the CLI (audit report)', function () {
     this.timeout(120_000);
     const dir = mkdtempSync(join(tmpdir(), 'drover-report-'));
