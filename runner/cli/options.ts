@@ -20,8 +20,11 @@ export interface CommonOptions {
   inventory?: string;
   limit?: string;
   check: boolean;
-  /** With check: exit DRIFT_EXIT_STATUS when changes are pending and nothing failed (cron and CI drift detection). */
-  detectDrift: boolean;
+  /**
+   * With check: exit DRIFT_EXIT_STATUS when changes are pending and nothing failed (cron and CI drift
+   * detection). Absent means false (options built in code, as the engine tests do, need not name it).
+   */
+  detectDrift?: boolean;
   diff: boolean;
   json: boolean;
   verbose: boolean;
