@@ -29,9 +29,10 @@ export interface RunStartInfo {
 
 /**
  * The exit status of `--check --detect-drift` when changes are pending and nothing failed; unused by
- * everything else (0 ok, 1 usage, 2 failed, 3 incomplete audit log, 4 unreachable, 130/143 signals).
+ * everything else (0 ok, 1 usage, 2 failed, 3 an incomplete audit log, 4 unreachable, 5 taken by the
+ * audit signing and copying work for "ok, but the audit trail is not whole", 130/143 signals).
  */
-export const DRIFT_EXIT_STATUS = 5;
+export const DRIFT_EXIT_STATUS = 6;
 
 export interface RecapLine {
   host: string;
