@@ -42,7 +42,7 @@ function renderRun(report: RunReport): string {
     badge(`chain ${report.chain.status}`, report.chain.status === 'intact' ? 'good' : 'bad'),
     // The badge says what; the identity table below says where and how to check it.
     badge(report.signature.replace(/ \(.*$/s, ''), /^signature (verified|valid)/.test(report.signature) ? 'good' : report.signature === 'unsigned' ? 'muted' : 'info'),
-    identity.exitCode === undefined ? badge('no run-end record', 'bad') : badge(`exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`, identity.exitCode === 0 ? 'good' : identity.exitCode === DRIFT_EXIT_STATUS ? 'warn' : 'bad'),
+    !identity.closed ? badge('no run-end record', 'bad') : identity.exitCode === undefined ? badge('exit ?', 'bad') : badge(`exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`, identity.exitCode === 0 ? 'good' : identity.exitCode === DRIFT_EXIT_STATUS ? 'warn' : 'bad'),
   ];
   const stats = [
     stat(totals.hosts, 'hosts', ''),
@@ -78,7 +78,7 @@ function identityTable(report: RunReport): string {
     ['inventory', identity.inventory ? `${code(identity.inventory.path)}<br><span class="hash">sha256 ${html(identity.inventory.sha256)}</span>` : '<span class="muted">none</span>'],
     ['mode', `${html(identity.mode ?? '?')}${identity.diff ? ' with diffs' : ''}${identity.limit ? ` · limit ${code(identity.limit)}` : ''}${identity.tags.length ? ` · tags ${code(identity.tags.join(','))}` : ''}${identity.skipTags.length ? ` · skip tags ${code(identity.skipTags.join(','))}` : ''}`],
     ['started', code(identity.startedAt)],
-    ['ended', identity.endedAt ? `${code(identity.endedAt)}${identity.durationMs !== undefined ? ` (${html(seconds(identity.durationMs))})` : ''}` : '<span class="bad-text">no closing record</span>'],
+    ['ended', identity.closed ? `${code(identity.endedAt)}${identity.durationMs !== undefined ? ` (${html(seconds(identity.durationMs))})` : ''}` : '<span class="bad-text">no closing record</span>'],
     ['command', identity.argv ? code(identity.argv.join(' ')) : '<span class="muted">?</span>'],
     ['audit log', `${code(report.path)}${identity.runId ? ` · run ${code(identity.runId)}` : ''}`],
     ['chain', `<span class="${report.chain.status === 'intact' ? 'good-text' : 'bad-text'}">${html(report.chain.text)}</span>${report.unreadableLines ? ` · ${report.unreadableLines} unreadable line(s)` : ''}`],
@@ -162,8 +162,15 @@ function hostList(hosts: string[]): string {
   return `<span class="count">${hosts.length} host${hosts.length === 1 ? '' : 's'}</span> ${hostNames(hosts)}`;
 }
 
+/** Longer lists than this (in characters, after folding into ranges) are collapsed behind their count. */
+const LONG_HOST_LIST = 160;
+
 function hostNames(hosts: string[]): string {
-  return compactHosts(hosts).map((name) => `<code class="host">${html(name)}</code>`).join(' ');
+  const names = compactHosts(hosts);
+  const list = names.map((name) => `<code class="host">${html(name)}</code>`).join(' ');
+  // A fleet whose hosts do not fold into a few ranges would bury the change under its names.
+  if (names.join(' ').length <= LONG_HOST_LIST) return list;
+  return `<details class="hosts"><summary>${html(names.join(' ').slice(0, 60))}… (all ${hosts.length})</summary>${list}</details>`;
 }
 
 function hostCount(groups: HostGroup[]): number {
@@ -236,6 +243,7 @@ nav a{color:var(--fg);text-decoration:none}nav a:hover{text-decoration:underline
 code.host{background:#eef1f5;border-radius:3px;padding:0 4px}
 ul.changes{margin:4px 0;padding-left:20px}
 details summary{cursor:pointer;color:var(--info);margin:2px 0}
+details.hosts{display:inline-block;vertical-align:top;max-width:100%}details.hosts summary{font:12.5px ui-monospace,"DejaVu Sans Mono",monospace}details.hosts code.host{word-break:break-all}
 pre.diff span{display:block}pre.diff .add{background:var(--add)}pre.diff .del{background:var(--del)}pre.diff .hunk{background:var(--hunk);color:var(--muted)}pre.diff .file{font-weight:700}
 .hosts-line{margin:4px 0;font-size:13px}
 @media (max-width:800px){.layout{grid-template-columns:1fr}nav{position:static;max-height:none}}

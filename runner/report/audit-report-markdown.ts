@@ -21,7 +21,7 @@ function renderRun(report: RunReport): string {
   out.push(`## drover ${md(identity.mode ?? 'run')}: ${md(what)}${identity.runId ? ` · ${md(identity.runId)}` : ''}`);
   out.push('');
   out.push(`**${md(identity.mode === 'check' ? 'dry run (check)' : identity.mode ?? 'unknown mode')}** · chain **${md(report.chain.status)}** · ${md(report.signature)} · ${
-    identity.exitCode === undefined ? '**no run-end record**' : `exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`}`);
+    !identity.closed ? '**no run-end record**' : identity.exitCode === undefined ? 'exit ?' : `exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`}`);
   out.push('');
   out.push(`${totals.hosts} hosts · **${totals.hostsChanged} ${md(words.verb)}** (${totals.changed} changes ${md(words.adjective)}) · ${totals.failed ? `**${totals.failed} failed**` : '0 failed'} · ${
     report.unreachable.length ? `**${report.unreachable.reduce((sum, group) => sum + group.hosts.length, 0)} unreachable**` : '0 unreachable'} · ${totals.ok} ok · ${totals.skipped} skipped`);
@@ -35,7 +35,7 @@ function renderRun(report: RunReport): string {
   row('inventory', identity.inventory ? `${md(identity.inventory.path)} (sha256 ${md(identity.inventory.sha256)})` : 'none');
   row('mode', `${val(identity.mode)}${identity.diff ? ' with diffs' : ''}${identity.limit ? ` · limit ${md(identity.limit)}` : ''}${identity.tags.length ? ` · tags ${md(identity.tags.join(','))}` : ''}`);
   row('started', val(identity.startedAt));
-  row('ended', identity.endedAt ? `${md(identity.endedAt)}${identity.durationMs !== undefined ? ` (${(identity.durationMs / 1000).toFixed(1)} s)` : ''}` : '**no closing record**');
+  row('ended', identity.closed ? `${val(identity.endedAt)}${identity.durationMs !== undefined ? ` (${(identity.durationMs / 1000).toFixed(1)} s)` : ''}` : '**no closing record**');
   row('command', identity.argv ? md(identity.argv.join(' ')) : '?');
   row('audit log', `${md(report.path)}${identity.runId ? ` · run ${md(identity.runId)}` : ''}`);
   row('chain', `${md(report.chain.text)}${report.unreadableLines ? ` · ${report.unreadableLines} unreadable line(s)` : ''}`);

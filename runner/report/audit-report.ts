@@ -44,6 +44,8 @@ export interface RunIdentity {
   tags: string[];
   skipTags: string[];
   startedAt?: string;
+  /** The log holds its closing run-end record (whatever the chain says of it). */
+  closed: boolean;
   endedAt?: string;
   durationMs?: number;
   exitCode?: number;
@@ -122,7 +124,7 @@ export function buildRunReports(logs: AuditLogInput[]): RunReport[] {
 type Rec = Record<string, unknown>;
 
 export function buildRunReport(log: AuditLogInput, idPrefix = ''): RunReport {
-  const identity: RunIdentity = { tags: [], skipTags: [], hosts: [] };
+  const identity: RunIdentity = { tags: [], skipTags: [], hosts: [], closed: false };
   const stops: string[] = [];
   const warnings: string[] = [];
   const unreachable = new Map<string, UnreachableGroup>();
@@ -152,6 +154,7 @@ export function buildRunReport(log: AuditLogInput, idPrefix = ''): RunReport {
         readStart(record, identity);
         break;
       case 'run-end':
+        identity.closed = true;
         identity.endedAt = str(record.time);
         identity.durationMs = num(record.durationMs);
         identity.exitCode = num(record.exitCode);

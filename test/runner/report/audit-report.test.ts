@@ -184,6 +184,21 @@ describe('audit report', () => {
     expect(renderMarkdown(reports).match(/^## drover check/gm)).to.have.length(2);
   });
 
+  it('says when a log is cut short, and collapses a host list that does not fold into a few ranges', () => {
+    const every = Array.from({ length: 300 }, (_, index) => `web${index * 2 + 1}`);
+    const cut = chainedLog([
+      start(every),
+      { kind: 'play-start', runId: RUN, time, play: 'p', hosts: every, batch: 1, batches: 1 },
+      ...every.map((host) => task(host, 'odd hosts', 'changed', forward('0'))),
+    ]);
+    const [report] = buildRunReports([input(cut)]);
+    expect([report!.chain.status, report!.identity.closed]).to.deep.equal(['incomplete', false]);
+    const page = renderHtml([report!]);
+    expect(page).to.include('no run-end record').and.include('no closing record').and.include('INCOMPLETE');
+    expect(page).to.match(/<span class="count">300 hosts<\/span> <details class="hosts"><summary>web\[1,3,5,7,[^<]*… \(all 300\)<\/summary><code class="host">web\[1,3,5,/);
+    expect(renderMarkdown([report!])).to.include('**no run-end record**');
+  });
+
   describe('the CLI (audit report)', function () {
     this.timeout(120_000);
     const dir = mkdtempSync(join(tmpdir(), 'drover-report-'));
