@@ -128,15 +128,15 @@ function taskSection(task: TaskReport, verb: string): string {
     `${task.skipped.length} skipped`,
   ].filter(Boolean).join(' · ');
   const hostLines = [
-    task.failed.length ? `<p class="hosts-line"><span class="bad-text">failed:</span> ${hostNames(task.failed)}</p>` : '',
-    task.ignored.length ? `<p class="hosts-line">failed, ignored by the playbook: ${hostNames(task.ignored)}</p>` : '',
-    task.unreachable.length ? `<p class="hosts-line"><span class="bad-text">unreachable:</span> ${hostNames(task.unreachable)}</p>` : '',
+    task.failed.length ? `<div class="hosts-line"><span class="bad-text">failed:</span> ${hostNames(task.failed)}</div>` : '',
+    task.ignored.length ? `<div class="hosts-line">failed, ignored by the playbook: ${hostNames(task.ignored)}</div>` : '',
+    task.unreachable.length ? `<div class="hosts-line"><span class="bad-text">unreachable:</span> ${hostNames(task.unreachable)}</div>` : '',
   ].join('');
   return `<article class="task" id="${html(task.id)}">
 <h3>${task.handler ? '<span class="module">handler</span> ' : ''}${html(taskTitle(task))} <span class="module">${html(task.module)}</span></h3>
 <p class="counts">${counts}</p>${hostLines}
 ${task.changed.map((group) => changeGroup(group, verb)).join('\n')}
-${task.ok.length || task.skipped.length ? `<p class="hosts-line muted">${task.ok.length ? `ok: ${hostNames(task.ok)}` : ''}${task.ok.length && task.skipped.length ? ' · ' : ''}${task.skipped.length ? `skipped: ${hostNames(task.skipped)}` : ''}</p>` : ''}
+${task.ok.length || task.skipped.length ? `<div class="hosts-line muted">${task.ok.length ? `ok: ${hostNames(task.ok)}` : ''}${task.ok.length && task.skipped.length ? ' · ' : ''}${task.skipped.length ? `skipped: ${hostNames(task.skipped)}` : ''}</div>` : ''}
 </article>`;
 }
 
