@@ -38,18 +38,35 @@ function renderRun(report: RunReport): string {
   const { identity, totals } = report;
   const words = changeWord(identity);
   const badges = [
-    badge(identity.mode === 'check' ? 'dry run (check)' : identity.mode === 'apply' ? 'apply' : (identity.mode ?? 'unknown mode'), identity.mode === 'check' ? 'info' : 'warn'),
+    badge(
+      identity.mode === 'check' ? 'dry run (check)' : identity.mode === 'apply' ? 'apply' : (identity.mode ?? 'unknown mode'),
+      identity.mode === 'check' ? 'info' : 'warn',
+    ),
     badge(`chain ${report.chain.status}`, report.chain.status === 'intact' ? 'good' : 'bad'),
     // The badge says what; the identity table below says where and how to check it.
-    badge(report.signature.replace(/ \(.*$/s, ''), /^signature (verified|valid)/.test(report.signature) ? 'good' : report.signature === 'unsigned' ? 'muted' : 'info'),
-    !identity.closed ? badge('no run-end record', 'bad') : identity.exitCode === undefined ? badge('exit ?', 'bad') : badge(`exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`, identity.exitCode === 0 ? 'good' : identity.exitCode === DRIFT_EXIT_STATUS ? 'warn' : 'bad'),
+    badge(
+      report.signature.replace(/ \(.*$/s, ''),
+      /^signature (verified|valid)/.test(report.signature) ? 'good' : report.signature === 'unsigned' ? 'muted' : 'info',
+    ),
+    !identity.closed
+      ? badge('no run-end record', 'bad')
+      : identity.exitCode === undefined
+        ? badge('exit ?', 'bad')
+        : badge(
+            `exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`,
+            identity.exitCode === 0 ? 'good' : identity.exitCode === DRIFT_EXIT_STATUS ? 'warn' : 'bad',
+          ),
   ];
   const stats = [
     stat(totals.hosts, 'hosts', ''),
     stat(totals.hostsChanged, `hosts ${words.verb}`, totals.hostsChanged ? 'warn' : ''),
     stat(totals.changed, `changes ${words.adjective}`, totals.changed ? 'warn' : ''),
     stat(totals.failed, 'failed', totals.failed ? 'bad' : ''),
-    stat(report.unreachable.reduce((sum, group) => sum + group.hosts.length, 0), 'unreachable', report.unreachable.length ? 'bad' : ''),
+    stat(
+      report.unreachable.reduce((sum, group) => sum + group.hosts.length, 0),
+      'unreachable',
+      report.unreachable.length ? 'bad' : '',
+    ),
     stat(totals.ok, 'ok', ''),
     stat(totals.skipped, 'skipped', ''),
   ];
@@ -73,15 +90,39 @@ function identityTable(report: RunReport): string {
   const rows: Array<[string, string]> = [
     ['operator', code(identity.operator)],
     ['ran from', `${code(identity.controller)}${identity.cwd ? ` in ${code(identity.cwd)}` : ''}`],
-    ['commit', identity.git ? `${code(identity.git.commit)}${identity.git.dirty ? ' <span class="bad-text">with uncommitted changes</span>' : ''}` : '<span class="muted">not in a git checkout</span>'],
-    ['playbook', identity.playbook ? `${code(identity.playbook.path)}<br><span class="hash">sha256 ${html(identity.playbook.sha256)}</span>` : code(identity.runKind)],
-    ['inventory', identity.inventory ? `${code(identity.inventory.path)}<br><span class="hash">sha256 ${html(identity.inventory.sha256)}</span>` : '<span class="muted">none</span>'],
-    ['mode', `${html(identity.mode ?? '?')}${identity.diff ? ' with diffs' : ''}${identity.limit ? ` · limit ${code(identity.limit)}` : ''}${identity.tags.length ? ` · tags ${code(identity.tags.join(','))}` : ''}${identity.skipTags.length ? ` · skip tags ${code(identity.skipTags.join(','))}` : ''}`],
+    [
+      'commit',
+      identity.git
+        ? `${code(identity.git.commit)}${identity.git.dirty ? ' <span class="bad-text">with uncommitted changes</span>' : ''}`
+        : '<span class="muted">not in a git checkout</span>',
+    ],
+    [
+      'playbook',
+      identity.playbook ? `${code(identity.playbook.path)}<br><span class="hash">sha256 ${html(identity.playbook.sha256)}</span>` : code(identity.runKind),
+    ],
+    [
+      'inventory',
+      identity.inventory
+        ? `${code(identity.inventory.path)}<br><span class="hash">sha256 ${html(identity.inventory.sha256)}</span>`
+        : '<span class="muted">none</span>',
+    ],
+    [
+      'mode',
+      `${html(identity.mode ?? '?')}${identity.diff ? ' with diffs' : ''}${identity.limit ? ` · limit ${code(identity.limit)}` : ''}${identity.tags.length ? ` · tags ${code(identity.tags.join(','))}` : ''}${identity.skipTags.length ? ` · skip tags ${code(identity.skipTags.join(','))}` : ''}`,
+    ],
     ['started', code(identity.startedAt)],
-    ['ended', identity.closed ? `${code(identity.endedAt)}${identity.durationMs !== undefined ? ` (${html(seconds(identity.durationMs))})` : ''}` : '<span class="bad-text">no closing record</span>'],
+    [
+      'ended',
+      identity.closed
+        ? `${code(identity.endedAt)}${identity.durationMs !== undefined ? ` (${html(seconds(identity.durationMs))})` : ''}`
+        : '<span class="bad-text">no closing record</span>',
+    ],
     ['command', identity.argv ? code(identity.argv.join(' ')) : '<span class="muted">?</span>'],
     ['audit log', `${code(report.path)}${identity.runId ? ` · run ${code(identity.runId)}` : ''}`],
-    ['chain', `<span class="${report.chain.status === 'intact' ? 'good-text' : 'bad-text'}">${html(report.chain.text)}</span>${report.unreadableLines ? ` · ${report.unreadableLines} unreadable line(s)` : ''}`],
+    [
+      'chain',
+      `<span class="${report.chain.status === 'intact' ? 'good-text' : 'bad-text'}">${html(report.chain.text)}</span>${report.unreadableLines ? ` · ${report.unreadableLines} unreadable line(s)` : ''}`,
+    ],
     ['signature', html(report.signature)],
   ];
   return `<table class="identity">${rows.map(([key, value]) => `<tr><th>${html(key)}</th><td>${value}</td></tr>`).join('')}</table>`;
@@ -93,17 +134,28 @@ function problems(report: RunReport): string {
     parts.push(`<section class="box bad" id="failures"><h2>Failures</h2>${report.failures.map(failure).join('')}</section>`);
   }
   if (report.unreachable.length) {
-    parts.push(`<section class="box bad" id="unreachable"><h2>Unreachable hosts</h2>${report.unreachable.map((group) =>
-      `<div class="item">${hostList(group.hosts)}<p>${html(group.message)}</p>${group.hint ? `<p class="hint">${html(group.hint)}</p>` : ''}</div>`).join('')}</section>`);
+    parts.push(
+      `<section class="box bad" id="unreachable"><h2>Unreachable hosts</h2>${report.unreachable
+        .map(
+          (group) =>
+            `<div class="item">${hostList(group.hosts)}<p>${html(group.message)}</p>${group.hint ? `<p class="hint">${html(group.hint)}</p>` : ''}</div>`,
+        )
+        .join('')}</section>`,
+    );
   }
   if (report.stops.length || report.warnings.length) {
-    parts.push(`<section class="box warn"><h2>Stops and warnings</h2><ul>${[...report.stops, ...report.warnings].map((line) => `<li>${html(line)}</li>`).join('')}</ul></section>`);
+    parts.push(
+      `<section class="box warn"><h2>Stops and warnings</h2><ul>${[...report.stops, ...report.warnings].map((line) => `<li>${html(line)}</li>`).join('')}</ul></section>`,
+    );
   }
   return parts.join('\n');
 }
 
 function failure(group: FailureGroup): string {
-  const command = group.command === undefined ? '' : `<details><summary>command${group.exitCode === undefined ? '' : `, exit ${html(String(group.exitCode))}`}</summary><pre>${html(group.command)}</pre></details>`;
+  const command =
+    group.command === undefined
+      ? ''
+      : `<details><summary>command${group.exitCode === undefined ? '' : `, exit ${html(String(group.exitCode))}`}</summary><pre>${html(group.command)}</pre></details>`;
   return `<div class="item">${hostList(group.hosts)} <a href="#${html(group.taskId)}">${html(taskTitle(group))}</a> <span class="module">${html(group.module)}</span>
 <pre class="message">${html(group.message)}</pre>${group.hint ? `<p class="hint">${html(group.hint)}</p>` : ''}${group.stderrTail ? `<details open><summary>stderr (tail)</summary><pre>${html(group.stderrTail)}</pre></details>` : ''}${command}</div>`;
 }
@@ -114,7 +166,9 @@ function navItem(task: TaskReport, verb: string): string {
     task.unreachable.length ? `<span class="bad-text">${task.unreachable.length} unreachable</span>` : '',
     task.changed.length ? `<span class="warn-text">${hostCount(task.changed)} ${html(verb)}</span>` : '',
     `<span class="muted">${task.ok.length} ok${task.skipped.length ? ` · ${task.skipped.length} skipped` : ''}</span>`,
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return `<li><a href="#${html(task.id)}">${html(task.name)}</a><br><span class="counts">${counts}</span></li>`;
 }
 
@@ -126,7 +180,9 @@ function taskSection(task: TaskReport, verb: string): string {
     task.unreachable.length ? `<span class="bad-text">${task.unreachable.length} unreachable</span>` : '',
     `${task.ok.length} ok`,
     `${task.skipped.length} skipped`,
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const hostLines = [
     task.failed.length ? `<div class="hosts-line"><span class="bad-text">failed:</span> ${hostNames(task.failed)}</div>` : '',
     task.ignored.length ? `<div class="hosts-line">failed, ignored by the playbook: ${hostNames(task.ignored)}</div>` : '',
@@ -150,12 +206,24 @@ function changeGroup(group: HostGroup, verb: string): string {
 }
 
 function diffLines(diff: string): string {
-  return diff.split('\n').map((line) => {
-    const kind = line.startsWith('+++') || line.startsWith('---') ? 'file' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : '';
-    // One block per line (joined without newlines, which <pre> would double): added and removed lines are
-    // shaded across the whole width.
-    return `<span class="${kind || 'ctx'}">${html(line) || ' '}</span>`;
-  }).join('');
+  return diff
+    .split('\n')
+    .map((line) => {
+      const kind =
+        line.startsWith('+++') || line.startsWith('---')
+          ? 'file'
+          : line.startsWith('+')
+            ? 'add'
+            : line.startsWith('-')
+              ? 'del'
+              : line.startsWith('@@')
+                ? 'hunk'
+                : '';
+      // One block per line (joined without newlines, which <pre> would double): added and removed lines are
+      // shaded across the whole width.
+      return `<span class="${kind || 'ctx'}">${html(line) || ' '}</span>`;
+    })
+    .join('');
 }
 
 function hostList(hosts: string[]): string {

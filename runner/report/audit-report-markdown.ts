@@ -20,11 +20,21 @@ function renderRun(report: RunReport): string {
   const what = identity.playbook?.path.split('/').pop() ?? identity.runKind ?? report.path;
   out.push(`## drover ${md(identity.mode ?? 'run')}: ${md(what)}${identity.runId ? ` · ${md(identity.runId)}` : ''}`);
   out.push('');
-  out.push(`**${md(identity.mode === 'check' ? 'dry run (check)' : identity.mode ?? 'unknown mode')}** · chain **${md(report.chain.status)}** · ${md(report.signature)} · ${
-    !identity.closed ? '**no run-end record**' : identity.exitCode === undefined ? 'exit ?' : `exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`}`);
+  out.push(
+    `**${md(identity.mode === 'check' ? 'dry run (check)' : (identity.mode ?? 'unknown mode'))}** · chain **${md(report.chain.status)}** · ${md(report.signature)} · ${
+      !identity.closed
+        ? '**no run-end record**'
+        : identity.exitCode === undefined
+          ? 'exit ?'
+          : `exit ${identity.exitCode}${identity.interrupted ? ' (interrupted)' : ''}`
+    }`,
+  );
   out.push('');
-  out.push(`${totals.hosts} hosts · **${totals.hostsChanged} ${md(words.verb)}** (${totals.changed} changes ${md(words.adjective)}) · ${totals.failed ? `**${totals.failed} failed**` : '0 failed'} · ${
-    report.unreachable.length ? `**${report.unreachable.reduce((sum, group) => sum + group.hosts.length, 0)} unreachable**` : '0 unreachable'} · ${totals.ok} ok · ${totals.skipped} skipped`);
+  out.push(
+    `${totals.hosts} hosts · **${totals.hostsChanged} ${md(words.verb)}** (${totals.changed} changes ${md(words.adjective)}) · ${totals.failed ? `**${totals.failed} failed**` : '0 failed'} · ${
+      report.unreachable.length ? `**${report.unreachable.reduce((sum, group) => sum + group.hosts.length, 0)} unreachable**` : '0 unreachable'
+    } · ${totals.ok} ok · ${totals.skipped} skipped`,
+  );
   out.push('');
   const row = (key: string, value: string) => out.push(`| ${key} | ${value} |`);
   out.push('| | |', '| --- | --- |');
@@ -33,9 +43,17 @@ function renderRun(report: RunReport): string {
   row('commit', identity.git ? `${md(identity.git.commit)}${identity.git.dirty ? ' **with uncommitted changes**' : ''}` : 'not in a git checkout');
   row('playbook', identity.playbook ? `${md(identity.playbook.path)} (sha256 ${md(identity.playbook.sha256)})` : val(identity.runKind));
   row('inventory', identity.inventory ? `${md(identity.inventory.path)} (sha256 ${md(identity.inventory.sha256)})` : 'none');
-  row('mode', `${val(identity.mode)}${identity.diff ? ' with diffs' : ''}${identity.limit ? ` · limit ${md(identity.limit)}` : ''}${identity.tags.length ? ` · tags ${md(identity.tags.join(','))}` : ''}`);
+  row(
+    'mode',
+    `${val(identity.mode)}${identity.diff ? ' with diffs' : ''}${identity.limit ? ` · limit ${md(identity.limit)}` : ''}${identity.tags.length ? ` · tags ${md(identity.tags.join(','))}` : ''}`,
+  );
   row('started', val(identity.startedAt));
-  row('ended', identity.closed ? `${val(identity.endedAt)}${identity.durationMs !== undefined ? ` (${(identity.durationMs / 1000).toFixed(1)} s)` : ''}` : '**no closing record**');
+  row(
+    'ended',
+    identity.closed
+      ? `${val(identity.endedAt)}${identity.durationMs !== undefined ? ` (${(identity.durationMs / 1000).toFixed(1)} s)` : ''}`
+      : '**no closing record**',
+  );
   row('command', identity.argv ? md(identity.argv.join(' ')) : '?');
   row('audit log', `${md(report.path)}${identity.runId ? ` · run ${md(identity.runId)}` : ''}`);
   row('chain', `${md(report.chain.text)}${report.unreadableLines ? ` · ${report.unreadableLines} unreadable line(s)` : ''}`);
@@ -45,9 +63,12 @@ function renderRun(report: RunReport): string {
   if (report.failures.length) {
     out.push('### Failures', '');
     for (const group of report.failures) {
-      out.push(`- ${hostHead(group.hosts)} — ${md(title(group.play, group.task))} (${md(group.module)}): ${md(group.message)}${group.hint ? ` — _${md(group.hint)}_` : ''}`);
+      out.push(
+        `- ${hostHead(group.hosts)} — ${md(title(group.play, group.task))} (${md(group.module)}): ${md(group.message)}${group.hint ? ` — _${md(group.hint)}_` : ''}`,
+      );
       if (group.stderrTail) out.push(...details('stderr (tail)', fencedBlock(group.stderrTail), '  '));
-      if (group.command !== undefined) out.push(...details(`command${group.exitCode === undefined ? '' : `, exit ${String(group.exitCode)}`}`, fencedBlock(group.command, 'sh'), '  '));
+      if (group.command !== undefined)
+        out.push(...details(`command${group.exitCode === undefined ? '' : `, exit ${String(group.exitCode)}`}`, fencedBlock(group.command, 'sh'), '  '));
     }
     out.push('');
   }
@@ -76,7 +97,9 @@ function taskLines(task: TaskReport, number: number, verb: string): string[] {
     task.unreachable.length ? `**${task.unreachable.length} unreachable** (${hosts(task.unreachable)})` : '',
     `${task.ok.length} ok`,
     `${task.skipped.length} skipped`,
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const out = [`#### ${number}. ${task.handler ? 'handler: ' : ''}${md(title(task.play, task.name))} (${md(task.module)})`, '', counts, ''];
   for (const group of task.changed) out.push(...groupLines(group, verb));
   if (task.changed.length) out.push('');
@@ -86,14 +109,28 @@ function taskLines(task: TaskReport, number: number, verb: string): string[] {
 function groupLines(group: HostGroup, verb: string): string[] {
   const out = [`- ${hostHead(group.hosts)}: ${group.lines.map(md).join('; ')}${group.uncertain ? ' _(would run: drover cannot predict the outcome)_' : ''}`];
   if (group.diffs.length) {
-    out.push(...details(`${group.diffs.length === 1 ? 'diff' : `${group.diffs.length} diffs`} (${verb} on ${group.hosts.length} host${group.hosts.length === 1 ? '' : 's'})`, group.diffs.map((diff) => fencedBlock(diff, 'diff')).join('\n\n'), '  '));
+    out.push(
+      ...details(
+        `${group.diffs.length === 1 ? 'diff' : `${group.diffs.length} diffs`} (${verb} on ${group.hosts.length} host${group.hosts.length === 1 ? '' : 's'})`,
+        group.diffs.map((diff) => fencedBlock(diff, 'diff')).join('\n\n'),
+        '  ',
+      ),
+    );
   }
   return out;
 }
 
 /** A <details> block inside a list item; the blank lines let GitHub render the fenced block inside it. */
 function details(summary: string, body: string, indent: string): string[] {
-  return ['', `${indent}<details><summary>${html(summary)}</summary>`, '', ...body.split('\n').map((line) => (line ? `${indent}${line}` : line)), '', `${indent}</details>`, ''];
+  return [
+    '',
+    `${indent}<details><summary>${html(summary)}</summary>`,
+    '',
+    ...body.split('\n').map((line) => (line ? `${indent}${line}` : line)),
+    '',
+    `${indent}</details>`,
+    '',
+  ];
 }
 
 function hostHead(list: string[]): string {

@@ -186,7 +186,19 @@ export function buildRunReport(log: AuditLogInput, idPrefix = ''): RunReport {
         let entry = tasks.get(key);
         if (!entry) {
           entry = {
-            report: { id: `${idPrefix}task-${tasks.size + 1}`, play, name, module: str(record.module) ?? '?', handler, changed: [], ok: [], skipped: [], failed: [], ignored: [], unreachable: [] },
+            report: {
+              id: `${idPrefix}task-${tasks.size + 1}`,
+              play,
+              name,
+              module: str(record.module) ?? '?',
+              handler,
+              changed: [],
+              ok: [],
+              skipped: [],
+              failed: [],
+              ignored: [],
+              unreachable: [],
+            },
             groups: new Map(),
           };
           tasks.set(key, entry);
@@ -258,7 +270,13 @@ function readStart(record: Rec, identity: RunIdentity): void {
   identity.hosts = strings(record.hosts) ?? [];
 }
 
-function addResult(entry: { report: TaskReport; groups: Map<string, HostGroup> }, record: Rec, host: string, failures: Map<string, FailureGroup>, unreachable: Map<string, UnreachableGroup>): void {
+function addResult(
+  entry: { report: TaskReport; groups: Map<string, HostGroup> },
+  record: Rec,
+  host: string,
+  failures: Map<string, FailureGroup>,
+  unreachable: Map<string, UnreachableGroup>,
+): void {
   const { report } = entry;
   const status = str(record.status);
   if (status === 'changed') {

@@ -65,7 +65,7 @@ export function compactHosts(names: Iterable<string>): string[] {
       continue;
     }
     const runs: string[] = [];
-    for (let start = 0; start < numbers.length;) {
+    for (let start = 0; start < numbers.length; ) {
       let end = start;
       while (end + 1 < numbers.length && numbers[end + 1] === numbers[end]! + 1) end++;
       runs.push(end === start ? show(numbers[start]!) : `${show(numbers[start]!)}:${show(numbers[end]!)}`);

@@ -22,7 +22,8 @@ const STATE_DIR = '/tmp/drover-report-test';
 
 /** Three lab hosts; the third gets `report_flavour: special`, so one task changes it differently. */
 function inventory(targets: LabTarget[]): string {
-  const host = (target: LabTarget, special: boolean) => `    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${target.keyPath}\n${special ? '      report_flavour: special\n' : ''}`;
+  const host = (target: LabTarget, special: boolean) =>
+    `    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${target.keyPath}\n${special ? '      report_flavour: special\n' : ''}`;
   const text = `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n  hosts:\n${targets.map((target, index) => host(target, index === 2)).join('')}`;
   const path = join(mkdtempSync(join(tmpdir(), 'drover-report-inv-')), 'inventory.yaml');
   writeFileSync(path, text);
@@ -32,8 +33,7 @@ function inventory(targets: LabTarget[]): string {
 /** Runs headless Chromium as the issue prescribes; resolves with its stdout (the DOM for --dump-dom). */
 function chromium(args: string[]): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), 'drover-chromium-'));
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
+  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
   return new Promise((resolve, reject) => {
     execFile(CHROMIUM, [...flags, ...args], { timeout: 180_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       rmSync(profile, { recursive: true, force: true });
@@ -85,8 +85,7 @@ describeOnLab('audit report and drift detection against lab hosts', 3, (lab) => 
     expect(report.code, report.stdout + report.stderr).to.equal(0);
 
     const dom = await chromium(['--dump-dom', `file://${page}`]);
-    const group = (count: string, hosts: string[], change: string) =>
-      `<span class="count">${count}</span> <code class="host">${compactHosts(hosts).join('</code> <code class="host">')}</code><ul class="changes"><li>${change}`;
+    const group = (count: string, hosts: string[], change: string) => `<span class="count">${count}</span> <code class="host">${compactHosts(hosts).join('</code> <code class="host">')}</code><ul class="changes"><li>${change}`;
     // The same change on all three, the flavoured file on two alike and the third apart, the directory task ok on all.
     expect(dom).to.include(group('3 hosts', [first, second, third], `create ${STATE_DIR}/common.conf`));
     expect(dom).to.include(group('2 hosts', [first, second], `create ${STATE_DIR}/flavour.conf`));

@@ -35,13 +35,18 @@ const outcome = defineModule({
 
 function target(name: string): HostTarget {
   return {
-    name, vars: {}, groups: [], becomeByDefault: false,
+    name,
+    vars: {},
+    groups: [],
+    becomeByDefault: false,
     connection: { name, address: `${name}.test`, port: 22, user: 'root', kind: 'ssh', knownHostsFiles: [], hostKeyPolicy: 'strict', connectTimeoutMs: 1000, keepaliveIntervalMs: 1000, connectRetries: 0, maxChannels: 8 },
   };
 }
 
 const osFact: PlaybookRunOptions['osFact'] = {
-  key: 'os', stable: true, script: sh`read-os`,
+  key: 'os',
+  stable: true,
+  script: sh`read-os`,
   parse: () => ({ family: 'debian', id: 'debian', versionId: '12', packageManager: 'apt', initSystem: 'systemd', selinux: false, kernel: '6.1' }),
 };
 
@@ -55,11 +60,28 @@ async function dryRun(argv: string[], outcomes: [Outcome, Outcome], dir: string)
   const hosts = new ScriptedConnections([]);
   const run = startRun({ options, info: { runKind: 'playbook', inventory: null, mode: 'check', diff: false, tags: [], skipTags: [] }, hosts: targets, connector: hosts.connector, stdout: new PassThrough() });
   const play = book.play({ name: 'p', hosts: 'all', tasks: async (t, host) => t.run(outcome, 'the task', { outcome: outcomes[host.name === 'a' ? 0 : 1] }) });
-  await runPlaybook(book.playbook([play]), new Map([['a', {}], ['b', {}]]), {
-    check: options.check, keepGoing: true, forks: 2, tags: { only: [], skip: [] },
-    selectHosts: () => targets, inventoryHosts: () => targets,
-    sessions: run.sessions, bus: run.bus, state: run.state, redactor: run.redactor, clock: run.clock, modules: {}, osFact,
-  });
+  await runPlaybook(
+    book.playbook([play]),
+    new Map([
+      ['a', {}],
+      ['b', {}],
+    ]),
+    {
+      check: options.check,
+      keepGoing: true,
+      forks: 2,
+      tags: { only: [], skip: [] },
+      selectHosts: () => targets,
+      inventoryHosts: () => targets,
+      sessions: run.sessions,
+      bus: run.bus,
+      state: run.state,
+      redactor: run.redactor,
+      clock: run.clock,
+      modules: {},
+      osFact,
+    },
+  );
   const exitCode = await run.finish();
   const lines = readFileSync(run.auditPath, 'utf8').trim().split('\n');
   return { exitCode, recorded: (JSON.parse(lines.at(-1)!) as { exitCode?: unknown }).exitCode };
@@ -67,7 +89,9 @@ async function dryRun(argv: string[], outcomes: [Outcome, Outcome], dir: string)
 
 describe('--check --detect-drift', () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'drover-drift-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-drift-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const table: Array<[string[], [Outcome, Outcome], number]> = [

@@ -30,16 +30,46 @@ const time = '2026-12-06T12:00:00.000Z';
 
 function start(hosts: string[], mode = 'check'): Record<string, unknown> {
   return {
-    kind: 'run-start', runId: RUN, time, runKind: 'playbook',
+    kind: 'run-start',
+    runId: RUN,
+    time,
+    runKind: 'playbook',
     playbook: { path: '/srv/playbooks/cluster.ts', sha256: 'a'.repeat(64) },
     git: { commit: 'c0ffee'.padEnd(40, '0'), dirty: false },
     inventory: { path: '/srv/inventory.yaml', sha256: 'b'.repeat(64) },
-    mode, diff: true, tags: [], skipTags: [], operator: 'alice', controller: 'bastion-1', argv: ['cluster.ts', '--check'], cwd: '/srv', hosts,
+    mode,
+    diff: true,
+    tags: [],
+    skipTags: [],
+    operator: 'alice',
+    controller: 'bastion-1',
+    argv: ['cluster.ts', '--check'],
+    cwd: '/srv',
+    hosts,
   };
 }
 
 function task(host: string, name: string, status: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { kind: 'task', runId: RUN, time, host, task: name, module: 'sysctl', status, changed: status === 'changed', checkMode: true, uncertain: false, msg: status, changes: [], diffs: [], commands: [], rc: null, stderrTail: '', durationMs: 5, ...extra };
+  return {
+    kind: 'task',
+    runId: RUN,
+    time,
+    host,
+    task: name,
+    module: 'sysctl',
+    status,
+    changed: status === 'changed',
+    checkMode: true,
+    uncertain: false,
+    msg: status,
+    changes: [],
+    diffs: [],
+    commands: [],
+    rc: null,
+    stderrTail: '',
+    durationMs: 5,
+    ...extra,
+  };
 }
 
 function end(hosts: string[], exitCode: number): Record<string, unknown> {
@@ -64,7 +94,11 @@ function fleetLog(): string {
     start(hosts),
     { kind: 'play-start', runId: RUN, time, play: 'prepare', hosts, batch: 1, batches: 1 },
     ...nodes.map((host) => task(host, 'ip forwarding', 'changed', host === 'node19' ? forward('2') : forward('0'))),
-    task('db1', 'ip forwarding', 'failed', { msg: 'sysctl -w failed on db1: permission denied', failure: { kind: 'command-failed', hint: 'run with become' }, commands: [{ line: 'sysctl -w net.ipv4.ip_forward=1', executed: true, exitCode: 255, stderrTail: 'permission denied' }] }),
+    task('db1', 'ip forwarding', 'failed', {
+      msg: 'sysctl -w failed on db1: permission denied',
+      failure: { kind: 'command-failed', hint: 'run with become' },
+      commands: [{ line: 'sysctl -w net.ipv4.ip_forward=1', executed: true, exitCode: 255, stderrTail: 'permission denied' }],
+    }),
     task('db2', 'ip forwarding', 'unreachable', { msg: 'cannot connect to db2: connection refused', failure: { kind: 'unreachable', hint: 'is sshd running?' } }),
     { kind: 'host-unreachable', runId: RUN, time, host: 'db2', message: 'cannot connect to db2: connection refused', hint: 'is sshd running?' },
     ...nodes.map((host) => task(host, 'swap off', host === 'node05' ? 'skipped' : 'ok')),
@@ -81,9 +115,18 @@ describe('audit report', () => {
       [['lab-3', 'lab-1', 'lab-2'], ['lab-[1:3]']],
       [['web9', 'web10', 'web11'], ['web[9:11]']],
       [['node09', 'node10', 'node11'], ['node[09:11]']],
-      [['node1', 'node01'], ['node01', 'node1']],
-      [['db1', 'node02', 'node01', 'gateway'], ['db1', 'gateway', 'node[01:02]']],
-      [['rack1-node1', 'rack1-node2', 'rack2-node1'], ['rack1-node[1:2]', 'rack2-node1']],
+      [
+        ['node1', 'node01'],
+        ['node01', 'node1'],
+      ],
+      [
+        ['db1', 'node02', 'node01', 'gateway'],
+        ['db1', 'gateway', 'node[01:02]'],
+      ],
+      [
+        ['rack1-node1', 'rack1-node2', 'rack2-node1'],
+        ['rack1-node[1:2]', 'rack2-node1'],
+      ],
       [['a1.example.com', 'a2.example.com'], ['a[1:2].example.com']],
       [['solo'], ['solo']],
     ];
@@ -131,13 +174,14 @@ describe('audit report', () => {
     const evilHost = '<img src=x onerror=alert(1)>';
     const evilTask = '</title><script>alert("t")</script> [click](http://evil.example) ![x](http://evil.example/x.png)';
     const evilContent = 'line one\n```\n<script>alert(2)</script>\n\u202eevil\u001b[31m\n';
-    const log = () => chainedLog([
-      start([evilHost, 'ok-host']),
-      { kind: 'play-start', runId: RUN, time, play: '<b>play</b>', hosts: [evilHost], batch: 1, batches: 1 },
-      task(evilHost, evilTask, 'changed', { changes: ['write <script>x</script>'], diffs: [{ kind: 'file', path: '/etc/<x>', before: null, after: evilContent }] }),
-      task('ok-host', evilTask, 'failed', { msg: '<iframe src="http://evil"></iframe>', commands: [{ line: 'echo `id` <x>', executed: true, exitCode: 1, stderrTail: '```\n</pre><script>alert(3)</script>' }] }),
-      end([evilHost], 2),
-    ]);
+    const log = () =>
+      chainedLog([
+        start([evilHost, 'ok-host']),
+        { kind: 'play-start', runId: RUN, time, play: '<b>play</b>', hosts: [evilHost], batch: 1, batches: 1 },
+        task(evilHost, evilTask, 'changed', { changes: ['write <script>x</script>'], diffs: [{ kind: 'file', path: '/etc/<x>', before: null, after: evilContent }] }),
+        task('ok-host', evilTask, 'failed', { msg: '<iframe src="http://evil"></iframe>', commands: [{ line: 'echo `id` <x>', executed: true, exitCode: 1, stderrTail: '```\n</pre><script>alert(3)</script>' }] }),
+        end([evilHost], 2),
+      ]);
 
     it('escapes every value in HTML and makes control characters visible', () => {
       const page = renderHtml(buildRunReports([input(log())]));
@@ -151,7 +195,7 @@ describe('audit report', () => {
     it('escapes every value in Markdown, and no content can close its code fence', () => {
       const markdown = renderMarkdown(buildRunReports([input(log())]));
       // Inside a fenced block everything is literal; outside it nothing may be markup.
-      const outsideCode = markdown.replace(/^ *(`{3,})[^\n]*\n[^]*?^ *\1\n/gm, '');
+      const outsideCode = markdown.replace(/^ *(`{3,})[^\n]*\n[\s\S]*?^ *\1\n/gm, '');
       expect(outsideCode).to.include('<details>');
       expect(outsideCode).not.to.match(/<script|<img|<iframe|<b>|\]\(http/i);
       expect(markdown).to.include('&lt;img src=x onerror=alert\\(1\\)&gt;');
@@ -186,11 +230,7 @@ describe('audit report', () => {
 
   it('says when a log is cut short, and collapses a host list that does not fold into a few ranges', () => {
     const every = Array.from({ length: 300 }, (_, index) => `web${index * 2 + 1}`);
-    const cut = chainedLog([
-      start(every),
-      { kind: 'play-start', runId: RUN, time, play: 'p', hosts: every, batch: 1, batches: 1 },
-      ...every.map((host) => task(host, 'odd hosts', 'changed', forward('0'))),
-    ]);
+    const cut = chainedLog([start(every), { kind: 'play-start', runId: RUN, time, play: 'p', hosts: every, batch: 1, batches: 1 }, ...every.map((host) => task(host, 'odd hosts', 'changed', forward('0')))]);
     const [report] = buildRunReports([input(cut)]);
     expect([report!.chain.status, report!.identity.closed]).to.deep.equal(['incomplete', false]);
     const page = renderHtml([report!]);
