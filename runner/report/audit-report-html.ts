@@ -43,11 +43,8 @@ function renderRun(report: RunReport): string {
       identity.mode === 'check' ? 'info' : 'warn',
     ),
     badge(`chain ${report.chain.status}`, report.chain.status === 'intact' ? 'good' : 'bad'),
-    // The badge says what; the identity table below says where and how to check it.
-    badge(
-      report.signature.replace(/ \(.*$/s, ''),
-      /^signature (verified|valid)/.test(report.signature) ? 'good' : report.signature === 'unsigned' ? 'muted' : 'info',
-    ),
+    // The badge says what; the identity table below says by whom and why.
+    badge(SIGNATURE_BADGE[report.signature.status][0], SIGNATURE_BADGE[report.signature.status][1]),
     !identity.closed
       ? badge('no run-end record', 'bad')
       : identity.exitCode === undefined
@@ -84,6 +81,15 @@ ${problems(report)}
 </div>
 </main>`;
 }
+
+/** Badge text and colour per signature status. */
+const SIGNATURE_BADGE: Record<RunReport['signature']['status'], [string, string]> = {
+  trusted: ['signed by an allowed key', 'good'],
+  unchecked: ['signature matches (signer not checked)', 'info'],
+  untrusted: ['signer not allowed', 'bad'],
+  bad: ['signature BAD', 'bad'],
+  missing: ['unsigned', 'muted'],
+};
 
 function identityTable(report: RunReport): string {
   const { identity } = report;
@@ -123,7 +129,7 @@ function identityTable(report: RunReport): string {
       'chain',
       `<span class="${report.chain.status === 'intact' ? 'good-text' : 'bad-text'}">${html(report.chain.text)}</span>${report.unreadableLines ? ` · ${report.unreadableLines} unreadable line(s)` : ''}`,
     ],
-    ['signature', html(report.signature)],
+    ['signature', `<span class="${SIGNATURE_BADGE[report.signature.status][1]}-text">${html(report.signature.text)}</span>`],
   ];
   return `<table class="identity">${rows.map(([key, value]) => `<tr><th>${html(key)}</th><td>${value}</td></tr>`).join('')}</table>`;
 }
@@ -285,7 +291,7 @@ pre{margin:6px 0;padding:8px 10px;background:#f3f4f6;border:1px solid var(--line
 .badges{margin:0 0 12px}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;font-weight:600;border:1px solid currentColor}
 .badge.good{color:var(--good)}.badge.bad{color:var(--bad)}.badge.warn{color:var(--warn)}.badge.info{color:var(--info)}.badge.muted{color:var(--muted)}
-.good-text{color:var(--good)}.bad-text{color:var(--bad);font-weight:600}.warn-text{color:var(--warn);font-weight:600}.muted{color:var(--muted)}
+.good-text{color:var(--good)}.info-text{color:var(--info)}.muted-text{color:var(--muted)}.bad-text{color:var(--bad);font-weight:600}.warn-text{color:var(--warn);font-weight:600}.muted{color:var(--muted)}
 table.identity{border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:6px;width:100%;margin-bottom:12px}
 table.identity th{text-align:left;vertical-align:top;width:110px;padding:4px 10px;color:var(--muted);font-weight:500;border-bottom:1px solid var(--line)}
 table.identity td{padding:4px 10px;border-bottom:1px solid var(--line)}

@@ -21,7 +21,7 @@ function renderRun(report: RunReport): string {
   out.push(`## drover ${md(identity.mode ?? 'run')}: ${md(what)}${identity.runId ? ` · ${md(identity.runId)}` : ''}`);
   out.push('');
   out.push(
-    `**${md(identity.mode === 'check' ? 'dry run (check)' : (identity.mode ?? 'unknown mode'))}** · chain **${md(report.chain.status)}** · ${md(report.signature)} · ${
+    `**${md(identity.mode === 'check' ? 'dry run (check)' : (identity.mode ?? 'unknown mode'))}** · chain **${md(report.chain.status)}** · ${report.signature.status === 'bad' || report.signature.status === 'untrusted' ? `**${md(report.signature.text)}**` : md(report.signature.text)} · ${
       !identity.closed
         ? '**no run-end record**'
         : identity.exitCode === undefined
@@ -57,7 +57,7 @@ function renderRun(report: RunReport): string {
   row('command', identity.argv ? md(identity.argv.join(' ')) : '?');
   row('audit log', `${md(report.path)}${identity.runId ? ` · run ${md(identity.runId)}` : ''}`);
   row('chain', `${md(report.chain.text)}${report.unreadableLines ? ` · ${report.unreadableLines} unreadable line(s)` : ''}`);
-  row('signature', md(report.signature));
+  row('signature', md(report.signature.text));
   out.push('');
 
   if (report.failures.length) {

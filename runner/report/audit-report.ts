@@ -5,7 +5,7 @@
  * stands out. Failures and unreachable hosts are gathered first. This module only builds the model; the
  * HTML and Markdown renderers (audit-report-html.ts, audit-report-markdown.ts) draw it.
  *
- * Example: `renderHtml(buildRunReports([{ path, text, chain: { status: 'intact', text: '…' }, signature: 'unsigned' }]))`.
+ * Example: `renderHtml(buildRunReports([{ path, text, chain: { status: 'intact', text: '…' }, signature: { status: 'missing', text: 'unsigned' } }]))`.
  *
  * The log is hostile input as much as any host's output: every string here is raw, and the renderers escape.
  */
@@ -19,12 +19,20 @@ export interface ChainSummary {
   text: string;
 }
 
-/** One log to report on. `signature` is what is known of its signature (a sidecar, its verification). */
+/** The signature verdict of runner/audit/sign.ts (verifyAuditSignature, describeSignature), as the caller found it. */
+export interface SignatureSummary {
+  /** trusted: by an allowed key; unchecked: matches, signer not checked; untrusted: by a key not allowed; bad: does not match; missing: no LOG.sig. */
+  status: 'trusted' | 'unchecked' | 'untrusted' | 'bad' | 'missing';
+  /** One line for people. */
+  text: string;
+}
+
+/** One log to report on, with the verdicts on its chain and its signature sidecar (LOG.sig). */
 export interface AuditLogInput {
   path: string;
   text: string;
   chain: ChainSummary;
-  signature: string;
+  signature: SignatureSummary;
 }
 
 /** Who ran what, where, how and when: the top of the report. Fields are absent when the log lacks them. */
@@ -105,7 +113,7 @@ export interface RunReport {
   path: string;
   identity: RunIdentity;
   chain: ChainSummary;
-  signature: string;
+  signature: SignatureSummary;
   /** Lines that are not JSON records (a damaged log); the chain verdict says more. */
   unreadableLines: number;
   /** Why the run stopped early, if it did (fail-fast, Ctrl-C, max-fail-percentage). */

@@ -1,10 +1,11 @@
 /**
  * `audit report` from fixture audit logs (chained with the real sealing code): host ranges as a table,
  * grouping of identical changes, failures first, escaping of hostile names and output in HTML and Markdown,
- * and the CLI writing the page with the chain's verdict and the signature sidecar's presence.
+ * and the CLI writing the page with the chain's and the signature's verdicts (a log signed by ssh-keygen -Y sign).
  */
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closingFields, CLOSING_KIND, describeVerdict, sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
@@ -78,7 +79,7 @@ function end(hosts: string[], exitCode: number): Record<string, unknown> {
 
 function input(text: string, path = '/var/log/drover/run.jsonl'): AuditLogInput {
   const verdict = verifyChain(text);
-  return { path, text, chain: { status: verdict.status, text: describeVerdict(verdict) }, signature: 'unsigned' };
+  return { path, text, chain: { status: verdict.status, text: describeVerdict(verdict) }, signature: { status: 'missing', text: 'unsigned' } };
 }
 
 const nodes = Array.from({ length: 19 }, (_, index) => `node${String(index + 1).padStart(2, '0')}`);
@@ -250,19 +251,45 @@ describe('audit report', () => {
       const run = await runCli(['audit', 'report', logPath, '-o', out]);
       expect(run.code, run.stdout + run.stderr).to.equal(0);
       const page = readFileSync(out, 'utf8');
-      expect(page).to.include('chain intact').and.include('unsigned').and.include('node[01:18]');
-
-      writeFileSync(`${logPath}.sig`, '-----BEGIN SSH SIGNATURE-----\n');
-      const markdownOut = join(dir, 'report.md');
-      const signed = await runCli(['audit', 'report', logPath, '-o', markdownOut]);
-      expect(signed.code, signed.stderr).to.equal(0);
-      expect(readFileSync(markdownOut, 'utf8')).to.include('signature present').and.include('```diff');
+      expect(page).to.include('chain intact').and.include('<span class="badge muted">unsigned</span>').and.include('node[01:18]');
 
       const tampered = join(dir, 'tampered.jsonl');
       writeFileSync(tampered, readFileSync(logPath, 'utf8').replace('set net.ipv4.ip_forward 2 → 1', 'set net.ipv4.ip_forward 1 → 1'));
       const broken = await runCli(['audit', 'report', tampered, '--format', 'markdown']);
       expect(broken.code).to.equal(1);
       expect(broken.stdout).to.include('chain **broken**').and.include('BROKEN at record');
+    });
+
+    it('verifies a signature made by ssh-keygen -Y sign, and names the signer with --allowed-signers', async () => {
+      const key = join(dir, 'alice');
+      expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]).status).to.equal(0);
+      const logPath = join(dir, 'signed.jsonl');
+      writeFileSync(logPath, fleetLog());
+      const signed = spawnSync('ssh-keygen', ['-Y', 'sign', '-f', key, '-n', 'drover-audit', logPath], { encoding: 'utf8' });
+      expect(signed.status, signed.stderr).to.equal(0);
+      const signers = join(dir, 'allowed_signers');
+      writeFileSync(signers, `alice@example.com namespaces="drover-audit" ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
+
+      const unchecked = await runCli(['audit', 'report', logPath, '--format', 'markdown']);
+      expect(unchecked.code, unchecked.stderr).to.equal(0);
+      expect(unchecked.stdout).to.include('signature matches, by').and.include('```diff');
+      const trusted = await runCli(['audit', 'report', '--allowed-signers', signers, logPath, '-o', join(dir, 'signed.html')]);
+      expect(trusted.code, trusted.stderr).to.equal(0);
+      expect(readFileSync(join(dir, 'signed.html'), 'utf8'))
+        .to.include('<span class="badge good">signed by an allowed key</span>')
+        .and.include('signed by alice@example.com');
+
+      // The same signature beside a changed log: the chain and the signature both say so, exit 1.
+      const forged = join(dir, 'forged.jsonl');
+      writeFileSync(forged, readFileSync(logPath, 'utf8').replace('alice', 'mallory'));
+      copyFileSync(`${logPath}.sig`, `${forged}.sig`);
+      const bad = await runCli(['audit', 'report', forged, '--format', 'markdown']);
+      expect(bad.code).to.equal(1);
+      expect(bad.stdout).to.include('**SIGNATURE BAD');
+      // An unsigned log where policy requires a signature: exit 4, as audit verify.
+      const required = await runCli(['audit', 'report', '--allowed-signers', signers, '--require-signature', join(dir, 'fleet.jsonl'), '--format', 'markdown']);
+      expect(required.code).to.equal(4);
+      expect(required.stdout).to.include('UNSIGNED');
     });
 
     it('refuses an unknown format and a missing log, writing nothing', async () => {
