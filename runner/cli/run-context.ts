@@ -151,7 +151,8 @@ export function startRun(settings: RunContextSettings): RunContext {
         }
       }
       // A failed run keeps its own status; an ok run whose audit trail is not whole must not look ok.
-      return exitCode === 0 && !auditWhole ? EXIT_AUDIT_INCOMPLETE : exitCode;
+      // A drift check whose own record is not whole reports that first: its verdict cannot be audited.
+      return (exitCode === 0 || exitCode === DRIFT_EXIT_STATUS) && !auditWhole ? EXIT_AUDIT_INCOMPLETE : exitCode;
     },
   };
 }
