@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseCommonOptions, UsageError } from '../../../runner/cli/options.ts';
-import { startRun } from '../../../runner/cli/run-context.ts';
+import { EXIT_AUDIT_INCOMPLETE, startRun, type RunContextSettings } from '../../../runner/cli/run-context.ts';
 import { sh } from '../../../runner/command.ts';
 import type { HostTarget } from '../../../runner/engine/host-session.ts';
 import { runPlaybook, type PlaybookRunOptions } from '../../../runner/engine/run-playbook.ts';
@@ -53,12 +53,12 @@ const osFact: PlaybookRunOptions['osFact'] = {
 const book = definePlaybook({ name: 'drift test' });
 
 /** A dry run on hosts a and b with these outcomes; returns the exit status and the run-end record's. */
-async function dryRun(argv: string[], outcomes: [Outcome, Outcome], dir: string): Promise<{ exitCode: number; recorded: unknown }> {
-  const { options } = parseCommonOptions([...argv, '--json', '--keep-going', '--audit-log', join(dir, `${argv.join('')}-${outcomes.join('-')}.jsonl`)]);
+async function dryRun(argv: string[], outcomes: [Outcome, Outcome], dir: string, audit?: RunContextSettings['audit']): Promise<{ exitCode: number; recorded: unknown }> {
+  const { options } = parseCommonOptions([...argv, '--json', '--keep-going', '--audit-log', join(dir, `${argv.join('')}-${outcomes.join('-')}${audit ? '-copied' : ''}.jsonl`)]);
   const targets = [target('a'), target('b')];
   // Check mode sends nothing that changes; any command at all would fail the test (no rule matches it).
   const hosts = new ScriptedConnections([]);
-  const run = startRun({ options, info: { runKind: 'playbook', inventory: null, mode: 'check', diff: false, tags: [], skipTags: [] }, hosts: targets, connector: hosts.connector, stdout: new PassThrough() });
+  const run = startRun({ options, info: { runKind: 'playbook', inventory: null, mode: 'check', diff: false, tags: [], skipTags: [] }, hosts: targets, connector: hosts.connector, stdout: new PassThrough(), audit });
   const play = book.play({ name: 'p', hosts: 'all', tasks: async (t, host) => t.run(outcome, 'the task', { outcome: outcomes[host.name === 'a' ? 0 : 1] }) });
   await runPlaybook(
     book.playbook([play]),
@@ -108,6 +108,13 @@ describe('--check --detect-drift', () => {
       expect([exitCode, recorded]).to.deep.equal([expected, expected]);
     });
   }
+
+  it('an audit copy that failed (exit 5) wins over pending drift: the drift verdict itself was not recorded whole', async () => {
+    const dead = { label: 'a dead collector', failure: 'it exited 1', send: () => {}, end: async () => {} };
+    const { exitCode, recorded } = await dryRun(['--check', '--detect-drift'], ['change', 'in-sync'], dir, { copies: [dead] });
+    // The local log records the drift status; the process reports the incomplete trail.
+    expect([exitCode, recorded]).to.deep.equal([EXIT_AUDIT_INCOMPLETE, DRIFT_EXIT_STATUS]);
+  });
 
   it('is refused without --check, naming the fix', () => {
     expect(() => parseCommonOptions(['--detect-drift'])).to.throw(UsageError, '--detect-drift reports pending changes of a dry run: use it with --check');
