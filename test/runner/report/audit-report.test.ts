@@ -1,111 +1,19 @@
 /**
  * `audit report` from fixture audit logs (chained with the real sealing code): host ranges as a table,
  * grouping of identical changes, failures first, escaping of hostile names and output in HTML and Markdown,
- * and the CLI writing the page with the chain's and the signature's verdicts (a log signed by ssh-keygen -Y sign).
+ * from fixture logs. The CLI (chain and signature verdicts, exit statuses) is test/cli/audit-report.e2e.test.ts.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { closingFields, CLOSING_KIND, describeVerdict, sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
+import { describeVerdict, verifyChain } from '../../../runner/audit/chain.ts';
 import { buildRunReports, type AuditLogInput } from '../../../runner/report/audit-report.ts';
 import { renderHtml } from '../../../runner/report/audit-report-html.ts';
 import { renderMarkdown } from '../../../runner/report/audit-report-markdown.ts';
 import { compactHosts } from '../../../runner/report/host-ranges.ts';
-import { runCli } from '../../support/run-cli.ts';
-
-/** A chained log of these bodies, closed by its run-end record, as AuditWriter writes it. */
-function chainedLog(bodies: Array<Record<string, unknown>>): string {
-  const lines: string[] = [];
-  for (const [index, body] of bodies.entries()) {
-    const seq = index + 1;
-    const previous = lines[lines.length - 1];
-    lines.push(sealRecord(seq, previous, body.kind === CLOSING_KIND ? { ...body, ...closingFields(seq, previous) } : body));
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-const RUN = '20261206T120000Z-abcdef';
-const time = '2026-12-06T12:00:00.000Z';
-
-function start(hosts: string[], mode = 'check'): Record<string, unknown> {
-  return {
-    kind: 'run-start',
-    runId: RUN,
-    time,
-    runKind: 'playbook',
-    playbook: { path: '/srv/playbooks/cluster.ts', sha256: 'a'.repeat(64) },
-    git: { commit: 'c0ffee'.padEnd(40, '0'), dirty: false },
-    inventory: { path: '/srv/inventory.yaml', sha256: 'b'.repeat(64) },
-    mode,
-    diff: true,
-    tags: [],
-    skipTags: [],
-    operator: 'alice',
-    controller: 'bastion-1',
-    argv: ['cluster.ts', '--check'],
-    cwd: '/srv',
-    hosts,
-  };
-}
-
-function task(host: string, name: string, status: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    kind: 'task',
-    runId: RUN,
-    time,
-    host,
-    task: name,
-    module: 'sysctl',
-    status,
-    changed: status === 'changed',
-    checkMode: true,
-    uncertain: false,
-    msg: status,
-    changes: [],
-    diffs: [],
-    commands: [],
-    rc: null,
-    stderrTail: '',
-    durationMs: 5,
-    ...extra,
-  };
-}
-
-function end(hosts: string[], exitCode: number): Record<string, unknown> {
-  return { kind: 'run-end', runId: RUN, time: '2026-12-06T12:00:09.000Z', recap: hosts.map((host) => ({ host, ok: 1, changed: 1, failed: 0, skipped: 0, unreachable: 0, ignored: 0 })), exitCode, interrupted: false, durationMs: 9000 };
-}
+import { chainedLog, end, fleetLog, forward, nodes, RUN, start, task, time } from '../../support/audit-log-fixture.ts';
 
 function input(text: string, path = '/var/log/drover/run.jsonl'): AuditLogInput {
   const verdict = verifyChain(text);
   return { path, text, chain: { status: verdict.status, text: describeVerdict(verdict) }, signature: { status: 'missing', text: 'unsigned' } };
-}
-
-const nodes = Array.from({ length: 19 }, (_, index) => `node${String(index + 1).padStart(2, '0')}`);
-const forward = (before: string) => ({
-  changes: [`set net.ipv4.ip_forward ${before} → 1`],
-  diffs: [{ kind: 'value', name: 'net.ipv4.ip_forward', before, after: '1' }],
-});
-
-/** A fleet dry run: 18 nodes change the same way, node19 differently, db1 fails, db2 is unreachable. */
-function fleetLog(): string {
-  const hosts = [...nodes, 'db1', 'db2'];
-  return chainedLog([
-    start(hosts),
-    { kind: 'play-start', runId: RUN, time, play: 'prepare', hosts, batch: 1, batches: 1 },
-    ...nodes.map((host) => task(host, 'ip forwarding', 'changed', host === 'node19' ? forward('2') : forward('0'))),
-    task('db1', 'ip forwarding', 'failed', {
-      msg: 'sysctl -w failed on db1: permission denied',
-      failure: { kind: 'command-failed', hint: 'run with become' },
-      commands: [{ line: 'sysctl -w net.ipv4.ip_forward=1', executed: true, exitCode: 255, stderrTail: 'permission denied' }],
-    }),
-    task('db2', 'ip forwarding', 'unreachable', { msg: 'cannot connect to db2: connection refused', failure: { kind: 'unreachable', hint: 'is sshd running?' } }),
-    { kind: 'host-unreachable', runId: RUN, time, host: 'db2', message: 'cannot connect to db2: connection refused', hint: 'is sshd running?' },
-    ...nodes.map((host) => task(host, 'swap off', host === 'node05' ? 'skipped' : 'ok')),
-    { kind: 'play-end', runId: RUN, time, play: 'prepare' },
-    end(hosts, 2),
-  ]);
 }
 
 describe('audit report', () => {
@@ -238,68 +146,5 @@ describe('audit report', () => {
     expect(page).to.include('no run-end record').and.include('no closing record').and.include('INCOMPLETE');
     expect(page).to.match(/<span class="count">300 hosts<\/span> <details class="hosts"><summary>web\[1,3,5,7,[^<]*… \(all 300\)<\/summary><code class="host">web\[1,3,5,/);
     expect(renderMarkdown([report!])).to.include('**no run-end record**');
-  });
-
-  describe('the CLI (audit report)', function () {
-    this.timeout(120_000);
-    const dir = mkdtempSync(join(tmpdir(), 'drover-report-'));
-
-    it('writes the page with the chain verdict and signature status, exiting as audit verify does', async () => {
-      const logPath = join(dir, 'fleet.jsonl');
-      writeFileSync(logPath, fleetLog());
-      const out = join(dir, 'report.html');
-      const run = await runCli(['audit', 'report', logPath, '-o', out]);
-      expect(run.code, run.stdout + run.stderr).to.equal(0);
-      const page = readFileSync(out, 'utf8');
-      expect(page).to.include('chain intact').and.include('<span class="badge muted">unsigned</span>').and.include('node[01:18]');
-
-      const tampered = join(dir, 'tampered.jsonl');
-      writeFileSync(tampered, readFileSync(logPath, 'utf8').replace('set net.ipv4.ip_forward 2 → 1', 'set net.ipv4.ip_forward 1 → 1'));
-      const broken = await runCli(['audit', 'report', tampered, '--format', 'markdown']);
-      expect(broken.code).to.equal(1);
-      expect(broken.stdout).to.include('chain **broken**').and.include('BROKEN at record');
-    });
-
-    it('verifies a signature made by ssh-keygen -Y sign, and names the signer with --allowed-signers', async () => {
-      const key = join(dir, 'alice');
-      expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]).status).to.equal(0);
-      const logPath = join(dir, 'signed.jsonl');
-      writeFileSync(logPath, fleetLog());
-      const signed = spawnSync('ssh-keygen', ['-Y', 'sign', '-f', key, '-n', 'drover-audit', logPath], { encoding: 'utf8' });
-      expect(signed.status, signed.stderr).to.equal(0);
-      const signers = join(dir, 'allowed_signers');
-      writeFileSync(signers, `alice@example.com namespaces="drover-audit" ${readFileSync(`${key}.pub`, 'utf8').trim()}\n`);
-
-      const unchecked = await runCli(['audit', 'report', logPath, '--format', 'markdown']);
-      expect(unchecked.code, unchecked.stderr).to.equal(0);
-      expect(unchecked.stdout).to.include('signature matches, by').and.include('```diff');
-      const trusted = await runCli(['audit', 'report', '--allowed-signers', signers, logPath, '-o', join(dir, 'signed.html')]);
-      expect(trusted.code, trusted.stderr).to.equal(0);
-      expect(readFileSync(join(dir, 'signed.html'), 'utf8'))
-        .to.include('<span class="badge good">signed by an allowed key</span>')
-        .and.include('signed by alice@example.com');
-
-      // The same signature beside a changed log: the chain and the signature both say so, exit 1.
-      const forged = join(dir, 'forged.jsonl');
-      writeFileSync(forged, readFileSync(logPath, 'utf8').replace('alice', 'mallory'));
-      copyFileSync(`${logPath}.sig`, `${forged}.sig`);
-      const bad = await runCli(['audit', 'report', forged, '--format', 'markdown']);
-      expect(bad.code).to.equal(1);
-      expect(bad.stdout).to.include('**SIGNATURE BAD');
-      // An unsigned log where policy requires a signature: exit 4, as audit verify.
-      const required = await runCli(['audit', 'report', '--allowed-signers', signers, '--require-signature', join(dir, 'fleet.jsonl'), '--format', 'markdown']);
-      expect(required.code).to.equal(4);
-      expect(required.stdout).to.include('UNSIGNED');
-    });
-
-    it('refuses an unknown format and a missing log, writing nothing', async () => {
-      const out = join(dir, 'never.html');
-      const format = await runCli(['audit', 'report', join(dir, 'fleet.jsonl'), '--format', 'pdf', '-o', out]);
-      expect([format.code, format.stderr]).to.satisfy(([code, stderr]: [number, string]) => code === 1 && stderr.includes('--format takes html or markdown'));
-      const missing = await runCli(['audit', 'report', join(dir, 'absent.jsonl'), '-o', out]);
-      expect(missing.code).to.equal(1);
-      expect(missing.stderr).to.include('cannot read the audit log').and.include('ENOENT');
-      expect(existsSync(out)).to.equal(false);
-    });
   });
 });
