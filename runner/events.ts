@@ -23,6 +23,8 @@ export interface RunStartInfo {
   mode: RunMode;
   diff: boolean;
   limit?: string;
+  /** Extra variables (-e) with the argument that set each; secret-named values are Secrets (masked). */
+  extraVars?: Record<string, { value: unknown; from: string }>;
   tags?: string[];
   skipTags?: string[];
 }
@@ -52,6 +54,8 @@ export type RunEvent =
   | { kind: 'play-start'; play: string; hosts: string[]; batch: number; batches: number }
   | { kind: 'task-start'; host: string; task: string; module: string }
   | { kind: 'task-result'; result: TaskResult; params: unknown; handler: boolean; /** The output was already shown (ad-hoc exec): the terminal prints only failures. */ echoed?: boolean; /** Skipped by --tags/--skip-tags: the terminal shows these only with -v. */ byTags?: boolean; /** A failure the playbook ignores (ignoreErrors): counted as ignored, not failed. */ ignored?: boolean }
+  /** An attempt of a task with a retry policy did not succeed; another follows after `delaySeconds`. */
+  | { kind: 'task-retry'; host: string; task: string; module: string; attempt: number; attempts: number; delaySeconds: number; status: TaskResult['status']; msg: string }
   | { kind: 'host-unreachable'; host: string; message: string; hint?: string }
   | { kind: 'host-output'; host: string; exitCode: number | null; stdout: string; stderr: string }
   | { kind: 'warning'; message: string; host?: string }

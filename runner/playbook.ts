@@ -52,6 +52,36 @@ export interface TaskOptions<H extends string = string> {
    * terminal, JSON and audit log. Its plain words (`root`, `/etc`) are not: they are not the secret.
    */
   secretOutput?: boolean;
+  /**
+   * Run the task again until it succeeds (and `until` holds), Ansible's retries/delay/until. Each attempt
+   * is a `task-retry` event (report and audit log); the last attempt's result is the task's result. In
+   * check mode a task that would change is not retried: it did not run, so there is nothing to wait for.
+   */
+  retry?: RetryPolicy;
+  /**
+   * Decide "changed" from the result (`false` = never changed, as Ansible's `changed_when: false`). Applied
+   * to a result that really ran (not to a check-mode prediction of a change), for every module.
+   */
+  changedWhen?: boolean | ((result: TaskResult) => boolean);
+  /**
+   * Decide "failed" from the result: `true` fails a task the module found fine; `false` accepts a failed
+   * command (a failure of kind `command-failed`; invalid input, a failed probe or an unreachable host stay failures).
+   */
+  failedWhen?: boolean | ((result: TaskResult) => boolean);
+  /**
+   * Override --check for this task, Ansible's `check_mode`: `'always-run'` runs it for real even under
+   * --check (for read-only tasks whose output later tasks need; marked in the report and audit log),
+   * `'always-check'` only predicts, even in a real run (its would-be change notifies no handler).
+   */
+  checkMode?: 'always-run' | 'always-check';
+}
+
+/** Attempts (≥ 1, the first run included), the pause between them, and the condition to stop on. */
+export interface RetryPolicy {
+  attempts: number;
+  delaySeconds?: number;
+  /** Done when this holds on a result that did not fail; default: done when the task did not fail. */
+  until?: (result: TaskResult) => boolean;
 }
 
 type ModuleCall<M extends Module, H extends string> = (name: string, params: InputOf<M['params']>, options?: TaskOptions<H>) => Promise<TaskResult>;

@@ -49,6 +49,15 @@ export interface TaskResult {
   stderr: string;
   durationMs: number;
   failure?: { kind: FailureKind; hint?: string };
+  /** Attempts made under the task's `retry` policy (absent without one); the result is the last attempt's. */
+  attempts?: number;
+  /**
+   * The task's own `checkMode` overrode the run's: `always-run` ran for real under --check (marked in the
+   * report and the audit log), `always-check` only predicted in a real run.
+   */
+  checkModeOverride?: 'always-run' | 'always-check';
+  /** What the task's `changedWhen`/`failedWhen` decided, when they changed the module's verdict. */
+  condition?: string;
 }
 
 /**

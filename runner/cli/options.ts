@@ -27,7 +27,13 @@ export interface CommonOptions {
   detectDrift?: boolean;
   diff: boolean;
   json: boolean;
+  /** At least -v (kept for callers that only ask whether commands are shown). */
   verbose: boolean;
+  /**
+   * How many -v were given, as Ansible counts them (`-vvv`, `-v -v -v`, `--verbose --verbose`): 1 shows
+   * every command run, 2 also every probe and its output, 3 also the transport (connect attempts, keepalives).
+   */
+  verbosity?: number;
   forks: number;
   keepGoing: boolean;
   tags: string[];
@@ -61,7 +67,8 @@ const OPTION_SPEC = {
   'detect-drift': { type: 'boolean' },
   diff: { type: 'boolean', short: 'D' },
   json: { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
+  // multiple: each -v is counted; `-vvv` is three of them (a group of short flags).
+  verbose: { type: 'boolean', short: 'v', multiple: true },
   forks: { type: 'string', short: 'f' },
   'keep-going': { type: 'boolean' },
   tags: { type: 'string', short: 't', multiple: true },
@@ -83,10 +90,12 @@ const OPTION_SPEC = {
 } as const;
 
 /** Parses argv (without the subcommand); returns the options and the positional words. */
-export function parseCommonOptions(argv: string[], extra: Record<string, { type: 'string' | 'boolean'; short?: string }> = {}): {
+export function parseCommonOptions(argv: string[], extra: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {}): {
   options: CommonOptions;
   positionals: string[];
   extra: Record<string, string | boolean | undefined>;
+  /** The values of extra options declared `multiple`, in order (`-e a=1 -e b=2`). */
+  extraLists: Record<string, string[]>;
 } {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -111,7 +120,8 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
     detectDrift: Boolean(v['detect-drift']),
     diff: Boolean(v.diff),
     json: Boolean(v.json),
-    verbose: Boolean(v.verbose),
+    verbose: verbosity(v.verbose) > 0,
+    verbosity: verbosity(v.verbose),
     forks,
     keepGoing: Boolean(v['keep-going']),
     tags: list(v.tags),
@@ -131,8 +141,17 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
   if (v['keepalive-interval'] !== undefined) options.keepaliveIntervalSeconds = wholeNumber('--keepalive-interval', String(v['keepalive-interval']), 0, 3600);
   if (v['keepalive-count'] !== undefined) options.keepaliveCount = wholeNumber('--keepalive-count', String(v['keepalive-count']), 1, 100);
   const extraValues: Record<string, string | boolean | undefined> = {};
-  for (const key of Object.keys(extra)) extraValues[key] = v[key] as string | boolean | undefined;
-  return { options, positionals: parsed.positionals, extra: extraValues };
+  const extraLists: Record<string, string[]> = {};
+  for (const [key, spec] of Object.entries(extra)) {
+    if (spec.multiple) extraLists[key] = [v[key]].flat().filter((item): item is string => typeof item === 'string');
+    else extraValues[key] = v[key] as string | boolean | undefined;
+  }
+  return { options, positionals: parsed.positionals, extra: extraValues, extraLists };
+}
+
+/** The number of -v given; more than three means the same as three (as Ansible, which stops at -vvvvvv). */
+function verbosity(value: unknown): number {
+  return Math.min(3, [value].flat().filter((item) => item === true).length);
 }
 
 /** A size in bytes, with an optional K, M or G suffix (powers of 1024): `64M`, `1G`, `500000`. */
@@ -185,5 +204,6 @@ export const COMMON_HELP = `Options:
       --keepalive-count N       unanswered probes before the host counts as unreachable (default 3)
       --max-output SIZE         most command output held in memory at once, all hosts together (default 16M);
                                 past it output is counted, not kept, and marked truncated
-  -v, --verbose                 show every command sent
+  -v, --verbose                 show every command run; -vv also every probe and its output;
+                                -vvv also the transport (connect attempts, keepalives); repeatable (-v -v)
   -h, --help                    this help`;

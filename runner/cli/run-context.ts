@@ -88,7 +88,7 @@ export function startRun(settings: RunContextSettings): RunContext {
   const reporters: Reporter[] = [auditWriter, auditCopies];
   reporters.push(options.json
     ? new JsonReporter(stdout, redactor)
-    : new TerminalReporter({ stream: stdout, interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI, showDiff: options.diff, verbose: options.verbose, redactor }));
+    : new TerminalReporter({ stream: stdout, interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI, showDiff: options.diff, verbose: options.verbose, verbosity: options.verbosity, redactor }));
   const bus = new EventBus(runId, reporters);
   const state = new RunState();
   const connector = settings.connector ?? connect;

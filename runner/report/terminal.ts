@@ -18,6 +18,8 @@ export interface TerminalOptions {
   showDiff: boolean;
   /** Print every command sent (-v). */
   verbose: boolean;
+  /** -v count: 2 (-vv) also prints each command's output; default 1 when `verbose`, else 0. */
+  verbosity?: number;
   redactor: Redactor;
 }
 
@@ -60,6 +62,13 @@ export class TerminalReporter implements Reporter {
         this.updateSpinner();
         return;
       }
+      case 'task-retry': {
+        const next = event.delaySeconds > 0 ? `; again in ${event.delaySeconds} s` : '; again now';
+        const line = `  ${c.yellow('retry'.padEnd(12))} ${c.bold(n(event.host))}  ${event.task} ${c.dim(`[${event.module}]`)} attempt ${event.attempt}/${event.attempts} ${event.status}${next}`;
+        this.print(line);
+        if (this.options.verbose) this.print(c.dim(indent(this.mask(event.msg), 6)));
+        return;
+      }
       case 'host-output':
         this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
         return;
@@ -94,7 +103,11 @@ export class TerminalReporter implements Reporter {
     const status = this.statusLabel(result.status, result.checkMode, result.uncertain);
     const label = `${handler ? 'handler: ' : ''}${n(result.task)}`;
     const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${result.msg})`) : '';
-    this.print(`  ${status} ${c.bold(n(result.host))}  ${label} ${c.dim(`[${result.module}]`)}${detail}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`);
+    const override = result.checkModeOverride === 'always-run' ? c.magenta(' (ran for real despite --check: checkMode always-run)')
+      : result.checkModeOverride === 'always-check' ? c.cyan(' (dry run only: checkMode always-check)') : '';
+    const attempts = result.attempts !== undefined && result.attempts > 1 ? c.dim(` after ${result.attempts} attempts`) : '';
+    const condition = result.condition ? c.dim(` (${result.condition})`) : '';
+    this.print(`  ${status} ${c.bold(n(result.host))}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`);
     if (result.status === 'changed') {
       for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
       if (this.options.showDiff) {
@@ -105,7 +118,15 @@ export class TerminalReporter implements Reporter {
       }
     }
     if (this.options.verbose) {
-      for (const command of result.commands) this.print(c.dim(indent(`$ ${command.display}${command.executed ? ` → ${command.exitCode}` : ' (not run)'}`, 6)));
+      const outputs = (this.options.verbosity ?? 1) >= 2;
+      for (const command of result.commands) {
+        this.print(c.dim(indent(`$ ${command.display}${command.executed ? ` → ${command.exitCode}` : ' (not run)'}`, 6)));
+        // -vv: what the command answered (masked before it is indented, like every output).
+        if (outputs && command.executed) {
+          if (command.stdout.trim()) this.print(c.dim(indent(this.mask(command.stdout).trimEnd(), 8)));
+          if (command.stderr.trim()) this.print(c.red(indent(this.mask(command.stderr).trimEnd(), 8)));
+        }
+      }
     }
     if (result.status === 'failed' || result.status === 'unreachable') {
       this.print(c.red(indent(this.mask(result.msg), 6)));

@@ -1,0 +1,160 @@
+/**
+ * Extra variables (`-e`), Ansible's highest-precedence layer: `-e key=value` (several pairs in one
+ * argument, shell-quoted), `-e @vars.yaml` / `-e @vars.json`, `-e '{"key": …}'`; repeatable, later wins.
+ *
+ * key=value values are strings, as in Ansible; the playbook's `vars` schema then types a declared one
+ * the way it types key=value text elsewhere (`run module … port=8080`): `"8080"` becomes 8080 where the
+ * schema wants a number, `"true"` true where it wants a boolean. YAML and JSON values keep their types,
+ * like inventory values. Undeclared keys are not the playbook's concern: they reach `host.allVars`.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { shlexSplit } from '../../inventory/shlex.ts';
+import { isSecretVariable } from '../../inventory/secret-variables.ts';
+import { SchemaError, type ObjectSchema } from '../schema.ts';
+import { Secret } from '../secret.ts';
+import { UsageError } from './options.ts';
+
+/** One variable as the command line set it: the -e argument that set it last, for messages. */
+export interface ExtraVar {
+  value: unknown;
+  /** The -e argument as given (`@vars.yaml`, `port=8080`). */
+  arg: string;
+  /** From key=value text: the schema may coerce it. */
+  fromText: boolean;
+}
+
+export type ExtraVars = ReadonlyMap<string, ExtraVar>;
+
+/** Parses every -e argument in order; a later argument's key replaces an earlier one's (whole values). */
+export function parseExtraVars(args: readonly string[], cwd = process.cwd()): ExtraVars {
+  const out = new Map<string, ExtraVar>();
+  for (const arg of args) {
+    for (const [key, value] of Object.entries(oneArgument(arg, cwd))) {
+      out.delete(key);
+      out.set(key, { value, arg, fromText: !isStructured(arg) });
+    }
+  }
+  return out;
+}
+
+function isStructured(arg: string): boolean {
+  return arg.startsWith('@') || arg.trimStart().startsWith('{');
+}
+
+function oneArgument(arg: string, cwd: string): Record<string, unknown> {
+  if (arg.startsWith('@')) {
+    const path = resolve(cwd, arg.slice(1));
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`-e ${arg}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    let parsed: unknown;
+    try {
+      // YAML is a superset of JSON: one parser reads both, and its errors give line and column.
+      parsed = parseYaml(text);
+    } catch (error) {
+      throw new UsageError(`-e ${arg}: ${path} is not valid YAML or JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return mapping(parsed, `-e ${arg}`);
+  }
+  if (arg.trimStart().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(arg);
+    } catch (error) {
+      throw new UsageError(`-e ${arg}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return mapping(parsed, `-e ${arg}`);
+  }
+  let words: string[];
+  try {
+    words = shlexSplit(arg);
+  } catch (error) {
+    throw new UsageError(`-e ${arg}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (words.length === 0) throw new UsageError(`-e takes key=value, @FILE (YAML or JSON) or a JSON object, got an empty argument`);
+  const out: Record<string, unknown> = {};
+  for (const word of words) {
+    const at = word.indexOf('=');
+    const key = at > 0 ? word.slice(0, at) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new UsageError(`-e ${arg}: expected key=value (a variable name, then =), got ${JSON.stringify(word)}; a file is -e @FILE, JSON is -e '{"key": …}'`);
+    }
+    Object.defineProperty(out, key, { value: word.slice(at + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function mapping(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(`${where}: extra variables must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : value === null ? 'nothing' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The extra variables the schema declares, each typed by its field (key=value text coerced), once for
+ * every host: a wrong value is one error naming the -e argument, not one per host.
+ */
+export function typeExtraVars(schema: ObjectSchema<any>, extra: ExtraVars): { declared: Record<string, unknown>; errors: string[] } {
+  const declared: Record<string, unknown> = {};
+  const errors: string[] = [];
+  const shape = schema.shape as Record<string, { parse(value: unknown, path: string, options?: { fromText?: boolean }): unknown }>;
+  for (const [key, entry] of extra) {
+    const field = Object.hasOwn(shape, key) ? shape[key] : undefined;
+    if (!field) continue;
+    try {
+      // The field's output is handed to the whole schema again with the host's other variables: text is
+      // coerced here, where it is known to be text, so the second pass sees typed values.
+      const typed = field.parse(entry.value, key, { fromText: entry.fromText });
+      Object.defineProperty(declared, key, { value: typed instanceof Secret ? typed.reveal() : typed, enumerable: true, writable: true, configurable: true });
+    } catch (error) {
+      if (!(error instanceof SchemaError)) throw error;
+      errors.push(`-e ${entry.arg}: ${error.message}`);
+    }
+  }
+  return { declared, errors };
+}
+
+/** Names that hold secrets: inventory password variables, and any name saying password, secret, token or key. */
+export function isSecretName(name: string): boolean {
+  return isSecretVariable(name) || /pass(word|phrase)?|secret|token|private_?key|api_?key|credential/i.test(name);
+}
+
+/**
+ * The values to hand the redactor before anything is shown: every string leaf under a secret-named key
+ * (argv holds `-e db_password=…` too, and the audit log records argv).
+ */
+export function extraVarSecrets(extra: ExtraVars): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown, secretName: boolean): void => {
+    if (value instanceof Secret) out.push(value.reveal());
+    else if (secretName && (typeof value === 'string' || typeof value === 'number')) {
+      if (String(value) !== '') out.push(String(value));
+    } else if (Array.isArray(value)) for (const item of value) walk(item, secretName);
+    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) walk(item, secretName || isSecretName(key));
+  };
+  for (const [key, entry] of extra) walk(entry.value, isSecretName(key));
+  return out;
+}
+
+/** What the audit log's run-start records: every extra variable and the argument that set it, secret-named values masked. */
+export function recordedExtraVars(extra: ExtraVars): Record<string, { value: unknown; from: string }> {
+  const mask = (value: unknown, secretName: boolean): unknown => {
+    if (value instanceof Secret) return value;
+    if (secretName && value !== null && typeof value !== 'object') return new Secret(String(value), 'extra variable');
+    if (Array.isArray(value)) return value.map((item) => mask(item, secretName));
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mask(item, secretName || isSecretName(key))]));
+    return value;
+  };
+  const out: Record<string, { value: unknown; from: string }> = {};
+  for (const [key, entry] of extra) {
+    // The argument itself may hold a secret value (`-e db_password=…`): the redactor, given extraVarSecrets, masks it.
+    Object.defineProperty(out, key, { value: { value: mask(entry.value, isSecretName(key)), from: `-e ${entry.arg}` }, enumerable: true });
+  }
+  return out;
+}
