@@ -18,7 +18,8 @@ import type { RunState } from './run-state.ts';
 import type { SessionPool } from './session-pool.ts';
 import { UnreachableError } from '../transport/transport.ts';
 import { selectByTags, unmatchedTags, type TagFilter } from './tags.ts';
-import { recordedParams, runTask } from './task.ts';
+import { recordedParams, runTask, type TaskRun, type TaskSpec } from './task.ts';
+import { applyConditions, attemptVerdict, isPrediction, untilNeverHeld, untilThrew } from './task-policy.ts';
 
 export interface PlaybookRunOptions {
   check: boolean;
@@ -48,6 +49,8 @@ export interface PlaybookRunOptions {
    * `echoOutput`: each host's output is shown under its name (`exec`); the result then goes to the audit log.
    */
   adhoc?: { paramsFromText: boolean; echoOutput: boolean };
+  /** The pause between retry attempts (tests hand in one that records instead of waiting). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** Thrown inside a host's play code to unwind it when the run stops or the host failed. */
@@ -235,11 +238,7 @@ function makeTasks(
       return skipped;
     }
     options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });
-    const run = await runTask(session, { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText }, {
-      check: options.check,
-      redactor: options.redactor,
-      clock: options.clock,
-    });
+    const run = await runTaskWithPolicy(session, target.name, { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText }, taskOptions, options);
     const ignored = taskOptions.ignoreErrors === true && run.result.status === 'failed';
     options.state.count(run.result, ignored);
     const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
@@ -250,7 +249,8 @@ function makeTasks(
       recordFailure(run.result, options);
       throw new HostStopped('failed');
     }
-    if (run.result.changed && taskOptions.notify) {
+    // A prediction in a real run (checkMode always-check) changed nothing: nothing to restart.
+    if (run.result.changed && taskOptions.notify && !(run.result.checkMode && !options.check)) {
       for (const name of [taskOptions.notify].flat()) notified.add(name);
     }
     return run.result;
@@ -263,6 +263,38 @@ function makeTasks(
     tasks[key] = (name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions);
   }
   return tasks as Tasks<string>;
+}
+
+/**
+ * runTask under the task's own options: its checkMode override, changedWhen/failedWhen, and the retry
+ * policy, each attempt but the last told as a `task-retry` event. Retries stop early when the run stops.
+ */
+async function runTaskWithPolicy(session: HostSession, host: string, spec: TaskSpec, taskOptions: TaskOptions<string>, options: PlaybookRunOptions): Promise<TaskRun> {
+  const check = taskOptions.checkMode === 'always-run' ? false : taskOptions.checkMode === 'always-check' ? true : options.check;
+  const override = check !== options.check ? taskOptions.checkMode : undefined;
+  const policy = taskOptions.retry;
+  const attempts = policy ? Math.max(1, Math.floor(policy.attempts)) : 1;
+  const delaySeconds = Math.max(0, policy?.delaySeconds ?? 0);
+  for (let attempt = 1; ; attempt++) {
+    const run = await runTask(session, spec, { check, redactor: options.redactor, clock: options.clock });
+    let result = applyConditions(run.result, taskOptions);
+    if (override) result = { ...result, checkModeOverride: override };
+    if (!policy) return { ...run, result };
+    result = { ...result, attempts: attempt };
+    // Nothing ran (a would-be change in check mode) or the host is gone: another attempt would see the same.
+    if (isPrediction(result) || result.status === 'unreachable') return { ...run, result };
+    const verdict = attemptVerdict(result, policy.until);
+    if (verdict === 'done') return { ...run, result };
+    if (typeof verdict === 'object') return { ...run, result: untilThrew(result, verdict.failed) };
+    const last = attempt >= attempts || options.state.stopping;
+    if (last) return { ...run, result: result.status === 'failed' ? result : untilNeverHeld(result, attempt) };
+    options.bus.emit({ kind: 'task-retry', host, task: spec.name, module: spec.module.name, attempt, attempts, delaySeconds, status: result.status, msg: result.status === 'failed' ? result.msg : 'until is false' });
+    await (options.sleep ?? sleep)(delaySeconds * 1000);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Marks the host and applies the fail-fast policy. */
