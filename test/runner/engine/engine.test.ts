@@ -137,6 +137,8 @@ interface Harness {
   results: TaskResult[];
   /** The run as one line per event: `play-start P [a b] 1/2`, `a: T changed`, `stopping fail-fast`… */
   timeline: string[];
+  /** The pauses between retry attempts, in ms, in order (the harness does not wait). */
+  sleeps: number[];
 }
 
 async function runScripted(
@@ -153,6 +155,7 @@ async function runScripted(
   const bus = new EventBus('engine-test', [{ handle: (event) => events.push(event) }]);
   const sessions = new SessionPool((host) => new HostSession(host, hosts.connector, redactor, { defaultTimeoutMs: 60_000 }));
   const select = (pattern: string) => targets.filter((host) => pattern === 'all' || host.name === pattern || host.groups.includes(pattern));
+  const sleeps: number[] = [];
   await runPlaybook(playbook, new Map(targets.map((host) => [host.name, {}])), {
     check: options.check ?? false,
     keepGoing: options.keepGoing ?? false,
@@ -167,10 +170,11 @@ async function runScripted(
     clock: () => 0,
     modules: { setting, steps },
     osFact,
+    sleep: async (ms) => { sleeps.push(ms); },
   });
   await sessions.closeAll();
   const results = events.flatMap((event) => (event.kind === 'task-result' ? [event.result] : []));
-  return { hosts, events, state, results, timeline: events.map(describeEvent) };
+  return { hosts, events, state, results, timeline: events.map(describeEvent), sleeps };
 }
 
 function describeEvent(event: RunEvent): string {
@@ -180,6 +184,7 @@ function describeEvent(event: RunEvent): string {
     case 'task-start': return `${event.host}: start ${event.task}`;
     case 'task-result': return `${event.result.host}: ${event.handler ? 'handler ' : ''}${event.result.task} ${event.result.status}`;
     case 'stopping': return `stopping ${event.reason}`;
+    case 'task-retry': return `${event.host}: retry ${event.task} ${event.attempt}/${event.attempts} ${event.status}`;
     case 'host-unreachable': return `unreachable ${event.host}`;
     case 'warning': return `warning ${event.message}`;
     default: return event.kind;
@@ -679,3 +684,113 @@ function runOn(playbookOrPlay: Playbook<any> | ReturnType<typeof book.play>, hos
   const playbook = 'plays' in playbookOrPlay ? playbookOrPlay : book.playbook([playbookOrPlay]);
   return runScripted(playbook, hosts, rules, options);
 }
+
+describe('engine: the language — retry, changedWhen/failedWhen on any module, checkMode per task', () => {
+  /** Answers the n-th `step poll` with what `answers[n]` says (exit code and output), in order. */
+  const polls = (answers: Array<{ exitCode?: number; stdout?: string }>): ScriptRule[] =>
+    answers.map((answer) => ({ match: /^step poll/, reply: answer, times: 1 }));
+
+  it('retry: failed attempts are retried after the delay, each told as task-retry, until one succeeds', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 5, delaySeconds: 2 } });
+        await t.run(steps, 'after', { steps: ['ok1'] });
+      },
+    });
+    const run = await runOn(play, ['a'], [...polls([{ exitCode: 1 }, { exitCode: 1 }, { stdout: 'up\n' }]), ok]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step poll', 'step poll', 'step poll', 'step ok1']);
+    expect(run.timeline).to.deep.equal([
+      'play-start p [a] 1/1', 'a: start wait', 'a: retry wait 1/5 failed', 'a: retry wait 2/5 failed', 'a: wait changed',
+      'a: start after', 'a: after changed', 'play-end p',
+    ]);
+    expect(run.sleeps).to.deep.equal([2000, 2000]);
+    expect(run.results[0]).to.include({ attempts: 3, status: 'changed', stdout: 'up\n' });
+  });
+
+  it('retry: the last failure is the one reported, and the host fails after the last attempt', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 2 } }); } });
+    const run = await runOn(play, ['a'], polls([{ exitCode: 1, stdout: 'first' }, { exitCode: 7, stdout: 'second' }]));
+    expect(run.hosts.commands('a')).to.deep.equal(['step poll', 'step poll']);
+    expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start wait', 'a: retry wait 1/2 failed', 'a: wait failed', 'stopping fail-fast', 'play-end p']);
+    expect(run.results[0]).to.include({ attempts: 2, rc: 7, stdout: 'second' });
+    expect(run.state.exitCode()).to.equal(2);
+  });
+
+  it('retry until: runs until the condition holds on the output; false on the last attempt fails the task saying so', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'ready', { steps: ['poll'] }, { retry: { attempts: 3, until: (r) => r.stdout.includes('ready') } });
+        await t.run(steps, 'never', { steps: ['poll'] }, { retry: { attempts: 2, until: (r) => r.stdout.includes('ready') } });
+      },
+    });
+    const run = await runOn(play, ['a'], polls([{ stdout: 'starting' }, { stdout: 'ready' }, { stdout: 'no' }, { stdout: 'still no' }]));
+    expect(run.hosts.commands('a')).to.deep.equal(['step poll', 'step poll', 'step poll', 'step poll']);
+    expect(run.timeline).to.deep.equal([
+      'play-start p [a] 1/1', 'a: start ready', 'a: retry ready 1/3 changed', 'a: ready changed',
+      'a: start never', 'a: retry never 1/2 changed', 'a: never failed', 'stopping fail-fast', 'play-end p',
+    ]);
+    expect(run.results[1]!.msg).to.match(/^until was still false after 2 attempt\(s\); the last attempt was changed/);
+    expect(run.results[1]!.stdout).to.equal('still no');
+  });
+
+  it('retry in check mode: a task that would change did not run, so it is not retried', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 5, until: () => false } }); } });
+    const run = await runOn(play, ['a'], [], { check: true });
+    expect(run.hosts.commands('a')).to.deep.equal([]);
+    expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start wait', 'a: wait changed', 'play-end p']);
+    expect(run.results[0]).to.include({ checkMode: true, attempts: 1 });
+  });
+
+  it('changedWhen and failedWhen judge any module\'s result; failedWhen false accepts a failed command, not bad input', async () => {
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'never changes', { steps: ['ok1'] }, { changedWhen: false });
+        await t.run(steps, 'by output', { steps: ['ok2'] }, { changedWhen: (r) => r.stdout.includes('nothing') });
+        await t.run(setting, 'setting', { name: 'mode', value: 'on' }, { changedWhen: () => true });
+        await t.run(steps, 'exit 3 is fine', { steps: ['fail3'] }, { failedWhen: (r) => r.rc !== 3 });
+        await t.run(steps, 'bad input', { steps: [] }, { failedWhen: false, ignoreErrors: true });
+        await t.run(steps, 'fails on output', { steps: ['ok4'] }, { failedWhen: (r) => r.stdout.includes('ok-out') });
+      },
+    });
+    const run = await runOn(play, ['a'], [ok, fail, { match: /^read-setting mode/, reply: { stdout: 'on\n' } }]);
+    expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step ok2', 'read-setting mode', 'step fail3', 'step ok4']);
+    expect(run.results.map((r) => `${r.task}: ${r.status}`)).to.deep.equal([
+      'never changes: ok', 'by output: ok', 'setting: changed', 'exit 3 is fine: ok', 'bad input: failed', 'fails on output: failed',
+    ]);
+    expect(run.results[3]!.condition).to.match(/^failedWhen accepted: command exited with 3/);
+    expect(run.results[4]!.failure?.kind).to.equal('invalid-input');
+    expect(run.results[5]!.msg).to.match(/^failedWhen matched \(exit code 0\)/);
+    expect(run.state.exitCode()).to.equal(2);
+  });
+
+  it('checkMode always-run runs for real under --check (marked); always-check only predicts in a real run and notifies nothing', async () => {
+    const checked = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'read for real', { steps: ['ok1'] }, { checkMode: 'always-run', changedWhen: false });
+        await t.run(steps, 'predicted', { steps: ['ok2'] });
+      },
+    });
+    const dry = await runOn(checked, ['a'], [ok], { check: true });
+    expect(dry.hosts.commands('a')).to.deep.equal(['step ok1']);
+    expect(dry.results.map((r) => [r.task, r.status, r.checkMode, r.checkModeOverride])).to.deep.equal([
+      ['read for real', 'ok', false, 'always-run'], ['predicted', 'changed', true, undefined],
+    ]);
+
+    const real = book.play<void, 'restart'>({
+      name: 'p', hosts: 'all',
+      handlers: { restart: async (t) => { await t.run(steps, 'restart', { steps: ['ok-restart'] }); } },
+      tasks: async (t) => {
+        await t.run(steps, 'only predicted', { steps: ['ok1'] }, { checkMode: 'always-check', notify: 'restart' });
+        await t.run(steps, 'runs', { steps: ['ok2'] });
+      },
+    });
+    const applied = await runOn(real, ['a'], [ok]);
+    expect(applied.hosts.commands('a')).to.deep.equal(['step ok2']);
+    expect(applied.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start only predicted', 'a: only predicted changed', 'a: start runs', 'a: runs changed', 'play-end p']);
+    expect(applied.results[0]).to.include({ checkMode: true, checkModeOverride: 'always-check' });
+  });
+});
