@@ -158,3 +158,24 @@ export function recordedExtraVars(extra: ExtraVars): Record<string, { value: unk
   }
   return out;
 }
+
+/**
+ * The targets with the extra variables laid over each host's variables (`host.allVars`, templates,
+ * `ctx.hosts()`): the same objects each time, so a host is one value however often it is selected.
+ * Connection settings were resolved from the inventory before this: `-e ansible_host=…` does not move a
+ * connection (documented in the README).
+ */
+export function withExtraVars<T extends { select(pattern: string, options: { allowEmpty: boolean; ignoreLimit?: boolean }): Array<{ name: string; vars: Readonly<Record<string, unknown>> }> }>(targets: T, extra: ExtraVars): T {
+  if (extra.size === 0) return targets;
+  const layered = new Map<string, { name: string; vars: Readonly<Record<string, unknown>> }>();
+  const overlay = Object.fromEntries([...extra].map(([key, entry]) => [key, entry.value]));
+  const select: T['select'] = (pattern, options) => targets.select(pattern, options).map((target) => {
+    let host = layered.get(target.name);
+    if (!host) {
+      host = { ...target, vars: Object.freeze({ ...target.vars, ...overlay }) };
+      layered.set(target.name, host);
+    }
+    return host;
+  });
+  return { ...targets, select };
+}

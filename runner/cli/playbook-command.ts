@@ -9,6 +9,7 @@ import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
 import { checkTemplates } from '../engine/template-preflight.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import { gitInfo } from './git-info.ts';
+import { extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from './extra-vars.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
 import { prepareAudit, startRun } from './run-context.ts';
 import { loadTargets } from './targets.ts';
@@ -28,12 +29,15 @@ Playbook options:
   --no-typecheck           skip the type check (the playbook still fails on a bad parameter, but only
                            when the task runs)
 
+  -e, --extra-vars VARS         key=value (several, shell-quoted), @FILE (YAML or JSON) or a JSON object;
+                                repeatable, later wins; above every inventory variable, checked by the
+                                playbook's vars schema (key=value text typed by it: port=8080 → 8080)
 ${COMMON_HELP}`;
 
 export async function playbookCommand(argv: string[]): Promise<number> {
   // Taken out before the common options are parsed: only this command has it.
   const typecheck = !argv.includes('--no-typecheck');
-  const { options, positionals } = parseCommonOptions(argv.filter((arg) => arg !== '--no-typecheck'));
+  const { options, positionals, extraLists } = parseCommonOptions(argv.filter((arg) => arg !== '--no-typecheck'), { 'extra-vars': { type: 'string', short: 'e', multiple: true } });
   if (options.help) {
     process.stdout.write(`${PLAYBOOK_HELP}\n`);
     return 0;
@@ -43,12 +47,17 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   if (!existsSync(playbookPath)) throw new UsageError(`playbook ${playbookPath} does not exist`);
   if (typecheck) await checkTypes(playbookPath);
   const playbook = await loadPlaybook(playbookPath);
-  const targets = await loadTargets(options);
+  const extraVars = parseExtraVars(extraLists['extra-vars'] ?? []);
+  const targets = withExtraVars(await loadTargets(options), extraVars);
 
   // Every host any play will touch must have the playbook's variables before anything runs anywhere.
   const hosts = uniqueTargets(playbook.plays.flatMap((play) => targets.select(play.hosts, { allowEmpty: true })));
   if (hosts.length === 0) throw new UsageError(noHostsMessage(playbook, targets.source?.path, options.limit));
-  const { vars, errors } = validatePlaybookVars(playbook, hosts);
+  const typedExtra = typeExtraVars(playbook.vars, extraVars);
+  if (typedExtra.errors.length > 0) {
+    throw new UsageError(`extra variables do not fit the playbook's vars schema; nothing was run:\n  ${typedExtra.errors.join('\n  ')}`);
+  }
+  const { vars, errors } = validatePlaybookVars(playbook, hosts, typedExtra.declared);
   if (errors.length > 0) {
     throw new UsageError(`the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`);
   }
@@ -62,6 +71,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
     options,
     hosts,
     audit: await prepareAudit(options),
+    secrets: extraVarSecrets(extraVars),
     info: {
       runKind: 'playbook',
       playbook: { path: playbookPath, sha256: createHash('sha256').update(readFileSync(playbookPath)).digest('hex') },
@@ -70,6 +80,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
       mode: options.check ? 'check' : 'apply',
       diff: options.diff,
       limit: options.limit,
+      ...(extraVars.size > 0 && { extraVars: recordedExtraVars(extraVars) }),
       tags: options.tags,
       skipTags: options.skipTags,
     },

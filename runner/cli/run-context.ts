@@ -41,6 +41,8 @@ export interface RunContextSettings {
   stdout?: NodeJS.WritableStream;
   /** The audit log's signing key and copies (from prepareAudit). */
   audit?: AuditSetup;
+  /** Values to mask from the first record on (secret-named -e values: argv, in run-start, holds them). */
+  secrets?: string[];
 }
 
 /** Exit status of a run that finished ok but whose audit log could not be signed or copied whole. */
@@ -70,6 +72,7 @@ export function startRun(settings: RunContextSettings): RunContext {
     if (host.connection.passphrase) redactor.add(host.connection.passphrase);
     if (host.become?.password) redactor.add(host.become.password);
   }
+  for (const value of settings.secrets ?? []) redactor.add(value);
   const stdout = settings.stdout ?? process.stdout;
   const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
   const audit = settings.audit ?? { copies: [] };

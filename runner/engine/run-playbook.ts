@@ -64,12 +64,13 @@ class HostStopped extends Error {
  * Validates the playbook's declared variables on every host it will touch before anything runs: an
  * unset variable stops the run before it does damage, like `set -u`.
  */
-export function validatePlaybookVars(playbook: Playbook<unknown>, targets: HostTarget[]): { vars: Map<string, unknown>; errors: string[] } {
+export function validatePlaybookVars(playbook: Playbook<unknown>, targets: HostTarget[], extraVars: Readonly<Record<string, unknown>> = {}): { vars: Map<string, unknown>; errors: string[] } {
   const vars = new Map<string, unknown>();
   const errors: string[] = [];
   for (const target of targets) {
     try {
-      vars.set(target.name, playbook.vars.parse(pickDeclared(playbook, target.vars), 'vars'));
+      // Extra variables (-e, already typed by the schema's fields) win over every inventory layer, as in Ansible.
+      vars.set(target.name, playbook.vars.parse({ ...pickDeclared(playbook, target.vars), ...extraVars }, 'vars'));
     } catch (error) {
       if (!(error instanceof SchemaError)) throw error;
       errors.push(`${target.name}: ${error.message}`);
