@@ -56,6 +56,8 @@ export type RunEvent =
   | { kind: 'task-result'; result: TaskResult; params: unknown; handler: boolean; /** The output was already shown (ad-hoc exec): the terminal prints only failures. */ echoed?: boolean; /** Skipped by --tags/--skip-tags: the terminal shows these only with -v. */ byTags?: boolean; /** A failure the playbook ignores (ignoreErrors): counted as ignored, not failed. */ ignored?: boolean }
   /** An attempt of a task with a retry policy did not succeed; another follows after `delaySeconds`. */
   | { kind: 'task-retry'; host: string; task: string; module: string; attempt: number; attempts: number; delaySeconds: number; status: TaskResult['status']; msg: string }
+  /** -vv/-vvv detail (a probe and its output; a connect attempt, a keepalive): shown, not audited. */
+  | { kind: 'trace'; host: string; level: 2 | 3; message: string; detail?: string }
   | { kind: 'host-unreachable'; host: string; message: string; hint?: string }
   | { kind: 'host-output'; host: string; exitCode: number | null; stdout: string; stderr: string }
   | { kind: 'warning'; message: string; host?: string }

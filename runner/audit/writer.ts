@@ -59,6 +59,7 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
     case 'run-start':
       return { ...head, ...event.info, hosts: event.hosts };
     case 'task-start':
+    case 'trace':
       return undefined;
     case 'task-result': {
       const r = event.result;

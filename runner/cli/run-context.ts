@@ -100,6 +100,11 @@ export function startRun(settings: RunContextSettings): RunContext {
     defaultTimeoutMs: options.timeoutSeconds * 1000,
     abortSignal: state.abort.signal,
     outputBudget,
+    ...((options.verbosity ?? 0) >= 2 && {
+      trace: (host: string, level: 2 | 3, message: string, detail?: string) => {
+        if (level <= (options.verbosity ?? 0)) bus.emit({ kind: 'trace', host, level, message, detail });
+      },
+    }),
   }));
 
   const operator = process.env.SUDO_USER ? `${process.env.SUDO_USER} (as ${userInfo().username})` : userInfo().username;

@@ -32,6 +32,11 @@ export interface SessionSettings {
   abortSignal?: AbortSignal;
   /** The run's cap on command output held at once (--max-output), shared by every host. */
   outputBudget?: OutputBudget;
+  /**
+   * -vv and -vvv: level 2 is told every probe with its output, level 3 the transport's detail. Absent
+   * below -vv, so a quiet run builds none of these messages.
+   */
+  trace?: (host: string, level: 2 | 3, message: string, detail?: string) => void;
 }
 
 export class HostSession {
@@ -145,6 +150,7 @@ export class HostSession {
 
   private async probe(script: Script, become: Become | undefined, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ProbeOutput> {
     const record = await this.run({ run: script, readOnly: true, stdin: options.stdin, timeoutMs: options.timeoutMs }, become);
+    this.settings.trace?.(this.name, 2, `probe → ${record.exitCode ?? 'killed'}: ${record.display}`, this.redactor.tail(`${record.stdout}${record.stderr}`, 20));
     if (record.timedOut) throw new ProbeError(this.name, record);
     return { exitCode: record.exitCode ?? -1, stdout: record.stdout, stderr: record.stderr };
   }
@@ -152,7 +158,9 @@ export class HostSession {
   private connect(): Promise<Connection> {
     if (this.#unreachable) return Promise.reject(this.#unreachable);
     if (!this.#connection) {
-      this.#connection = this.connector(this.target.connection).catch((error: unknown) => {
+      const trace = this.settings.trace;
+      const spec = trace ? { ...this.target.connection, trace: (message: string) => trace(this.name, 3, message) } : this.target.connection;
+      this.#connection = this.connector(spec).catch((error: unknown) => {
         this.#unreachable = error instanceof UnreachableError
           ? error
           : new UnreachableError(this.name, `cannot connect to ${this.name}: ${error instanceof Error ? error.message : String(error)}`, undefined, error);

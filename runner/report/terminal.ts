@@ -69,6 +69,9 @@ export class TerminalReporter implements Reporter {
         if (this.options.verbose) this.print(c.dim(indent(this.mask(event.msg), 6)));
         return;
       }
+      case 'trace':
+        this.print(c.dim(`  ${'v'.repeat(event.level)} ${event.host}: ${event.message}${event.detail?.trim() ? `\n${indent(this.mask(event.detail).trimEnd(), 6)}` : ''}`));
+        return;
       case 'host-output':
         this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
         return;

@@ -119,10 +119,14 @@ async function connectWithRetries(spec: ConnectionSpec, jump: SshConnection | un
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
+      spec.trace?.(`connect attempt ${attempt + 1}/${spec.connectRetries + 1}: ${spec.user}@${spec.address}:${spec.port}${jump ? ' through the jump host' : ''} (limit ${spec.connectTimeoutMs} ms)`);
       const sock = jump ? await jump.tunnel(spec.address, spec.port) : undefined;
-      return await handshake(spec, target, auth, hostKeyAlgorithms, sock);
+      const client = await handshake(spec, target, auth, hostKeyAlgorithms, sock);
+      spec.trace?.(`connected in ${Date.now() - started} ms; keepalive every ${spec.keepaliveIntervalMs} ms, dead after ${spec.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX} unanswered`);
+      return client;
     } catch (error) {
       const attemptError = error instanceof AttemptError ? error : asAttemptError(target, error, auth.attempts);
+      spec.trace?.(`connect attempt ${attempt + 1} failed${attemptError.transient ? '' : ' (not retried)'}: ${attemptError.failure.message.split('\n')[0]}`);
       if (!attemptError.transient && attempt === 0) throw attemptError.failure;
       if (!attemptError.transient || attempt >= spec.connectRetries) throw withAttempts(attemptError.failure, attempt + 1, Date.now() - started);
       await delay(backoffMs(attempt));
@@ -304,6 +308,8 @@ function handshake(
       readyTimeout: spec.connectTimeoutMs,
       keepaliveInterval: spec.keepaliveIntervalMs,
       keepaliveCountMax: spec.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX,
+      // -vvv: ssh2 tells its keepalives (and the server's answers) only through its debug hook.
+      ...(spec.trace ? { debug: keepaliveTrace(spec.trace) } : {}),
       ...(sock ? { sock } : {}),
       ...(hostKeyAlgorithms ? { algorithms: { serverHostKey: hostKeyAlgorithms } } : {}),
       authHandler: (methodsLeft: AuthenticationType[] | null, _partialSuccess: boolean | null, next: NextAuthHandler) => {
@@ -527,4 +533,12 @@ class SshConnection implements Connection {
     })();
     return this.#closing;
   }
+}
+
+/** Keeps, of ssh2's debug lines, the keepalives sent and the global-request answers that follow them. */
+function keepaliveTrace(trace: (message: string) => void): (message: string) => void {
+  return (message) => {
+    if (/keepalive@openssh\.com/.test(message)) trace('keepalive sent');
+    else if (/Inbound: (REQUEST_SUCCESS|Received REQUEST_FAILURE)/.test(message)) trace('keepalive answered');
+  };
 }

@@ -13,6 +13,8 @@ import type { OutputBudget } from './output-budget.ts';
 export interface ConnectionSpec {
   /** The inventory name of the host, used in every message. */
   name: string;
+  /** -vvv: told each connection attempt, its outcome, and each keepalive and its answer. */
+  trace?: (message: string) => void;
   /** Address to connect to (ansible_host, or HostName from ~/.ssh/config, or the name). */
   address: string;
   port: number;
