@@ -1,0 +1,79 @@
+/**
+ * -e extra variables: the three forms, order (later wins), typing by the playbook's vars schema
+ * (key=value text coerced like `run module` text; YAML/JSON values kept), errors naming the argument,
+ * secret-named values masked in the audit record and handed to the redactor.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from '../../../runner/cli/extra-vars.ts';
+import { validatePlaybookVars } from '../../../runner/engine/run-playbook.ts';
+import { definePlaybook, s, type Playbook } from '../../../runner/playbook.ts';
+import type { HostTarget } from '../../../runner/engine/host-session.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'drover-extra-vars-'));
+writeFileSync(join(dir, 'vars.yaml'), 'port: 9\nname: from-yaml\nlist: [a, b]\n');
+writeFileSync(join(dir, 'vars.json'), '{"name": "from-json"}');
+writeFileSync(join(dir, 'list.yaml'), '- a\n- b\n');
+
+const values = (args: string[]) => Object.fromEntries([...parseExtraVars(args, dir)].map(([key, entry]) => [key, entry.value]));
+
+describe('extra variables (-e)', () => {
+  it('reads key=value (several in one argument, shell-quoted), @FILE (YAML or JSON) and a JSON object; later wins', () => {
+    expect(values(['a=1 b="two words"', 'c=x=y'])).to.deep.equal({ a: '1', b: 'two words', c: 'x=y' });
+    expect(values(['@vars.yaml'])).to.deep.equal({ port: 9, name: 'from-yaml', list: ['a', 'b'] });
+    expect(values(['@vars.yaml', '@vars.json', '{"port": 10}', 'name=last'])).to.deep.equal({ port: 10, name: 'last', list: ['a', 'b'] });
+    const entries = parseExtraVars(['@vars.yaml', 'port=8080'], dir);
+    expect(entries.get('port')).to.deep.equal({ value: '8080', arg: 'port=8080', fromText: true });
+    expect(entries.get('name')).to.deep.equal({ value: 'from-yaml', arg: '@vars.yaml', fromText: false });
+  });
+
+  it('refuses what is not a mapping of variables, naming the argument', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['novalue', /^-e novalue: expected key=value/],
+      ['=x', /^-e =x: expected key=value/],
+      ['@missing.yaml', /^-e @missing.yaml: cannot read .*missing.yaml: ENOENT/],
+      ['@list.yaml', /^-e @list.yaml: extra variables must be a mapping .* got a list/],
+      ['{"a": ', /^-e \{"a": : not valid JSON/],
+      ['a="unclosed', /^-e a="unclosed: /],
+      ['', /^-e takes key=value/],
+    ];
+    for (const [arg, message] of cases) expect(() => parseExtraVars([arg], dir), arg).to.throw(message);
+  });
+
+  it('types declared variables by the schema: key=value text is coerced, YAML values are not; errors name the -e argument', () => {
+    const schema = s.object({ port: s.int(), debug: s.boolean().default(false), name: s.string().optional() });
+    expect(typeExtraVars(schema, parseExtraVars(['port=8080 debug=true other=1'], dir))).to.deep.equal({ declared: { port: 8080, debug: true }, errors: [] });
+    const wrong = typeExtraVars(schema, parseExtraVars(['port=eighty', '{"debug": "yes"}'], dir));
+    expect(wrong.errors).to.have.length(2);
+    expect(wrong.errors[0]).to.match(/^-e port=eighty: port: /);
+    expect(wrong.errors[1]).to.match(/^-e \{"debug": "yes"\}: debug: /);
+  });
+
+  it('wins over the inventory in the playbook\'s vars and in allVars, on every host', () => {
+    const book = definePlaybook({ name: 'x', vars: s.object({ port: s.int(), greeting: s.string() }) });
+    const playbook = book.playbook([]);
+    const host = (name: string, vars: Record<string, unknown>) => ({ name, vars, groups: [] }) as unknown as HostTarget;
+    const extra = parseExtraVars(['port=8080 extra_only=x'], dir);
+    const inventory = [host('a', { port: 1, greeting: 'hi' }), host('b', { greeting: 'yo' })];
+    const targets = withExtraVars({ select: (_pattern: string, _options: { allowEmpty: boolean }) => inventory }, extra);
+    const selected = targets.select('all', { allowEmpty: false });
+    // allVars stays untyped, as Ansible's -e: the text as given; the typed value is in host.vars.
+    expect(selected.map((target) => target.vars)).to.deep.equal([{ port: '8080', greeting: 'hi', extra_only: 'x' }, { port: '8080', greeting: 'yo', extra_only: 'x' }]);
+    expect(targets.select('all', { allowEmpty: false })[0]).to.equal(selected[0]);
+    const { vars, errors } = validatePlaybookVars(playbook as Playbook<unknown>, selected, typeExtraVars(playbook.vars, extra).declared);
+    expect(errors).to.deep.equal([]);
+    expect([...vars]).to.deep.equal([['a', { port: 8080, greeting: 'hi' }], ['b', { port: 8080, greeting: 'yo' }]]);
+  });
+
+  it('masks secret-named values in the audit record and hands them to the redactor, nested ones too', () => {
+    const extra = parseExtraVars(['db_password=hunter2 user=ops', '{"creds": {"api_token": "t0k", "name": "n"}}'], dir);
+    expect(JSON.parse(JSON.stringify(recordedExtraVars(extra)))).to.deep.equal({
+      db_password: { value: '********', from: '-e db_password=hunter2 user=ops' },
+      user: { value: 'ops', from: '-e db_password=hunter2 user=ops' },
+      creds: { value: { api_token: '********', name: 'n' }, from: '-e {"creds": {"api_token": "t0k", "name": "n"}}' },
+    });
+    expect(extraVarSecrets(extra)).to.deep.equal(['hunter2', 't0k']);
+  });
+});
