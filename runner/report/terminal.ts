@@ -70,7 +70,7 @@ export class TerminalReporter implements Reporter {
         return;
       }
       case 'trace':
-        this.print(c.dim(`  ${'v'.repeat(event.level)} ${event.host}: ${event.message}${event.detail?.trim() ? `\n${indent(this.mask(event.detail).trimEnd(), 6)}` : ''}`));
+        this.print(c.dim(`  ${'v'.repeat(event.level)} ${n(event.host)}: ${event.message}${event.detail?.trim() ? `\n${indent(this.mask(event.detail).trimEnd(), 6)}` : ''}`));
         return;
       case 'host-output':
         this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
