@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { shlexSplit } from '../../inventory/shlex.ts';
 import { isSecretVariable } from '../../inventory/secret-variables.ts';
-import { SchemaError, type ObjectSchema } from '../schema.ts';
+import { SchemaError, type Schema } from '../schema.ts';
 import { Secret } from '../secret.ts';
 import { UsageError } from './options.ts';
 
@@ -91,7 +91,9 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
 
 function mapping(value: unknown, where: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UsageError(`${where}: extra variables must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : value === null ? 'nothing' : typeof value}`);
+    throw new UsageError(
+      `${where}: extra variables must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : value === null ? 'nothing' : typeof value}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -100,10 +102,13 @@ function mapping(value: unknown, where: string): Record<string, unknown> {
  * The extra variables the schema declares, each typed by its field (key=value text coerced), once for
  * every host: a wrong value is one error naming the -e argument, not one per host.
  */
-export function typeExtraVars(schema: ObjectSchema<any>, extra: ExtraVars): { declared: Record<string, unknown>; errors: string[] } {
+export function typeExtraVars(
+  schema: { shape: Readonly<Record<string, Schema<unknown, unknown, boolean>>> },
+  extra: ExtraVars,
+): { declared: Record<string, unknown>; errors: string[] } {
   const declared: Record<string, unknown> = {};
   const errors: string[] = [];
-  const shape = schema.shape as Record<string, { parse(value: unknown, path: string, options?: { fromText?: boolean }): unknown }>;
+  const shape = schema.shape;
   for (const [key, entry] of extra) {
     const field = Object.hasOwn(shape, key) ? shape[key] : undefined;
     if (!field) continue;
@@ -148,7 +153,8 @@ export function recordedExtraVars(extra: ExtraVars): Record<string, { value: unk
     if (value instanceof Secret) return value;
     if (secretName && value !== null && typeof value !== 'object') return new Secret(String(value), 'extra variable');
     if (Array.isArray(value)) return value.map((item) => mask(item, secretName));
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mask(item, secretName || isSecretName(key))]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mask(item, secretName || isSecretName(key))]));
     return value;
   };
   const out: Record<string, { value: unknown; from: string }> = {};
@@ -165,17 +171,22 @@ export function recordedExtraVars(extra: ExtraVars): Record<string, { value: unk
  * Connection settings were resolved from the inventory before this: `-e ansible_host=…` does not move a
  * connection (documented in the README).
  */
-export function withExtraVars<T extends { select(pattern: string, options: { allowEmpty: boolean; ignoreLimit?: boolean }): Array<{ name: string; vars: Readonly<Record<string, unknown>> }> }>(targets: T, extra: ExtraVars): T {
+export function withExtraVars<
+  T extends {
+    select(pattern: string, options: { allowEmpty: boolean; ignoreLimit?: boolean }): Array<{ name: string; vars: Readonly<Record<string, unknown>> }>;
+  },
+>(targets: T, extra: ExtraVars): T {
   if (extra.size === 0) return targets;
   const layered = new Map<string, { name: string; vars: Readonly<Record<string, unknown>> }>();
   const overlay = Object.fromEntries([...extra].map(([key, entry]) => [key, entry.value]));
-  const select: T['select'] = (pattern, options) => targets.select(pattern, options).map((target) => {
-    let host = layered.get(target.name);
-    if (!host) {
-      host = { ...target, vars: Object.freeze({ ...target.vars, ...overlay }) };
-      layered.set(target.name, host);
-    }
-    return host;
-  });
+  const select: T['select'] = (pattern, options) =>
+    targets.select(pattern, options).map((target) => {
+      let host = layered.get(target.name);
+      if (!host) {
+        host = { ...target, vars: Object.freeze({ ...target.vars, ...overlay }) };
+        layered.set(target.name, host);
+      }
+      return host;
+    });
   return { ...targets, select };
 }

@@ -23,7 +23,10 @@ export function applyConditions(result: TaskResult, options: Pick<TaskOptions, '
     const verdict = judge(options.failedWhen, out, 'failedWhen');
     if (typeof verdict === 'string') return failed(out, verdict);
     if (verdict && out.status !== 'failed') {
-      return failed(out, `failedWhen matched (exit code ${out.rc ?? 'none'})${out.stderr.trim() ? `: ${out.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`);
+      return failed(
+        out,
+        `failedWhen matched (exit code ${out.rc ?? 'none'})${out.stderr.trim() ? `: ${out.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`,
+      );
     }
     // Only a command's own failure can be accepted: invalid input or a failed probe is not a verdict on output.
     if (!verdict && out.status === 'failed' && out.failure?.kind === 'command-failed') {
@@ -57,7 +60,13 @@ function judge(condition: boolean | ((result: TaskResult) => boolean), result: T
 }
 
 function failed(result: TaskResult, msg: string): TaskResult {
-  return { ...result, status: 'failed', msg, condition: msg.split('\n')[0], failure: { kind: 'command-failed', hint: 'the task\'s own condition (failedWhen, changedWhen or until) decided this: check it against the output shown' } };
+  return {
+    ...result,
+    status: 'failed',
+    msg,
+    condition: msg.split('\n')[0],
+    failure: { kind: 'command-failed', hint: "the task's own condition (failedWhen, changedWhen or until) decided this: check it against the output shown" },
+  };
 }
 
 /**

@@ -10,6 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeOnLab, onHost, type LabTarget } from '../support/targets.ts';
 
+/** An audit record as the test reads it: only the fields it asserts. */
+interface AuditRecord {
+  kind: string;
+  task?: string;
+  attempt?: number;
+  extraVars?: Record<string, { value: unknown; from: string }>;
+}
+
 const ROOT = resolve(import.meta.dirname, '../..');
 const DIR = '/tmp/drover-language-test';
 
@@ -47,10 +55,7 @@ describeOnLab('the playbook language against a lab host', 1, (targets) => {
     const target = targets()[0]!;
     const varsFile = join(mkdtempSync(join(tmpdir(), 'drover-e-')), 'extra.yaml');
     writeFileSync(varsFile, 'greeting: from-file\nport: 9\napi_token: s3cr3t-t0ken-value\n');
-    const run = await drover([
-      'test/fixtures/playbooks/language.ts', '-i', inventory(target),
-      '-e', `@${varsFile}`, '-e', 'port=8080', '-vv',
-    ]);
+    const run = await drover(['test/fixtures/playbooks/language.ts', '-i', inventory(target), '-e', `@${varsFile}`, '-e', 'port=8080', '-vv']);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
 
     // The host's state, read back over plain SSH.
@@ -63,34 +68,61 @@ describeOnLab('the playbook language against a lab host', 1, (targets) => {
     expect(retries).to.have.length(2);
     expect(retries[0]).to.match(/attempt 1\/5 failed; again in 2 s/);
     expect(retries[1]).to.match(/attempt 2\/5 failed; again in 2 s/);
-    expect(lines.some((line) => /changed\s+\S+\s+count to three .*after 3 attempts/.test(line)), run.stdout).to.equal(true);
-    expect(lines.some((line) => line.trim() === 'attempt 3'), run.stdout).to.equal(true);
+    expect(
+      lines.some((line) => /changed\s+\S+\s+count to three .*after 3 attempts/.test(line)),
+      run.stdout,
+    ).to.equal(true);
+    expect(
+      lines.some((line) => line.trim() === 'attempt 3'),
+      run.stdout,
+    ).to.equal(true);
     // -vv: every probe with its answer; not the transport (that is -vvv).
-    expect(lines.some((line) => /^ {2}vv \S+: probe → \d+: /.test(line)), run.stdout).to.equal(true);
-    expect(lines.some((line) => /^ {2}vvv /.test(line)), run.stdout).to.equal(false);
+    expect(
+      lines.some((line) => /^ {2}vv \S+: probe → \d+: /.test(line)),
+      run.stdout,
+    ).to.equal(true);
+    expect(
+      lines.some((line) => /^ {2}vvv /.test(line)),
+      run.stdout,
+    ).to.equal(false);
 
     // The audit log: the extra variables with their arguments (the token masked anywhere), and a record per retry.
     const text = readFileSync(run.auditPath, 'utf8');
     expect(text).to.not.include('s3cr3t-t0ken-value');
-    const records = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
-    const start = records.find((record) => record.kind === 'run-start')!;
-    expect(start.extraVars.port).to.deep.equal({ value: '8080', from: '-e port=8080' });
-    expect(start.extraVars.greeting).to.deep.equal({ value: 'from-file', from: `-e @${varsFile}` });
-    expect(start.extraVars.api_token.value).to.equal('********');
+    const records = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditRecord);
+    const extraVars = records.find((record) => record.kind === 'run-start')?.extraVars ?? {};
+    expect(extraVars.port).to.deep.equal({ value: '8080', from: '-e port=8080' });
+    expect(extraVars.greeting).to.deep.equal({ value: 'from-file', from: `-e @${varsFile}` });
+    expect(extraVars.api_token?.value).to.equal('********');
     expect(records.filter((record) => record.kind === 'task-retry').map((record) => record.attempt)).to.deep.equal([1, 2]);
     expect(records.find((record) => record.kind === 'task' && record.task === 'count to three')).to.include({ status: 'changed', attempts: 3 });
   });
 
-  it('-vvv also shows the transport: the connect attempt, and keepalives during a retry\'s pause', async function () {
+  it("-vvv also shows the transport: the connect attempt, and keepalives during a retry's pause", async function () {
     this.timeout(180_000);
     const target = targets()[0]!;
     const run = await drover(['test/fixtures/playbooks/language.ts', '-i', inventory(target), '-e', 'port=1', '-v', '-vv', '--keepalive-interval', '1']);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     const lines = run.stdout.split('\n');
-    expect(lines.filter((line) => /^ {2}vvv \S+: connect attempt 1\/\d+: root@/.test(line)), run.stdout).to.have.length(1);
-    expect(lines.some((line) => /^ {2}vvv \S+: connected in \d+ ms; keepalive every 1000 ms/.test(line)), run.stdout).to.equal(true);
-    expect(lines.some((line) => /^ {2}vvv \S+: keepalive sent$/.test(line)), run.stdout).to.equal(true);
-    expect(lines.some((line) => /^ {2}vv \S+: probe → /.test(line)), run.stdout).to.equal(true);
+    expect(
+      lines.filter((line) => /^ {2}vvv \S+: connect attempt 1\/\d+: root@/.test(line)),
+      run.stdout,
+    ).to.have.length(1);
+    expect(
+      lines.some((line) => /^ {2}vvv \S+: connected in \d+ ms; keepalive every 1000 ms/.test(line)),
+      run.stdout,
+    ).to.equal(true);
+    expect(
+      lines.some((line) => /^ {2}vvv \S+: keepalive sent$/.test(line)),
+      run.stdout,
+    ).to.equal(true);
+    expect(
+      lines.some((line) => /^ {2}vv \S+: probe → /.test(line)),
+      run.stdout,
+    ).to.equal(true);
   });
 
   it('a -e value the schema refuses stops the run before the host is touched, naming the argument', async function () {

@@ -51,7 +51,7 @@ describe('extra variables (-e)', () => {
     expect(wrong.errors[1]).to.match(/^-e \{"debug": "yes"\}: debug: /);
   });
 
-  it('wins over the inventory in the playbook\'s vars and in allVars, on every host', () => {
+  it("wins over the inventory in the playbook's vars and in allVars, on every host", () => {
     const book = definePlaybook({ name: 'x', vars: s.object({ port: s.int(), greeting: s.string() }) });
     const playbook = book.playbook([]);
     const host = (name: string, vars: Record<string, unknown>) => ({ name, vars, groups: [] }) as unknown as HostTarget;
@@ -60,11 +60,17 @@ describe('extra variables (-e)', () => {
     const targets = withExtraVars({ select: (_pattern: string, _options: { allowEmpty: boolean }) => inventory }, extra);
     const selected = targets.select('all', { allowEmpty: false });
     // allVars stays untyped, as Ansible's -e: the text as given; the typed value is in host.vars.
-    expect(selected.map((target) => target.vars)).to.deep.equal([{ port: '8080', greeting: 'hi', extra_only: 'x' }, { port: '8080', greeting: 'yo', extra_only: 'x' }]);
+    expect(selected.map((target) => target.vars)).to.deep.equal([
+      { port: '8080', greeting: 'hi', extra_only: 'x' },
+      { port: '8080', greeting: 'yo', extra_only: 'x' },
+    ]);
     expect(targets.select('all', { allowEmpty: false })[0]).to.equal(selected[0]);
     const { vars, errors } = validatePlaybookVars(playbook as Playbook<unknown>, selected, typeExtraVars(playbook.vars, extra).declared);
     expect(errors).to.deep.equal([]);
-    expect([...vars]).to.deep.equal([['a', { port: 8080, greeting: 'hi' }], ['b', { port: 8080, greeting: 'yo' }]]);
+    expect([...vars]).to.deep.equal([
+      ['a', { port: 8080, greeting: 'hi' }],
+      ['b', { port: 8080, greeting: 'yo' }],
+    ]);
   });
 
   it('masks secret-named values in the audit record and hands them to the redactor, nested ones too', () => {

@@ -5,8 +5,14 @@ import { parseCommonOptions } from '../../../runner/cli/options.ts';
 describe('options: verbosity', () => {
   it('counts -v in every spelling Ansible accepts; -vvv is 3, not 1', () => {
     const cases: Array<[string[], number]> = [
-      [[], 0], [['-v'], 1], [['-vv'], 2], [['-vvv'], 3], [['-v', '-v'], 2], [['--verbose', '--verbose', '--verbose'], 3],
-      [['-vC'], 1], [['-vvvvvv'], 3],
+      [[], 0],
+      [['-v'], 1],
+      [['-vv'], 2],
+      [['-vvv'], 3],
+      [['-v', '-v'], 2],
+      [['--verbose', '--verbose', '--verbose'], 3],
+      [['-vC'], 1],
+      [['-vvvvvv'], 3],
     ];
     for (const [argv, level] of cases) {
       const { options } = parseCommonOptions(argv);
