@@ -667,6 +667,39 @@ describe('engine: the run context seam (startRun with a connector)', () => {
     ]);
     expect(audit.at(-1)?.exitCode).to.equal(2);
   });
+
+  it('-vv tells every probe with its answer as a trace event (not audited); -v does not', async () => {
+    const traced = async (verbosity: number): Promise<{ json: Array<{ kind: string; level?: number; message?: string; detail?: string }>; audit: string }> => {
+      const hosts = new ScriptedConnections([{ match: /^read-setting mode/, reply: { stdout: 'off\n' } }, { match: /^write-setting/, reply: {} }]);
+      const targets = [target('a')];
+      const stdout = new PassThrough();
+      const chunks: Buffer[] = [];
+      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const auditLog = join(dir, `audit-v${verbosity}.jsonl`);
+      const context = startRun({
+        options: { check: false, diff: false, json: true, verbose: verbosity > 0, verbosity, forks: 1, keepGoing: false, tags: [], skipTags: [], auditLog, timeoutSeconds: 60, hostKeyPolicy: 'strict', askBecomePass: false, help: false },
+        info: { runKind: 'playbook', inventory: null, mode: 'apply', diff: false, tags: [], skipTags: [] },
+        hosts: targets,
+        connector: hosts.connector,
+        stdout,
+      });
+      const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(setting, 'mode', { name: 'mode', value: 'on' }); } });
+      await runPlaybook(book.playbook([play]), new Map([['a', {}]]), {
+        check: false, keepGoing: false, forks: 1, tags: { only: [], skip: [] },
+        selectHosts: () => targets, inventoryHosts: () => targets,
+        sessions: context.sessions, bus: context.bus, state: context.state, redactor: context.redactor, clock: context.clock,
+        modules: {}, osFact,
+      });
+      await context.finish();
+      return { json: Buffer.concat(chunks).toString().trim().split('\n').map((line) => JSON.parse(line)), audit: readFileSync(auditLog, 'utf8') };
+    };
+    const vv = await traced(2);
+    expect(vv.json.map((event) => event.kind)).to.deep.equal(['run-start', 'play-start', 'task-start', 'trace', 'task-result', 'play-end', 'run-end']);
+    expect(vv.json[3]).to.include({ level: 2, message: 'probe → 0: read-setting mode', detail: 'off' });
+    expect(vv.audit).to.not.include('"trace"');
+    const v = await traced(1);
+    expect(v.json.map((event) => event.kind)).to.not.include('trace');
+  });
 });
 
 /** Fails unless `expected` appears in `actual` in this order (other entries may come between). */
@@ -764,6 +797,28 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
     expect(run.results[4]!.failure?.kind).to.equal('invalid-input');
     expect(run.results[5]!.msg).to.match(/^failedWhen matched \(exit code 0\)/);
     expect(run.state.exitCode()).to.equal(2);
+  });
+
+  it('retry: no further attempt once the run is stopping (another host failed); the last attempt is reported', async () => {
+    const aTried = new Gate();
+    const play = book.play({
+      name: 'p', hosts: 'all',
+      tasks: async (t, host) => {
+        if (host.name === 'a') await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 10 } });
+        else { await aTried.opened; await t.run(steps, 'break', { steps: ['fail1'] }); }
+      },
+    });
+    const hosts: ScriptRule[] = [
+      { match: /^step poll/, reply: () => { aTried.open(); return { exitCode: 1 }; }, times: 1 },
+      { match: /^step poll/, reply: async () => { await new Promise((resolve) => setTimeout(resolve, 50)); return { exitCode: 1 }; } },
+      fail,
+    ];
+    const run = await runOn(play, ['a', 'b'], hosts, { keepGoing: false });
+    const attempts = run.hosts.commands('a').length;
+    expect(attempts).to.be.below(10);
+    expect(run.results.find((r) => r.host === 'a')).to.include({ status: 'failed', attempts });
+    expectInOrder(run.timeline, ['b: break failed', 'stopping fail-fast', 'a: wait failed']);
+    expect(run.timeline.filter((line) => line.startsWith('a: retry'))).to.have.length(attempts - 1);
   });
 
   it('checkMode always-run runs for real under --check (marked); always-check only predicts in a real run and notifies nothing', async () => {
