@@ -19,6 +19,8 @@ export interface RelayedStop {
   type: 'drover-stop';
   signal: StopSignal;
   seq: number;
+  /** Why, when it was no signal: the supervisor's launcher died. */
+  why?: string;
 }
 
 export function isRelayedStop(message: unknown): message is RelayedStop {
@@ -70,7 +72,7 @@ export class StopRequests {
   /** A signal the supervisor received and passed on. */
   relayed(message: RelayedStop): void {
     this.#relayed = Math.max(this.#relayed, message.seq);
-    this.#raise(message.signal, `${message.signal} passed on by drover's supervisor`);
+    this.#raise(message.signal, message.why ?? `${message.signal} passed on by drover's supervisor`);
   }
 
   /** The launcher died: nobody can pass on the operator's signals any more; stop as for SIGTERM. */

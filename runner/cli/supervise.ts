@@ -26,18 +26,18 @@ export function supervise(entry: string, argv: string[]): void {
   });
   let seq = 0;
   let last: { signal: StopSignal; at: number } | undefined;
-  const relay = (signal: StopSignal) => {
+  const relay = (signal: StopSignal, why?: string) => {
     const now = Date.now();
     if (last && last.signal === signal && now - last.at < REPEAT_WINDOW_MS) return;
     last = { signal, at: now };
     seq++;
-    const message: RelayedStop = { type: 'drover-stop', signal, seq };
+    const message: RelayedStop = { type: 'drover-stop', signal, seq, ...(why !== undefined && { why }) };
     if (child.connected) child.send(message, () => undefined);
   };
   const handlers = STOP_SIGNALS.map((signal) => [signal, () => relay(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
-  const stopWatching = watchLaunchers(() => {
-    if (seq === 0) relay('SIGTERM');
+  const stopWatching = watchLaunchers((lost) => {
+    if (seq === 0) relay('SIGTERM', `${lost}: stopping as for SIGTERM`);
   });
 
   child.on('error', (error) => {
