@@ -82,8 +82,8 @@ export function watchLaunchers(onLost: (why: string) => void, intervalMs = 500):
     for (const [index, launcher] of chain.entries()) {
       const up = chain[index + 1];
       const info = readProcess(launcher.pid);
-      if (!info || info.state === 'Z') return `its launcher ${launcher.label} is gone`;
-      if (up && info.ppid !== up.pid) return `its launcher ${up.label} is gone`;
+      if (!info || info.state === 'Z') return `drover's launcher ${launcher.label} is gone`;
+      if (up && info.ppid !== up.pid) return `drover's launcher ${up.label} is gone`;
     }
     return undefined;
   };
