@@ -173,6 +173,20 @@ describeWithLab('interruption through the real entry points (issue 8 item 1)', 3
     });
   }
 
+  it('tsx run: Ctrl-C to tsx alone (the top process) is passed on and counted once: exit 130', async function () {
+    this.timeout(240_000);
+    const run = launch('tsx run', lab());
+    await busy(run);
+    process.kill(run.child.pid!, 'SIGINT');
+    const status = await run.exited;
+    await expectClosedCleanly(lab(), run, 130);
+    expect(status, run.output()).to.equal(130);
+    const log = records(run.auditPath);
+    for (const host of lab().hosts) {
+      expect(log.find((record) => record.host === host.name && record.task === 'long command'), `${host.name}: the command was killed`).to.include({ status: 'changed' });
+    }
+  });
+
   it('node bin/drover.js: SIGHUP (terminal closed) stops like SIGTERM and exits 129', async function () {
     this.timeout(240_000);
     const run = launch('node bin/drover.js', lab());
