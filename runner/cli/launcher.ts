@@ -5,7 +5,7 @@
  * on the next signal or to report drover's exit status, so drover must stop as if it had been sent
  * SIGTERM itself rather than run on detached, applying changes nobody waits for.
  *
- * Linux only (it reads /proc); elsewhere the chain is empty and only the direct parent is watched.
+ * Linux only (it reads /proc); elsewhere the chain is empty and nothing is watched.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -72,13 +72,15 @@ export function launcherChain(pid: number = process.pid): Launcher[] {
 
 /**
  * Calls `onLost` once, when a launcher in the chain has died (a process whose parent is no longer the
- * next one up has been orphaned), or this process's own parent has. Returns a function that stops watching.
+ * next one up has been orphaned). Returns a function that stops watching. A drover started by anything
+ * else (a shell, a script, systemd) is not watched: a background job whose shell exits may run on, as
+ * any program would.
  */
 export function watchLaunchers(onLost: (why: string) => void, intervalMs = 500): () => void {
-  const parent = process.ppid;
   const chain = launcherChain();
+  if (chain.length === 0) return () => undefined;
   const check = () => {
-    if (process.ppid !== parent) return `drover's parent process (pid ${parent}) is gone`;
+    if (process.ppid !== chain[0]!.pid) return `drover's launcher ${chain[0]!.label} is gone`;
     for (const [index, launcher] of chain.entries()) {
       const up = chain[index + 1];
       const info = readProcess(launcher.pid);
