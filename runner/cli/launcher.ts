@@ -26,7 +26,9 @@ function readProcess(pid: number): ProcessInfo | undefined {
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const [state = '', ppid] = stat.slice(close + 2).split(' ');
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((arg) => arg !== '');
     return { pid, ppid: Number(ppid), state, comm, argv };
   } catch {
     return undefined;
@@ -41,7 +43,10 @@ function isNpm(info: ProcessInfo): boolean {
 /** node running tsx's CLI: `node …/.bin/tsx`, `node …/tsx/dist/cli.mjs`, a global `tsx`. */
 function isTsxCli(info: ProcessInfo): boolean {
   const script = info.argv[1] ?? '';
-  return basename(info.argv[0] ?? '').startsWith('node') && (basename(script) === 'tsx' || script.endsWith('/tsx/dist/cli.mjs') || script.endsWith('/tsx/dist/cli.cjs'));
+  return (
+    basename(info.argv[0] ?? '').startsWith('node') &&
+    (basename(script) === 'tsx' || script.endsWith('/tsx/dist/cli.mjs') || script.endsWith('/tsx/dist/cli.cjs'))
+  );
 }
 
 function isShellOfNpm(info: ProcessInfo): boolean {

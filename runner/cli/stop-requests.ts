@@ -25,8 +25,13 @@ export interface RelayedStop {
 
 export function isRelayedStop(message: unknown): message is RelayedStop {
   const candidate = message as Partial<RelayedStop> | null;
-  return typeof candidate === 'object' && candidate !== null && candidate.type === 'drover-stop'
-    && typeof candidate.seq === 'number' && STOP_SIGNALS.includes(candidate.signal as StopSignal);
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    candidate.type === 'drover-stop' &&
+    typeof candidate.seq === 'number' &&
+    STOP_SIGNALS.includes(candidate.signal as StopSignal)
+  );
 }
 
 export interface StopRequest {

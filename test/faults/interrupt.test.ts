@@ -106,7 +106,10 @@ async function gone(auditPath: string, withinMs = 60_000): Promise<string[]> {
 }
 
 function records(path: string): Array<Record<string, unknown>> {
-  return readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 function auditVerify(path: string): Promise<{ code: number; output: string }> {
@@ -127,7 +130,10 @@ async function expectClosedCleanly(lab: Lab, run: Launched, exitStatus: number):
   const log = records(run.auditPath);
   const last = log[log.length - 1]!;
   expect(last, `the audit log must end with run-end:\n${run.output()}`).to.include({ kind: 'run-end', interrupted: true, exitCode: exitStatus });
-  expect(log.some((record) => record.task === 'after the stop'), 'a task started after the stop').to.equal(false);
+  expect(
+    log.some((record) => record.task === 'after the stop'),
+    'a task started after the stop',
+  ).to.equal(false);
   const verify = await auditVerify(run.auditPath);
   expect(verify.code, verify.output).to.equal(0);
   for (const host of lab.hosts) {
@@ -156,7 +162,10 @@ describeWithLab('interruption through the real entry points (issue 8 item 1)', 3
       // The long command was let finish, not killed.
       const log = records(run.auditPath);
       for (const host of lab().hosts) {
-        expect(log.find((record) => record.host === host.name && record.task === 'long command'), `${host.name}\n${run.output()}`).to.include({ status: 'changed' });
+        expect(
+          log.find((record) => record.host === host.name && record.task === 'long command'),
+          `${host.name}\n${run.output()}`,
+        ).to.include({ status: 'changed' });
       }
     });
   }
@@ -183,7 +192,10 @@ describeWithLab('interruption through the real entry points (issue 8 item 1)', 3
     expect(status, run.output()).to.equal(130);
     const log = records(run.auditPath);
     for (const host of lab().hosts) {
-      expect(log.find((record) => record.host === host.name && record.task === 'long command'), `${host.name}: the command was killed`).to.include({ status: 'changed' });
+      expect(
+        log.find((record) => record.host === host.name && record.task === 'long command'),
+        `${host.name}: the command was killed`,
+      ).to.include({ status: 'changed' });
     }
   });
 

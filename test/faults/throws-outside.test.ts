@@ -40,7 +40,10 @@ function drover(lab: Lab, playbook: string, entry: 'bin' | 'run.ts' = 'bin'): Pr
 }
 
 function records(path: string): Array<Record<string, unknown>> {
-  return readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 function auditVerify(path: string): Promise<number> {
@@ -76,9 +79,15 @@ describeWithLab('playbook code that throws outside a task (issue 8 item 4)', 3, 
       expect(String(failure(second!)!.msg)).to.match(/outside any task.*unawaited promise rejected on lab-2/);
       // The commands in flight when it happened finished and were recorded, on every host.
       for (const host of [first, second, third]) {
-        expect(log.find((record) => record.host === host && record.task === 'in flight'), `${host}\n${run.output}`).to.include({ status: 'changed' });
+        expect(
+          log.find((record) => record.host === host && record.task === 'in flight'),
+          `${host}\n${run.output}`,
+        ).to.include({ status: 'changed' });
       }
-      expect(log.some((record) => record.task === 'after the failure'), 'a task started after the failure').to.equal(false);
+      expect(
+        log.some((record) => record.task === 'after the failure'),
+        'a task started after the failure',
+      ).to.equal(false);
       expect(await auditVerify(run.auditPath)).to.equal(0);
       for (const host of lab().hosts) {
         const after = await labSsh(lab(), host, `test -e ${DIR}/after-the-failure && echo AFTER || true`);
@@ -95,9 +104,15 @@ describeWithLab('playbook code that throws outside a task (issue 8 item 4)', 3, 
     const log = records(run.auditPath);
     expect(log[log.length - 1], run.output).to.include({ kind: 'run-end', exitCode: 2 });
     for (const host of lab().hosts) {
-      expect(log.find((record) => record.host === host.name && record.task === 'in flight'), `${host.name}\n${run.output}`).to.include({ status: 'changed' });
+      expect(
+        log.find((record) => record.host === host.name && record.task === 'in flight'),
+        `${host.name}\n${run.output}`,
+      ).to.include({ status: 'changed' });
     }
-    expect(log.some((record) => record.task === 'after the failure'), 'a task started after the failure').to.equal(false);
+    expect(
+      log.some((record) => record.task === 'after the failure'),
+      'a task started after the failure',
+    ).to.equal(false);
     expect(await auditVerify(run.auditPath)).to.equal(0);
   });
 });
