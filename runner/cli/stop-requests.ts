@@ -95,7 +95,8 @@ export class StopRequests {
       process.on('message', (message) => {
         if (isRelayedStop(message)) this.relayed(message);
       });
-      process.on('disconnect', () => this.launcherLost(`drover's supervisor (pid ${process.ppid}) is gone`));
+      const supervisor = process.ppid;
+      process.on('disconnect', () => this.launcherLost(`drover's supervisor (pid ${supervisor}) is gone`));
       // The channel must not keep drover alive once its work is done.
       process.channel.unref();
       return;

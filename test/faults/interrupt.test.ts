@@ -188,8 +188,13 @@ describeWithLab('interruption through the real entry points (issue 8 item 1)', 3
     await busy(run);
     process.kill(run.child.pid!, 'SIGINT');
     const status = await run.exited;
-    await expectClosedCleanly(lab(), run, 130);
     expect(status, run.output()).to.equal(130);
+    // tsx gives its child 30 ms to acknowledge a signal only tsx received, then SIGKILLs it. The idle
+    // supervisor answers in time, except on a machine so loaded that it is not scheduled within 30 ms:
+    // drover then loses its supervisor, which it treats as SIGTERM, and still closes the run (143).
+    const supervisorKilled = /STOPPING \(interrupted\): drover's supervisor \(pid \d+\) is gone/.test(run.output());
+    if (supervisorKilled) console.log('      (tsx SIGKILLed the supervisor under load: drover closed the run as for SIGTERM)');
+    await expectClosedCleanly(lab(), run, supervisorKilled ? 143 : 130);
     const log = records(run.auditPath);
     for (const host of lab().hosts) {
       expect(
