@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The installed CLI: registers tsx's loader, then runs the same entry point as `npx tsx run`.
+// The installed CLI, and what run.ts supervises: registers tsx's loader (playbooks are TypeScript), then
+// runs drover in this process.
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../run.ts');
+await import('../runner/cli/process-main.ts');

@@ -14,11 +14,15 @@ import { DRIFT_EXIT_STATUS, EventBus, type Reporter, type RunStartInfo } from '.
 import { HostSession, type Connector, type HostTarget } from '../engine/host-session.ts';
 import { SessionPool } from '../engine/session-pool.ts';
 import { RunState } from '../engine/run-state.ts';
+import { codeLocation } from '../engine/code-location.ts';
+import { currentCodeScope } from '../engine/code-scope.ts';
+import { reportPlaybookError } from '../engine/run-playbook.ts';
 import { JsonReporter } from '../report/json.ts';
 import { TerminalReporter } from '../report/terminal.ts';
 import { Redactor } from '../secret.ts';
 import { OutputBudget } from '../transport/output-budget.ts';
 import type { CommonOptions } from './options.ts';
+import { exitStatusOf, stopRequests, type StopRequest } from './stop-requests.ts';
 
 export interface RunContext {
   runId: string;
@@ -60,6 +64,27 @@ export interface AuditSetup {
 export async function prepareAudit(options: CommonOptions): Promise<AuditSetup> {
   const signer = options.signAudit ? await openAuditSigner({ keyFile: options.auditSignKey, agentSocket: process.env.SSH_AUTH_SOCK }) : undefined;
   return { signer, copies: await openAuditCopies(options.auditCopies ?? []) };
+}
+
+/** The open runs' handlers for errors nothing caught (one in practice; the latest wins). */
+const openRuns: Array<(error: unknown) => void> = [];
+let runsOpened = 0;
+
+/**
+ * An exception or rejection nothing handled reached the process (process-main.ts): the open run reports
+ * and closes it like any failure. Outside a run it is an error before anything ran (exit 1), or after the
+ * run closed, a failure (exit 2) that is shown but no longer recorded.
+ */
+export function reportStrayError(error: unknown): void {
+  const report = openRuns[openRuns.length - 1];
+  if (report) {
+    report(error);
+    return;
+  }
+  const location = error instanceof Error ? codeLocation(error.stack) : undefined;
+  process.stderr.write(`drover: an error was thrown outside any run${location ? ` at ${location}` : ''}: ${describeError(error)}\n`);
+  if (runsOpened === 0) process.exit(1);
+  process.exitCode = 2;
 }
 
 export function startRun(settings: RunContextSettings): RunContext {
@@ -114,19 +139,36 @@ export function startRun(settings: RunContextSettings): RunContext {
     hosts: settings.hosts.map((host) => host.name),
   });
 
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      if (state.stop('interrupted')) {
-        bus.emit({ kind: 'stopping', reason: 'interrupted', message: 'Ctrl-C: no new task starts; running commands are let finish (Ctrl-C again to kill them)' });
-      }
-    } else {
-      state.abort.abort();
+  const onStopRequest = (request: StopRequest) => {
+    // A run already stopping (fail-fast) keeps its reason and status; the second request still kills.
+    if (state.stop('interrupted')) {
+      state.interruptExitCode = exitStatusOf(request.signal);
+      const again = request.signal === 'SIGINT' ? 'Ctrl-C again' : `${request.signal} again`;
+      bus.emit({ kind: 'stopping', reason: 'interrupted', message: `${request.how}: no new task starts; running commands are let finish (${again} to kill them)` });
     }
+    if (request.level >= 2) state.abort.abort();
   };
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
+  const unsubscribe = stopRequests.subscribe(onStopRequest);
+
+  // An exception that escaped the playbook's code (a timer callback, a promise nobody awaited) fails the
+  // host and play whose code it came from, or else the run, and the run closes like any failure.
+  const onStrayError = (error: unknown) => {
+    const scope = currentCodeScope();
+    if (scope) {
+      reportPlaybookError(error, scope.where, scope.host, { check: options.check, keepGoing: options.keepGoing, bus, state }, true);
+      return;
+    }
+    state.runFailures++;
+    const location = error instanceof Error ? codeLocation(error.stack) : undefined;
+    const message = `the run failed: an error was thrown outside any host's play${location ? ` at ${location}` : ''} (in a timer callback or a promise nobody awaited): ${describeError(error)}`;
+    if (!state.stop('fail-fast')) {
+      bus.emit({ kind: 'warning', message });
+      return;
+    }
+    bus.emit({ kind: 'stopping', reason: 'fail-fast', message: `${message}; no new task starts anywhere` });
+  };
+  openRuns.push(onStrayError);
+  runsOpened++;
 
   return {
     runId,
@@ -137,8 +179,6 @@ export function startRun(settings: RunContextSettings): RunContext {
     auditPath,
     clock: () => Date.now(),
     async finish() {
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onInterrupt);
       await sessions.closeAll();
       const exitCode = driftExitCode(state, options);
       bus.emit({ kind: 'run-end', recap: state.recap(), exitCode, interrupted: state.stopReason === 'interrupted', durationMs: Date.now() - started });
@@ -158,6 +198,8 @@ export function startRun(settings: RunContextSettings): RunContext {
           auditWhole = false;
         }
       }
+      unsubscribe();
+      openRuns.splice(openRuns.indexOf(onStrayError), 1);
       // A failed run keeps its own status; an ok run whose audit trail is not whole must not look ok.
       // A drift check whose own record is not whole reports that first: its verdict cannot be audited.
       return (exitCode === 0 || exitCode === DRIFT_EXIT_STATUS) && !auditWhole ? EXIT_AUDIT_INCOMPLETE : exitCode;

@@ -13,6 +13,7 @@ import type { TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
 import { codeLocation } from './code-location.ts';
+import { playbookCodeScope } from './code-scope.ts';
 import type { HostSession, HostTarget } from './host-session.ts';
 import type { RunState } from './run-state.ts';
 import type { SessionPool } from './session-pool.ts';
@@ -149,7 +150,7 @@ async function runHostPlay(
   };
   const tasks = makeTasks(play, target, session, notified, options, false);
   try {
-    const output = await play.tasks(tasks, host, context);
+    const output = await playbookCodeScope.run({ host: target.name, where: play.name }, () => play.tasks(tasks, host, context));
     playOutputs.set(target.name, output);
   } catch (error) {
     if (error instanceof HostStopped) {
@@ -180,7 +181,7 @@ async function runHandlers(
       return;
     }
     try {
-      await handler(handlerTasks, host);
+      await playbookCodeScope.run({ host: target.name, where: `${play.name} / handler ${name}` }, () => handler(handlerTasks, host));
     } catch (error) {
       if (error instanceof HostStopped) return;
       reportPlaybookError(error, `${play.name} / handler ${name}`, target.name, options);
@@ -189,15 +190,19 @@ async function runHandlers(
   }
 }
 
+/** What reporting a failure needs of the run. */
+type FailureOptions = Pick<PlaybookRunOptions, 'check' | 'keepGoing' | 'bus' | 'state'>;
+
 /**
  * An exception thrown by the playbook's own code: the host fails, with the message. `host.os()` and the
  * other facts a play's code asks for connect on first use, so a host that cannot be reached there is
- * unreachable (exit 4), not a playbook bug.
+ * unreachable (exit 4), not a playbook bug. `outsideTask`: it escaped the play's code (a timer callback,
+ * a promise nobody awaited) and reached the process.
  */
-function reportPlaybookError(error: unknown, where: string, host: string, options: PlaybookRunOptions): void {
+export function reportPlaybookError(error: unknown, where: string, host: string, options: FailureOptions, outsideTask = false): void {
   const outcome: Pick<TaskResult, 'status' | 'msg' | 'failure'> = error instanceof UnreachableError
     ? { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } }
-    : playbookBug(error);
+    : playbookBug(error, outsideTask);
   const result: TaskResult = {
     host, task: `(playbook code in ${where})`, module: 'playbook', changed: false, checkMode: options.check,
     uncertain: false, ...outcome, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '', durationMs: 0,
@@ -207,12 +212,13 @@ function reportPlaybookError(error: unknown, where: string, host: string, option
   recordFailure(result, options);
 }
 
-function playbookBug(error: unknown): Pick<TaskResult, 'status' | 'msg' | 'failure'> {
+function playbookBug(error: unknown, outsideTask: boolean): Pick<TaskResult, 'status' | 'msg' | 'failure'> {
   const message = error instanceof Error ? error.message : String(error);
   const location = error instanceof Error ? codeLocation(error.stack) : undefined;
+  const how = outsideTask ? 'threw outside any task (in a timer callback or a promise nobody awaited)' : 'threw';
   return {
     status: 'failed',
-    msg: `the playbook's code threw${location ? ` at ${location}` : ''}: ${message}`,
+    msg: `the playbook's code ${how}${location ? ` at ${location}` : ''}: ${message}`,
     failure: { kind: 'internal', hint: location ? 'fix the playbook code at that line' : 'fix the playbook code that raised this error' },
   };
 }
@@ -299,7 +305,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Marks the host and applies the fail-fast policy. */
-function recordFailure(result: TaskResult, options: PlaybookRunOptions): void {
+function recordFailure(result: TaskResult, options: FailureOptions): void {
   if (result.status === 'unreachable') {
     options.state.unreachableHosts.add(result.host);
     options.bus.emit({ kind: 'host-unreachable', host: result.host, message: result.msg, hint: result.failure?.hint });

@@ -17,6 +17,10 @@ export class RunState {
   readonly seenTags = new Set<string>();
   /** Aborted on the second Ctrl-C: commands in flight are killed. */
   readonly abort = new AbortController();
+  /** The exit status of an interrupted run: 128 + the number of the signal that stopped it (SIGINT 130, SIGTERM 143). */
+  interruptExitCode = 130;
+  /** Failures of the run itself, attributable to no host (code that threw outside every host's play). */
+  runFailures = 0;
 
   constructor() {
     // Every command in flight listens for the abort: hundreds at once is expected, not a leak.
@@ -62,10 +66,10 @@ export class RunState {
     return [...this.#recap.values()];
   }
 
-  /** 0 all ok; 2 a host failed; 4 a host unreachable and none failed (as Ansible); 130 interrupted. */
+  /** 0 all ok; 2 a host (or the run) failed; 4 a host unreachable and none failed (as Ansible); 130/143 interrupted. */
   exitCode(): number {
-    if (this.#stopReason === 'interrupted') return 130;
-    if (this.failedHosts.size > 0) return 2;
+    if (this.#stopReason === 'interrupted') return this.interruptExitCode;
+    if (this.failedHosts.size > 0 || this.runFailures > 0) return 2;
     if (this.unreachableHosts.size > 0) return 4;
     return 0;
   }

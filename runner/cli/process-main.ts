@@ -1,0 +1,15 @@
+/**
+ * The process around the command line (bin/drover.js runs this; run.ts supervises it): what belongs to
+ * the whole process rather than to one command. Signals and the launcher's loss become stop requests
+ * for the open run; an exception or rejection nothing handled (a playbook's timer callback, a promise it
+ * never awaited) fails the open run like any failure instead of crashing it unrecorded.
+ */
+import { main } from './main.ts';
+import { reportStrayError } from './run-context.ts';
+import { stopRequests } from './stop-requests.ts';
+
+stopRequests.watchProcess();
+process.on('uncaughtException', (error) => reportStrayError(error));
+process.on('unhandledRejection', (reason) => reportStrayError(reason));
+
+process.exitCode = await main(process.argv.slice(2));
