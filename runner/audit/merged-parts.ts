@@ -56,8 +56,17 @@ export function originalLine(record: Record<string, unknown>): string {
  * record lists as missing makes the log incomplete.
  */
 export function verifyMergedParts(records: Array<Record<string, unknown>>): MergedPartsVerdict {
-  const merge = records[0] as { parts?: MergedPartSummary[]; missing?: number[]; shardCount?: number };
+  const merge = records[0] as { parts?: MergedPartSummary[]; missing?: number[]; shardCount?: number; selectedHosts?: number };
   if (!Array.isArray(merge.parts) || !Array.isArray(merge.missing)) return { status: 'broken', brokenAt: 1, problem: 'the merge record lacks its parts or missing list' };
+  // Every shard 1..N is either a part or listed missing, and whole parts cover the selection: a part cannot be dropped quietly.
+  const named = [...merge.parts.map((part) => part.shard), ...merge.missing].sort((a, b) => a - b);
+  if (named.length !== merge.shardCount || named.some((shard, index) => shard !== index + 1)) {
+    return { status: 'broken', brokenAt: 1, problem: `the merge record's parts and missing shards (${named.join(', ')}) are not shards 1 to ${String(merge.shardCount)}, each once` };
+  }
+  const covered = merge.parts.reduce((sum, part) => sum + part.hosts, 0);
+  if (merge.missing.length === 0 && covered !== merge.selectedHosts) {
+    return { status: 'broken', brokenAt: 1, problem: `the parts hold ${covered} host(s) between them but the run selected ${String(merge.selectedHosts)}` };
+  }
   const expected = new Map(merge.parts.map((part) => [part.shard, part]));
   const seen = new Map<number, { records: number; previous?: string; closedBy?: string }>();
   // The merge record first and the merged closing record last; every record between is a part's.
