@@ -193,6 +193,27 @@ describe('audit merge', function () {
     expect((await runCli(['audit', 'verify', merged])).code).to.equal(0);
   });
 
+  it('shards a playbook run after --limit, and refuses to merge shards of another playbook', async () => {
+    const playbook = (name: string) => join(import.meta.dirname, '../../fixtures/playbooks', name);
+    const limit = ['--limit', 'u1:u2:u3:u4:u5', '--check'];
+    const runs = await Promise.all([
+      runCli([playbook('tagged.ts'), '-i', inventory, '--shard', '1/2', '--audit-log', part('book1'), ...limit]),
+      runCli([playbook('tagged.ts'), '-i', inventory, '--shard', '2/2', '--audit-log', part('book2'), ...limit]),
+      runCli([playbook('fail-fast.ts'), '-i', inventory, '--shard', '2/2', '--audit-log', part('other2'), ...limit]),
+    ]);
+    for (const run of runs) expect(run.code, run.stdout + run.stderr).to.be.oneOf([0, 4]);
+    const starts = [part('book1'), part('book2')].map((file) => records(file)[0]!);
+    expect(starts.flatMap((start) => start.hosts as string[]).sort()).to.deep.equal(['u1', 'u2', 'u3', 'u4', 'u5']);
+    for (const start of starts) expect(start.shard).to.deep.include({ count: 2, selectedHosts: 5 });
+    const merged = output();
+    const merge = await runCli(['audit', 'merge', part('book1'), part('book2'), '-o', merged]);
+    expect(merge.code, merge.stdout + merge.stderr).to.be.oneOf([0, 4]);
+    expect((await runCli(['audit', 'verify', merged])).code).to.equal(0);
+    const other = await runCli(['audit', 'merge', part('book1'), part('other2'), '-o', output()]);
+    expect(other.code).to.equal(1);
+    expect(other.stderr).to.match(/not a part of the same run .*playbook sha256/);
+  });
+
   it('never overwrites the merged log', async () => {
     const merged = output();
     writeFileSync(merged, 'keep\n');
