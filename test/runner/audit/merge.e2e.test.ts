@@ -1,5 +1,5 @@
 /**
- * `audit merge` (issue 13 §4): the logs of one run's shards, made by real CLI runs (`exec --shard I/N` to
+ * `audit merge` (issue 13 §4; an e2e test: it starts the CLI some forty times): the logs of one run's shards, made by real CLI runs (`exec --shard I/N` to
  * hosts that refuse the connection at once, so no lab is needed), joined into one log that verifies, keeps
  * each part provable, and detects a tampered or missing part.
  */
