@@ -1,7 +1,8 @@
 /**
- * `audit merge` (issue 13 §4; an e2e test: it starts the CLI some forty times): the logs of one run's shards, made by real CLI runs (`exec --shard I/N` to
+ * `audit merge` (issue 13 §4): the logs of one run's shards, made by real CLI runs (`exec --shard I/N` to
  * hosts that refuse the connection at once, so no lab is needed), joined into one log that verifies, keeps
- * each part provable, and detects a tampered or missing part.
+ * each part provable, and detects a tampered or missing part. It starts the CLI some forty times, so it
+ * runs in the second stage (*.e2e.test.ts).
  */
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
