@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AllowedSignersError, parseAllowedSigners, type AllowedSigner } from '../audit/allowed-signers.ts';
 import { describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
-import { mergeAuditLogs, MergeError } from '../audit/merge.ts';
+import { mergeAuditLogs, MergeError, type MergeResult } from '../audit/merge.ts';
 import { AUDIT_NAMESPACE, describeSignature, verifyAuditSignature, type SignatureStatus } from '../audit/sign.ts';
 import { showAuditLog } from '../audit/show.ts';
 import { buildRunReports, type AuditLogInput } from '../report/audit-report.ts';
@@ -147,9 +147,10 @@ function reportCommand(argv: string[]): number {
 
 /** `audit merge LOG… -o MERGED.jsonl [--allow-missing]`: writes the merged log and returns the whole run's exit status. */
 function mergeCommand(argv: string[]): number {
-  let parsed;
+  const spec = { output: { type: 'string', short: 'o' }, 'allow-missing': { type: 'boolean' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof spec; allowPositionals: true; strict: true }>>;
   try {
-    parsed = parseArgs({ args: argv, options: { output: { type: 'string', short: 'o' }, 'allow-missing': { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`${error instanceof Error ? error.message : String(error)} (expected \`audit merge LOG… -o MERGED.jsonl [--allow-missing]\`)`);
   }
@@ -160,7 +161,7 @@ function mergeCommand(argv: string[]): number {
     if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${file}: ${log.unreadable}`);
     return { file, text: log.text };
   });
-  let result;
+  let result: MergeResult;
   try {
     result = mergeAuditLogs({ parts, allowMissing: Boolean(parsed.values['allow-missing']), time: new Date().toISOString() });
   } catch (error) {
