@@ -23,7 +23,8 @@ export class MergeError extends Error {
 }
 
 export interface MergeParams {
-  parts: Array<{ file: string; text: string }>;
+  /** Each part's file, text, and what its signature check found (a bad signature is refused before this). */
+  parts: Array<{ file: string; text: string; signature: MergedPartSummary['signature'] }>;
   /** Write the merged log even if shards are missing; it then verifies as incomplete (exit 3). */
   allowMissing: boolean;
   /** The merge's own time stamp (ISO). */
@@ -63,7 +64,7 @@ export function wholeExitCode(partCodes: readonly number[], missingShards: numbe
 
 export function mergeAuditLogs(params: MergeParams): MergeResult {
   if (params.parts.length === 0) throw new MergeError('no parts to merge: give the audit logs of the shards of one run');
-  const parts = params.parts.map(({ file, text }) => readPart(file, text));
+  const parts = params.parts.map(({ file, text, signature }) => readPart(file, text, signature));
   const first = parts[0]!;
   const identity = (part: Part) => {
     const start = part.records[0]!;
@@ -158,7 +159,7 @@ export function mergeAuditLogs(params: MergeParams): MergeResult {
 }
 
 /** A part, checked: an intact log of a shard run, closed with an exit status. */
-function readPart(file: string, text: string): Part {
+function readPart(file: string, text: string, signature: MergedPartSummary['signature']): Part {
   const verdict = verifyChain(text);
   if (verdict.status !== 'intact') throw new MergeError(`${file} cannot be merged: ${describeVerdict(verdict)}; merge only intact logs (audit verify ${file})`);
   const lines = text.split('\n').filter((line) => line !== '');
@@ -183,6 +184,7 @@ function readPart(file: string, text: string): Part {
       verdict: 'intact',
       exitCode: typeof end.exitCode === 'number' ? end.exitCode : 2,
       hosts: shard.hosts,
+      signature,
     },
   };
 }

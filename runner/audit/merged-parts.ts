@@ -29,6 +29,8 @@ export interface MergedPartSummary {
   verdict: 'intact';
   exitCode: number;
   hosts: number;
+  /** The part's signature LOG.sig as merged: it matched the file (signer not checked against allowed signers), or there was none. */
+  signature: { status: 'unchecked'; signer?: string } | { status: 'missing' };
 }
 
 export interface MergedPartsVerdict {

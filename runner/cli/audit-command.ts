@@ -47,7 +47,7 @@ allow (for this namespace, at this time); 3 a log incomplete; 0 every log intact
 allowed key, where --allowed-signers was given and the log is signed). report writes its page whatever
 the verdicts (they are at its top) and exits as verify does.
 
-merge refuses parts that are broken or incomplete, of different runs (playbook, mode, shard count or
+merge refuses parts that are broken or incomplete (or signed, with a LOG.sig that does not match), of different runs (playbook, mode, shard count or
 selected hosts differ), or given twice, and refuses to go on with a shard missing unless --allow-missing
 (the merged log then verifies as incomplete, naming the missing shards). It never overwrites MERGED.
 Its exit status is the whole run's, from the parts': 2 if a part failed (2, or interrupted: 130, 143),
@@ -156,14 +156,19 @@ function mergeCommand(argv: string[]): number {
   }
   const output = parsed.values.output;
   if (!output || parsed.positionals.length === 0) throw new UsageError('expected `audit merge LOG… -o MERGED.jsonl [--allow-missing]` (see audit --help)');
+  const now = new Date();
   const parts = parsed.positionals.map((file) => {
     const log = readLog(file);
     if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${file}: ${log.unreadable}`);
-    return { file, text: log.text };
+    // A signed part whose signature does not match is as suspect as a broken chain. Who signed it is for
+    // `audit verify --allowed-signers` on the part; the merged log records the signer's key.
+    const signature = verifyAuditSignature(file, log.bytes, undefined, now);
+    if (signature.status === 'bad') throw new UsageError(`audit merge: ${file} cannot be merged: ${describeSignature(signature, false)}; nothing was written`);
+    return { file, text: log.text, signature: signature.status === 'unchecked' ? { status: 'unchecked' as const, ...(signature.signer && { signer: signature.signer }) } : { status: 'missing' as const } };
   });
   let result: MergeResult;
   try {
-    result = mergeAuditLogs({ parts, allowMissing: Boolean(parsed.values['allow-missing']), time: new Date().toISOString() });
+    result = mergeAuditLogs({ parts, allowMissing: Boolean(parsed.values['allow-missing']), time: now.toISOString() });
   } catch (error) {
     if (error instanceof MergeError) throw new UsageError(`audit merge: ${error.message}; nothing was written`);
     throw error;
@@ -174,7 +179,10 @@ function mergeCommand(argv: string[]): number {
   } catch (error) {
     throw new UsageError(`audit merge: cannot write ${output} (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose a new path for -o`);
   }
-  for (const part of result.parts) process.stdout.write(`shard ${part.shard}/${result.shardCount}: ${part.file}, intact, ${part.records} records, ${part.hosts} host(s), exit ${part.exitCode}\n`);
+  for (const part of result.parts) {
+    const signed = part.signature.status === 'unchecked' ? `, signed by ${part.signature.signer ?? 'a key'} (signature matches)` : '';
+    process.stdout.write(`shard ${part.shard}/${result.shardCount}: ${part.file}, intact, ${part.records} records, ${part.hosts} host(s), exit ${part.exitCode}${signed}\n`);
+  }
   for (const shard of result.missing) process.stdout.write(`shard ${shard}/${result.shardCount}: MISSING\n`);
   process.stdout.write(`merged into ${output}: ${verifyChain(result.text).records} records\nwhole run: exit ${result.exitCode} (${WHOLE_MEANING[result.exitCode] ?? 'failed'})\n`);
   return result.exitCode;

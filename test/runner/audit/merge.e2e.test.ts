@@ -5,7 +5,8 @@
  * runs in the second stage (*.e2e.test.ts).
  */
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closingFields, CLOSING_KIND, sealRecord, sha256 } from '../../../runner/audit/chain.ts';
@@ -88,6 +89,7 @@ describe('audit merge', function () {
     expect(head.missing).to.deep.equal([]);
     const parts = head.parts as Array<Record<string, unknown>>;
     expect(parts.map((p) => p.shard)).to.deep.equal([1, 2, 3]);
+    for (const summary of parts) expect(summary.signature).to.deep.equal({ status: 'missing' });
     for (const [position, summary] of parts.entries()) {
       const file = part(`p${position + 1}`);
       const own = records(file);
@@ -213,6 +215,33 @@ describe('audit merge', function () {
     const other = await runCli(['audit', 'merge', part('book1'), part('other2'), '-o', output()]);
     expect(other.code).to.equal(1);
     expect(other.stderr).to.match(/not a part of the same run .*playbook sha256/);
+  });
+
+  it('records each signed part\'s signer, and refuses a part whose signature does not match it', async () => {
+    const key = join(dir, 'signer');
+    const made = spawnSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-C', 'ops@example.com', '-f', key, '-q'], { encoding: 'utf8', timeout: 60_000 });
+    expect(made.status, made.stderr).to.equal(0);
+    for (const index of [1, 2]) {
+      const run = await runCli(['exec', 'all', '-i', inventory, '--shard', `${index}/2`, '--audit-log', part(`signed${index}`), '--audit-sign-key', key, '--', 'true']);
+      expect(run.code, run.stdout + run.stderr).to.equal(4);
+      expect(existsSync(`${part(`signed${index}`)}.sig`)).to.equal(true);
+    }
+    const merged = output();
+    const merge = await runCli(['audit', 'merge', part('signed1'), part('signed2'), '-o', merged]);
+    expect(merge.code, merge.stdout + merge.stderr).to.equal(4);
+    const fingerprint = spawnSync('ssh-keygen', ['-l', '-f', `${key}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1]!;
+    expect(merge.stdout).to.include(`shard 1/2: signed1.jsonl, intact`);
+    expect(merge.stdout).to.include(`signed by ED25519 key ${fingerprint} (signature matches)`);
+    const parts = records(merged)[0]!.parts as Array<{ signature: { status: string; signer?: string } }>;
+    for (const summary of parts) expect(summary.signature.status).to.equal('unchecked');
+    expect(parts[0]!.signature.signer).to.equal(`ED25519 key ${fingerprint}`);
+
+    // Shard 1's signature put beside shard 2's log: the signature no longer matches, and the merge refuses.
+    const swapped = write('signed2-swapped', lines(part('signed2')));
+    copyFileSync(`${part('signed1')}.sig`, `${swapped}.sig`);
+    const refused = await runCli(['audit', 'merge', part('signed1'), swapped, '-o', output()]);
+    expect(refused.code, refused.stdout).to.equal(1);
+    expect(refused.stderr).to.include(`${swapped} cannot be merged`);
   });
 
   it('never overwrites the merged log', async () => {
