@@ -8,11 +8,13 @@
  * carrying the whole run's exit status.
  *
  * The whole run's exit status from the parts': 2 if any part failed (2, or 130/143 interrupted or
- * terminated, or any other non-zero status but 4), else 3 if a shard is missing (only with
- * allowMissing: its hosts are not accounted for), else 4 if any part had unreachable hosts, else 0.
+ * terminated, or any status drover does not give a finished run), else 3 if a shard is missing (only with
+ * allowMissing: its hosts are not accounted for), else 4 if any part had unreachable hosts, else 6 if any
+ * part found drift (--check --detect-drift), else 0 — the order a single run uses (2 and 4 win over 6).
  */
 import { basename } from 'node:path';
 import { closingFields, CLOSING_KIND, describeVerdict, sealRecord, sha256, verifyChain } from './chain.ts';
+import { DRIFT_EXIT_STATUS } from '../events.ts';
 import { MERGE_KIND, SHARD_END_KIND, type MergedPartSummary } from './merged-parts.ts';
 
 export class MergeError extends Error {
@@ -56,9 +58,10 @@ interface Part {
 
 /** The whole run's exit status from its parts' (see the module comment). */
 export function wholeExitCode(partCodes: readonly number[], missingShards: number): number {
-  if (partCodes.some((code) => code !== 0 && code !== 4)) return 2;
+  if (partCodes.some((code) => code !== 0 && code !== 4 && code !== DRIFT_EXIT_STATUS)) return 2;
   if (missingShards > 0) return 3;
   if (partCodes.includes(4)) return 4;
+  if (partCodes.includes(DRIFT_EXIT_STATUS)) return DRIFT_EXIT_STATUS;
   return 0;
 }
 

@@ -51,7 +51,8 @@ merge refuses parts that are broken or incomplete (or signed, with a LOG.sig tha
 selected hosts differ), or given twice, and refuses to go on with a shard missing unless --allow-missing
 (the merged log then verifies as incomplete, naming the missing shards). It never overwrites MERGED.
 Its exit status is the whole run's, from the parts': 2 if a part failed (2, or interrupted: 130, 143),
-else 3 if a shard is missing, else 4 if a part had unreachable hosts, else 0; 1 if it cannot merge.`;
+else 3 if a shard is missing, else 4 if a part had unreachable hosts, else 6 if a part found drift
+(--check --detect-drift), else 0; 1 if it cannot merge.`;
 
 /** Exit statuses of verify and show. */
 const EXIT = { intact: 0, broken: 1, incomplete: 3, unproven: 4 } as const;
@@ -188,7 +189,13 @@ function mergeCommand(argv: string[]): number {
   return result.exitCode;
 }
 
-const WHOLE_MEANING: Record<number, string> = { 0: 'ok', 2: 'a host failed, or a shard was interrupted', 3: 'incomplete: a shard is missing', 4: 'hosts unreachable' };
+const WHOLE_MEANING: Record<number, string> = {
+  0: 'ok',
+  2: 'a host failed, or a shard was interrupted',
+  3: 'incomplete: a shard is missing',
+  4: 'hosts unreachable',
+  6: 'changes pending (drift)',
+};
 
 function worst(statuses: Array<ChainStatus | Outcome>): number {
   if (statuses.includes('broken')) return EXIT.broken;

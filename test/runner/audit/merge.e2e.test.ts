@@ -253,7 +253,7 @@ describe('audit merge', function () {
     expect(readFileSync(merged, 'utf8')).to.equal('keep\n');
   });
 
-  it('takes the whole exit status from the parts: failed (2, 130, 143) over missing (3) over unreachable (4) over ok', () => {
+  it('takes the whole exit status from the parts: failed (2, 130, 143) over missing (3) over unreachable (4) over drift (6) over ok', () => {
     expect(wholeExitCode([0, 0, 0], 0)).to.equal(0);
     expect(wholeExitCode([0, 4, 0], 0)).to.equal(4);
     expect(wholeExitCode([4, 2, 0], 0)).to.equal(2);
@@ -261,5 +261,10 @@ describe('audit merge', function () {
     expect(wholeExitCode([143, 4], 1)).to.equal(2);
     expect(wholeExitCode([0, 4], 1)).to.equal(3);
     expect(wholeExitCode([0], 1)).to.equal(3);
+    expect(wholeExitCode([0, 6, 0], 0)).to.equal(6);
+    expect(wholeExitCode([6, 4], 0)).to.equal(4);
+    expect(wholeExitCode([6, 2], 0)).to.equal(2);
+    expect(wholeExitCode([6], 1)).to.equal(3);
+    expect(wholeExitCode([0, 5], 0)).to.equal(2);
   });
 });
