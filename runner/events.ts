@@ -27,6 +27,20 @@ export interface RunStartInfo {
   extraVars?: Record<string, { value: unknown; from: string }>;
   tags?: string[];
   skipTags?: string[];
+  /** --shard: which part of the selected hosts this run is (cli/shard.ts), for `audit merge`. */
+  shard?: ShardInfo;
+}
+
+/** A shard run's part (index of count, 1-based) and the whole selection it is a part of. */
+export interface ShardInfo {
+  index: number;
+  count: number;
+  /** How many hosts the run selected before sharding (patterns and --limit). */
+  selectedHosts: number;
+  /** sha256 of the selected host names, sorted, one per line: equal in every shard of one run. */
+  selectedDigest: string;
+  /** How many of them this shard runs on. */
+  hosts: number;
 }
 
 /**

@@ -9,6 +9,7 @@
  * (sign.ts: the whole file signed with the operator's SSH key) also catches someone who does.
  */
 import { createHash } from 'node:crypto';
+import { MERGE_KIND, verifyMergedParts } from './merged-parts.ts';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -94,6 +95,13 @@ export function verifyChain(text: string): ChainVerdict {
   if (lines.length === 0) return { ok: false, status: 'incomplete', records: 0, problem: 'the log holds no records (an empty file: the run never started writing, or the file was emptied)' };
   if (closedAt === undefined) {
     return { ok: false, status: 'incomplete', records: lines.length, problem: `no closing ${CLOSING_KIND} record after record ${lines.length}: the run was cut off, or its last records were removed` };
+  }
+  // A merged log (audit merge) also carries its parts' own chains, and may lack a shard.
+  const first = JSON.parse(lines[0]!) as Record<string, unknown>;
+  if (first.kind === MERGE_KIND) {
+    const parts = verifyMergedParts(lines.map((line) => JSON.parse(line) as Record<string, unknown>));
+    if (parts.status === 'broken') return { ok: false, status: 'broken', records: lines.length, brokenAt: parts.brokenAt, problem: parts.problem };
+    if (parts.status === 'incomplete') return { ok: false, status: 'incomplete', records: lines.length, problem: parts.problem };
   }
   return { ok: true, status: 'intact', records: lines.length };
 }

@@ -20,6 +20,13 @@ export function showAuditLog(text: string): string {
   return out.join('\n');
 }
 
+/** ` · shard 2/4 (5 of 20 hosts)` for a --shard run's run-start. */
+function shardLine(shard: unknown): string {
+  if (!shard || typeof shard !== 'object') return '';
+  const { index, count, hosts, selectedHosts } = shard as Record<string, unknown>;
+  return ` · shard ${String(index)}/${String(count)} (${String(hosts)} of ${String(selectedHosts)} hosts)`;
+}
+
 function formatRecord(r: Record<string, unknown>): string {
   const time = String(r.time ?? '').replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const prefix = `#${String(r.seq)} ${time}`;
@@ -27,7 +34,18 @@ function formatRecord(r: Record<string, unknown>): string {
     case 'run-start':
       return `${prefix} RUN ${String(r.runId)} by ${String(r.operator)} on ${String(r.controller)} · ${String(r.mode)} · ${
         (r.playbook as { path?: string } | undefined)?.path ?? String(r.runKind)
-      }\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.map((host) => printable(String(host))).join(', ') ?? ''}`;
+      }${shardLine(r.shard)}\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.map((host) => printable(String(host))).join(', ') ?? ''}`;
+    case 'merge': {
+      const parts = (r.parts as Array<Record<string, unknown>> | undefined) ?? [];
+      const missing = (r.missing as number[] | undefined) ?? [];
+      return [
+        `${prefix} MERGE of ${parts.length} of ${String(r.shardCount)} shard(s) of ${String(r.selectedHosts)} host(s) · whole run exit ${String(r.exitCode)}`,
+        ...parts.map((part) => `    shard ${String(part.shard)}: ${printable(String(part.file))} sha256 ${String(part.sha256).slice(0, 16)}… ${String(part.records)} records, exit ${String(part.exitCode)}`),
+        ...missing.map((shard) => `    shard ${shard}: MISSING`),
+      ].join('\n');
+    }
+    case 'shard-end':
+      return `${prefix} SHARD ${String((r.source as { shard?: unknown } | undefined)?.shard)} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms`;
     case 'task':
     case 'handler': {
       const commands = (r.commands as Array<{ line: string; executed: boolean; exitCode: number | null }> | undefined) ?? [];

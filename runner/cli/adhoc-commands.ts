@@ -14,6 +14,7 @@ import { SchemaError } from '../schema.ts';
 import { paramDocs } from './param-docs.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { prepareAudit, startRun } from './run-context.ts';
+import { applyShard } from './shard.ts';
 import { loadTargets } from './targets.ts';
 
 export const EXEC_HELP = `Usage: tsx run exec PATTERN -i INVENTORY [options] -- COMMAND [ARG…]
@@ -159,12 +160,12 @@ async function adhocRun(
   echoOutput: boolean,
 ): Promise<number> {
   const targets = await loadTargets(options);
-  const hosts = targets.select(pattern, { allowEmpty: false });
+  const { hosts, record: shard, warnings: shardWarnings } = applyShard(targets.select(pattern, { allowEmpty: false, ignoreShard: true }), options.shard);
   const run = startRun({
     options,
     hosts,
     audit: await prepareAudit(options),
-    info: { runKind: kind, inventory: targets.source, mode: options.check ? 'check' : 'apply', diff: options.diff, limit: options.limit },
+    info: { runKind: kind, inventory: targets.source, mode: options.check ? 'check' : 'apply', diff: options.diff, limit: options.limit, shard },
   });
   const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;
   const becomeOption = extra.become || becomeUser ? (becomeUser ?? true) : undefined;
@@ -178,7 +179,7 @@ async function adhocRun(
       await t.run(module, taskName, params);
     },
   });
-  for (const message of targets.warnings) run.bus.emit({ kind: 'warning', message });
+  for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
   try {
     await runPlaybook(book.playbook([play]), new Map(), {
       check: options.check,

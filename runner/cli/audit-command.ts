@@ -1,8 +1,9 @@
-/** `audit verify FILE…`, `audit show FILE` and `audit report FILE…`. */
+/** `audit verify FILE…`, `audit show FILE`, `audit report FILE…` and `audit merge LOG… -o MERGED`. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AllowedSignersError, parseAllowedSigners, type AllowedSigner } from '../audit/allowed-signers.ts';
 import { describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
+import { mergeAuditLogs, MergeError, type MergeResult } from '../audit/merge.ts';
 import { AUDIT_NAMESPACE, describeSignature, verifyAuditSignature, type SignatureStatus } from '../audit/sign.ts';
 import { showAuditLog } from '../audit/show.ts';
 import { buildRunReports, type AuditLogInput } from '../report/audit-report.ts';
@@ -21,6 +22,8 @@ export const AUDIT_HELP = `Usage:
                               that change the same way grouped (node[01:18]) and their diffs collapsed
       -o, --output FILE       where to write it (default: standard output)
       --format html|markdown  default: markdown when FILE ends in .md, else html
+  tsx run audit merge LOG… -o MERGED.jsonl [--allow-missing]
+                              join the logs of one run's shards (--shard I/N) into one verifiable log
 
 A log is intact when every record chains to the one before and the last record is the run's closing
 run-end record, which carries the number of records and the hash of the record before it; nothing may
@@ -42,7 +45,14 @@ reordered or appended after the closing record), unreadable, or its signature do
 4 the signer not proven: a signature required and missing, or made by a key the allowed signers do not
 allow (for this namespace, at this time); 3 a log incomplete; 0 every log intact (and signed by an
 allowed key, where --allowed-signers was given and the log is signed). report writes its page whatever
-the verdicts (they are at its top) and exits as verify does.`;
+the verdicts (they are at its top) and exits as verify does.
+
+merge refuses parts that are broken or incomplete (or signed, with a LOG.sig that does not match), of different runs (playbook, mode, shard count or
+selected hosts differ), or given twice, and refuses to go on with a shard missing unless --allow-missing
+(the merged log then verifies as incomplete, naming the missing shards). It never overwrites MERGED.
+Its exit status is the whole run's, from the parts': 2 if a part failed (2, or interrupted: 130, 143),
+else 3 if a shard is missing, else 4 if a part had unreachable hosts, else 6 if a part found drift
+(--check --detect-drift), else 0; 1 if it cannot merge.`;
 
 /** Exit statuses of verify and show. */
 const EXIT = { intact: 0, broken: 1, incomplete: 3, unproven: 4 } as const;
@@ -88,7 +98,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
     return worst([verifyChain(log.text).status, signatureOutcome(signature.status, false)]);
   }
   if (action === 'report') return reportCommand(files);
-  throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify, show or report`);
+  if (action === 'merge') return mergeCommand(files);
+  throw new UsageError(`unknown audit action ${JSON.stringify(action)}: use verify, show, report or merge`);
 }
 
 /** `audit report [--allowed-signers FILE [--require-signature]] FILE… [-o OUT] [--format html|markdown]`. */
@@ -134,6 +145,57 @@ function reportCommand(argv: string[]): number {
   else writeFileSync(output, page);
   return worst(outcomes);
 }
+
+/** `audit merge LOG… -o MERGED.jsonl [--allow-missing]`: writes the merged log and returns the whole run's exit status. */
+function mergeCommand(argv: string[]): number {
+  const spec = { output: { type: 'string', short: 'o' }, 'allow-missing': { type: 'boolean' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof spec; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (expected \`audit merge LOG… -o MERGED.jsonl [--allow-missing]\`)`);
+  }
+  const output = parsed.values.output;
+  if (!output || parsed.positionals.length === 0) throw new UsageError('expected `audit merge LOG… -o MERGED.jsonl [--allow-missing]` (see audit --help)');
+  const now = new Date();
+  const parts = parsed.positionals.map((file) => {
+    const log = readLog(file);
+    if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${file}: ${log.unreadable}`);
+    // A signed part whose signature does not match is as suspect as a broken chain. Who signed it is for
+    // `audit verify --allowed-signers` on the part; the merged log records the signer's key.
+    const signature = verifyAuditSignature(file, log.bytes, undefined, now);
+    if (signature.status === 'bad') throw new UsageError(`audit merge: ${file} cannot be merged: ${describeSignature(signature, false)}; nothing was written`);
+    return { file, text: log.text, signature: signature.status === 'unchecked' ? { status: 'unchecked' as const, ...(signature.signer && { signer: signature.signer }) } : { status: 'missing' as const } };
+  });
+  let result: MergeResult;
+  try {
+    result = mergeAuditLogs({ parts, allowMissing: Boolean(parsed.values['allow-missing']), time: now.toISOString() });
+  } catch (error) {
+    if (error instanceof MergeError) throw new UsageError(`audit merge: ${error.message}; nothing was written`);
+    throw error;
+  }
+  try {
+    // 'wx': a merged log is evidence; never overwrite one.
+    writeFileSync(output, result.text, { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    throw new UsageError(`audit merge: cannot write ${output} (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose a new path for -o`);
+  }
+  for (const part of result.parts) {
+    const signed = part.signature.status === 'unchecked' ? `, signed by ${part.signature.signer ?? 'a key'} (signature matches)` : '';
+    process.stdout.write(`shard ${part.shard}/${result.shardCount}: ${part.file}, intact, ${part.records} records, ${part.hosts} host(s), exit ${part.exitCode}${signed}\n`);
+  }
+  for (const shard of result.missing) process.stdout.write(`shard ${shard}/${result.shardCount}: MISSING\n`);
+  process.stdout.write(`merged into ${output}: ${verifyChain(result.text).records} records\nwhole run: exit ${result.exitCode} (${WHOLE_MEANING[result.exitCode] ?? 'failed'})\n`);
+  return result.exitCode;
+}
+
+const WHOLE_MEANING: Record<number, string> = {
+  0: 'ok',
+  2: 'a host failed, or a shard was interrupted',
+  3: 'incomplete: a shard is missing',
+  4: 'hosts unreachable',
+  6: 'changes pending (drift)',
+};
 
 function worst(statuses: Array<ChainStatus | Outcome>): number {
   if (statuses.includes('broken')) return EXIT.broken;

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DRIFT_EXIT_STATUS } from '../events.ts';
 import { DEFAULT_RUN_OUTPUT_BYTES } from '../transport/output-budget.ts';
+import { parseShard, type Shard } from './shard.ts';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -56,6 +57,8 @@ export interface CommonOptions {
   keepaliveCount?: number;
   /** Most bytes of command output held in memory at once for the whole run (all hosts, both streams); default 16 MiB. */
   maxOutputBytes?: number;
+  /** --shard I/N: run only this part of the selected hosts (shard.ts). */
+  shard?: Shard;
   help: boolean;
 }
 
@@ -86,6 +89,7 @@ const OPTION_SPEC = {
   'keepalive-interval': { type: 'string' },
   'keepalive-count': { type: 'string' },
   'max-output': { type: 'string' },
+  shard: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -139,6 +143,11 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
   };
   if (v['connect-timeout'] !== undefined) options.connectTimeoutSeconds = wholeNumber('--connect-timeout', String(v['connect-timeout']), 1, 3600);
   if (v['keepalive-interval'] !== undefined) options.keepaliveIntervalSeconds = wholeNumber('--keepalive-interval', String(v['keepalive-interval']), 0, 3600);
+  if (v.shard !== undefined) {
+    const shard = parseShard(String(v.shard));
+    if ('problem' in shard) throw new UsageError(shard.problem);
+    options.shard = shard;
+  }
   if (v['keepalive-count'] !== undefined) options.keepaliveCount = wholeNumber('--keepalive-count', String(v['keepalive-count']), 1, 100);
   const extraValues: Record<string, string | boolean | undefined> = {};
   const extraLists: Record<string, string[]> = {};
@@ -204,6 +213,9 @@ export const COMMON_HELP = `Options:
       --keepalive-count N       unanswered probes before the host counts as unreachable (default 3)
       --max-output SIZE         most command output held in memory at once, all hosts together (default 16M);
                                 past it output is counted, not kept, and marked truncated
+      --shard I/N               run only part I of N of the selected hosts (1 ≤ I ≤ N; a host's part depends
+                                only on its name and N); an empty part warns and exits 0. \`audit merge\`
+                                joins the parts' audit logs
   -v, --verbose                 show every command run; -vv also every probe and its output;
                                 -vvv also the transport (connect attempts, keepalives); repeatable (-v -v)
   -h, --help                    this help`;

@@ -12,6 +12,7 @@ import { gitInfo } from './git-info.ts';
 import { extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from './extra-vars.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
 import { prepareAudit, startRun } from './run-context.ts';
+import { applyShard } from './shard.ts';
 import { loadTargets } from './targets.ts';
 import { typeCheckPlaybook } from './typecheck.ts';
 
@@ -51,8 +52,9 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   const targets = withExtraVars(await loadTargets(options), extraVars);
 
   // Every host any play will touch must have the playbook's variables before anything runs anywhere.
-  const hosts = uniqueTargets(playbook.plays.flatMap((play) => targets.select(play.hosts, { allowEmpty: true })));
-  if (hosts.length === 0) throw new UsageError(noHostsMessage(playbook, targets.source?.path, options.limit));
+  const selected = uniqueTargets(playbook.plays.flatMap((play) => targets.select(play.hosts, { allowEmpty: true, ignoreShard: true })));
+  if (selected.length === 0) throw new UsageError(noHostsMessage(playbook, targets.source?.path, options.limit));
+  const { hosts, record: shard, warnings: shardWarnings } = applyShard(selected, options.shard);
   const typedExtra = typeExtraVars(playbook.vars, extraVars);
   if (typedExtra.errors.length > 0) {
     throw new UsageError(`extra variables do not fit the playbook's vars schema; nothing was run:\n  ${typedExtra.errors.join('\n  ')}`);
@@ -83,9 +85,10 @@ export async function playbookCommand(argv: string[]): Promise<number> {
       ...(extraVars.size > 0 && { extraVars: recordedExtraVars(extraVars) }),
       tags: options.tags,
       skipTags: options.skipTags,
+      shard,
     },
   });
-  for (const message of targets.warnings) run.bus.emit({ kind: 'warning', message });
+  for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
   try {
     await runPlaybook(playbook, vars, {
       check: options.check,

@@ -16,12 +16,17 @@ import type { Secret } from '../secret.ts';
 import { promptSecret } from './prompt.ts';
 import type { ConnectionSpec } from '../transport/transport.ts';
 import { UsageError, type CommonOptions } from './options.ts';
+import { shardHosts } from './shard.ts';
 
 export interface Targets {
   /** The inventory file and its sha256, for the audit log; null for the implicit localhost. */
   source: { path: string; sha256: string } | null;
-  /** Hosts matching the pattern and (unless ignoreLimit) --limit, in inventory order. */
-  select(pattern: string, options: { allowEmpty: boolean; ignoreLimit?: boolean }): HostTarget[];
+  /**
+   * Hosts matching the pattern and (unless ignoreLimit) --limit, then (unless ignoreShard or ignoreLimit)
+   * only those of --shard, in inventory order. A shard with none of the matching hosts is empty, not an
+   * error: its part of the run has nothing to do.
+   */
+  select(pattern: string, options: { allowEmpty: boolean; ignoreLimit?: boolean; ignoreShard?: boolean }): HostTarget[];
   /** Things the operator should know that do not stop the run (unused group_vars files, ignored variables). */
   warnings: string[];
 }
@@ -64,11 +69,13 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
   return {
     warnings,
     source: inventoryPath ? { path: inventoryPath, sha256: createHash('sha256').update(readFileSync(inventoryPath)).digest('hex') } : null,
-    select(pattern, { allowEmpty, ignoreLimit }) {
+    select(pattern, { allowEmpty, ignoreLimit, ignoreShard }) {
       try {
         let names = selectHosts(inventory, pattern);
         if (options.limit && !ignoreLimit) names = limitHosts(inventory, names, options.limit);
-        return names.map(targetFor);
+        const selected = names.map(targetFor);
+        // A host's shard depends only on its name, so narrowing each play's selection gives the same split as the whole run's.
+        return options.shard && !ignoreLimit && !ignoreShard ? shardHosts(selected, options.shard) : selected;
       } catch (error) {
         // A play whose hosts are all limited away is skipped with a warning by the runner, as Ansible does.
         if (allowEmpty && error instanceof HostPatternError) return [];
