@@ -84,7 +84,14 @@ describeWithLab('drover packed, installed in another project, runs its playbook'
 
     project = join(work, 'infra');
     await mkdir(join(project, 'playbooks'), { recursive: true });
-    const own = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    const own = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    // The user's project pins the same compiler and Node types drover itself uses (dependencies of drover since
+    // the playbook type check runs at run time).
+    const pinned = (name: string): string => {
+      const version = own.dependencies[name] ?? own.devDependencies[name];
+      if (!version) throw new Error(`package.json pins no version of ${name}`);
+      return `${name}@${version}`;
+    };
     await writeFile(join(project, 'package.json'), `${JSON.stringify({ name: 'infra', private: true, type: 'module' }, null, 2)}\n`);
     await writeFile(
       join(project, 'tsconfig.json'),
@@ -92,7 +99,7 @@ describeWithLab('drover packed, installed in another project, runs its playbook'
     );
     const installed = await run(
       'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, `typescript@${own.devDependencies.typescript}`, `@types/node@${own.devDependencies['@types/node']}`],
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, pinned('typescript'), pinned('@types/node')],
       project,
       600_000,
     );

@@ -89,6 +89,18 @@ function compilerSettings(): string {
   }
 }
 
+/**
+ * The `@types` folder that holds Node's declarations as drover resolves them: drover's own node_modules in a
+ * checkout, but the user's project's node_modules when npm hoisted drover's dependencies there.
+ */
+function nodeTypesRoot(require: NodeJS.Require): string {
+  try {
+    return dirname(dirname(require.resolve('@types/node/package.json')));
+  } catch {
+    return join(DROVER_ROOT, 'node_modules', '@types');
+  }
+}
+
 /** Type-checks the playbook at `playbookPath` (see the file comment); throws only when the compiler is missing. */
 export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheckResult> {
   const require = createRequire(join(DROVER_ROOT, 'package.json'));
@@ -114,7 +126,7 @@ export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheck
   // Only Node's declarations: a playbook has no business with the test framework's globals.
   const program = ts.createProgram({
     rootNames: [playbookPath],
-    options: { ...options, noEmit: true, types: ['node'], typeRoots: [join(DROVER_ROOT, 'node_modules', '@types')] },
+    options: { ...options, noEmit: true, types: ['node'], typeRoots: [nodeTypesRoot(require)] },
   });
 
   const sources = program.getSourceFiles().filter((file) => !file.isDeclarationFile && !file.fileName.includes('/node_modules/'));
