@@ -16,8 +16,9 @@ Usage:
   tsx run exec PATTERN -i INVENTORY -- COMMAND…                    one shell command on many hosts
   tsx run module PATTERN -i INVENTORY MODULE key=value…            one module on many hosts
   tsx run inventory -i INVENTORY --list | --graph                  show the inventory
-  tsx run audit verify FILE | audit show FILE                      check or read an audit log
+  tsx run audit verify FILE… | audit show FILE                     check or read an audit log
   tsx run audit report FILE… -o report.html                        a page (or --format markdown) for review
+  tsx run audit merge LOG… -o MERGED.jsonl                         join the logs of a run's shards (--shard I/N)
 
 Each subcommand has --help.`;
 
