@@ -98,8 +98,12 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     return { params, result: finish(failureFrom(error, 'while reading the host\'s state')) };
   }
 
+  // A value's Secrets (slurp's secret content) are masked from here on, before any report can show them.
+  if (plan.value !== undefined) registerSecretParams(plan.value, settings.redactor);
+  const value = plan.value !== undefined ? { value: plan.value } : {};
+
   if (plan.changes.length === 0) {
-    return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked' }) };
+    return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked', ...value }) };
   }
 
   const summaries = plan.changes.map((change) => change.summary);
@@ -162,6 +166,23 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   const last = records[records.length - 1];
   const verdict = plan.interpret?.(outcomes) ?? {};
   const changed = plan.readOnly ? false : verdict.changed ?? true;
+  if (verdict.value !== undefined) registerSecretParams(verdict.value, settings.redactor);
+  const returned = verdict.value !== undefined ? { value: verdict.value } : value;
+  if (verdict.failed && settings.check && plan.uncertainIfFailsInCheck) {
+    // What this waits for may be what an earlier task would have made, had check mode run it.
+    return {
+      params,
+      result: finish({
+        status: 'changed',
+        changed: true,
+        uncertain: true,
+        msg: `would run (uncertain in check mode, as earlier tasks did not run): ${verdict.failed}`,
+        changes: summaries,
+        commands: records,
+        ...lastOutput(last),
+      }),
+    };
+  }
   if (verdict.failed) {
     return {
       params,
@@ -178,6 +199,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
       diffs: changed ? diffs : [],
       commands: records,
       ...lastOutput(last),
+      ...returned,
     }),
   };
 }
