@@ -21,6 +21,7 @@ import { mount } from './mount.ts';
 import { packageModule } from './package.ts';
 import { selinux } from './selinux.ts';
 import { shell } from './shell.ts';
+import { stat } from './stat.ts';
 import { swapoff } from './swapoff.ts';
 import { sysctl } from './sysctl.ts';
 import { systemd } from './systemd.ts';
@@ -46,6 +47,7 @@ export const registry = {
   package: packageModule,
   selinux,
   shell,
+  stat,
   swapoff,
   sysctl,
   systemd,
