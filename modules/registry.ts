@@ -27,6 +27,7 @@ import { sysctl } from './sysctl.ts';
 import { systemd } from './systemd.ts';
 import { template } from './template.ts';
 import { user } from './user.ts';
+import { waitFor } from './wait-for.ts';
 import { yum } from './yum.ts';
 import { yumRepository } from './yum-repository.ts';
 
@@ -53,6 +54,7 @@ export const registry = {
   systemd,
   template,
   user,
+  waitFor,
   yum,
   yumRepository,
 } satisfies Record<string, Module>;

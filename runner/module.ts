@@ -62,6 +62,8 @@ export interface Interpretation<V = unknown> {
   failed?: string;
   /** What the task returns to the playbook, read from the commands' output (waitFor's time waited). */
   value?: V;
+  /** The task's message instead of the changes' summaries ("port 6443 open after 3.2 s"). */
+  reason?: string;
 }
 
 /** What a module wants done on one host; `V` is the value it returns to the playbook (stat's facts). */

@@ -194,7 +194,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     result: finish({
       status: changed ? 'changed' : 'ok',
       changed,
-      msg: summaries.join('; '),
+      msg: verdict.reason ?? summaries.join('; '),
       changes: changed ? summaries : [],
       diffs: changed ? diffs : [],
       commands: records,
