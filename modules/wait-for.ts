@@ -41,7 +41,8 @@ const params = s
     /** TCP port to wait for (tested from the host, towards `host`). */
     port: s.int({ min: 1, max: 65535 }).optional(),
     /** With `port`: the address to connect to, from the host (a name, IPv4 or IPv6 address). */
-    host: s.string({ pattern: /^[A-Za-z0-9._:-]+$/, what: 'a host name or IP address' }).default('127.0.0.1'),
+    // No leading `-`: nc would read it as an option.
+    host: s.string({ pattern: /^[A-Za-z0-9._:][A-Za-z0-9._:-]*$/, what: 'a host name or IP address' }).default('127.0.0.1'),
     /** A path on the host to wait for (absolute). */
     path: hostPath().optional(),
     /** With `path`: wait until a line of the file matches this POSIX extended regular expression (grep -E). */
