@@ -21,6 +21,7 @@ import { mount } from './mount.ts';
 import { packageModule } from './package.ts';
 import { selinux } from './selinux.ts';
 import { shell } from './shell.ts';
+import { slurp } from './slurp.ts';
 import { stat } from './stat.ts';
 import { swapoff } from './swapoff.ts';
 import { sysctl } from './sysctl.ts';
@@ -48,6 +49,7 @@ export const registry = {
   package: packageModule,
   selinux,
   shell,
+  slurp,
   stat,
   swapoff,
   sysctl,

@@ -253,6 +253,8 @@ async function diagnose(session: HostSession, script: Script, become: Become | u
 }
 
 function registerSecretParams(value: unknown, redactor: Redactor): void {
+  // Bytes hold no Secret (and a slurped file's Buffer would be walked byte by byte).
+  if (Buffer.isBuffer(value)) return;
   if (value instanceof Secret) redactor.add(value);
   else if (Array.isArray(value)) for (const item of value) registerSecretParams(item, redactor);
   else if (value && typeof value === 'object') for (const item of Object.values(value)) registerSecretParams(item, redactor);
