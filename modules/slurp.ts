@@ -115,13 +115,19 @@ export function parseSlurp(path: string, maxSize: number, secret: boolean, stdou
   const fields = parseFieldLines(stdout);
   const kind = field(fields, 'kind');
   if (exitCode !== 0 || kind === undefined) {
-    throw new ModuleError(`could not read ${path} on ${hostName}: ${stderr.trim() || `exit code ${exitCode}`}`, 'check that the file is readable by the connecting user, or use become');
+    throw new ModuleError(
+      `could not read ${path} on ${hostName}: ${stderr.trim() || `exit code ${exitCode}`}`,
+      'check that the file is readable by the connecting user, or use become',
+    );
   }
   if (kind === 'absent') throw new ModuleError(`no file at ${path} on ${hostName}`, 'check the path; stat tells whether a file exists without failing');
   if (kind === 'directory') throw new ModuleError(`${path} on ${hostName} is a directory, not a file`);
   const content = Buffer.from(field(fields, 'content') ?? '', 'base64');
   if (content.length > maxSize) {
-    throw new ModuleError(`${path} on ${hostName} is larger than maxSize (${maxSize} bytes)`, `raise maxSize (at most ${SLURP_MAX_SIZE} bytes), or copy the file to the controller with fetch`);
+    throw new ModuleError(
+      `${path} on ${hostName} is larger than maxSize (${maxSize} bytes)`,
+      `raise maxSize (at most ${SLURP_MAX_SIZE} bytes), or copy the file to the controller with fetch`,
+    );
   }
   return new SlurpedFile(path, content, secret);
 }

@@ -104,15 +104,16 @@ fi
 `;
 }
 
-const TYPE_BITS: Record<number, StatType> = {
-  0o100000: 'file',
-  0o040000: 'directory',
-  0o120000: 'link',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-  0o020000: 'char-device',
-  0o060000: 'block-device',
-};
+/** The file-type bits of st_mode (S_IFMT), in octal as <sys/stat.h> writes them. */
+const TYPE_BITS = new Map<number, StatType>([
+  [0o100000, 'file'],
+  [0o040000, 'directory'],
+  [0o120000, 'link'],
+  [0o010000, 'fifo'],
+  [0o140000, 'socket'],
+  [0o020000, 'char-device'],
+  [0o060000, 'block-device'],
+]);
 
 /** Pure: the probe's output → the value. Tested from captured output. */
 export function parseStat(path: string, stdout: string): StatValue {
@@ -126,7 +127,7 @@ export function parseStat(path: string, stdout: string): StatValue {
   const match = line === undefined ? null : /^([0-9a-f]+) ([0-7]+) (\d+) (\d+) (\d+) (\d+)$/.exec(line);
   if (!match) throw new ModuleError(`stat ${path}: unexpected probe output ${JSON.stringify(stdout.slice(0, 300))}`);
   const [, rawHex, perms, uid, gid, size, mtime] = match as unknown as [string, string, string, string, string, string, string];
-  const type = TYPE_BITS[Number.parseInt(rawHex, 16) & 0o170000];
+  const type = TYPE_BITS.get(Number.parseInt(rawHex, 16) & 0o170000);
   if (!type) throw new ModuleError(`stat ${path}: unknown file type in raw mode 0x${rawHex}`);
   const owner = fromBase64(field(fields, 'owner') ?? '');
   const group = fromBase64(field(fields, 'group') ?? '');

@@ -58,11 +58,21 @@ const params = s
     /** Seconds between checks. */
     sleep: s.number({ min: 0.1 }).default(1),
   })
-  .rule((p) => ([p.port, p.path, p.argv].filter((what) => what !== undefined).length === 1 ? undefined : 'give exactly one of port, path or argv (what to wait for)'))
+  .rule((p) =>
+    [p.port, p.path, p.argv].filter((what) => what !== undefined).length === 1 ? undefined : 'give exactly one of port, path or argv (what to wait for)',
+  )
   .rule((p) => (p.search !== undefined && p.path === undefined ? 'search needs path (the file to search)' : undefined))
   .rule((p) => (p.search !== undefined && p.state === 'absent' ? 'search waits for a match to appear: use it with state present' : undefined))
-  .rule((p) => (p.port !== undefined && p.state !== undefined && p.state !== 'open' && p.state !== 'closed' ? `with port, state is open or closed, not ${p.state}` : undefined))
-  .rule((p) => (p.path !== undefined && p.state !== undefined && p.state !== 'present' && p.state !== 'absent' ? `with path, state is present or absent, not ${p.state}` : undefined))
+  .rule((p) =>
+    p.port !== undefined && p.state !== undefined && p.state !== 'open' && p.state !== 'closed'
+      ? `with port, state is open or closed, not ${p.state}`
+      : undefined,
+  )
+  .rule((p) =>
+    p.path !== undefined && p.state !== undefined && p.state !== 'present' && p.state !== 'absent'
+      ? `with path, state is present or absent, not ${p.state}`
+      : undefined,
+  )
   .rule((p) => (p.argv !== undefined && p.state !== undefined ? 'state is not used with argv (it waits for the command to succeed)' : undefined));
 
 export type WaitForParams = InputOf<typeof params>;
@@ -171,7 +181,8 @@ export function interpretWait(p: Pick<Params, 'timeout'>, condition: string, out
   const waitedMs = Number(field(fields, 'waited_ms') ?? Number.NaN);
   const elapsed = Number.isFinite(waitedMs) ? waitedMs / 1000 : Number.NaN;
   if (result === 'reached' && Number.isFinite(elapsed)) return { value: { elapsed, condition }, reason: `${condition}: reached after ${elapsed.toFixed(1)} s` };
-  if (result === 'no-tool') return { failed: `cannot test a TCP port on this host: it has none of bash, python3 or nc; install one of them, or wait with argv` };
+  if (result === 'no-tool')
+    return { failed: `cannot test a TCP port on this host: it has none of bash, python3 or nc; install one of them, or wait with argv` };
   if (result === 'timeout') {
     const last = fromBase64(field(fields, 'last') ?? '').trim();
     const lastLine = last ? `\nthe command's last output:\n${last.split('\n').slice(-10).join('\n')}` : '';

@@ -13,7 +13,11 @@ describe('slurp on a lab host', function () {
 
   before(async function () {
     target = (await labTargets(this, 1))[0]!;
-    const setup = await onHost(target, `rm -rf ${DIR}; mkdir ${DIR} && base64 -d > ${DIR}/bin && printf 'token-abcdef.0123456789abcdef\\n' > ${DIR}/token && head -c 5000 /dev/urandom > ${DIR}/big && ln -s bin ${DIR}/link && printf x > "${DIR}/a'b \\$(touch drover-slurp-pwned)" && chmod 0600 ${DIR}/token`, BYTES.toString('base64'));
+    const setup = await onHost(
+      target,
+      `rm -rf ${DIR}; mkdir ${DIR} && base64 -d > ${DIR}/bin && printf 'token-abcdef.0123456789abcdef\\n' > ${DIR}/token && head -c 5000 /dev/urandom > ${DIR}/big && ln -s bin ${DIR}/link && printf x > "${DIR}/a'b \\$(touch drover-slurp-pwned)" && chmod 0600 ${DIR}/token`,
+      BYTES.toString('base64'),
+    );
     expect(setup.exitCode, setup.stderr).to.equal(0);
   });
   after(() => onHost(target, `rm -rf ${DIR} ~/drover-slurp-pwned /drover-slurp-pwned; userdel drover-slurp-u 2>/dev/null; true`));

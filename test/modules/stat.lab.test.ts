@@ -14,7 +14,10 @@ describe('stat on a lab host', function () {
 
   before(async function () {
     target = (await labTargets(this, 1))[0]!;
-    const setup = await onHost(target, `rm -rf ${DIR} ${PWNED}; mkdir -m 0750 ${DIR} && printf 'hello\\n' > ${DIR}/f && chmod 0640 ${DIR}/f && chown 1234:daemon ${DIR}/f && ln -s f ${DIR}/l && ln -s /nowhere ${DIR}/dangling && touch -d @1700000000 ${DIR}/f && printf x > "$(printf '${DIR}/a%sb $(touch drover-stat-pwned) \`id\`\\nc' "'")"`);
+    const setup = await onHost(
+      target,
+      `rm -rf ${DIR} ${PWNED}; mkdir -m 0750 ${DIR} && printf 'hello\\n' > ${DIR}/f && chmod 0640 ${DIR}/f && chown 1234:daemon ${DIR}/f && ln -s f ${DIR}/l && ln -s /nowhere ${DIR}/dangling && touch -d @1700000000 ${DIR}/f && printf x > "$(printf '${DIR}/a%sb $(touch drover-stat-pwned) \`id\`\\nc' "'")"`,
+    );
     expect(setup.exitCode, setup.stderr).to.equal(0);
   });
   after(() => onHost(target, `rm -rf ${DIR} ${PWNED}`));
@@ -25,7 +28,16 @@ describe('stat on a lab host', function () {
     expect(result.changed).to.equal(false);
     const hash = (await onHost(target, `sha256sum < ${DIR}/f | cut -d' ' -f1`)).stdout.trim();
     expect(result.value).to.deep.equal({
-      path: `${DIR}/f`, exists: true, type: 'file', mode: '0640', uid: 1234, gid: 1, group: 'daemon', size: 6, mtime: 1700000000, sha256: hash,
+      path: `${DIR}/f`,
+      exists: true,
+      type: 'file',
+      mode: '0640',
+      uid: 1234,
+      gid: 1,
+      group: 'daemon',
+      size: 6,
+      mtime: 1700000000,
+      sha256: hash,
     });
     expect(result.msg).to.equal('file 0640 1234:daemon 6 bytes');
   });

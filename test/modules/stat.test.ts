@@ -86,8 +86,22 @@ describe('stat: paths and parameters', () => {
   it('the value reaches the audit record', () => {
     const value: StatValue = { path: '/p', exists: false, type: 'absent' };
     const result: TaskResult = {
-      host: 'h', task: 't', module: 'stat', status: 'ok', changed: false, checkMode: false, uncertain: false, msg: 'absent',
-      changes: [], diffs: [], commands: [], rc: 0, stdout: '', stderr: '', durationMs: 1, value,
+      host: 'h',
+      task: 't',
+      module: 'stat',
+      status: 'ok',
+      changed: false,
+      checkMode: false,
+      uncertain: false,
+      msg: 'absent',
+      changes: [],
+      diffs: [],
+      commands: [],
+      rc: 0,
+      stdout: '',
+      stderr: '',
+      durationMs: 1,
+      value,
     };
     const body = auditBody({ kind: 'task-result', result, params: { path: '/p' }, handler: false, runId: 'r', time: 't' }, { tail: (text: string) => text });
     expect(body?.value).to.deep.equal(value);

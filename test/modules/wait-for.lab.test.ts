@@ -12,8 +12,7 @@ describe('waitFor on a lab host', function () {
   let target: LabTarget;
 
   /** Starts `python3 -m http.server` on PORT after `after` seconds, detached; its pid goes to DIR/pid. */
-  const serveLater = (after: number) =>
-    onHost(target, `cd ${DIR}; nohup sh -c 'sleep ${after}; exec python3 -m http.server ${PORT} --bind 127.0.0.1' </dev/null >/dev/null 2>&1 & echo $! > ${DIR}/pid`);
+  const serveLater = (after: number) => onHost(target, `cd ${DIR}; nohup sh -c 'sleep ${after}; exec python3 -m http.server ${PORT} --bind 127.0.0.1' </dev/null >/dev/null 2>&1 & echo $! > ${DIR}/pid`);
   const stopServer = () => onHost(target, `[ -f ${DIR}/pid ] && kill "$(cat ${DIR}/pid)" 2>/dev/null; rm -f ${DIR}/pid; true`);
   const portOpen = async () => (await onHost(target, `timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/${PORT}' 2>/dev/null && echo open || echo closed`)).stdout.trim();
 
@@ -53,7 +52,7 @@ describe('waitFor on a lab host', function () {
 
     const command = await applyModule(target, waitFor, { argv: ['sh', '-c', 'echo "not yet: $0" >&2; exit 3', 'x'], timeout: 1 });
     expect(command.status).to.equal('failed');
-    expect(command.msg).to.contain("to succeed (waited").and.to.contain("the command's last output:\nnot yet: x");
+    expect(command.msg).to.contain('to succeed (waited').and.to.contain("the command's last output:\nnot yet: x");
   });
 
   it('check mode: it runs (it only reads); a wait that times out there is "would run", uncertain, not failed', async () => {

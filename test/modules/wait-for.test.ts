@@ -75,7 +75,7 @@ describe('waitFor: the loop output → value or failure', () => {
       reason: 'TCP port 1 on h to be open: reached after 3.0 s',
     });
   });
-  it('timed out: the failure names the condition, the timeout and the command\'s last output', () => {
+  it("timed out: the failure names the condition, the timeout and the command's last output", () => {
     const verdict = interpretWait(p, condition, [{ exitCode: 0, stdout: `result=timeout\nwaited_ms=5040\nlast=${b64('connection refused\n')}\n`, stderr: '' }]);
     expect(verdict.failed).to.equal("timed out after 5 s waiting for TCP port 1 on h to be open (waited 5.0 s)\nthe command's last output:\nconnection refused");
     expect(verdict.value).to.equal(undefined);
