@@ -10,6 +10,7 @@ import { aptRepository } from './apt-repository.ts';
 import { blockinfile } from './blockinfile.ts';
 import { command } from './command.ts';
 import { copy } from './copy.ts';
+import { fetchModule } from './fetch.ts';
 import { file } from './file.ts';
 import { group } from './group.ts';
 import { hostname } from './hostname.ts';
@@ -38,6 +39,7 @@ export const registry = {
   blockinfile,
   command,
   copy,
+  fetch: fetchModule,
   file,
   group,
   hostname,

@@ -127,7 +127,7 @@ export function defineModule<S extends ObjectSchema<any>, V = unknown>(module: M
 }
 
 /** A plan with nothing to do. */
-export function noChange(reason: string): Plan {
+export function noChange<V = unknown>(reason: string): Plan<V> {
   return { changes: [], reason };
 }
 

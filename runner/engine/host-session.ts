@@ -7,6 +7,7 @@ import type { Fact } from '../facts.ts';
 import type { HostContext, ProbeOutput } from '../module.ts';
 import type { CommandRecord } from '../result.ts';
 import { type Redactor, Secret } from '../secret.ts';
+import { Download } from './download.ts';
 import { BecomeRefusedError, sudoRefusedPassword } from './become-refused.ts';
 import type { OutputBudget } from '../transport/output-budget.ts';
 import { UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
@@ -68,13 +69,22 @@ export class HostSession {
     const connection = await this.connect();
     const rendered = renderCommand(command, { become, loginUser: this.target.connection.user });
     this.registerSecrets(command, become);
-    const outcome = await connection.exec(rendered.line, {
-      stdin: rendered.stdin.length > 0 ? rendered.stdin : undefined,
-      ...(rendered.stdinStream && { stdinStream: () => rendered.stdinStream!.open() }),
-      ...(this.settings.outputBudget && { outputBudget: this.settings.outputBudget }),
-      timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
-      signal: this.settings.abortSignal,
-    });
+    const download = command.stdoutTo ? new Download(command.stdoutTo) : undefined;
+    let outcome: Awaited<ReturnType<typeof connection.exec>>;
+    try {
+      outcome = await connection.exec(rendered.line, {
+        stdin: rendered.stdin.length > 0 ? rendered.stdin : undefined,
+        ...(rendered.stdinStream && { stdinStream: () => rendered.stdinStream!.open() }),
+        ...(this.settings.outputBudget && { outputBudget: this.settings.outputBudget }),
+        timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
+        signal: this.settings.abortSignal,
+        ...(download && { stdoutSink: download.write }),
+      });
+    } catch (error) {
+      download?.finish(false);
+      throw error;
+    }
+    download?.finish(outcome.exitCode === 0 && !outcome.connectionLost);
     const refused = rendered.sudoPassword ? sudoRefusedPassword(outcome.exitCode, outcome.stderr) : undefined;
     if (refused) throw new BecomeRefusedError(this.name, this.target.connection.user, become?.user ?? 'root', refused);
     if (outcome.connectionLost) {

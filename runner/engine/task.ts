@@ -13,6 +13,7 @@ import { SchemaError } from '../schema.ts';
 import { Secret, type Redactor } from '../secret.ts';
 import { UnreachableError } from '../transport/transport.ts';
 import { BecomeRefusedError } from './become-refused.ts';
+import { DownloadError } from './download.ts';
 import { ProbeError, type HostSession } from './host-session.ts';
 
 export interface TaskSpec {
@@ -220,6 +221,9 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
   }
   if (error instanceof ModuleError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
+  }
+  if (error instanceof DownloadError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'command-failed', hint: error.hint } };
   }
   if (error instanceof BecomeRefusedError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
