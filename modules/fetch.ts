@@ -22,7 +22,6 @@ import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/file-params.ts';
-import { normaliseHostPath } from './lib/host-path.ts';
 import { field, parseFieldLines } from './lib/probe-output.ts';
 
 /** What a fetch task returns to the playbook. */
@@ -52,7 +51,7 @@ export const fetchModule = defineModule({
   summary: 'Copy a file from each host to the controller (dest/<host>/<path>, or flat), streamed and sha256-checked; idempotent',
   params,
   async plan(p, host): Promise<Plan<FetchValue>> {
-    const src = normaliseHostPath(p.src);
+    const src = p.src; // normalised by the hostPath schema
     const dest = controllerPath(p.dest, src, host.name, p.flat);
     const output = await host.probe(fetchProbe(src));
     const found = parseFetchProbe(src, host.name, output.stdout, output.exitCode, output.stderr);

@@ -23,7 +23,6 @@ import { defineModule, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { Secret } from '../runner/secret.ts';
 import { hostPath } from './lib/file-params.ts';
-import { normaliseHostPath } from './lib/host-path.ts';
 import { field, parseFieldLines } from './lib/probe-output.ts';
 
 /** The most `maxSize` may be: a slurped file is held whole in memory (twice, while base64 is decoded). */
@@ -85,8 +84,8 @@ export const slurp = defineModule({
   summary: 'Read a file on the host into a value (exact bytes, size-limited; optionally a secret); changes nothing',
   params,
   async plan(p, host): Promise<Plan<SlurpedFile>> {
-    const path = normaliseHostPath(p.path);
-    const output = await host.probe(slurpScript(path, p.maxSize), { timeoutMs: 300_000 });
+    const path = p.path; // normalised by the hostPath schema
+    const output = await host.probe(slurpScript(path, p.maxSize), { timeoutMs: 300_000, secretOutput: p.secret });
     const value = parseSlurp(path, p.maxSize, p.secret, output.stdout, output.exitCode, output.stderr, host.name);
     return { changes: [], reason: `read ${path} (${value.size} bytes)`, value };
   },

@@ -18,7 +18,6 @@ import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/file-params.ts';
-import { normaliseHostPath } from './lib/host-path.ts';
 import { field, fromBase64, parseFieldLines } from './lib/probe-output.ts';
 
 /** What is at the path: `link` only without `follow` (with it, the link's target is described). */
@@ -63,7 +62,7 @@ export const stat = defineModule({
   summary: 'Read facts about a path (exists, type, mode, owner, size, mtime, link target, sha256) into a value; changes nothing',
   params,
   async plan(p, host): Promise<Plan<StatValue>> {
-    const path = normaliseHostPath(p.path);
+    const path = p.path; // normalised by the hostPath schema
     const output = await host.probe(statScript(path, p.follow, p.checksum));
     if (output.exitCode !== 0) {
       throw new ModuleError(

@@ -25,7 +25,6 @@ import { sh, type Command, type Script } from '../runner/command.ts';
 import { defineModule, type CommandOutcome, type Interpretation, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/file-params.ts';
-import { normaliseHostPath } from './lib/host-path.ts';
 import { field, fromBase64, parseFieldLines } from './lib/probe-output.ts';
 
 /** What a waitFor task returns to the playbook. */
@@ -109,7 +108,7 @@ export function planWait(p: Params): Plan<WaitForValue> {
 export function describeCondition(p: Params): string {
   if (p.port !== undefined) return `TCP port ${p.port} on ${p.host} to be ${p.state ?? 'open'}`;
   if (p.path !== undefined) {
-    const path = normaliseHostPath(p.path);
+    const path = p.path; // normalised by the hostPath schema
     return p.search !== undefined ? `${path} to contain a line matching ${JSON.stringify(p.search)}` : `${path} to be ${p.state ?? 'present'}`;
   }
   const label = (p.argv ?? []).map((word) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word))).join(' ');
@@ -123,7 +122,7 @@ function checkScript(p: Params): Script {
     return p.state === 'closed' ? sh`! ${open}` : open;
   }
   if (p.path !== undefined) {
-    const path = normaliseHostPath(p.path);
+    const path = p.path; // normalised by the hostPath schema
     if (p.search !== undefined) return sh`grep -E -q -e ${p.search} -- ${path} 2>/dev/null`;
     const present = sh`{ [ -e ${path} ] || [ -L ${path} ]; }`;
     return p.state === 'absent' ? sh`! ${present}` : present;

@@ -18,6 +18,13 @@ export interface ProbeOutput {
   stderr: string;
 }
 
+export interface ProbeOptions {
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  /** The output is a secret (slurp of a secret file): -vv traces show its size, never its text. */
+  secretOutput?: boolean;
+}
+
 /** The planner's view of one host: read-only, and the same in check mode and in a real run. */
 export interface HostContext {
   /** The host's inventory name. */
@@ -31,7 +38,7 @@ export interface HostContext {
    * exit code. For probes that are not worth naming as facts; prefer one probe command per module.
    * A lost connection or a timeout still throws.
    */
-  probe(script: Script, options?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ProbeOutput>;
+  probe(script: Script, options?: ProbeOptions): Promise<ProbeOutput>;
 }
 
 /** A change shown to people: a file's text before and after, or a setting's value before and after. */

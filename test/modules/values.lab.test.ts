@@ -47,9 +47,13 @@ describe('stat, slurp and waitFor values in a playbook run (CLI, lab host index 
     expect(log).to.not.contain(TOKEN);
     expect(run.stdout + run.stderr).to.not.contain(TOKEN);
 
-    const json = await runCli([join(ROOT, 'test/fixtures/playbooks/read-values.ts'), '-i', inventory, '--json', '--audit-log', join(dir, 'audit2.jsonl')], { timeoutMs: 300_000 });
+    const json = await runCli([join(ROOT, 'test/fixtures/playbooks/read-values.ts'), '-i', inventory, '--json', '-vv', '--audit-log', join(dir, 'audit2.jsonl')], { timeoutMs: 300_000 });
     expect(json.code, json.stderr).to.equal(0);
     expect(json.stdout).to.contain('"secret":true');
     expect(json.stdout).to.not.contain(TOKEN);
+    // -vv traces every probe's output; slurp's travels base64-encoded, which no redactor would recognise.
+    expect(json.stdout).to.contain('"kind":"trace"');
+    expect(json.stdout).to.contain('(secret output');
+    expect(json.stdout).to.not.contain(Buffer.from(`${TOKEN}\n`).toString('base64').slice(0, 20));
   });
 });
