@@ -94,7 +94,8 @@ describe('fetch from lab hosts to the controller', function () {
     expect(sha(readFileSync(copy))).to.equal(await hostSha(targets[0]!, `${DIR}/big`));
     const growthMiB = (peak - before.rss) / 1024 / 1024;
     console.log(`      rss before ${(before.rss / 1048576).toFixed(0)} MiB, peak growth during the fetch ${growthMiB.toFixed(1)} MiB for a 64 MiB file`);
-    // Held whole, the file would add at least 64 MiB (and its string form more); streamed, far less.
-    expect(growthMiB).to.be.below(48);
+    // Held whole, the file adds at least its 64 MiB (89 MiB measured with the chunks kept); streamed, 31-37 MiB
+    // were measured (ssh2's buffers and chunks not yet collected), so the bound leaves room for a loaded machine.
+    expect(growthMiB).to.be.below(56);
   });
 });
