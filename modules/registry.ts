@@ -10,6 +10,7 @@ import { aptRepository } from './apt-repository.ts';
 import { blockinfile } from './blockinfile.ts';
 import { command } from './command.ts';
 import { copy } from './copy.ts';
+import { fetchModule } from './fetch.ts';
 import { file } from './file.ts';
 import { group } from './group.ts';
 import { hostname } from './hostname.ts';
@@ -21,11 +22,14 @@ import { mount } from './mount.ts';
 import { packageModule } from './package.ts';
 import { selinux } from './selinux.ts';
 import { shell } from './shell.ts';
+import { slurp } from './slurp.ts';
+import { stat } from './stat.ts';
 import { swapoff } from './swapoff.ts';
 import { sysctl } from './sysctl.ts';
 import { systemd } from './systemd.ts';
 import { template } from './template.ts';
 import { user } from './user.ts';
+import { waitFor } from './wait-for.ts';
 import { yum } from './yum.ts';
 import { yumRepository } from './yum-repository.ts';
 
@@ -35,6 +39,7 @@ export const registry = {
   blockinfile,
   command,
   copy,
+  fetch: fetchModule,
   file,
   group,
   hostname,
@@ -46,11 +51,14 @@ export const registry = {
   package: packageModule,
   selinux,
   shell,
+  slurp,
+  stat,
   swapoff,
   sysctl,
   systemd,
   template,
   user,
+  waitFor,
   yum,
   yumRepository,
 } satisfies Record<string, Module>;

@@ -131,6 +131,11 @@ export interface Command {
   diagnose?: Script;
   /** Exit codes that count as success; default [0]. */
   okExitCodes?: number[];
+  /**
+   * The command's stdout is a file's bytes to store on the controller (fetch): the runner streams it to a
+   * temporary file beside `path`, checks its sha256, and only then renames it into place.
+   */
+  stdoutTo?: { path: string; sha256: string; mode: number };
 }
 
 /** What goes over the wire: the line for the remote shell and the bytes for stdin. */

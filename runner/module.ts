@@ -18,6 +18,13 @@ export interface ProbeOutput {
   stderr: string;
 }
 
+export interface ProbeOptions {
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  /** The output is a secret (slurp of a secret file): -vv traces show its size, never its text. */
+  secretOutput?: boolean;
+}
+
 /** The planner's view of one host: read-only, and the same in check mode and in a real run. */
 export interface HostContext {
   /** The host's inventory name. */
@@ -31,7 +38,7 @@ export interface HostContext {
    * exit code. For probes that are not worth naming as facts; prefer one probe command per module.
    * A lost connection or a timeout still throws.
    */
-  probe(script: Script, options?: { stdin?: string | Buffer; timeoutMs?: number }): Promise<ProbeOutput>;
+  probe(script: Script, options?: ProbeOptions): Promise<ProbeOutput>;
 }
 
 /** A change shown to people: a file's text before and after, or a setting's value before and after. */
@@ -55,15 +62,19 @@ export interface CommandOutcome {
 }
 
 /** The verdict of a plan's `interpret` after its commands ran. */
-export interface Interpretation {
+export interface Interpretation<V = unknown> {
   /** Overrides whether the task changed something (command's `changedWhen`). */
   changed?: boolean;
   /** A failure message makes the task fail (command's `failedWhen`). */
   failed?: string;
+  /** What the task returns to the playbook, read from the commands' output (waitFor's time waited). */
+  value?: V;
+  /** The task's message instead of the changes' summaries ("port 6443 open after 3.2 s"). */
+  reason?: string;
 }
 
-/** What a module wants done on one host. */
-export interface Plan {
+/** What a module wants done on one host; `V` is the value it returns to the playbook (stat's facts). */
+export interface Plan<V = unknown> {
   /** Empty: the host is already as asked. */
   changes: Change[];
   /** Why nothing is to be done, or a summary of what was found ("swap: none active"). */
@@ -72,7 +83,7 @@ export interface Plan {
    * For modules whose outcome is only known after running (command, shell): decide changed/failed from
    * the outcomes of the commands, in order. Not called in check mode.
    */
-  interpret?: (outcomes: CommandOutcome[]) => Interpretation;
+  interpret?: (outcomes: CommandOutcome[]) => Interpretation<V>;
   /**
    * True when the plan's commands only read (a command task marked readOnly): the runner then runs them
    * in check mode too, and the task reports ok, never changed.
@@ -83,10 +94,22 @@ export interface Plan {
    * than as a precise change.
    */
   uncertain?: boolean;
+  /**
+   * What the task returns to the playbook when the probe alone tells it (stat, slurp): in the task's
+   * result as `value`, and in the audit log as its JSON form (a value with bytes or a secret gives a
+   * `toJSON` that leaves them out). A Secret anywhere in it is masked for the rest of the run.
+   */
+  value?: V;
+  /**
+   * A read-only plan whose failure in check mode may only mean that earlier tasks did not really run
+   * (a wait for a port a predicted task would open): in check mode a failure is then reported as
+   * uncertain ("would run", with the failure as the reason), never as failed. A real run fails as usual.
+   */
+  uncertainIfFailsInCheck?: boolean;
 }
 
 /** A module: one file in modules/, registered by name in modules/registry.ts. */
-export interface Module<S extends ObjectSchema<any> = ObjectSchema<any>> {
+export interface Module<S extends ObjectSchema<any> = ObjectSchema<any>, V = unknown> {
   /** The name used in playbooks (`t.sysctl`) and on the CLI (`run module … sysctl`). */
   readonly name: string;
   /** One line for `run module --help`. */
@@ -94,7 +117,7 @@ export interface Module<S extends ObjectSchema<any> = ObjectSchema<any>> {
   /** Parameters: validated at run time, typed at compile time. */
   readonly params: S;
   /** Probes the host and returns what to do. Must not change anything. */
-  plan(params: OutputOf<S>, host: HostContext): Promise<Plan>;
+  plan(params: OutputOf<S>, host: HostContext): Promise<Plan<V>>;
   /**
    * Parameters that hold file content (copy's `content`): the audit log and the JSON events record their
    * sha256 and size, never the bytes, which can be megabytes per host.
@@ -102,13 +125,16 @@ export interface Module<S extends ObjectSchema<any> = ObjectSchema<any>> {
   readonly contentParams?: readonly string[];
 }
 
-/** Declares a module with its parameter types inferred from the schema. */
-export function defineModule<S extends ObjectSchema<any>>(module: Module<S>): Module<S> {
+/** The type of value a module returns to the playbook (`unknown` for modules that return none). */
+export type ValueOf<M> = M extends Module<any, infer V> ? V : unknown;
+
+/** Declares a module with its parameter types inferred from the schema (and its value type from the plan). */
+export function defineModule<S extends ObjectSchema<any>, V = unknown>(module: Module<S, V>): Module<S, V> {
   return module;
 }
 
 /** A plan with nothing to do. */
-export function noChange(reason: string): Plan {
+export function noChange<V = unknown>(reason: string): Plan<V> {
   return { changes: [], reason };
 }
 

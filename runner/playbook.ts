@@ -26,7 +26,7 @@
 import { resolve } from 'node:path';
 import type { Become } from './command.ts';
 import type { TaskResult } from './result.ts';
-import type { Module } from './module.ts';
+import type { Module, ValueOf } from './module.ts';
 import { s, type InputOf, type ObjectSchema, type OutputOf } from './schema.ts';
 import type { Registry } from '../modules/registry.ts';
 import type { OsFacts } from '../modules/facts/os.ts';
@@ -84,12 +84,12 @@ export interface RetryPolicy {
   until?: (result: TaskResult) => boolean;
 }
 
-type ModuleCall<M extends Module, H extends string> = (name: string, params: InputOf<M['params']>, options?: TaskOptions<H>) => Promise<TaskResult>;
+type ModuleCall<M extends Module, H extends string> = (name: string, params: InputOf<M['params']>, options?: TaskOptions<H>) => Promise<TaskResult<ValueOf<M>>>;
 
 /** The task functions a play's code calls: one per registered module, plus `run` for any module. */
 export type Tasks<H extends string = string> = { [K in keyof Registry]: ModuleCall<Registry[K], H> } & {
   /** Runs a module that is not in the registry (a playbook's own module). */
-  run<M extends Module>(module: M, name: string, params: InputOf<M['params']>, options?: TaskOptions<H>): Promise<TaskResult>;
+  run<M extends Module>(module: M, name: string, params: InputOf<M['params']>, options?: TaskOptions<H>): Promise<TaskResult<ValueOf<M>>>;
   /** Whether this is a dry run; playbooks rarely need it (modules already plan without changing). */
   readonly checkMode: boolean;
 };

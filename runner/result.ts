@@ -26,7 +26,7 @@ export interface CommandRecord {
 /** Why a task failed, kept apart because each needs a different fix. */
 export type FailureKind = 'invalid-input' | 'command-failed' | 'unreachable' | 'probe-failed' | 'internal';
 
-export interface TaskResult {
+export interface TaskResult<V = unknown> {
   host: string;
   /** The task's name as the playbook gave it. */
   task: string;
@@ -48,6 +48,11 @@ export interface TaskResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /**
+   * What the module returned to the playbook (stat's facts, slurp's bytes, waitFor's time waited);
+   * absent for modules that return nothing, for a failed task, and when check mode could not know it.
+   */
+  value?: V;
   failure?: { kind: FailureKind; hint?: string };
   /** Attempts made under the task's `retry` policy (absent without one); the result is the last attempt's. */
   attempts?: number;

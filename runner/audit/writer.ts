@@ -90,6 +90,7 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
         rc: r.rc,
         stderrTail: tail(r.stderr, 10, 2000),
         durationMs: r.durationMs,
+        ...(r.value !== undefined && { value: r.value }),
         failure: r.failure,
         ...(r.attempts !== undefined && { attempts: r.attempts }),
         ...(r.checkModeOverride && { checkModeOverride: r.checkModeOverride }),

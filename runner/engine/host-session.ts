@@ -4,9 +4,10 @@
  */
 import { renderCommand, type Become, type Command, type Script } from '../command.ts';
 import type { Fact } from '../facts.ts';
-import type { HostContext, ProbeOutput } from '../module.ts';
+import type { HostContext, ProbeOptions, ProbeOutput } from '../module.ts';
 import type { CommandRecord } from '../result.ts';
 import { type Redactor, Secret } from '../secret.ts';
+import { Download } from './download.ts';
 import { BecomeRefusedError, sudoRefusedPassword } from './become-refused.ts';
 import type { OutputBudget } from '../transport/output-budget.ts';
 import { UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
@@ -68,13 +69,22 @@ export class HostSession {
     const connection = await this.connect();
     const rendered = renderCommand(command, { become, loginUser: this.target.connection.user });
     this.registerSecrets(command, become);
-    const outcome = await connection.exec(rendered.line, {
-      stdin: rendered.stdin.length > 0 ? rendered.stdin : undefined,
-      ...(rendered.stdinStream && { stdinStream: () => rendered.stdinStream!.open() }),
-      ...(this.settings.outputBudget && { outputBudget: this.settings.outputBudget }),
-      timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
-      signal: this.settings.abortSignal,
-    });
+    const download = command.stdoutTo ? new Download(command.stdoutTo) : undefined;
+    let outcome: Awaited<ReturnType<typeof connection.exec>>;
+    try {
+      outcome = await connection.exec(rendered.line, {
+        stdin: rendered.stdin.length > 0 ? rendered.stdin : undefined,
+        ...(rendered.stdinStream && { stdinStream: () => rendered.stdinStream!.open() }),
+        ...(this.settings.outputBudget && { outputBudget: this.settings.outputBudget }),
+        timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
+        signal: this.settings.abortSignal,
+        ...(download && { stdoutSink: download.write }),
+      });
+    } catch (error) {
+      download?.finish(false);
+      throw error;
+    }
+    download?.finish(outcome.exitCode === 0 && !outcome.connectionLost);
     const refused = rendered.sudoPassword ? sudoRefusedPassword(outcome.exitCode, outcome.stderr) : undefined;
     if (refused) throw new BecomeRefusedError(this.name, this.target.connection.user, become?.user ?? 'root', refused);
     if (outcome.connectionLost) {
@@ -114,7 +124,7 @@ export class HostSession {
       name: this.name,
       vars: this.target.vars,
       fact: <T>(fact: Fact<T>) => this.fact(fact, become),
-      probe: (script: Script, options?: { stdin?: string | Buffer; timeoutMs?: number }) =>
+      probe: (script: Script, options?: ProbeOptions) =>
         this.probe(script, become, options),
     };
   }
@@ -148,9 +158,11 @@ export class HostSession {
     return cached;
   }
 
-  private async probe(script: Script, become: Become | undefined, options: { stdin?: string | Buffer; timeoutMs?: number } = {}): Promise<ProbeOutput> {
+  private async probe(script: Script, become: Become | undefined, options: ProbeOptions = {}): Promise<ProbeOutput> {
     const record = await this.run({ run: script, readOnly: true, stdin: options.stdin, timeoutMs: options.timeoutMs }, become);
-    this.settings.trace?.(this.name, 2, `probe → ${record.exitCode ?? 'killed'}: ${record.display}`, this.redactor.tail(`${record.stdout}${record.stderr}`, 20));
+    // A secret output (slurp) travels encoded (base64), which no redactor would recognise: not traced at all.
+    const detail = options.secretOutput ? `(secret output, ${record.stdout.length} characters, not shown)` : this.redactor.tail(`${record.stdout}${record.stderr}`, 20);
+    this.settings.trace?.(this.name, 2, `probe → ${record.exitCode ?? 'killed'}: ${record.display}`, detail);
     if (record.timedOut) throw new ProbeError(this.name, record);
     return { exitCode: record.exitCode ?? -1, stdout: record.stdout, stderr: record.stderr };
   }

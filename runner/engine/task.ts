@@ -13,6 +13,7 @@ import { SchemaError } from '../schema.ts';
 import { Secret, type Redactor } from '../secret.ts';
 import { UnreachableError } from '../transport/transport.ts';
 import { BecomeRefusedError } from './become-refused.ts';
+import { DownloadError } from './download.ts';
 import { ProbeError, type HostSession } from './host-session.ts';
 
 export interface TaskSpec {
@@ -98,8 +99,12 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     return { params, result: finish(failureFrom(error, 'while reading the host\'s state')) };
   }
 
+  // A value's Secrets (slurp's secret content) are masked from here on, before any report can show them.
+  if (plan.value !== undefined) registerSecretParams(plan.value, settings.redactor);
+  const value = plan.value !== undefined ? { value: plan.value } : {};
+
   if (plan.changes.length === 0) {
-    return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked' }) };
+    return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked', ...value }) };
   }
 
   const summaries = plan.changes.map((change) => change.summary);
@@ -162,6 +167,23 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   const last = records[records.length - 1];
   const verdict = plan.interpret?.(outcomes) ?? {};
   const changed = plan.readOnly ? false : verdict.changed ?? true;
+  if (verdict.value !== undefined) registerSecretParams(verdict.value, settings.redactor);
+  const returned = verdict.value !== undefined ? { value: verdict.value } : value;
+  if (verdict.failed && settings.check && plan.uncertainIfFailsInCheck) {
+    // What this waits for may be what an earlier task would have made, had check mode run it.
+    return {
+      params,
+      result: finish({
+        status: 'changed',
+        changed: true,
+        uncertain: true,
+        msg: `would run (uncertain in check mode, as earlier tasks did not run): ${verdict.failed}`,
+        changes: summaries,
+        commands: records,
+        ...lastOutput(last),
+      }),
+    };
+  }
   if (verdict.failed) {
     return {
       params,
@@ -173,11 +195,12 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     result: finish({
       status: changed ? 'changed' : 'ok',
       changed,
-      msg: summaries.join('; '),
+      msg: verdict.reason ?? summaries.join('; '),
       changes: changed ? summaries : [],
       diffs: changed ? diffs : [],
       commands: records,
       ...lastOutput(last),
+      ...returned,
     }),
   };
 }
@@ -198,6 +221,9 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
   }
   if (error instanceof ModuleError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
+  }
+  if (error instanceof DownloadError) {
+    return { status: 'failed', msg: error.message, failure: { kind: 'command-failed', hint: error.hint } };
   }
   if (error instanceof BecomeRefusedError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
@@ -231,6 +257,8 @@ async function diagnose(session: HostSession, script: Script, become: Become | u
 }
 
 function registerSecretParams(value: unknown, redactor: Redactor): void {
+  // Bytes hold no Secret (and a slurped file's Buffer would be walked byte by byte).
+  if (Buffer.isBuffer(value)) return;
   if (value instanceof Secret) redactor.add(value);
   else if (Array.isArray(value)) for (const item of value) registerSecretParams(item, redactor);
   else if (value && typeof value === 'object') for (const item of Object.values(value)) registerSecretParams(item, redactor);

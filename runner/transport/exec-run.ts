@@ -19,7 +19,7 @@ export interface SignalActions {
 }
 
 export class ExecRun {
-  readonly stdout: CappedOutput;
+  readonly stdout: Pick<CappedOutput, 'push' | 'text' | 'release' | 'dropped'>;
   readonly stderr: CappedOutput;
   readonly outcome: Promise<ExecOutcome>;
   #resolve!: (outcome: ExecOutcome) => void;
@@ -46,7 +46,7 @@ export class ExecRun {
     readonly stopTimings: StopTimings = DEFAULT_STOP_TIMINGS,
   ) {
     const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    this.stdout = new CappedOutput(maxBytes, options.outputBudget);
+    this.stdout = options.stdoutSink ? { push: options.stdoutSink, text: () => '', release: () => {}, dropped: 0 } : new CappedOutput(maxBytes, options.outputBudget);
     this.stderr = new CappedOutput(maxBytes, options.outputBudget);
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;

@@ -66,6 +66,8 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** The run's cap on output held at once across all commands (--max-output), shared by every stream. */
   outputBudget?: OutputBudget;
+  /** Each chunk of stdout goes here instead of being kept (fetch streams a file to the controller); the outcome's stdout is then empty. */
+  stdoutSink?: (chunk: Buffer) => void;
 }
 
 /** What happened to one command. A failed command is a value of the same shape as a successful one. */

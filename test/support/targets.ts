@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { describeWithLab, ensureLab, labUnavailableReason, releaseLab, type Lab } from './lab.ts';
 import { HostSession, type HostTarget } from '../../runner/engine/host-session.ts';
 import { runTask } from '../../runner/engine/task.ts';
-import type { Module } from '../../runner/module.ts';
+import type { Become } from '../../runner/command.ts';
+import type { Module, ValueOf } from '../../runner/module.ts';
 import type { InputOf } from '../../runner/schema.ts';
 import type { TaskResult } from '../../runner/result.ts';
 import { Redactor } from '../../runner/secret.ts';
@@ -85,8 +86,8 @@ export async function applyModule<M extends Module>(
   target: LabTarget,
   module: M,
   params: InputOf<M['params']>,
-  options: { check?: boolean; name?: string } = {},
-): Promise<TaskResult> {
+  options: { check?: boolean; name?: string; become?: Become } = {},
+): Promise<TaskResult<ValueOf<M>>> {
   let session = sessions.get(target.name);
   if (!session) {
     session = new HostSession(target.host, connect, redactor, { defaultTimeoutMs: 300_000 });
@@ -94,12 +95,12 @@ export async function applyModule<M extends Module>(
   }
   // Tests change hosts behind drover's back (onHost): facts cached by an earlier call may be stale.
   session.invalidateFacts();
-  const { result } = await runTask(session, { name: options.name ?? module.name, module, params, become: undefined }, {
+  const { result } = await runTask(session, { name: options.name ?? module.name, module, params, become: options.become }, {
     check: Boolean(options.check),
     redactor,
     clock: () => Date.now(),
   });
-  return result;
+  return result as TaskResult<ValueOf<M>>;
 }
 
 /** Closes the connections applyModule opened (mocha root hook below, and for tests that need it). */
