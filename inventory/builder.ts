@@ -75,8 +75,11 @@ export class InventoryBuilder {
     const childGroup = this.addGroup(child);
     if (parentGroup.children.includes(child)) return;
     if (child === parent || this.#descendants(child).has(parent)) {
-      throw new InventoryError(line === undefined ? { file: this.file } : { file: this.file, line }, `making group '${child}' a child of '${parent}' creates a loop`,
-        `Remove '${child}' from the children of '${parent}', or '${parent}' from the children of '${child}'.`);
+      throw new InventoryError(
+        line === undefined ? { file: this.file } : { file: this.file, line },
+        `making group '${child}' a child of '${parent}' creates a loop`,
+        `Remove '${child}' from the children of '${parent}', or '${parent}' from the children of '${child}'.`,
+      );
     }
     parentGroup.children.push(child);
     childGroup.parents.push(parent);
@@ -118,8 +121,11 @@ export class InventoryBuilder {
     const previous = this.#addresses.get(`${key}\0${host}`);
     if (previous && String(previous.value) !== String(value)) {
       const at = (place: Where) => (place.line === undefined ? place.file : `${place.file}:${place.line}`);
-      throw new InventoryError(here, `host '${host}' is given ${key}=${String(value)} here, but ${key}=${String(previous.value)} at ${at(previous.where)}`,
-        `One name is one machine: give the two machines different host names, or remove the wrong ${key} (a host listed in several groups needs its ${key} only once).`);
+      throw new InventoryError(
+        here,
+        `host '${host}' is given ${key}=${String(value)} here, but ${key}=${String(previous.value)} at ${at(previous.where)}`,
+        `One name is one machine: give the two machines different host names, or remove the wrong ${key} (a host listed in several groups needs its ${key} only once).`,
+      );
     }
     if (!previous) this.#addresses.set(`${key}\0${host}`, { value, where: here });
   }
@@ -177,8 +183,11 @@ export class InventoryBuilder {
 function groupPriority(value: InventoryValue, group: string, where: Where): number {
   const number = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
   if (typeof number !== 'number' || !Number.isInteger(number)) {
-    throw new InventoryError(where, `ansible_group_priority of group '${group}' must be a whole number, got ${describeKind(value)}`,
-      'Set it to an integer such as 10; groups with a higher priority win over others of the same depth.');
+    throw new InventoryError(
+      where,
+      `ansible_group_priority of group '${group}' must be a whole number, got ${describeKind(value)}`,
+      'Set it to an integer such as 10; groups with a higher priority win over others of the same depth.',
+    );
   }
   return number;
 }

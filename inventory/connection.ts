@@ -93,8 +93,7 @@ export function connectionSettings(host: string, vars: InventoryVars): Connectio
   const address = read.text(CONNECTION_VARIABLES.address);
   const method = read.text(CONNECTION_VARIABLES.becomeMethod);
   if (method && method.value !== 'sudo') {
-    throw read.error(method.name, `is '${method.value}', but drover becomes another user only with sudo`,
-      'Remove it or set it to sudo.');
+    throw read.error(method.name, `is '${method.value}', but drover becomes another user only with sudo`, 'Remove it or set it to sudo.');
   }
   const explicitConnection = read.connection();
   const connection = explicitConnection ?? (address === undefined && LOCALHOST_NAMES.includes(host) ? 'local' : 'ssh');

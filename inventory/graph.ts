@@ -18,8 +18,7 @@ import type { Inventory } from './inventory.ts';
 export function inventoryGraph(inventory: Inventory, hosts: readonly string[] = inventory.hosts, root: string = ALL): string {
   const shown = new Set(hosts);
   if (!inventory.groups.has(root)) {
-    throw new InventoryError({ file: inventory.file }, `group '${root}' is not in the inventory`,
-      `Draw one of: ${[...inventory.groups.keys()].join(', ')}.`);
+    throw new InventoryError({ file: inventory.file }, `group '${root}' is not in the inventory`, `Draw one of: ${[...inventory.groups.keys()].join(', ')}.`);
   }
   const lines: string[] = [];
   const draw = (name: string, depth: number): void => {

@@ -27,8 +27,11 @@ export function parseHostEntry(text: string, where: Where): HostEntry {
   const entry = text.trim();
   if (entry === '') throw new InventoryError(where, 'empty host name', 'Remove the empty entry or write a host name.');
   if (entry === '---') {
-    throw new InventoryError(where, "host name '---' looks like the start of a YAML document",
-      'Give a YAML inventory a .yaml or .yml extension so it is read as YAML.');
+    throw new InventoryError(
+      where,
+      "host name '---' looks like the start of a YAML document",
+      'Give a YAML inventory a .yaml or .yml extension so it is read as YAML.',
+    );
   }
   refuseControlCharacters(entry, where);
   let host = entry;
@@ -42,8 +45,11 @@ export function parseHostEntry(text: string, where: Where): HostEntry {
     host = hostPort[1] ?? '';
     portText = hostPort[2];
   } else if (hasColonOutsideBrackets(entry) && !isIPv6(entry)) {
-    throw new InventoryError(where, `host entry '${entry}' has a ':' that is not followed by a port number`,
-      'Write host:PORT with a numeric port, or set ansible_port as a variable.');
+    throw new InventoryError(
+      where,
+      `host entry '${entry}' has a ':' that is not followed by a port number`,
+      'Write host:PORT with a numeric port, or set ansible_port as a variable.',
+    );
   }
   if (host === '') throw new InventoryError(where, `host entry '${entry}' has a port but no host name`, 'Write name:PORT.');
   let port: number | undefined;
@@ -64,8 +70,11 @@ export function parseHostEntry(text: string, where: Where): HostEntry {
 function refuseControlCharacters(entry: string, where: Where): void {
   const found = UNPRINTABLE.exec(entry);
   if (!found) return;
-  throw new InventoryError(where, `host name "${printable(entry)}" holds the control character ${codePointName(found[0])} at position ${found.index + 1}`,
-    'Host names may not contain control characters (newline, carriage return, ESC, …): rename the host, and set its address with ansible_host.');
+  throw new InventoryError(
+    where,
+    `host name "${printable(entry)}" holds the control character ${codePointName(found[0])} at position ${found.index + 1}`,
+    'Host names may not contain control characters (newline, carriage return, ESC, …): rename the host, and set its address with ansible_host.',
+  );
 }
 
 /** Expands every `[begin:end(:step)]` in a host name, left to right. */
@@ -74,8 +83,7 @@ export function expandHostRange(pattern: string, where: Where): string[] {
   if (open < 0) return [pattern];
   const close = pattern.indexOf(']', open);
   if (close < 0) {
-    throw new InventoryError(where, `host range in '${pattern}' has a '[' without a closing ']'`,
-      'Write ranges as name[01:20] or name[a:f].');
+    throw new InventoryError(where, `host range in '${pattern}' has a '[' without a closing ']'`, 'Write ranges as name[01:20] or name[a:f].');
   }
   const head = pattern.slice(0, open);
   const tail = pattern.slice(close + 1);
@@ -85,8 +93,7 @@ export function expandHostRange(pattern: string, where: Where): string[] {
     for (const name of expandHostRange(`${head}${item}${tail}`, where)) {
       out.push(name);
       if (out.length > MAX_RANGE_HOSTS) {
-        throw new InventoryError(where, `host range '${pattern}' expands to more than ${MAX_RANGE_HOSTS} hosts`,
-          'Check the bounds of the range.');
+        throw new InventoryError(where, `host range '${pattern}' expands to more than ${MAX_RANGE_HOSTS} hosts`, 'Check the bounds of the range.');
       }
     }
   }
@@ -95,8 +102,7 @@ export function expandHostRange(pattern: string, where: Where): string[] {
 
 function rangeSequence(inner: string, pattern: string, where: Where): string[] {
   const fail = (problem: string): never => {
-    throw new InventoryError(where, `host range '${pattern}': ${problem}`,
-      'Write ranges as [begin:end] or [begin:end:step], e.g. node[01:20] or web[a:c].');
+    throw new InventoryError(where, `host range '${pattern}': ${problem}`, 'Write ranges as [begin:end] or [begin:end:step], e.g. node[01:20] or web[a:c].');
   };
   const bounds = inner.split(':');
   if (bounds.length !== 2 && bounds.length !== 3) fail('must be begin:end or begin:end:step');

@@ -64,8 +64,11 @@ export function parseIniInventory(text: string, file: string): InventoryData {
       return;
     }
     if (line.startsWith('[') && (line.endsWith(']') || !line.includes(']'))) {
-      throw new InventoryError(where, `'${line}' is not a valid section header`,
-        'Write [group], [group:vars] or [group:children]; group names cannot contain spaces or ":".');
+      throw new InventoryError(
+        where,
+        `'${line}' is not a valid section header`,
+        'Write [group], [group:vars] or [group:children]; group names cannot contain spaces or ":".',
+      );
     }
 
     if (kind === 'hosts') parseHostLine(builder, line, group, where);
@@ -73,8 +76,11 @@ export function parseIniInventory(text: string, file: string): InventoryData {
     else {
       const child = GROUP_NAME.exec(line)?.[1];
       if (child === undefined) {
-        throw new InventoryError(where, `'${line}' in [${group}:children] is not a group name`,
-          'List one group name per line in a :children section; hosts belong in a [group] section.');
+        throw new InventoryError(
+          where,
+          `'${line}' in [${group}:children] is not a group name`,
+          'List one group name per line in a :children section; hosts belong in a [group] section.',
+        );
       }
       builder.addChild(group, child, lineNumber);
       if (!childReferences.has(child)) childReferences.set(child, { line: lineNumber, parent: group });
@@ -83,14 +89,20 @@ export function parseIniInventory(text: string, file: string): InventoryData {
 
   for (const [name, line] of varsSections) {
     if (!declared.has(name)) {
-      throw new InventoryError({ file, line }, `section [${name}:vars] is for group '${name}', which is never declared`,
-        `Declare the group with a [${name}] or [${name}:children] section, or correct the name.`);
+      throw new InventoryError(
+        { file, line },
+        `section [${name}:vars] is for group '${name}', which is never declared`,
+        `Declare the group with a [${name}] or [${name}:children] section, or correct the name.`,
+      );
     }
   }
   for (const [name, { line, parent }] of childReferences) {
     if (!declared.has(name)) {
-      throw new InventoryError({ file, line }, `section [${parent}:children] names group '${name}', which is never declared`,
-        `Add a [${name}] section (it may be empty) or correct the name.`);
+      throw new InventoryError(
+        { file, line },
+        `section [${parent}:children] names group '${name}', which is never declared`,
+        `Add a [${name}] section (it may be empty) or correct the name.`,
+      );
     }
   }
   return builder.finish();
@@ -98,8 +110,7 @@ export function parseIniInventory(text: string, file: string): InventoryData {
 
 function sectionKind(kind: string, group: string, where: Where): SectionKind {
   if (kind === 'hosts' || kind === 'vars' || kind === 'children') return kind;
-  throw new InventoryError(where, `section [${group}:${kind}] has unknown type '${kind}'`,
-    `Use [${group}], [${group}:vars] or [${group}:children].`);
+  throw new InventoryError(where, `section [${group}:${kind}] has unknown type '${kind}'`, `Use [${group}], [${group}:vars] or [${group}:children].`);
 }
 
 function parseHostLine(builder: InventoryBuilder, line: string, group: string, where: Where): void {
@@ -109,8 +120,11 @@ function parseHostLine(builder: InventoryBuilder, line: string, group: string, w
   } catch (error) {
     if (!(error instanceof ShlexError)) throw error;
     // The line is not quoted back: it may hold a password.
-    throw new InventoryError(where, `host line cannot be split into words: ${error.message}`,
-      'Close the quote; quote values that contain spaces, quotes or # (key="a b").');
+    throw new InventoryError(
+      where,
+      `host line cannot be split into words: ${error.message}`,
+      'Close the quote; quote values that contain spaces, quotes or # (key="a b").',
+    );
   }
   const [entryText, ...assignments] = words;
   if (entryText === undefined) return;
@@ -118,8 +132,11 @@ function parseHostLine(builder: InventoryBuilder, line: string, group: string, w
   const vars: Array<[string, InventoryValue]> = assignments.map((word, index) => {
     const equals = word.indexOf('=');
     if (equals <= 0) {
-      throw new InventoryError(where, `word ${index + 2} on the line of host '${entryText}' is not key=value`,
-        'Write host variables as key=value after the host name; quote a value that contains spaces (key="a b").');
+      throw new InventoryError(
+        where,
+        `word ${index + 2} on the line of host '${entryText}' is not key=value`,
+        'Write host variables as key=value after the host name; quote a value that contains spaces (key="a b").',
+      );
     }
     const key = word.slice(0, equals);
     return [key, typedValue(key, word.slice(equals + 1))];
@@ -134,8 +151,11 @@ function parseVarLine(builder: InventoryBuilder, line: string, group: string, wh
   const equals = line.indexOf('=');
   const key = equals < 0 ? '' : line.slice(0, equals).trim();
   if (equals < 0 || key === '' || /\s/.test(key)) {
-    throw new InventoryError(where, `line in [${group}:vars] is not a key=value assignment`,
-      'Write one variable per line as name=value; the name cannot contain spaces.');
+    throw new InventoryError(
+      where,
+      `line in [${group}:vars] is not a key=value assignment`,
+      'Write one variable per line as name=value; the name cannot contain spaces.',
+    );
   }
   builder.setGroupVar(group, key, typedValue(key, line.slice(equals + 1).trim()), where.line);
 }

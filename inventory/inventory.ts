@@ -87,15 +87,19 @@ export function buildInventory(data: InventoryData, dirs: VarsDirectories): Inve
     if (cached) return cached;
     const own = data.hosts.get(host);
     if (!own && !implicit(host)) throw unknownHost(host);
-    const sources = Object.freeze(hostVarSources({
-      inventoryFile: data.file,
-      allVars: groups.get(ALL)?.vars ?? {},
-      groups: groupsOf(host).filter((name) => name !== ALL).flatMap((name) => groups.get(name) ?? []),
-      groupFiles: (group) => dirs.groupVars.get(group) ?? [],
-      host,
-      hostVars: own ? Object.freeze(recordFrom(own.vars)) : IMPLICIT_LOCALHOST_VARS,
-      hostFiles: dirs.hostVars.get(host) ?? [],
-    }));
+    const sources = Object.freeze(
+      hostVarSources({
+        inventoryFile: data.file,
+        allVars: groups.get(ALL)?.vars ?? {},
+        groups: groupsOf(host)
+          .filter((name) => name !== ALL)
+          .flatMap((name) => groups.get(name) ?? []),
+        groupFiles: (group) => dirs.groupVars.get(group) ?? [],
+        host,
+        hostVars: own ? Object.freeze(recordFrom(own.vars)) : IMPLICIT_LOCALHOST_VARS,
+        hostFiles: dirs.hostVars.get(host) ?? [],
+      }),
+    );
     sourcesCache.set(host, sources);
     return sources;
   };
@@ -112,8 +116,7 @@ export function buildInventory(data: InventoryData, dirs: VarsDirectories): Inve
     hostsIn(group) {
       const start = groups.get(group);
       if (!start) {
-        throw new InventoryError({ file: data.file }, `group '${group}' is not in the inventory`,
-          `Groups are: ${[...groups.keys()].join(', ')}.`);
+        throw new InventoryError({ file: data.file }, `group '${group}' is not in the inventory`, `Groups are: ${[...groups.keys()].join(', ')}.`);
       }
       if (group === ALL) return [...hosts];
       const members = new Set<string>();

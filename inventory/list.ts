@@ -62,7 +62,11 @@ function sortedKeys(value: unknown): unknown {
   if (value instanceof Secret) return value.toJSON();
   if (Array.isArray(value)) return value.map(sortedKeys);
   if (isRecord(value)) {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortedKeys(value[key])] as const));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortedKeys(value[key])] as const),
+    );
   }
   return value;
 }

@@ -47,10 +47,15 @@ async function readInventoryFile(path: string): Promise<string> {
       throw new InventoryError({ file: path }, 'the inventory file does not exist', 'Check the path given with -i.', { cause: error });
     }
     if (code === 'EISDIR') {
-      throw new InventoryError({ file: path }, 'the inventory path is a directory',
-        'Pass the inventory file itself; group_vars/ and host_vars/ beside it are read automatically.', { cause: error });
+      throw new InventoryError(
+        { file: path },
+        'the inventory path is a directory',
+        'Pass the inventory file itself; group_vars/ and host_vars/ beside it are read automatically.',
+        { cause: error },
+      );
     }
-    throw new InventoryError({ file: path }, `the inventory file cannot be read (${String(code ?? error)})`,
-      'Check that the file exists and is readable.', { cause: error });
+    throw new InventoryError({ file: path }, `the inventory file cannot be read (${String(code ?? error)})`, 'Check that the file exists and is readable.', {
+      cause: error,
+    });
   }
 }

@@ -25,7 +25,11 @@ import { LOCALHOST_NAMES, type Inventory } from './inventory.ts';
 /** Splits a pattern into its terms, `&`/`!` prefixes kept. */
 export function splitPattern(pattern: string): string[] {
   const trimmed = pattern.trim();
-  if (trimmed.includes(',')) return trimmed.split(',').map((term) => term.trim()).filter((term) => term !== '');
+  if (trimmed.includes(','))
+    return trimmed
+      .split(',')
+      .map((term) => term.trim())
+      .filter((term) => term !== '');
   if (isIPv6(trimmed)) return [trimmed];
   const terms = trimmed.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [];
   // Ansible drops what this split cannot place (an unclosed `[`); drover keeps the pattern whole instead, so
@@ -47,11 +51,7 @@ export function selectHosts(inventory: Inventory, pattern: string, options: Sele
   const terms = splitPattern(pattern);
   if (terms.length === 0) throw patternError(inventory, pattern, pattern, `host pattern '${pattern}' is empty`);
   const unions = terms.filter((term) => !term.startsWith('&') && !term.startsWith('!'));
-  const ordered = [
-    ...(unions.length > 0 ? unions : ['all']),
-    ...terms.filter((term) => term.startsWith('&')),
-    ...terms.filter((term) => term.startsWith('!')),
-  ];
+  const ordered = [...(unions.length > 0 ? unions : ['all']), ...terms.filter((term) => term.startsWith('&')), ...terms.filter((term) => term.startsWith('!'))];
   let selected = new Set<string>();
   for (const term of ordered) {
     const operator = term.startsWith('&') || term.startsWith('!') ? term.charAt(0) : '';
@@ -72,14 +72,18 @@ export function selectHosts(inventory: Inventory, pattern: string, options: Sele
 /** `--limit`: the hosts of `selected` that `limit` also selects (an intersection), in the same order. */
 export function limitHosts(inventory: Inventory, selected: readonly string[], limit: string, options: SelectOptions = {}): string[] {
   if (limit.trim().startsWith('@')) {
-    throw patternError(inventory, limit, limit, `--limit '${limit}' names a file, which drover does not read`,
-      'List the hosts or groups separated by commas instead.');
+    throw patternError(
+      inventory,
+      limit,
+      limit,
+      `--limit '${limit}' names a file, which drover does not read`,
+      'List the hosts or groups separated by commas instead.',
+    );
   }
   const allowed = new Set(selectHosts(inventory, limit, options));
   const result = selected.filter((host) => allowed.has(host));
   if (result.length === 0 && !options.allowEmpty) {
-    throw patternError(inventory, limit, limit,
-      `--limit '${limit}' leaves none of the ${selected.length} selected host(s) (${selected.join(', ')})`);
+    throw patternError(inventory, limit, limit, `--limit '${limit}' leaves none of the ${selected.length} selected host(s) (${selected.join(', ')})`);
   }
   return result;
 }
@@ -103,10 +107,15 @@ function matchTerm(inventory: Inventory, pattern: string, term: string): string[
   let hosts = inventory.hosts.filter((host) => matched.has(host));
   if (hosts.length === 0 && groups.length === 0) {
     if (LOCALHOST_NAMES.includes(expression)) return [expression];
-    throw patternError(inventory, pattern, term, `'${term}' in host pattern '${pattern}' matches no host and no group`,
+    throw patternError(
+      inventory,
+      pattern,
+      term,
+      `'${term}' in host pattern '${pattern}' matches no host and no group`,
       subscript
         ? `As in Ansible, the trailing [${term.slice(expression.length + 1, -1)}] is read as a subscript of '${expression}' (which matches nothing); for a character class use ~regex (e.g. ~${expression}[12]) or a glob with letters or ! in the brackets.`
-        : undefined);
+        : undefined,
+    );
   }
   if (subscript) hosts = applySubscript(inventory, pattern, term, hosts, subscript);
   return hosts;
@@ -135,9 +144,13 @@ function toRegExp(inventory: Inventory, pattern: string, expression: string): Re
   try {
     return new RegExp(source, 's');
   } catch (error) {
-    throw patternError(inventory, pattern, expression,
+    throw patternError(
+      inventory,
+      pattern,
+      expression,
       `'${expression}' in host pattern '${pattern}' is not a valid regular expression (${error instanceof Error ? error.message : String(error)})`,
-      'Fix the expression after ~, or drop the ~ to use a glob.');
+      'Fix the expression after ~, or drop the ~ to use a glob.',
+    );
   }
 }
 

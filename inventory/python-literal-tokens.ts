@@ -70,8 +70,7 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if (/^[0-9]|^\.[0-9]/.test(rest)) {
-      const matched = NUMBER_PATTERNS.map(([pattern, convert]) => ({ match: pattern.exec(rest), convert }))
-        .find(({ match }) => match !== null);
+      const matched = NUMBER_PATTERNS.map(([pattern, convert]) => ({ match: pattern.exec(rest), convert })).find(({ match }) => match !== null);
       if (!matched?.match) refuse();
       const literal = matched.match[0];
       // `56L`, `1_`, `0777`, `1.2.3` and complex `2j` are all refused here, as Python refuses or
@@ -114,7 +113,17 @@ function rawBody(body: string, bytes: boolean): string {
 }
 
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\n': '',
 };
 
 /** Python's escape sequences; an unknown one keeps its backslash, as Python does. */
@@ -181,4 +190,3 @@ function decodeBytes(units: number[]): string {
     return refuse();
   }
 }
-

@@ -4,14 +4,7 @@
  */
 import { Secret } from '../runner/secret.ts';
 
-export type InventoryValue =
-  | string
-  | number
-  | boolean
-  | null
-  | Secret
-  | readonly InventoryValue[]
-  | { readonly [key: string]: InventoryValue };
+export type InventoryValue = string | number | boolean | null | Secret | readonly InventoryValue[] | { readonly [key: string]: InventoryValue };
 
 /** A host's or group's variables. Frozen, so a playbook cannot change what another host sees. */
 export type InventoryVars = Readonly<Record<string, InventoryValue>>;

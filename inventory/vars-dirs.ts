@@ -29,23 +29,14 @@ export interface VarsDirectories {
 
 const EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
-export async function loadVarsDirectories(
-  baseDir: string,
-  groups: readonly string[],
-  hosts: readonly string[],
-): Promise<VarsDirectories> {
+export async function loadVarsDirectories(baseDir: string, groups: readonly string[], hosts: readonly string[]): Promise<VarsDirectories> {
   const warnings: string[] = [];
   const groupVars = await loadDirectory(join(baseDir, 'group_vars'), groups, 'group', warnings);
   const hostVars = await loadDirectory(join(baseDir, 'host_vars'), hosts, 'host', warnings);
   return { groupVars, hostVars, warnings };
 }
 
-async function loadDirectory(
-  dir: string,
-  names: readonly string[],
-  kind: 'group' | 'host',
-  warnings: string[],
-): Promise<Map<string, VarsFile[]>> {
+async function loadDirectory(dir: string, names: readonly string[], kind: 'group' | 'host', warnings: string[]): Promise<Map<string, VarsFile[]>> {
   const found = new Map<string, VarsFile[]>();
   const info = await stat(dir).catch(() => undefined);
   if (!info) return found;
@@ -105,8 +96,11 @@ export async function loadVarsFile(path: string): Promise<VarsFile> {
   const value = yamlValue(yaml, root, 'the file');
   if (value === null) return { path, vars: Object.freeze({}) };
   if (!isRecord(value)) {
-    throw new InventoryError({ file: path, line: yaml.lineOf(root) }, `a variables file must be a mapping of names to values, got ${describeKind(value)}`,
-      'Write one "name: value" per line at the top level of the file.');
+    throw new InventoryError(
+      { file: path, line: yaml.lineOf(root) },
+      `a variables file must be a mapping of names to values, got ${describeKind(value)}`,
+      'Write one "name: value" per line at the top level of the file.',
+    );
   }
   const vars = recordFrom(Object.entries(value).map(([key, item]) => [key, deepFreeze(protectVariable(key, item))] as const));
   return { path, vars: Object.freeze(vars) };

@@ -5,20 +5,7 @@
  * last), a timestamp stays the text it was written as, and `!vault` values are refused because drover
  * cannot decrypt Ansible Vault.
  */
-import {
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  visit,
-  type Document,
-  type Node,
-  type ScalarTag,
-  type Tags,
-} from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type ScalarTag, type Tags } from 'yaml';
 import { InventoryError } from './errors.ts';
 import { describeKind, isRecord, recordFrom, type InventoryValue } from './values.ts';
 
@@ -64,32 +51,45 @@ export function parseYamlFile(text: string, file: string): YamlFile {
     prettyErrors: false,
     uniqueKeys: true,
   });
-  const lineAt = (offset: number | undefined): number | undefined =>
-    offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  const lineAt = (offset: number | undefined): number | undefined => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
   const problem = document.errors[0] ?? document.warnings[0];
   if (problem) {
     const where = { file, line: lineAt(problem.pos[0]) };
     if (/!vault/.test(problem.message)) {
-      throw new InventoryError(where, 'this value is encrypted with Ansible Vault, which drover cannot decrypt',
-        'Put the value in plain text in a file only you can read, or pass it another way (e.g. an environment variable the playbook reads).');
+      throw new InventoryError(
+        where,
+        'this value is encrypted with Ansible Vault, which drover cannot decrypt',
+        'Put the value in plain text in a file only you can read, or pass it another way (e.g. an environment variable the playbook reads).',
+      );
     }
     if (problem.code === 'DUPLICATE_KEY') {
       const duplicate = findDuplicateKey(document);
-      throw new InventoryError(duplicate ? { file, line: lineAt(duplicate.offset) } : where,
+      throw new InventoryError(
+        duplicate ? { file, line: lineAt(duplicate.offset) } : where,
         duplicate ? `key '${duplicate.key}' appears twice in the same mapping` : `YAML problem: ${problem.message}`,
-        'Remove or rename one of the two; to put a host in two groups, list it under each group.');
+        'Remove or rename one of the two; to put a host in two groups, list it under each group.',
+      );
     }
     if (problem.code === 'MULTIPLE_DOCS') {
-      throw new InventoryError(where, 'the file holds more than one YAML document (a second ---)',
-        'Keep one document per file; merge the documents or remove the extra ---.');
+      throw new InventoryError(
+        where,
+        'the file holds more than one YAML document (a second ---)',
+        'Keep one document per file; merge the documents or remove the extra ---.',
+      );
     }
     // The message is the parser's own; the source line is not quoted back, since it may hold a password.
-    throw new InventoryError(where, `invalid YAML: ${problem.message}`,
-      'Fix the syntax at that line (indentation, a missing ":" or an unclosed quote or bracket are the usual causes).');
+    throw new InventoryError(
+      where,
+      `invalid YAML: ${problem.message}`,
+      'Fix the syntax at that line (indentation, a missing ":" or an unclosed quote or bracket are the usual causes).',
+    );
   }
   if (text.trimStart().startsWith('$ANSIBLE_VAULT')) {
-    throw new InventoryError({ file, line: 1 }, 'this file is encrypted with Ansible Vault, which drover cannot decrypt',
-      'Decrypt it (ansible-vault decrypt) into a file only you can read, or move the secrets elsewhere.');
+    throw new InventoryError(
+      { file, line: 1 },
+      'this file is encrypted with Ansible Vault, which drover cannot decrypt',
+      'Decrypt it (ansible-vault decrypt) into a file only you can read, or move the secrets elsewhere.',
+    );
   }
   checkAliases(document, file, lineAt);
   return { file, document, lineOf: (node) => lineAt(node?.range?.[0]) };
@@ -115,16 +115,20 @@ function checkAliases(document: Document.Parsed, file: string, lineAt: (offset: 
       const target = node.resolve(document);
       if (!target) return 1;
       if (open.has(target)) {
-        throw new InventoryError({ file, line: lineAt(node.range?.[0]) },
+        throw new InventoryError(
+          { file, line: lineAt(node.range?.[0]) },
           `the alias *${node.source} is used inside the value it names, so that value would repeat without end`,
-          `Use *${node.source} only outside the value anchored as &${node.source}, or write the nested value out.`);
+          `Use *${node.source} only outside the value anchored as &${node.source}, or write the nested value out.`,
+        );
       }
       const expanded = size(target);
       added += expanded;
       if (added > MAX_ALIAS_EXPANSION) {
-        throw new InventoryError({ file, line: lineAt(node.range?.[0]) },
+        throw new InventoryError(
+          { file, line: lineAt(node.range?.[0]) },
           `aliases (*name) expand this file to more than ${MAX_ALIAS_EXPANSION} values beyond what is written (aliases of aliases multiply: an "alias bomb")`,
-          'Write the repeated values out, or use fewer levels of aliases that refer to other aliases.');
+          'Write the repeated values out, or use fewer levels of aliases that refer to other aliases.',
+        );
       }
       return expanded;
     }
@@ -180,6 +184,9 @@ function toInventoryValue(value: unknown, where: { file: string; line: number | 
   if (isRecord(value)) {
     return recordFrom(Object.entries(value).map(([key, item]) => [key, toInventoryValue(item, where, what)] as const));
   }
-  throw new InventoryError(where, `${what} is ${describeKind(value)}, which inventory variables cannot hold`,
-    'Use plain strings, numbers, booleans, lists and mappings.');
+  throw new InventoryError(
+    where,
+    `${what} is ${describeKind(value)}, which inventory variables cannot hold`,
+    'Use plain strings, numbers, booleans, lists and mappings.',
+  );
 }

@@ -36,19 +36,23 @@ export function parseYamlInventory(text: string, file: string): InventoryData {
   const builder = new InventoryBuilder(file);
   const root = resolve(yaml, yaml.document.contents);
   if (root === null) {
-    throw new InventoryError({ file }, 'the inventory is empty',
-      'Add groups and hosts (e.g. "all:" with "hosts:"), or check that this is the file you meant.');
+    throw new InventoryError({ file }, 'the inventory is empty', 'Add groups and hosts (e.g. "all:" with "hosts:"), or check that this is the file you meant.');
   }
   if (!isMap(root)) {
-    throw new InventoryError({ file, line: yaml.lineOf(root) },
+    throw new InventoryError(
+      { file, line: yaml.lineOf(root) },
       `the top level of a YAML inventory must be a mapping of group names (like "all:"), got ${nodeKind(root)}`,
-      'Start the file with "all:" and put hosts under "hosts:" and groups under "children:".');
+      'Start the file with "all:" and put hosts under "hosts:" and groups under "children:".',
+    );
   }
   const groups = entries(yaml, root, 'the top level');
   const plugin = groups.find((entry) => entry.key === 'plugin');
   if (plugin) {
-    throw new InventoryError({ file, line: plugin.line }, 'this is an inventory plugin configuration, not an inventory',
-      'drover reads static inventories only; export one with `ansible-inventory -i FILE --list -y`.');
+    throw new InventoryError(
+      { file, line: plugin.line },
+      'this is an inventory plugin configuration, not an inventory',
+      'drover reads static inventories only; export one with `ansible-inventory -i FILE --list -y`.',
+    );
   }
   for (const group of groups) parseGroup(yaml, builder, group, undefined);
   return builder.finish();
@@ -61,11 +65,13 @@ function parseGroup(yaml: YamlFile, builder: InventoryBuilder, group: Entry, par
   const body = resolve(yaml, group.value);
   if (body === null) return;
   if (!isMap(body)) {
-    throw new InventoryError({ file: yaml.file, line: yaml.lineOf(body) ?? group.line },
+    throw new InventoryError(
+      { file: yaml.file, line: yaml.lineOf(body) ?? group.line },
       `group '${name}' must be a mapping with hosts, children and vars (or empty), got ${nodeKind(body)}`,
       isSeq(body)
         ? `Put the hosts under "hosts:" as keys ("web1:"), not as list items ("- web1").`
-        : `Write "${name}:" followed by indented "hosts:", "children:" or "vars:".`);
+        : `Write "${name}:" followed by indented "hosts:", "children:" or "vars:".`,
+    );
   }
   for (const section of entries(yaml, body, `group '${name}'`)) {
     const sectionWhere: Where = { file: yaml.file, line: section.line };
@@ -78,8 +84,11 @@ function parseGroup(yaml: YamlFile, builder: InventoryBuilder, group: Entry, par
         builder.setGroupVar(name, key, value, section.line);
       }
     } else {
-      throw new InventoryError(sectionWhere, `unexpected key '${section.key}' in group '${name}'`,
-        `A group holds only "hosts", "children" and "vars"; to define a group named '${section.key}', put it under "children:".`);
+      throw new InventoryError(
+        sectionWhere,
+        `unexpected key '${section.key}' in group '${name}'`,
+        `A group holds only "hosts", "children" and "vars"; to define a group named '${section.key}', put it under "children:".`,
+      );
     }
   }
 }
@@ -100,11 +109,13 @@ function members(yaml: YamlFile, section: Entry, group: string, kind: 'hosts' | 
   if (node === null) return [];
   if (isScalar(node) && typeof node.value === 'string') return [{ key: node.value, value: null, line: yaml.lineOf(node) }];
   if (!isMap(node)) {
-    throw new InventoryError({ file: yaml.file, line: yaml.lineOf(node) ?? section.line },
+    throw new InventoryError(
+      { file: yaml.file, line: yaml.lineOf(node) ?? section.line },
       `${kind} of group '${group}' must be a mapping, got ${nodeKind(node)}`,
       kind === 'hosts'
         ? 'Write each host as a key ending in ":" ("web1:" or "web1: { ansible_host: 10.0.0.5 }"), not as a list item.'
-        : 'Write each child group as a key ending in ":" ("web:"), not as a list item.');
+        : 'Write each child group as a key ending in ":" ("web:"), not as a list item.',
+    );
   }
   return entries(yaml, node, `${kind} of group '${group}'`);
 }
@@ -113,9 +124,11 @@ function variables(yaml: YamlFile, node: Node | null, what: string, where: Where
   const value = yamlValue(yaml, resolve(yaml, node), what);
   if (value === null) return {};
   if (!isRecord(value)) {
-    throw new InventoryError({ file: yaml.file, line: (node && yaml.lineOf(node)) ?? where.line },
+    throw new InventoryError(
+      { file: yaml.file, line: (node && yaml.lineOf(node)) ?? where.line },
       `${what} must be a mapping of names to values, got ${describeKind(value)}`,
-      'Write variables as "name: value" lines indented under it.');
+      'Write variables as "name: value" lines indented under it.',
+    );
   }
   return value;
 }
@@ -128,12 +141,18 @@ function entries(yaml: YamlFile, map: Node, what: string): Entry[] {
     const key = isScalar(keyNode) ? keyNode.value : undefined;
     if (typeof key !== 'string' || key === '') {
       const kind = keyNode === null ? 'nothing' : isScalar(keyNode) ? describeKind(keyNode.value) : nodeKind(keyNode);
-      throw new InventoryError({ file: yaml.file, line }, `a key in ${what} must be a name, got ${kind}`,
-        'Quote names that YAML would read as numbers or booleans (e.g. "10.0.0.1": or "1":).');
+      throw new InventoryError(
+        { file: yaml.file, line },
+        `a key in ${what} must be a name, got ${kind}`,
+        'Quote names that YAML would read as numbers or booleans (e.g. "10.0.0.1": or "1":).',
+      );
     }
     if (key === '<<') {
-      throw new InventoryError({ file: yaml.file, line }, `a merge key (<<) in ${what} is not supported there`,
-        'Merge keys work inside vars and host variables; write groups and hosts out in full.');
+      throw new InventoryError(
+        { file: yaml.file, line },
+        `a merge key (<<) in ${what} is not supported there`,
+        'Merge keys work inside vars and host variables; write groups and hosts out in full.',
+      );
     }
     return { key, value: isNode(pair.value) ? pair.value : null, line };
   });

@@ -54,7 +54,12 @@ async function downloadClosure(work: string, rootfs: string): Promise<void> {
   const pool = join(work, 'pool');
   for (const dir of [join(state, 'lists', 'partial'), join(state, 'cache'), join(pool, 'partial')]) await mkdir(dir, { recursive: true });
   const sources = join(state, 'sources.list');
-  await writeFile(sources, mirrorSources(APT_REPO_RECIPE.suite).map((line) => line.replace(/^deb /, `deb [signed-by=${KEYRING}] `)).join('\n') + '\n');
+  await writeFile(
+    sources,
+    mirrorSources(APT_REPO_RECIPE.suite)
+      .map((line) => line.replace(/^deb /, `deb [signed-by=${KEYRING}] `))
+      .join('\n') + '\n',
+  );
   const options = [
     // Only Debian's archive (the controller may list other repositories), and the *hosts'* installed set.
     `Dir::Etc::SourceList=${sources}`,
@@ -67,7 +72,10 @@ async function downloadClosure(work: string, rootfs: string): Promise<void> {
   ].flatMap((option) => ['-o', option]);
   const hint = 'apt could not fetch the lab packages: check that deb.debian.org is reachable (or set DROVER_LAB_MIRROR)';
   await run(['apt-get', ...options, '-qq', 'update'], { hint });
-  await run(['apt-get', ...options, '-qq', '-y', '--download-only', 'install', ...APT_REPO_RECIPE.packages], { hint, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  await run(['apt-get', ...options, '-qq', '-y', '--download-only', 'install', ...APT_REPO_RECIPE.packages], {
+    hint,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   await rm(join(pool, 'partial'), { recursive: true, force: true });
   await rm(join(pool, 'lock'), { force: true });
 }
@@ -87,7 +95,17 @@ async function buildTestDebs(pool: string, scratch: string): Promise<void> {
 /** A minimal Release file: apt then checks the index against it instead of warning that none exists. */
 export function renderRelease(packages: Buffer, date: Date): string {
   const sha256 = createHash('sha256').update(packages).digest('hex');
-  return ['Origin: drover-lab', 'Label: drover-lab', 'Suite: lab', 'Codename: lab', `Date: ${date.toUTCString()}`, 'Architectures: amd64 all', 'SHA256:', ` ${sha256} ${packages.length} Packages`, ''].join('\n');
+  return [
+    'Origin: drover-lab',
+    'Label: drover-lab',
+    'Suite: lab',
+    'Codename: lab',
+    `Date: ${date.toUTCString()}`,
+    'Architectures: amd64 all',
+    'SHA256:',
+    ` ${sha256} ${packages.length} Packages`,
+    '',
+  ].join('\n');
 }
 
 /** Packages in the repository (file names), for messages and tests. */

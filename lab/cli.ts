@@ -22,7 +22,12 @@ async function main(args: string[]): Promise<number> {
     }
     case 'down': {
       const report = await withLabLock(paths.lockFile, () => down(paths), undefined, waiting);
-      const what = [`${report.stopped} process(es)`, `${report.unmounted.length} mount(s)`, `${report.network.length} network object(s)`, `${report.removedDirs.length} dir(s)`];
+      const what = [
+        `${report.stopped} process(es)`,
+        `${report.unmounted.length} mount(s)`,
+        `${report.network.length} network object(s)`,
+        `${report.removedDirs.length} dir(s)`,
+      ];
       console.log(`lab down: removed ${what.join(', ')}`);
       return 0;
     }

@@ -26,7 +26,9 @@ export async function down(paths: LabPaths): Promise<DownReport> {
   const processes = await findLabProcesses(paths.hostsDir, namespaces);
   const survivors = await stopProcesses(processes);
   if (survivors.length > 0) {
-    throw new Error(`lab processes ${survivors.join(' ')} did not die after SIGKILL; inspect them with \`ps -o pid,stat,cmd -p ${survivors.join(',')}\`, then run down again`);
+    throw new Error(
+      `lab processes ${survivors.join(' ')} did not die after SIGKILL; inspect them with \`ps -o pid,stat,cmd -p ${survivors.join(',')}\`, then run down again`,
+    );
   }
   const unmounted = existsSync(paths.hostsDir) ? await unmountAll(paths.hostsDir) : [];
   for (const host of existsSync(paths.hostsDir) ? await readdir(paths.hostsDir) : []) await removeNspawnLeftovers(host);

@@ -21,7 +21,9 @@ async function ruleExists(): Promise<boolean> {
 
 export async function ensureEgressGuard(log: (line: string) => void): Promise<void> {
   if (!controllerForwards() || (await ruleExists())) return;
-  await run(['iptables', '-I', ...RULE], { hint: 'the controller forwards IP traffic and the lab could not add its egress DROP rule; turn forwarding off or install iptables' });
+  await run(['iptables', '-I', ...RULE], {
+    hint: 'the controller forwards IP traffic and the lab could not add its egress DROP rule; turn forwarding off or install iptables',
+  });
   log(`the controller forwards IP traffic: added an iptables FORWARD rule dropping lab traffic leaving ${BRIDGE}`);
 }
 

@@ -42,7 +42,11 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
   const [program, ...args] = argv;
   if (!program) throw new Error('run: empty argv');
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(program, args, { env: options.env ?? process.env, ...(options.cwd ? { cwd: options.cwd } : {}), stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(program, args, {
+      env: options.env ?? process.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));

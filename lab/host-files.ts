@@ -44,7 +44,11 @@ async function installKey(home: string, publicKey: string, uid: number, gid: num
 /** A user's uid and gid from the host's own /etc/passwd (not the controller's). */
 async function userIds(root: string, user: string): Promise<{ uid: number; gid: number }> {
   const passwd = await readFile(join(root, 'etc/passwd'), 'utf8');
-  const fields = passwd.split('\n').map((line) => line.split(':')).find((entry) => entry[0] === user);
-  if (!fields || fields.length < 4) throw new Error(`user ${user} is missing from ${root}/etc/passwd: the root filesystem is incomplete; delete it from the cache and run up again`);
+  const fields = passwd
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((entry) => entry[0] === user);
+  if (!fields || fields.length < 4)
+    throw new Error(`user ${user} is missing from ${root}/etc/passwd: the root filesystem is incomplete; delete it from the cache and run up again`);
   return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }

@@ -8,7 +8,18 @@ import { join } from 'node:path';
 import { hostSlot, indexOfName, type HostSlot } from './addressing.ts';
 import { writeAuthorizedKeys, writeIdentity } from './host-files.ts';
 import { installBuiltinModules } from './kernel-modules.ts';
-import { boot, findLabProcesses, isAlive, mountRoot, mountsUnder, namespaceIds, removeNspawnLeftovers, stopProcesses, unmountAll, type Mounts } from './machine.ts';
+import {
+  boot,
+  findLabProcesses,
+  isAlive,
+  mountRoot,
+  mountsUnder,
+  namespaceIds,
+  removeNspawnLeftovers,
+  stopProcesses,
+  unmountAll,
+  type Mounts,
+} from './machine.ts';
 import { createHostNetwork, labLinks, labNamespaces, removeHostNetwork } from './network.ts';
 import { hostDirs, LAB_PREFIX, type LabPaths } from './paths.ts';
 
@@ -54,7 +65,9 @@ export function wholeHostPid(snapshot: LabSnapshot, paths: LabPaths, slot: HostS
 
 /** Whether anything of the host exists (so that removing it has work to do). */
 export function hostLeftovers(snapshot: LabSnapshot, paths: LabPaths, slot: HostSlot): boolean {
-  return snapshot.nspawn.has(slot.name) || snapshot.namespaces.has(slot.netns) || snapshot.links.has(slot.vethOutside) || existsSync(hostDirs(paths, slot.name).base);
+  return (
+    snapshot.nspawn.has(slot.name) || snapshot.namespaces.has(slot.netns) || snapshot.links.has(slot.vethOutside) || existsSync(hostDirs(paths, slot.name).base)
+  );
 }
 
 /** Stops the host's processes, unmounts its root, deletes its network and its directory. */
@@ -62,7 +75,8 @@ export async function removeHost(paths: LabPaths, slot: HostSlot): Promise<void>
   const namespaces = existsSync(`/run/netns/${slot.netns}`) ? await namespaceIds([slot.netns], LAB_PREFIX) : new Map<string, string>();
   const processes = (await findLabProcesses(paths.hostsDir, namespaces)).filter((proc) => proc.host === slot.name);
   const survivors = await stopProcesses(processes);
-  if (survivors.length > 0) throw new Error(`${slot.name}: processes ${survivors.join(' ')} did not die after SIGKILL; check them with ps, then run down again`);
+  if (survivors.length > 0)
+    throw new Error(`${slot.name}: processes ${survivors.join(' ')} did not die after SIGKILL; check them with ps, then run down again`);
   await removeNspawnLeftovers(slot.name);
   const dirs = hostDirs(paths, slot.name);
   await unmountAll(dirs.base);

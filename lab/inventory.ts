@@ -15,10 +15,8 @@ export interface InventoryOptions {
 }
 
 export function renderInventory(hosts: readonly InventoryHost[], options: InventoryOptions): string {
-  const entry = (host: InventoryHost) => [
-    host.name,
-    { ansible_host: host.address, ansible_user: 'root', ansible_ssh_private_key_file: options.keyFile },
-  ] as const;
+  const entry = (host: InventoryHost) =>
+    [host.name, { ansible_host: host.address, ansible_user: 'root', ansible_ssh_private_key_file: options.keyFile }] as const;
   const [first, ...rest] = hosts;
   const document = {
     all: {

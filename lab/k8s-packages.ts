@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const STANDIN_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'k8s-standin', 'standin');
-const NOTE = 'drover lab stand-in, NOT Kubernetes: keeps the real tool\'s contract on lab hosts, runs no containers';
+const NOTE = "drover lab stand-in, NOT Kubernetes: keeps the real tool's contract on lab hosts, runs no containers";
 
 /** One minor release stream, served as pkgs.k8s.io serves it: core:/stable:/v1.MINOR/{deb,rpm}/. */
 export interface K8sStream {
@@ -52,7 +52,9 @@ export interface StandinPackage {
 /** The Python sources, read once; their content is part of the repository's cache key. */
 export function standinSources(): Record<string, string> {
   const sources: Record<string, string> = {};
-  for (const name of readdirSync(STANDIN_SOURCE).filter((file) => file.endsWith('.py')).sort()) {
+  for (const name of readdirSync(STANDIN_SOURCE)
+    .filter((file) => file.endsWith('.py'))
+    .sort()) {
     sources[name] = readFileSync(join(STANDIN_SOURCE, name), 'utf8');
   }
   return sources;
@@ -171,7 +173,16 @@ export function streamPackages(stream: K8sStream, family: Family, sources: Recor
       version,
       summary: 'Node agent for Kubernetes clusters (drover lab stand-in)',
       description: `${NOTE}. Exits until kubeadm configured it, then registers its Node and posts its status; Ready once a CNI configuration exists.`,
-      depends: ['iptables (>= 1.4.21)', `kubernetes-cni (>= ${stream.cni.replace(/\.\d+$/, '.0')})`, 'iproute2', 'socat', 'util-linux', 'mount', 'conntrack', 'python3'],
+      depends: [
+        'iptables (>= 1.4.21)',
+        `kubernetes-cni (>= ${stream.cni.replace(/\.\d+$/, '.0')})`,
+        'iproute2',
+        'socat',
+        'util-linux',
+        'mount',
+        'conntrack',
+        'python3',
+      ],
       files: [
         { path: '/usr/bin/kubelet', content: launcher('/usr/lib/kubelet-standin', 'kubelet'), mode: 0o755 },
         ...library('/usr/lib/kubelet-standin', version, sources),
@@ -185,7 +196,10 @@ export function streamPackages(stream: K8sStream, family: Family, sources: Recor
       summary: 'Command-line utility for interacting with a Kubernetes cluster (drover lab stand-in)',
       description: `${NOTE}. get, apply -f, wait --for=condition=Ready, version, cluster-info against the stand-in API server.`,
       depends: ['python3'],
-      files: [{ path: '/usr/bin/kubectl', content: launcher('/usr/lib/kubectl-standin', 'kubectl'), mode: 0o755 }, ...library('/usr/lib/kubectl-standin', version, sources)],
+      files: [
+        { path: '/usr/bin/kubectl', content: launcher('/usr/lib/kubectl-standin', 'kubectl'), mode: 0o755 },
+        ...library('/usr/lib/kubectl-standin', version, sources),
+      ],
     });
   }
   packages.push({

@@ -71,7 +71,9 @@ export async function ensureK8sRepo(paths: LabPaths, log: (line: string) => void
       await mkdir(debDir, { recursive: true });
       await mkdir(rpmDir, { recursive: true });
       for (const pkg of streamPackages(stream, 'deb', sources)) await buildDeb(pkg, debDir, join(work, 'tmp'));
-      await run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], { cwd: debDir }).then((result) => writeFile(join(debDir, 'Packages'), result.stdout));
+      await run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], { cwd: debDir }).then((result) =>
+        writeFile(join(debDir, 'Packages'), result.stdout),
+      );
       const release = renderRelease(await readFile(join(debDir, 'Packages')), new Date());
       await writeFile(join(debDir, 'Release'), release);
       await run(['gpg', '--batch', '--yes', '--clearsign', '-o', join(debDir, 'InRelease'), join(debDir, 'Release')], { env: gpgEnv });
@@ -79,7 +81,10 @@ export async function ensureK8sRepo(paths: LabPaths, log: (line: string) => void
       await writeFile(join(debDir, 'Release.key'), publicKey);
       for (const pkg of streamPackages(stream, 'rpm', sources)) await buildRpm(pkg, rpmDir, join(work, 'tmp'));
       const rpms = (await readdir(rpmDir)).filter((name) => name.endsWith('.rpm')).map((name) => join(rpmDir, name));
-      await run(['rpmsign', '--define', `_gpg_name ${KEY_NAME}`, '--define', `_gpg_path ${gnupg}`, '--define', '__gpg /usr/bin/gpg', '--addsign', ...rpms], { env: gpgEnv, hint: 'rpmsign could not sign the stand-in RPMs' });
+      await run(['rpmsign', '--define', `_gpg_name ${KEY_NAME}`, '--define', `_gpg_path ${gnupg}`, '--define', '__gpg /usr/bin/gpg', '--addsign', ...rpms], {
+        env: gpgEnv,
+        hint: 'rpmsign could not sign the stand-in RPMs',
+      });
       await run(['createrepo_c', '--quiet', rpmDir]);
       await run(['gpg', '--batch', '--yes', '--detach-sign', '--armor', join(rpmDir, 'repodata', 'repomd.xml')], { env: gpgEnv });
       await writeFile(join(rpmDir, 'repodata', 'repomd.xml.key'), publicKey);
@@ -123,7 +128,9 @@ async function buildRpm(pkg: StandinPackage, outDir: string, scratch: string): P
   await mkdir(join(top, 'SPECS'), { recursive: true });
   const spec = join(top, 'SPECS', `${pkg.name}.spec`);
   await writeFile(spec, rpmSpec(pkg, tree));
-  await run(['rpmbuild', '--quiet', '--define', `_topdir ${top}`, '--target', 'x86_64', '-bb', spec], { hint: `rpmbuild failed for ${pkg.name} ${pkg.version}` });
+  await run(['rpmbuild', '--quiet', '--define', `_topdir ${top}`, '--target', 'x86_64', '-bb', spec], {
+    hint: `rpmbuild failed for ${pkg.name} ${pkg.version}`,
+  });
   const built = join(top, 'RPMS', 'x86_64');
   for (const file of await readdir(built)) await copyFile(join(built, file), join(outDir, file));
 }

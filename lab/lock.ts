@@ -21,14 +21,22 @@ export async function withLabLock<T>(lockFile: string, work: () => Promise<T>, t
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
       // An empty file is a lock being taken right now (created, PID not yet written): not stale.
-      const justCreated = owner === 0 && Date.now() - (await stat(lockFile).then((info) => info.mtimeMs, () => 0)) < 5_000;
+      const justCreated =
+        owner === 0 &&
+        Date.now() -
+          (await stat(lockFile).then(
+            (info) => info.mtimeMs,
+            () => 0,
+          )) <
+          5_000;
       if (!justCreated && !ownerAlive(owner)) {
         await rm(lockFile, { force: true });
         continue;
       }
       if (!announced && onWait && owner > 0) onWait(owner);
       announced = true;
-      if (Date.now() > deadline) throw new Error(`the lab is busy: process ${owner} holds ${lockFile}; wait for it, or remove the file if that process is not a lab command`);
+      if (Date.now() > deadline)
+        throw new Error(`the lab is busy: process ${owner} holds ${lockFile}; wait for it, or remove the file if that process is not a lab command`);
       await new Promise((resolveWait) => setTimeout(resolveWait, 200));
     }
   }

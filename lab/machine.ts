@@ -235,7 +235,9 @@ export async function hostDiagnostics(root: string, logFile: string, lines = 20)
   }
   const journalDir = join(root, 'var/log/journal');
   if (existsSync(journalDir)) {
-    const journal = await run(['journalctl', `--directory=${journalDir}`, '--no-pager', '-n', String(lines), '-p', 'warning'], { okCodes: [0, 1] }).catch(() => undefined);
+    const journal = await run(['journalctl', `--directory=${journalDir}`, '--no-pager', '-n', String(lines), '-p', 'warning'], { okCodes: [0, 1] }).catch(
+      () => undefined,
+    );
     if (journal?.stdout.trim()) parts.push(`journal warnings and errors:\n${journal.stdout.trimEnd()}`);
   }
   return parts.join('\n');

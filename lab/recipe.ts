@@ -101,7 +101,17 @@ export const ROOTFS_RECIPE: RootfsRecipe = {
   ],
   customize: [
     // Host keys are generated per host before boot (lab/host-files.ts), so every host has its own.
-    { kind: 'remove', paths: ['/etc/ssh/ssh_host_rsa_key', '/etc/ssh/ssh_host_rsa_key.pub', '/etc/ssh/ssh_host_ecdsa_key', '/etc/ssh/ssh_host_ecdsa_key.pub', '/etc/ssh/ssh_host_ed25519_key', '/etc/ssh/ssh_host_ed25519_key.pub'] },
+    {
+      kind: 'remove',
+      paths: [
+        '/etc/ssh/ssh_host_rsa_key',
+        '/etc/ssh/ssh_host_rsa_key.pub',
+        '/etc/ssh/ssh_host_ecdsa_key',
+        '/etc/ssh/ssh_host_ecdsa_key.pub',
+        '/etc/ssh/ssh_host_ed25519_key',
+        '/etc/ssh/ssh_host_ed25519_key.pub',
+      ],
+    },
     { kind: 'write', path: '/etc/ssh/sshd_config.d/drover-lab.conf', content: SSHD_CONFIG, mode: 0o644 },
     { kind: 'chroot', argv: ['useradd', '--create-home', '--shell', '/bin/bash', OPS_USER] },
     { kind: 'chroot', argv: ['chpasswd'], input: `${OPS_USER}:${OPS_PASSWORD}\n` },

@@ -33,8 +33,18 @@ export async function ensureRootfs(paths: LabPaths, recipe: RootfsRecipe, log: (
   const started = Date.now();
   try {
     await run(
-      ['mmdebstrap', '--quiet', `--variant=${recipe.variant}`, `--include=${recipe.packages.join(',')}`, recipe.suite, temporary, ...mirrorSources(recipe.suite)],
-      { hint: 'mmdebstrap could not build the root filesystem: check that apt can reach deb.debian.org (or set DROVER_LAB_MIRROR) and that mmdebstrap is installed (bash .ci/lab-prereqs.sh)' },
+      [
+        'mmdebstrap',
+        '--quiet',
+        `--variant=${recipe.variant}`,
+        `--include=${recipe.packages.join(',')}`,
+        recipe.suite,
+        temporary,
+        ...mirrorSources(recipe.suite),
+      ],
+      {
+        hint: 'mmdebstrap could not build the root filesystem: check that apt can reach deb.debian.org (or set DROVER_LAB_MIRROR) and that mmdebstrap is installed (bash .ci/lab-prereqs.sh)',
+      },
     );
     for (const step of recipe.customize) await applyStep(temporary, step);
     await writeFile(join(temporary, '.drover-recipe.json'), stableJson(recipe) + '\n');
@@ -63,7 +73,10 @@ async function applyStep(root: string, step: CustomizeStep): Promise<void> {
       await chmod(join(root, step.path), step.mode);
       return;
     case 'chroot':
-      await run(['chroot', root, ...step.argv], { ...(step.input !== undefined ? { input: step.input } : {}), hint: `customizing the lab root filesystem failed at: ${step.argv.join(' ')}` });
+      await run(['chroot', root, ...step.argv], {
+        ...(step.input !== undefined ? { input: step.input } : {}),
+        hint: `customizing the lab root filesystem failed at: ${step.argv.join(' ')}`,
+      });
       return;
   }
 }

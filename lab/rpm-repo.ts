@@ -19,7 +19,8 @@ export async function ensureRpmRepo(paths: LabPaths, log: (line: string) => void
   const repo = join(paths.cacheDir, `rpm-repo-${recipeKey(RPM_REPO_RECIPE)}`);
   if (existsSync(join(repo, 'repodata', 'repomd.xml'))) return repo;
   for (const program of ['rpmbuild', 'createrepo_c']) {
-    if (!onPath(program)) throw new Error(`${program} is missing, needed for the hosts' RPM repository: run \`bash .ci/lab-prereqs.sh\` (apt-get install rpm createrepo-c)`);
+    if (!onPath(program))
+      throw new Error(`${program} is missing, needed for the hosts' RPM repository: run \`bash .ci/lab-prereqs.sh\` (apt-get install rpm createrepo-c)`);
   }
 
   const started = Date.now();

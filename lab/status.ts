@@ -28,7 +28,12 @@ export async function status(paths: LabPaths): Promise<HostStatus[]> {
 
 export function renderStatus(hosts: readonly HostStatus[]): string {
   if (hosts.length === 0) return 'no lab hosts are up (start some with `npm run lab -- up 3`)\n';
-  const rows = hosts.map((host) => [host.name, host.address, host.pid === undefined ? 'broken (run up again)' : `pid ${host.pid}`, host.ssh ? 'ssh ok' : 'ssh not answering']);
+  const rows = hosts.map((host) => [
+    host.name,
+    host.address,
+    host.pid === undefined ? 'broken (run up again)' : `pid ${host.pid}`,
+    host.ssh ? 'ssh ok' : 'ssh not answering',
+  ]);
   const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell)).join('  ')).join('\n') + '\n';
 }

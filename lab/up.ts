@@ -47,10 +47,15 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
 
   // The cache is shared by every lab instance on the machine: one builder at a time, and a build another
   // lab finished meanwhile is found instead of built again.
-  const { rootfs, aptRepo, rpmRepo, k8sRepo } = await withLabLock(join(paths.cacheDir, 'build.lock'), async () => {
-    const rootfs = await ensureRootfs(paths, ROOTFS_RECIPE, log);
-    return { rootfs, aptRepo: await ensureAptRepo(paths, rootfs, log), rpmRepo: await ensureRpmRepo(paths, log), k8sRepo: await ensureK8sRepo(paths, log) };
-  }, undefined, (owner) => log(`waiting for process ${owner}, which is building the lab cache …`));
+  const { rootfs, aptRepo, rpmRepo, k8sRepo } = await withLabLock(
+    join(paths.cacheDir, 'build.lock'),
+    async () => {
+      const rootfs = await ensureRootfs(paths, ROOTFS_RECIPE, log);
+      return { rootfs, aptRepo: await ensureAptRepo(paths, rootfs, log), rpmRepo: await ensureRpmRepo(paths, log), k8sRepo: await ensureK8sRepo(paths, log) };
+    },
+    undefined,
+    (owner) => log(`waiting for process ${owner}, which is building the lab cache …`),
+  );
   const mounts: Mounts = { rootfs: rootfs.path, aptRepo, rpmRepo, k8sRepo, kernelModules: kernelModulesSetup() };
 
   const previous = await readState(paths.hostsFile);

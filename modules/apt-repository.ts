@@ -68,13 +68,19 @@ const params = s
     /** Run `apt-get update` after a change, so the repository's packages are known to the next task. */
     updateCache: s.boolean().default(true),
   })
-  .rule((p) => (p.state === 'present' && (p.repo === undefined) === (p.uris.length === 0) ? 'give exactly one of repo (one line) and uris (deb822)' : undefined))
+  .rule((p) =>
+    p.state === 'present' && (p.repo === undefined) === (p.uris.length === 0) ? 'give exactly one of repo (one line) and uris (deb822)' : undefined,
+  )
   .rule((p) =>
     p.repo !== undefined && (p.suites.length > 0 || p.components.length > 0 || p.architectures.length > 0 || p.trusted !== undefined || !p.enabled)
       ? 'suites, components, architectures, trusted and enabled go with uris (deb822); write options into the repo line instead'
       : undefined,
   )
-  .rule((p) => (p.repo !== undefined && p.signedBy !== undefined && /signed-by=/i.test(p.repo) ? 'give the key either as signed-by= in repo or as signedBy, not both' : undefined))
+  .rule((p) =>
+    p.repo !== undefined && p.signedBy !== undefined && /signed-by=/i.test(p.repo)
+      ? 'give the key either as signed-by= in repo or as signedBy, not both'
+      : undefined,
+  )
   .rule((p) => (p.uris.length > 0 && p.suites.length === 0 ? 'uris need suites (a suite such as bookworm, or / for a flat repository)' : undefined))
   .rule((p) => {
     if (p.uris.length === 0) return undefined;
@@ -100,7 +106,10 @@ export async function loadKey(signedBy: string): Promise<KeyFile> {
     return { bytes: Buffer.from(`${text}\n`), extension: 'asc' };
   }
   if (/[\n\r]/.test(signedBy)) {
-    throw new ModuleError('aptRepository: signedBy is neither an armored key (starting with -----BEGIN PGP PUBLIC KEY BLOCK-----) nor a file path', 'give the key block itself or the path of a key file on the controller');
+    throw new ModuleError(
+      'aptRepository: signedBy is neither an armored key (starting with -----BEGIN PGP PUBLIC KEY BLOCK-----) nor a file path',
+      'give the key block itself or the path of a key file on the controller',
+    );
   }
   const path = resolve(signedBy);
   let bytes: Buffer;
@@ -108,12 +117,18 @@ export async function loadKey(signedBy: string): Promise<KeyFile> {
     bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new ModuleError(`aptRepository: cannot read the key file ${path} on the controller (${code})`, 'give the armored key itself, or a path (relative to the working directory) to a key file');
+    throw new ModuleError(
+      `aptRepository: cannot read the key file ${path} on the controller (${code})`,
+      'give the armored key itself, or a path (relative to the working directory) to a key file',
+    );
   }
   if (bytes.toString('latin1').trimStart().startsWith(ARMOR_HEADER)) return { bytes, extension: 'asc' };
   // A binary OpenPGP packet starts with a byte whose top bit is set (RFC 4880, 4.2).
   if (bytes.length > 0 && (bytes[0]! & 0x80) !== 0) return { bytes, extension: 'gpg' };
-  throw new ModuleError(`aptRepository: ${path} is not an OpenPGP public key (neither armored nor binary)`, 'export it with `gpg --export` (binary) or `gpg --export --armor`');
+  throw new ModuleError(
+    `aptRepository: ${path} is not an OpenPGP public key (neither armored nor binary)`,
+    'export it with `gpg --export` (binary) or `gpg --export --armor`',
+  );
 }
 
 /** The one-line entry with `signed-by=` added when a key is managed; pure. */
@@ -137,7 +152,10 @@ export function renderDeb822(p: Options, keyPath: string | null): string {
     ['Trusted', p.trusted === undefined ? undefined : p.trusted ? 'yes' : 'no'],
     ['Enabled', p.enabled ? undefined : 'no'],
   ];
-  return fields.filter((field): field is [string, string] => field[1] !== undefined).map(([key, value]) => `${key}: ${value}\n`).join('');
+  return fields
+    .filter((field): field is [string, string] => field[1] !== undefined)
+    .map(([key, value]) => `${key}: ${value}\n`)
+    .join('');
 }
 
 /** Every path this module may own for a name. */
@@ -155,7 +173,10 @@ async function readStates(host: HostContext, paths: string[]): Promise<Map<strin
   const script = Script.join(paths.map((path, index) => Script.join([sh`echo ${`#path ${index}`}`, fileStateScript(path, { content: 'small' })])));
   const output = await host.probe(script);
   if (output.exitCode !== 0) {
-    throw new ModuleError(`aptRepository: reading ${paths.join(', ')} failed (exit ${output.exitCode}): ${tail(output.stderr, 5)}`, 'check that the host is reachable and the task has become (root) if needed');
+    throw new ModuleError(
+      `aptRepository: reading ${paths.join(', ')} failed (exit ${output.exitCode}): ${tail(output.stderr, 5)}`,
+      'check that the host is reachable and the task has become (root) if needed',
+    );
   }
   const sections = output.stdout.split(/^#path \d+\n/m).slice(1);
   if (sections.length !== paths.length) throw new ModuleError(`aptRepository: unexpected probe output: ${output.stdout.slice(0, 200)}`);
@@ -164,7 +185,11 @@ async function readStates(host: HostContext, paths: string[]): Promise<Map<strin
 
 function removal(state: FileState): Plan {
   if (state.kind === 'absent') return noChange(`${state.path} is absent`);
-  const before = state.content ? state.content.toString('utf8') : state.kind === 'link' ? `(symbolic link to ${state.linkTarget ?? '?'})` : `(${state.size ?? 0} bytes)`;
+  const before = state.content
+    ? state.content.toString('utf8')
+    : state.kind === 'link'
+      ? `(symbolic link to ${state.linkTarget ?? '?'})`
+      : `(${state.size ?? 0} bytes)`;
   return {
     changes: [
       {

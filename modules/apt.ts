@@ -30,7 +30,9 @@ const params = s
      * The packages: `curl`, or `kubelet=1.29.3-1.1` for an exact version, or `kubelet=1.29.3-*` for the
      * highest available version starting with `1.29.3-`. May be empty when only refreshing the lists.
      */
-    name: s.array(s.string({ pattern: APT_SPEC, what: 'a Debian package name, optionally with =VERSION (curl, kubelet=1.29.3-1.1, kubelet=1.29.3-*)' })).default([]),
+    name: s
+      .array(s.string({ pattern: APT_SPEC, what: 'a Debian package name, optionally with =VERSION (curl, kubelet=1.29.3-1.1, kubelet=1.29.3-*)' }))
+      .default([]),
     /** `present`: installed (at the version given, if any); `latest`: at apt's candidate version; `absent`: removed. */
     state: s.enum(['present', 'absent', 'latest']).default('present'),
     /** Run `apt-get update` first: every run, unless `cacheValidTime` says the lists are fresh enough. */
@@ -53,8 +55,12 @@ const params = s
     /** Allow installing a version older than the installed one (an exact version pin pointing back). */
     allowDowngrade: s.boolean().default(false),
   })
-  .rule((p) => (p.name.length === 0 && !p.updateCache && p.cacheValidTime === undefined ? 'give the packages (name), or updateCache to refresh the lists' : undefined))
-  .rule((p) => (p.state !== 'present' && p.name.some((spec) => spec.includes('=')) ? `a version (name=VERSION) goes with state present only, not ${p.state}` : undefined))
+  .rule((p) =>
+    p.name.length === 0 && !p.updateCache && p.cacheValidTime === undefined ? 'give the packages (name), or updateCache to refresh the lists' : undefined,
+  )
+  .rule((p) =>
+    p.state !== 'present' && p.name.some((spec) => spec.includes('=')) ? `a version (name=VERSION) goes with state present only, not ${p.state}` : undefined,
+  )
   .rule((p) => (p.hold === true && p.state === 'absent' ? 'hold: true cannot go with state absent' : undefined))
   .rule((p) => (p.purge && p.state !== 'absent' ? 'purge goes with state absent only' : undefined))
   .rule((p) => {
@@ -114,16 +120,22 @@ function refreshReason(p: Options, state: AptState): string | null {
 /** Turns the probe's findings into a plan; pure, exported for table tests. */
 export function planApt(p: Options, state: AptState): Plan {
   if (!state.hasApt) {
-    throw new ModuleError('apt: this host has no apt-get and dpkg-query', 'use the yum module on RHEL-family hosts, or the package module to pick the right one');
+    throw new ModuleError(
+      'apt: this host has no apt-get and dpkg-query',
+      'use the yum module on RHEL-family hosts, or the package module to pick the right one',
+    );
   }
   const refresh = refreshReason(p, state);
   const pending = refresh !== null;
   const problems: string[] = [];
   const decisions = p.name.map((spec) => decide(splitAptSpec(spec), p, state, pending, problems));
   if (problems.length > 0) {
-    throw new ModuleError(`apt: ${problems.join('; ')}`, problems.some((problem) => problem.includes('no repository'))
-      ? 'check the name and version (apt-cache policy NAME on the host), add the repository that has it (aptRepository), or refresh the lists (updateCache)'
-      : undefined);
+    throw new ModuleError(
+      `apt: ${problems.join('; ')}`,
+      problems.some((problem) => problem.includes('no repository'))
+        ? 'check the name and version (apt-cache policy NAME on the host), add the repository that has it (aptRepository), or refresh the lists (updateCache)'
+        : undefined,
+    );
   }
 
   const changes: Change[] = [];
@@ -156,7 +168,10 @@ export function planApt(p: Options, state: AptState): Plan {
       commands: [],
     }));
     if (maybe.length > 0) {
-      packageChanges.push({ summary: `upgrade ${maybe.map((decision) => decision.name).join(', ')} if the refreshed lists offer newer versions`, commands: [] });
+      packageChanges.push({
+        summary: `upgrade ${maybe.map((decision) => decision.name).join(', ')} if the refreshed lists offer newer versions`,
+        commands: [],
+      });
     }
     packageChanges[0]!.commands.push(command);
     changes.push(...packageChanges);
@@ -202,13 +217,23 @@ function decide(spec: AptSpec, p: Options, state: AptState, pending: boolean, pr
   if (p.state === 'absent') {
     // Anything dpkg still records (half-installed, or configuration files when purging) is removed.
     const present = entry && entry.status !== 'not-installed' && (entry.status !== 'config-files' || p.purge);
-    return present ? { kind: 'remove', name: spec.name, before: entry.status === 'installed' ? entry.version : `${entry.version} (${entry.status})`, held } : { kind: 'keep' };
+    return present
+      ? { kind: 'remove', name: spec.name, before: entry.status === 'installed' ? entry.version : `${entry.version} (${entry.status})`, held }
+      : { kind: 'keep' };
   }
 
   const policy = state.policy?.get(spec.name);
   const unknown = (what: string): Decision => {
     if (!pending) problems.push(what);
-    return { kind: 'install', name: spec.name, target: spec.version ? `${spec.name}=${spec.version}` : spec.name, before: installed, after: null, held, downgrade: false };
+    return {
+      kind: 'install',
+      name: spec.name,
+      target: spec.version ? `${spec.name}=${spec.version}` : spec.name,
+      before: installed,
+      after: null,
+      held,
+      downgrade: false,
+    };
   };
 
   if (spec.version === undefined && p.state === 'present') {
@@ -221,7 +246,10 @@ function decide(spec: AptSpec, p: Options, state: AptState, pending: boolean, pr
   }
 
   if (p.state === 'latest') {
-    if (!policy) return installed !== null && pending ? { kind: 'maybe-upgrade', name: spec.name, target: spec.name, held } : unknown(`no repository offers a package named ${spec.name}`);
+    if (!policy)
+      return installed !== null && pending
+        ? { kind: 'maybe-upgrade', name: spec.name, target: spec.name, held }
+        : unknown(`no repository offers a package named ${spec.name}`);
     if (pending) {
       return installed === null
         ? { kind: 'install', name: spec.name, target: spec.name, before: null, after: null, held, downgrade: false }
@@ -338,9 +366,17 @@ export const apt = defineModule({
   async plan(p, host) {
     const specs = p.name.map(splitAptSpec);
     const need: PolicyNeed = p.state === 'absent' ? 'never' : p.state === 'latest' || specs.some((spec) => spec.version) ? 'always' : 'when-missing';
-    const output = await host.probe(aptProbeScript(specs.map((spec) => spec.name), need));
+    const output = await host.probe(
+      aptProbeScript(
+        specs.map((spec) => spec.name),
+        need,
+      ),
+    );
     if (output.exitCode !== 0) {
-      throw new ModuleError(`apt: reading dpkg and apt state failed (exit ${output.exitCode}): ${tail(output.stderr, 5)}`, 'run `apt-cache policy` on the host to see what apt complains about');
+      throw new ModuleError(
+        `apt: reading dpkg and apt state failed (exit ${output.exitCode}): ${tail(output.stderr, 5)}`,
+        'run `apt-cache policy` on the host to see what apt complains about',
+      );
     }
     return planApt(p, parseAptProbe(output.stdout));
   },

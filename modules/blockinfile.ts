@@ -52,11 +52,12 @@ export function editBlock(before: string | null, edit: BlockEdit): EditResult {
   let insertafter = edit.insertafter;
   const insertbefore = edit.insertbefore;
   if (insertafter === undefined && insertbefore === undefined) insertafter = 'EOF';
-  const insertRe = insertafter !== undefined && insertafter !== 'EOF'
-    ? pythonRegex(insertafter, 'insertafter')
-    : insertbefore !== undefined && insertbefore !== 'BOF'
-      ? pythonRegex(insertbefore, 'insertbefore')
-      : undefined;
+  const insertRe =
+    insertafter !== undefined && insertafter !== 'EOF'
+      ? pythonRegex(insertafter, 'insertafter')
+      : insertbefore !== undefined && insertbefore !== 'BOF'
+        ? pythonRegex(insertbefore, 'insertbefore')
+        : undefined;
 
   const begin = edit.marker.split('{mark}').join(edit.markerBegin) + LINESEP;
   const end = edit.marker.split('{mark}').join(edit.markerEnd) + LINESEP;
@@ -139,7 +140,10 @@ const params = s
     /** The text between the markers (a final newline is added when missing). An empty block removes the block. */
     block: s.string().default(''),
     /** The marker line template; `{mark}` becomes markerBegin or markerEnd. Make it unique per block in a file. */
-    marker: s.string({ pattern: /\{mark\}/, what: 'a marker line containing {mark}' }).refine((value) => (/[\r\n]/.test(value) ? 'a marker must be one line' : undefined)).default(DEFAULT_MARKER),
+    marker: s
+      .string({ pattern: /\{mark\}/, what: 'a marker line containing {mark}' })
+      .refine((value) => (/[\r\n]/.test(value) ? 'a marker must be one line' : undefined))
+      .default(DEFAULT_MARKER),
     /** What `{mark}` becomes in the first marker line. */
     markerBegin: s.string({ pattern: /^[^\r\n]*$/, what: 'one line of text' }).default('BEGIN'),
     /** What `{mark}` becomes in the last marker line. */

@@ -154,13 +154,14 @@ export function interpret(spec: Pick<RunSpec, 'changedWhen' | 'failedWhen' | 're
   const verdict: Interpretation = {};
   try {
     const failed = typeof spec.failedWhen === 'function' ? spec.failedWhen(output) : spec.failedWhen;
-    if (failed === true) verdict.failed = `failedWhen matched (exit code ${output.rc})${output.stderr.trim() ? `: ${output.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`;
+    if (failed === true)
+      verdict.failed = `failedWhen matched (exit code ${output.rc})${output.stderr.trim() ? `: ${output.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`;
   } catch (error) {
     verdict.failed = `failedWhen threw: ${error instanceof Error ? error.message : String(error)}`;
   }
   try {
     const changed = typeof spec.changedWhen === 'function' ? spec.changedWhen(output) : spec.changedWhen;
-    verdict.changed = spec.readOnly ? false : changed ?? true;
+    verdict.changed = spec.readOnly ? false : (changed ?? true);
   } catch (error) {
     verdict.failed ??= `changedWhen threw: ${error instanceof Error ? error.message : String(error)}`;
   }
@@ -196,7 +197,11 @@ function guardPath(path: string, chdir: string | undefined): string {
  */
 class ArgvWordSchema extends Schema<string> {
   parse(value: unknown, path: string, options?: ParseOptions): string {
-    if (value instanceof Secret) throw new SchemaError(path, `a secret (${value.label}) cannot be a program argument, where every user of the host can read it in /proc/PID/cmdline; ${SecretInArgvError.hint}`);
+    if (value instanceof Secret)
+      throw new SchemaError(
+        path,
+        `a secret (${value.label}) cannot be a program argument, where every user of the host can read it in /proc/PID/cmdline; ${SecretInArgvError.hint}`,
+      );
     return s.string().parse(value, path, options);
   }
   describe(): string {

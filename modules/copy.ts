@@ -26,7 +26,7 @@ const params = s
     ...fileAttributeParams,
     ...destinationParams,
   })
-  .rule((p) => (p.content === undefined) === (p.src === undefined) ? 'give exactly one of content and src' : undefined);
+  .rule((p) => ((p.content === undefined) === (p.src === undefined) ? 'give exactly one of content and src' : undefined));
 
 export type CopyParams = InputOf<typeof params>;
 
@@ -52,6 +52,9 @@ async function readLocal(src: string): Promise<ContentSource> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') throw new ModuleError(`copy src ${path} is a directory`, 'copy files one by one; directories are not copied recursively');
-    throw new ModuleError(`cannot read copy src ${path} on the controller (${code ?? String(error)})`, 'check the path; relative paths are resolved from the working directory');
+    throw new ModuleError(
+      `cannot read copy src ${path} on the controller (${code ?? String(error)})`,
+      'check the path; relative paths are resolved from the working directory',
+    );
   }
 }

@@ -98,18 +98,21 @@ function describe(state: FileState): string {
  * to `/`), so that no plan ever holds `rm -rf /` or a recursive chown of the whole host.
  */
 function refuseRoot(path: string, action: string): void {
-  if (path.replace(/\/+/g, '/') === '/') throw new ModuleError(`refusing to ${action} / (the root directory)`, 'give the path of what you mean to change, not /');
+  if (path.replace(/\/+/g, '/') === '/')
+    throw new ModuleError(`refusing to ${action} / (the root directory)`, 'give the path of what you mean to change, not /');
 }
 
 function planAbsent(state: FileState): Plan {
   if (state.kind === 'absent') return noChange(`${state.path} does not exist`);
   refuseRoot(state.path, 'remove');
   return {
-    changes: [{
-      summary: `remove ${describe(state)} ${state.path}`,
-      diff: { kind: 'value', name: `${state.path} state`, before: describe(state), after: 'absent' },
-      commands: [{ run: sh`rm -rf -- ${state.path}`, description: `remove ${state.path}` }],
-    }],
+    changes: [
+      {
+        summary: `remove ${describe(state)} ${state.path}`,
+        diff: { kind: 'value', name: `${state.path} state`, before: describe(state), after: 'absent' },
+        commands: [{ run: sh`rm -rf -- ${state.path}`, description: `remove ${state.path}` }],
+      },
+    ],
   };
 }
 
@@ -150,7 +153,10 @@ function planExisting(p: Params, state: FileState): Plan {
 function planTouch(p: Params, state: FileState): Plan {
   if (state.kind === 'absent') {
     if (!state.parentExists) {
-      throw new ModuleError(`cannot create ${state.path}: its directory ${posix.dirname(state.path)} does not exist`, 'create the directory first (state=directory)');
+      throw new ModuleError(
+        `cannot create ${state.path}: its directory ${posix.dirname(state.path)} does not exist`,
+        'create the directory first (state=directory)',
+      );
     }
     // `: >>` creates without truncating: if something created the file since the probe, it is kept.
     return { changes: [creation(p, state.path, 'file', sh`: >> ${state.path}`)] };
@@ -175,7 +181,8 @@ function planLink(p: Params, state: FileState): Plan {
   if (state.kind === 'link' && state.linkTarget === target) {
     return noChange(`${path} already links to ${target}`);
   }
-  if (state.kind === 'directory') throw new ModuleError(`${path} is a directory; it is never replaced by a link`, 'remove it first (state=absent) or choose another path');
+  if (state.kind === 'directory')
+    throw new ModuleError(`${path} is a directory; it is never replaced by a link`, 'remove it first (state=absent) or choose another path');
   if (state.kind === 'other') throw new ModuleError(`${path} is a special file`, 'remove it first (state=absent)');
   if (state.kind === 'file' && !p.force) {
     throw new ModuleError(`${path} is a regular file, not a link`, 'set force to replace the file by the link, or remove it first');
@@ -187,20 +194,24 @@ function planLink(p: Params, state: FileState): Plan {
   const tmp = `${posix.dirname(path) === '/' ? '' : posix.dirname(path)}/.drover-link.${posix.basename(path)}`;
   const owner = `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}`;
   return {
-    changes: [{
-      summary: `${state.kind === 'absent' ? 'create' : 'replace'} ${path} → ${target}${state.kind === 'absent' ? '' : ` (was ${describe(state)})`}`,
-      diff: { kind: 'value', name: `${path} state`, before: state.kind === 'absent' ? 'absent' : describe(state), after: `symbolic link to ${target}` },
-      commands: [{
-        run: Script.join([
-          sh`tmp=${tmp}.$$
+    changes: [
+      {
+        summary: `${state.kind === 'absent' ? 'create' : 'replace'} ${path} → ${target}${state.kind === 'absent' ? '' : ` (was ${describe(state)})`}`,
+        diff: { kind: 'value', name: `${path} state`, before: state.kind === 'absent' ? 'absent' : describe(state), after: `symbolic link to ${target}` },
+        commands: [
+          {
+            run: Script.join([
+              sh`tmp=${tmp}.$$
 trap 'rm -f -- "$tmp"' EXIT
 ln -s -- ${target} "$tmp"`,
-          ...(owner ? [sh`chown -h ${owner} -- "$tmp"`] : []),
-          sh`mv -Tf -- "$tmp" ${path}`,
-        ]),
-        description: `link ${path} → ${target}`,
-      }],
-    }],
+              ...(owner ? [sh`chown -h ${owner} -- "$tmp"`] : []),
+              sh`mv -Tf -- "$tmp" ${path}`,
+            ]),
+            description: `link ${path} → ${target}`,
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -217,12 +228,20 @@ async function planRecursive(p: Params, path: string, host: HostContext): Promis
   const output = await host.probe(Script.join(tests.map(([name, script]) => sh`echo ${name}=$(${script})`)));
   // find reports an unknown user or an unreadable directory on stderr while `| wc -l` still succeeds.
   if (output.exitCode !== 0 || output.stderr.trim() !== '') {
-    throw new ModuleError(`cannot inspect the contents of ${path} on ${host.name}: ${output.stderr.trim()}`, 'check that the owner and group exist and the directory is readable');
+    throw new ModuleError(
+      `cannot inspect the contents of ${path} on ${host.name}: ${output.stderr.trim()}`,
+      'check that the owner and group exist and the directory is readable',
+    );
   }
-  const counts = new Map(output.stdout.trim().split('\n').map((line) => {
-    const [name, count] = line.split('=');
-    return [name!, Number(count?.trim())] as const;
-  }));
+  const counts = new Map(
+    output.stdout
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [name, count] = line.split('=');
+        return [name!, Number(count?.trim())] as const;
+      }),
+  );
   const changes: Change[] = [];
   const ownership = ['owner', 'group'].filter((name) => (counts.get(name) ?? 0) > 0);
   if (ownership.length > 0) {

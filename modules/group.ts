@@ -59,14 +59,16 @@ export const group = defineModule({
 
 /** The one probe: the group's line, the holder of the asked gid, and (for absent) its primary users. */
 export function groupProbeScript(p: Params): Script {
-  const parts = [sh`n=${p.name}
+  const parts = [
+    sh`n=${p.name}
 if e=$(getent group "$n"); then
   printf 'group=%s\n' "$(printf '%s' "$e" | base64 -w0)"
   g=$(printf '%s' "$e" | cut -d: -f3)
 else
   echo group=absent
   g=
-fi`];
+fi`,
+  ];
   if (p.gid !== undefined) parts.push(sh`if e=$(getent group ${p.gid}); then printf 'gidowner=%s\n' "\${e%%:*}"; fi`);
   // groupdel refuses a group that is some user's primary group: name them while planning.
   if (p.state === 'absent') parts.push(sh`if [ -n "$g" ]; then getent passwd | awk -F: -v g="$g" '$4 == g { print "primaryof=" $1 }'; fi`);
@@ -77,7 +79,11 @@ fi`];
 export function parseGroupProbe(stdout: string): GroupState {
   const fields = parseFieldLines(stdout);
   const line = field(fields, 'group');
-  if (line === undefined) throw new ModuleError(`unexpected group probe output: ${JSON.stringify(stdout.slice(0, 200))}`, 'run the task again; if it persists, check getent on the host');
+  if (line === undefined)
+    throw new ModuleError(
+      `unexpected group probe output: ${JSON.stringify(stdout.slice(0, 200))}`,
+      'run the task again; if it persists, check getent on the host',
+    );
   const state: GroupState = { exists: line !== 'absent', members: [], primaryOf: fields.get('primaryof') ?? [] };
   if (state.exists) {
     const [, , gid = '', members = ''] = fromBase64(line).replace(/\n$/, '').split(':');
@@ -92,7 +98,10 @@ export function parseGroupProbe(stdout: string): GroupState {
 async function probeGroup(p: Params, host: HostContext): Promise<GroupState> {
   const output = await host.probe(groupProbeScript(p));
   if (output.exitCode !== 0) {
-    throw new ModuleError(`cannot read group ${p.name} on ${host.name} (exit ${output.exitCode}): ${output.stderr.trim().slice(0, 300)}`, 'check that getent works on the host');
+    throw new ModuleError(
+      `cannot read group ${p.name} on ${host.name} (exit ${output.exitCode}): ${output.stderr.trim().slice(0, 300)}`,
+      'check that getent works on the host',
+    );
   }
   return parseGroupProbe(output.stdout);
 }
@@ -109,11 +118,13 @@ export function planGroup(p: Params, state: GroupState): Plan {
       );
     }
     return {
-      changes: [{
-        summary: `remove group ${name} (gid ${state.gid})`,
-        diff: { kind: 'value', name: `group ${name}`, before: `gid ${state.gid}`, after: 'absent' },
-        commands: [{ run: sh`groupdel ${name}`, description: `groupdel ${name}` }],
-      }],
+      changes: [
+        {
+          summary: `remove group ${name} (gid ${state.gid})`,
+          diff: { kind: 'value', name: `group ${name}`, before: `gid ${state.gid}`, after: 'absent' },
+          commands: [{ run: sh`groupdel ${name}`, description: `groupdel ${name}` }],
+        },
+      ],
     };
   }
   if (p.gid !== undefined && state.gidOwner !== undefined && state.gidOwner !== name) {
@@ -123,20 +134,24 @@ export function planGroup(p: Params, state: GroupState): Plan {
     const args = [...(p.gid !== undefined ? ['-g', String(p.gid)] : []), ...(p.system ? ['-r'] : []), name];
     const what = [p.gid !== undefined ? `gid ${p.gid}` : 'any gid', p.system ? 'system' : ''].filter(Boolean).join(', ');
     return {
-      changes: [{
-        summary: `create group ${name} (${what})`,
-        diff: { kind: 'value', name: `group ${name}`, before: null, after: p.gid !== undefined ? `gid ${p.gid}` : 'present' },
-        commands: [{ run: sh`groupadd ${args}`, description: `groupadd ${args.join(' ')}` }],
-      }],
+      changes: [
+        {
+          summary: `create group ${name} (${what})`,
+          diff: { kind: 'value', name: `group ${name}`, before: null, after: p.gid !== undefined ? `gid ${p.gid}` : 'present' },
+          commands: [{ run: sh`groupadd ${args}`, description: `groupadd ${args.join(' ')}` }],
+        },
+      ],
     };
   }
   if (p.gid !== undefined && p.gid !== state.gid) {
     return {
-      changes: [{
-        summary: `gid of group ${name} ${state.gid} → ${p.gid}`,
-        diff: { kind: 'value', name: `group ${name} gid`, before: String(state.gid), after: String(p.gid) },
-        commands: [{ run: sh`groupmod -g ${p.gid} ${name}`, description: `groupmod -g ${p.gid} ${name}` }],
-      }],
+      changes: [
+        {
+          summary: `gid of group ${name} ${state.gid} → ${p.gid}`,
+          diff: { kind: 'value', name: `group ${name} gid`, before: String(state.gid), after: String(p.gid) },
+          commands: [{ run: sh`groupmod -g ${p.gid} ${name}`, description: `groupmod -g ${p.gid} ${name}` }],
+        },
+      ],
     };
   }
   return noChange(`group ${name} exists (gid ${state.gid}${state.members.length ? `, members ${state.members.join(', ')}` : ''})`);

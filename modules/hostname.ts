@@ -49,10 +49,7 @@ export const hostname = defineModule({
   summary: 'set the host name now (hostnamectl or hostname) and at boot (/etc/hostname)',
   params,
   async plan(p, host) {
-    const [state, file] = await Promise.all([
-      host.fact(hostnameState),
-      readFileState(host, ETC_HOSTNAME, { content: 'always', follow: true }),
-    ]);
+    const [state, file] = await Promise.all([host.fact(hostnameState), readFileState(host, ETC_HOSTNAME, { content: 'always', follow: true })]);
     const persisted = file.kind === 'file' ? readEtcHostname((file.content ?? Buffer.alloc(0)).toString('utf8')) : undefined;
     const plans: Plan[] = [];
     if (persisted !== p.name) plans.push(await planFileContent({ path: file.path, content: `${p.name}\n`, follow: true }, host, file));
@@ -69,16 +66,18 @@ function liveChange(name: string, state: HostnameState): Change | undefined {
     ? sh`hostnamectl set-hostname ${name}`
     : state.hostnameTool
       ? sh`hostname ${name}`
-      // No tool at all (a minimal image): the kernel's own interface.
-      : sh`printf '%s' ${name} > /proc/sys/kernel/hostname`;
+      : // No tool at all (a minimal image): the kernel's own interface.
+        sh`printf '%s' ${name} > /proc/sys/kernel/hostname`;
   return {
     summary: `host name ${state.current} → ${name}`,
     diff: { kind: 'value', name: 'hostname', before: state.current, after: name },
-    commands: [{
-      run,
-      description: `${state.hostnamectl ? 'hostnamectl set-hostname' : 'hostname'} ${name}`,
-      ...(state.hostnamectl ? { diagnose: unitJournalScript('systemd-hostnamed.service') } : {}),
-    }],
+    commands: [
+      {
+        run,
+        description: `${state.hostnamectl ? 'hostnamectl set-hostname' : 'hostname'} ${name}`,
+        ...(state.hostnamectl ? { diagnose: unitJournalScript('systemd-hostnamed.service') } : {}),
+      },
+    ],
   };
 }
 

@@ -31,7 +31,10 @@ const entry = s.object({
   /** The address, IPv4 (`10.0.0.11`) or IPv6 (`fd00::11`). */
   address: s.string({ what: 'an IPv4 or IPv6 address' }).refine(addressProblem),
   /** Its names, the canonical one first: `['node1.cluster.example', 'node1']`. */
-  names: s.array(s.string({ what: 'an RFC 1123 host name' }).refine((name) => hostnameProblem(name)), { nonEmpty: true }),
+  names: s.array(
+    s.string({ what: 'an RFC 1123 host name' }).refine((name) => hostnameProblem(name)),
+    { nonEmpty: true },
+  ),
 });
 
 const params = s.object({
@@ -40,9 +43,7 @@ const params = s.object({
   /** present: the block holds exactly the entries; absent: the block (and its markers) is removed. */
   state: s.enum(['present', 'absent']).default('present'),
   /** Names the block: its lines are `# BEGIN <marker>` and `# END <marker>`. Unique per block in the file. */
-  marker: s
-    .string({ pattern: /^[^\u0000-\u001f\u007f]+$/, what: 'one line of text without control characters' })
-    .default('drover managed hosts'),
+  marker: s.string({ pattern: /^[^\u0000-\u001f\u007f]+$/, what: 'one line of text without control characters' }).default('drover managed hosts'),
   /** The hosts file to edit. */
   path: hostPath({ noControl: true }).default('/etc/hosts'),
 });

@@ -37,7 +37,15 @@ import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
-import { chainListing, normaliseSave, parseIptablesListing, parseIptablesVersion, referencesTo, type IptablesChain, type IptablesVersion } from './facts/iptables.ts';
+import {
+  chainListing,
+  normaliseSave,
+  parseIptablesListing,
+  parseIptablesVersion,
+  referencesTo,
+  type IptablesChain,
+  type IptablesVersion,
+} from './facts/iptables.ts';
 import { parseRehearsal, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';
 import { probeSections as sections } from './lib/probe-output.ts';
 import { osFacts } from './facts/os.ts';
@@ -106,7 +114,10 @@ const params = s
     /** Further match modules to load (`-m NAME`) before the options above. */
     match: s.array(s.string({ pattern: /^[a-z0-9_-]+$/, what: 'a match module name like tcp or state' })).optional(),
     /** A comment stored with the rule (`-m comment`), up to 256 characters, one line. */
-    comment: s.string({ pattern: NO_CONTROL, what: 'one line of text' }).refine((text) => (text.length > 256 ? 'a rule comment holds at most 256 characters' : undefined)).optional(),
+    comment: s
+      .string({ pattern: NO_CONTROL, what: 'one line of text' })
+      .refine((text) => (text.length > 256 ? 'a rule comment holds at most 256 characters' : undefined))
+      .optional(),
     /** Target: ACCEPT, DROP, RETURN, REJECT, LOG, DNAT, SNAT, MASQUERADE, REDIRECT, … or a chain to jump to. */
     jump: s.string({ pattern: CHAIN, what: 'a target like ACCEPT or a chain name' }).optional(),
     /** A chain to go to (`-g`): unlike jump, its RETURN does not come back here. */
@@ -114,7 +125,10 @@ const params = s
     /** REJECT's answer (`--reject-with`), e.g. `tcp-reset`, `icmp-port-unreachable`; implies jump REJECT. */
     rejectWith: s.string({ pattern: /^[a-z0-9-]+$/, what: 'a reject type like tcp-reset' }).optional(),
     /** LOG's prefix (`--log-prefix`), up to 29 characters. */
-    logPrefix: s.string({ pattern: NO_CONTROL, what: 'one line of text' }).refine((text) => (text.length > 29 ? 'a log prefix holds at most 29 characters' : undefined)).optional(),
+    logPrefix: s
+      .string({ pattern: NO_CONTROL, what: 'one line of text' })
+      .refine((text) => (text.length > 29 ? 'a log prefix holds at most 29 characters' : undefined))
+      .optional(),
     /** LOG's syslog level: a name (warning) or 0-7. */
     logLevel: s.enum(['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug', '0', '1', '2', '3', '4', '5', '6', '7'] as const).optional(),
     /** DNAT's `--to-destination`, e.g. `10.0.0.5:8080`. */
@@ -156,7 +170,10 @@ const params = s
   })
   .rule((p) => {
     const family = (address: string | undefined) => (address === undefined ? undefined : address.includes(':') ? 'ipv6' : 'ipv4');
-    for (const [name, value] of [['source', p.source], ['destination', p.destination]] as const) {
+    for (const [name, value] of [
+      ['source', p.source],
+      ['destination', p.destination],
+    ] as const) {
       const found = family(value);
       if (found && found !== p.ipVersion) return `${name} ${value} is an ${found} address but ipVersion is ${p.ipVersion}`;
     }
@@ -166,7 +183,8 @@ const params = s
     const hasRule = ruleSpec(p).length > 0;
     const builtin = BUILTIN_CHAINS[p.table]!.includes(p.chain);
     if (p.policy !== undefined) {
-      if (hasRule || p.flush || p.chainManagement) return 'policy applies to the whole chain: set it in a task of its own, without rule options, flush or chainManagement';
+      if (hasRule || p.flush || p.chainManagement)
+        return 'policy applies to the whole chain: set it in a task of its own, without rule options, flush or chainManagement';
       if (!builtin) return `only built-in chains have a policy; ${p.chain} is not one of ${p.table}'s (${BUILTIN_CHAINS[p.table]!.join(', ')})`;
       if (p.state === 'absent') return 'a policy cannot be absent; give ACCEPT or DROP';
     }
@@ -189,9 +207,28 @@ function targetOf(p: Pick<Params, 'jump' | 'rejectWith'>): string | undefined {
 /** The options that make up a rule (everything after `-A CHAIN`). */
 type RuleParams = Pick<
   Params,
-  | 'ipVersion' | 'protocol' | 'source' | 'destination' | 'inInterface' | 'outInterface' | 'sourcePort' | 'destinationPort' | 'ctstate'
-  | 'icmpType' | 'limit' | 'limitBurst' | 'match' | 'comment' | 'jump' | 'goto' | 'rejectWith' | 'logPrefix' | 'logLevel'
-  | 'toDestination' | 'toSource' | 'toPorts'
+  | 'ipVersion'
+  | 'protocol'
+  | 'source'
+  | 'destination'
+  | 'inInterface'
+  | 'outInterface'
+  | 'sourcePort'
+  | 'destinationPort'
+  | 'ctstate'
+  | 'icmpType'
+  | 'limit'
+  | 'limitBurst'
+  | 'match'
+  | 'comment'
+  | 'jump'
+  | 'goto'
+  | 'rejectWith'
+  | 'logPrefix'
+  | 'logLevel'
+  | 'toDestination'
+  | 'toSource'
+  | 'toPorts'
 >;
 
 /** A port parameter's value: 22, "1000:2000", "80,443" or a list of those. */
@@ -386,7 +423,10 @@ export function planOperations(p: Params, state: IptablesState): Operation[] {
       if (p.action === 'insert') {
         const at = p.ruleNum ?? 1;
         if (at > count + 1) {
-          throw new ModuleError(`cannot insert at position ${at} in ${where}: it has ${count} rule(s)`, `use a ruleNum from 1 to ${count + 1}, or action append`);
+          throw new ModuleError(
+            `cannot insert at position ${at} in ${where}: it has ${count} rule(s)`,
+            `use a ruleNum from 1 to ${count + 1}, or action append`,
+          );
         }
         ops.push({ kind: 'add', summary: `insert into ${where} at ${at}: ${display(spec)}`, run: base('-I', p.chain, String(at), ...spec) });
       } else {
@@ -434,7 +474,10 @@ export function assemblePlan(p: Params, state: IptablesState, ops: Operation[], 
   const backend = `${bin} ${state.version.version} (${state.version.backend})`;
   if (rehearsal && !rehearsal.ok && rehearsal.stage === 'command') {
     const op = ops[rehearsal.index];
-    throw new ModuleError(`${bin} refused "${op?.summary ?? 'a planned command'}": ${rehearsal.message}`, 'fix the rule options; nothing was changed on the host');
+    throw new ModuleError(
+      `${bin} refused "${op?.summary ?? 'a planned command'}": ${rehearsal.message}`,
+      'fix the rule options; nothing was changed on the host',
+    );
   }
   const chain = state.chains.find((item) => item.name === p.chain);
   const before = chain ? chainListing(chain) : null;
@@ -481,7 +524,8 @@ function approximateAfter(p: Params, op: Operation): string | null {
   if (op.kind === 'delete-chain') return null;
   if (op.kind === 'add') return `${display(['-A', p.chain, ...ruleSpec(p)])}\n(as written by drover; iptables may list it in its own form)\n`;
   if (op.kind === 'delete') return `(without ${display(['-A', p.chain, ...ruleSpec(p)])})\n`;
-  if (op.kind === 'flush') return `${chainListing({ name: p.chain, policy: BUILTIN_CHAINS[p.table]!.includes(p.chain) ? p.policy ?? '?' : undefined, rules: [] })}`;
+  if (op.kind === 'flush')
+    return `${chainListing({ name: p.chain, policy: BUILTIN_CHAINS[p.table]!.includes(p.chain) ? (p.policy ?? '?') : undefined, rules: [] })}`;
   return `-N ${p.chain}\n`;
 }
 
@@ -510,8 +554,17 @@ export const iptables = defineModule({
     let rehearsal: Rehearsal | undefined;
     if (ops.length > 0) {
       const bin = binaries(p.ipVersion);
-      const rehearsed = await host.probe(rehearsalScript({ ...bin, table: p.table, chain: p.chain }, ops.map((op) => op.run), saveFile !== undefined));
-      rehearsal = rehearsed.exitCode === 0 ? parseRehearsal(rehearsed.stdout) : { ok: false, stage: 'unavailable', message: (rehearsed.stderr || rehearsed.stdout).trim() };
+      const rehearsed = await host.probe(
+        rehearsalScript(
+          { ...bin, table: p.table, chain: p.chain },
+          ops.map((op) => op.run),
+          saveFile !== undefined,
+        ),
+      );
+      rehearsal =
+        rehearsed.exitCode === 0
+          ? parseRehearsal(rehearsed.stdout)
+          : { ok: false, stage: 'unavailable', message: (rehearsed.stderr || rehearsed.stdout).trim() };
     }
     return assemblePlan(p, state, ops, rehearsal, saveFile);
   },

@@ -90,11 +90,12 @@ export function editLines(before: string | null, edit: LineEdit): EditResult {
   let insertafter = edit.insertafter;
   const insertbefore = edit.insertbefore;
   if (insertafter === undefined && insertbefore === undefined) insertafter = 'EOF';
-  const insertRe = insertafter !== undefined && insertafter !== 'BOF' && insertafter !== 'EOF'
-    ? pythonRegex(insertafter, 'insertafter')
-    : insertbefore !== undefined && insertbefore !== 'BOF'
-      ? pythonRegex(insertbefore, 'insertbefore')
-      : undefined;
+  const insertRe =
+    insertafter !== undefined && insertafter !== 'BOF' && insertafter !== 'EOF'
+      ? pythonRegex(insertafter, 'insertafter')
+      : insertbefore !== undefined && insertbefore !== 'BOF'
+        ? pythonRegex(insertbefore, 'insertbefore')
+        : undefined;
 
   // Ansible: a regexp (or searchString) match wins; insertafter/insertbefore only place a line that no
   // regexp found. [0]: the line to replace, [1]: the insertion point.
@@ -180,12 +181,19 @@ export function pythonRegex(pattern: string, parameter: string): RegExp {
     for (const flag of inline[1]!) {
       if (flag === 'i' || flag === 'm' || flag === 's') flags += flags.includes(flag) ? '' : flag;
       else if (flag !== 'u' && flag !== 'a') {
-        throw new ModuleError(`${parameter} ${JSON.stringify(pattern)} uses the Python flag (?${flag}), which drover does not support`, 'rewrite the pattern without it');
+        throw new ModuleError(
+          `${parameter} ${JSON.stringify(pattern)} uses the Python flag (?${flag}), which drover does not support`,
+          'rewrite the pattern without it',
+        );
       }
     }
     source = source.slice(inline[0].length);
   }
-  source = source.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\A/g, '^').replace(/\\Z/g, '$(?![\\s\\S])');
+  source = source
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\(\?P=(\w+)\)/g, '\\k<$1>')
+    .replace(/\\A/g, '^')
+    .replace(/\\Z/g, '$(?![\\s\\S])');
   try {
     return new RegExp(source, flags + 'u');
   } catch {
@@ -219,7 +227,10 @@ export function expandBackrefs(template: string, match: RegExpExecArray): string
 
 /** A refinement refusing CR and LF: lineinfile compares single lines, so such a value never matches. */
 function oneLine(hint: string): (value: string) => string | undefined {
-  return (value) => (/[\r\n]/.test(value) ? `holds a line break (${JSON.stringify(value)}); lineinfile manages exactly one line, so it would add it again on every run: ${hint}` : undefined);
+  return (value) =>
+    /[\r\n]/.test(value)
+      ? `holds a line break (${JSON.stringify(value)}); lineinfile manages exactly one line, so it would add it again on every run: ${hint}`
+      : undefined;
 }
 
 const params = s

@@ -44,9 +44,7 @@ const params = s
      */
     persistent: s.enum(['present', 'absent', 'disabled']).optional(),
     /** The file in /etc/modules-load.d that lists the module, e.g. `k8s` or `k8s.conf`; default NAME.conf. */
-    persistFile: s
-      .string({ pattern: /^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*$/, what: 'a file name in /etc/modules-load.d, e.g. k8s.conf' })
-      .optional(),
+    persistFile: s.string({ pattern: /^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*$/, what: 'a file name in /etc/modules-load.d, e.g. k8s.conf' }).optional(),
   })
   .rule((p) => {
     if (p.state === 'absent' && p.persistent === 'present') return 'state absent with persistent present would unload the module now and load it again at boot';
@@ -119,7 +117,10 @@ function describeSettled(p: Resolved, persistent: string, module: KernelModuleSt
 function planLoad(p: Resolved, words: string[], module: KernelModuleState, host: string): Change | undefined {
   if (module.loaded || module.builtin) return undefined;
   if (module.loadable === undefined) {
-    throw new ModuleError(`cannot load kernel module ${p.name} on ${host}: modprobe is not installed`, 'install kmod (Debian/Ubuntu: apt-get install kmod; RHEL family: yum install kmod)');
+    throw new ModuleError(
+      `cannot load kernel module ${p.name} on ${host}: modprobe is not installed`,
+      'install kmod (Debian/Ubuntu: apt-get install kmod; RHEL family: yum install kmod)',
+    );
   }
   if (!module.loadable) {
     throw new ModuleError(
@@ -136,13 +137,22 @@ function planLoad(p: Resolved, words: string[], module: KernelModuleState, host:
 
 function planUnload(p: Resolved, module: KernelModuleState, host: string): Change | undefined {
   if (module.builtin) {
-    throw new ModuleError(`kernel module ${p.name} is built into kernel ${module.kernel} on ${host} and cannot be unloaded`, 'leave it loaded (state present), or boot a kernel where it is a loadable module');
+    throw new ModuleError(
+      `kernel module ${p.name} is built into kernel ${module.kernel} on ${host} and cannot be unloaded`,
+      'leave it loaded (state present), or boot a kernel where it is a loadable module',
+    );
   }
   if (!module.loaded) return undefined;
   return {
     summary: `unload kernel module ${p.name}`,
     diff: { kind: 'value', name: `kernel module ${p.name}`, before: 'loaded', after: 'not loaded' },
-    commands: [{ run: sh`modprobe -r -- ${p.name}`, description: `modprobe -r ${p.name}`, diagnose: sh`grep -- ${`^${canonicalModuleName(p.name)} `} /proc/modules || true` }],
+    commands: [
+      {
+        run: sh`modprobe -r -- ${p.name}`,
+        description: `modprobe -r ${p.name}`,
+        diagnose: sh`grep -- ${`^${canonicalModuleName(p.name)} `} /proc/modules || true`,
+      },
+    ],
   };
 }
 

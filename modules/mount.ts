@@ -63,11 +63,11 @@ const params = s
     fstab: hostPath({ what: 'an absolute path to an fstab file', noControl: true }).default('/etc/fstab'),
   })
   .rule((p) =>
-    (p.state === 'mounted' || p.state === 'present') && (p.src === undefined || p.fstype === undefined)
-      ? `state ${p.state} needs src and fstype`
-      : undefined,
+    (p.state === 'mounted' || p.state === 'present') && (p.src === undefined || p.fstype === undefined) ? `state ${p.state} needs src and fstype` : undefined,
   )
-  .rule((p) => (p.path === '/' && p.state !== 'present' && p.state !== 'remounted' ? 'the root filesystem can only be present (fstab) or remounted' : undefined));
+  .rule((p) =>
+    p.path === '/' && p.state !== 'present' && p.state !== 'remounted' ? 'the root filesystem can only be present (fstab) or remounted' : undefined,
+  );
 
 export type MountParams = InputOf<typeof params>;
 type Params = OutputOf<typeof params>;
@@ -158,7 +158,10 @@ export function planMount(p: Params, point: MountPointState, fstab: FileState): 
       const identity = mountedSource(p, point);
       if (identity !== 'same') {
         if (point.source?.kind === 'absent') {
-          throw new ModuleError(`cannot mount ${p.src} on ${p.path}: ${p.src} does not exist`, 'check the device or path name (lsblk, blkid), or create the image or directory first');
+          throw new ModuleError(
+            `cannot mount ${p.src} on ${p.path}: ${p.src} does not exist`,
+            'check the device or path name (lsblk, blkid), or create the image or directory first',
+          );
         }
         if (identity === 'different') changes.push(unmountChange(p.path, point.mounts));
         const prepare = mountPointPreparation(p, point);

@@ -43,7 +43,8 @@ function parseFor<T>(moduleName: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof SchemaError) throw new ModuleError(`package (through ${moduleName}): ${error.message}`, `write the names as ${moduleName} expects them`);
+    if (error instanceof SchemaError)
+      throw new ModuleError(`package (through ${moduleName}): ${error.message}`, `write the names as ${moduleName} expects them`);
     throw error;
   }
 }
@@ -55,8 +56,14 @@ export const packageModule = defineModule({
   async plan(p, host: HostContext): Promise<Plan> {
     const backend = chooseBackend(p.use, p.use === 'auto' ? (await host.fact(osFacts)).packageManager : 'none');
     if (backend === 'apt') {
-      return apt.plan(parseFor('apt', () => apt.params.parse({ name: p.name, state: p.state }, 'package')), host);
+      return apt.plan(
+        parseFor('apt', () => apt.params.parse({ name: p.name, state: p.state }, 'package')),
+        host,
+      );
     }
-    return yum.plan(parseFor('yum', () => yum.params.parse({ name: p.name, state: p.state, useBackend: backend }, 'package')), host);
+    return yum.plan(
+      parseFor('yum', () => yum.params.parse({ name: p.name, state: p.state, useBackend: backend }, 'package')),
+      host,
+    );
   },
 });

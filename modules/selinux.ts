@@ -34,9 +34,7 @@ const params = s.object({
    */
   policy: s.string({ pattern: /^[A-Za-z0-9_.-]+$/, what: 'a policy name such as targeted or mls' }).optional(),
   /** The configuration file read at boot. */
-  configfile: s
-    .string({ pattern: /^\/[^\n\r]*$/, what: 'an absolute path on one line' })
-    .default('/etc/selinux/config'),
+  configfile: s.string({ pattern: /^\/[^\n\r]*$/, what: 'an absolute path on one line' }).default('/etc/selinux/config'),
 });
 
 export type SelinuxParams = InputOf<typeof params>;
@@ -65,7 +63,10 @@ export const selinux = defineModule({
     const plan = combinePlans(...plans);
     if (plan.changes.length > 0) {
       if (!kernel.enabled && p.state !== 'disabled') {
-        plan.changes = plan.changes.map((change) => ({ ...change, summary: `${change.summary} (SELinux is off in the running kernel: takes effect after a reboot)` }));
+        plan.changes = plan.changes.map((change) => ({
+          ...change,
+          summary: `${change.summary} (SELinux is off in the running kernel: takes effect after a reboot)`,
+        }));
       }
       return plan;
     }
@@ -80,14 +81,18 @@ function liveChanges(state: Mode, kernel: SelinuxState): Change[] {
   const wanted = state === 'enforcing' ? 'enforcing' : 'permissive';
   if (kernel.mode === wanted) return [];
   const flag = wanted === 'enforcing' ? '1' : '0';
-  return [{
-    summary: `SELinux mode ${kernel.mode} → ${wanted} now${state === 'disabled' ? ' (disabled after the next reboot)' : ''}`,
-    diff: { kind: 'value', name: 'SELinux mode', before: kernel.mode ?? null, after: wanted },
-    commands: [{
-      run: kernel.hasSetenforce ? sh`setenforce ${flag}` : sh`printf '%s' ${flag} > /sys/fs/selinux/enforce`,
-      description: `setenforce ${flag}`,
-    }],
-  }];
+  return [
+    {
+      summary: `SELinux mode ${kernel.mode} → ${wanted} now${state === 'disabled' ? ' (disabled after the next reboot)' : ''}`,
+      diff: { kind: 'value', name: 'SELinux mode', before: kernel.mode ?? null, after: wanted },
+      commands: [
+        {
+          run: kernel.hasSetenforce ? sh`setenforce ${flag}` : sh`printf '%s' ${flag} > /sys/fs/selinux/enforce`,
+          description: `setenforce ${flag}`,
+        },
+      ],
+    },
+  ];
 }
 
 /** Booting enforcing or permissive with a policy that is not installed leaves a host that may not boot. */

@@ -40,7 +40,10 @@ export const shell = defineModule({
 
 /** The script's first non-empty line, shortened, for summaries. */
 function scriptLabel(cmd: string): string {
-  const lines = cmd.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = cmd
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const first = lines[0] ?? '';
   const label = first.length > 100 ? `${first.slice(0, 97)}...` : first;
   return lines.length > 1 ? `${label} (+${lines.length - 1} more lines)` : label;

@@ -99,12 +99,14 @@ function swapoffChange(area: ActiveSwap): Change {
     // Not how much of it is in use: the kernel changes that at any moment, so no prediction could match it.
     summary: `turn off swap ${area.path} (${area.type}, ${area.sizeKiB} KiB)`,
     diff: { kind: 'value', name: `swap ${area.path}`, before: 'on', after: 'off' },
-    commands: [{
-      run: sh`swapoff -- ${area.path}`,
-      description: `swapoff ${area.path}`,
-      // Turning off swap moves its pages into RAM; a host short of memory refuses.
-      diagnose: sh`free -k 2>/dev/null || cat /proc/meminfo`,
-    }],
+    commands: [
+      {
+        run: sh`swapoff -- ${area.path}`,
+        description: `swapoff ${area.path}`,
+        // Turning off swap moves its pages into RAM; a host short of memory refuses.
+        diagnose: sh`free -k 2>/dev/null || cat /proc/meminfo`,
+      },
+    ],
   };
 }
 

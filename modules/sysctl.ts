@@ -65,10 +65,7 @@ const params = s
      * The file under /etc/sysctl.d/ that keeps the values across reboots: a name such as `k8s.conf`, or
      * an absolute path in /etc/sysctl.d. Only the given keys' lines are edited.
      */
-    sysctlFile: s
-      .string({ what: 'a file name ending in .conf, or an absolute path in /etc/sysctl.d' })
-      .refine(sysctlFileProblem)
-      .default('99-drover.conf'),
+    sysctlFile: s.string({ what: 'a file name ending in .conf, or an absolute path in /etc/sysctl.d' }).refine(sysctlFileProblem).default('99-drover.conf'),
     /** Also set the live kernel value when it differs (`sysctl -w`); false only persists, for the next boot. */
     reload: s.boolean().default(true),
   })
@@ -191,9 +188,15 @@ async function planLiveValue(entry: SysctlEntry, live: SysctlValues, host: HostC
   const reading: SysctlReading = live.readings.get(entry.path) ?? { kind: 'missing' };
   switch (reading.kind) {
     case 'directory':
-      throw new ModuleError(`sysctl key ${entry.key} is a group of keys (/proc/sys/${entry.path} is a directory), not a key`, `name one key inside it; \`sysctl -a | grep ^${entry.key.replace(/\//g, '.')}\` lists them`);
+      throw new ModuleError(
+        `sysctl key ${entry.key} is a group of keys (/proc/sys/${entry.path} is a directory), not a key`,
+        `name one key inside it; \`sysctl -a | grep ^${entry.key.replace(/\//g, '.')}\` lists them`,
+      );
     case 'unreadable':
-      throw new ModuleError(`sysctl key ${entry.key} cannot be read back (/proc/sys/${entry.path} is write-only), so drover cannot tell whether it is set`, 'it is a trigger rather than a setting: use a command task to write it');
+      throw new ModuleError(
+        `sysctl key ${entry.key} cannot be read back (/proc/sys/${entry.path} is write-only), so drover cannot tell whether it is set`,
+        'it is a trigger rather than a setting: use a command task to write it',
+      );
     case 'missing':
       return planMissingKey(entry, live, host);
     case 'value': {
@@ -231,7 +234,8 @@ async function planMissingKey(entry: SysctlEntry, live: SysctlValues, host: Host
     );
   }
   if (module.loadable !== true) {
-    const why = module.loadable === false ? `modprobe cannot find ${provider} for kernel ${module.kernel}: ${module.modprobeOutput}` : 'modprobe is not installed';
+    const why =
+      module.loadable === false ? `modprobe cannot find ${provider} for kernel ${module.kernel}: ${module.modprobeOutput}` : 'modprobe is not installed';
     throw new ModuleError(
       `sysctl key ${entry.key} does not exist on ${host.name}: ${needs}, which is not loaded (${why})`,
       `add a modprobe task for ${provider} before this one, and make sure the kernel's modules are installed (ls /lib/modules/${module.kernel})`,

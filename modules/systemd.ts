@@ -92,11 +92,18 @@ const params = s
       .optional(),
   })
   .rule((p) =>
-    p.state === undefined && p.enabled === undefined && p.masked === undefined && p.daemonReload === undefined && p.unitFile === undefined && p.dropIns === undefined
+    p.state === undefined &&
+    p.enabled === undefined &&
+    p.masked === undefined &&
+    p.daemonReload === undefined &&
+    p.unitFile === undefined &&
+    p.dropIns === undefined
       ? 'nothing asked: give state, enabled, masked, daemonReload, unitFile or dropIns'
       : undefined,
   )
-  .rule((p) => (p.masked === true && p.state !== undefined && p.state !== 'stopped' ? `a masked unit cannot be ${p.state}; drop masked or use state: stopped` : undefined))
+  .rule((p) =>
+    p.masked === true && p.state !== undefined && p.state !== 'stopped' ? `a masked unit cannot be ${p.state}; drop masked or use state: stopped` : undefined,
+  )
   .rule((p) => (p.masked === true && p.enabled === true ? 'a masked unit cannot be enabled; choose masked or enabled' : undefined))
   .rule((p) =>
     p.masked === true && (p.unitFile !== undefined || p.dropIns !== undefined)
@@ -228,7 +235,10 @@ export function planSystemd(p: Params, state: UnitState, fileStates: FileState[]
   // 3. daemon-reload
   const why = reloadReason(p, state, filesChanged);
   if (why) {
-    changes.push({ summary: `systemctl daemon-reload (${unit}: ${why})`, commands: [{ run: sh`systemctl daemon-reload`, description: 'systemctl daemon-reload' }] });
+    changes.push({
+      summary: `systemctl daemon-reload (${unit}: ${why})`,
+      commands: [{ run: sh`systemctl daemon-reload`, description: 'systemctl daemon-reload' }],
+    });
   }
 
   // What the unit looks like once the files are written and systemd reloaded.
@@ -279,7 +289,9 @@ function unitMustExist(unit: string): Change {
   const problem = `unit ${unit} does not exist: install the package that provides it (before this task), give its unitFile, or check the name (systemctl list-unit-files)`;
   return {
     summary: `${unit} does not exist yet; it must by then (an earlier task may install it)`,
-    commands: [{ run: sh`systemctl cat -- ${unit} >/dev/null 2>&1 || { echo ${problem} >&2; exit 1; }`, description: `check that ${unit} exists`, readOnly: true }],
+    commands: [
+      { run: sh`systemctl cat -- ${unit} >/dev/null 2>&1 || { echo ${problem} >&2; exit 1; }`, description: `check that ${unit} exists`, readOnly: true },
+    ],
   };
 }
 
@@ -354,7 +366,8 @@ function runStateChange(
   if (wanted === 'restarted') {
     return { summary: `restart ${unit}`, diff: diff('restarted'), commands: [startCommand(['restart'], unit)] };
   }
-  if (!running) return { summary: `start ${unit} (reloaded asked; it was ${state.activeState})`, diff: diff('active'), commands: [startCommand(['start'], unit)] };
+  if (!running)
+    return { summary: `start ${unit} (reloaded asked; it was ${state.activeState})`, diff: diff('active'), commands: [startCommand(['start'], unit)] };
   if (!state.canReload && !after.reloadInNewFiles) {
     throw new ModuleError(`${unit} cannot reload (it has no ExecReload=)`, 'use state: restarted');
   }
@@ -391,7 +404,9 @@ export const systemd = defineModule({
       const why = (output.stderr || output.stdout).trim();
       throw new ModuleError(
         `could not ask systemd about ${unit} on ${host.name} (exit ${output.exitCode}): ${why}`,
-        /not been booted with systemd|Failed to connect to bus/.test(why) ? 'this host does not run systemd as its init system' : 'check that systemd is running: systemctl is-system-running',
+        /not been booted with systemd|Failed to connect to bus/.test(why)
+          ? 'this host does not run systemd as its init system'
+          : 'check that systemd is running: systemctl is-system-running',
       );
     }
     const probed = parseSystemdProbe(unit, files, output.stdout);

@@ -78,18 +78,22 @@ export const template = defineModule({
       rendered = renderTemplate(source, { ...host.vars, ...p.vars }, origin, { revealSecrets: true });
     } catch (error) {
       if (error instanceof TemplateError) {
-        throw new ModuleError(`template for ${p.dest}: ${error.message}`, error.missing !== undefined
-          ? `add "${error.missing}" to vars or to the host's variables (use null for a value that may be empty)`
-          : 'fix the template');
+        throw new ModuleError(
+          `template for ${p.dest}: ${error.message}`,
+          error.missing !== undefined
+            ? `add "${error.missing}" to vars or to the host's variables (use null for a value that may be empty)`
+            : 'fix the template',
+        );
       }
       throw error;
     }
     // Text that contains a secret is itself secret: it is written, never shown or logged.
     // Each host's rendering is its own, so it is not shared through the inline-text cache (which would keep
     // the last few hosts' renderings alive after their tasks).
-    const content = rendered.secretsUsed.length > 0
-      ? new Secret(rendered.text, `${p.dest} (rendered with ${rendered.secretsUsed.map((item) => item.label).join(', ')})`)
-      : ContentSource.fromBytes(Buffer.from(rendered.text));
+    const content =
+      rendered.secretsUsed.length > 0
+        ? new Secret(rendered.text, `${p.dest} (rendered with ${rendered.secretsUsed.map((item) => item.label).join(', ')})`)
+        : ContentSource.fromBytes(Buffer.from(rendered.text));
     return planFileContent(destinationOptions(p, content), host);
   },
 });
@@ -99,6 +103,9 @@ async function readTemplate(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ModuleError(`cannot read template ${path} on the controller (${code ?? String(error)})`, 'check the path; relative paths are resolved from the working directory');
+    throw new ModuleError(
+      `cannot read template ${path} on the controller (${code ?? String(error)})`,
+      'check the path; relative paths are resolved from the working directory',
+    );
   }
 }

@@ -75,9 +75,11 @@ const params = s
   })
   .rule((p) => (p.remove && p.state !== 'absent' ? 'remove is only used with state=absent' : undefined))
   .rule((p) => (p.moveHome && p.home === undefined ? 'moveHome needs home (where to move the home directory)' : undefined))
-  .rule((p) => (p.state === 'absent' && [p.uid, p.group, p.groups, p.shell, p.home, p.comment, p.password, p.locked, p.authorizedKeys].some((v) => v !== undefined)
-    ? 'with state=absent only name and remove are used'
-    : undefined))
+  .rule((p) =>
+    p.state === 'absent' && [p.uid, p.group, p.groups, p.shell, p.home, p.comment, p.password, p.locked, p.authorizedKeys].some((v) => v !== undefined)
+      ? 'with state=absent only name and remove are used'
+      : undefined,
+  )
   .rule((p) => (p.append && p.groups === undefined ? 'append needs groups (the groups to add)' : undefined))
   .rule((p) => (p.authorizedKeysExclusive && p.authorizedKeys === undefined ? 'authorizedKeysExclusive needs authorizedKeys' : undefined));
 
@@ -133,7 +135,8 @@ export const user = defineModule({
 
 /** The account probe: passwd, primary group, groups, shadow status, asked groups, uid holder, home. */
 export function userProbeScript(p: Params): Script {
-  const parts: Script[] = [sh`n=${p.name}
+  const parts: Script[] = [
+    sh`n=${p.name}
 if e=$(getent passwd "$n"); then
   printf 'passwd=%s\n' "$(printf '%s' "$e" | base64 -w0)"
   g=$(printf '%s' "$e" | cut -d: -f4)
@@ -144,7 +147,8 @@ if e=$(getent passwd "$n"); then
     case $f in '!'*) echo locked=yes ;; *) echo locked=no ;; esac
     h=$f
     while [ "\${h#!}" != "$h" ]; do h=\${h#!}; done
-    case $h in ''|'*'|x) echo haspassword=no ;; *) echo haspassword=yes ;; esac`];
+    case $h in ''|'*'|x) echo haspassword=no ;; *) echo haspassword=yes ;; esac`,
+  ];
   // The asked hash is compared here, so the current one never travels to the controller.
   if (p.password !== undefined) parts.push(sh`    if [ "$h" = ${p.password} ]; then echo password=same; else echo password=differs; fi`);
   parts.push(sh`  else
@@ -166,7 +170,11 @@ printf 'homebase=%s\n' "$(useradd -D 2>/dev/null | sed -n 's/^HOME=//p')"`);
 export function parseUserProbe(stdout: string): UserState {
   const fields = parseFieldLines(stdout);
   const passwd = field(fields, 'passwd');
-  if (passwd === undefined) throw new ModuleError(`unexpected user probe output: ${JSON.stringify(stdout.slice(0, 200))}`, 'run the task again; if it persists, check getent on the host');
+  if (passwd === undefined)
+    throw new ModuleError(
+      `unexpected user probe output: ${JSON.stringify(stdout.slice(0, 200))}`,
+      'run the task again; if it persists, check getent on the host',
+    );
   const state: UserState = {
     exists: passwd !== 'absent',
     groups: [],
@@ -195,7 +203,10 @@ export function parseUserProbe(stdout: string): UserState {
 async function probeUser(p: Params, host: HostContext): Promise<UserState> {
   const output = await host.probe(userProbeScript(p));
   if (output.exitCode !== 0) {
-    throw new ModuleError(`cannot read user ${p.name} on ${host.name} (exit ${output.exitCode}): ${output.stderr.trim().slice(0, 300)}`, 'check that getent and id work on the host');
+    throw new ModuleError(
+      `cannot read user ${p.name} on ${host.name} (exit ${output.exitCode}): ${output.stderr.trim().slice(0, 300)}`,
+      'check that getent and id work on the host',
+    );
   }
   return parseUserProbe(output.stdout);
 }
@@ -207,9 +218,16 @@ async function probeUser(p: Params, host: HostContext): Promise<UserState> {
 export function checkPasswordHash(password: Secret | undefined): void {
   if (password === undefined) return;
   const hash = password.reveal();
-  if (/[:\n\r]/.test(hash)) throw new ModuleError('password (a secret) contains ":" or a line break, which no shadow entry can hold', 'give a crypt(3) hash such as the output of `openssl passwd -6`');
+  if (/[:\n\r]/.test(hash))
+    throw new ModuleError(
+      'password (a secret) contains ":" or a line break, which no shadow entry can hold',
+      'give a crypt(3) hash such as the output of `openssl passwd -6`',
+    );
   if (!/^\$[0-9a-z]+\$[^\s]+$/.test(hash)) {
-    throw new ModuleError('password (a secret) is not a crypt(3) hash ($id$…); drover never hashes a plain password for you', 'hash it first: `openssl passwd -6` or `mkpasswd -m sha-512`, and give the output as secret(...)');
+    throw new ModuleError(
+      'password (a secret) is not a crypt(3) hash ($id$…); drover never hashes a plain password for you',
+      'hash it first: `openssl passwd -6` or `mkpasswd -m sha-512`, and give the output as secret(...)',
+    );
   }
 }
 
@@ -219,7 +237,10 @@ export function planUser(p: Params, state: UserState): Plan {
   if (p.state === 'absent') return planAbsent(p, state);
   if (state.missingGroups.length > 0) {
     const list = state.missingGroups.join(', ');
-    throw new ModuleError(`group${state.missingGroups.length > 1 ? 's' : ''} ${list} (asked for user ${name}) ${state.missingGroups.length > 1 ? 'do' : 'does'} not exist`, `create ${state.missingGroups.length > 1 ? 'them' : 'it'} first with the group module, or leave ${state.missingGroups.length > 1 ? 'them' : 'it'} out`);
+    throw new ModuleError(
+      `group${state.missingGroups.length > 1 ? 's' : ''} ${list} (asked for user ${name}) ${state.missingGroups.length > 1 ? 'do' : 'does'} not exist`,
+      `create ${state.missingGroups.length > 1 ? 'them' : 'it'} first with the group module, or leave ${state.missingGroups.length > 1 ? 'them' : 'it'} out`,
+    );
   }
   if (p.uid !== undefined && state.uidOwner !== undefined && state.uidOwner !== name) {
     throw new ModuleError(`uid ${p.uid} is already used by user ${state.uidOwner}`, `choose another uid for ${name}, or leave uid out`);
@@ -234,11 +255,18 @@ function planAbsent(p: Params, state: UserState): Plan {
   if (!state.exists) return noChange(`user ${p.name} does not exist`);
   const args = [...(p.remove ? ['-r'] : []), p.name];
   return {
-    changes: [{
-      summary: `remove user ${p.name} (uid ${state.uid})${p.remove ? ` and its home ${state.home}` : ''}`,
-      diff: { kind: 'value', name: `user ${p.name}`, before: `uid ${state.uid}, home ${state.home}`, after: p.remove ? 'absent, home removed' : 'absent, home kept' },
-      commands: [{ run: sh`userdel ${args}`, description: `userdel ${args.join(' ')}` }],
-    }],
+    changes: [
+      {
+        summary: `remove user ${p.name} (uid ${state.uid})${p.remove ? ` and its home ${state.home}` : ''}`,
+        diff: {
+          kind: 'value',
+          name: `user ${p.name}`,
+          before: `uid ${state.uid}, home ${state.home}`,
+          after: p.remove ? 'absent, home removed' : 'absent, home kept',
+        },
+        commands: [{ run: sh`userdel ${args}`, description: `userdel ${args.join(' ')}` }],
+      },
+    ],
   };
 }
 
@@ -271,12 +299,16 @@ function planCreate(p: Params, state: UserState): Plan {
     p.shell !== undefined ? `shell ${normaliseAccountPath(p.shell)}` : undefined,
     `home ${home}${p.createHome ? ' (created)' : ''}`,
     p.comment !== undefined ? `comment ${JSON.stringify(p.comment)}` : undefined,
-  ].filter(Boolean).join(', ');
-  const changes: Change[] = [{
-    summary: `create user ${name} (${described})`,
-    diff: { kind: 'value', name: `user ${name}`, before: null, after: described },
-    commands: [{ run: sh`useradd ${args}`, description: `useradd ${args.join(' ')}` }],
-  }];
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const changes: Change[] = [
+    {
+      summary: `create user ${name} (${described})`,
+      diff: { kind: 'value', name: `user ${name}`, before: null, after: described },
+      commands: [{ run: sh`useradd ${args}`, description: `useradd ${args.join(' ')}` }],
+    },
+  ];
   // A new account's shadow field is `!` (no password, counted as locked).
   if (p.password !== undefined) changes.push(passwordChange(name, p.password, p.locked === true, false));
   else if (p.locked === false) throw noPasswordToUnlock(name);
@@ -308,12 +340,23 @@ function planModify(p: Params, state: UserState): Plan {
       value('groups', state.groups.join(',') || '(none)', after.join(',') || '(none)', args, `groups of ${name} ${delta}`);
     }
   }
-  if (p.shell !== undefined && normaliseAccountPath(p.shell) !== state.shell) value('shell', state.shell || '(default)', normaliseAccountPath(p.shell), ['-s', normaliseAccountPath(p.shell)]);
+  if (p.shell !== undefined && normaliseAccountPath(p.shell) !== state.shell)
+    value('shell', state.shell || '(default)', normaliseAccountPath(p.shell), ['-s', normaliseAccountPath(p.shell)]);
   if (p.comment !== undefined && p.comment !== state.comment) value('comment', state.comment ?? '', p.comment, ['-c', p.comment]);
   if (p.home !== undefined && normaliseAccountPath(p.home) !== state.home) {
     const home = normaliseAccountPath(p.home);
-    if (p.moveHome && state.homeExists) throw new ModuleError(`cannot move the home of ${name} to ${home}: it already exists`, 'remove it first, or set moveHome: false to only point passwd at it');
-    value('home', state.home ?? '', home, [...(p.moveHome ? ['-m'] : []), '-d', home], `home of ${name} ${state.home} → ${home}${p.moveHome ? ' (contents moved)' : ''}`);
+    if (p.moveHome && state.homeExists)
+      throw new ModuleError(
+        `cannot move the home of ${name} to ${home}: it already exists`,
+        'remove it first, or set moveHome: false to only point passwd at it',
+      );
+    value(
+      'home',
+      state.home ?? '',
+      home,
+      [...(p.moveHome ? ['-m'] : []), '-d', home],
+      `home of ${name} ${state.home} → ${home}${p.moveHome ? ' (contents moved)' : ''}`,
+    );
   }
   // A password written keeps the current lock unless a lock state is asked.
   const lockWanted = p.locked ?? (state.locked && state.hasPassword);
@@ -332,7 +375,10 @@ function planModify(p: Params, state: UserState): Plan {
 }
 
 function noPasswordToUnlock(name: string): ModuleError {
-  return new ModuleError(`cannot unlock user ${name}: it has no password, and unlocking would leave it without one`, 'give password (a crypt hash) together with locked: false');
+  return new ModuleError(
+    `cannot unlock user ${name}: it has no password, and unlocking would leave it without one`,
+    'give password (a crypt hash) together with locked: false',
+  );
 }
 
 /**
@@ -374,7 +420,12 @@ export function authorizedKeysText(current: string | null, keys: string[], exclu
   const wanted = keys.map((key) => key.trim());
   if (exclusive) return wanted.length ? `${wanted.join('\n')}\n` : '';
   const text = current ?? '';
-  const present = new Set(text.split('\n').map(keyIdentity).filter((id): id is string => id !== undefined));
+  const present = new Set(
+    text
+      .split('\n')
+      .map(keyIdentity)
+      .filter((id): id is string => id !== undefined),
+  );
   const missing = wanted.filter((key) => {
     const id = keyIdentity(key)!;
     if (present.has(id)) return false;
@@ -389,17 +440,25 @@ async function planAuthorizedKeys(p: Params, state: UserState, host: HostContext
   const keys = p.authorizedKeys ?? [];
   const bad = keys.find((key) => keyIdentity(key) === undefined);
   if (bad !== undefined) {
-    throw new ModuleError(`authorizedKeys: ${JSON.stringify(bad.slice(0, 80))} is not a public key line (type and base64 key, e.g. "ssh-ed25519 AAAA… comment")`, 'give each key as ssh-keygen prints it (the .pub file), one key per entry');
+    throw new ModuleError(
+      `authorizedKeys: ${JSON.stringify(bad.slice(0, 80))} is not a public key line (type and base64 key, e.g. "ssh-ed25519 AAAA… comment")`,
+      'give each key as ssh-keygen prints it (the .pub file), one key per entry',
+    );
   }
-  const targetHome = p.home !== undefined ? normaliseAccountPath(p.home) : state.home ?? `${state.homeBase.replace(/\/+$/, '')}/${p.name}`;
+  const targetHome = p.home !== undefined ? normaliseAccountPath(p.home) : (state.home ?? `${state.homeBase.replace(/\/+$/, '')}/${p.name}`);
   // When the home moves in this run, what is in the old one is what the new one will hold.
   const moving = state.exists && p.moveHome && state.home !== undefined && state.home !== targetHome;
   const probedHome = moving ? state.home! : targetHome;
   const base = probedHome === '/' ? '' : probedHome;
   const [dirPath, filePath] = [`${base}/.ssh`, `${base}/.ssh/authorized_keys`];
-  const output = await host.probe(Script.join([sh`echo @@dir`, fileStateScript(dirPath, { content: 'never' }), sh`echo @@file`, fileStateScript(filePath, { content: 'always' })]));
+  const output = await host.probe(
+    Script.join([sh`echo @@dir`, fileStateScript(dirPath, { content: 'never' }), sh`echo @@file`, fileStateScript(filePath, { content: 'always' })]),
+  );
   if (output.exitCode !== 0) {
-    throw new ModuleError(`cannot read ${filePath} on ${host.name} (exit ${output.exitCode}): ${output.stderr.trim().slice(0, 300)}`, 'run the task as root (become: true)');
+    throw new ModuleError(
+      `cannot read ${filePath} on ${host.name} (exit ${output.exitCode}): ${output.stderr.trim().slice(0, 300)}`,
+      'run the task as root (become: true)',
+    );
   }
   const sections = probeSections(output.stdout);
   const rehome = (found: FileState): FileState => (moving ? { ...found, path: targetHome + found.path.slice(base.length), parentExists: true } : found);
@@ -414,16 +473,24 @@ export function planKeyFiles(p: Params, state: UserState, dir: FileState, file: 
   // A home created by useradd -m in this run exists by the time the keys are written.
   const homeComes = !state.exists && p.createHome;
   if (!dir.parentExists && !homeComes) {
-    throw new ModuleError(`cannot write authorized keys for ${name}: the home directory ${posix.dirname(dir.path)} does not exist`, 'set createHome (for a new user) or create the home first');
+    throw new ModuleError(
+      `cannot write authorized keys for ${name}: the home directory ${posix.dirname(dir.path)} does not exist`,
+      'set createHome (for a new user) or create the home first',
+    );
   }
   const owner = name;
   const group = p.group ?? state.primaryGroup ?? name;
-  const dirPlan = planFile({ path: dir.path, state: 'directory', mode: '0700', owner, group, src: undefined, recurse: false, force: false, follow: false }, dir);
+  const dirPlan = planFile(
+    { path: dir.path, state: 'directory', mode: '0700', owner, group, src: undefined, recurse: false, force: false, follow: false },
+    dir,
+  );
   const current = file.kind === 'file' ? (file.content ?? Buffer.alloc(0)).toString('utf8') : null;
   const content = authorizedKeysText(current, p.authorizedKeys ?? [], p.authorizedKeysExclusive);
   // The directory plan comes first: by the time the file is written, its directory exists.
   const filePlan = planFileContentFrom({ path: file.path, content, mode: '0600', owner, group, follow: false }, { ...file, parentExists: true });
   const plan = combinePlans(dirPlan, filePlan);
   const count = (p.authorizedKeys ?? []).length;
-  return plan.changes.length > 0 ? plan : noChange(`${file.path} has the ${count} key${count === 1 ? '' : 's'}${p.authorizedKeysExclusive ? ' and no others' : ''}`);
+  return plan.changes.length > 0
+    ? plan
+    : noChange(`${file.path} has the ${count} key${count === 1 ? '' : 's'}${p.authorizedKeysExclusive ? ' and no others' : ''}`);
 }

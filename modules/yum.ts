@@ -87,17 +87,26 @@ function newest(rows: RpmPackage[]): RpmPackage | undefined {
 export function planYum(p: Options, state: RpmState): Plan {
   if (!state.tool) {
     const which = p.useBackend === 'auto' ? 'dnf or yum' : p.useBackend;
-    throw new ModuleError(`yum: this host has no ${which} (with rpm)`, 'use the apt module on Debian-family hosts, or the package module to pick the right one');
+    throw new ModuleError(
+      `yum: this host has no ${which} (with rpm)`,
+      'use the apt module on Debian-family hosts, or the package module to pick the right one',
+    );
   }
   if (state.noRepoquery) {
-    throw new ModuleError('yum: the host has yum without repoquery, so the versions its repositories offer cannot be read', 'install yum-utils (it provides repoquery), or use dnf');
+    throw new ModuleError(
+      'yum: the host has yum without repoquery, so the versions its repositories offer cannot be read',
+      'install yum-utils (it provides repoquery), or use dnf',
+    );
   }
   const problems: string[] = [];
   const decisions = p.name.map((spec) => decide(spec, p, state, problems));
   if (problems.length > 0) {
-    throw new ModuleError(`yum: ${problems.join('; ')}`, problems.some((problem) => problem.includes('no repository'))
-      ? `check the name and version (\`${state.tool} list --showduplicates NAME\` on the host), the repository (yumRepository), and its excludes (disableExcludes)`
-      : undefined);
+    throw new ModuleError(
+      `yum: ${problems.join('; ')}`,
+      problems.some((problem) => problem.includes('no repository'))
+        ? `check the name and version (\`${state.tool} list --showduplicates NAME\` on the host), the repository (yumRepository), and its excludes (disableExcludes)`
+        : undefined,
+    );
   }
 
   const installs = decisions.filter((decision): decision is Extract<Decision, { kind: 'install' }> => decision.kind === 'install');
@@ -115,7 +124,12 @@ export function planYum(p: Options, state: RpmState): Plan {
     changes.push(
       ...unique.map((decision, index) => ({
         summary: installSummary(decision),
-        diff: { kind: 'value' as const, name: `package ${decision.target.name}`, before: decision.before ? show(decision.before) : null, after: show(decision.target) },
+        diff: {
+          kind: 'value' as const,
+          name: `package ${decision.target.name}`,
+          before: decision.before ? show(decision.before) : null,
+          after: show(decision.target),
+        },
         // One transaction for every package; the per-package changes carry the diffs.
         commands: index === 0 ? [command] : [],
       })),

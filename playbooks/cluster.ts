@@ -109,7 +109,11 @@ const prep = book.play({
     }
 
     if (host.vars.install_containerd && os.initSystem === 'systemd') {
-      await t.copy('containerd config', { dest: '/etc/containerd/config.toml', content: CONTAINERD_CONFIG, mode: '0644', createParents: true }, { notify: 'restart containerd' });
+      await t.copy(
+        'containerd config',
+        { dest: '/etc/containerd/config.toml', content: CONTAINERD_CONFIG, mode: '0644', createParents: true },
+        { notify: 'restart containerd' },
+      );
       await t.systemd('containerd running', { name: 'containerd', state: 'started', enabled: true });
     }
   },

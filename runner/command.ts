@@ -76,7 +76,8 @@ function renderValue(value: ShellValue | Script | RawShell | ShellValue[], secre
  * a shell at all, so it is refused rather than silently truncated.
  */
 export function shellQuote(value: string): string {
-  if (value.includes('\0')) throw new InvalidShellValueError(`a value contains a NUL byte, which no shell command can carry: ${JSON.stringify(value.slice(0, 60))}`);
+  if (value.includes('\0'))
+    throw new InvalidShellValueError(`a value contains a NUL byte, which no shell command can carry: ${JSON.stringify(value.slice(0, 60))}`);
   if (value !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -230,7 +231,8 @@ export function renderCommand(command: Command, options: RenderOptions = {}, mar
 function argvScript(argv: ShellValue[]): Script {
   if (argv.length === 0) throw new InvalidShellValueError('the command has an empty argv');
   argv.forEach((item, index) => {
-    if (typeof item === 'string' && item.includes('\0')) throw new InvalidShellValueError(`argv[${index}] contains a NUL byte, which no shell command can carry`);
+    if (typeof item === 'string' && item.includes('\0'))
+      throw new InvalidShellValueError(`argv[${index}] contains a NUL byte, which no shell command can carry`);
   });
   const index = argv.findIndex((word) => word instanceof Secret);
   if (index >= 0) throw new SecretInArgvError(String(argv[0]), index, (argv[index] as Secret).label);
@@ -240,12 +242,15 @@ function argvScript(argv: ShellValue[]): Script {
 /** A Secret given as a program's argument; the message says how to pass it instead. */
 export class SecretInArgvError extends Error {
   constructor(program: string, index: number, label: string) {
-    super(`argv[${index}] of ${program} is a secret (${label}): a program's arguments are readable by every user of the host (ps, /proc/PID/cmdline), so drover refuses to put a secret there`);
+    super(
+      `argv[${index}] of ${program} is a secret (${label}): a program's arguments are readable by every user of the host (ps, /proc/PID/cmdline), so drover refuses to put a secret there`,
+    );
     this.name = 'SecretInArgvError';
   }
 
   /** How to pass a secret instead; also used by the command module's parameter check. */
-  static readonly hint = 'pass the secret through env (env: { NAME: secret(value) }, then "$NAME" in the program or a shell) or stdin (stdin: secret(value)); env is readable by root and the same user through /proc/PID/environ, stdin by nobody else';
+  static readonly hint =
+    'pass the secret through env (env: { NAME: secret(value) }, then "$NAME" in the program or a shell) or stdin (stdin: secret(value)); env is readable by root and the same user through /proc/PID/environ, stdin by nobody else';
 }
 
 /**

@@ -153,7 +153,11 @@ class VerifiedContent extends Transform {
   override _flush(done: TransformCallback): void {
     const sha256 = this.#hash.digest('hex');
     if (this.#size !== this.expectedSize || sha256 !== this.expectedSha256) {
-      done(new Error(`${this.path} changed on the controller while it was being sent (now ${this.#size} bytes, sha256 ${sha256}; planned ${this.expectedSize} bytes, sha256 ${this.expectedSha256}); run again`));
+      done(
+        new Error(
+          `${this.path} changed on the controller while it was being sent (now ${this.#size} bytes, sha256 ${sha256}; planned ${this.expectedSize} bytes, sha256 ${this.expectedSha256}); run again`,
+        ),
+      );
       return;
     }
     done(null, this.#held);

@@ -67,9 +67,27 @@ export type RunEvent =
   | { kind: 'run-start'; info: RunStartInfo; hosts: string[] }
   | { kind: 'play-start'; play: string; hosts: string[]; batch: number; batches: number }
   | { kind: 'task-start'; host: string; task: string; module: string }
-  | { kind: 'task-result'; result: TaskResult; params: unknown; handler: boolean; /** The output was already shown (ad-hoc exec): the terminal prints only failures. */ echoed?: boolean; /** Skipped by --tags/--skip-tags: the terminal shows these only with -v. */ byTags?: boolean; /** A failure the playbook ignores (ignoreErrors): counted as ignored, not failed. */ ignored?: boolean }
+  | {
+      kind: 'task-result';
+      result: TaskResult;
+      params: unknown;
+      handler: boolean /** The output was already shown (ad-hoc exec): the terminal prints only failures. */;
+      echoed?: boolean /** Skipped by --tags/--skip-tags: the terminal shows these only with -v. */;
+      byTags?: boolean /** A failure the playbook ignores (ignoreErrors): counted as ignored, not failed. */;
+      ignored?: boolean;
+    }
   /** An attempt of a task with a retry policy did not succeed; another follows after `delaySeconds`. */
-  | { kind: 'task-retry'; host: string; task: string; module: string; attempt: number; attempts: number; delaySeconds: number; status: TaskResult['status']; msg: string }
+  | {
+      kind: 'task-retry';
+      host: string;
+      task: string;
+      module: string;
+      attempt: number;
+      attempts: number;
+      delaySeconds: number;
+      status: TaskResult['status'];
+      msg: string;
+    }
   /** -vv/-vvv detail (a probe and its output; a connect attempt, a keepalive): shown, not audited. */
   | { kind: 'trace'; host: string; level: 2 | 3; message: string; detail?: string }
   | { kind: 'host-unreachable'; host: string; message: string; hint?: string }

@@ -129,7 +129,7 @@ export class RefinedSchema<Out, In, Opt extends boolean> extends Schema<Out, In,
 
 function show(value: unknown): string {
   if (value instanceof Secret) return String(value);
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -324,12 +324,8 @@ type Shape = Record<string, Schema<unknown, unknown, boolean>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K]['_opt'] extends true ? K : never }[keyof S];
 type RequiredKeys<S extends Shape> = Exclude<keyof S, OptionalKeys<S>>;
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
-export type ObjectInput<S extends Shape> = Flatten<
-  { [K in RequiredKeys<S>]: S[K]['_in'] } & { [K in OptionalKeys<S>]?: S[K]['_in'] }
->;
-export type ObjectOutput<S extends Shape> = Flatten<
-  { [K in RequiredKeys<S>]: S[K]['_out'] } & { [K in OptionalKeys<S>]: S[K]['_out'] }
->;
+export type ObjectInput<S extends Shape> = Flatten<{ [K in RequiredKeys<S>]: S[K]['_in'] } & { [K in OptionalKeys<S>]?: S[K]['_in'] }>;
+export type ObjectOutput<S extends Shape> = Flatten<{ [K in RequiredKeys<S>]: S[K]['_out'] } & { [K in OptionalKeys<S>]: S[K]['_out'] }>;
 
 /** Declared checks across fields ("backup needs a path"), run after every field parsed. */
 export type CrossFieldRule<Out> = (value: Out) => string | undefined;

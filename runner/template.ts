@@ -88,9 +88,7 @@ function textOutputs(node: unknown): void {
   }
   if (record.type !== 'MustacheStatement') return;
   const params = Array.isArray(record.params) ? record.params : [];
-  const inner = params.length > 0 || record.hash
-    ? { type: 'SubExpression', path: record.path, params, hash: record.hash, loc: record.loc }
-    : record.path;
+  const inner = params.length > 0 || record.hash ? { type: 'SubExpression', path: record.path, params, hash: record.hash, loc: record.loc } : record.path;
   record.path = { type: 'PathExpression', data: false, depth: 0, parts: [TEXT_HELPER], original: TEXT_HELPER, loc: record.loc };
   record.params = [inner];
   record.hash = undefined;
@@ -170,13 +168,7 @@ function toTemplateError(error: unknown, origin: string, context: object): Error
     const name = miss[1]!;
     const known = Object.keys(context).sort();
     const available = known.length ? `; top-level names available: ${known.join(', ')}` : '; the context is empty';
-    return new TemplateError(
-      origin,
-      `the template uses "${name}", which is not defined${available}`,
-      withLocation.lineNumber,
-      withLocation.column,
-      name,
-    );
+    return new TemplateError(origin, `the template uses "${name}", which is not defined${available}`, withLocation.lineNumber, withLocation.column, name);
   }
   if (/^Parse error on line (\d+)/.test(error.message)) {
     const line = Number(/^Parse error on line (\d+)/.exec(error.message)![1]);

@@ -97,12 +97,7 @@ describeWithLab('drover packed, installed in another project, runs its playbook'
       join(project, 'tsconfig.json'),
       `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] }, include: ['playbooks'] }, null, 2)}\n`,
     );
-    const installed = await run(
-      'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, pinned('typescript'), pinned('@types/node')],
-      project,
-      600_000,
-    );
+    const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball, pinned('typescript'), pinned('@types/node')], project, 600_000);
     expectSuccess('npm install of the tarball', installed);
   });
 
@@ -116,7 +111,10 @@ describeWithLab('drover packed, installed in another project, runs its playbook'
   it('packs the runner, its modules and type declarations, and no tests, lab or lab state', async () => {
     const listing = await run('tar', ['tzf', tarball], ROOT);
     expectSuccess('tar', listing);
-    const files = listing.stdout.split('\n').filter(Boolean).map((line) => line.replace(/^package\//, ''));
+    const files = listing.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.replace(/^package\//, ''));
     expect(files).to.include.members(['package.json', 'bin/drover.js', 'run.ts', 'runner/index.ts', 'runner/cli/main.ts', 'modules/registry.ts', 'types/runner/index.d.ts']);
     const stray = files.filter((file) => /^(test|lab|playbooks|audit|\.lab[^/]*|\.ci|node_modules)\//.test(file) || /\.test\.ts$/.test(file));
     expect(stray).to.deep.equal([]);

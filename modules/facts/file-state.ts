@@ -113,7 +113,10 @@ export function parseFileState(path: string, stdout: string): FileState {
     kind: kind as PathKind,
     parentExists: fields.get('parent') === 'yes',
   };
-  if (kind === 'link') state.linkTarget = decode(fields.get('link') ?? '').toString('utf8').replace(/\n$/, '');
+  if (kind === 'link')
+    state.linkTarget = decode(fields.get('link') ?? '')
+      .toString('utf8')
+      .replace(/\n$/, '');
   const stat = fields.get('stat');
   if (stat !== undefined) {
     const match = /^([0-7]+) (\d+) (\d+) (\d+) (\S+) (\S+)$/.exec(stat);
@@ -134,7 +137,10 @@ export function parseFileState(path: string, stdout: string): FileState {
       // An edit written back from partial bytes would destroy the file: the bytes must be exactly those
       // hashed (output capped by the transport, or a file changing while it was read, fails here).
       if (createHash('sha256').update(content).digest('hex') !== sha) {
-        throw new FactError(`file:${path}`, `the content read (${content.length} bytes) does not match the file's sha256 (${state.size} bytes): it changed while being read, or was too large to transfer; try again`);
+        throw new FactError(
+          `file:${path}`,
+          `the content read (${content.length} bytes) does not match the file's sha256 (${state.size} bytes): it changed while being read, or was too large to transfer; try again`,
+        );
       }
       state.content = content;
     }
@@ -163,7 +169,8 @@ export async function readFileState(host: HostContext, path: string, options: Fi
   try {
     return parseFileState(path, output.stdout);
   } catch (error) {
-    if (error instanceof FactError) throw new ModuleError(`${error.message} (on ${host.name})`, 'run the task again; if it persists, check the file on the host');
+    if (error instanceof FactError)
+      throw new ModuleError(`${error.message} (on ${host.name})`, 'run the task again; if it persists, check the file on the host');
     throw error;
   }
 }

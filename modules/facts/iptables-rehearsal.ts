@@ -31,9 +31,7 @@ export interface RehearsalTarget {
  * directory, removed on exit.
  */
 export function rehearsalScript(target: RehearsalTarget, commands: Script[], withSave: boolean): Script {
-  const steps = commands.map(
-    (command, index) => sh`( set -e; ${command} ) 2>"$d/err" || { echo ${`@@command-failed ${index}`}; cat "$d/err"; exit 0; }`,
-  );
+  const steps = commands.map((command, index) => sh`( set -e; ${command} ) 2>"$d/err" || { echo ${`@@command-failed ${index}`}; cat "$d/err"; exit 0; }`);
   const inner = Script.join([
     sh`d=$1
 if [ -s "$d/sets" ]; then ipset restore < "$d/sets" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }; fi
@@ -41,8 +39,12 @@ ${target.restore} < "$d/rules" 2>"$d/err" || { echo @@restore-failed; cat "$d/er
     ...steps,
     sh`echo @@chain
 ${target.iptables} -w -t ${target.table} -S ${target.chain} 2>/dev/null || echo @@chain-absent`,
-    ...(withSave ? [sh`echo @@save
-${target.save}`] : []),
+    ...(withSave
+      ? [
+          sh`echo @@save
+${target.save}`,
+        ]
+      : []),
   ]);
   const saveArgs = withSave ? [] : ['-t', target.table];
   return sh`d=$(mktemp -d)

@@ -105,7 +105,12 @@ function parseSource(fields: Map<string, string>): SourceKind | undefined {
     case 'directory':
       return { kind: 'directory', id: fields.get('id') ?? '' };
     case 'file':
-      return { kind: 'file', realPath: Buffer.from(fields.get('real') ?? '', 'base64').toString('utf8').replace(/\n$/, '') };
+      return {
+        kind: 'file',
+        realPath: Buffer.from(fields.get('real') ?? '', 'base64')
+          .toString('utf8')
+          .replace(/\n$/, ''),
+      };
     case 'absent':
       return { kind: 'absent' };
     case 'other':

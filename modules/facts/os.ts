@@ -45,13 +45,18 @@ export function parseOsFacts(stdout: string): OsFacts {
     : like.some((name) => ['rhel', 'fedora', 'centos'].includes(name))
       ? 'redhat'
       : 'unknown';
-  const packageManager = tools.has('dnf') && family !== 'debian'
-    ? 'dnf'
-    : tools.has('yum') && family !== 'debian'
-      ? 'yum'
-      : tools.has('apt-get')
-        ? 'apt'
-        : tools.has('dnf') ? 'dnf' : tools.has('yum') ? 'yum' : 'none';
+  const packageManager =
+    tools.has('dnf') && family !== 'debian'
+      ? 'dnf'
+      : tools.has('yum') && family !== 'debian'
+        ? 'yum'
+        : tools.has('apt-get')
+          ? 'apt'
+          : tools.has('dnf')
+            ? 'dnf'
+            : tools.has('yum')
+              ? 'yum'
+              : 'none';
   return {
     family,
     id,

@@ -109,10 +109,11 @@ export function parseSwapState(stdout: string): SwapState {
     const [spec = '', resolved = ''] = line.split(' ');
     fstabResolved.set(fromBase64(spec), fromBase64(resolved).replace(/\n$/, ''));
   }
-  const pairs = (name: string) => (fields.get(name) ?? []).map((line) => {
-    const space = line.indexOf(' ');
-    return space < 0 ? [line, ''] as const : [line.slice(0, space), line.slice(space + 1).trim()] as const;
-  });
+  const pairs = (name: string) =>
+    (fields.get(name) ?? []).map((line) => {
+      const space = line.indexOf(' ');
+      return space < 0 ? ([line, ''] as const) : ([line.slice(0, space), line.slice(space + 1).trim()] as const);
+    });
   const device = field(fields, 'device');
   return {
     active: parseProcSwaps(fromBase64(swaps), new Set((fields.get('invisible') ?? []).map(fromBase64))),

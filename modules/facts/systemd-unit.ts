@@ -14,7 +14,13 @@ import { FactError } from '../../runner/facts.ts';
 export const UNIT_SUFFIXES = ['service', 'socket', 'device', 'mount', 'automount', 'swap', 'target', 'path', 'timer', 'slice', 'scope'] as const;
 
 /** Directories systemd loads system unit files from, most important first. */
-export const UNIT_DIRECTORIES = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
+export const UNIT_DIRECTORIES = [
+  '/etc/systemd/system',
+  '/run/systemd/system',
+  '/usr/local/lib/systemd/system',
+  '/lib/systemd/system',
+  '/usr/lib/systemd/system',
+];
 
 /** `docker` → `docker.service`; `docker.socket` stays. Mirrors systemctl's own name mangling. */
 export function fullUnitName(name: string): string {

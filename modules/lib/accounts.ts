@@ -23,8 +23,7 @@ export function accountNameProblem(name: string, what: 'user' | 'group'): string
 }
 
 /** Schema for a user or group name (see accountNameProblem). */
-export const accountName = (what: 'user' | 'group') =>
-  s.string({ what: `a ${what} name` }).refine((name) => accountNameProblem(name, what));
+export const accountName = (what: 'user' | 'group') => s.string({ what: `a ${what} name` }).refine((name) => accountNameProblem(name, what));
 
 /** A group given by name or by numeric id (a primary group may be either, as in useradd -g). */
 export const groupRef = () =>
@@ -37,8 +36,7 @@ export const accountId = () => s.int({ min: 0, max: 4_294_967_294 });
  * A passwd field that holds a path (home, shell): absolute, and free of the `:` and line breaks that
  * would split the passwd line. Normalise it with `normaliseAccountPath` before comparing.
  */
-export const passwdPath = (what: string) =>
-  s.string({ pattern: /^\/[^:\n\r]*$/, what: `${what}: an absolute path without ":" or line breaks` });
+export const passwdPath = (what: string) => s.string({ pattern: /^\/[^:\n\r]*$/, what: `${what}: an absolute path without ":" or line breaks` });
 
 /** `/home//alice/` → `/home/alice`, `/home/x/../alice` → `/home/alice`: the form passwd stores and getent prints. */
 export function normaliseAccountPath(path: string): string {

@@ -56,10 +56,12 @@ export const SECRET_CONTENT = '(secret content)';
  */
 export async function planFileContent(options: FileContentOptions, host: HostContext, known?: FileState): Promise<Plan> {
   checkOptions(options);
-  const state = known ?? (await readFileState(host, options.path, {
-    follow: options.follow,
-    content: options.content instanceof Secret ? 'never' : 'small',
-  }));
+  const state =
+    known ??
+    (await readFileState(host, options.path, {
+      follow: options.follow,
+      content: options.content instanceof Secret ? 'never' : 'small',
+    }));
   const plan = planFileContentFrom(options, state);
   if (plan.changes.length > 0) await checkAccountsExist(options, state, host);
   return plan;

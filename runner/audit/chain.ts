@@ -74,27 +74,48 @@ export function verifyChain(text: string): ChainVerdict {
       return fail('not valid JSON (a truncated or edited line)');
     }
     if (typeof record !== 'object' || record === null) return fail('not a record');
-    const { hash, prev, seq, kind, records, head } = record as { hash?: unknown; prev?: unknown; seq?: unknown; kind?: unknown; records?: unknown; head?: unknown };
+    const { hash, prev, seq, kind, records, head } = record as {
+      hash?: unknown;
+      prev?: unknown;
+      seq?: unknown;
+      kind?: unknown;
+      records?: unknown;
+      head?: unknown;
+    };
     if (seq !== index + 1) return fail(`sequence number is ${JSON.stringify(seq)}, expected ${index + 1} (a record was removed or reordered)`);
     const expectedPrev = previous === undefined ? GENESIS : sha256(previous);
     if (prev !== expectedPrev) return fail('prev does not match the sha256 of the line before (the previous record was changed, or one was removed)');
     const marker = `,"hash":"${String(hash)}"}`;
     if (typeof hash !== 'string' || !line.endsWith(marker)) return fail('hash field missing or not last');
     const unsealed = `${line.slice(0, -marker.length)}}`;
-    if (sha256(unsealed) !== hash) return fail('hash does not match the record\'s content (this record was changed)');
-    if (closedAt !== undefined) return fail(`it follows the closing record (record ${closedAt}): nothing is written after a run ends, so it was appended later`);
+    if (sha256(unsealed) !== hash) return fail("hash does not match the record's content (this record was changed)");
+    if (closedAt !== undefined)
+      return fail(`it follows the closing record (record ${closedAt}): nothing is written after a run ends, so it was appended later`);
     if (kind === CLOSING_KIND) {
       const expected = closingFields(lineNumber, previous);
       if (records !== expected.records || head !== expected.head) {
-        return fail(`the closing record's count and head (${JSON.stringify(records)}, ${JSON.stringify(head)}) do not match the log (${expected.records}, ${expected.head})`);
+        return fail(
+          `the closing record's count and head (${JSON.stringify(records)}, ${JSON.stringify(head)}) do not match the log (${expected.records}, ${expected.head})`,
+        );
       }
       closedAt = lineNumber;
     }
     previous = line;
   }
-  if (lines.length === 0) return { ok: false, status: 'incomplete', records: 0, problem: 'the log holds no records (an empty file: the run never started writing, or the file was emptied)' };
+  if (lines.length === 0)
+    return {
+      ok: false,
+      status: 'incomplete',
+      records: 0,
+      problem: 'the log holds no records (an empty file: the run never started writing, or the file was emptied)',
+    };
   if (closedAt === undefined) {
-    return { ok: false, status: 'incomplete', records: lines.length, problem: `no closing ${CLOSING_KIND} record after record ${lines.length}: the run was cut off, or its last records were removed` };
+    return {
+      ok: false,
+      status: 'incomplete',
+      records: lines.length,
+      problem: `no closing ${CLOSING_KIND} record after record ${lines.length}: the run was cut off, or its last records were removed`,
+    };
   }
   // A merged log (audit merge) also carries its parts' own chains, and may lack a shard.
   const first = JSON.parse(lines[0]!) as Record<string, unknown>;

@@ -32,11 +32,18 @@ export function openAuditLog(path: string): AuditLogFile {
   const existing = statOrUndefined(path);
   if (existing) {
     if (existing.isDirectory()) {
-      throw new AuditLogError(path, 'is a directory; --audit-log takes the path of a new file', `give a file name in it, e.g. ${path.replace(/\/$/, '')}/run.jsonl, or leave the option out to get audit/RUN-ID.jsonl`);
+      throw new AuditLogError(
+        path,
+        'is a directory; --audit-log takes the path of a new file',
+        `give a file name in it, e.g. ${path.replace(/\/$/, '')}/run.jsonl, or leave the option out to get audit/RUN-ID.jsonl`,
+      );
     }
     if (!existing.isCharacterDevice()) {
-      throw new AuditLogError(path, 'already exists; drover never appends to or overwrites an audit log, since each run is one log',
-        'choose a new path for --audit-log (e.g. with the date in its name), or leave the option out to get audit/RUN-ID.jsonl');
+      throw new AuditLogError(
+        path,
+        'already exists; drover never appends to or overwrites an audit log, since each run is one log',
+        'choose a new path for --audit-log (e.g. with the date in its name), or leave the option out to get audit/RUN-ID.jsonl',
+      );
     }
     return { fd: attempt(path, () => openSync(path, 'a')), created: false };
   }
@@ -56,8 +63,12 @@ export function writeRecord(file: AuditLogFile, path: string, line: string, firs
       unlinkSync(path);
     }
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new AuditLogError(path, `cannot be written (${code})${first ? '; nothing was run' : ''}`,
-      code === 'ENOSPC' ? `free space on that file system, or ${CHOOSE}` : CHOOSE, { cause: error });
+    throw new AuditLogError(
+      path,
+      `cannot be written (${code})${first ? '; nothing was run' : ''}`,
+      code === 'ENOSPC' ? `free space on that file system, or ${CHOOSE}` : CHOOSE,
+      { cause: error },
+    );
   }
 }
 

@@ -85,7 +85,9 @@ export function mergeAuditLogs(params: MergeParams): MergeResult {
     for (const [field, value] of Object.entries(identity(part))) {
       const wanted = expected[field as keyof typeof expected];
       if (value !== wanted) {
-        throw new MergeError(`${part.file} is not a part of the same run as ${first.file}: its ${field} is ${JSON.stringify(value)}, not ${JSON.stringify(wanted)}; merge only the shards of one run (same playbook, inventory selection, mode and N)`);
+        throw new MergeError(
+          `${part.file} is not a part of the same run as ${first.file}: its ${field} is ${JSON.stringify(value)}, not ${JSON.stringify(wanted)}; merge only the shards of one run (same playbook, inventory selection, mode and N)`,
+        );
       }
     }
   }
@@ -98,7 +100,9 @@ export function mergeAuditLogs(params: MergeParams): MergeResult {
   const count = first.shard.count;
   const missing = Array.from({ length: count }, (_, index) => index + 1).filter((index) => !byShard.has(index));
   if (missing.length > 0 && !params.allowMissing) {
-    throw new MergeError(`shard(s) ${missing.join(', ')} of ${count} missing: give every shard's log, or pass --allow-missing to write a merged log that verifies as incomplete (exit 3)`);
+    throw new MergeError(
+      `shard(s) ${missing.join(', ')} of ${count} missing: give every shard's log, or pass --allow-missing to write a merged log that verifies as incomplete (exit 3)`,
+    );
   }
   // A host in two parts would be counted twice; a host of the selection in none, not at all.
   const owner = new Map<string, string>();
@@ -110,12 +114,17 @@ export function mergeAuditLogs(params: MergeParams): MergeResult {
     }
   }
   if (missing.length === 0 && owner.size !== first.shard.selectedHosts) {
-    throw new MergeError(`the parts run ${owner.size} host(s) between them, but the run selected ${first.shard.selectedHosts}: the parts do not cover the selection`);
+    throw new MergeError(
+      `the parts run ${owner.size} host(s) between them, but the run selected ${first.shard.selectedHosts}: the parts do not cover the selection`,
+    );
   }
 
   const ordered = [...byShard.keys()].sort((a, b) => a - b).map((index) => byShard.get(index)!);
   const summaries = ordered.map((part) => part.summary);
-  const exitCode = wholeExitCode(summaries.map((part) => part.exitCode), missing.length);
+  const exitCode = wholeExitCode(
+    summaries.map((part) => part.exitCode),
+    missing.length,
+  );
   const start = first.records[0]!;
   const out: string[] = [];
   const append = (body: Record<string, unknown>) => {
@@ -170,7 +179,8 @@ function readPart(file: string, text: string, signature: MergedPartSummary['sign
   const start = records[0]!;
   if (start.kind === MERGE_KIND) throw new MergeError(`${file} is already a merged log; merge the shards' own logs`);
   const shard = start.shard as ShardFields | undefined;
-  if (start.kind !== 'run-start' || !shard) throw new MergeError(`${file} is not the log of a shard: its run-start record has no shard (run each part with --shard I/N)`);
+  if (start.kind !== 'run-start' || !shard)
+    throw new MergeError(`${file} is not the log of a shard: its run-start record has no shard (run each part with --shard I/N)`);
   const end = records[records.length - 1]!;
   return {
     file,

@@ -59,11 +59,16 @@ export function originalLine(record: Record<string, unknown>): string {
  */
 export function verifyMergedParts(records: Array<Record<string, unknown>>): MergedPartsVerdict {
   const merge = records[0] as { parts?: MergedPartSummary[]; missing?: number[]; shardCount?: number; selectedHosts?: number };
-  if (!Array.isArray(merge.parts) || !Array.isArray(merge.missing)) return { status: 'broken', brokenAt: 1, problem: 'the merge record lacks its parts or missing list' };
+  if (!Array.isArray(merge.parts) || !Array.isArray(merge.missing))
+    return { status: 'broken', brokenAt: 1, problem: 'the merge record lacks its parts or missing list' };
   // Every shard 1..N is either a part or listed missing, and whole parts cover the selection: a part cannot be dropped quietly.
   const named = [...merge.parts.map((part) => part.shard), ...merge.missing].sort((a, b) => a - b);
   if (named.length !== merge.shardCount || named.some((shard, index) => shard !== index + 1)) {
-    return { status: 'broken', brokenAt: 1, problem: `the merge record's parts and missing shards (${named.join(', ')}) are not shards 1 to ${String(merge.shardCount)}, each once` };
+    return {
+      status: 'broken',
+      brokenAt: 1,
+      problem: `the merge record's parts and missing shards (${named.join(', ')}) are not shards 1 to ${String(merge.shardCount)}, each once`,
+    };
   }
   const covered = merge.parts.reduce((sum, part) => sum + part.hosts, 0);
   if (merge.missing.length === 0 && covered !== merge.selectedHosts) {
@@ -77,32 +82,48 @@ export function verifyMergedParts(records: Array<Record<string, unknown>>): Merg
     const lineNumber = index + 1;
     const fail = (problem: string): MergedPartsVerdict => ({ status: 'broken', brokenAt: lineNumber, problem });
     const source = record.source as { shard?: unknown; seq?: unknown; prev?: unknown; hash?: unknown } | undefined;
-    if (!source || typeof source.shard !== 'number' || typeof source.hash !== 'string') return fail('a record between the merge record and the closing record has no source (shard, seq, prev, hash)');
+    if (!source || typeof source.shard !== 'number' || typeof source.hash !== 'string')
+      return fail('a record between the merge record and the closing record has no source (shard, seq, prev, hash)');
     const part = expected.get(source.shard);
     if (!part) return fail(`a record of shard ${source.shard}, which the merge record does not name`);
     const state = seen.get(source.shard) ?? { records: 0 };
     seen.set(source.shard, state);
     if (state.closedBy) return fail(`a record of shard ${source.shard} after that part's closing record`);
-    if (source.seq !== state.records + 1) return fail(`shard ${source.shard}'s record has source seq ${JSON.stringify(source.seq)}, expected ${state.records + 1} (a part's record was removed or reordered)`);
+    if (source.seq !== state.records + 1)
+      return fail(
+        `shard ${source.shard}'s record has source seq ${JSON.stringify(source.seq)}, expected ${state.records + 1} (a part's record was removed or reordered)`,
+      );
     const expectedPrev = state.previous === undefined ? GENESIS : sha256(state.previous);
-    if (source.prev !== expectedPrev) return fail(`shard ${source.shard}'s record ${String(source.seq)}: its source prev does not match the record before it in that part`);
+    if (source.prev !== expectedPrev)
+      return fail(`shard ${source.shard}'s record ${String(source.seq)}: its source prev does not match the record before it in that part`);
     const line = originalLine(record);
     const marker = `,"hash":"${source.hash}"}`;
-    if (sha256(`${line.slice(0, -marker.length)}}`) !== source.hash) return fail(`shard ${source.shard}'s record ${String(source.seq)} does not hash to its source hash (it was changed after the part was written)`);
+    if (sha256(`${line.slice(0, -marker.length)}}`) !== source.hash)
+      return fail(`shard ${source.shard}'s record ${String(source.seq)} does not hash to its source hash (it was changed after the part was written)`);
     state.records++;
     if (record.kind === SHARD_END_KIND) {
       const closing = record as { records?: unknown; head?: unknown };
-      if (closing.records !== state.records || closing.head !== state.previous?.slice(-66, -2)) return fail(`shard ${source.shard}'s closing record does not match its part (count or head)`);
-      if (closing.records !== part.records || closing.head !== part.head || source.hash !== part.closingHash) return fail(`shard ${source.shard}'s closing record does not match what the merge record says of that part`);
+      if (closing.records !== state.records || closing.head !== state.previous?.slice(-66, -2))
+        return fail(`shard ${source.shard}'s closing record does not match its part (count or head)`);
+      if (closing.records !== part.records || closing.head !== part.head || source.hash !== part.closingHash)
+        return fail(`shard ${source.shard}'s closing record does not match what the merge record says of that part`);
       state.closedBy = source.hash;
     }
     state.previous = line;
   }
   for (const part of merge.parts) {
-    if (!seen.get(part.shard)?.closedBy) return { status: 'broken', brokenAt: records.length, problem: `the part of shard ${part.shard} (${part.file}) is not whole in the merged log: records were removed` };
+    if (!seen.get(part.shard)?.closedBy)
+      return {
+        status: 'broken',
+        brokenAt: records.length,
+        problem: `the part of shard ${part.shard} (${part.file}) is not whole in the merged log: records were removed`,
+      };
   }
   if (merge.missing.length > 0) {
-    return { status: 'incomplete', problem: `shard(s) ${merge.missing.join(', ')} of ${String(merge.shardCount)} missing: merged with --allow-missing, so those shards' hosts are not accounted for` };
+    return {
+      status: 'incomplete',
+      problem: `shard(s) ${merge.missing.join(', ')} of ${String(merge.shardCount)} missing: merged with --allow-missing, so those shards' hosts are not accounted for`,
+    };
   }
   return { status: 'intact' };
 }

@@ -28,7 +28,9 @@ function shardLine(shard: unknown): string {
 }
 
 function formatRecord(r: Record<string, unknown>): string {
-  const time = String(r.time ?? '').replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const time = String(r.time ?? '')
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   const prefix = `#${String(r.seq)} ${time}`;
   switch (r.kind) {
     case 'run-start':
@@ -40,7 +42,10 @@ function formatRecord(r: Record<string, unknown>): string {
       const missing = (r.missing as number[] | undefined) ?? [];
       return [
         `${prefix} MERGE of ${parts.length} of ${String(r.shardCount)} shard(s) of ${String(r.selectedHosts)} host(s) · whole run exit ${String(r.exitCode)}`,
-        ...parts.map((part) => `    shard ${String(part.shard)}: ${printable(String(part.file))} sha256 ${String(part.sha256).slice(0, 16)}… ${String(part.records)} records, exit ${String(part.exitCode)}`),
+        ...parts.map(
+          (part) =>
+            `    shard ${String(part.shard)}: ${printable(String(part.file))} sha256 ${String(part.sha256).slice(0, 16)}… ${String(part.records)} records, exit ${String(part.exitCode)}`,
+        ),
         ...missing.map((shard) => `    shard ${shard}: MISSING`),
       ].join('\n');
     }
@@ -49,17 +54,31 @@ function formatRecord(r: Record<string, unknown>): string {
     case 'task':
     case 'handler': {
       const commands = (r.commands as Array<{ line: string; executed: boolean; exitCode: number | null }> | undefined) ?? [];
-      const lines = [`${prefix} ${String(r.status).toUpperCase()} ${printable(String(r.host))} · ${printable(String(r.task))} [${String(r.module)}]${r.checkMode ? ' (check)' : ''} · ${String(r.msg).split('\n')[0]}`];
-      for (const command of commands) lines.push(`    ${command.executed ? `rc=${command.exitCode}` : 'not run'} $ ${command.line.split('\n').slice(-1)[0]?.slice(0, 200)}`);
+      const lines = [
+        `${prefix} ${String(r.status).toUpperCase()} ${printable(String(r.host))} · ${printable(String(r.task))} [${String(r.module)}]${r.checkMode ? ' (check)' : ''} · ${String(r.msg).split('\n')[0]}`,
+      ];
+      for (const command of commands)
+        lines.push(`    ${command.executed ? `rc=${command.exitCode}` : 'not run'} $ ${command.line.split('\n').slice(-1)[0]?.slice(0, 200)}`);
       return lines.join('\n');
     }
     case 'host-output':
-      return `${prefix} OUTPUT ${printable(String(r.host))} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '').split('\n').map((line) => `    ${line}`).join('\n')}`;
+      return `${prefix} OUTPUT ${printable(String(r.host))} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '')
+        .split('\n')
+        .map((line) => `    ${line}`)
+        .join('\n')}`;
     case 'run-end':
-      return `${prefix} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms\n${
-        ((r.recap as Array<Record<string, unknown>> | undefined) ?? []).map((line) => `    ${printable(String(line.host))}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)} ignored=${String(line.ignored ?? 0)}`).join('\n')
-      }`;
+      return `${prefix} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms\n${(
+        (r.recap as Array<Record<string, unknown>> | undefined) ?? []
+      )
+        .map(
+          (line) =>
+            `    ${printable(String(line.host))}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)} ignored=${String(line.ignored ?? 0)}`,
+        )
+        .join('\n')}`;
     default:
-      return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason].filter(Boolean).map((part) => printable(String(part))).join(' · ')}`;
+      return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason]
+        .filter(Boolean)
+        .map((part) => printable(String(part)))
+        .join(' · ')}`;
   }
 }

@@ -100,7 +100,17 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
     case 'host-output':
       return { ...head, host: event.host, exitCode: event.exitCode, stdoutTail: tail(event.stdout, 50, 8000), stderrTail: tail(event.stderr, 20, 4000) };
     case 'task-retry':
-      return { ...head, host: event.host, task: event.task, module: event.module, attempt: event.attempt, attempts: event.attempts, delaySeconds: event.delaySeconds, status: event.status, msg: event.msg };
+      return {
+        ...head,
+        host: event.host,
+        task: event.task,
+        module: event.module,
+        attempt: event.attempt,
+        attempts: event.attempts,
+        delaySeconds: event.delaySeconds,
+        status: event.status,
+        msg: event.msg,
+      };
     case 'host-unreachable':
       return { ...head, host: event.host, message: event.message, hint: event.hint };
     case 'warning':

@@ -62,7 +62,7 @@ export async function moduleCommand(argv: string[]): Promise<number> {
   const { options, positionals, extra } = parseCommonOptions(argv, BECOME_OPTIONS);
   if (options.help) {
     // `module --help MODULE` or `module PATTERN MODULE --help`.
-    const asked = positionals.length === 0 ? undefined : findModule(positionals[0]!) ?? findModule(positionals[1] ?? '');
+    const asked = positionals.length === 0 ? undefined : (findModule(positionals[0]!) ?? findModule(positionals[1] ?? ''));
     if (positionals.length > 0 && !asked) throw unknownModule(positionals.length === 1 ? positionals[0]! : positionals[1]!);
     process.stdout.write(`${asked ? moduleHelp(asked) : MODULE_HELP}\n`);
     return 0;
@@ -77,7 +77,8 @@ export async function moduleCommand(argv: string[]): Promise<number> {
   try {
     module.params.parse(params, '', { fromText: true });
   } catch (error) {
-    if (error instanceof SchemaError) throw new UsageError(`invalid parameters for ${module.name}: ${error.message}; nothing was run (see \`run module ${module.name} --help\`)`);
+    if (error instanceof SchemaError)
+      throw new UsageError(`invalid parameters for ${module.name}: ${error.message}; nothing was run (see \`run module ${module.name} --help\`)`);
     throw error;
   }
   return adhocRun('module', pattern, module, params, options, extra, true, false);
@@ -101,7 +102,9 @@ export function parsePairs(pairs: string[]): Record<string, string> {
 function refuseTags(command: string, options: CommonOptions): void {
   const given = [...(options.tags.length > 0 ? ['--tags'] : []), ...(options.skipTags.length > 0 ? ['--skip-tags'] : [])];
   if (given.length > 0) {
-    throw new UsageError(`${given.join(' and ')} ${given.length > 1 ? 'select' : 'selects'} tasks of a playbook; \`${command}\` runs one untagged task, so ${given.length > 1 ? 'they have' : 'it has'} no meaning here: remove ${given.length > 1 ? 'them' : 'it'} (or narrow the hosts with the pattern or --limit). Nothing was run.`);
+    throw new UsageError(
+      `${given.join(' and ')} ${given.length > 1 ? 'select' : 'selects'} tasks of a playbook; \`${command}\` runs one untagged task, so ${given.length > 1 ? 'they have' : 'it has'} no meaning here: remove ${given.length > 1 ? 'them' : 'it'} (or narrow the hosts with the pattern or --limit). Nothing was run.`,
+    );
   }
 }
 
@@ -169,7 +172,12 @@ async function adhocRun(
   });
   const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;
   const becomeOption = extra.become || becomeUser ? (becomeUser ?? true) : undefined;
-  const taskName = kind === 'exec' ? String(params.cmd) : `${module.name} ${Object.entries(params).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`;
+  const taskName =
+    kind === 'exec'
+      ? String(params.cmd)
+      : `${module.name} ${Object.entries(params)
+          .map(([key, value]) => `${key}=${String(value)}`)
+          .join(' ')}`;
   const book = definePlaybook({ name: kind });
   const play = book.play({
     name: kind,

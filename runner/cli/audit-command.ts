@@ -165,7 +165,14 @@ function mergeCommand(argv: string[]): number {
     // `audit verify --allowed-signers` on the part; the merged log records the signer's key.
     const signature = verifyAuditSignature(file, log.bytes, undefined, now);
     if (signature.status === 'bad') throw new UsageError(`audit merge: ${file} cannot be merged: ${describeSignature(signature, false)}; nothing was written`);
-    return { file, text: log.text, signature: signature.status === 'unchecked' ? { status: 'unchecked' as const, ...(signature.signer && { signer: signature.signer }) } : { status: 'missing' as const } };
+    return {
+      file,
+      text: log.text,
+      signature:
+        signature.status === 'unchecked'
+          ? { status: 'unchecked' as const, ...(signature.signer && { signer: signature.signer }) }
+          : { status: 'missing' as const },
+    };
   });
   let result: MergeResult;
   try {
@@ -182,10 +189,14 @@ function mergeCommand(argv: string[]): number {
   }
   for (const part of result.parts) {
     const signed = part.signature.status === 'unchecked' ? `, signed by ${part.signature.signer ?? 'a key'} (signature matches)` : '';
-    process.stdout.write(`shard ${part.shard}/${result.shardCount}: ${part.file}, intact, ${part.records} records, ${part.hosts} host(s), exit ${part.exitCode}${signed}\n`);
+    process.stdout.write(
+      `shard ${part.shard}/${result.shardCount}: ${part.file}, intact, ${part.records} records, ${part.hosts} host(s), exit ${part.exitCode}${signed}\n`,
+    );
   }
   for (const shard of result.missing) process.stdout.write(`shard ${shard}/${result.shardCount}: MISSING\n`);
-  process.stdout.write(`merged into ${output}: ${verifyChain(result.text).records} records\nwhole run: exit ${result.exitCode} (${WHOLE_MEANING[result.exitCode] ?? 'failed'})\n`);
+  process.stdout.write(
+    `merged into ${output}: ${verifyChain(result.text).records} records\nwhole run: exit ${result.exitCode} (${WHOLE_MEANING[result.exitCode] ?? 'failed'})\n`,
+  );
   return result.exitCode;
 }
 

@@ -7,9 +7,21 @@ import { UsageError } from './options.ts';
 
 /** Errors whose message is written for the operator (a name ending in Error, set by our own classes). */
 const OPERATOR_ERRORS = new Set([
-  'UsageError', 'InventoryError', 'HostPatternError', 'ConnectionVariableError', 'ShlexError', 'SchemaError', 'TemplateError',
-  'UnreachableError', 'HostKeyError', 'ModuleError', 'SshConfigError', 'InvalidShellValueError',
-  'AuditLogError', 'AuditSignError', 'AuditCopyError',
+  'UsageError',
+  'InventoryError',
+  'HostPatternError',
+  'ConnectionVariableError',
+  'ShlexError',
+  'SchemaError',
+  'TemplateError',
+  'UnreachableError',
+  'HostKeyError',
+  'ModuleError',
+  'SshConfigError',
+  'InvalidShellValueError',
+  'AuditLogError',
+  'AuditSignError',
+  'AuditCopyError',
 ]);
 
 export function describeError(error: unknown): string {

@@ -94,7 +94,10 @@ const OPTION_SPEC = {
 } as const;
 
 /** Parses argv (without the subcommand); returns the options and the positional words. */
-export function parseCommonOptions(argv: string[], extra: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {}): {
+export function parseCommonOptions(
+  argv: string[],
+  extra: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {},
+): {
   options: CommonOptions;
   positionals: string[];
   extra: Record<string, string | boolean | undefined>;
@@ -108,7 +111,13 @@ export function parseCommonOptions(argv: string[], extra: Record<string, { type:
     throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see --help)`);
   }
   const v = parsed.values as Record<string, unknown>;
-  const list = (value: unknown) => ([value].flat().filter((item): item is string => typeof item === 'string')).flatMap((item) => item.split(',')).map((item) => item.trim()).filter(Boolean);
+  const list = (value: unknown) =>
+    [value]
+      .flat()
+      .filter((item): item is string => typeof item === 'string')
+      .flatMap((item) => item.split(','))
+      .map((item) => item.trim())
+      .filter(Boolean);
   const forks = v.forks === undefined ? DEFAULT_MAX_FORKS : wholeNumber('--forks', String(v.forks), 1, 10_000);
   const timeoutSeconds = v.timeout === undefined ? 1800 : wholeNumber('--timeout', String(v.timeout), 1, 86_400);
   if (v['accept-new-host-keys'] && v['insecure-skip-host-key-check']) {

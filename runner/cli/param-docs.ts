@@ -13,10 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-type Token =
-  | { kind: 'doc'; text: string }
-  | { kind: 'word'; text: string }
-  | { kind: 'punct'; text: string };
+type Token = { kind: 'doc'; text: string } | { kind: 'word'; text: string } | { kind: 'punct'; text: string };
 
 /** Parameter name → its doc comment as one paragraph; parameters without one are absent. */
 export function paramDocs(file: string): Map<string, string> {
@@ -113,7 +110,8 @@ function objectEntries(tokens: Token[], start: number): Entry[] {
     if (!atEntry) continue;
     const next = tokens[i + 1];
     if (token.kind === 'punct' && token.text === '...' && next?.kind === 'word') entries.push({ kind: 'spread', name: next.text });
-    else if (token.kind === 'word' && (isPunct(next, ':') || (isPunct(next, '?') && isPunct(tokens[i + 2], ':')))) entries.push({ kind: 'key', name: token.text, doc });
+    else if (token.kind === 'word' && (isPunct(next, ':') || (isPunct(next, '?') && isPunct(tokens[i + 2], ':'))))
+      entries.push({ kind: 'key', name: token.text, doc });
     atEntry = false;
   }
   return entries;

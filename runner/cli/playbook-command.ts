@@ -38,7 +38,10 @@ ${COMMON_HELP}`;
 export async function playbookCommand(argv: string[]): Promise<number> {
   // Taken out before the common options are parsed: only this command has it.
   const typecheck = !argv.includes('--no-typecheck');
-  const { options, positionals, extraLists } = parseCommonOptions(argv.filter((arg) => arg !== '--no-typecheck'), { 'extra-vars': { type: 'string', short: 'e', multiple: true } });
+  const { options, positionals, extraLists } = parseCommonOptions(
+    argv.filter((arg) => arg !== '--no-typecheck'),
+    { 'extra-vars': { type: 'string', short: 'e', multiple: true } },
+  );
   if (options.help) {
     process.stdout.write(`${PLAYBOOK_HELP}\n`);
     return 0;
@@ -61,12 +64,16 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   }
   const { vars, errors } = validatePlaybookVars(playbook, hosts, typedExtra.declared);
   if (errors.length > 0) {
-    throw new UsageError(`the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`);
+    throw new UsageError(
+      `the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`,
+    );
   }
 
   const templateProblems = checkTemplates(playbook.templates, hosts, (pattern) => targets.select(pattern, { allowEmpty: true }));
   if (templateProblems.length > 0) {
-    throw new UsageError(`the playbook's templates cannot render on every host; nothing was run:\n  ${templateProblems.join('\n  ')}\ndeclare the name in book.template(…, { vars: [...] }) and pass it, or set it in the inventory`);
+    throw new UsageError(
+      `the playbook's templates cannot render on every host; nothing was run:\n  ${templateProblems.join('\n  ')}\ndeclare the name in book.template(…, { vars: [...] }) and pass it, or set it in the inventory`,
+    );
   }
 
   const run = startRun({
@@ -118,7 +125,8 @@ export async function playbookCommand(argv: string[]): Promise<number> {
  */
 function noHostsMessage(playbook: Playbook<unknown>, inventoryPath: string | undefined, limit: string | undefined): string {
   const patterns = [...new Set(playbook.plays.map((play) => play.hosts))].join(', ');
-  if (!inventoryPath) return `no host matches this playbook's plays (${patterns}): no inventory was given, so only the implicit localhost exists; pass -i INVENTORY. Nothing was run.`;
+  if (!inventoryPath)
+    return `no host matches this playbook's plays (${patterns}): no inventory was given, so only the implicit localhost exists; pass -i INVENTORY. Nothing was run.`;
   return `no host matches this playbook's plays (${patterns}) in the inventory ${inventoryPath}${limit ? ` narrowed by --limit ${limit}` : ''}; nothing was run. Check -i and --limit (\`run inventory -i FILE --graph\` shows the groups).`;
 }
 
@@ -143,15 +151,21 @@ async function loadPlaybook(path: string): Promise<Playbook<unknown>> {
     throw new UsageError(`cannot load the playbook ${path}: ${message}${commonJsHint(path)}`);
   }
   if (!isPlaybook(loaded.default)) {
-    throw new UsageError(`${path} does not default-export a playbook: end it with \`export default book.playbook([...plays])\` (see README, "Writing a playbook")`);
+    throw new UsageError(
+      `${path} does not default-export a playbook: end it with \`export default book.playbook([...plays])\` (see README, "Writing a playbook")`,
+    );
   }
   if (loaded.default.runtime !== RUNTIME) {
     // Two copies of the runner would not recognise each other's Secrets and errors. The causes: CommonJS
     // compilation (a copy of its own), or a playbook importing another installation of drover.
     if (commonJsHint(path) !== '') {
-      throw new UsageError(`${path} was loaded as CommonJS with its own copy of drover's runner: keep playbooks in a folder whose package.json says "type": "module", or name the file .mts`);
+      throw new UsageError(
+        `${path} was loaded as CommonJS with its own copy of drover's runner: keep playbooks in a folder whose package.json says "type": "module", or name the file .mts`,
+      );
     }
-    throw new UsageError(`${path} imports another installation of drover than the one running it (${fileURLToPath(new URL('../..', import.meta.url))}): run the drover installed beside the playbook (\`npx drover\` in its project)`);
+    throw new UsageError(
+      `${path} imports another installation of drover than the one running it (${fileURLToPath(new URL('../..', import.meta.url))}): run the drover installed beside the playbook (\`npx drover\` in its project)`,
+    );
   }
   return loaded.default;
 }

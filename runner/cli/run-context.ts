@@ -90,7 +90,10 @@ export function reportStrayError(error: unknown): void {
 export function startRun(settings: RunContextSettings): RunContext {
   const { options } = settings;
   const started = Date.now();
-  const runId = `${new Date(started).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  const runId = `${new Date(started)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   const redactor = new Redactor();
   for (const host of settings.hosts) {
     if (host.connection.password) redactor.add(host.connection.password);
@@ -114,23 +117,35 @@ export function startRun(settings: RunContextSettings): RunContext {
   // Right after the writer, so each copy gets each line as soon as the file has it.
   const auditCopies = new AuditCopyReporter(auditWriter, audit.copies);
   const reporters: Reporter[] = [auditWriter, auditCopies];
-  reporters.push(options.json
-    ? new JsonReporter(stdout, redactor)
-    : new TerminalReporter({ stream: stdout, interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI, showDiff: options.diff, verbose: options.verbose, verbosity: options.verbosity, redactor }));
+  reporters.push(
+    options.json
+      ? new JsonReporter(stdout, redactor)
+      : new TerminalReporter({
+          stream: stdout,
+          interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI,
+          showDiff: options.diff,
+          verbose: options.verbose,
+          verbosity: options.verbosity,
+          redactor,
+        }),
+  );
   const bus = new EventBus(runId, reporters);
   const state = new RunState();
   const connector = settings.connector ?? connect;
   const outputBudget = new OutputBudget(options.maxOutputBytes);
-  const sessions = new SessionPool((target) => new HostSession(target, connector, redactor, {
-    defaultTimeoutMs: options.timeoutSeconds * 1000,
-    abortSignal: state.abort.signal,
-    outputBudget,
-    ...((options.verbosity ?? 0) >= 2 && {
-      trace: (host: string, level: 2 | 3, message: string, detail?: string) => {
-        if (level <= (options.verbosity ?? 0)) bus.emit({ kind: 'trace', host, level, message, detail });
-      },
-    }),
-  }));
+  const sessions = new SessionPool(
+    (target) =>
+      new HostSession(target, connector, redactor, {
+        defaultTimeoutMs: options.timeoutSeconds * 1000,
+        abortSignal: state.abort.signal,
+        outputBudget,
+        ...((options.verbosity ?? 0) >= 2 && {
+          trace: (host: string, level: 2 | 3, message: string, detail?: string) => {
+            if (level <= (options.verbosity ?? 0)) bus.emit({ kind: 'trace', host, level, message, detail });
+          },
+        }),
+      }),
+  );
 
   const operator = process.env.SUDO_USER ? `${process.env.SUDO_USER} (as ${userInfo().username})` : userInfo().username;
   bus.emit({
@@ -144,7 +159,11 @@ export function startRun(settings: RunContextSettings): RunContext {
     if (state.stop('interrupted')) {
       state.interruptExitCode = exitStatusOf(request.signal);
       const again = request.signal === 'SIGINT' ? 'Ctrl-C again' : `${request.signal} again`;
-      bus.emit({ kind: 'stopping', reason: 'interrupted', message: `${request.how}: no new task starts; running commands are let finish (${again} to kill them)` });
+      bus.emit({
+        kind: 'stopping',
+        reason: 'interrupted',
+        message: `${request.how}: no new task starts; running commands are let finish (${again} to kill them)`,
+      });
     }
     if (request.level >= 2) state.abort.abort();
   };

@@ -61,7 +61,9 @@ export function shardHosts<T extends { name: string }>(hosts: readonly T[], shar
 
 /** sha256 of the sorted, de-duplicated host names joined by newlines: the same for every shard of one run. */
 export function selectionDigest(names: readonly string[]): string {
-  return createHash('sha256').update([...new Set(names)].sort().join('\n')).digest('hex');
+  return createHash('sha256')
+    .update([...new Set(names)].sort().join('\n'))
+    .digest('hex');
 }
 
 /**
@@ -69,12 +71,21 @@ export function selectionDigest(names: readonly string[]): string {
  * for a shard left with no hosts: that part of the run has nothing to do and exits 0, so a Job's pod or
  * a matrix job for it succeeds, and its audit log still says which part it was for `audit merge`.
  */
-export function applyShard<T extends { name: string }>(selected: readonly T[], shard: Shard | undefined): { hosts: T[]; record?: ShardRecord; warnings: string[] } {
+export function applyShard<T extends { name: string }>(
+  selected: readonly T[],
+  shard: Shard | undefined,
+): { hosts: T[]; record?: ShardRecord; warnings: string[] } {
   if (!shard) return { hosts: [...selected], warnings: [] };
   const hosts = shardHosts(selected, shard);
-  const record: ShardRecord = { ...shard, selectedHosts: selected.length, selectedDigest: selectionDigest(selected.map((host) => host.name)), hosts: hosts.length };
-  const warnings = hosts.length === 0
-    ? [`shard ${shard.index}/${shard.count} holds none of the ${selected.length} selected host(s): nothing to do here (exit 0); the other shards run them`]
-    : [];
+  const record: ShardRecord = {
+    ...shard,
+    selectedHosts: selected.length,
+    selectedDigest: selectionDigest(selected.map((host) => host.name)),
+    hosts: hosts.length,
+  };
+  const warnings =
+    hosts.length === 0
+      ? [`shard ${shard.index}/${shard.count} holds none of the ${selected.length} selected host(s): nothing to do here (exit 0); the other shards run them`]
+      : [];
   return { hosts, record, warnings };
 }

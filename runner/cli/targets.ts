@@ -7,7 +7,18 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConnectionVariableError, connectionSettings, HostPatternError, inventoryFromText, limitHosts, loadInventory, LOCALHOST_NAMES, selectHosts, type Inventory, type InventoryVars } from '../../inventory/index.ts';
+import {
+  ConnectionVariableError,
+  connectionSettings,
+  HostPatternError,
+  inventoryFromText,
+  limitHosts,
+  loadInventory,
+  LOCALHOST_NAMES,
+  selectHosts,
+  type Inventory,
+  type InventoryVars,
+} from '../../inventory/index.ts';
 import type { HostTarget } from '../engine/host-session.ts';
 import { parseJumpHops, type SshConfigResult } from '../transport/ssh-config.ts';
 import { loadSshSettings, type SshSettings } from '../transport/ssh-settings.ts';
@@ -94,11 +105,12 @@ function buildTarget(inventory: Inventory, name: string, options: CommonOptions,
   const connection = connectionSpec(name, settings, sshConfig, options, vars);
   if (settings.connection === 'ssh') {
     // A jump host set in the inventory (ansible_ssh_common_args) wins over ~/.ssh/config, as ssh's -o does.
-    const hops = settings.proxyJump !== undefined
-      ? parseJumpHops(settings.proxyJump, (problem) => {
-        throw new ConnectionVariableError(name, 'ansible_ssh_common_args', `host '${name}': the ProxyJump in its ssh arguments is not valid: ${problem}`);
-      })
-      : sshConfig.proxyJump ?? [];
+    const hops =
+      settings.proxyJump !== undefined
+        ? parseJumpHops(settings.proxyJump, (problem) => {
+            throw new ConnectionVariableError(name, 'ansible_ssh_common_args', `host '${name}': the ProxyJump in its ssh arguments is not valid: ${problem}`);
+          })
+        : (sshConfig.proxyJump ?? []);
     const jump = ssh.jumpChain(connection, hops);
     if (jump) connection.jump = jump;
   }
@@ -141,13 +153,21 @@ function connectionSpec(name: string, settings: Settings, sshConfig: SshConfigRe
  * (seconds) and drover_keepalive_count win, then --connect-timeout, --keepalive-interval and
  * --keepalive-count, then CONNECTION_DEFAULTS.
  */
-function timingSettings(host: string, vars: InventoryVars, options: CommonOptions): Pick<ConnectionSpec, 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax'> {
+function timingSettings(
+  host: string,
+  vars: InventoryVars,
+  options: CommonOptions,
+): Pick<ConnectionSpec, 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax'> {
   const read = (variable: string, min: number, max: number, fromCli: number | undefined, fallback: number): number => {
     const value = vars[variable];
     if (value === undefined || value === null) return fromCli ?? fallback;
     const number = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
     if (!Number.isInteger(number) || number < min || number > max) {
-      throw new ConnectionVariableError(host, variable, `host '${host}': ${variable} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      throw new ConnectionVariableError(
+        host,
+        variable,
+        `host '${host}': ${variable} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+      );
     }
     return number;
   };
@@ -186,7 +206,11 @@ async function askForSecrets(targets: HostTarget[], options: CommonOptions): Pro
     if (known === undefined) {
       const encrypted = existsSync(spec.privateKeyFile) && (await keyNeedsPassphrase(spec.privateKeyFile).catch(() => false));
       known = encrypted
-        ? await promptSecret(`passphrase for ${spec.privateKeyFile}: `, 'key passphrase', `set ssh_key_passphrase for ${target.name} in the inventory, or load the key into ssh-agent`)
+        ? await promptSecret(
+            `passphrase for ${spec.privateKeyFile}: `,
+            'key passphrase',
+            `set ssh_key_passphrase for ${target.name} in the inventory, or load the key into ssh-agent`,
+          )
         : null;
       passphrases.set(spec.privateKeyFile, known);
     }

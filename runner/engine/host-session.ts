@@ -90,7 +90,11 @@ export class HostSession {
     if (outcome.connectionLost) {
       // The transport's reason says how the loss was found (e.g. unanswered keepalives and for how long).
       const why = outcome.transportError ? ` (${outcome.transportError})` : '';
-      this.#unreachable = new UnreachableError(this.name, `connection to ${this.name} was lost while running: ${rendered.display}${why}`, 'check that the host is up and sshd is running; the command may or may not have completed');
+      this.#unreachable = new UnreachableError(
+        this.name,
+        `connection to ${this.name} was lost while running: ${rendered.display}${why}`,
+        'check that the host is up and sshd is running; the command may or may not have completed',
+      );
       throw this.#unreachable;
     }
     return {
@@ -99,13 +103,14 @@ export class HostSession {
       executed: true,
       exitCode: outcome.exitCode,
       stdout: outcome.stdout,
-      stderr: outcome.transportError && outcome.exitCode === null
-        ? `${outcome.stderr}\n(${outcome.transportError})`
-        : outcome.timedOut
-        ? `${outcome.stderr}\n(timed out after ${Math.round((command.timeoutMs ?? this.settings.defaultTimeoutMs) / 1000)} s and was killed)`
-        : outcome.aborted
-          ? `${outcome.stderr}\n(aborted by the operator)`
-          : outcome.stderr,
+      stderr:
+        outcome.transportError && outcome.exitCode === null
+          ? `${outcome.stderr}\n(${outcome.transportError})`
+          : outcome.timedOut
+            ? `${outcome.stderr}\n(timed out after ${Math.round((command.timeoutMs ?? this.settings.defaultTimeoutMs) / 1000)} s and was killed)`
+            : outcome.aborted
+              ? `${outcome.stderr}\n(aborted by the operator)`
+              : outcome.stderr,
       durationMs: outcome.durationMs,
       timedOut: outcome.timedOut,
       ...(outcome.outputDropped && { outputDropped: outcome.outputDropped }),
@@ -124,8 +129,7 @@ export class HostSession {
       name: this.name,
       vars: this.target.vars,
       fact: <T>(fact: Fact<T>) => this.fact(fact, become),
-      probe: (script: Script, options?: ProbeOptions) =>
-        this.probe(script, become, options),
+      probe: (script: Script, options?: ProbeOptions) => this.probe(script, become, options),
     };
   }
 
@@ -161,7 +165,9 @@ export class HostSession {
   private async probe(script: Script, become: Become | undefined, options: ProbeOptions = {}): Promise<ProbeOutput> {
     const record = await this.run({ run: script, readOnly: true, stdin: options.stdin, timeoutMs: options.timeoutMs }, become);
     // A secret output (slurp) travels encoded (base64), which no redactor would recognise: not traced at all.
-    const detail = options.secretOutput ? `(secret output, ${record.stdout.length} characters, not shown)` : this.redactor.tail(`${record.stdout}${record.stderr}`, 20);
+    const detail = options.secretOutput
+      ? `(secret output, ${record.stdout.length} characters, not shown)`
+      : this.redactor.tail(`${record.stdout}${record.stderr}`, 20);
     this.settings.trace?.(this.name, 2, `probe → ${record.exitCode ?? 'killed'}: ${record.display}`, detail);
     if (record.timedOut) throw new ProbeError(this.name, record);
     return { exitCode: record.exitCode ?? -1, stdout: record.stdout, stderr: record.stderr };
@@ -173,9 +179,10 @@ export class HostSession {
       const trace = this.settings.trace;
       const spec = trace ? { ...this.target.connection, trace: (message: string) => trace(this.name, 3, message) } : this.target.connection;
       this.#connection = this.connector(spec).catch((error: unknown) => {
-        this.#unreachable = error instanceof UnreachableError
-          ? error
-          : new UnreachableError(this.name, `cannot connect to ${this.name}: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
+        this.#unreachable =
+          error instanceof UnreachableError
+            ? error
+            : new UnreachableError(this.name, `cannot connect to ${this.name}: ${error instanceof Error ? error.message : String(error)}`, undefined, error);
         throw this.#unreachable;
       });
     }

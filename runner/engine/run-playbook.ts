@@ -65,7 +65,11 @@ class HostStopped extends Error {
  * Validates the playbook's declared variables on every host it will touch before anything runs: an
  * unset variable stops the run before it does damage, like `set -u`.
  */
-export function validatePlaybookVars(playbook: Playbook<unknown>, targets: HostTarget[], extraVars: Readonly<Record<string, unknown>> = {}): { vars: Map<string, unknown>; errors: string[] } {
+export function validatePlaybookVars(
+  playbook: Playbook<unknown>,
+  targets: HostTarget[],
+  extraVars: Readonly<Record<string, unknown>> = {},
+): { vars: Map<string, unknown>; errors: string[] } {
   const vars = new Map<string, unknown>();
   const errors: string[] = [];
   for (const target of targets) {
@@ -90,19 +94,22 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
   const outputs = new Map<symbol, Map<string, unknown>>();
   const context: PlayContext = {
     outputs: <O>(play: Play<any, O, any>) => (outputs.get(play.id) ?? new Map()) as ReadonlyMap<string, O>,
-    hosts: (pattern: string) => options.inventoryHosts(pattern).map((target) => ({
-      name: target.name,
-      address: target.connection.address,
-      vars: target.vars,
-      groups: target.groups,
-    })),
+    hosts: (pattern: string) =>
+      options.inventoryHosts(pattern).map((target) => ({
+        name: target.name,
+        address: target.connection.address,
+        vars: target.vars,
+        groups: target.groups,
+      })),
     checkMode: options.check,
   };
   for (const play of playbook.plays) {
     if (options.state.stopping) break;
     const playOutputs = new Map<string, unknown>();
     outputs.set(play.id, playOutputs);
-    const targets = options.selectHosts(play.hosts).filter((target) => !options.state.failedHosts.has(target.name) && !options.state.unreachableHosts.has(target.name));
+    const targets = options
+      .selectHosts(play.hosts)
+      .filter((target) => !options.state.failedHosts.has(target.name) && !options.state.unreachableHosts.has(target.name));
     if (targets.length === 0) {
       options.bus.emit({ kind: 'warning', message: `play "${play.name}": no hosts left to run on (pattern ${play.hosts})` });
       continue;
@@ -110,14 +117,19 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
     const batches = splitIntoBatches(targets, play.serial);
     for (const [index, batch] of batches.entries()) {
       if (options.state.stopping) break;
-      if (!options.adhoc) options.bus.emit({ kind: 'play-start', play: play.name, hosts: batch.map((target) => target.name), batch: index + 1, batches: batches.length });
+      if (!options.adhoc)
+        options.bus.emit({ kind: 'play-start', play: play.name, hosts: batch.map((target) => target.name), batch: index + 1, batches: batches.length });
       const limit = pLimit(Math.max(1, options.forks));
       const failedBefore = options.state.failedHosts.size + options.state.unreachableHosts.size;
       await Promise.all(batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options))));
       const failedInBatch = options.state.failedHosts.size + options.state.unreachableHosts.size - failedBefore;
       if (play.maxFailPercentage !== undefined && (failedInBatch / batch.length) * 100 > play.maxFailPercentage) {
         if (options.state.stop('max-fail-percentage')) {
-          options.bus.emit({ kind: 'stopping', reason: 'max-fail-percentage', message: `play "${play.name}": ${failedInBatch} of ${batch.length} hosts failed, over maxFailPercentage ${play.maxFailPercentage}%` });
+          options.bus.emit({
+            kind: 'stopping',
+            reason: 'max-fail-percentage',
+            message: `play "${play.name}": ${failedInBatch} of ${batch.length} hosts failed, over maxFailPercentage ${play.maxFailPercentage}%`,
+          });
         }
       }
       if (!options.adhoc) options.bus.emit({ kind: 'play-end', play: play.name });
@@ -200,12 +212,25 @@ type FailureOptions = Pick<PlaybookRunOptions, 'check' | 'keepGoing' | 'bus' | '
  * a promise nobody awaited) and reached the process.
  */
 export function reportPlaybookError(error: unknown, where: string, host: string, options: FailureOptions, outsideTask = false): void {
-  const outcome: Pick<TaskResult, 'status' | 'msg' | 'failure'> = error instanceof UnreachableError
-    ? { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } }
-    : playbookBug(error, outsideTask);
+  const outcome: Pick<TaskResult, 'status' | 'msg' | 'failure'> =
+    error instanceof UnreachableError
+      ? { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } }
+      : playbookBug(error, outsideTask);
   const result: TaskResult = {
-    host, task: `(playbook code in ${where})`, module: 'playbook', changed: false, checkMode: options.check,
-    uncertain: false, ...outcome, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '', durationMs: 0,
+    host,
+    task: `(playbook code in ${where})`,
+    module: 'playbook',
+    changed: false,
+    checkMode: options.check,
+    uncertain: false,
+    ...outcome,
+    changes: [],
+    diffs: [],
+    commands: [],
+    rc: null,
+    stdout: '',
+    stderr: '',
+    durationMs: 0,
   };
   options.state.count(result);
   options.bus.emit({ kind: 'task-result', result, params: {}, handler: false });
@@ -245,7 +270,13 @@ function makeTasks(
       return skipped;
     }
     options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });
-    const run = await runTaskWithPolicy(session, target.name, { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText }, taskOptions, options);
+    const run = await runTaskWithPolicy(
+      session,
+      target.name,
+      { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText },
+      taskOptions,
+      options,
+    );
     const ignored = taskOptions.ignoreErrors === true && run.result.status === 'failed';
     options.state.count(run.result, ignored);
     const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
@@ -276,7 +307,13 @@ function makeTasks(
  * runTask under the task's own options: its checkMode override, changedWhen/failedWhen, and the retry
  * policy, each attempt but the last told as a `task-retry` event. Retries stop early when the run stops.
  */
-async function runTaskWithPolicy(session: HostSession, host: string, spec: TaskSpec, taskOptions: TaskOptions<string>, options: PlaybookRunOptions): Promise<TaskRun> {
+async function runTaskWithPolicy(
+  session: HostSession,
+  host: string,
+  spec: TaskSpec,
+  taskOptions: TaskOptions<string>,
+  options: PlaybookRunOptions,
+): Promise<TaskRun> {
   const check = taskOptions.checkMode === 'always-run' ? false : taskOptions.checkMode === 'always-check' ? true : options.check;
   const override = check !== options.check ? taskOptions.checkMode : undefined;
   const policy = taskOptions.retry;
@@ -295,7 +332,17 @@ async function runTaskWithPolicy(session: HostSession, host: string, spec: TaskS
     if (typeof verdict === 'object') return { ...run, result: untilThrew(result, verdict.failed) };
     const last = attempt >= attempts || options.state.stopping;
     if (last) return { ...run, result: result.status === 'failed' ? result : untilNeverHeld(result, attempt) };
-    options.bus.emit({ kind: 'task-retry', host, task: spec.name, module: spec.module.name, attempt, attempts, delaySeconds, status: result.status, msg: result.status === 'failed' ? result.msg : 'until is false' });
+    options.bus.emit({
+      kind: 'task-retry',
+      host,
+      task: spec.name,
+      module: spec.module.name,
+      attempt,
+      attempts,
+      delaySeconds,
+      status: result.status,
+      msg: result.status === 'failed' ? result.msg : 'until is false',
+    });
     await (options.sleep ?? sleep)(delaySeconds * 1000);
   }
 }
@@ -313,12 +360,32 @@ function recordFailure(result: TaskResult, options: FailureOptions): void {
     options.state.failedHosts.add(result.host);
   }
   if (!options.keepGoing && options.state.stop('fail-fast')) {
-    options.bus.emit({ kind: 'stopping', reason: 'fail-fast', message: `${result.host} ${result.status === 'unreachable' ? 'is unreachable' : 'failed'} in task "${result.task}": no new task starts anywhere (use --keep-going to let other hosts continue)` });
+    options.bus.emit({
+      kind: 'stopping',
+      reason: 'fail-fast',
+      message: `${result.host} ${result.status === 'unreachable' ? 'is unreachable' : 'failed'} in task "${result.task}": no new task starts anywhere (use --keep-going to let other hosts continue)`,
+    });
   }
 }
 
 export function skippedResult(host: string, task: string, module: string, checkMode: boolean, msg: string): TaskResult {
-  return { host, task, module, status: 'skipped', changed: false, checkMode, uncertain: false, msg, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '', durationMs: 0 };
+  return {
+    host,
+    task,
+    module,
+    status: 'skipped',
+    changed: false,
+    checkMode,
+    uncertain: false,
+    msg,
+    changes: [],
+    diffs: [],
+    commands: [],
+    rc: null,
+    stdout: '',
+    stderr: '',
+    durationMs: 0,
+  };
 }
 
 /** Resolves a play's or task's become option against the host's inventory settings. */
@@ -334,9 +401,7 @@ export function resolveBecome(option: BecomeOption | undefined, target: HostTarg
 /** Ansible's `serial`: a count or a percentage of the play's hosts per batch; unset means one batch. */
 export function splitIntoBatches<T>(items: T[], serial: number | `${number}%` | undefined): T[][] {
   if (serial === undefined || items.length === 0) return [items];
-  const size = typeof serial === 'number'
-    ? serial
-    : Math.max(1, Math.floor((items.length * Number(serial.slice(0, -1))) / 100));
+  const size = typeof serial === 'number' ? serial : Math.max(1, Math.floor((items.length * Number(serial.slice(0, -1))) / 100));
   if (!Number.isInteger(size) || size < 1) throw new Error(`serial must be a whole number of hosts ≥ 1 or a percentage, got ${serial}`);
   const batches: T[][] = [];
   for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size));

@@ -18,16 +18,15 @@ export function unmatchedTags(filter: TagFilter, seen: ReadonlySet<string>): str
   const warn = (option: string, effect: string) => (tag: string) =>
     `${option} ${tag} matched no task of this run, so it ${effect}; check its spelling (tags seen: ${[...seen].sort().join(', ') || 'none'})`;
   const missing = (tags: string[]) => [...new Set(tags)].filter((tag) => !SPECIAL_TAGS.has(tag) && !seen.has(tag));
-  return [
-    ...missing(filter.only).map(warn('--tags', 'selected nothing')),
-    ...missing(filter.skip).map(warn('--skip-tags', 'skipped nothing')),
-  ];
+  return [...missing(filter.only).map(warn('--tags', 'selected nothing')), ...missing(filter.skip).map(warn('--skip-tags', 'skipped nothing'))];
 }
 
 export function selectByTags(taskTags: string[], filter: TagFilter): boolean {
   const tags = new Set(taskTags);
   const matches = (wanted: string[]) =>
-    wanted.some((tag) => tags.has(tag) || (tag === 'all' && !tags.has('never')) || (tag === 'tagged' && tags.size > 0) || (tag === 'untagged' && tags.size === 0));
+    wanted.some(
+      (tag) => tags.has(tag) || (tag === 'all' && !tags.has('never')) || (tag === 'tagged' && tags.size > 0) || (tag === 'untagged' && tags.size === 0),
+    );
   if (filter.skip.length > 0 && matches(filter.skip)) return false;
   if (tags.has('always')) return true;
   if (filter.only.length === 0) return !tags.has('never');

@@ -55,9 +55,14 @@ export function recordedParams(module: Module, params: unknown): unknown {
   const out: Record<string, unknown> = { ...(params as Record<string, unknown>) };
   for (const key of module.contentParams) {
     const value = out[key];
-    const source = typeof value === 'string' ? ContentSource.fromText(value)
-      : Buffer.isBuffer(value) ? ContentSource.fromBytes(value)
-      : value instanceof ContentSource ? value : undefined;
+    const source =
+      typeof value === 'string'
+        ? ContentSource.fromText(value)
+        : Buffer.isBuffer(value)
+          ? ContentSource.fromBytes(value)
+          : value instanceof ContentSource
+            ? value
+            : undefined;
     if (source) out[key] = { sha256: source.sha256, size: source.size };
   }
   return out;
@@ -87,7 +92,11 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     if (!(error instanceof SchemaError)) throw error;
     return {
       params: spec.params,
-      result: finish({ status: 'failed', msg: `invalid parameter for ${spec.module.name}: ${error.message}`, failure: { kind: 'invalid-input', hint: 'fix the task\'s parameters; see `run module --help` for each module\'s parameters' } }),
+      result: finish({
+        status: 'failed',
+        msg: `invalid parameter for ${spec.module.name}: ${error.message}`,
+        failure: { kind: 'invalid-input', hint: "fix the task's parameters; see `run module --help` for each module's parameters" },
+      }),
     };
   }
   registerSecretParams(params, settings.redactor);
@@ -96,7 +105,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   try {
     plan = await spec.module.plan(params, session.context(spec.become));
   } catch (error) {
-    return { params, result: finish(failureFrom(error, 'while reading the host\'s state')) };
+    return { params, result: finish(failureFrom(error, "while reading the host's state")) };
   }
 
   // A value's Secrets (slurp's secret content) are masked from here on, before any report can show them.
@@ -151,7 +160,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
             diffs,
             commands: records,
             ...lastOutput(record),
-            failure: { kind: 'command-failed', hint: record.timedOut ? 'raise the task\'s timeout if the command needs longer' : undefined },
+            failure: { kind: 'command-failed', hint: record.timedOut ? "raise the task's timeout if the command needs longer" : undefined },
           }),
         };
       }
@@ -166,7 +175,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
 
   const last = records[records.length - 1];
   const verdict = plan.interpret?.(outcomes) ?? {};
-  const changed = plan.readOnly ? false : verdict.changed ?? true;
+  const changed = plan.readOnly ? false : (verdict.changed ?? true);
   if (verdict.value !== undefined) registerSecretParams(verdict.value, settings.redactor);
   const returned = verdict.value !== undefined ? { value: verdict.value } : value;
   if (verdict.failed && settings.check && plan.uncertainIfFailsInCheck) {
@@ -187,7 +196,16 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   if (verdict.failed) {
     return {
       params,
-      result: finish({ status: 'failed', changed, msg: verdict.failed, changes: summaries, diffs, commands: records, ...lastOutput(last), failure: { kind: 'command-failed' } }),
+      result: finish({
+        status: 'failed',
+        changed,
+        msg: verdict.failed,
+        changes: summaries,
+        diffs,
+        commands: records,
+        ...lastOutput(last),
+        failure: { kind: 'command-failed' },
+      }),
     };
   }
   return {
@@ -229,14 +247,25 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
     return { status: 'failed', msg: error.message, failure: { kind: 'invalid-input', hint: error.hint } };
   }
   if (error instanceof FactError) {
-    return { status: 'failed', msg: error.message, failure: { kind: 'probe-failed', hint: 'the host answered a probe in a way drover does not understand: check the host, and report it if the host is healthy' } };
+    return {
+      status: 'failed',
+      msg: error.message,
+      failure: {
+        kind: 'probe-failed',
+        hint: 'the host answered a probe in a way drover does not understand: check the host, and report it if the host is healthy',
+      },
+    };
   }
   if (error instanceof ProbeError) {
     return { status: 'failed', msg: error.message, failure: { kind: 'probe-failed', hint: 'check that the host is not overloaded; a probe only reads' } };
   }
   const message = error instanceof Error ? error.message : String(error);
   const kind: FailureKind = 'internal';
-  return { status: 'failed', msg: `unexpected error ${when}: ${message}`, failure: { kind, hint: 'this is a bug in the module or in drover: please report it with the audit log' } };
+  return {
+    status: 'failed',
+    msg: `unexpected error ${when}: ${message}`,
+    failure: { kind, hint: 'this is a bug in the module or in drover: please report it with the audit log' },
+  };
 }
 
 /** The output is masked before it is cut: a cut through a secret leaves a piece no redactor recognises. */

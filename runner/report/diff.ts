@@ -19,7 +19,11 @@ export function renderDiff(diff: Diff): string {
     { context: 3 },
   );
   // Drop the "Index"/"====" header lines the library adds; keep ---/+++ and hunks.
-  return patch.split('\n').filter((line) => !line.startsWith('====') && !line.startsWith('Index:')).join('\n').trimEnd();
+  return patch
+    .split('\n')
+    .filter((line) => !line.startsWith('====') && !line.startsWith('Index:'))
+    .join('\n')
+    .trimEnd();
 }
 
 function show(value: string | null): string {

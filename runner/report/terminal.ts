@@ -33,9 +33,10 @@ export class TerminalReporter implements Reporter {
     this.#color = new Chalk({ level: options.interactive ? 1 : 0 });
     // A terminal that reports no width (a pty nobody sized, as some CI runners and `script` give) would
     // make ora divide by zero and loop forever clearing lines: such a terminal gets colours, no spinner.
-    this.#spinner = options.interactive && terminalWidth(options.stream) > 0
-      ? ora({ stream: options.stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false })
-      : undefined;
+    this.#spinner =
+      options.interactive && terminalWidth(options.stream) > 0
+        ? ora({ stream: options.stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false })
+        : undefined;
   }
 
   handle(event: StampedEvent): void {
@@ -48,7 +49,9 @@ export class TerminalReporter implements Reporter {
         return;
       }
       case 'play-start':
-        this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${event.hosts.map(n).join(', ')}`);
+        this.print(
+          `\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${event.hosts.map(n).join(', ')}`,
+        );
         return;
       case 'task-start':
         this.#working.set(event.host, event.task);
@@ -70,7 +73,11 @@ export class TerminalReporter implements Reporter {
         return;
       }
       case 'trace':
-        this.print(c.dim(`  ${'v'.repeat(event.level)} ${n(event.host)}: ${event.message}${event.detail?.trim() ? `\n${indent(this.mask(event.detail).trimEnd(), 6)}` : ''}`));
+        this.print(
+          c.dim(
+            `  ${'v'.repeat(event.level)} ${n(event.host)}: ${event.message}${event.detail?.trim() ? `\n${indent(this.mask(event.detail).trimEnd(), 6)}` : ''}`,
+          ),
+        );
         return;
       case 'host-output':
         this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
@@ -106,11 +113,17 @@ export class TerminalReporter implements Reporter {
     const status = this.statusLabel(result.status, result.checkMode, result.uncertain);
     const label = `${handler ? 'handler: ' : ''}${n(result.task)}`;
     const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${result.msg})`) : '';
-    const override = result.checkModeOverride === 'always-run' ? c.magenta(' (ran for real despite --check: checkMode always-run)')
-      : result.checkModeOverride === 'always-check' ? c.cyan(' (dry run only: checkMode always-check)') : '';
+    const override =
+      result.checkModeOverride === 'always-run'
+        ? c.magenta(' (ran for real despite --check: checkMode always-run)')
+        : result.checkModeOverride === 'always-check'
+          ? c.cyan(' (dry run only: checkMode always-check)')
+          : '';
     const attempts = result.attempts !== undefined && result.attempts > 1 ? c.dim(` after ${result.attempts} attempts`) : '';
     const condition = result.condition ? c.dim(` (${result.condition})`) : '';
-    this.print(`  ${status} ${c.bold(n(result.host))}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`);
+    this.print(
+      `  ${status} ${c.bold(n(result.host))}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`,
+    );
     if (result.status === 'changed') {
       for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
       if (this.options.showDiff) {
@@ -156,8 +169,13 @@ export class TerminalReporter implements Reporter {
     }
     const verdict = event.interrupted
       ? c.red('interrupted')
-      : event.exitCode === 0 ? c.green('ok') : event.exitCode === 4 ? c.magenta('hosts unreachable')
-        : event.exitCode === DRIFT_EXIT_STATUS ? c.yellow('changes pending (--detect-drift)') : c.red('failed');
+      : event.exitCode === 0
+        ? c.green('ok')
+        : event.exitCode === 4
+          ? c.magenta('hosts unreachable')
+          : event.exitCode === DRIFT_EXIT_STATUS
+            ? c.yellow('changes pending (--detect-drift)')
+            : c.red('failed');
     this.print(`exit ${event.exitCode}: ${verdict}`);
   }
 
@@ -166,11 +184,16 @@ export class TerminalReporter implements Reporter {
     const word = status === 'changed' && checkMode ? (uncertain ? 'would run' : 'would change') : status;
     const padded = word.padEnd(12);
     switch (status) {
-      case 'ok': return c.green(padded);
-      case 'changed': return c.yellow(padded);
-      case 'failed': return c.red.bold(padded);
-      case 'skipped': return c.cyan(padded);
-      case 'unreachable': return c.magenta.bold(padded);
+      case 'ok':
+        return c.green(padded);
+      case 'changed':
+        return c.yellow(padded);
+      case 'failed':
+        return c.red.bold(padded);
+      case 'skipped':
+        return c.cyan(padded);
+      case 'unreachable':
+        return c.magenta.bold(padded);
     }
   }
 
@@ -181,7 +204,10 @@ export class TerminalReporter implements Reporter {
       return;
     }
     const hosts = [...this.#working.keys()];
-    const shown = hosts.slice(0, 6).map((host) => `${n(host)} (${n(this.#working.get(host) ?? '')})`).join(', ');
+    const shown = hosts
+      .slice(0, 6)
+      .map((host) => `${n(host)} (${n(this.#working.get(host) ?? '')})`)
+      .join(', ');
     this.#spinner.text = `working: ${shown}${hosts.length > 6 ? ` and ${hosts.length - 6} more` : ''}`;
     if (!this.#spinner.isSpinning) this.#spinner.start();
   }
@@ -211,12 +237,15 @@ function indent(text: string, spaces: number): string {
 }
 
 function colourDiff(text: string, c: ChalkInstance): string {
-  return text.split('\n').map((line) => {
-    if (line.startsWith('+') && !line.startsWith('+++')) return c.green(line);
-    if (line.startsWith('-') && !line.startsWith('---')) return c.red(line);
-    if (line.startsWith('@@')) return c.cyan(line);
-    return line;
-  }).join('\n');
+  return text
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('+') && !line.startsWith('+++')) return c.green(line);
+      if (line.startsWith('-') && !line.startsWith('---')) return c.red(line);
+      if (line.startsWith('@@')) return c.cyan(line);
+      return line;
+    })
+    .join('\n');
 }
 
 /** The terminal's width in columns, or 0 when the stream is not a terminal or does not know it. */

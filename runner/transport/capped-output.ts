@@ -19,7 +19,10 @@ export class CappedOutput {
   #held = 0;
 
   /** `budget`: the run's shared cap (--max-output), besides this stream's own `maxBytes`. */
-  constructor(readonly maxBytes: number = DEFAULT_MAX_OUTPUT_BYTES, readonly budget?: OutputBudget) {}
+  constructor(
+    readonly maxBytes: number = DEFAULT_MAX_OUTPUT_BYTES,
+    readonly budget?: OutputBudget,
+  ) {}
 
   push(chunk: Buffer): void {
     // Once anything was dropped nothing more is kept, even if the run's budget frees up: the text is

@@ -46,7 +46,9 @@ export class ExecRun {
     readonly stopTimings: StopTimings = DEFAULT_STOP_TIMINGS,
   ) {
     const maxBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    this.stdout = options.stdoutSink ? { push: options.stdoutSink, text: () => '', release: () => {}, dropped: 0 } : new CappedOutput(maxBytes, options.outputBudget);
+    this.stdout = options.stdoutSink
+      ? { push: options.stdoutSink, text: () => '', release: () => {}, dropped: 0 }
+      : new CappedOutput(maxBytes, options.outputBudget);
     this.stderr = new CappedOutput(maxBytes, options.outputBudget);
     this.outcome = new Promise((resolve) => {
       this.#resolve = resolve;
@@ -131,9 +133,6 @@ export class ExecRun {
   #stop(): void {
     if (this.#stopping || this.#settled) return;
     this.#stopping = true;
-    this.#cancelStop = startStopSequence(
-      { term: () => this.actions.term(), kill: () => this.actions.kill(), giveUp: () => this.finish() },
-      this.stopTimings,
-    );
+    this.#cancelStop = startStopSequence({ term: () => this.actions.term(), kill: () => this.actions.kill(), giveUp: () => this.finish() }, this.stopTimings);
   }
 }

@@ -143,9 +143,7 @@ export function judgeHostKey(entries: readonly KnownHostEntry[], name: string, k
 
 /** Key types recorded (unrevoked, unmarked) for a name: the connection prefers these, as OpenSSH does. */
 export function recordedKeyTypes(entries: readonly KnownHostEntry[], name: string): string[] {
-  const types = entries
-    .filter((entry) => entry.marker === undefined && entryMatches(entry, name))
-    .map((entry) => entry.keyType);
+  const types = entries.filter((entry) => entry.marker === undefined && entryMatches(entry, name)).map((entry) => entry.keyType);
   return [...new Set(types)];
 }
 

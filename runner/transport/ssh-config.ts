@@ -100,7 +100,9 @@ export function readIncludedFiles(pattern: string): Array<{ file: string; text: 
   let names: string[];
   if (/[*?]/.test(name)) {
     try {
-      names = readdirSync(directory).filter((entry) => matchPattern(name, entry)).sort();
+      names = readdirSync(directory)
+        .filter((entry) => matchPattern(name, entry))
+        .sort();
     } catch {
       return [];
     }
@@ -119,15 +121,7 @@ export function readIncludedFiles(pattern: string): Array<{ file: string; text: 
   return files;
 }
 
-function readConfig(
-  text: string,
-  file: string,
-  alias: string,
-  context: SshConfigContext,
-  collected: Collected,
-  neverMatch: boolean,
-  depth: number,
-): void {
+function readConfig(text: string, file: string, alias: string, context: SshConfigContext, collected: Collected, neverMatch: boolean, depth: number): void {
   // Lines before the first Host or Match apply to every host.
   let active = !neverMatch;
   text.split('\n').forEach((rawLine, index) => {
@@ -248,7 +242,9 @@ function expandTokens(located: Located, tokens: Record<string, string>): string 
     if (letter === '%') return '%';
     const value = tokens[letter];
     if (value === undefined) {
-      const supported = Object.keys(tokens).map((key) => `%${key}`).join(' ');
+      const supported = Object.keys(tokens)
+        .map((key) => `%${key}`)
+        .join(' ');
       throw new SshConfigError(located.file, located.line, `token %${letter} is not supported here (supported: ${supported} %%)`);
     }
     return value;

@@ -58,16 +58,26 @@ export function loadSshSettings(options: SshSettingsOptions = {}): SshSettings {
     let result = resolved.get(alias);
     if (!result) {
       const config = configText();
-      result = config === null
-        ? { identityFiles: [] }
-        : resolveSshConfig(config, alias, { file, homeDir, localUser, include, onMatch: (where, line) => matchLines.add(`${where}:${line}`) });
+      result =
+        config === null
+          ? { identityFiles: [] }
+          : resolveSshConfig(config, alias, { file, homeDir, localUser, include, onMatch: (where, line) => matchLines.add(`${where}:${line}`) });
       resolved.set(alias, result);
     }
     return result;
   };
   return {
     forHost,
-    jumpChain: (target, hops) => jumpChain(target, hops.map((hop) => ({ hop, config: forHost(hop.host) })), localUser, existsSync),
-    warnings: () => [...matchLines].map((where) => `${where}: drover does not evaluate ssh_config Match blocks; the settings under this one never apply (put them under a Host block)`),
+    jumpChain: (target, hops) =>
+      jumpChain(
+        target,
+        hops.map((hop) => ({ hop, config: forHost(hop.host) })),
+        localUser,
+        existsSync,
+      ),
+    warnings: () =>
+      [...matchLines].map(
+        (where) => `${where}: drover does not evaluate ssh_config Match blocks; the settings under this one never apply (put them under a Host block)`,
+      ),
   };
 }

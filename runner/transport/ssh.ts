@@ -38,14 +38,7 @@ import { fingerprint } from './known-hosts.ts';
 import { GroupKills, PidReportFilter, withPidReport } from './pid-marker.ts';
 import { Slots } from './slots.ts';
 import { sendStdin } from './stdin-pipe.ts';
-import {
-  HostKeyError,
-  UnreachableError,
-  type Connection,
-  type ConnectionSpec,
-  type ExecOptions,
-  type ExecOutcome,
-} from './transport.ts';
+import { HostKeyError, UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecOutcome } from './transport.ts';
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -119,10 +112,14 @@ async function connectWithRetries(spec: ConnectionSpec, jump: SshConnection | un
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      spec.trace?.(`connect attempt ${attempt + 1}/${spec.connectRetries + 1}: ${spec.user}@${spec.address}:${spec.port}${jump ? ' through the jump host' : ''} (limit ${spec.connectTimeoutMs} ms)`);
+      spec.trace?.(
+        `connect attempt ${attempt + 1}/${spec.connectRetries + 1}: ${spec.user}@${spec.address}:${spec.port}${jump ? ' through the jump host' : ''} (limit ${spec.connectTimeoutMs} ms)`,
+      );
       const sock = jump ? await jump.tunnel(spec.address, spec.port) : undefined;
       const client = await handshake(spec, target, auth, hostKeyAlgorithms, sock);
-      spec.trace?.(`connected in ${Date.now() - started} ms; keepalive every ${spec.keepaliveIntervalMs} ms, dead after ${spec.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX} unanswered`);
+      spec.trace?.(
+        `connected in ${Date.now() - started} ms; keepalive every ${spec.keepaliveIntervalMs} ms, dead after ${spec.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX} unanswered`,
+      );
       return client;
     } catch (error) {
       const attemptError = error instanceof AttemptError ? error : asAttemptError(target, error, auth.attempts);
@@ -220,7 +217,12 @@ async function readPrivateKey(spec: ConnectionSpec, who: string, file: string): 
     data = await readFile(file);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new UnreachableError(spec.name, `${who}: cannot read the private key ${file}: ${reason}`, 'check the key in ansible_ssh_private_key_file (or IdentityFile in ~/.ssh/config)', error);
+    throw new UnreachableError(
+      spec.name,
+      `${who}: cannot read the private key ${file}: ${reason}`,
+      'check the key in ansible_ssh_private_key_file (or IdentityFile in ~/.ssh/config)',
+      error,
+    );
   }
   const parsed = utils.parseKey(data, spec.passphrase?.reveal());
   if (!(parsed instanceof Error)) return data;
@@ -233,7 +235,12 @@ async function readPrivateKey(spec: ConnectionSpec, who: string, file: string): 
     );
   }
   if (/bad passphrase|integrity check failed/i.test(parsed.message)) {
-    throw new UnreachableError(spec.name, `${who}: the passphrase for the private key ${file} is wrong`, 'give the right passphrase, or load the key into ssh-agent with ssh-add', parsed);
+    throw new UnreachableError(
+      spec.name,
+      `${who}: the passphrase for the private key ${file} is wrong`,
+      'give the right passphrase, or load the key into ssh-agent with ssh-add',
+      parsed,
+    );
   }
   throw new UnreachableError(
     spec.name,

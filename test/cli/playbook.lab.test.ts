@@ -44,10 +44,13 @@ function drover(args: string[], options: { input?: string; interruptWhen?: () =>
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     if (options.interruptWhen) {
-      options.interruptWhen().then(() => child.kill('SIGINT'), (error: unknown) => {
-        child.kill('SIGKILL');
-        reject(error);
-      });
+      options.interruptWhen().then(
+        () => child.kill('SIGINT'),
+        (error: unknown) => {
+          child.kill('SIGKILL');
+          reject(error);
+        },
+      );
     }
     child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr, auditPath }));
     child.stdin.end(options.input ?? '');
@@ -55,7 +58,10 @@ function drover(args: string[], options: { input?: string; interruptWhen?: () =>
 }
 
 function auditRecords(path: string): Array<Record<string, unknown>> {
-  return readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 async function cleanHosts(targets: LabTarget[]): Promise<void> {
@@ -139,7 +145,7 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     expect(readFileSync(run.auditPath, 'utf8')).to.include('********');
   });
 
-  it('runs an ad-hoc command on a group and prints each host\'s output', async () => {
+  it("runs an ad-hoc command on a group and prints each host's output", async () => {
     const run = await drover(['exec', 'workers', '-i', inventory, '--', 'hostname']);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(run.stdout).to.include('lab-2 | rc=0');
@@ -181,10 +187,12 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
   it('on Ctrl-C lets running commands finish, starts nothing new and closes the audit log', async () => {
     // Ctrl-C once the first task runs on every host (it says so with a file, then works for 6 s more).
     const firstTaskRunning = async () => {
-      await Promise.all(targets().map(async (target) => {
-        const started = await onHost(target, 'for i in $(seq 600); do test -e /tmp/drover-cli-test/first-task-started && exit 0; sleep 0.1; done; exit 1');
-        if (started.exitCode !== 0) throw new Error(`the first task did not start on ${target.name} within 60 s`);
-      }));
+      await Promise.all(
+        targets().map(async (target) => {
+          const started = await onHost(target, 'for i in $(seq 600); do test -e /tmp/drover-cli-test/first-task-started && exit 0; sleep 0.1; done; exit 1');
+          if (started.exitCode !== 0) throw new Error(`the first task did not start on ${target.name} within 60 s`);
+        }),
+      );
     };
     const run = await drover([join(PLAYBOOKS, 'slow.ts'), '-i', inventory], { interruptWhen: firstTaskRunning });
     expect(run.code, run.stdout + run.stderr).to.equal(130);
@@ -229,11 +237,16 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     const run = await drover([join(PLAYBOOKS, 'batches.ts'), '-i', inventory]);
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     expect(run.stdout).to.include('(batch 3/3)');
-    const times = await Promise.all(targets().map(async (target) => {
-      const [start, end] = (await onHost(target, 'cat /tmp/drover-cli-test/start /tmp/drover-cli-test/end')).stdout.trim().split('\n').map(BigInt);
-      return { start: start!, end: end! };
-    }));
-    expect(times[1]!.start > times[0]!.end && times[2]!.start > times[1]!.end, JSON.stringify(times, (_, v) => String(v))).to.equal(true);
+    const times = await Promise.all(
+      targets().map(async (target) => {
+        const [start, end] = (await onHost(target, 'cat /tmp/drover-cli-test/start /tmp/drover-cli-test/end')).stdout.trim().split('\n').map(BigInt);
+        return { start: start!, end: end! };
+      }),
+    );
+    expect(
+      times[1]!.start > times[0]!.end && times[2]!.start > times[1]!.end,
+      JSON.stringify(times, (_, v) => String(v)),
+    ).to.equal(true);
 
     await cleanHosts(targets());
     const dir = mkdtempSync(join(tmpdir(), 'drover-batch-'));
@@ -248,7 +261,10 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
   it('prints one JSON event per line with --json', async () => {
     const run = await drover([join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--check', '--json']);
     expect(run.code, run.stderr).to.equal(0);
-    const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; runId: string; result?: { status: string } });
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; runId: string; result?: { status: string } });
     expect(events[0]!.kind).to.equal('run-start');
     expect(events[events.length - 1]!.kind).to.equal('run-end');
     expect(new Set(events.map((event) => event.runId)).size).to.equal(1);
@@ -259,7 +275,12 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
   it('refuses a host whose key changed, naming the host and the fingerprint', async () => {
     const lab = targets();
     const knownHosts = readFileSync(lab[0]!.knownHostsPath, 'utf8').split('\n').filter(Boolean);
-    const key = (address: string) => knownHosts.find((line) => line.startsWith(`${address} `))!.split(' ').slice(1).join(' ');
+    const key = (address: string) =>
+      knownHosts
+        .find((line) => line.startsWith(`${address} `))!
+        .split(' ')
+        .slice(1)
+        .join(' ');
     // lab-1's address now presents a key that is not the one on record: the one of lab-2.
     const forged = knownHosts.map((line) => (line.startsWith(`${lab[0]!.address} `) ? `${lab[0]!.address} ${key(lab[1]!.address)}` : line));
     const dir = mkdtempSync(join(tmpdir(), 'drover-kh-'));
@@ -313,16 +334,19 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     copyFileSync(target!.keyPath, join(home, 'lab-key'));
     copyFileSync(target!.knownHostsPath, join(home, 'lab-known-hosts'));
     const path = join(home, 'inventory.yaml');
-    writeFileSync(path, [
-      'all:',
-      '  hosts:',
-      `    ${target!.name}:`,
-      `      ansible_host: ${target!.address}`,
-      '      ansible_user: root',
-      '      ansible_ssh_private_key_file: ~/lab-key',
-      `      ansible_ssh_common_args: -o UserKnownHostsFile=~/lab-known-hosts -o ProxyJump=root@${bastion!.address} -o ControlMaster=auto`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        'all:',
+        '  hosts:',
+        `    ${target!.name}:`,
+        `      ansible_host: ${target!.address}`,
+        '      ansible_user: root',
+        '      ansible_ssh_private_key_file: ~/lab-key',
+        `      ansible_ssh_common_args: -o UserKnownHostsFile=~/lab-known-hosts -o ProxyJump=root@${bastion!.address} -o ControlMaster=auto`,
+        '',
+      ].join('\n'),
+    );
     const run = await drover(['exec', target!.name, '-i', path, '--', 'echo "from ${SSH_CLIENT%% *}"'], { env: { HOME: home } });
     expect(run.code, run.stdout + run.stderr).to.equal(0);
     // sshd on the target saw the connection come from the jump host, not from the controller.
@@ -349,7 +373,10 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
     for (const { args, says } of cases) {
       const run = await drover(args);
       expect(run.code, args.join(' ') + '\n' + run.stdout + run.stderr).to.equal(1);
-      expect(run.stderr).to.include(says).and.not.include('internal error').and.not.match(/^\s+at /m);
+      expect(run.stderr)
+        .to.include(says)
+        .and.not.include('internal error')
+        .and.not.match(/^\s+at /m);
     }
     for (const target of targets()) {
       expect((await onHost(target, 'test -e /tmp/drover-cli-test && echo yes || echo no')).stdout.trim()).to.equal('no');

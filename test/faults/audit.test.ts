@@ -104,5 +104,4 @@ describe('faults: audit log completeness (issue 8 item 16)', function () {
     expect(help.stdout).to.match(/3 a log incomplete/);
     expect(help.stdout).to.match(/closing/);
   });
-
 });

@@ -48,7 +48,12 @@ describe('faults: clear errors (issue 8 item 17)', function () {
 
     it('refuses an alias bomb quickly, naming the file', async () => {
       const levels = ['    a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-      for (let level = 1; level < 10; level++) levels.push(`    a${level}: &a${level} [${Array(10).fill(`*a${level - 1}`).join(', ')}]`);
+      for (let level = 1; level < 10; level++)
+        levels.push(
+          `    a${level}: &a${level} [${Array(10)
+            .fill(`*a${level - 1}`)
+            .join(', ')}]`,
+        );
       const path = file(`all:\n  vars:\n${levels.join('\n')}\n  hosts:\n    h1:\n      ansible_host: 127.0.0.1\n`);
       const run = await runCli(['inventory', '-i', path, '--list'], { timeoutMs: 60_000 });
       expectClearError(run, path, /alias bomb/);
@@ -78,7 +83,7 @@ describe('faults: clear errors (issue 8 item 17)', function () {
       expect(run.stdout).to.equal('');
     });
 
-    it('fails fast on a path under /proc (Node\'s recursive mkdir loops there)', async () => {
+    it("fails fast on a path under /proc (Node's recursive mkdir loops there)", async () => {
       const run = await runCli(['exec', 'all', '-i', refusingInventory(), '--audit-log', '/proc/x/y.jsonl', '--', 'true'], { timeoutMs: 60_000 });
       expectClearError(run, '/proc/x/y.jsonl', /cannot create the directory \/proc\/x/);
       expect(run.durationMs).to.be.lessThan(60_000);
@@ -107,9 +112,12 @@ describe('faults: clear errors (issue 8 item 17)', function () {
 });
 
 describeOnLab('faults: clear errors on a lab host (issue 8 item 17)', 1, (targets) => {
-  const inventory = (target: LabTarget, user: string, vars: Record<string, string> = {}) => file(
-    `all:\n  vars:\n    drover_known_hosts_file: ${target.knownHostsPath}\n${Object.entries(vars).map(([key, value]) => `    ${key}: ${value}\n`).join('')}` +
-    `  hosts:\n    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: ${user}\n      ansible_ssh_private_key_file: ${target.keyPath}\n`);
+  const inventory = (target: LabTarget, user: string, vars: Record<string, string> = {}) =>
+    file(
+      `all:\n  vars:\n    drover_known_hosts_file: ${target.knownHostsPath}\n${Object.entries(vars)
+        .map(([key, value]) => `    ${key}: ${value}\n`)
+        .join('')}` + `  hosts:\n    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: ${user}\n      ansible_ssh_private_key_file: ${target.keyPath}\n`,
+    );
 
   for (const where of ['argv', 'env']) {
     it(`names the ${where} entry holding a NUL byte, as invalid input, not a bug`, async () => {
@@ -142,7 +150,11 @@ describeOnLab('faults: clear errors on a lab host (issue 8 item 17)', 1, (target
     const log = auditPath();
     const json = await runCli([join(PLAYBOOKS, 'ignored-failures.ts'), '-i', path, '--json', '--audit-log', log]);
     expect(json.code, json.stderr).to.equal(0);
-    const end = json.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { kind: string; recap?: unknown[] }).find((event) => event.kind === 'run-end');
+    const end = json.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { kind: string; recap?: unknown[] })
+      .find((event) => event.kind === 'run-end');
     expect(end?.recap?.[0]).to.include({ host: target.name, failed: 0, ignored: 5 });
     expect(existsSync(log)).to.equal(true);
     const closing = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!) as { kind: string; recap: unknown[] };

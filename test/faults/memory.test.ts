@@ -68,7 +68,10 @@ function drover(args: string[], scratch: string): Promise<CliRun> {
     child.on('close', (code) => {
       try {
         const peakKb = Number(readFileSync(peakFile, 'utf8'));
-        const auditLines = readFileSync(auditLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+        const auditLines = readFileSync(auditLog, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
         done({ code, stdout: Buffer.concat(out).toString(), stdoutBytes: outBytes, stderr: Buffer.concat(err).toString(), peakKb, auditLines });
       } catch (error) {
         fail(new Error(`drover ${args.join(' ')} left no peak or audit log (exit ${code}): ${Buffer.concat(err).toString().slice(-2000)}`, { cause: error }));
@@ -85,7 +88,9 @@ describeWithLab(`controller memory on ${HOSTS} lab hosts (issue 8)`, HOSTS, (lab
 
   before(() => {
     scratch = mkdtempSync(join(tmpdir(), 'drover-memory-'));
-    pattern = lab().hosts.map((host) => host.name).join(':');
+    pattern = lab()
+      .hosts.map((host) => host.name)
+      .join(':');
   });
 
   after(async () => {
@@ -137,21 +142,35 @@ describeWithLab(`controller memory on ${HOSTS} lab hosts (issue 8)`, HOSTS, (lab
 });
 
 describe('audit record of a copy with inline content (issue 8)', () => {
-  it('holds the content\'s sha256 and size, never the content; other parameters stay as given', async () => {
+  it("holds the content's sha256 and size, never the content; other parameters stay as given", async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'drover-memory-audit-'));
     try {
       const content = `${'inline copy content, '.repeat(50_000)}END-OF-CONTENT\n`;
       const redactor = new Redactor();
-      const session = new HostSession({
-        name: 'localhost',
-        vars: {},
-        groups: [],
-        becomeByDefault: false,
-        connection: {
-          name: 'localhost', address: 'localhost', port: 22, user: 'root', kind: 'local', knownHostsFiles: [], hostKeyPolicy: 'strict',
-          connectTimeoutMs: 10_000, keepaliveIntervalMs: 15_000, connectRetries: 0, maxChannels: 4,
+      const session = new HostSession(
+        {
+          name: 'localhost',
+          vars: {},
+          groups: [],
+          becomeByDefault: false,
+          connection: {
+            name: 'localhost',
+            address: 'localhost',
+            port: 22,
+            user: 'root',
+            kind: 'local',
+            knownHostsFiles: [],
+            hostKeyPolicy: 'strict',
+            connectTimeoutMs: 10_000,
+            keepaliveIntervalMs: 15_000,
+            connectRetries: 0,
+            maxChannels: 4,
+          },
         },
-      }, connect, redactor, { defaultTimeoutMs: 60_000 });
+        connect,
+        redactor,
+        { defaultTimeoutMs: 60_000 },
+      );
       const dest = join(scratch, 'target.txt');
       // Check mode: the task plans against this machine (read-only probes) and changes nothing.
       const run = await runTask(session, { name: 'inline', module: copy, params: { dest, content, mode: '0640' }, become: undefined }, { check: true, redactor, clock: () => 0 });

@@ -128,20 +128,23 @@ describe('faults: secrets (issue 8 items 6-10)', () => {
       const dir = mkdtempSync(join(tmpdir(), 'drover-secrets8-inv-'));
       const path = join(dir, 'inventory.yaml');
       const values = { list1: 'listpw-7Qx9Rk2m', list2: 'listpw-4Hc8Zt1v', object: 'objpw-9Lm3Wq6e', deep: 'deeppw-2Ks7Np5d', nested: 'nestedpw-8Vb4Jy3u', number: '918273645' };
-      writeFileSync(path, [
-        'all:',
-        '  hosts:',
-        '    h1:',
-        '      ansible_host: 10.9.8.7',
-        `      ansible_password: [${values.list1}, ${values.list2}]`,
-        `      ansible_become_password: { first: ${values.object}, more: [${values.deep}] }`,
-        `      ssh_password: ${values.number}`,
-        '      become_password: true',
-        '      creds:',
-        `        ansible_ssh_pass: ${values.nested}`,
-        '        user: deploy',
-        '',
-      ].join('\n'));
+      writeFileSync(
+        path,
+        [
+          'all:',
+          '  hosts:',
+          '    h1:',
+          '      ansible_host: 10.9.8.7',
+          `      ansible_password: [${values.list1}, ${values.list2}]`,
+          `      ansible_become_password: { first: ${values.object}, more: [${values.deep}] }`,
+          `      ssh_password: ${values.number}`,
+          '      become_password: true',
+          '      creds:',
+          `        ansible_ssh_pass: ${values.nested}`,
+          '        user: deploy',
+          '',
+        ].join('\n'),
+      );
       const run = await drover(['inventory', '-i', path, '--list'], {}, false);
       expect(run.code, run.stderr).to.equal(0);
       expect(leaks(run.stdout + run.stderr, values)).to.deep.equal([]);
@@ -173,7 +176,12 @@ describe('faults: secrets (issue 8 items 6-10)', () => {
       'chunked token': secrets.chunked,
       'join token': secrets.join,
       'join command': joinLine,
-      ...Object.fromEntries(secrets.pem.split('\n').filter((line) => line !== '' && !line.startsWith('-----')).map((line, index) => [`pem line ${index + 1}`, line])),
+      ...Object.fromEntries(
+        secrets.pem
+          .split('\n')
+          .filter((line) => line !== '' && !line.startsWith('-----'))
+          .map((line, index) => [`pem line ${index + 1}`, line]),
+      ),
     };
     let run: CliRun;
     let samples: Samples;
@@ -182,8 +190,11 @@ describe('faults: secrets (issue 8 items 6-10)', () => {
     before(async function () {
       this.timeout(600_000);
       target = targets()[0]!;
-      const setup = await onHost(target, `rm -rf ${DIR} && mkdir -p ${DIR} && cd ${DIR} && cat > all && sed -n 1p all > marker && sed -n 2,3p all > cmdline-secrets && sed -n 3p all > environ-secrets && sed -n '4,$p' all > join.txt && rm all`,
-        ['drover-secrets8-env', secrets.argv, secrets.env, 'root', 'true', '/etc', joinLine, ''].join('\n'));
+      const setup = await onHost(
+        target,
+        `rm -rf ${DIR} && mkdir -p ${DIR} && cd ${DIR} && cat > all && sed -n 1p all > marker && sed -n 2,3p all > cmdline-secrets && sed -n 3p all > environ-secrets && sed -n '4,$p' all > join.txt && rm all`,
+        ['drover-secrets8-env', secrets.argv, secrets.env, 'root', 'true', '/etc', joinLine, ''].join('\n'),
+      );
       expect(setup.exitCode, setup.stderr).to.equal(0);
       const sampler = onHost(target, SAMPLER);
       // The sampler must be looking before the first task starts.
@@ -215,7 +226,11 @@ describe('faults: secrets (issue 8 items 6-10)', () => {
     }
 
     function auditRecord(task: string): Record<string, unknown> {
-      const line = audit().trim().split('\n').map((text) => JSON.parse(text) as Record<string, unknown>).find((record) => record.task === task);
+      const line = audit()
+        .trim()
+        .split('\n')
+        .map((text) => JSON.parse(text) as Record<string, unknown>)
+        .find((record) => record.task === task);
       if (!line) throw new Error(`no audit record for task ${task}`);
       return line;
     }
@@ -239,7 +254,7 @@ describe('faults: secrets (issue 8 items 6-10)', () => {
       expect(auditRecord('secret in env').status).to.equal('changed');
       const sum = await onHost(target, `cat ${DIR}/env.sum`);
       expect(sum.stdout.split(' ')[0]).to.equal(createHash('sha256').update(secrets.env).digest('hex'));
-      expect(samples.environ, 'root reads a command\'s environment: the README says so').to.be.greaterThan(0);
+      expect(samples.environ, "root reads a command's environment: the README says so").to.be.greaterThan(0);
     });
 
     it('item 10: a multi-line secret (an RSA PEM key) in env reaches the command byte for byte', async () => {
@@ -288,13 +303,11 @@ describe('faults: secrets (issue 8 items 6-10)', () => {
     });
 
     it('run-wide: no secret value, nor any 10-character piece of one, in the audit log, stdout or stderr', () => {
-      const found = [
-        ...leaks(audit(), forbidden).map((item) => `audit log: ${item}`),
-        ...leaks(run.stdout, forbidden).map((item) => `stdout: ${item}`),
-        ...leaks(run.stderr, forbidden).map((item) => `stderr: ${item}`),
-      ];
+      const found = [...leaks(audit(), forbidden).map((item) => `audit log: ${item}`), ...leaks(run.stdout, forbidden).map((item) => `stdout: ${item}`), ...leaks(run.stderr, forbidden).map((item) => `stderr: ${item}`)];
       const pieceCount = Object.values(forbidden).reduce((sum, value) => sum + pieces(value).length, 0);
-      console.log(`      run-wide: ${Object.keys(forbidden).length} secret values (${pieceCount} 10-character pieces) × 3 outputs (audit ${audit().length} B, stdout ${run.stdout.length} B, stderr ${run.stderr.length} B): found ${found.length}`);
+      console.log(
+        `      run-wide: ${Object.keys(forbidden).length} secret values (${pieceCount} 10-character pieces) × 3 outputs (audit ${audit().length} B, stdout ${run.stdout.length} B, stderr ${run.stderr.length} B): found ${found.length}`,
+      );
       expect(found).to.deep.equal([]);
     });
   });

@@ -23,8 +23,11 @@ const FIXTURES = join(import.meta.dirname, 'fixtures');
 function inventoryOf(targets: LabTarget[], options: { user?: string; becomePassword?: string; vars?: Record<string, string | number> } = {}): string {
   const user = options.user ?? 'root';
   const hosts = targets.map((target) => `    ${target.name}:\n      ansible_host: ${target.address}\n      ansible_user: ${user}\n      ansible_ssh_private_key_file: ${target.keyPath}\n`).join('');
-  const password = (options.becomePassword ? `    ansible_become_password: ${options.becomePassword}\n` : '') +
-    Object.entries(options.vars ?? {}).map(([name, value]) => `    ${name}: ${JSON.stringify(value)}\n`).join('');
+  const password =
+    (options.becomePassword ? `    ansible_become_password: ${options.becomePassword}\n` : '') +
+    Object.entries(options.vars ?? {})
+      .map(([name, value]) => `    ${name}: ${JSON.stringify(value)}\n`)
+      .join('');
   const path = join(mkdtempSync(join(tmpdir(), 'drover-faults-')), 'inventory.yaml');
   writeFileSync(path, `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n${password}  hosts:\n${hosts}`);
   return path;
@@ -97,10 +100,14 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
       run.child.kill('SIGKILL');
       await run.done;
       // The remote side cleans up once its channel is gone; give it generous time on a loaded machine.
-      const left = await waitFor(async () => {
-        const listing = (await onHost(target, `ls -a ${dir}`)).stdout.split('\n').filter((name) => name.startsWith('.drover.'));
-        return listing.length === 0 ? 'clean' : undefined;
-      }, 15_000, 500);
+      const left = await waitFor(
+        async () => {
+          const listing = (await onHost(target, `ls -a ${dir}`)).stdout.split('\n').filter((name) => name.startsWith('.drover.'));
+          return listing.length === 0 ? 'clean' : undefined;
+        },
+        15_000,
+        500,
+      );
       const listing = (await onHost(target, `ls -la ${dir}`)).stdout;
       expect(left, `temp files left after kill -9 of the controller:\n${listing}`).to.equal('clean');
       expect(listing).to.not.match(/ big\n/);
@@ -148,18 +155,40 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
     let cutAt = 0;
     try {
       // Cut once every host is in the long task.
-      const running = await waitFor(() => (run.stdout().split('\n').filter((line) => line.includes('"task-start"') || line.includes('long first task')).length > 0 ? true : undefined), 60_000);
+      const running = await waitFor(
+        () =>
+          run
+            .stdout()
+            .split('\n')
+            .filter((line) => line.includes('"task-start"') || line.includes('long first task')).length > 0
+            ? true
+            : undefined,
+        60_000,
+      );
       expect(running, run.stdout()).to.equal(true);
       await sleep(2000);
       ip(['link', 'set', veth, 'down']);
       cutAt = Date.now();
       // The old defaults took 57 s; the bound is generous for a loaded machine, the default is ~8 s.
-      const detected = await waitFor(() => (run.stdout().split('\n').some((line) => line.includes('"host-unreachable"') && line.includes(victim.name)) ? Date.now() : undefined), 30_000, 100);
+      const detected = await waitFor(
+        () =>
+          run
+            .stdout()
+            .split('\n')
+            .some((line) => line.includes('"host-unreachable"') && line.includes(victim.name))
+            ? Date.now()
+            : undefined,
+        30_000,
+        100,
+      );
       expect(detected, `no host-unreachable event for ${victim.name} within 30 s of the cut`).to.not.equal(undefined);
       const seconds = (detected! - cutAt) / 1000;
       console.log(`      link cut found after ${seconds.toFixed(1)} s`);
       expect(seconds).to.be.below(15);
-      const unreachable = run.stdout().split('\n').find((line) => line.includes('"host-unreachable"'))!;
+      const unreachable = run
+        .stdout()
+        .split('\n')
+        .find((line) => line.includes('"host-unreachable"'))!;
       expect(unreachable).to.match(/keepalive/i);
     } catch (error) {
       run.child.kill('SIGKILL');
@@ -204,7 +233,11 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
     const target = targets()[2]!;
     const netns = hostSlot(labIndex(target)).netns;
     const rule = ['INPUT', '-p', 'tcp', '--dport', '22', '-j', 'DROP'];
-    await expectBoundedConnectFailure(target, () => ip(['netns', 'exec', netns, 'iptables', '-I', ...rule]), () => ip(['netns', 'exec', netns, 'iptables', '-D', ...rule]));
+    await expectBoundedConnectFailure(
+      target,
+      () => ip(['netns', 'exec', netns, 'iptables', '-I', ...rule]),
+      () => ip(['netns', 'exec', netns, 'iptables', '-D', ...rule]),
+    );
   });
 
   it('takes the timings from the command line and the inventory, and refuses values no connection could use', async function () {
@@ -212,7 +245,12 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
     const target = targets()[2]!;
     const netns = hostSlot(labIndex(target)).netns;
     const rule = ['INPUT', '-p', 'tcp', '--dport', '22', '-j', 'DROP'];
-    const stdout = await expectBoundedConnectFailure(target, () => ip(['netns', 'exec', netns, 'iptables', '-I', ...rule]), () => ip(['netns', 'exec', netns, 'iptables', '-D', ...rule]), ['--connect-timeout', '2']);
+    const stdout = await expectBoundedConnectFailure(
+      target,
+      () => ip(['netns', 'exec', netns, 'iptables', '-I', ...rule]),
+      () => ip(['netns', 'exec', netns, 'iptables', '-D', ...rule]),
+      ['--connect-timeout', '2'],
+    );
     expect(stdout).to.match(/no SSH handshake within 2000 ms \(3 connection attempts in \d+\.\d s\)/);
     const badOption = await startDrover(['exec', target.name, '-i', inventoryOf([target]), '--keepalive-count', '0', '--', 'true']).done;
     expect(badOption.code).to.equal(1);
@@ -228,6 +266,10 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
     this.timeout(180_000);
     const target = targets()[2]!;
     const veth = hostSlot(labIndex(target)).vethOutside;
-    await expectBoundedConnectFailure(target, () => ip(['link', 'set', veth, 'down']), () => ip(['link', 'set', veth, 'up']));
+    await expectBoundedConnectFailure(
+      target,
+      () => ip(['link', 'set', veth, 'down']),
+      () => ip(['link', 'set', veth, 'up']),
+    );
   });
 });

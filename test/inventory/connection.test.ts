@@ -6,9 +6,7 @@ import { Secret } from '../../runner/secret.ts';
 
 /** Settings with Secrets revealed, so a table can state them. */
 function plain(settings: ConnectionSettings): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(settings).map(([key, value]) => [key, value instanceof Secret ? `secret:${value.reveal()}` : value]),
-  );
+  return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, value instanceof Secret ? `secret:${value.reveal()}` : value]));
 }
 
 const BASE = { become: false, connection: 'ssh', ignored: [] };
@@ -42,28 +40,50 @@ describe('inventory: connection variables', () => {
         becomePassword: 'secret:bpw',
       },
     ],
-    ['older Ansible aliases', 'web1', { ansible_ssh_host: 'h', ansible_ssh_port: '22', ansible_ssh_user: 'u', ansible_ssh_pass: 'p', ansible_become_pass: 'b', ansible_private_key_file: 'k' },
-      { ...BASE, address: 'h', port: 22, user: 'u', password: 'secret:p', becomePassword: 'secret:b', privateKeyFile: 'k' }],
+    [
+      'older Ansible aliases',
+      'web1',
+      { ansible_ssh_host: 'h', ansible_ssh_port: '22', ansible_ssh_user: 'u', ansible_ssh_pass: 'p', ansible_become_pass: 'b', ansible_private_key_file: 'k' },
+      { ...BASE, address: 'h', port: 22, user: 'u', password: 'secret:p', becomePassword: 'secret:b', privateKeyFile: 'k' },
+    ],
     [
       "drover's names win over Ansible's",
       'web1',
       {
-        ssh_host: 'drover-host', ansible_host: 'ansible-host',
-        ssh_port: 2200, ansible_port: 22,
-        ssh_user: 'drover', ansible_user: 'ansible',
-        ssh_key: 'drover.key', ansible_ssh_private_key_file: 'ansible.key',
-        ssh_password: 'dp', ansible_password: 'ap',
-        become: 'no', ansible_become: true,
-        become_user: 'du', ansible_become_user: 'au',
-        become_password: 'dbp', ansible_become_password: 'abp',
-        connection: 'local', ansible_connection: 'ssh',
-        known_hosts_file: 'drover_known', drover_known_hosts_file: 'other',
+        ssh_host: 'drover-host',
+        ansible_host: 'ansible-host',
+        ssh_port: 2200,
+        ansible_port: 22,
+        ssh_user: 'drover',
+        ansible_user: 'ansible',
+        ssh_key: 'drover.key',
+        ansible_ssh_private_key_file: 'ansible.key',
+        ssh_password: 'dp',
+        ansible_password: 'ap',
+        become: 'no',
+        ansible_become: true,
+        become_user: 'du',
+        ansible_become_user: 'au',
+        become_password: 'dbp',
+        ansible_become_password: 'abp',
+        connection: 'local',
+        ansible_connection: 'ssh',
+        known_hosts_file: 'drover_known',
+        drover_known_hosts_file: 'other',
         ssh_key_passphrase: 'kp',
       },
       {
         ...BASE,
-        address: 'drover-host', port: 2200, user: 'drover', privateKeyFile: 'drover.key', password: 'secret:dp',
-        become: false, becomeUser: 'du', becomePassword: 'secret:dbp', connection: 'local', knownHostsFile: 'drover_known',
+        address: 'drover-host',
+        port: 2200,
+        user: 'drover',
+        privateKeyFile: 'drover.key',
+        password: 'secret:dp',
+        become: false,
+        becomeUser: 'du',
+        becomePassword: 'secret:dbp',
+        connection: 'local',
+        knownHostsFile: 'drover_known',
         keyPassphrase: 'secret:kp',
       },
     ],
@@ -97,12 +117,7 @@ describe('inventory: connection variables', () => {
       { ansible_ssh_common_args: '-o ProxyJump=first', ansible_ssh_extra_args: '-J second -o UserKnownHostsFile=/k' },
       { ...BASE, proxyJump: 'first', knownHostsFile: '/k' },
     ],
-    [
-      'drover\'s own known_hosts_file wins over the ssh arguments',
-      'web1',
-      { known_hosts_file: '/a', ansible_ssh_common_args: '-o UserKnownHostsFile=/b' },
-      { ...BASE, knownHostsFile: '/a' },
-    ],
+    ["drover's own known_hosts_file wins over the ssh arguments", 'web1', { known_hosts_file: '/a', ansible_ssh_common_args: '-o UserKnownHostsFile=/b' }, { ...BASE, knownHostsFile: '/a' }],
     [
       'host-key checking is never turned off from an inventory: it is reported instead',
       'web1',
@@ -132,18 +147,19 @@ describe('inventory: connection variables', () => {
     it(`refuses ${JSON.stringify(vars)}, naming host, variable and value`, () => {
       expect(() => connectionSettings('web1', vars))
         .to.throw(ConnectionVariableError, problem)
-        .that.satisfies((error: ConnectionVariableError) =>
-          error.host === 'web1' && error.variable === variable && !error.message.includes('hunter2'));
+        .that.satisfies((error: ConnectionVariableError) => error.host === 'web1' && error.variable === variable && !error.message.includes('hunter2'));
     });
   }
 
   it('reads an INI inventory end to end, passwords as Secrets', () => {
-    const inventory = inventoryFromText(
-      '[web]\nweb1 ansible_host=10.0.0.5 ansible_port=2222 ansible_become=yes\nlocalhost\n[web:vars]\nansible_user=admin\nansible_become_pass=s3cr3t\n',
-      'hosts.ini',
-    );
+    const inventory = inventoryFromText('[web]\nweb1 ansible_host=10.0.0.5 ansible_port=2222 ansible_become=yes\nlocalhost\n[web:vars]\nansible_user=admin\nansible_become_pass=s3cr3t\n', 'hosts.ini');
     expect(plain(connectionSettings('web1', inventory.varsFor('web1')))).to.deep.equal({
-      ...BASE, address: '10.0.0.5', port: 2222, user: 'admin', become: true, becomePassword: 'secret:s3cr3t',
+      ...BASE,
+      address: '10.0.0.5',
+      port: 2222,
+      user: 'admin',
+      become: true,
+      becomePassword: 'secret:s3cr3t',
     });
     expect(connectionSettings('localhost', inventory.varsFor('localhost')).connection).to.equal('local');
     expect(connectionSettings('127.0.0.1', inventory.varsFor('127.0.0.1')).connection).to.equal('local');

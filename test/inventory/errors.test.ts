@@ -113,6 +113,9 @@ describe('inventory: malformed input names file, line, problem and what to do', 
       () => undefined,
       (caught: unknown) => caught,
     );
-    expect(error).to.be.instanceOf(InventoryError).with.property('problem').that.matches(/does not exist/);
+    expect(error)
+      .to.be.instanceOf(InventoryError)
+      .with.property('problem')
+      .that.matches(/does not exist/);
   });
 });

@@ -66,22 +66,7 @@ describe('inventory: INI value typing, host line vs [group:vars]', () => {
 
 describe('inventory: INI structure', () => {
   it('handles ungrouped hosts, several groups per host, children declared before their group, and all:vars', () => {
-    const inventory = inventoryFromText(
-      [
-        'lonely',
-        'both',
-        '[parent:children]',
-        'child',
-        '[child]',
-        'both',
-        'c1:2201',
-        '[other]',
-        'both',
-        '[all:vars]',
-        'x=1',
-      ].join('\n'),
-      'hosts',
-    );
+    const inventory = inventoryFromText(['lonely', 'both', '[parent:children]', 'child', '[child]', 'both', 'c1:2201', '[other]', 'both', '[all:vars]', 'x=1'].join('\n'), 'hosts');
     expect(inventory.hosts).to.deep.equal(['lonely', 'both', 'c1']);
     expect(inventory.groups.get('ungrouped')?.hosts).to.deep.equal(['lonely']);
     expect(inventory.groups.get('parent')?.children).to.deep.equal(['child']);

@@ -50,7 +50,8 @@ describe('inventory: host entries and ranges', () => {
     it(`refuses ${entry}, naming file and line`, () => {
       expect(() => parseHostEntry(entry, AT))
         .to.throw(InventoryError, problem)
-        .with.property('message').that.matches(/^hosts\.ini:7: /);
+        .with.property('message')
+        .that.matches(/^hosts\.ini:7: /);
     });
   }
 });

@@ -27,25 +27,12 @@ const inventory = inventoryFromText(
 describe('inventory: --graph', () => {
   it('draws the group tree as ansible-inventory --graph', () => {
     expect(inventoryGraph(inventory)).to.equal(
-      [
-        '@all:',
-        '  |--@ungrouped:',
-        '  |  |--bastion',
-        '  |--@k8s:',
-        '  |  |--@k8s_control:',
-        '  |  |  |--cp1',
-        '  |  |--@k8s_workers:',
-        '  |  |  |--node1',
-        '  |  |  |--node2',
-        '  |--@empty:',
-      ].join('\n'),
+      ['@all:', '  |--@ungrouped:', '  |  |--bastion', '  |--@k8s:', '  |  |--@k8s_control:', '  |  |  |--cp1', '  |  |--@k8s_workers:', '  |  |  |--node1', '  |  |  |--node2', '  |--@empty:'].join('\n'),
     );
   });
 
   it('draws only the given hosts, or one subtree', () => {
-    expect(inventoryGraph(inventory, ['node2'], 'k8s')).to.equal(
-      ['@k8s:', '  |--@k8s_control:', '  |--@k8s_workers:', '  |  |--node2'].join('\n'),
-    );
+    expect(inventoryGraph(inventory, ['node2'], 'k8s')).to.equal(['@k8s:', '  |--@k8s_control:', '  |--@k8s_workers:', '  |  |--node2'].join('\n'));
     expect(() => inventoryGraph(inventory, inventory.hosts, 'nope')).to.throw(/group 'nope' is not in the inventory/);
   });
 });

@@ -3,26 +3,7 @@ import { HostPatternError } from '../../inventory/errors.ts';
 import { inventoryFromText } from '../../inventory/load.ts';
 import { limitHosts, selectHosts, splitPattern } from '../../inventory/patterns.ts';
 
-const inventory = inventoryFromText(
-  [
-    '[k8s_control]',
-    'cp1',
-    '[k8s_workers]',
-    'node[01:03]',
-    '[web]',
-    'web-1',
-    'web-2',
-    'web10',
-    '[db]',
-    'db1',
-    'node03',
-    '[k8s:children]',
-    'k8s_control',
-    'k8s_workers',
-    '[empty]',
-  ].join('\n'),
-  'hosts.ini',
-);
+const inventory = inventoryFromText(['[k8s_control]', 'cp1', '[k8s_workers]', 'node[01:03]', '[web]', 'web-1', 'web-2', 'web10', '[db]', 'db1', 'node03', '[k8s:children]', 'k8s_control', 'k8s_workers', '[empty]'].join('\n'), 'hosts.ini');
 const ALL_HOSTS = ['cp1', 'node01', 'node02', 'node03', 'web-1', 'web-2', 'web10', 'db1'];
 
 describe('inventory: host patterns', () => {
@@ -79,8 +60,7 @@ describe('inventory: host patterns', () => {
     it(`refuses ${JSON.stringify(pattern)} and lists the groups`, () => {
       expect(() => selectHosts(inventory, pattern))
         .to.throw(HostPatternError, problem)
-        .that.satisfies((error: HostPatternError) =>
-          error.term === term && error.message.includes('Groups in hosts.ini: all, ungrouped, k8s_control, k8s_workers, web, db, k8s, empty.'));
+        .that.satisfies((error: HostPatternError) => error.term === term && error.message.includes('Groups in hosts.ini: all, ungrouped, k8s_control, k8s_workers, web, db, k8s, empty.'));
     });
   }
 

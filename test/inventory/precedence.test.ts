@@ -3,15 +3,7 @@ import { join } from 'node:path';
 import { loadInventory } from '../../inventory/load.ts';
 import { removeTree, writeTree } from './tree.ts';
 
-type Place =
-  | 'inventory all'
-  | 'inventory parent'
-  | 'inventory child'
-  | 'inventory host'
-  | 'group_vars/all'
-  | 'group_vars/prod'
-  | 'group_vars/web'
-  | 'host_vars/w1';
+type Place = 'inventory all' | 'inventory parent' | 'inventory child' | 'inventory host' | 'group_vars/all' | 'group_vars/prod' | 'group_vars/web' | 'host_vars/w1';
 
 /**
  * w1 is in web, a child of prod (all → prod → web). `v` is set to the name of each place in the row; the
@@ -36,18 +28,7 @@ const TABLE: ReadonlyArray<readonly [readonly Place[], Place]> = [
 function tree(places: readonly Place[]): Record<string, string> {
   const set = (place: Place): string => (places.includes(place) ? `v='${place}'` : '');
   const files: Record<string, string> = {
-    'hosts.ini': [
-      `[web]`,
-      `w1 ${set('inventory host')}`,
-      `[prod:children]`,
-      `web`,
-      `[prod:vars]`,
-      set('inventory parent'),
-      `[web:vars]`,
-      set('inventory child'),
-      `[all:vars]`,
-      set('inventory all'),
-    ].join('\n'),
+    'hosts.ini': [`[web]`, `w1 ${set('inventory host')}`, `[prod:children]`, `web`, `[prod:vars]`, set('inventory parent'), `[web:vars]`, set('inventory child'), `[all:vars]`, set('inventory all')].join('\n'),
   };
   for (const place of places) if (place.includes('/')) files[`${place}.yml`] = `v: '${place}'\n`;
   return files;
@@ -111,15 +92,6 @@ describe('inventory: variable precedence', () => {
   it('reports where each layer comes from, lowest first', async () => {
     const inventory = await load(tree(['inventory all', 'inventory parent', 'inventory child', 'inventory host', 'group_vars/all', 'group_vars/prod', 'group_vars/web', 'host_vars/w1']));
     const labels = inventory.varSourcesFor('w1').map((source) => source.label.replace(/^.*drover-inventory-[^/]+\//, ''));
-    expect(labels).to.deep.equal([
-      'hosts.ini: group all',
-      'hosts.ini: group prod',
-      'hosts.ini: group web',
-      'group_vars/all.yml',
-      'group_vars/prod.yml',
-      'group_vars/web.yml',
-      'hosts.ini: host w1',
-      'host_vars/w1.yml',
-    ]);
+    expect(labels).to.deep.equal(['hosts.ini: group all', 'hosts.ini: group prod', 'hosts.ini: group web', 'group_vars/all.yml', 'group_vars/prod.yml', 'group_vars/web.yml', 'hosts.ini: host w1', 'host_vars/w1.yml']);
   });
 });

@@ -25,7 +25,9 @@ describe('inventory: shell-like splitting of INI host lines', () => {
 
   for (const line of ['web1 a="open', "web1 a='open", 'web1 a=\\']) {
     it(`refuses ${JSON.stringify(line)} without repeating it`, () => {
-      expect(() => shlexSplit(line)).to.throw(ShlexError).that.satisfies((error: Error) => !error.message.includes('open'));
+      expect(() => shlexSplit(line))
+        .to.throw(ShlexError)
+        .that.satisfies((error: Error) => !error.message.includes('open'));
     });
   }
 });

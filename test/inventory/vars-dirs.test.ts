@@ -54,7 +54,10 @@ describe('inventory: group_vars/ and host_vars/ beside the inventory', () => {
     const failure = async (files: Record<string, string>): Promise<InventoryError> => {
       const root = await writeTree(files);
       roots.push(root);
-      const error: unknown = await loadInventory(join(root, 'hosts.ini')).then(() => undefined, (caught: unknown) => caught);
+      const error: unknown = await loadInventory(join(root, 'hosts.ini')).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
       if (!(error instanceof InventoryError)) throw new Error(`expected an InventoryError, got ${String(error)}`);
       return error;
     };

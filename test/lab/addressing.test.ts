@@ -52,7 +52,14 @@ describe('lab/addressing', () => {
     });
   }
 
-  const names: Array<[string, number | undefined]> = [['lab-1', 1], ['lab-42', 42], ['lab-0', undefined], ['lab-01', undefined], ['drover-lab-1', undefined], ['web-1', undefined]];
+  const names: Array<[string, number | undefined]> = [
+    ['lab-1', 1],
+    ['lab-42', 42],
+    ['lab-0', undefined],
+    ['lab-01', undefined],
+    ['drover-lab-1', undefined],
+    ['web-1', undefined],
+  ];
   for (const [name, index] of names) {
     it(`reads the host number of ${name} as ${index}`, () => expect(indexOfName(name)).to.equal(index));
   }

@@ -14,7 +14,11 @@ import { dirname, join } from 'node:path';
 import { STANDIN_SOURCE, standinSources } from '../../lab/k8s-packages.ts';
 import { ensureLab, LAB_SETUP_TIMEOUT_MS, labSsh, labUnavailableReason, releaseLab, type Lab } from '../support/lab.ts';
 
-interface Outcome { code: number; stdout: string; stderr: string }
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 /** Runs the stand-in's kubeadm with args ('CONFIG' stands for a file holding `config`). */
 type Kubeadm = (args: string[], config: string) => Promise<Outcome>;
 
@@ -46,8 +50,7 @@ async function onLabHost(lab: Lab): Promise<{ kubeadm: Kubeadm; cleanup: () => P
   const made = await labSsh(lab, host, 'mktemp -d /tmp/standin-config.XXXXXX');
   const dir = made.stdout.trim();
   if (made.code !== 0 || !dir.startsWith('/tmp/standin-config.')) throw new Error(`mktemp on ${host.name} failed: ${made.stderr}`);
-  const unpack = 'import json, os, sys; d = os.path.join(sys.argv[1], "standin"); os.makedirs(d); ' +
-    '[open(os.path.join(d, name), "w").write(text) for name, text in json.load(sys.stdin).items()]';
+  const unpack = 'import json, os, sys; d = os.path.join(sys.argv[1], "standin"); os.makedirs(d); ' + '[open(os.path.join(d, name), "w").write(text) for name, text in json.load(sys.stdin).items()]';
   const copied = await labSsh(lab, host, `python3 -c ${quote(unpack)} ${dir}`, { input: JSON.stringify(standinSources()) });
   if (copied.code !== 0) throw new Error(`copying the stand-in's sources to ${host.name} failed: ${copied.stderr}`);
   return {
@@ -84,7 +87,9 @@ networking:
 `;
 const KUBELET = 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nfailSwapOn: true\n';
 const PROXY = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nipvs:\n  scheduler: rr\n';
-const KUBELET_RECENT = KUBELET + `podLogsDir: /var/log/pods
+const KUBELET_RECENT =
+  KUBELET +
+  `podLogsDir: /var/log/pods
 imageMaximumGCAge: 0s
 containerLogMaxWorkers: 1
 containerLogMonitorInterval: 10s
@@ -101,7 +106,9 @@ logging:
     text:
       splitStream: false
 `;
-const PROXY_RECENT = PROXY + `nftables:
+const PROXY_RECENT =
+  PROXY +
+  `nftables:
   masqueradeBit: 14
   syncPeriod: 30s
 detectLocalMode: InterfaceNamePrefix
@@ -130,8 +137,11 @@ const doc = (...parts: string[]) => parts.join('---\n');
 const TABLE: Array<[string, string, string | undefined]> = [
   ['a full init configuration', doc(INIT, CLUSTER, KUBELET, PROXY), undefined],
   ['a join configuration', JOIN, undefined],
-  ['an unknown field (strict decoding)', doc(INIT, CLUSTER.replace('podSubnet', 'podSubnets')),
-    'error unmarshaling configuration schema.GroupVersionKind{Group:"kubeadm.k8s.io", Version:"v1beta3", Kind:"ClusterConfiguration"}: strict decoding error: unknown field "networking.podSubnets"'],
+  [
+    'an unknown field (strict decoding)',
+    doc(INIT, CLUSTER.replace('podSubnet', 'podSubnets')),
+    'error unmarshaling configuration schema.GroupVersionKind{Group:"kubeadm.k8s.io", Version:"v1beta3", Kind:"ClusterConfiguration"}: strict decoding error: unknown field "networking.podSubnets"',
+  ],
   ['an unknown kubelet field', doc(INIT, KUBELET + 'swapOff: true\n'), 'strict decoding error: unknown field "swapOff"'],
   // Field lists checked against k8s.io/kubelet and k8s.io/kube-proxy types.go at v0.30.13/v0.31.9 (schema.py).
   ['KubeletConfiguration fields added in recent releases', doc(INIT, KUBELET_RECENT), undefined],
@@ -222,10 +232,13 @@ describe('lab/k8s-standin: kubeadm configuration checks (table)', function () {
   it('lists the images of the configured repository and version', async () => {
     const images = await kubeadm(['config', 'images', 'list', '--config', 'CONFIG'], doc(INIT.replace('10.238.0.11\n  bindPort', '127.0.0.1\n  bindPort'), CLUSTER.replace('registry.k8s.io', 'registry.example.com/k8s')));
     expect(images.stdout.split('\n').filter(Boolean)).to.deep.equal([
-      'registry.example.com/k8s/kube-apiserver:v1.30.14', 'registry.example.com/k8s/kube-controller-manager:v1.30.14',
-      'registry.example.com/k8s/kube-scheduler:v1.30.14', 'registry.example.com/k8s/kube-proxy:v1.30.14',
-      'registry.example.com/k8s/coredns:v1.11.1', 'registry.example.com/k8s/pause:3.9', 'registry.example.com/k8s/etcd:3.5.12-0',
+      'registry.example.com/k8s/kube-apiserver:v1.30.14',
+      'registry.example.com/k8s/kube-controller-manager:v1.30.14',
+      'registry.example.com/k8s/kube-scheduler:v1.30.14',
+      'registry.example.com/k8s/kube-proxy:v1.30.14',
+      'registry.example.com/k8s/coredns:v1.11.1',
+      'registry.example.com/k8s/pause:3.9',
+      'registry.example.com/k8s/etcd:3.5.12-0',
     ]);
   });
 });
-

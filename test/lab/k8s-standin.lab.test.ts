@@ -10,7 +10,8 @@ import { LAB_K8S_MIRROR } from '../../lab/k8s-repo.ts';
 import { describeWithLab, labSsh, type LabHost } from '../support/lab.ts';
 
 const PACKAGES = 'kubeadm kubelet kubectl';
-const CLEAN = `kubeadm reset -f >/dev/null 2>&1; apt-mark unhold ${PACKAGES} >/dev/null 2>&1; ` +
+const CLEAN =
+  `kubeadm reset -f >/dev/null 2>&1; apt-mark unhold ${PACKAGES} >/dev/null 2>&1; ` +
   `DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq ${PACKAGES} cri-tools kubernetes-cni >/dev/null 2>&1; ` +
   `dnf -q -y remove ${PACKAGES} cri-tools kubernetes-cni >/dev/null 2>&1; ` +
   'rm -rf /etc/cni/net.d /etc/kubernetes /var/lib/kubelet /var/lib/etcd /etc/apt/sources.list.d/kubernetes.list /etc/yum.repos.d/kubernetes.repo /root/*.yaml; true';
@@ -114,22 +115,31 @@ ${extra}`;
 
   it('installs pinned, held kubeadm/kubelet/kubectl from the apt repository (signed-by, pkgs.k8s.io layout)', async () => {
     const repo = `${LAB_K8S_MIRROR}/core:/stable:/v1.30/deb/`;
-    await Promise.all(hosts().slice(0, 3).map((host) => ok(host, [
-      'set -e; mkdir -p /etc/apt/keyrings',
-      // curl comes from the lab's Debian repository, as node preparation installs it.
-      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null',
-      `curl -fsSL ${repo}Release.key -o /etc/apt/keyrings/kubernetes-apt-keyring.asc`,
-      `echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] ${repo} /" > /etc/apt/sources.list.d/kubernetes.list`,
-      'apt-get update -qq',
-      'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd kubelet=1.30.13-1.1 kubeadm=1.30.13-1.1 kubectl=1.30.13-1.1 >/dev/null',
-      `apt-mark hold ${PACKAGES} >/dev/null`,
-      'systemctl enable --now containerd kubelet 2>/dev/null; sysctl -qw net.ipv4.ip_forward=1',
-    ].join('; '))));
+    await Promise.all(
+      hosts()
+        .slice(0, 3)
+        .map((host) =>
+          ok(
+            host,
+            [
+              'set -e; mkdir -p /etc/apt/keyrings',
+              // curl comes from the lab's Debian repository, as node preparation installs it.
+              'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null',
+              `curl -fsSL ${repo}Release.key -o /etc/apt/keyrings/kubernetes-apt-keyring.asc`,
+              `echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] ${repo} /" > /etc/apt/sources.list.d/kubernetes.list`,
+              'apt-get update -qq',
+              'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd kubelet=1.30.13-1.1 kubeadm=1.30.13-1.1 kubectl=1.30.13-1.1 >/dev/null',
+              `apt-mark hold ${PACKAGES} >/dev/null`,
+              'systemctl enable --now containerd kubelet 2>/dev/null; sysctl -qw net.ipv4.ip_forward=1',
+            ].join('; '),
+          ),
+        ),
+    );
     for (const host of hosts().slice(0, 3)) {
-      expect(await ok(host, 'kubeadm version -o short; kubectl version --client | head -1; kubelet --version')).to.equal(
-        'v1.30.13\nClient Version: v1.30.13\nKubernetes v1.30.13 (drover lab stand-in, not Kubernetes)\n');
+      expect(await ok(host, 'kubeadm version -o short; kubectl version --client | head -1; kubelet --version')).to.equal('v1.30.13\nClient Version: v1.30.13\nKubernetes v1.30.13 (drover lab stand-in, not Kubernetes)\n');
       expect(await ok(host, "dpkg-query -W -f='${Package} ${Version} ${Status}\\n' kubeadm kubelet kubectl; apt-mark showhold | sort | tr '\\n' ' '"))
-        .to.include('kubeadm 1.30.13-1.1 hold ok installed').and.include('kubeadm kubectl kubelet');
+        .to.include('kubeadm 1.30.13-1.1 hold ok installed')
+        .and.include('kubeadm kubectl kubelet');
       expect(await ok(host, 'ls /usr/lib/systemd/system/kubelet.service /usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf /etc/default/kubelet /usr/bin/crictl /opt/cni/bin/bridge')).to.not.equal('');
     }
     // The hold is real: an upgrade leaves the pinned version.
@@ -140,7 +150,9 @@ ${extra}`;
   it('installs from the RPM repository with dnf (gpgcheck and repo_gpgcheck on, versionlocked by exclude)', async () => {
     const host = hosts()[3]!;
     const repo = `${LAB_K8S_MIRROR}/core:/stable:/v1.30/rpm/`;
-    await ok(host, `cat > /etc/yum.repos.d/kubernetes.repo <<'EOF'
+    await ok(
+      host,
+      `cat > /etc/yum.repos.d/kubernetes.repo <<'EOF'
 [kubernetes]
 name=Kubernetes
 baseurl=${repo}
@@ -149,16 +161,16 @@ gpgcheck=1
 repo_gpgcheck=1
 gpgkey=${repo}repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
-EOF`);
+EOF`,
+    );
     const refused = await ssh(host, 'dnf -q -y install kubeadm');
     expect(refused.code, 'exclude= keeps kubeadm out unless --disableexcludes').to.not.equal(0);
     await ok(host, 'dnf -q -y install kubelet-1.30.13 kubeadm-1.30.13 kubectl-1.30.13 --disableexcludes=kubernetes');
-    expect(await ok(host, "rpm -q --qf '%{NAME}-%{VERSION}-%{RELEASE}\\n' kubeadm kubelet kubectl")).to.equal(
-      'kubeadm-1.30.13-150500.1.1\nkubelet-1.30.13-150500.1.1\nkubectl-1.30.13-150500.1.1\n');
+    expect(await ok(host, "rpm -q --qf '%{NAME}-%{VERSION}-%{RELEASE}\\n' kubeadm kubelet kubectl")).to.equal('kubeadm-1.30.13-150500.1.1\nkubelet-1.30.13-150500.1.1\nkubectl-1.30.13-150500.1.1\n');
     expect(await ok(host, 'cat /etc/sysconfig/kubelet; kubeadm version -o short')).to.equal('KUBELET_EXTRA_ARGS=\nv1.30.13\n');
   });
 
-  it('refuses invalid configurations with kubeadm\'s errors and changes nothing', async () => {
+  it("refuses invalid configurations with kubeadm's errors and changes nothing", async () => {
     const cases: Array<[string, string]> = [
       // Real kubeadm init only warns here (`kubeadm config validate` refuses); the stand-in refuses and says so.
       [initConfig().replace('podSubnet', 'podSubnets'), 'strict decoding error: unknown field "networking.podSubnets" (a drover lab stand-in check'],
@@ -190,7 +202,7 @@ EOF`);
     expect(await ok(cp(), 'kubeadm token list')).to.include(token);
   });
 
-  it('joins lab-2 and lab-3 through 0600 JoinConfiguration files; the token is in no process\'s argv or environment on any host meanwhile', async () => {
+  it("joins lab-2 and lab-3 through 0600 JoinConfiguration files; the token is in no process's argv or environment on any host meanwhile", async () => {
     expect(token, 'the init case ran').to.not.equal('');
     const join = `apiVersion: kubeadm.k8s.io/v1beta3
 kind: JoinConfiguration
@@ -222,8 +234,15 @@ discovery:
     samples.forEach((sample, index) => {
       const name = watched[index]!.name;
       expect(sample.passes, `${name}: sampling passes`).to.be.greaterThan(20);
-      expect(sample.cmdlines.some((line) => line.includes(canary)), `${name}: the sampler saw the canary's argv`).to.equal(true);
-      if (index > 0) expect(sample.cmdlines.some((line) => /\/usr\/bin\/kubeadm join --config \/root\/join\.yaml$/.test(line)), `${name}: the sampler saw the join`).to.equal(true);
+      expect(
+        sample.cmdlines.some((line) => line.includes(canary)),
+        `${name}: the sampler saw the canary's argv`,
+      ).to.equal(true);
+      if (index > 0)
+        expect(
+          sample.cmdlines.some((line) => /\/usr\/bin\/kubeadm join --config \/root\/join\.yaml$/.test(line)),
+          `${name}: the sampler saw the join`,
+        ).to.equal(true);
       for (const text of [...sample.cmdlines, ...sample.environs]) {
         expect(text.includes(secret), `${name}: a process holds the bootstrap token: ${text.split(secret).join('<secret>')}`).to.equal(false);
       }

@@ -9,10 +9,7 @@ describe('lab/kernel-modules', () => {
   });
 
   it('adds /sys/module names that the config table does not know, without duplicates', () => {
-    expect(builtinModules('CONFIG_OVERLAY_FS=y\n', ['overlay', 'nf_conntrack_ftp'])).to.deep.equal([
-      'kernel/builtin/nf_conntrack_ftp.ko',
-      'kernel/fs/overlayfs/overlay.ko',
-    ]);
+    expect(builtinModules('CONFIG_OVERLAY_FS=y\n', ['overlay', 'nf_conntrack_ftp'])).to.deep.equal(['kernel/builtin/nf_conntrack_ftp.ko', 'kernel/fs/overlayfs/overlay.ko']);
   });
 
   it('works from /sys/module alone when the kernel hides its config', () => {

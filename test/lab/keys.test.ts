@@ -13,8 +13,11 @@ describe('lab/keys', () => {
   }
 
   it('writes one known_hosts line per address', () => {
-    expect(renderKnownHosts([{ address: '10.231.0.11', hostKey: 'ssh-ed25519 AAAA1' }, { address: '10.231.0.12', hostKey: 'ssh-ed25519 AAAA2' }])).to.equal(
-      '10.231.0.11 ssh-ed25519 AAAA1\n10.231.0.12 ssh-ed25519 AAAA2\n',
-    );
+    expect(
+      renderKnownHosts([
+        { address: '10.231.0.11', hostKey: 'ssh-ed25519 AAAA1' },
+        { address: '10.231.0.12', hostKey: 'ssh-ed25519 AAAA2' },
+      ]),
+    ).to.equal('10.231.0.11 ssh-ed25519 AAAA1\n10.231.0.12 ssh-ed25519 AAAA2\n');
   });
 });

@@ -40,7 +40,10 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
   });
 
   it('gives every host distinct host keys and machine ids', async () => {
-    const lines = readFileSync(lab().knownHostsPath, 'utf8').trim().split('\n').map((line) => line.split(' '));
+    const lines = readFileSync(lab().knownHostsPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
     expect(lines.map(([address]) => address)).to.include.members(lab().hosts.map((host) => host.address));
     const keys = lines.map((fields) => fields.slice(1).join(' '));
     expect(new Set(keys).size).to.equal(keys.length);
@@ -128,7 +131,11 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
     const inventory = parse(readFileSync(lab().inventoryPath, 'utf8'));
     const groups = inventory.all.children.k8s.children;
     expect(Object.keys(groups.control_plane.hosts)).to.deep.equal(['lab-1']);
-    expect(Object.keys(groups.workers.hosts)).to.include.members(lab().hosts.slice(1).map((host) => host.name));
+    expect(Object.keys(groups.workers.hosts)).to.include.members(
+      lab()
+        .hosts.slice(1)
+        .map((host) => host.name),
+    );
     expect(inventory.all.vars.drover_known_hosts_file).to.equal(lab().knownHostsPath);
   });
 
@@ -138,7 +145,9 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
       namespaces: (await labNamespaces()).sort(),
       links: (await labLinks()).sort(),
       nspawn: (await findLabProcesses(paths.hostsDir, new Map())).map((proc) => `${proc.host}:${proc.pid}`).sort(),
-      mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(paths.hostsDir)).length,
+      mounts: readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((line) => line.includes(paths.hostsDir)).length,
       hostDirs: (await readdir(paths.hostsDir)).sort(),
     });
     // The lock is held across the whole comparison: other test processes may share this lab.
@@ -166,7 +175,7 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
         const [nspawn] = (await findLabProcesses(paths.hostsDir, new Map())).filter((proc) => proc.host === extra.name);
         process.kill(nspawn!.pid, 'SIGKILL');
         // Until it has really died (a fixed pause was a guess on a loaded machine).
-        for (const deadline = Date.now() + 30_000; isAlive(nspawn!.pid);) {
+        for (const deadline = Date.now() + 30_000; isAlive(nspawn!.pid); ) {
           if (Date.now() > deadline) throw new Error(`nspawn ${nspawn!.pid} still alive 30 s after SIGKILL`);
           await new Promise((resolveWait) => setTimeout(resolveWait, 50));
         }

@@ -14,9 +14,7 @@ describe('lab/preflight', () => {
 
   it('names missing programs and the packages that bring them', () => {
     const problems = labProblems({ uid: 0, has: (program) => program !== 'systemd-nspawn' && program !== 'mmdebstrap' });
-    expect(problems).to.deep.equal([
-      'missing systemd-nspawn, mmdebstrap: run `bash .ci/lab-prereqs.sh` (apt-get install systemd-container mmdebstrap)',
-    ]);
+    expect(problems).to.deep.equal(['missing systemd-nspawn, mmdebstrap: run `bash .ci/lab-prereqs.sh` (apt-get install systemd-container mmdebstrap)']);
   });
 
   it('lists every problem at once', () => {

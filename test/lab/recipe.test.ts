@@ -32,17 +32,13 @@ describe('lab/recipe', () => {
   it('leaves the hosts no apt source but the lab repository', () => {
     const writes = ROOTFS_RECIPE.customize.filter((step) => step.kind === 'write' && step.path.startsWith('/etc/apt/'));
     expect(writes.map((step) => (step.kind === 'write' ? step.content : ''))).to.deep.equal([
-      '# drover lab: the hosts have no internet; this is the lab\'s local repository (see lab/apt-repo.ts).\ndeb [trusted=yes] file:/srv/drover-repo ./\n',
+      "# drover lab: the hosts have no internet; this is the lab's local repository (see lab/apt-repo.ts).\ndeb [trusted=yes] file:/srv/drover-repo ./\n",
     ]);
     expect(ROOTFS_RECIPE.customize).to.deep.include({ kind: 'remove', paths: ['/etc/apt/sources.list', '/etc/apt/sources.list.d'] });
   });
 
   it('mirrors deb.debian.org by default and honours DROVER_LAB_MIRROR', () => {
-    expect(mirrorSources('bookworm', {})).to.deep.equal([
-      'deb http://deb.debian.org/debian bookworm main',
-      'deb http://deb.debian.org/debian bookworm-updates main',
-      'deb http://deb.debian.org/debian-security bookworm-security main',
-    ]);
+    expect(mirrorSources('bookworm', {})).to.deep.equal(['deb http://deb.debian.org/debian bookworm main', 'deb http://deb.debian.org/debian bookworm-updates main', 'deb http://deb.debian.org/debian-security bookworm-security main']);
     expect(mirrorSources('bookworm', { DROVER_LAB_MIRROR: 'http://127.0.0.1:3142/debian' })[0]).to.equal('deb http://127.0.0.1:3142/debian bookworm main');
   });
 });

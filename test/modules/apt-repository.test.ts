@@ -32,22 +32,16 @@ const present = (path: string, content: string | Buffer): FileState => fileState
 
 describe('aptRepository: rendering and keys (pure)', () => {
   it('adds signed-by to a one-line entry, keeping its options', () => {
-    expect(renderOneLine('deb https://download.docker.com/linux/debian bookworm stable', '/etc/apt/keyrings/docker.asc')).to.equal(
-      'deb [signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/debian bookworm stable\n',
-    );
+    expect(renderOneLine('deb https://download.docker.com/linux/debian bookworm stable', '/etc/apt/keyrings/docker.asc')).to.equal('deb [signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/debian bookworm stable\n');
     expect(renderOneLine('deb [arch=amd64 trusted=no]  http://x  bookworm main', '/k.gpg')).to.equal('deb [arch=amd64 trusted=no signed-by=/k.gpg] http://x  bookworm main\n');
     expect(renderOneLine('  deb http://x ./  ', null)).to.equal('deb http://x ./\n');
   });
 
   it('renders a deb822 stanza, leaving unset fields out', () => {
     const kubernetes = params({ name: 'kubernetes', uris: ['https://pkgs.k8s.io/core:/stable:/v1.29/deb/'], suites: ['/'] });
-    expect(renderDeb822(kubernetes, '/etc/apt/keyrings/kubernetes.asc')).to.equal(
-      'Types: deb\nURIs: https://pkgs.k8s.io/core:/stable:/v1.29/deb/\nSuites: /\nSigned-By: /etc/apt/keyrings/kubernetes.asc\n',
-    );
+    expect(renderDeb822(kubernetes, '/etc/apt/keyrings/kubernetes.asc')).to.equal('Types: deb\nURIs: https://pkgs.k8s.io/core:/stable:/v1.29/deb/\nSuites: /\nSigned-By: /etc/apt/keyrings/kubernetes.asc\n');
     const full = params({ name: 'd', types: ['deb', 'deb-src'], uris: ['http://a', 'http://b'], suites: ['bookworm', 'bookworm-updates'], components: ['main', 'contrib'], architectures: ['amd64'], trusted: true, enabled: false });
-    expect(renderDeb822(full, null)).to.equal(
-      'Types: deb deb-src\nURIs: http://a http://b\nSuites: bookworm bookworm-updates\nComponents: main contrib\nArchitectures: amd64\nTrusted: yes\nEnabled: no\n',
-    );
+    expect(renderDeb822(full, null)).to.equal('Types: deb deb-src\nURIs: http://a http://b\nSuites: bookworm bookworm-updates\nComponents: main contrib\nArchitectures: amd64\nTrusted: yes\nEnabled: no\n');
   });
 
   it('refuses contradictory or line-breaking parameters', () => {
@@ -91,8 +85,7 @@ describe('aptRepository: planning (recorded host)', () => {
   const host = new RecordedHost([]);
   const input: AptRepositoryParams = { name: 'kubernetes', uris: ['https://pkgs.k8s.io/core:/stable:/v1.29/deb/'], suites: ['/'], signedBy: KEY };
   const sources = `Types: deb\nURIs: https://pkgs.k8s.io/core:/stable:/v1.29/deb/\nSuites: /\nSigned-By: ${paths.asc}\n`;
-  const states = (overrides: Record<string, FileState> = {}) =>
-    new Map([paths.list, paths.sources, paths.asc, paths.gpg].map((path) => [path, overrides[path] ?? absent(path)]));
+  const states = (overrides: Record<string, FileState> = {}) => new Map([paths.list, paths.sources, paths.asc, paths.gpg].map((path) => [path, overrides[path] ?? absent(path)]));
 
   it('writes the key, then the source, then refreshes the lists', async () => {
     const plan = await planAptRepository(params(input), states(), await loadKey(KEY), host);

@@ -15,11 +15,18 @@ describe('apt on a lab host', function () {
   /** dpkg's own record, read with the plain OpenSSH client: "name status version" per package. */
   async function installed(): Promise<Record<string, string>> {
     const output = await onHost(target, `dpkg-query -W -f='\${Package} \${db:Status-Status} \${Version}\\n' ${PACKAGES.join(' ')} 2>/dev/null || true`);
-    const entries = output.stdout.trim().split('\n').filter(Boolean).map((line) => line.split(' '));
+    const entries = output.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' '));
     return Object.fromEntries(entries.filter(([, status]) => status === 'installed').map(([name, , version]) => [name!, version!]));
   }
   async function holds(): Promise<string[]> {
-    return (await onHost(target, 'apt-mark showhold')).stdout.trim().split('\n').filter((name) => PACKAGES.includes(name));
+    return (await onHost(target, 'apt-mark showhold')).stdout
+      .trim()
+      .split('\n')
+      .filter((name) => PACKAGES.includes(name));
   }
   /** What check mode must leave alone: the packages, the holds, the lists and the update stamp. */
   async function snapshot(): Promise<string> {

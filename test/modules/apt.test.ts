@@ -199,9 +199,7 @@ describe('apt: planning', () => {
       { kind: 'value', name: 'package hello', before: null, after: '2.10-3' },
       { kind: 'value', name: 'package curl', before: '7.88.1-10+deb12u14', after: '7.88.1-10+deb12u15' },
     ]);
-    expect(displayedCommands(result)).to.deep.equal([
-      'apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300 hello=2.10-3 curl=7.88.1-10+deb12u15',
-    ]);
+    expect(displayedCommands(result)).to.deep.equal(['apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300 hello=2.10-3 curl=7.88.1-10+deb12u15']);
     expect(result.changes[0]!.commands[0]!.env).to.deep.include({ DEBIAN_FRONTEND: 'noninteractive' });
     expect(result.uncertain).to.equal(undefined);
   });
@@ -269,20 +267,14 @@ describe('apt: planning', () => {
     const hold = plan({ name: ['hello', 'curl', 'sl'], hold: true });
     expect(hold.changes.map((change) => change.summary)).to.deep.equal(['install hello 2.10-3', 'hold hello', 'hold curl']);
     expect(hold.changes[1]!.diff).to.deep.equal({ kind: 'value', name: 'hello held', before: 'no', after: 'yes' });
-    expect(displayedCommands(hold)).to.deep.equal([
-      'apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300 hello=2.10-3',
-      'apt-mark hold hello curl',
-    ]);
+    expect(displayedCommands(hold)).to.deep.equal(['apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300 hello=2.10-3', 'apt-mark hold hello curl']);
     expect(plan({ name: ['sl'], hold: true }).changes).to.deep.equal([]);
 
     const state = parseAptProbe(probeOutput());
     state.policy!.set('sl', { installed: '5.02-1+b1', candidate: '5.03-1', versions: [{ version: '5.03-1', sources: ['file:/srv/drover-repo ./ Packages'] }] });
     expect(() => plan({ name: ['sl'], state: 'latest' }, state)).to.throw(ModuleError, /sl is held \(apt-mark hold\) and would have to change/);
     const moveHeld = plan({ name: ['sl'], state: 'latest', hold: true }, state);
-    expect(displayedCommands(moveHeld)).to.deep.equal([
-      'apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300 --allow-change-held-packages sl=5.03-1',
-      'apt-mark hold sl',
-    ]);
+    expect(displayedCommands(moveHeld)).to.deep.equal(['apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300 --allow-change-held-packages sl=5.03-1', 'apt-mark hold sl']);
     expect(moveHeld.changes.map((change) => change.summary)).to.deep.equal(['upgrade sl 5.02-1+b1 → 5.03-1', 'keep sl held after the change']);
     const release = plan({ name: ['sl', 'curl'], hold: false, state: 'absent' }, state);
     expect(release.changes.map((change) => change.summary)).to.deep.equal(['release the hold on sl', 'remove sl 5.02-1+b1', 'remove curl 7.88.1-10+deb12u14']);
@@ -311,13 +303,14 @@ describe('apt: planning', () => {
   it('with a refresh pending, a missing package is left to the refreshed lists, and latest may upgrade', () => {
     const result = plan({ name: ['nope', 'bash'], state: 'latest', updateCache: true });
     expect(result.uncertain).to.equal(true);
-    expect(result.changes.map((change) => change.summary)).to.deep.equal([
-      'refresh the apt package lists (updateCache is set)',
-      'install nope (candidate after the refresh)',
-      'upgrade bash if the refreshed lists offer newer versions',
-    ]);
+    expect(result.changes.map((change) => change.summary)).to.deep.equal(['refresh the apt package lists (updateCache is set)', 'install nope (candidate after the refresh)', 'upgrade bash if the refreshed lists offer newer versions']);
     expect(displayedCommands(result)[1]).to.include('DPkg::Lock::Timeout=300 nope bash');
-    expect(result.interpret!([{ exitCode: 0, stdout: '', stderr: '' }, { exitCode: 0, stdout: '', stderr: '' }])).to.deep.equal({ changed: true });
+    expect(
+      result.interpret!([
+        { exitCode: 0, stdout: '', stderr: '' },
+        { exitCode: 0, stdout: '', stderr: '' },
+      ]),
+    ).to.deep.equal({ changed: true });
 
     const onlyMaybe = plan({ name: ['bash'], state: 'latest', updateCache: true });
     const quiet = { exitCode: 0, stdout: '', stderr: '' };
@@ -343,6 +336,8 @@ describe('apt: planning', () => {
     let error: unknown;
     await apt.plan(params({ name: ['hello'] }), failing).catch((caught: unknown) => (error = caught));
     expect(error).to.be.instanceOf(ModuleError);
-    expect((error as Error).message).to.include('exit 100').and.include('could not be parsed');
+    expect((error as Error).message)
+      .to.include('exit 100')
+      .and.include('could not be parsed');
   });
 });

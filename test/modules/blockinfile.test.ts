@@ -24,7 +24,12 @@ const TABLE: Array<{ title: string; before: string | null; edit: Partial<BlockEd
   { title: 'a regexp matching nothing: at the end', before: 'a\n', edit: { block: 'x', insertafter: '^nothing' }, after: `a\n${B}x\n${E}` },
   { title: 'a multi-line (?m) insertafter is searched across lines', before: 'A =\n  (LIST =\nrest\n', edit: { block: 'x', insertafter: '(?m)A =\\n.*\\(LIST =' }, after: `A =\n  (LIST =\n${B}x\n${E}rest\n` },
   { title: 'markers found are kept in place even when insertafter says elsewhere', before: `${B}old\n${E}a\n`, edit: { block: 'new', insertafter: 'EOF' }, after: `${B}new\n${E}a\n` },
-  { title: 'custom marker with markerBegin/markerEnd', before: '<x>\n</x>\n', edit: { block: '<y/>', marker: '<!-- {mark} drover -->', markerBegin: 'start', markerEnd: 'stop', insertafter: '^<x>' }, after: '<x>\n<!-- start drover -->\n<y/>\n<!-- stop drover -->\n</x>\n' },
+  {
+    title: 'custom marker with markerBegin/markerEnd',
+    before: '<x>\n</x>\n',
+    edit: { block: '<y/>', marker: '<!-- {mark} drover -->', markerBegin: 'start', markerEnd: 'stop', insertafter: '^<x>' },
+    after: '<x>\n<!-- start drover -->\n<y/>\n<!-- stop drover -->\n</x>\n',
+  },
   { title: 'prependNewline and appendNewline add blank lines around a new block', before: 'a\nb\n', edit: { block: 'x', insertafter: '^a', prependNewline: true, appendNewline: true }, after: `a\n\n${B}x\n${E}\nb\n` },
   { title: 'prependNewline does not double an existing blank line', before: 'a\n\n', edit: { block: 'x', prependNewline: true }, after: `a\n\n${B}x\n${E}` },
   { title: 'create: a new file holds the block', before: null, edit: { block: 'x' }, after: `${B}x\n${E}`, message: 'file created' },

@@ -90,7 +90,10 @@ describe('command and shell on a lab host', function () {
       const label = `sample ${sample}: ${JSON.stringify(params)}`;
       expect(real.status, `${label}: ${real.msg}`).to.be.oneOf(['ok', 'changed']);
       if (predicted.uncertain) {
-        expect(real.commands.every((record) => record.executed), label).to.equal(true);
+        expect(
+          real.commands.every((record) => record.executed),
+          label,
+        ).to.equal(true);
         expect(predicted.msg, label).to.match(/^would run: /);
       } else {
         expect(predicted.changed, label).to.equal(real.changed);

@@ -27,7 +27,7 @@ describe('command/shell planner (table)', () => {
     expect(plan.interpret!([{ exitCode: 0, stdout: '', stderr: '' }])).to.deep.equal({ changed: false });
   });
 
-  it('passes chdir, timeout, stdin (with Ansible\'s added newline) and env; secrets only on stdin', () => {
+  it("passes chdir, timeout, stdin (with Ansible's added newline) and env; secrets only on stdin", () => {
     const token = new Secret('tok-secret-1', 'token');
     const plan = planRunFrom(spec({ chdir: '/srv', timeout: 1.5, stdin: 'input', env: { PLAIN: 'a b', TOKEN: token } }));
     const only = plan.changes[0]!.commands[0]!;
@@ -52,7 +52,16 @@ describe('command/shell planner (table)', () => {
     ['changedWhen over stdout', { changedWhen: (r) => !r.stdout.includes('unchanged') }, outcome(0, 'x unchanged'), { changed: false }],
     ['failedWhen over rc', { failedWhen: (r) => r.rc === 3 }, outcome(3, '', 'boom'), { changed: true, failed: 'failedWhen matched (exit code 3): boom' }],
     ['failedWhen false accepts any exit', { failedWhen: false }, outcome(9), { changed: true }],
-    ['a predicate that throws fails the task, saying so', { changedWhen: () => { throw new Error('bad predicate'); } }, outcome(0), { failed: 'changedWhen threw: bad predicate' }],
+    [
+      'a predicate that throws fails the task, saying so',
+      {
+        changedWhen: () => {
+          throw new Error('bad predicate');
+        },
+      },
+      outcome(0),
+      { failed: 'changedWhen threw: bad predicate' },
+    ],
   ];
   for (const [title, extra, outcomes, expected] of verdicts) {
     it(`interprets: ${title}`, () => {

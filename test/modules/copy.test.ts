@@ -93,7 +93,7 @@ describe('planFileContent (table)', () => {
     expect(renderCommand(command!).display).to.include('chmod 0600 -- "$tmp"').and.include('chown 0:0 -- "$tmp"');
   });
 
-  it('gives a new file without an asked mode the umask default, not mktemp\'s 0600', () => {
+  it("gives a new file without an asked mode the umask default, not mktemp's 0600", () => {
     const [command] = planCommands(planFileContentFrom({ path: '/etc/drover-t.conf', content: 'new' }, absent));
     expect(renderCommand(command!).display).to.include(`chmod "$(printf '%o' $(( 0666 & ~$(umask) )))"`).and.not.include('chown');
   });
@@ -102,7 +102,9 @@ describe('planFileContent (table)', () => {
     const plan = planFileContentFrom({ path: '/etc/drover-t.conf', content: new Secret('hunter2-password') }, absent);
     const [command] = planCommands(plan);
     const rendered = renderCommand(command!);
-    expect(JSON.stringify(plan.changes.map((change) => [change.summary, change.diff, command!.description]))).not.to.include('hunter2').and.not.include('16');
+    expect(JSON.stringify(plan.changes.map((change) => [change.summary, change.diff, command!.description])))
+      .not.to.include('hunter2')
+      .and.not.include('16');
     expect(rendered.line).not.to.include('hunter2');
     expect(rendered.stdin.toString()).to.equal('16\nhunter2-password');
   });

@@ -23,7 +23,12 @@ describe('file on a lab host', function () {
     expect(again.commands.filter((command) => command.executed)).to.deep.equal([]);
 
     const before = await snapshot(target, ROOT);
-    for (const other of [{ ...params, mode: '0700' }, { path: `${ROOT}/d`, state: 'absent' as const }, { path: `${ROOT}/l`, state: 'link' as const, src: '/etc' }, { path: `${ROOT}/t`, state: 'touch' as const }]) {
+    for (const other of [
+      { ...params, mode: '0700' },
+      { path: `${ROOT}/d`, state: 'absent' as const },
+      { path: `${ROOT}/l`, state: 'link' as const, src: '/etc' },
+      { path: `${ROOT}/t`, state: 'touch' as const },
+    ]) {
       const check = await applyModule(target, file, other, { check: true });
       expect(check.changed, JSON.stringify(other)).to.equal(true);
     }

@@ -25,13 +25,25 @@ function script(result: Plan): string {
 
 describe('file: planFile (table)', () => {
   const rows: Array<{ title: string; params: FileParams; probe: string; changes: string[]; script?: RegExp }> = [
-    { title: 'directory: creates a missing one with parents and attributes', params: { path: '/srv/a', state: 'directory', mode: '0750', owner: 'daemon' }, probe: ABSENT, changes: ['create directory /srv/a (mode 0750, owner daemon)'], script: /^mkdir -p -- \/srv\/a\nchown daemon -- \/srv\/a\nchmod 0750 -- \/srv\/a$/ },
+    {
+      title: 'directory: creates a missing one with parents and attributes',
+      params: { path: '/srv/a', state: 'directory', mode: '0750', owner: 'daemon' },
+      probe: ABSENT,
+      changes: ['create directory /srv/a (mode 0750, owner daemon)'],
+      script: /^mkdir -p -- \/srv\/a\nchown daemon -- \/srv\/a\nchmod 0750 -- \/srv\/a$/,
+    },
     { title: 'directory: an existing one as asked', params: { path: '/srv/a', state: 'directory', mode: '755' }, probe: DIR, changes: [] },
     { title: 'directory: an existing one with another mode', params: { path: '/srv/a', state: 'directory', mode: '0700' }, probe: DIR, changes: ['mode of /srv/a 0755 → 0700'] },
     { title: 'file: attributes of an existing file', params: { path: '/srv/f', group: 'adm' }, probe: FILE, changes: ['owner of /srv/f root:root → root:adm'] },
     { title: 'touch: creates a missing file without truncating a racing one', params: { path: '/srv/t', state: 'touch' }, probe: ABSENT, changes: ['create file /srv/t'], script: /^: >> \/srv\/t$/ },
     { title: 'touch: an existing file is left as it is (timestamps preserved)', params: { path: '/srv/t', state: 'touch' }, probe: FILE, changes: [] },
-    { title: 'link: creates a missing link atomically', params: { path: '/usr/local/bin/k', state: 'link', src: '/opt/k' }, probe: ABSENT, changes: ['create /usr/local/bin/k → /opt/k'], script: /ln -s -- \/opt\/k "\$tmp"\nmv -Tf -- "\$tmp" \/usr\/local\/bin\/k/ },
+    {
+      title: 'link: creates a missing link atomically',
+      params: { path: '/usr/local/bin/k', state: 'link', src: '/opt/k' },
+      probe: ABSENT,
+      changes: ['create /usr/local/bin/k → /opt/k'],
+      script: /ln -s -- \/opt\/k "\$tmp"\nmv -Tf -- "\$tmp" \/usr\/local\/bin\/k/,
+    },
     { title: 'link: already pointing there', params: { path: '/l', state: 'link', src: '../x' }, probe: LINK('../x'), changes: [] },
     { title: 'link: pointing elsewhere is replaced', params: { path: '/l', state: 'link', src: '/new' }, probe: LINK('/old'), changes: ['replace /l → /new (was symbolic link to /old)'] },
     { title: 'link: force replaces a regular file', params: { path: '/l', state: 'link', src: '/new', force: true }, probe: FILE, changes: ['replace /l → /new (was file)'] },

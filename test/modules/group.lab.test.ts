@@ -52,7 +52,7 @@ describe('group on a lab host', function () {
     const result = await applyModule(target, group, { name: `${G}2`, system: true });
     expect(result.status, result.msg).to.equal('changed');
     const gid = Number((await getent(`${G}2`)).split(':')[2]);
-    const sysMax = Number((await onHost(target, "awk '$1 == \"SYS_GID_MAX\" { print $2 }' /etc/login.defs")).stdout.trim() || 999);
+    const sysMax = Number((await onHost(target, 'awk \'$1 == "SYS_GID_MAX" { print $2 }\' /etc/login.defs')).stdout.trim() || 999);
     expect(gid).to.be.within(1, sysMax);
   });
 

@@ -66,7 +66,6 @@ describe('group: names, probe output and plans (pure)', () => {
 
   it('refuses a gid held by another group, and removing a primary group, naming who', () => {
     expect(() => planGroup(parse({ name: 'web', gid: 27 }), { ...none, gidOwner: 'sudo' })).to.throw(ModuleError, 'gid 27 is already used by group sudo');
-    expect(() => planGroup(parse({ name: 'web', state: 'absent' }), found(1001, { primaryOf: ['web', 'deploy'] })))
-      .to.throw(ModuleError, 'group web is the primary group of web, deploy; groupdel cannot remove it');
+    expect(() => planGroup(parse({ name: 'web', state: 'absent' }), found(1001, { primaryOf: ['web', 'deploy'] }))).to.throw(ModuleError, 'group web is the primary group of web, deploy; groupdel cannot remove it');
   });
 });

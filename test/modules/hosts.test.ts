@@ -39,7 +39,12 @@ function contentAfter(result: Plan): string | null | undefined {
 
 describe('hosts: the managed block (pure and planner)', () => {
   it('renders one line per entry', () => {
-    expect(renderHostsBlock([{ address: '10.0.0.1', names: ['a', 'b'] }, { address: '::1', names: ['c'] }])).to.equal('10.0.0.1 a b\n::1 c');
+    expect(
+      renderHostsBlock([
+        { address: '10.0.0.1', names: ['a', 'b'] },
+        { address: '::1', names: ['c'] },
+      ]),
+    ).to.equal('10.0.0.1 a b\n::1 c');
   });
 
   it('adds the block at the end, keeping every other line', async () => {

@@ -235,7 +235,7 @@ rm -rf ${SAVE_DIR} /etc/iptables ${PWNED}`);
     expect(await sh('iptables -S INPUT | grep -c drover-test || true')).to.equal('0\n');
   });
 
-  it('an invalid rule fails with iptables\' own message, in check mode too, and changes nothing', async () => {
+  it("an invalid rule fails with iptables' own message, in check mode too, and changes nothing", async () => {
     const before = await snapshot();
     for (const check of [true, false]) {
       const missingTarget = await applyModule(target, iptables, { chain: 'INPUT', jump: 'DROVER-TEST-NOPE', comment: 'drover-test bad' }, { check });

@@ -2,10 +2,7 @@ import { expect } from 'chai';
 import type { FileState } from '../../modules/facts/file-state.ts';
 import { chainListing, normaliseSave, parseIptablesListing, parseIptablesVersion, referencesTo } from '../../modules/facts/iptables.ts';
 import { parseRehearsal, rehearsalScript } from '../../modules/facts/iptables-rehearsal.ts';
-import {
-  assemblePlan, binaries, defaultSaveFile, iptables, iptablesProbeScript, multiportProblem, parseIptablesProbe, planOperations, ruleSpec,
-  type IptablesParams, type IptablesState,
-} from '../../modules/iptables.ts';
+import { assemblePlan, binaries, defaultSaveFile, iptables, iptablesProbeScript, multiportProblem, parseIptablesProbe, planOperations, ruleSpec, type IptablesParams, type IptablesState } from '../../modules/iptables.ts';
 import { renderCommand } from '../../runner/command.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { SchemaError } from '../../runner/schema.ts';
@@ -39,7 +36,10 @@ describe('iptables: reading iptables (pure)', () => {
   it('parses a table listing into chains, and lists one chain back', () => {
     const chains = parseIptablesListing(LISTING);
     expect(chains.map((chain) => [chain.name, chain.policy, chain.rules.length])).to.deep.equal([
-      ['INPUT', 'ACCEPT', 2], ['FORWARD', 'DROP', 0], ['OUTPUT', 'ACCEPT', 0], ['DROVER-TEST-IN', undefined, 1],
+      ['INPUT', 'ACCEPT', 2],
+      ['FORWARD', 'DROP', 0],
+      ['OUTPUT', 'ACCEPT', 0],
+      ['DROVER-TEST-IN', undefined, 1],
     ]);
     expect(chainListing(chains[0]!)).to.equal('-P INPUT ACCEPT\n-A INPUT -m comment --comment "drover-test jump" -j DROVER-TEST-IN\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n');
     expect(chainListing(chains[3]!)).to.match(/^-N DROVER-TEST-IN\n-A DROVER-TEST-IN /);
@@ -73,15 +73,31 @@ describe('iptables: the rule as an argv (pure)', () => {
     ['a list goes through multiport', { chain: 'INPUT', protocol: 'tcp', destinationPort: [6443, '2379:2380', 10250], jump: 'ACCEPT' }, ['-p', 'tcp', '-m', 'multiport', '--dports', '6443,2379:2380,10250', '-j', 'ACCEPT']],
     ['a comma string is a list', { chain: 'INPUT', protocol: 'udp', sourcePort: '53,5353', jump: 'ACCEPT' }, ['-p', 'udp', '-m', 'multiport', '--sports', '53,5353', '-j', 'ACCEPT']],
     ['a list of one is a single port', { chain: 'INPUT', protocol: 'tcp', destinationPort: [22], jump: 'ACCEPT' }, ['-p', 'tcp', '--dport', '22', '-j', 'ACCEPT']],
-    ['two lists, two multiport matches', { chain: 'INPUT', protocol: 'tcp', sourcePort: [1, 2], destinationPort: [3, 4], jump: 'ACCEPT' }, ['-p', 'tcp', '-m', 'multiport', '--sports', '1,2', '-m', 'multiport', '--dports', '3,4', '-j', 'ACCEPT']],
     [
-      'addresses, interfaces and negation, in iptables\' own order',
+      'two lists, two multiport matches',
+      { chain: 'INPUT', protocol: 'tcp', sourcePort: [1, 2], destinationPort: [3, 4], jump: 'ACCEPT' },
+      ['-p', 'tcp', '-m', 'multiport', '--sports', '1,2', '-m', 'multiport', '--dports', '3,4', '-j', 'ACCEPT'],
+    ],
+    [
+      "addresses, interfaces and negation, in iptables' own order",
       { chain: 'FORWARD', inInterface: 'eth0', outInterface: '!veth+', source: '10.0.0.0/8', destination: '! 192.168.1.1', protocol: '!udp', jump: 'DROP' },
       ['-s', '10.0.0.0/8', '!', '-d', '192.168.1.1', '-i', 'eth0', '!', '-o', 'veth+', '!', '-p', 'udp', '-j', 'DROP'],
     ],
-    ['conntrack states and a comment', { chain: 'INPUT', ctstate: ['ESTABLISHED', 'RELATED'], comment: 'drover-test keep', jump: 'ACCEPT' }, ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-m', 'comment', '--comment', 'drover-test keep', '-j', 'ACCEPT']],
-    ['extra matches come first; ones the module loads itself are not doubled', { chain: 'INPUT', match: ['state', 'conntrack', 'comment'], ctstate: ['NEW'], comment: 'x', jump: 'ACCEPT' }, ['-m', 'state', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'x', '-j', 'ACCEPT']],
-    ['rate limit with burst', { chain: 'INPUT', limit: '5/min', limitBurst: 7, jump: 'LOG', logPrefix: 'drover: ', logLevel: 'warning' }, ['-m', 'limit', '--limit', '5/min', '--limit-burst', '7', '-j', 'LOG', '--log-prefix', 'drover: ', '--log-level', 'warning']],
+    [
+      'conntrack states and a comment',
+      { chain: 'INPUT', ctstate: ['ESTABLISHED', 'RELATED'], comment: 'drover-test keep', jump: 'ACCEPT' },
+      ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-m', 'comment', '--comment', 'drover-test keep', '-j', 'ACCEPT'],
+    ],
+    [
+      'extra matches come first; ones the module loads itself are not doubled',
+      { chain: 'INPUT', match: ['state', 'conntrack', 'comment'], ctstate: ['NEW'], comment: 'x', jump: 'ACCEPT' },
+      ['-m', 'state', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'x', '-j', 'ACCEPT'],
+    ],
+    [
+      'rate limit with burst',
+      { chain: 'INPUT', limit: '5/min', limitBurst: 7, jump: 'LOG', logPrefix: 'drover: ', logLevel: 'warning' },
+      ['-m', 'limit', '--limit', '5/min', '--limit-burst', '7', '-j', 'LOG', '--log-prefix', 'drover: ', '--log-level', 'warning'],
+    ],
     ['REJECT implied by rejectWith', { chain: 'INPUT', protocol: 'tcp', rejectWith: 'tcp-reset' }, ['-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset']],
     ['icmp type', { chain: 'INPUT', protocol: 'icmp', icmpType: 'echo-request', jump: 'ACCEPT' }, ['-p', 'icmp', '--icmp-type', 'echo-request', '-j', 'ACCEPT']],
     ['icmpv6 type', { chain: 'INPUT', ipVersion: 'ipv6', protocol: 'ipv6-icmp', icmpType: 'echo-request', jump: 'ACCEPT' }, ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request', '-j', 'ACCEPT']],
@@ -96,15 +112,19 @@ describe('iptables: the rule as an argv (pure)', () => {
     it(title, () => expect(ruleSpec(parse(input))).to.deep.equal(argv));
   }
 
-  it('checks multiport\'s 15-port limit', () => {
+  it("checks multiport's 15-port limit", () => {
     expect(multiportProblem({ destinationPort: Array.from({ length: 15 }, (_, i) => 1000 + i) })).to.equal(undefined);
     expect(multiportProblem({ destinationPort: [...Array.from({ length: 14 }, (_, i) => 1000 + i), '2000:3000'] })).to.match(/at most 15 ports/);
     expect(multiportProblem({ destinationPort: '70000' })).to.match(/above 65535/);
   });
 
-  it('knows each family\'s save file', () => {
+  it("knows each family's save file", () => {
     expect([defaultSaveFile('debian', 'ipv4'), defaultSaveFile('debian', 'ipv6'), defaultSaveFile('redhat', 'ipv4'), defaultSaveFile('redhat', 'ipv6'), defaultSaveFile('unknown', 'ipv4')]).to.deep.equal([
-      '/etc/iptables/rules.v4', '/etc/iptables/rules.v6', '/etc/sysconfig/iptables', '/etc/sysconfig/ip6tables', undefined,
+      '/etc/iptables/rules.v4',
+      '/etc/iptables/rules.v6',
+      '/etc/sysconfig/iptables',
+      '/etc/sysconfig/ip6tables',
+      undefined,
     ]);
   });
 });
@@ -141,7 +161,7 @@ describe('iptables: parameters', () => {
     for (const [input, error] of table) expect(() => iptables.params.parse(input, ''), JSON.stringify(input)).to.throw(SchemaError, error);
   });
 
-  it('accepts Ansible\'s names and text input', () => {
+  it("accepts Ansible's names and text input", () => {
     const p = iptables.params.parse({ chain: 'INPUT', protocol: 'tcp', destination_port: '80,443', in_interface: 'eth0', jump: 'ACCEPT', chain_management: 'no' }, '', { fromText: true });
     expect(ruleSpec(p)).to.deep.equal(['-i', 'eth0', '-p', 'tcp', '-m', 'multiport', '--dports', '80,443', '-j', 'ACCEPT']);
   });
@@ -160,7 +180,8 @@ describe('iptables: planning (pure)', () => {
     expect(parseIptablesProbe({ ipVersion: 'ipv4' }, probe('iptables: Bad rule (does a matching rule exist in that chain?).\nrc=1\n'), undefined).check).to.deep.equal({ result: 'absent' });
     expect(parseIptablesProbe({ ipVersion: 'ipv4' }, probe('rc=no-chain\n'), undefined).check).to.deep.equal({ result: 'no-chain' });
     expect(parseIptablesProbe({ ipVersion: 'ipv4' }, probe("iptables v1.8.9 (nf_tables): Chain 'NOPE' does not exist\nTry `iptables -h' for more information.\nrc=2\n"), undefined).check).to.deep.equal({
-      result: 'invalid', message: "iptables v1.8.9 (nf_tables): Chain 'NOPE' does not exist\nTry `iptables -h' for more information.",
+      result: 'invalid',
+      message: "iptables v1.8.9 (nf_tables): Chain 'NOPE' does not exist\nTry `iptables -h' for more information.",
     });
     expect(parseIptablesProbe({ ipVersion: 'ipv4' }, probe('rc=0\n'), undefined).version).to.deep.equal({ version: '1.8.9', backend: 'legacy' });
     expect(() => parseIptablesProbe({ ipVersion: 'ipv6' }, '@@missing\n', undefined)).to.throw(ModuleError, /ip6tables is not installed/);
@@ -176,23 +197,64 @@ describe('iptables: planning (pure)', () => {
 
   type Row = { title: string; input: IptablesParams; listing?: string; check?: IptablesState['check']; ops: string[]; scripts?: string[] };
   const table: Row[] = [
-    { title: 'appends a missing rule', input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 6443, jump: 'ACCEPT' }, check: { result: 'absent' }, ops: ['append to filter INPUT: -p tcp --dport 6443 -j ACCEPT'], scripts: ['iptables -w -t filter -A INPUT -p tcp --dport 6443 -j ACCEPT'] },
+    {
+      title: 'appends a missing rule',
+      input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 6443, jump: 'ACCEPT' },
+      check: { result: 'absent' },
+      ops: ['append to filter INPUT: -p tcp --dport 6443 -j ACCEPT'],
+      scripts: ['iptables -w -t filter -A INPUT -p tcp --dport 6443 -j ACCEPT'],
+    },
     { title: 'a present rule is left alone (never duplicated)', input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 22, jump: 'ACCEPT' }, check: { result: 'present' }, ops: [] },
     { title: 'a present rule is not moved by insert', input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 22, jump: 'ACCEPT', action: 'insert', ruleNum: 1 }, check: { result: 'present' }, ops: [] },
-    { title: 'inserts at a position', input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 80, jump: 'ACCEPT', action: 'insert', ruleNum: 3 }, check: { result: 'absent' }, ops: ['insert into filter INPUT at 3: -p tcp --dport 80 -j ACCEPT'], scripts: ['iptables -w -t filter -I INPUT 3 -p tcp --dport 80 -j ACCEPT'] },
-    { title: 'ip6tables for ipv6', input: { ipVersion: 'ipv6', chain: 'INPUT', source: 'fd00::/8', jump: 'ACCEPT' }, check: { result: 'absent' }, ops: ['append to filter INPUT: -s fd00::/8 -j ACCEPT'], scripts: ['ip6tables -w -t filter -A INPUT -s fd00::/8 -j ACCEPT'] },
-    { title: 'absent deletes every copy', input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 22, jump: 'ACCEPT', state: 'absent' }, check: { result: 'present' }, ops: ['delete from filter INPUT: -p tcp --dport 22 -j ACCEPT'], scripts: ['while iptables -w -t filter -C INPUT -p tcp --dport 22 -j ACCEPT 2>/dev/null; do iptables -w -t filter -D INPUT -p tcp --dport 22 -j ACCEPT; done'] },
+    {
+      title: 'inserts at a position',
+      input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 80, jump: 'ACCEPT', action: 'insert', ruleNum: 3 },
+      check: { result: 'absent' },
+      ops: ['insert into filter INPUT at 3: -p tcp --dport 80 -j ACCEPT'],
+      scripts: ['iptables -w -t filter -I INPUT 3 -p tcp --dport 80 -j ACCEPT'],
+    },
+    {
+      title: 'ip6tables for ipv6',
+      input: { ipVersion: 'ipv6', chain: 'INPUT', source: 'fd00::/8', jump: 'ACCEPT' },
+      check: { result: 'absent' },
+      ops: ['append to filter INPUT: -s fd00::/8 -j ACCEPT'],
+      scripts: ['ip6tables -w -t filter -A INPUT -s fd00::/8 -j ACCEPT'],
+    },
+    {
+      title: 'absent deletes every copy',
+      input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 22, jump: 'ACCEPT', state: 'absent' },
+      check: { result: 'present' },
+      ops: ['delete from filter INPUT: -p tcp --dport 22 -j ACCEPT'],
+      scripts: ['while iptables -w -t filter -C INPUT -p tcp --dport 22 -j ACCEPT 2>/dev/null; do iptables -w -t filter -D INPUT -p tcp --dport 22 -j ACCEPT; done'],
+    },
     { title: 'absent and not there: nothing to do', input: { chain: 'INPUT', protocol: 'tcp', destinationPort: 23, jump: 'ACCEPT', state: 'absent' }, check: { result: 'absent' }, ops: [] },
     { title: 'absent: a rule iptables cannot parse cannot be there', input: { chain: 'INPUT', jump: 'DROVER-TEST-GONE', state: 'absent' }, check: { result: 'invalid', message: "Chain 'DROVER-TEST-GONE' does not exist" }, ops: [] },
     { title: 'absent in a chain that does not exist: nothing to do', input: { chain: 'DROVER-TEST-NONE', jump: 'ACCEPT', state: 'absent' }, check: { result: 'no-chain' }, ops: [] },
-    { title: 'creates a chain, then its rule', input: { chain: 'DROVER-TEST-NEW', chainManagement: true, jump: 'RETURN' }, check: { result: 'no-chain' }, ops: ['create chain filter DROVER-TEST-NEW', 'append to filter DROVER-TEST-NEW: -j RETURN'], scripts: ['iptables -w -t filter -N DROVER-TEST-NEW', 'iptables -w -t filter -A DROVER-TEST-NEW -j RETURN'] },
+    {
+      title: 'creates a chain, then its rule',
+      input: { chain: 'DROVER-TEST-NEW', chainManagement: true, jump: 'RETURN' },
+      check: { result: 'no-chain' },
+      ops: ['create chain filter DROVER-TEST-NEW', 'append to filter DROVER-TEST-NEW: -j RETURN'],
+      scripts: ['iptables -w -t filter -N DROVER-TEST-NEW', 'iptables -w -t filter -A DROVER-TEST-NEW -j RETURN'],
+    },
     { title: 'an existing chain is not created again', input: { chain: 'DROVER-TEST-IN', chainManagement: true }, ops: [] },
     { title: 'sets a policy', input: { chain: 'FORWARD', policy: 'ACCEPT' }, ops: ['policy of filter FORWARD: DROP → ACCEPT'], scripts: ['iptables -w -t filter -P FORWARD ACCEPT'] },
     { title: 'a policy already set', input: { chain: 'FORWARD', policy: 'DROP' }, ops: [] },
     { title: 'flushes only the named chain', input: { chain: 'INPUT', flush: true }, ops: ['flush filter INPUT (2 rule(s))'], scripts: ['iptables -w -t filter -F INPUT'] },
     { title: 'an empty chain needs no flush', input: { chain: 'OUTPUT', flush: true }, ops: [] },
-    { title: 'deletes an unused empty chain', input: { chain: 'DROVER-TEST-EMPTY', chainManagement: true, state: 'absent' }, listing: `${LISTING}-N DROVER-TEST-EMPTY\n`, ops: ['delete chain filter DROVER-TEST-EMPTY'], scripts: ['iptables -w -t filter -X DROVER-TEST-EMPTY'] },
-    { title: 'flushes, then deletes a chain', input: { chain: 'DROVER-TEST-FULL', chainManagement: true, flush: true, state: 'absent' }, listing: '-P INPUT ACCEPT\n-N DROVER-TEST-FULL\n-A DROVER-TEST-FULL -j RETURN\n', ops: ['flush filter DROVER-TEST-FULL (1 rule(s))', 'delete chain filter DROVER-TEST-FULL'] },
+    {
+      title: 'deletes an unused empty chain',
+      input: { chain: 'DROVER-TEST-EMPTY', chainManagement: true, state: 'absent' },
+      listing: `${LISTING}-N DROVER-TEST-EMPTY\n`,
+      ops: ['delete chain filter DROVER-TEST-EMPTY'],
+      scripts: ['iptables -w -t filter -X DROVER-TEST-EMPTY'],
+    },
+    {
+      title: 'flushes, then deletes a chain',
+      input: { chain: 'DROVER-TEST-FULL', chainManagement: true, flush: true, state: 'absent' },
+      listing: '-P INPUT ACCEPT\n-N DROVER-TEST-FULL\n-A DROVER-TEST-FULL -j RETURN\n',
+      ops: ['flush filter DROVER-TEST-FULL (1 rule(s))', 'delete chain filter DROVER-TEST-FULL'],
+    },
     { title: 'a chain already gone', input: { chain: 'DROVER-TEST-GONE', chainManagement: true, state: 'absent' }, ops: [] },
   ];
   for (const row of table) {
@@ -206,7 +268,13 @@ describe('iptables: planning (pure)', () => {
   it('refuses impossible requests while planning', () => {
     const table: Array<[IptablesParams, string | undefined, IptablesState['check'], RegExp, RegExp]> = [
       [{ chain: 'DROVER-TEST-NONE', jump: 'ACCEPT' }, undefined, { result: 'no-chain' }, /chain DROVER-TEST-NONE does not exist in the filter table/, /chainManagement: true/],
-      [{ chain: 'INPUT', jump: 'DROVER-TEST-NOPE' }, undefined, { result: 'invalid', message: "Chain 'DROVER-TEST-NOPE' does not exist" }, /iptables refused the rule for filter INPUT: Chain 'DROVER-TEST-NOPE' does not exist/, /-A INPUT -j DROVER-TEST-NOPE/],
+      [
+        { chain: 'INPUT', jump: 'DROVER-TEST-NOPE' },
+        undefined,
+        { result: 'invalid', message: "Chain 'DROVER-TEST-NOPE' does not exist" },
+        /iptables refused the rule for filter INPUT: Chain 'DROVER-TEST-NOPE' does not exist/,
+        /-A INPUT -j DROVER-TEST-NOPE/,
+      ],
       [{ chain: 'INPUT', jump: 'ACCEPT', action: 'insert', ruleNum: 4 }, undefined, { result: 'absent' }, /cannot insert at position 4 in filter INPUT: it has 2 rule\(s\)/, /from 1 to 3/],
       [{ chain: 'DROVER-TEST-IN', chainManagement: true, state: 'absent' }, undefined, undefined, /still has 1 rule\(s\)/, /flush: true/],
       [{ chain: 'DROVER-TEST-IN', chainManagement: true, flush: true, state: 'absent' }, undefined, undefined, /is used by 1 rule\(s\): -A INPUT -m comment --comment "drover-test jump" -j DROVER-TEST-IN/, /remove those rules first/],
@@ -246,7 +314,10 @@ describe('iptables: planning (pure)', () => {
     const saved = assemblePlan(p, { ...probed, save: '*filter\nCOMMIT\n', saveFile }, ops, { ok: true, chain: after, save: '*filter\n-A INPUT -j X\nCOMMIT\n' }, '/etc/iptables/rules.v4');
     expect(saved.changes.map((change) => change.summary)).to.deep.equal(['insert into filter INPUT at 1: -p tcp --dport 80 -j ACCEPT', 'create /etc/iptables/rules.v4 (29 bytes, creating /etc/iptables)']);
     expect(saved.changes[1]!.diff).to.deep.equal({ kind: 'file', path: '/etc/iptables/rules.v4', before: null, after: '*filter\n-A INPUT -j X\nCOMMIT\n' });
-    expect(() => assemblePlan(p, { ...probed, save: '', saveFile }, ops, { ok: false, stage: 'restore', message: 'ipset missing' }, '/etc/iptables/rules.v4')).to.throw(ModuleError, /cannot predict what \/etc\/iptables\/rules.v4 would hold after this change: ipset missing/);
+    expect(() => assemblePlan(p, { ...probed, save: '', saveFile }, ops, { ok: false, stage: 'restore', message: 'ipset missing' }, '/etc/iptables/rules.v4')).to.throw(
+      ModuleError,
+      /cannot predict what \/etc\/iptables\/rules.v4 would hold after this change: ipset missing/,
+    );
     // Nothing to change: the file follows the live ruleset.
     const unchanged = assemblePlan(p, { ...probed, save: '*filter\nCOMMIT\n', saveFile }, [], undefined, '/etc/iptables/rules.v4');
     expect(unchanged.changes.map((change) => change.summary)).to.deep.equal(['create /etc/iptables/rules.v4 (15 bytes, creating /etc/iptables)']);
@@ -256,11 +327,21 @@ describe('iptables: planning (pure)', () => {
     const p = parse({ chain: 'DROVER-TEST-NEW', chainManagement: true, jump: 'RETURN' });
     const ops = planOperations(p, state(LISTING, { result: 'no-chain' }));
     const target = { ...binaries('ipv4'), table: p.table, chain: p.chain };
-    const text = rehearsalScript(target, ops.map((op) => op.run), false).text;
+    const text = rehearsalScript(
+      target,
+      ops.map((op) => op.run),
+      false,
+    ).text;
     expect(text).to.include('iptables-save -t filter > "$d/rules"');
     expect(text).to.include('unshare -n -- /bin/sh -c ');
     expect(text).to.include('@@command-failed 1');
-    expect(rehearsalScript(target, ops.map((op) => op.run), true).text).to.include('iptables-save  > "$d/rules"');
+    expect(
+      rehearsalScript(
+        target,
+        ops.map((op) => op.run),
+        true,
+      ).text,
+    ).to.include('iptables-save  > "$d/rules"');
   });
 
   it('plans with one probe when nothing changes, on a recorded host', async () => {

@@ -27,7 +27,12 @@ const TABLE: Array<{ title: string; before: string | null; edit: Partial<LineEdi
   { title: 'backrefs: expands groups of the match', before: 'host=old\n', edit: { regexp: '^(host=).*', line: '\\1new', backrefs: true }, after: 'host=new\n' },
   { title: 'backrefs with a Python named group', before: 'port = 22\n', edit: { regexp: '^(?P<key>port)\\s*=.*', line: '\\g<key> = 2222', backrefs: true }, after: 'port = 2222\n' },
   { title: 'backrefs matching nothing: file untouched (no insert)', before: 'a\n', edit: { regexp: '^zzz(.*)', line: 'x\\1', backrefs: true }, after: 'a\n' },
-  { title: 'backrefs commenting out swap lines, idempotent', before: 'UUID=1 / ext4 0 1\n/swap none swap sw 0 0\n', edit: { regexp: '^([^#].*\\sswap\\s.*)$', line: '# \\1', backrefs: true }, after: 'UUID=1 / ext4 0 1\n# /swap none swap sw 0 0\n' },
+  {
+    title: 'backrefs commenting out swap lines, idempotent',
+    before: 'UUID=1 / ext4 0 1\n/swap none swap sw 0 0\n',
+    edit: { regexp: '^([^#].*\\sswap\\s.*)$', line: '# \\1', backrefs: true },
+    after: 'UUID=1 / ext4 0 1\n# /swap none swap sw 0 0\n',
+  },
   { title: 'a CRLF line equal to line is rewritten with LF (as Ansible)', before: 'a\r\nb\n', edit: { line: 'a' }, after: 'a\nb\n' },
   { title: 'create: a new file holds the line', before: null, edit: { line: 'x' }, after: 'x\n', message: 'line added' },
   { title: 'searchString: replaces the line containing it', before: 'a b c\nd\n', edit: { searchString: ' b ', line: 'B' }, after: 'B\nd\n' },
@@ -71,7 +76,7 @@ describe('lineinfile: editLines (Ansible semantics)', () => {
     expect(() => expandBackrefs('\\g<zz>', match)).to.throw(ModuleError, /group zz/);
   });
 
-  it('validates parameter combinations with Ansible\'s rules', () => {
+  it("validates parameter combinations with Ansible's rules", () => {
     const parse = (input: unknown) => lineinfile.params.parse(input, '');
     expect(() => parse({ path: '/x' })).to.throw(SchemaError, /line is required with state=present/);
     expect(() => parse({ path: '/x', state: 'absent' })).to.throw(SchemaError, /needs one of line, regexp or searchString/);

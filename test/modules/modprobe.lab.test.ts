@@ -45,8 +45,7 @@ describe('modprobe on a lab host', function () {
     const first = await applyModule(target, modprobe, { name: 'overlay', persistFile: LOAD_FILE });
     expect(first.status, first.msg).to.equal('changed');
     expect(first.changes).to.have.length(1);
-    expect((await onHost(target, `cat ${LOAD_PATH}; stat -c %a ${LOAD_PATH}; test -d /sys/module/overlay && echo builtin`)).stdout)
-      .to.equal(`${MODULES_LOAD_HEADER}overlay\n644\nbuiltin\n`);
+    expect((await onHost(target, `cat ${LOAD_PATH}; stat -c %a ${LOAD_PATH}; test -d /sys/module/overlay && echo builtin`)).stdout).to.equal(`${MODULES_LOAD_HEADER}overlay\n644\nbuiltin\n`);
 
     const second = await applyModule(target, modprobe, { name: 'overlay', persistFile: `${LOAD_FILE}.conf` });
     expect(second.status, second.msg).to.equal('ok');

@@ -23,10 +23,7 @@ const CAPTURED = {
 };
 
 function recorded(module: string, files: Record<string, string | null>): RecordedHost {
-  return new RecordedHost([
-    { match: 'modprobe -n', output: { stdout: module } },
-    ...Object.entries(files).map(([path, text]) => fileProbeAnswer(text, `p=${path}\n`)),
-  ], 'node1');
+  return new RecordedHost([{ match: 'modprobe -n', output: { stdout: module } }, ...Object.entries(files).map(([path, text]) => fileProbeAnswer(text, `p=${path}\n`))], 'node1');
 }
 
 describe('modprobe: kernel module state and files (pure)', () => {
@@ -34,7 +31,10 @@ describe('modprobe: kernel module state and files (pure)', () => {
     expect(parseKernelModule('overlay', CAPTURED.overlay)).to.deep.equal({ kernel: '6.18.44-fc-v657', loaded: false, builtin: true, loadable: true, modprobeOutput: '' });
     expect(parseKernelModule('br_netfilter', CAPTURED.brNetfilter)).to.include({ builtin: true, loaded: false });
     expect(parseKernelModule('dummy', CAPTURED.dummy)).to.deep.equal({
-      kernel: '6.18.44-fc-v657', loaded: false, builtin: false, loadable: false,
+      kernel: '6.18.44-fc-v657',
+      loaded: false,
+      builtin: false,
+      loadable: false,
       modprobeOutput: 'modprobe: FATAL: Module dummy not found in directory /lib/modules/6.18.44-fc-v657',
     });
     expect(parseKernelModule('dummy', CAPTURED.loaded)).to.include({ loaded: true, builtin: false });
@@ -64,8 +64,8 @@ describe('modprobe: kernel module state and files (pure)', () => {
     ['creates a file with a header', null, ['numdummies=2'], `${MODPROBE_OPTIONS_HEADER}options dummy numdummies=2\n`],
     ['keeps the same options, however spaced', 'options   dummy   numdummies=2\n', ['numdummies=2'], 'options   dummy   numdummies=2\n'],
     ['rewrites other options in place and drops later lines (they add up)', 'blacklist x\noptions dummy numdummies=1\noptions dummy foo=1\n', ['numdummies=2'], 'blacklist x\noptions dummy numdummies=2\n'],
-    ['leaves other modules\' options alone', 'options ip_vs conn_tab_bits=12\n', ['numdummies=2'], 'options ip_vs conn_tab_bits=12\noptions dummy numdummies=2\n'],
-    ['removes the module\'s options', 'blacklist x\noptions dummy numdummies=1\n', undefined, 'blacklist x\n'],
+    ["leaves other modules' options alone", 'options ip_vs conn_tab_bits=12\n', ['numdummies=2'], 'options ip_vs conn_tab_bits=12\noptions dummy numdummies=2\n'],
+    ["removes the module's options", 'blacklist x\noptions dummy numdummies=1\n', undefined, 'blacklist x\n'],
     ['nothing to remove', 'blacklist x\n', undefined, 'blacklist x\n'],
   ];
   for (const [title, before, words, after] of optionsTable) {
@@ -135,7 +135,7 @@ describe('modprobe: planner (recorded host)', () => {
     const host = recorded(CAPTURED.loaded, { '/etc/modules-load.d/dummy.conf': 'dummy\n', '/etc/modprobe.d/dummy.conf': 'options dummy numdummies=2\n' });
     const result = await planOn(modprobe, { name: 'dummy', state: 'absent' }, host);
     expect(displayedCommands(result)[0]).to.equal('modprobe -r -- dummy');
-    expect(result.changes.map((change) => change.diff && 'after' in change.diff ? change.diff.after : undefined)).to.deep.equal(['not loaded', '', '']);
+    expect(result.changes.map((change) => (change.diff && 'after' in change.diff ? change.diff.after : undefined))).to.deep.equal(['not loaded', '', '']);
   });
 
   it('a built-in module cannot be unloaded', async () => {

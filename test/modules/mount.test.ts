@@ -186,9 +186,24 @@ describe('mount: probe parsing and source identity (pure)', () => {
       ['bind: another directory', { src: '/srv/d', fstype: 'none', opts: 'bind,ro' }, point({ mounts: [{ ...tmpfsAt('/m', '/dev/vda[/srv/e]'), fstype: 'ext4' }], pathId: '1:3', source: { kind: 'directory', id: '1:2' } }), 'different'],
       ['device by MAJ:MIN', { src: 'UUID=abc', fstype: 'ext4' }, point({ mounts: [{ target: '/m', source: '/dev/sdb1', fstype: 'ext4', options: 'rw', majMin: '8:17' }], source: { kind: 'block', majMin: '8:17' } }), 'same'],
       ['another device', { src: '/dev/sdc1', fstype: 'ext4' }, point({ mounts: [{ target: '/m', source: '/dev/sdb1', fstype: 'ext4', options: 'rw', majMin: '8:17' }], source: { kind: 'block', majMin: '8:33' } }), 'different'],
-      ['loop image by backing file', { src: '/srv/i.img', fstype: 'ext4' }, point({ mounts: [{ target: '/m', source: '/dev/loop0', fstype: 'ext4', options: 'rw', majMin: '7:0' }], loopBackingFile: '/srv/i.img', source: { kind: 'file', realPath: '/srv/i.img' } }), 'same'],
-      ['loop image replaced on disk', { src: '/srv/i.img', fstype: 'ext4' }, point({ mounts: [{ target: '/m', source: '/dev/loop0', fstype: 'ext4', options: 'rw', majMin: '7:0' }], loopBackingFile: '/srv/i.img (deleted)', source: { kind: 'file', realPath: '/srv/i.img' } }), 'same'],
-      ['another image', { src: '/srv/j.img', fstype: 'ext4' }, point({ mounts: [{ target: '/m', source: '/dev/loop0', fstype: 'ext4', options: 'rw', majMin: '7:0' }], loopBackingFile: '/srv/i.img', source: { kind: 'file', realPath: '/srv/j.img' } }), 'different'],
+      [
+        'loop image by backing file',
+        { src: '/srv/i.img', fstype: 'ext4' },
+        point({ mounts: [{ target: '/m', source: '/dev/loop0', fstype: 'ext4', options: 'rw', majMin: '7:0' }], loopBackingFile: '/srv/i.img', source: { kind: 'file', realPath: '/srv/i.img' } }),
+        'same',
+      ],
+      [
+        'loop image replaced on disk',
+        { src: '/srv/i.img', fstype: 'ext4' },
+        point({ mounts: [{ target: '/m', source: '/dev/loop0', fstype: 'ext4', options: 'rw', majMin: '7:0' }], loopBackingFile: '/srv/i.img (deleted)', source: { kind: 'file', realPath: '/srv/i.img' } }),
+        'same',
+      ],
+      [
+        'another image',
+        { src: '/srv/j.img', fstype: 'ext4' },
+        point({ mounts: [{ target: '/m', source: '/dev/loop0', fstype: 'ext4', options: 'rw', majMin: '7:0' }], loopBackingFile: '/srv/i.img', source: { kind: 'file', realPath: '/srv/j.img' } }),
+        'different',
+      ],
       ['nfs mounts as nfs4', { src: 'nas:/export', fstype: 'nfs' }, point({ mounts: [{ target: '/m', source: 'nas:/export', fstype: 'nfs4', options: 'rw', majMin: '0:50' }], source: { kind: 'name' } }), 'same'],
       ['fstype auto matches any', { src: 'nas:/export', fstype: 'auto' }, point({ mounts: [{ target: '/m', source: 'nas:/export', fstype: 'nfs4', options: 'rw', majMin: '0:50' }], source: { kind: 'name' } }), 'same'],
     ];
@@ -225,14 +240,44 @@ describe('mount: planner (table)', () => {
   type Row = { title: string; input: MountParams; point: MountPointState; fstab: string | null; changes: string[] };
   const mounted = point({ mounts: [tmpfsAt('/mnt/t', 'drover')], source: { kind: 'name' } });
   const table: Row[] = [
-    { title: 'mounted: creates the mount point, mounts, then writes fstab', input: TMP, point: point({ pathKind: 'absent', source: { kind: 'name' } }), fstab: '# x\n', changes: ['create mount point /mnt/t', 'mount drover on /mnt/t (tmpfs, size=1m)', 'update /etc/fstab (4 → 36 bytes)'] },
+    {
+      title: 'mounted: creates the mount point, mounts, then writes fstab',
+      input: TMP,
+      point: point({ pathKind: 'absent', source: { kind: 'name' } }),
+      fstab: '# x\n',
+      changes: ['create mount point /mnt/t', 'mount drover on /mnt/t (tmpfs, size=1m)', 'update /etc/fstab (4 → 36 bytes)'],
+    },
     { title: 'mounted: nothing to do when mounted and in fstab', input: TMP, point: mounted, fstab: LINE, changes: [] },
     { title: 'mounted: new options remount and update fstab', input: { ...TMP, opts: 'size=2m' }, point: mounted, fstab: LINE, changes: ['remount /mnt/t with size=2m (fstab had size=1m)', 'update /etc/fstab (32 → 32 bytes)'] },
     { title: 'mounted: mounted by hand, not in fstab: remounted with the options, added', input: TMP, point: mounted, fstab: '', changes: ['remount /mnt/t with size=1m (no fstab entry before)', 'update /etc/fstab (0 → 32 bytes)'] },
-    { title: 'mounted: another source is unmounted first', input: { ...TMP, src: 'other' }, point: mounted, fstab: LINE, changes: ['unmount drover from /mnt/t', 'mount other on /mnt/t (tmpfs, size=1m)', 'update /etc/fstab (32 → 31 bytes)'] },
-    { title: 'mounted: a bind mount of a single file gets a file as mount point', input: { path: '/etc/drover.conf', src: '/srv/drover.conf', fstype: 'none', opts: 'bind', state: 'mounted' }, point: point({ pathKind: 'absent', source: { kind: 'file', realPath: '/srv/drover.conf' } }), fstab: '', changes: ['create mount point /etc/drover.conf (a file, for a file bind mount)', 'mount /srv/drover.conf on /etc/drover.conf (none, bind)', 'update /etc/fstab (0 → 48 bytes)'] },
-    { title: 'mounted: a loop image already mounted is recognised', input: { path: '/mnt/t', src: '/srv/i.img', fstype: 'ext4', state: 'mounted' }, point: point({ mounts: [{ target: '/mnt/t', source: '/dev/loop3', fstype: 'ext4', options: 'rw', majMin: '7:3' }], loopBackingFile: '/srv/i.img', source: { kind: 'file', realPath: '/srv/i.img' } }), fstab: '/srv/i.img /mnt/t ext4 defaults 0 0\n', changes: [] },
-    { title: 'unmounted: every stacked mount comes off; fstab untouched', input: { path: '/mnt/t', state: 'unmounted' }, point: point({ mounts: [tmpfsAt('/mnt/t', 'a'), tmpfsAt('/mnt/t', 'b')] }), fstab: LINE, changes: ['unmount b from /mnt/t (and 1 mount(s) under it)'] },
+    {
+      title: 'mounted: another source is unmounted first',
+      input: { ...TMP, src: 'other' },
+      point: mounted,
+      fstab: LINE,
+      changes: ['unmount drover from /mnt/t', 'mount other on /mnt/t (tmpfs, size=1m)', 'update /etc/fstab (32 → 31 bytes)'],
+    },
+    {
+      title: 'mounted: a bind mount of a single file gets a file as mount point',
+      input: { path: '/etc/drover.conf', src: '/srv/drover.conf', fstype: 'none', opts: 'bind', state: 'mounted' },
+      point: point({ pathKind: 'absent', source: { kind: 'file', realPath: '/srv/drover.conf' } }),
+      fstab: '',
+      changes: ['create mount point /etc/drover.conf (a file, for a file bind mount)', 'mount /srv/drover.conf on /etc/drover.conf (none, bind)', 'update /etc/fstab (0 → 48 bytes)'],
+    },
+    {
+      title: 'mounted: a loop image already mounted is recognised',
+      input: { path: '/mnt/t', src: '/srv/i.img', fstype: 'ext4', state: 'mounted' },
+      point: point({ mounts: [{ target: '/mnt/t', source: '/dev/loop3', fstype: 'ext4', options: 'rw', majMin: '7:3' }], loopBackingFile: '/srv/i.img', source: { kind: 'file', realPath: '/srv/i.img' } }),
+      fstab: '/srv/i.img /mnt/t ext4 defaults 0 0\n',
+      changes: [],
+    },
+    {
+      title: 'unmounted: every stacked mount comes off; fstab untouched',
+      input: { path: '/mnt/t', state: 'unmounted' },
+      point: point({ mounts: [tmpfsAt('/mnt/t', 'a'), tmpfsAt('/mnt/t', 'b')] }),
+      fstab: LINE,
+      changes: ['unmount b from /mnt/t (and 1 mount(s) under it)'],
+    },
     { title: 'unmounted: nothing mounted, nothing to do', input: { path: '/mnt/t', state: 'unmounted' }, point: point(), fstab: LINE, changes: [] },
     { title: 'present: fstab only', input: { ...TMP, state: 'present' }, point: point({ pathKind: 'absent' }), fstab: '', changes: ['update /etc/fstab (0 → 32 bytes)'] },
     { title: 'present: creates a missing fstab file', input: { ...TMP, state: 'present' }, point: point({ pathKind: 'absent' }), fstab: null, changes: ['create /etc/fstab (32 bytes)'] },
@@ -255,10 +300,7 @@ describe('mount: planner (table)', () => {
 
   it('quotes every value in the commands, and mounts with source and mount point so fstab is not read', () => {
     const result = plan({ path: '/mnt/a b', src: "it's $(x)", fstype: 'tmpfs', opts: 'size=1m,mode=0700', state: 'mounted' }, point({ pathKind: 'absent', source: { kind: 'name' } }), '');
-    expect(displayedCommands(result).slice(0, 2)).to.deep.equal([
-      "mkdir -p -- '/mnt/a b'",
-      "mount -t tmpfs -o size=1m,mode=0700 -- 'it'\\''s $(x)' '/mnt/a b'",
-    ]);
+    expect(displayedCommands(result).slice(0, 2)).to.deep.equal(["mkdir -p -- '/mnt/a b'", "mount -t tmpfs -o size=1m,mode=0700 -- 'it'\\''s $(x)' '/mnt/a b'"]);
     const remount = plan({ path: '/mnt/t', src: 'drover', fstype: 'tmpfs', opts: 'size=2m', state: 'mounted' }, mounted, LINE);
     expect(displayedCommands(remount)[0]).to.equal('mount -o remount,size=2m -- drover /mnt/t');
     const unmount = plan({ path: '/mnt/t', state: 'unmounted' }, point({ mounts: [tmpfsAt('/mnt/t', 'a'), tmpfsAt('/mnt/t', 'b')] }), '');

@@ -51,7 +51,9 @@ describe('package: choosing the package manager', () => {
     const rocky = new RecordedHost([], 'rocky', {}, { os: os('dnf') });
     const error = await packageModule.plan(params({ name: ['kubelet=1.29.3-1.1'] }), rocky).catch((caught: unknown) => caught);
     expect(error).to.be.instanceOf(ModuleError);
-    expect((error as Error).message).to.include('package (through yum)').and.include('is not an RPM package name');
+    expect((error as Error).message)
+      .to.include('package (through yum)')
+      .and.include('is not an RPM package name');
   });
 
   it('refuses hostile names before any module sees them', () => {

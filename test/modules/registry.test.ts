@@ -38,7 +38,7 @@ describe('module registry', () => {
     it(`modules/${folder}/ holds no modules`, async () => {
       const dir = join(MODULES_DIR, folder);
       for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
-        const exported = Object.entries(await import(pathToFileURL(join(dir, file)).href) as Record<string, unknown>);
+        const exported = Object.entries((await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>);
         const modules = exported.filter(([, value]) => isModule(value)).map(([name]) => `${folder}/${file}: ${name}`);
         expect(modules, 'a module belongs in its own file in modules/').to.deep.equal([]);
       }

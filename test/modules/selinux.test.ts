@@ -50,8 +50,8 @@ describe('selinux: state and configuration (pure)', () => {
     ['quoted values count as the same', 'SELINUX="permissive"\nSELINUXTYPE=\'targeted\'\n', 'permissive', undefined, 'SELINUX="permissive"\nSELINUXTYPE=\'targeted\'\n'],
     ['a new file gets the default policy', null, 'permissive', undefined, `${SELINUX_CONFIG_HEADER}SELINUX=permissive\nSELINUXTYPE=targeted\n`],
     ['disabled does not add a policy', 'SELINUX=enforcing\n', 'disabled', undefined, 'SELINUX=disabled\n'],
-    ['an asked policy replaces the file\'s', RHEL_CONFIG, 'enforcing', 'mls', RHEL_CONFIG.replace('SELINUXTYPE=targeted', 'SELINUXTYPE=mls')],
-    ['the file\'s policy is kept when none is asked', 'SELINUX=enforcing\nSELINUXTYPE=mls\n', 'permissive', undefined, 'SELINUX=permissive\nSELINUXTYPE=mls\n'],
+    ["an asked policy replaces the file's", RHEL_CONFIG, 'enforcing', 'mls', RHEL_CONFIG.replace('SELINUXTYPE=targeted', 'SELINUXTYPE=mls')],
+    ["the file's policy is kept when none is asked", 'SELINUX=enforcing\nSELINUXTYPE=mls\n', 'permissive', undefined, 'SELINUX=permissive\nSELINUXTYPE=mls\n'],
     ['later duplicates go (the last one would win)', 'SELINUX=permissive\nSELINUX=enforcing\nSELINUXTYPE=targeted\n', 'permissive', undefined, 'SELINUX=permissive\nSELINUXTYPE=targeted\n'],
     ['SELINUXTYPE is not mistaken for SELINUX', 'SELINUXTYPE=targeted\n', 'permissive', undefined, 'SELINUXTYPE=targeted\nSELINUX=permissive\n'],
   ];

@@ -42,13 +42,16 @@ describe('swapoff on a lab host', function () {
 
   /** Turns off and removes every swap file of this test, restores fstab, unmasks what was masked. */
   async function cleanUp(): Promise<void> {
-    await onHost(target, `umount ${HIDDEN} 2>/dev/null
+    await onHost(
+      target,
+      `umount ${HIDDEN} 2>/dev/null
 find ${DIR} -type f -exec swapoff {} \\; 2>/dev/null
 rm -rf ${DIR}
 systemctl unmask swap.target >/dev/null 2>&1
 for unit in $(systemctl list-unit-files --type=swap --no-legend 2>/dev/null | awk '$2 == "masked" && $1 ~ /drover/ {print $1}'); do systemctl unmask -- "$unit" >/dev/null 2>&1; done
 rm -f /etc/systemd/system/*drover\\\\x2dtest\\\\x2dswapoff*.swap ${PWNED}
-true`);
+true`,
+    );
     if (originalFstab) await sh('cat > /etc/fstab', originalFstab);
     const left = (await activeSwaps()).filter((path) => path.startsWith(DIR));
     expect(left, 'swap files of this test still active after clean-up').to.deep.equal([]);
@@ -97,7 +100,7 @@ true`);
     expect(JSON.stringify([await activeSwaps(), await sh('cat /etc/fstab')])).to.equal(before);
   });
 
-  it('masks the device\'s swap unit when asked', async () => {
+  it("masks the device's swap unit when asked", async () => {
     await makeSwap(FILE, { fstab: 'none' });
     const result = await applyModule(target, swapoff, { device: FILE, maskSwapUnits: true });
     expect(result.status, result.msg).to.equal('changed');

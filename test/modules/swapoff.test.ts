@@ -13,17 +13,19 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 const PROC_SWAPS_HEADER = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n';
 
 /** A probe output shaped like the lab host's (captured with an active swap file named "swap file"). */
-function swapProbe(options: {
-  active?: string[];
-  /** Active areas whose path does not exist on the host (another container's, the machine's). */
-  invisible?: string[];
-  resolve?: Record<string, string>;
-  device?: string;
-  systemd?: boolean;
-  target?: string;
-  units?: Array<[string, string]>;
-  deviceUnits?: Array<[string, string]>;
-} = {}): string {
+function swapProbe(
+  options: {
+    active?: string[];
+    /** Active areas whose path does not exist on the host (another container's, the machine's). */
+    invisible?: string[];
+    resolve?: Record<string, string>;
+    device?: string;
+    systemd?: boolean;
+    target?: string;
+    units?: Array<[string, string]>;
+    deviceUnits?: Array<[string, string]>;
+  } = {},
+): string {
   const all = [...(options.active ?? []), ...(options.invisible ?? [])];
   const swaps = PROC_SWAPS_HEADER + all.map((path) => `${escapeField(path)} file\t\t8188\t\t0\t\t-2\n`).join('');
   const lines = [`swaps=${b64(swaps)}`, ...(options.invisible ?? []).map((path) => `invisible=${b64(escapeField(path))}`)];
@@ -61,14 +63,19 @@ describe('swapoff: swap state and fstab (pure)', () => {
   });
 
   it('parses the probe output', () => {
-    const state = parseSwapState(swapProbe({
-      active: ['/srv/lab-data/drover-capture/swap file'],
-      resolve: { 'LABEL=drovercap': '', '/srv/lab-data/drover-capture/swap\\040file': '/srv/lab-data/drover-capture/swap file' },
-      device: '/srv/lab-data/drover-capture/swap file',
-      deviceUnits: [['srv-lab\\x2ddata-drover\\x2dcapture-swap\\x20file.swap', '']],
-    }));
+    const state = parseSwapState(
+      swapProbe({
+        active: ['/srv/lab-data/drover-capture/swap file'],
+        resolve: { 'LABEL=drovercap': '', '/srv/lab-data/drover-capture/swap\\040file': '/srv/lab-data/drover-capture/swap file' },
+        device: '/srv/lab-data/drover-capture/swap file',
+        deviceUnits: [['srv-lab\\x2ddata-drover\\x2dcapture-swap\\x20file.swap', '']],
+      }),
+    );
     expect(state.active.map((area) => area.path)).to.deep.equal(['/srv/lab-data/drover-capture/swap file']);
-    expect([...state.fstabResolved]).to.deep.equal([['LABEL=drovercap', ''], ['/srv/lab-data/drover-capture/swap\\040file', '/srv/lab-data/drover-capture/swap file']]);
+    expect([...state.fstabResolved]).to.deep.equal([
+      ['LABEL=drovercap', ''],
+      ['/srv/lab-data/drover-capture/swap\\040file', '/srv/lab-data/drover-capture/swap file'],
+    ]);
     expect(state.deviceResolved).to.equal('/srv/lab-data/drover-capture/swap file');
     expect(state).to.include({ systemd: true, swapTarget: 'static' });
     expect(state.deviceUnits).to.deep.equal([{ name: 'srv-lab\\x2ddata-drover\\x2dcapture-swap\\x20file.swap', state: '' }]);
@@ -84,7 +91,13 @@ describe('swapoff: swap state and fstab (pure)', () => {
   });
 
   it('matches one device by its path, its resolved path, or what a UUID resolves to', () => {
-    const resolution = { fstabResolved: new Map([['UUID=9a2b', '/dev/vdb2'], ['/swapfile', '/swapfile']]), deviceResolved: '/dev/vdb2' };
+    const resolution = {
+      fstabResolved: new Map([
+        ['UUID=9a2b', '/dev/vdb2'],
+        ['/swapfile', '/swapfile'],
+      ]),
+      deviceResolved: '/dev/vdb2',
+    };
     const [, , uuid, file] = parseFstab(FSTAB).map((line) => line.entry);
     expect(fstabEntryMatches(uuid!, '/dev/disk/by-uuid/9a2b', resolution)).to.equal(true);
     expect(fstabEntryMatches(file!, '/dev/disk/by-uuid/9a2b', resolution)).to.equal(false);
@@ -99,11 +112,29 @@ describe('swapoff: swap state and fstab (pure)', () => {
   });
 
   it('picks the units to mask', () => {
-    const all: SwapState = parseSwapState(swapProbe({ units: [['dev-vdb2.swap', 'loaded'], ['swapfile.swap', 'masked']] }));
-    expect(unitsToMask({}, all)).to.deep.equal([{ name: 'swap.target', before: 'static' }, { name: 'dev-vdb2.swap', before: 'loaded' }]);
+    const all: SwapState = parseSwapState(
+      swapProbe({
+        units: [
+          ['dev-vdb2.swap', 'loaded'],
+          ['swapfile.swap', 'masked'],
+        ],
+      }),
+    );
+    expect(unitsToMask({}, all)).to.deep.equal([
+      { name: 'swap.target', before: 'static' },
+      { name: 'dev-vdb2.swap', before: 'loaded' },
+    ]);
     const masked = parseSwapState(swapProbe({ target: 'masked' }));
     expect(unitsToMask({}, masked)).to.deep.equal([]);
-    const device = parseSwapState(swapProbe({ device: '/swapfile', deviceUnits: [['swapfile.swap', ''], ['swapfile.swap', '']] }));
+    const device = parseSwapState(
+      swapProbe({
+        device: '/swapfile',
+        deviceUnits: [
+          ['swapfile.swap', ''],
+          ['swapfile.swap', ''],
+        ],
+      }),
+    );
     expect(unitsToMask({ device: '/swapfile' }, device)).to.deep.equal([{ name: 'swapfile.swap', before: 'not masked' }]);
   });
 

@@ -19,7 +19,12 @@ describe('sysctl on a lab host', function () {
   async function live(): Promise<Record<string, string>> {
     const output = await onHost(target, `for k in ${KEYS.join(' ')}; do printf '%s=' "$k"; sysctl -n "$k"; done`);
     expect(output.exitCode, output.stderr).to.equal(0);
-    return Object.fromEntries(output.stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      output.stdout
+        .trim()
+        .split('\n')
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
   }
 
   /** The state check mode must leave alone: live values and the file's bytes. */
@@ -68,7 +73,7 @@ describe('sysctl on a lab host', function () {
     const before = await snapshot();
     const check = await applyModule(target, sysctl, { settings: { 'net.ipv4.tcp_keepalive_time': 900, 'net.ipv4.conf.all.rp_filter': 2 }, sysctlFile: TEST_FILE }, { check: true });
     expect(check.status).to.equal('changed');
-    expect(check.diffs.map((diff) => diff.kind === 'value' ? diff.name : diff.path)).to.deep.equal(['net.ipv4.tcp_keepalive_time', 'net.ipv4.conf.all.rp_filter', TEST_PATH]);
+    expect(check.diffs.map((diff) => (diff.kind === 'value' ? diff.name : diff.path))).to.deep.equal(['net.ipv4.tcp_keepalive_time', 'net.ipv4.conf.all.rp_filter', TEST_PATH]);
     expect(executedCount(check)).to.equal(0);
     expect(await snapshot()).to.equal(before);
   });
@@ -91,10 +96,8 @@ describe('sysctl on a lab host', function () {
       const settings: Record<string, string | number> = {};
       for (const key of KEYS) {
         if (random(2) === 0) continue;
-        settings[key] = key === 'net.ipv4.ip_forward' ? pick(['0', '1'])
-          : key === 'net.ipv4.tcp_keepalive_time' ? pick([600, 7200, 601])
-            : key === 'net.ipv4.ip_local_port_range' ? pick(['32768 60999', '20000\t61000', '20000 60999'])
-              : pick([0, 1, 2]);
+        settings[key] =
+          key === 'net.ipv4.ip_forward' ? pick(['0', '1']) : key === 'net.ipv4.tcp_keepalive_time' ? pick([600, 7200, 601]) : key === 'net.ipv4.ip_local_port_range' ? pick(['32768 60999', '20000\t61000', '20000 60999']) : pick([0, 1, 2]);
       }
       if (Object.keys(settings).length === 0) settings['net.ipv4.ip_forward'] = pick(['0', '1']);
       const params: SysctlParams = { settings, sysctlFile: TEST_FILE, reload: random(4) !== 0, state: random(5) === 0 ? 'absent' : 'present' };
@@ -135,7 +138,7 @@ describe('sysctl on a lab host', function () {
     expect((await onHost(target, `test -e ${PWNED} && echo pwned || echo clean`)).stdout.trim()).to.equal('clean');
   });
 
-  it('fails with the key\'s name when the kernel does not have it', async () => {
+  it("fails with the key's name when the kernel does not have it", async () => {
     const result = await applyModule(target, sysctl, { name: 'net.ipv4.drover_test_no_such_key', value: 1, sysctlFile: TEST_FILE });
     expect(result.status).to.equal('failed');
     expect(result.msg).to.include(`sysctl key net.ipv4.drover_test_no_such_key does not exist on ${target.name}`);

@@ -38,15 +38,11 @@ function moduleProbe(state: 'loaded' | 'loadable' | 'absent'): string {
 }
 
 function recorded(live: string, file: string | null, module?: string): RecordedHost {
-  return new RecordedHost([
-    { match: '/proc/sys/$p', output: { stdout: live } },
-    fileProbeAnswer(file),
-    ...(module ? [{ match: 'modprobe -n', output: { stdout: module } }] : []),
-  ], 'node1');
+  return new RecordedHost([{ match: '/proc/sys/$p', output: { stdout: live } }, fileProbeAnswer(file), ...(module ? [{ match: 'modprobe -n', output: { stdout: module } }] : [])], 'node1');
 }
 
 describe('sysctl: keys, values and the sysctl.d file (pure)', () => {
-  it('maps keys to /proc/sys paths with sysctl.d(5)\'s dot/slash rule', () => {
+  it("maps keys to /proc/sys paths with sysctl.d(5)'s dot/slash rule", () => {
     const table: Array<[string, string]> = [
       ['net.ipv4.ip_forward', 'net/ipv4/ip_forward'],
       ['net/ipv4/ip_forward', 'net/ipv4/ip_forward'],
@@ -86,15 +82,35 @@ describe('sysctl: keys, values and the sysctl.d file (pure)', () => {
   const table: Array<{ title: string; before: string | null; entries: ReturnType<typeof entry>[]; after: string | null }> = [
     { title: 'creates a file with a header', before: null, entries: [entry('net.ipv4.ip_forward', '1')], after: `${SYSCTL_FILE_HEADER}net.ipv4.ip_forward = 1\n` },
     { title: 'no file and nothing to remove stays no file', before: null, entries: [entry('net.ipv4.ip_forward')], after: null },
-    { title: 'keeps a line whose value is already right, however spaced', before: 'net.ipv4.ip_local_port_range=32768\t60999\n', entries: [entry('net.ipv4.ip_local_port_range', '32768 60999')], after: 'net.ipv4.ip_local_port_range=32768\t60999\n' },
-    { title: 'rewrites a wrong value in place, keeping comments and other keys', before: '# mine\nvm.swappiness = 10\nnet.ipv4.ip_forward = 0\nkernel.pid_max = 65536\n', entries: [entry('net.ipv4.ip_forward', '1')], after: '# mine\nvm.swappiness = 10\nnet.ipv4.ip_forward = 1\nkernel.pid_max = 65536\n' },
+    {
+      title: 'keeps a line whose value is already right, however spaced',
+      before: 'net.ipv4.ip_local_port_range=32768\t60999\n',
+      entries: [entry('net.ipv4.ip_local_port_range', '32768 60999')],
+      after: 'net.ipv4.ip_local_port_range=32768\t60999\n',
+    },
+    {
+      title: 'rewrites a wrong value in place, keeping comments and other keys',
+      before: '# mine\nvm.swappiness = 10\nnet.ipv4.ip_forward = 0\nkernel.pid_max = 65536\n',
+      entries: [entry('net.ipv4.ip_forward', '1')],
+      after: '# mine\nvm.swappiness = 10\nnet.ipv4.ip_forward = 1\nkernel.pid_max = 65536\n',
+    },
     { title: 'keeps the ignore-failure prefix', before: '-net.ipv4.ip_forward = 0\n', entries: [entry('net.ipv4.ip_forward', '1')], after: '-net.ipv4.ip_forward = 1\n' },
     { title: 'removes later duplicates, which would win at boot', before: 'net.ipv4.ip_forward = 1\nx.y = 2\nnet/ipv4/ip_forward = 0\n', entries: [entry('net.ipv4.ip_forward', '1')], after: 'net.ipv4.ip_forward = 1\nx.y = 2\n' },
     { title: 'appends a missing key to a file without a final newline', before: 'vm.swappiness = 10', entries: [entry('net.ipv4.ip_forward', '1')], after: 'vm.swappiness = 10\nnet.ipv4.ip_forward = 1\n' },
     { title: 'leaves a file without a final newline alone when nothing changes', before: 'net.ipv4.ip_forward = 1', entries: [entry('net.ipv4.ip_forward', '1')], after: 'net.ipv4.ip_forward = 1' },
-    { title: 'absent removes every line of the key, in either spelling', before: 'net.ipv4.ip_forward = 1\n; comment net.ipv4.ip_forward = 1\nnet/ipv4/ip_forward=1\nvm.swappiness = 10\n', entries: [entry('net.ipv4.ip_forward')], after: '; comment net.ipv4.ip_forward = 1\nvm.swappiness = 10\n' },
+    {
+      title: 'absent removes every line of the key, in either spelling',
+      before: 'net.ipv4.ip_forward = 1\n; comment net.ipv4.ip_forward = 1\nnet/ipv4/ip_forward=1\nvm.swappiness = 10\n',
+      entries: [entry('net.ipv4.ip_forward')],
+      after: '; comment net.ipv4.ip_forward = 1\nvm.swappiness = 10\n',
+    },
     { title: 'ignores commented lines', before: '# net.ipv4.ip_forward = 0\n', entries: [entry('net.ipv4.ip_forward', '1')], after: '# net.ipv4.ip_forward = 0\nnet.ipv4.ip_forward = 1\n' },
-    { title: 'several keys at once', before: 'net.ipv4.ip_forward = 0\n', entries: [entry('net.ipv4.ip_forward', '1'), entry('net.bridge.bridge-nf-call-iptables', '1')], after: 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\n' },
+    {
+      title: 'several keys at once',
+      before: 'net.ipv4.ip_forward = 0\n',
+      entries: [entry('net.ipv4.ip_forward', '1'), entry('net.bridge.bridge-nf-call-iptables', '1')],
+      after: 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\n',
+    },
   ];
   for (const row of table) {
     it(`edits the file: ${row.title}`, () => {
@@ -140,7 +156,7 @@ describe('sysctl: planner (recorded host)', () => {
     expect(displayedCommands(result)[0]).to.equal('sysctl -w net.ipv4.ip_forward=1');
   });
 
-  it('changes nothing when live and file agree (tabs in the kernel\'s value)', async () => {
+  it("changes nothing when live and file agree (tabs in the kernel's value)", async () => {
     const host = recorded(liveProbe({ 'net/ipv4/ip_local_port_range': '32768\t60999' }), 'net.ipv4.ip_local_port_range = 32768 60999\n');
     const result = await planOn(sysctl, { name: 'net.ipv4.ip_local_port_range', value: '32768   60999', sysctlFile: 'k8s.conf' }, host);
     expect(result.changes).to.deep.equal([]);
@@ -190,7 +206,9 @@ describe('sysctl: planner (recorded host)', () => {
     const result = await planOn(sysctl, { name: 'net.bridge.bridge-nf-call-iptables', value: 1 }, host);
     expect(result.changes[0]!.diff).to.deep.equal({ kind: 'value', name: 'net.bridge.bridge-nf-call-iptables', before: null, after: '1' });
     expect(result.changes[0]!.summary).to.match(/once br_netfilter is loaded/);
-    expect(displayedCommands(result)[0]).to.match(/^if \[ ! -e \/proc\/sys\/net\/bridge\/bridge-nf-call-iptables \]; then echo '.*add a modprobe task for br_netfilter before this one' >&2; exit 1; fi\nsysctl -w net.bridge.bridge-nf-call-iptables=1$/);
+    expect(displayedCommands(result)[0]).to.match(
+      /^if \[ ! -e \/proc\/sys\/net\/bridge\/bridge-nf-call-iptables \]; then echo '.*add a modprobe task for br_netfilter before this one' >&2; exit 1; fi\nsysctl -w net.bridge.bridge-nf-call-iptables=1$/,
+    );
   });
 
   it('a missing key with its module loaded is an error, not a guess', async () => {

@@ -51,9 +51,7 @@ systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
       `enable ${WEB}.service`,
       `start ${WEB}.service`,
     ]);
-    expect(await sh(`systemctl is-active ${WEB}; systemctl is-enabled ${WEB}; systemctl show -p Environment,NeedDaemonReload ${WEB}`)).to.equal(
-      'active\nenabled\nEnvironment=DROVER_TEST=1\nNeedDaemonReload=no\n',
-    );
+    expect(await sh(`systemctl is-active ${WEB}; systemctl is-enabled ${WEB}; systemctl show -p Environment,NeedDaemonReload ${WEB}`)).to.equal('active\nenabled\nEnvironment=DROVER_TEST=1\nNeedDaemonReload=no\n');
     expect(await sh(`cat /etc/systemd/system/${WEB}.service`)).to.equal(WEB_UNIT);
 
     const again = await applyModule(target, systemd, params);
@@ -64,12 +62,7 @@ systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
     const before = await snapshot();
     const check = await applyModule(target, systemd, { ...params, dropIns: { 'env.conf': '[Service]\nEnvironment=DROVER_TEST=2\n' }, state: 'restarted', enabled: false }, { check: true });
     expect(check.status).to.equal('changed');
-    expect(check.changes).to.deep.equal([
-      `update /etc/systemd/system/${WEB}.service.d/env.conf (36 → 36 bytes)`,
-      `systemctl daemon-reload (${WEB}.service: its unit files changed)`,
-      `disable ${WEB}.service`,
-      `restart ${WEB}.service`,
-    ]);
+    expect(check.changes).to.deep.equal([`update /etc/systemd/system/${WEB}.service.d/env.conf (36 → 36 bytes)`, `systemctl daemon-reload (${WEB}.service: its unit files changed)`, `disable ${WEB}.service`, `restart ${WEB}.service`]);
     expect(executedCount(check)).to.equal(0);
     expect(await snapshot()).to.equal(before);
   });
@@ -219,9 +212,7 @@ systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
     expect(missing.msg).to.include('command exited with 1: check that drover-test-nonexistent.service exists');
     expect(missing.msg).to.include('unit drover-test-nonexistent.service does not exist: install the package that provides it');
     // Only the guard ran: nothing was enabled or started.
-    expect(missing.commands.filter((command) => command.executed).map((command) => command.display)).to.satisfy(
-      (displays: string[]) => displays.length === 1 && displays[0]!.startsWith('systemctl cat -- drover-test-nonexistent.service'),
-    );
+    expect(missing.commands.filter((command) => command.executed).map((command) => command.display)).to.satisfy((displays: string[]) => displays.length === 1 && displays[0]!.startsWith('systemctl cat -- drover-test-nonexistent.service'));
     const predicted = await applyModule(target, systemd, { name: 'drover-test-nonexistent', state: 'started' }, { check: true });
     expect(predicted).to.include({ status: 'changed', uncertain: true });
     const stopMissing = await applyModule(target, systemd, { name: 'drover-test-nonexistent', state: 'stopped', enabled: false });

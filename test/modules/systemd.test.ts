@@ -103,8 +103,16 @@ describe('systemd: names, probe parsing, [Install] rules (pure)', () => {
 
   it('parses the probe output captured on a lab host', () => {
     expect(parseUnitState('ssh.service', CAPTURED.ssh)).to.deep.equal({
-      id: 'ssh.service', loadState: 'loaded', activeState: 'active', subState: 'running', needDaemonReload: false, canReload: true,
-      fragmentPath: '/lib/systemd/system/ssh.service', enablement: 'enabled', fileOnDisk: '/lib/systemd/system/ssh.service', dropInsNotLoaded: [],
+      id: 'ssh.service',
+      loadState: 'loaded',
+      activeState: 'active',
+      subState: 'running',
+      needDaemonReload: false,
+      canReload: true,
+      fragmentPath: '/lib/systemd/system/ssh.service',
+      enablement: 'enabled',
+      fileOnDisk: '/lib/systemd/system/ssh.service',
+      dropInsNotLoaded: [],
     });
     const missing = parseUnitState('drover-test-nothing.service', CAPTURED.missing);
     expect([missing.loadState, missing.enablement, missing.fileOnDisk]).to.deep.equal(['not-found', 'not-found', undefined]);
@@ -119,9 +127,7 @@ describe('systemd: names, probe parsing, [Install] rules (pure)', () => {
 
   it('splits the one probe into the unit and each file', () => {
     const files = unitFiles('web.service', { unitFile: UNIT_TEXT, dropIns: { 'b.conf': 'B', 'a.conf': 'A' } });
-    expect(files.map((file) => file.path)).to.deep.equal([
-      '/etc/systemd/system/web.service', '/etc/systemd/system/web.service.d/a.conf', '/etc/systemd/system/web.service.d/b.conf',
-    ]);
+    expect(files.map((file) => file.path)).to.deep.equal(['/etc/systemd/system/web.service', '/etc/systemd/system/web.service.d/a.conf', '/etc/systemd/system/web.service.d/b.conf']);
     const script = systemdProbeScript('web.service', files).text;
     expect(script.match(/@@file \d/g)).to.deep.equal(['@@file 0', '@@file 1', '@@file 2']);
     const out = `@@unit\n${CAPTURED.missing}@@file 0\nparent=yes\nkind=absent\n@@file 1\nparent=no\nkind=absent\n@@file 2\nparent=no\nkind=absent\n`;
@@ -135,7 +141,7 @@ describe('systemd: names, probe parsing, [Install] rules (pure)', () => {
     expect(() => parseSystemdProbe('web.service', files, `@@unit\n${CAPTURED.missing}`)).to.throw(ModuleError, /did not report on/);
   });
 
-  it('predicts a new unit file\'s enablement from its [Install] section', () => {
+  it("predicts a new unit file's enablement from its [Install] section", () => {
     const table: Array<[string, string]> = [
       [UNIT_TEXT, 'disabled'],
       ['[Service]\nExecStart=/bin/true\n', 'static'],
@@ -190,7 +196,7 @@ describe('systemd: parameters', () => {
     for (const [input, error] of table) expect(parse(input), JSON.stringify(input)).to.throw(SchemaError, error);
   });
 
-  it('accepts Ansible\'s snake_case and text input', () => {
+  it("accepts Ansible's snake_case and text input", () => {
     expect(systemd.params.parse({ name: 'web', daemon_reload: 'auto' }, '', { fromText: true }).daemonReload).to.equal('auto');
     expect(systemd.params.parse({ name: 'web', daemon_reload: 'yes', enabled: 'no' }, '', { fromText: true })).to.include({ daemonReload: true, enabled: false });
   });
@@ -205,7 +211,12 @@ describe('systemd: planner (table)', () => {
     { title: 'stops a running unit', input: { name: 'web', state: 'stopped' }, state: { activeState: 'active' }, changes: ['stop web.service'] },
     { title: 'a failed unit is stopped', input: { name: 'web', state: 'stopped' }, state: { activeState: 'failed' }, changes: [] },
     { title: 'stopping a missing unit has nothing to do', input: { name: 'web', state: 'stopped', enabled: false }, state: { loadState: 'not-found', enablement: 'not-found' }, changes: [], reason: /not found/ },
-    { title: 'disable --now firewalld in one task', input: { name: 'firewalld', state: 'stopped', enabled: false }, state: { id: 'firewalld.service', activeState: 'active', enablement: 'enabled' }, changes: ['disable firewalld.service', 'stop firewalld.service'] },
+    {
+      title: 'disable --now firewalld in one task',
+      input: { name: 'firewalld', state: 'stopped', enabled: false },
+      state: { id: 'firewalld.service', activeState: 'active', enablement: 'enabled' },
+      changes: ['disable firewalld.service', 'stop firewalld.service'],
+    },
     { title: 'enables a disabled unit', input: { name: 'web', enabled: true }, state: {}, changes: ['enable web.service'] },
     { title: 'persists a runtime enablement', input: { name: 'web', enabled: true }, state: { enablement: 'enabled-runtime' }, changes: ['enable web.service'] },
     { title: 'disables a runtime enablement', input: { name: 'web', enabled: false }, state: { enablement: 'enabled-runtime' }, changes: ['disable --runtime web.service'] },
@@ -214,13 +225,28 @@ describe('systemd: planner (table)', () => {
     { title: 'restarted always restarts', input: { name: 'web', state: 'restarted' }, state: { activeState: 'active' }, changes: ['restart web.service'] },
     { title: 'reloaded reloads a running unit that can', input: { name: 'web', state: 'reloaded' }, state: { activeState: 'active', canReload: true }, changes: ['reload web.service'] },
     { title: 'reloaded starts a stopped unit', input: { name: 'web', state: 'reloaded' }, state: {}, changes: ['start web.service (reloaded asked; it was inactive)'] },
-    { title: 'masks a running unit, disabling it first, then stops it', input: { name: 'web', masked: true, enabled: false, state: 'stopped' }, state: { activeState: 'active', enablement: 'enabled' }, changes: ['disable web.service', 'mask web.service', 'stop web.service'] },
+    {
+      title: 'masks a running unit, disabling it first, then stops it',
+      input: { name: 'web', masked: true, enabled: false, state: 'stopped' },
+      state: { activeState: 'active', enablement: 'enabled' },
+      changes: ['disable web.service', 'mask web.service', 'stop web.service'],
+    },
     { title: 'masks a unit that does not exist (systemctl allows it)', input: { name: 'web', masked: true }, state: { loadState: 'not-found', enablement: 'not-found' }, changes: ['mask web.service'] },
     { title: 'a masked unit stays masked', input: { name: 'web', masked: true, enabled: false }, state: { loadState: 'masked', enablement: 'masked' }, changes: [] },
-    { title: 'unmasks, then enables and starts', input: { name: 'web', masked: false, enabled: true, state: 'started' }, state: { loadState: 'masked', enablement: 'masked' }, changes: ['unmask web.service', 'enable web.service', 'start web.service'] },
+    {
+      title: 'unmasks, then enables and starts',
+      input: { name: 'web', masked: false, enabled: true, state: 'started' },
+      state: { loadState: 'masked', enablement: 'masked' },
+      changes: ['unmask web.service', 'enable web.service', 'start web.service'],
+    },
     { title: 'unmasks a runtime mask with --runtime', input: { name: 'web', masked: false }, state: { loadState: 'masked', enablement: 'masked-runtime' }, changes: ['unmask web.service'] },
     { title: 'daemonReload true reloads every time', input: { name: 'web', daemonReload: true, state: 'started' }, state: { activeState: 'active' }, changes: ['systemctl daemon-reload (web.service: daemonReload: true)'] },
-    { title: 'auto reloads when systemd says the files changed', input: { name: 'web', state: 'started' }, state: { needDaemonReload: true }, changes: ['systemctl daemon-reload (web.service: systemd reports its files changed on disk (NeedDaemonReload=yes))', 'start web.service'] },
+    {
+      title: 'auto reloads when systemd says the files changed',
+      input: { name: 'web', state: 'started' },
+      state: { needDaemonReload: true },
+      changes: ['systemctl daemon-reload (web.service: systemd reports its files changed on disk (NeedDaemonReload=yes))', 'start web.service'],
+    },
     { title: 'false never reloads for changes made elsewhere', input: { name: 'web', state: 'started', daemonReload: false }, state: { needDaemonReload: true, activeState: 'active' }, changes: [] },
     {
       title: 'writes a new unit file, reloads, enables (predicted from [Install]) and starts',
@@ -330,7 +356,7 @@ describe('systemd: planner (table)', () => {
     expect(result.changes).to.deep.equal([]);
     expect(result.reason).to.equal('ssh.service: active (running), enabled');
     expect(host.probes).to.have.length(1);
-    const down = new RecordedHost([{ match: '@@unit', output: { exitCode: 1, stderr: 'System has not been booted with systemd as init system (PID 1). Can\'t operate.' } }]);
+    const down = new RecordedHost([{ match: '@@unit', output: { exitCode: 1, stderr: "System has not been booted with systemd as init system (PID 1). Can't operate." } }]);
     try {
       await planOn(systemd, { name: 'ssh', state: 'started' }, down);
       expect.fail('no error');

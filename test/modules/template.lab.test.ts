@@ -17,7 +17,18 @@ describe('template on a lab host', function () {
   const source = '# managed by drover\n{{#each nodes}}{{address}} {{name}}\n{{/each}}port={{port}}\n';
 
   it('renders, reads back, does nothing the second time, and check mode changes nothing', async () => {
-    const params: TemplateParams = { dest: `${ROOT}/hosts.conf`, template: source, vars: { nodes: [{ name: 'a', address: '10.0.0.1' }, { name: 'b', address: '10.0.0.2' }], port: 6443 }, mode: '0600' };
+    const params: TemplateParams = {
+      dest: `${ROOT}/hosts.conf`,
+      template: source,
+      vars: {
+        nodes: [
+          { name: 'a', address: '10.0.0.1' },
+          { name: 'b', address: '10.0.0.2' },
+        ],
+        port: 6443,
+      },
+      mode: '0600',
+    };
     const first = await applyModule(target, template, params);
     expect(first.status, first.msg).to.equal('changed');
     expect(await readBack(target, `${ROOT}/hosts.conf`)).to.deep.equal({ content: '# managed by drover\n10.0.0.1 a\n10.0.0.2 b\nport=6443\n', stat: '600 root root' });

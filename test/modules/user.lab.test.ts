@@ -30,10 +30,11 @@ describe('user on a lab host', function () {
   const account = async () => sh(`getent passwd ${U} || echo absent; id -Gn ${U} 2>/dev/null || true; getent shadow ${U} | cut -d: -f2`);
   /** Logs in as the user with the OpenSSH client and one key; the exit code says whether sshd let it in. */
   const loginWith = (key: 'a' | 'b'): { status: number | null; stdout: string } => {
-    const result = spawnSync('ssh', [
-      '-i', keys[key].path, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${target.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', `${U}@${target.address}`, 'id -un',
-    ], { encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(
+      'ssh',
+      ['-i', keys[key].path, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${target.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', `${U}@${target.address}`, 'id -un'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     return { status: result.status, stdout: result.stdout.trim() };
   };
   const cleanup = () => onHost(target, `userdel -r ${U} 2>/dev/null; rm -rf /home/${U} /srv/${U}; for g in ${U} ${G1} ${G2}; do groupdel $g 2>/dev/null; done; rm -f ${PWNED}; true`);
@@ -71,8 +72,7 @@ describe('user on a lab host', function () {
     expect(passwd).to.match(new RegExp(`^${U}:x:\\d+:\\d+:drover test:/home/${U}:/bin/bash$`));
     expect(groups!.split(' ').sort()).to.deep.equal([U, G1].sort());
     expect(shadow).to.equal(hash);
-    expect(await sh(`stat -c '%a %U %G' /home/${U}/.ssh /home/${U}/.ssh/authorized_keys; cat /home/${U}/.ssh/authorized_keys`))
-      .to.equal(`700 ${U} ${U}\n600 ${U} ${U}\n${keys.a.pub}`);
+    expect(await sh(`stat -c '%a %U %G' /home/${U}/.ssh /home/${U}/.ssh/authorized_keys; cat /home/${U}/.ssh/authorized_keys`)).to.equal(`700 ${U} ${U}\n600 ${U} ${U}\n${keys.a.pub}`);
     expect(loginWith('a')).to.deep.equal({ status: 0, stdout: U });
     expect(loginWith('b').status).to.equal(255);
 
@@ -138,8 +138,7 @@ describe('user on a lab host', function () {
     const params = { name: U, home: `/srv/${U}/`, moveHome: true, authorizedKeys: [keys.b.pub], authorizedKeysExclusive: true };
     const { real } = await predictThenApply(target, user, params, 'move home');
     expect(real.changes).to.deep.equal([`home of ${U} /home/${U} → /srv/${U} (contents moved)`]);
-    expect(await sh(`getent passwd ${U} | cut -d: -f6; test -e /home/${U} && echo old-still-there || echo old-gone; cat /srv/${U}/.ssh/authorized_keys`))
-      .to.equal(`/srv/${U}\nold-gone\n${keys.b.pub}`);
+    expect(await sh(`getent passwd ${U} | cut -d: -f6; test -e /home/${U} && echo old-still-there || echo old-gone; cat /srv/${U}/.ssh/authorized_keys`)).to.equal(`/srv/${U}\nold-gone\n${keys.b.pub}`);
     expect(loginWith('b').status).to.equal(0);
     expect((await applyModule(target, user, params)).status).to.equal('ok');
   });
@@ -155,13 +154,20 @@ describe('user on a lab host', function () {
 
     const plain = await applyModule(target, user, { name: U, password: 'not-a-hash' });
     expect(plain.status).to.equal('failed');
-    expect(plain.msg).to.match(/not a crypt\(3\) hash/).and.not.include('not-a-hash');
+    expect(plain.msg)
+      .to.match(/not a crypt\(3\) hash/)
+      .and.not.include('not-a-hash');
   });
 
   it('refuses hostile strings before anything reaches the host', async () => {
     const hostile: Array<UserParams> = [
-      { name: `x; touch ${PWNED}` }, { name: `$(touch ${PWNED})` }, { name: `\`touch ${PWNED}\`` }, { name: '--help' },
-      { name: U, groups: [`x,$(touch ${PWNED})`] }, { name: U, comment: `x:0:0::/root:/bin/sh\nroot2` }, { name: U, shell: `/bin/sh:${PWNED}` },
+      { name: `x; touch ${PWNED}` },
+      { name: `$(touch ${PWNED})` },
+      { name: `\`touch ${PWNED}\`` },
+      { name: '--help' },
+      { name: U, groups: [`x,$(touch ${PWNED})`] },
+      { name: U, comment: `x:0:0::/root:/bin/sh\nroot2` },
+      { name: U, shell: `/bin/sh:${PWNED}` },
       { name: U, authorizedKeys: [`${keys.a.pub}\ncommand="touch ${PWNED}" ${keys.b.pub}`] },
     ];
     const before = await account();

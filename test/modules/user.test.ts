@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import type { FileState } from '../../modules/facts/file-state.ts';
-import {
-  authorizedKeysText, checkPasswordHash, keyIdentity, parseUserProbe, planKeyFiles, planUser, user, userProbeScript, type UserParams, type UserState,
-} from '../../modules/user.ts';
+import { authorizedKeysText, checkPasswordHash, keyIdentity, parseUserProbe, planKeyFiles, planUser, user, userProbeScript, type UserParams, type UserState } from '../../modules/user.ts';
 import { renderCommand } from '../../runner/command.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { SchemaError } from '../../runner/schema.ts';
@@ -23,12 +21,32 @@ function probeOutput(passwd: string | null, extra = ''): string {
 }
 
 const existing: UserState = {
-  exists: true, uid: 1001, gid: 1001, comment: 'Alice', home: '/home/alice', shell: '/bin/sh', primaryGroup: 'alice',
-  groups: ['docker', 'sudo'], shadowRead: true, locked: false, hasPassword: true, missingGroups: [], ownNameGroup: true,
-  homeBase: '/home', homeExists: true,
+  exists: true,
+  uid: 1001,
+  gid: 1001,
+  comment: 'Alice',
+  home: '/home/alice',
+  shell: '/bin/sh',
+  primaryGroup: 'alice',
+  groups: ['docker', 'sudo'],
+  shadowRead: true,
+  locked: false,
+  hasPassword: true,
+  missingGroups: [],
+  ownNameGroup: true,
+  homeBase: '/home',
+  homeExists: true,
 };
 const absent: UserState = {
-  exists: false, groups: [], shadowRead: true, locked: false, hasPassword: false, missingGroups: [], ownNameGroup: false, homeBase: '/home', homeExists: false,
+  exists: false,
+  groups: [],
+  shadowRead: true,
+  locked: false,
+  hasPassword: false,
+  missingGroups: [],
+  ownNameGroup: false,
+  homeBase: '/home',
+  homeExists: false,
 };
 const fileState = (path: string, kind: FileState['kind'], extra: Partial<FileState> = {}): FileState => ({ path, resolved: false, kind, parentExists: true, ...extra });
 
@@ -73,8 +91,15 @@ describe('user: names, probe output and plans (pure)', () => {
   it('parses the account probe: passwd fields, primary and supplementary groups, shadow status', () => {
     const state = parseUserProbe(probeOutput('alice:x:1001:1001:Alice Liddell,,,:/home/alice:/bin/bash\n', 'password=same\nmissing=docker\nuidowner=alice\n'));
     expect(state).to.deep.equal({
-      ...existing, comment: 'Alice Liddell,,,', shell: '/bin/bash', groups: ['docker', 'sudo'], passwordMatches: true,
-      missingGroups: ['docker'], uidOwner: 'alice', ownNameGroup: false, homeExists: false,
+      ...existing,
+      comment: 'Alice Liddell,,,',
+      shell: '/bin/bash',
+      groups: ['docker', 'sudo'],
+      passwordMatches: true,
+      missingGroups: ['docker'],
+      uidOwner: 'alice',
+      ownNameGroup: false,
+      homeExists: false,
     });
     expect(parseUserProbe(probeOutput(null, 'ownnamegroup=yes\n'))).to.deep.equal({ ...absent, ownNameGroup: true });
     expect(parseUserProbe('passwd=absent\nshadow=unreadable\n').shadowRead).to.equal(false);
@@ -91,46 +116,81 @@ describe('user: names, probe output and plans (pure)', () => {
 
   const modify: Array<[string, UserParams, Partial<UserState>, { summaries: string[]; diffs: unknown[]; commands: string[] }]> = [
     ['nothing to do', { name: 'alice', shell: '/bin/sh', groups: ['sudo', 'docker'] }, {}, { summaries: [], diffs: [], commands: [] }],
-    ['shell', { name: 'alice', shell: '/bin/bash' }, {}, {
-      summaries: ['shell of alice /bin/sh → /bin/bash'],
-      diffs: [{ kind: 'value', name: 'user alice shell', before: '/bin/sh', after: '/bin/bash' }],
-      commands: ['usermod -s /bin/bash alice'],
-    }],
-    ['groups appended', { name: 'alice', groups: ['kvm', 'sudo'], append: true }, {}, {
-      summaries: ['groups of alice +kvm'],
-      diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'docker,kvm,sudo' }],
-      commands: ['usermod -a -G kvm alice'],
-    }],
-    ['groups exact', { name: 'alice', groups: ['kvm', 'sudo'] }, {}, {
-      summaries: ['groups of alice +kvm -docker'],
-      diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'kvm,sudo' }],
-      commands: ['usermod -G kvm,sudo alice'],
-    }],
-    ['no groups at all, the primary group listed is implicit', { name: 'alice', groups: ['alice'] }, {}, {
-      summaries: ['groups of alice -docker -sudo'],
-      diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: '(none)' }],
-      commands: ["usermod -G '' alice"],
-    }],
-    ['uid, primary group, comment, home moved', { name: 'alice', uid: 2001, group: 'staff', comment: 'A. L.', home: '/srv/alice/', moveHome: true }, { homeExists: false }, {
-      summaries: ['uid of alice 1001 → 2001', 'primary group of alice alice → staff', 'comment of alice Alice → A. L.', 'home of alice /home/alice → /srv/alice (contents moved)'],
-      diffs: [
-        { kind: 'value', name: 'user alice uid', before: '1001', after: '2001' },
-        { kind: 'value', name: 'user alice primary group', before: 'alice', after: 'staff' },
-        { kind: 'value', name: 'user alice comment', before: 'Alice', after: 'A. L.' },
-        { kind: 'value', name: 'user alice home', before: '/home/alice', after: '/srv/alice' },
-      ],
-      commands: ['usermod -u 2001 alice', 'usermod -g staff alice', "usermod -c 'A. L.' alice", 'usermod -m -d /srv/alice alice'],
-    }],
-    ['password differs, lock kept', { name: 'alice', password: HASH }, { passwordMatches: false, locked: true }, {
-      summaries: ['change the password of alice (locked)'],
-      diffs: [{ kind: 'value', name: 'user alice password', before: '(a hash)', after: '(the given hash), locked' }],
-      commands: [`printf '%s:%s%s\\n' alice '!' "$DROVER_SECRET_N" | chpasswd -e`],
-    }],
-    ['password matches, lock asked', { name: 'alice', password: HASH, locked: true }, { passwordMatches: true }, {
-      summaries: ['lock the password of alice'],
-      diffs: [{ kind: 'value', name: 'user alice locked', before: 'no', after: 'yes' }],
-      commands: ['usermod -L alice'],
-    }],
+    [
+      'shell',
+      { name: 'alice', shell: '/bin/bash' },
+      {},
+      {
+        summaries: ['shell of alice /bin/sh → /bin/bash'],
+        diffs: [{ kind: 'value', name: 'user alice shell', before: '/bin/sh', after: '/bin/bash' }],
+        commands: ['usermod -s /bin/bash alice'],
+      },
+    ],
+    [
+      'groups appended',
+      { name: 'alice', groups: ['kvm', 'sudo'], append: true },
+      {},
+      {
+        summaries: ['groups of alice +kvm'],
+        diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'docker,kvm,sudo' }],
+        commands: ['usermod -a -G kvm alice'],
+      },
+    ],
+    [
+      'groups exact',
+      { name: 'alice', groups: ['kvm', 'sudo'] },
+      {},
+      {
+        summaries: ['groups of alice +kvm -docker'],
+        diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'kvm,sudo' }],
+        commands: ['usermod -G kvm,sudo alice'],
+      },
+    ],
+    [
+      'no groups at all, the primary group listed is implicit',
+      { name: 'alice', groups: ['alice'] },
+      {},
+      {
+        summaries: ['groups of alice -docker -sudo'],
+        diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: '(none)' }],
+        commands: ["usermod -G '' alice"],
+      },
+    ],
+    [
+      'uid, primary group, comment, home moved',
+      { name: 'alice', uid: 2001, group: 'staff', comment: 'A. L.', home: '/srv/alice/', moveHome: true },
+      { homeExists: false },
+      {
+        summaries: ['uid of alice 1001 → 2001', 'primary group of alice alice → staff', 'comment of alice Alice → A. L.', 'home of alice /home/alice → /srv/alice (contents moved)'],
+        diffs: [
+          { kind: 'value', name: 'user alice uid', before: '1001', after: '2001' },
+          { kind: 'value', name: 'user alice primary group', before: 'alice', after: 'staff' },
+          { kind: 'value', name: 'user alice comment', before: 'Alice', after: 'A. L.' },
+          { kind: 'value', name: 'user alice home', before: '/home/alice', after: '/srv/alice' },
+        ],
+        commands: ['usermod -u 2001 alice', 'usermod -g staff alice', "usermod -c 'A. L.' alice", 'usermod -m -d /srv/alice alice'],
+      },
+    ],
+    [
+      'password differs, lock kept',
+      { name: 'alice', password: HASH },
+      { passwordMatches: false, locked: true },
+      {
+        summaries: ['change the password of alice (locked)'],
+        diffs: [{ kind: 'value', name: 'user alice password', before: '(a hash)', after: '(the given hash), locked' }],
+        commands: [`printf '%s:%s%s\\n' alice '!' "$DROVER_SECRET_N" | chpasswd -e`],
+      },
+    ],
+    [
+      'password matches, lock asked',
+      { name: 'alice', password: HASH, locked: true },
+      { passwordMatches: true },
+      {
+        summaries: ['lock the password of alice'],
+        diffs: [{ kind: 'value', name: 'user alice locked', before: 'no', after: 'yes' }],
+        commands: ['usermod -L alice'],
+      },
+    ],
   ];
   for (const [label, input, state, expected] of modify) {
     it(`plans a change to an existing user: ${label}`, () => {
@@ -191,23 +251,29 @@ describe('user: names, probe output and plans (pure)', () => {
   it('plans ~/.ssh 0700 and authorized_keys 0600 owned by the user, and refuses a link in their place', () => {
     const p = parse({ name: 'alice', authorizedKeys: [KEY_A] });
     const plan = planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'absent'), fileState('/home/alice/.ssh/authorized_keys', 'absent', { parentExists: false }));
-    expect(changeSummaries(plan)).to.deep.equal([
-      'create directory /home/alice/.ssh (mode 0700, owner alice, group alice)',
-      `create /home/alice/.ssh/authorized_keys (${KEY_A.length + 1} bytes, mode 0600, owner alice, group alice)`,
-    ]);
+    expect(changeSummaries(plan)).to.deep.equal(['create directory /home/alice/.ssh (mode 0700, owner alice, group alice)', `create /home/alice/.ssh/authorized_keys (${KEY_A.length + 1} bytes, mode 0600, owner alice, group alice)`]);
     const sshDir = fileState('/home/alice/.ssh', 'directory', { mode: '700', owner: 'alice', group: 'alice', uid: 1001, gid: 1001 });
-    const keysFile = (text: string, stat: Partial<FileState> = {}) => fileState('/home/alice/.ssh/authorized_keys', 'file', {
-      mode: '600', owner: 'alice', group: 'alice', uid: 1001, gid: 1001, size: text.length, content: Buffer.from(text),
-      sha256: execFileSync('sha256sum', { input: text }).toString().split(' ')[0], ...stat,
-    });
+    const keysFile = (text: string, stat: Partial<FileState> = {}) =>
+      fileState('/home/alice/.ssh/authorized_keys', 'file', {
+        mode: '600',
+        owner: 'alice',
+        group: 'alice',
+        uid: 1001,
+        gid: 1001,
+        size: text.length,
+        content: Buffer.from(text),
+        sha256: execFileSync('sha256sum', { input: text }).toString().split(' ')[0],
+        ...stat,
+      });
     expect(planKeyFiles(p, existing, sshDir, keysFile(`${KEY_A}\n`))).to.deep.equal({ changes: [], reason: '/home/alice/.ssh/authorized_keys has the 1 key' });
     expect(changeSummaries(planKeyFiles(p, existing, sshDir, keysFile(`${KEY_A}\n`, { mode: '644', owner: 'root', uid: 0 })))).to.deep.equal([
       'mode of /home/alice/.ssh/authorized_keys 0644 → 0600',
       'owner of /home/alice/.ssh/authorized_keys root:alice → alice:alice',
     ]);
-    expect(() => planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'link', { linkTarget: '/root/.ssh' }), fileState('/home/alice/.ssh/authorized_keys', 'absent')))
-      .to.throw(ModuleError, /\/home\/alice\/.ssh exists and is a symbolic link to \/root\/.ssh, not a directory/);
-    expect(() => planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'absent', { parentExists: false }), fileState('/home/alice/.ssh/authorized_keys', 'absent')))
-      .to.throw(ModuleError, /home directory \/home\/alice does not exist/);
+    expect(() => planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'link', { linkTarget: '/root/.ssh' }), fileState('/home/alice/.ssh/authorized_keys', 'absent'))).to.throw(
+      ModuleError,
+      /\/home\/alice\/.ssh exists and is a symbolic link to \/root\/.ssh, not a directory/,
+    );
+    expect(() => planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'absent', { parentExists: false }), fileState('/home/alice/.ssh/authorized_keys', 'absent'))).to.throw(ModuleError, /home directory \/home\/alice does not exist/);
   });
 });

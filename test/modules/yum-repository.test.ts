@@ -122,7 +122,7 @@ describe('yumRepository: planning (recorded host)', () => {
     const plan = await planRepoFile(params(KUBERNETES_PARAMS), fileState(path, null), host);
     expect(plan.changes).to.have.length(1);
     expect(plan.changes[0]!.diff).to.deep.equal({ kind: 'file', path, before: null, after: KUBERNETES });
-    expect(renderCommand(plan.changes[0]!.commands[0]!).display).to.include("chmod 0644 -- \"$tmp\"");
+    expect(renderCommand(plan.changes[0]!.commands[0]!).display).to.include('chmod 0644 -- "$tmp"');
   });
 
   it('changes nothing when the file is as rendered, and rewrites only what differs', async () => {

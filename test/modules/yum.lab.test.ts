@@ -17,7 +17,13 @@ describe('yum (dnf) on a lab host', function () {
   /** The rpm database's own record, read with the plain OpenSSH client. */
   async function installed(): Promise<Record<string, string>> {
     const output = await onHost(target, `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${PACKAGES.join(' ')} | grep -v 'is not installed' || true`);
-    return Object.fromEntries(output.stdout.trim().split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+    return Object.fromEntries(
+      output.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' ') as [string, string]),
+    );
   }
   async function clean(): Promise<void> {
     const output = await onHost(target, `rpm -e --nodeps ${PACKAGES.join(' ')} >/dev/null 2>&1 || true; rm -f /etc/yum.repos.d/${EXCLUDING_REPO}.repo ${PWNED}`);

@@ -29,12 +29,7 @@ const CAPTURED =
 const LAB: RpmState = {
   tool: 'dnf',
   installed: [pkg('drover-test-a', '1.0-1'), pkg('curl', '7.76.1-26.el9', '', 'x86_64')],
-  available: [
-    pkg('drover-test-a', '1.0-1', 'drover-lab'),
-    pkg('drover-test-a', '1.1-1', 'drover-lab'),
-    pkg('drover-test-b', '2:0.5-3', 'drover-lab'),
-    pkg('curl', '7.76.1-26.el9', 'baseos', 'x86_64'),
-  ],
+  available: [pkg('drover-test-a', '1.0-1', 'drover-lab'), pkg('drover-test-a', '1.1-1', 'drover-lab'), pkg('drover-test-b', '2:0.5-3', 'drover-lab'), pkg('curl', '7.76.1-26.el9', 'baseos', 'x86_64')],
   noRepoquery: false,
 };
 
@@ -127,11 +122,7 @@ describe('yum: parameters', () => {
   });
 
   it('orders repository options as dnf applies them', () => {
-    expect(repoFlags(params({ name: ['curl'], disableExcludes: 'kubernetes', enableRepo: ['kubernetes'], disableRepo: ['*'] }))).to.deep.equal([
-      '--disableexcludes=kubernetes',
-      '--disablerepo=*',
-      '--enablerepo=kubernetes',
-    ]);
+    expect(repoFlags(params({ name: ['curl'], disableExcludes: 'kubernetes', enableRepo: ['kubernetes'], disableRepo: ['*'] }))).to.deep.equal(['--disableexcludes=kubernetes', '--disablerepo=*', '--enablerepo=kubernetes']);
   });
 });
 

@@ -9,22 +9,7 @@ function runLocally(line: string, stdin: Buffer): { status: number | null; stdou
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const HOSTILE = [
-  '; rm -rf /',
-  '$(touch /tmp/drover-pwned)',
-  '`touch /tmp/drover-pwned`',
-  "it's",
-  '"double" and \'single\'',
-  'two\nlines',
-  'spaces  and\ttabs',
-  'ünïcødé ✓',
-  '*',
-  '~root',
-  '-n',
-  '',
-  '$HOME ${PATH}',
-  '\\backslash\\',
-];
+const HOSTILE = ['; rm -rf /', '$(touch /tmp/drover-pwned)', '`touch /tmp/drover-pwned`', "it's", '"double" and \'single\'', 'two\nlines', 'spaces  and\ttabs', 'ünïcødé ✓', '*', '~root', '-n', '', '$HOME ${PATH}', '\\backslash\\'];
 
 describe('shellQuote', () => {
   for (const value of HOSTILE) {
@@ -54,7 +39,11 @@ describe('sh template and renderCommand', () => {
     const rendered = renderCommand({ run: script });
     const { stdout, status } = runLocally(rendered.line, rendered.stdin);
     expect(status).to.equal(0);
-    expect(stdout).to.equal(HOSTILE.slice(0, 6).map((value) => `${value}|`).join(''));
+    expect(stdout).to.equal(
+      HOSTILE.slice(0, 6)
+        .map((value) => `${value}|`)
+        .join(''),
+    );
   });
 
   it('runs scripts under set -eu: an unset variable stops the script', () => {
@@ -100,7 +89,7 @@ describe('sh template and renderCommand', () => {
 
   it('wraps become in sudo and skips a password line sudo did not consume', () => {
     const password = secret('sudo-password-1');
-    const rendered = renderCommand({ run: sh`cat` , stdin: 'data' }, { become: { user: 'root', password }, loginUser: 'ops' }, '__marker__');
+    const rendered = renderCommand({ run: sh`cat`, stdin: 'data' }, { become: { user: 'root', password }, loginUser: 'ops' }, '__marker__');
     expect(rendered.line).to.match(/^sudo -H -S -p '' -u root -- \/bin\/sh -c /);
     expect(rendered.line).to.not.include('sudo-password-1');
     // Simulate NOPASSWD sudo (it reads nothing): the script itself must skip the password and marker.

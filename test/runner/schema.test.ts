@@ -2,16 +2,18 @@ import { expect } from 'chai';
 import { s, SchemaError, type InputOf, type OutputOf } from '../../runner/schema.ts';
 import { Secret } from '../../runner/secret.ts';
 
-const params = s.object({
-  name: s.string({ nonEmpty: true }),
-  value: s.union<string | number, string | number>(s.string(), s.int()).optional(),
-  sysctlFile: s.string().default('99-drover.conf'),
-  reload: s.boolean().default(true),
-  state: s.enum(['present', 'absent'] as const).default('present'),
-  ports: s.array(s.int({ min: 1, max: 65535 })).optional(),
-  settings: s.record(s.string()).optional(),
-  password: s.secret().optional(),
-}).rule((p) => (p.state === 'absent' && p.value !== undefined ? 'value makes no sense with state absent' : undefined));
+const params = s
+  .object({
+    name: s.string({ nonEmpty: true }),
+    value: s.union<string | number, string | number>(s.string(), s.int()).optional(),
+    sysctlFile: s.string().default('99-drover.conf'),
+    reload: s.boolean().default(true),
+    state: s.enum(['present', 'absent'] as const).default('present'),
+    ports: s.array(s.int({ min: 1, max: 65535 })).optional(),
+    settings: s.record(s.string()).optional(),
+    password: s.secret().optional(),
+  })
+  .rule((p) => (p.state === 'absent' && p.value !== undefined ? 'value makes no sense with state absent' : undefined));
 
 // Compile-time checks: the input type makes defaults optional, the output type fills them in.
 const input: InputOf<typeof params> = { name: 'x' };
@@ -22,7 +24,11 @@ void _reload;
 describe('schemas', () => {
   it('applies defaults and keeps given values', () => {
     expect(params.parse({ name: 'net.ipv4.ip_forward', value: '1' }, '')).to.deep.equal({
-      name: 'net.ipv4.ip_forward', value: '1', sysctlFile: '99-drover.conf', reload: true, state: 'present',
+      name: 'net.ipv4.ip_forward',
+      value: '1',
+      sysctlFile: '99-drover.conf',
+      reload: true,
+      state: 'present',
     });
   });
 
@@ -61,12 +67,14 @@ describe('schemas', () => {
     expect(JSON.stringify(parsed)).to.not.include('hunter22');
   });
 
-  it("says why each branch of a union refused the value, nested unions flattened", () => {
+  it('says why each branch of a union refused the value, nested unions flattened', () => {
     const port = s.union<number | string, number | string>(s.int({ min: 0, max: 65535 }), s.string({ pattern: /^\d+:\d+$/, what: 'a range' }));
     const ports = s.object({ port: s.union<number | string | Array<number | string>, number | string | Array<number | string>>(port, s.array(port)) });
-    expect(() => ports.parse({ port: 70000 }, '')).to.throw(SchemaError,
-      'port: expected a whole number from 0 to 65535 or a range or a list of a whole number from 0 to 65535 or a range, got 70000 '
-      + '(as a whole number from 0 to 65535: 70000 is above the maximum 65535; not a range; not a list of a whole number from 0 to 65535 or a range)');
+    expect(() => ports.parse({ port: 70000 }, '')).to.throw(
+      SchemaError,
+      'port: expected a whole number from 0 to 65535 or a range or a list of a whole number from 0 to 65535 or a range, got 70000 ' +
+        '(as a whole number from 0 to 65535: 70000 is above the maximum 65535; not a range; not a list of a whole number from 0 to 65535 or a range)',
+    );
     expect(() => ports.parse({ port: [1, 'x'] }, '')).to.throw(SchemaError, /; as a list of .*: \[1\]: expected .*, got "x" \(not a whole number from 0 to 65535; as a range: "x" is not a range\)\)$/);
   });
 });

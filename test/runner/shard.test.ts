@@ -34,7 +34,11 @@ describe('--shard I/N', () => {
   it('is deterministic and does not depend on the order or the other hosts selected', () => {
     const hosts = fleet('node', 200);
     const split = shardHosts(hosts, { index: 2, count: 5 }).map((host) => host.name);
-    expect(shardHosts([...hosts].reverse(), { index: 2, count: 5 }).map((host) => host.name).sort()).to.deep.equal([...split].sort());
+    expect(
+      shardHosts([...hosts].reverse(), { index: 2, count: 5 })
+        .map((host) => host.name)
+        .sort(),
+    ).to.deep.equal([...split].sort());
     // A smaller selection (a --limit) keeps each host in the same shard.
     const narrowed = hosts.filter((_, index) => index % 3 === 0);
     expect(shardHosts(narrowed, { index: 2, count: 5 }).every((host) => split.includes(host.name))).to.equal(true);
@@ -57,7 +61,16 @@ describe('--shard I/N', () => {
       // A new host sorting first, one in the middle, and one removed: no other host changes shard.
       expect(movedBetween(before, split([{ name: 'node000' }, ...hosts], count)), `adding a host to ${count} shards`).to.equal(0);
       expect(movedBetween(before, split([...hosts.slice(0, 50), { name: 'node050a' }, ...hosts.slice(50)], count))).to.equal(0);
-      expect(movedBetween(before, split(hosts.filter((host) => host.name !== 'node037'), count)), `removing a host from ${count} shards`).to.equal(0);
+      expect(
+        movedBetween(
+          before,
+          split(
+            hosts.filter((host) => host.name !== 'node037'),
+            count,
+          ),
+        ),
+        `removing a host from ${count} shards`,
+      ).to.equal(0);
       // N → N+1: only the hosts whose new highest weight is the new shard move, about 1/(N+1) of them.
       const grown = split(hosts, count + 1);
       const moved = [...before].filter(([name, index]) => grown.get(name) !== index);

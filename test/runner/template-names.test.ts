@@ -41,7 +41,7 @@ describe('template preflight', () => {
   const cp = host('cp', { node_ip: '10.0.0.1', pod_subnet: '10.244.0.0/16' });
   const worker = host('w1', { node_ip: '10.0.0.2' });
 
-  it('passes when every name comes from the declared vars or each host\'s inventory', () => {
+  it("passes when every name comes from the declared vars or each host's inventory", () => {
     expect(checkTemplates([{ path: file, vars: ['pod_subnet'] }], [cp, worker], () => [])).to.deep.equal([]);
   });
 

@@ -65,7 +65,7 @@ describe('renderTemplate', () => {
     expect(renderTemplate('plain', context, 't').secretsUsed).to.deep.equal([]);
   });
 
-  it('does not change the caller\'s context and copes with shared and cyclic objects', () => {
+  it("does not change the caller's context and copes with shared and cyclic objects", () => {
     const shared = { v: 1 };
     const cyclic: Record<string, unknown> = { name: 'c' };
     cyclic.self = cyclic;

@@ -13,12 +13,7 @@ import { applyModule, type LabTarget } from './targets.ts';
  * changed and the prediction had the same `changed` and the same diffs. Returns both results for the
  * checks a module adds (summaries, a read-back).
  */
-export async function predictThenApply<M extends Module>(
-  target: LabTarget,
-  module: M,
-  params: InputOf<M['params']>,
-  label: string,
-): Promise<{ predicted: TaskResult; real: TaskResult }> {
+export async function predictThenApply<M extends Module>(target: LabTarget, module: M, params: InputOf<M['params']>, label: string): Promise<{ predicted: TaskResult; real: TaskResult }> {
   const predicted = await applyModule(target, module, params, { check: true });
   const real = await applyModule(target, module, params);
   expect(real.status, `${label}: ${real.msg}`).to.be.oneOf(['ok', 'changed']);
@@ -33,13 +28,7 @@ export async function predictThenApply<M extends Module>(
  * says what, in the failure). Then runs for real and fails (naming the parameters) unless the prediction
  * had the same status, the same message when both failed, the same `changed` and the same diffs.
  */
-export async function predictThenApplyAnyOutcome<M extends Module>(
-  target: LabTarget,
-  module: M,
-  params: InputOf<M['params']>,
-  readHost: () => Promise<unknown>,
-  changedWhat: string,
-): Promise<{ predicted: TaskResult; real: TaskResult }> {
+export async function predictThenApplyAnyOutcome<M extends Module>(target: LabTarget, module: M, params: InputOf<M['params']>, readHost: () => Promise<unknown>, changedWhat: string): Promise<{ predicted: TaskResult; real: TaskResult }> {
   const before = await readHost();
   const predicted = await applyModule(target, module, params, { check: true });
   expect(await readHost(), `check mode changed ${changedWhat}`).to.deep.equal(before);

@@ -18,7 +18,17 @@ export function absentFileState(path: string): FileState {
 export function fileStateWith(path: string, content: string | Buffer, sha256?: string): FileState {
   const bytes = Buffer.from(content);
   return {
-    path, resolved: false, kind: 'file', parentExists: true, mode: '644', uid: 0, gid: 0, owner: 'root', group: 'root',
-    size: bytes.length, sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex'), content: bytes,
+    path,
+    resolved: false,
+    kind: 'file',
+    parentExists: true,
+    mode: '644',
+    uid: 0,
+    gid: 0,
+    owner: 'root',
+    group: 'root',
+    size: bytes.length,
+    sha256: sha256 ?? createHash('sha256').update(bytes).digest('hex'),
+    content: bytes,
   };
 }

@@ -53,11 +53,16 @@ export interface SshResult {
  */
 export function labSsh(lab: Lab, host: LabHost, command: string, options: { user?: string; input?: string; timeoutMs?: number; hostKeyAlias?: string } = {}): Promise<SshResult> {
   const argv = [
-    '-i', lab.keyPath,
-    '-o', `UserKnownHostsFile=${lab.knownHostsPath}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=10',
+    '-i',
+    lab.keyPath,
+    '-o',
+    `UserKnownHostsFile=${lab.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
     ...(options.hostKeyAlias ? ['-o', `HostKeyAlias=${options.hostKeyAlias}`] : []),
     `${options.user ?? 'root'}@${host.address}`,
     command,
@@ -137,9 +142,7 @@ async function healthyState(minHosts: number): Promise<LabState | undefined> {
   const state = await readState(paths.hostsFile);
   if (!state || state.hosts.length < minHosts || state.k8sRepo !== k8sRepoPath(paths)) return undefined;
   const snapshot = await takeSnapshot(paths);
-  const checks = await Promise.all(
-    state.hosts.map(async (host, index) => wholeHostPid(snapshot, paths, hostSlot(index + 1)) !== undefined && (await sshBanner(host.address)) !== undefined),
-  );
+  const checks = await Promise.all(state.hosts.map(async (host, index) => wholeHostPid(snapshot, paths, hostSlot(index + 1)) !== undefined && (await sshBanner(host.address)) !== undefined));
   return checks.every(Boolean) ? state : undefined;
 }
 

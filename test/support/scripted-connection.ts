@@ -86,18 +86,16 @@ export class ScriptedConnections {
 
   /** The bodies of the commands sent, in order, as `host: body` (or just `body` for one host). */
   commands(host?: string): string[] {
-    return this.log
-      .filter((entry) => entry.event === 'exec' && (host === undefined || entry.host === host))
-      .map((entry) => (host === undefined ? `${entry.host}: ${entry.body}` : entry.body));
+    return this.log.filter((entry) => entry.event === 'exec' && (host === undefined || entry.host === host)).map((entry) => (host === undefined ? `${entry.host}: ${entry.body}` : entry.body));
   }
 
   private async exec(host: string, line: string, options: ExecOptions): Promise<ExecOutcome> {
     const body = scriptBody(line);
     this.log.push({ host, event: 'exec', body, line, stdin: options.stdin?.toString() ?? '' });
-    const rule = this.#rules.find((candidate) =>
-      (candidate.host === undefined || candidate.host === host)
-      && (candidate.times === undefined || candidate.used < candidate.times)
-      && (typeof candidate.match === 'string' ? body.includes(candidate.match) : candidate.match.test(body)));
+    const rule = this.#rules.find(
+      (candidate) =>
+        (candidate.host === undefined || candidate.host === host) && (candidate.times === undefined || candidate.used < candidate.times) && (typeof candidate.match === 'string' ? body.includes(candidate.match) : candidate.match.test(body)),
+    );
     if (!rule) throw new Error(`scripted connection: no rule answers this command on ${host}:\n${body}`);
     rule.used++;
     this.#inFlight++;
@@ -105,7 +103,7 @@ export class ScriptedConnections {
     try {
       const reply = typeof rule.reply === 'function' ? await rule.reply(body, host) : rule.reply;
       return {
-        exitCode: reply.connectionLost || reply.timedOut ? null : reply.exitCode ?? 0,
+        exitCode: reply.connectionLost || reply.timedOut ? null : (reply.exitCode ?? 0),
         stdout: reply.stdout ?? '',
         stderr: reply.stderr ?? '',
         timedOut: reply.timedOut ?? false,
@@ -123,7 +121,10 @@ export class ScriptedConnections {
 export function scriptBody(line: string): string {
   const quoted = /\/bin\/sh -c '([\s\S]*)'$/.exec(line);
   if (!quoted) return line;
-  const script = quoted[1]!.replace(/'\\''/g, '\'');
+  const script = quoted[1]!.replace(/'\\''/g, "'");
   const preludeLines = new Set(STRICT_PRELUDE.trimEnd().split('\n'));
-  return script.split('\n').filter((text) => !preludeLines.has(text)).join('\n');
+  return script
+    .split('\n')
+    .filter((text) => !preludeLines.has(text))
+    .join('\n');
 }

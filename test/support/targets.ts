@@ -82,12 +82,7 @@ const sessions = new Map<string, HostSession>();
 const redactor = new Redactor();
 
 /** Runs one module as a task on the target through drover's runner, reusing one connection per host. */
-export async function applyModule<M extends Module>(
-  target: LabTarget,
-  module: M,
-  params: InputOf<M['params']>,
-  options: { check?: boolean; name?: string; become?: Become } = {},
-): Promise<TaskResult<ValueOf<M>>> {
+export async function applyModule<M extends Module>(target: LabTarget, module: M, params: InputOf<M['params']>, options: { check?: boolean; name?: string; become?: Become } = {}): Promise<TaskResult<ValueOf<M>>> {
   let session = sessions.get(target.name);
   if (!session) {
     session = new HostSession(target.host, connect, redactor, { defaultTimeoutMs: 300_000 });
@@ -95,11 +90,15 @@ export async function applyModule<M extends Module>(
   }
   // Tests change hosts behind drover's back (onHost): facts cached by an earlier call may be stale.
   session.invalidateFacts();
-  const { result } = await runTask(session, { name: options.name ?? module.name, module, params, become: options.become }, {
-    check: Boolean(options.check),
-    redactor,
-    clock: () => Date.now(),
-  });
+  const { result } = await runTask(
+    session,
+    { name: options.name ?? module.name, module, params, become: options.become },
+    {
+      check: Boolean(options.check),
+      redactor,
+      clock: () => Date.now(),
+    },
+  );
   return result as TaskResult<ValueOf<M>>;
 }
 
@@ -123,16 +122,9 @@ export interface HostOutput {
 /** Runs a shell command on the target with the OpenSSH client: an independent reading of the host. */
 export function onHost(target: LabTarget, script: string, stdin?: string): Promise<HostOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ssh', [
-      '-i', target.keyPath,
-      '-o', `UserKnownHostsFile=${target.knownHostsPath}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=10',
-      `root@${target.address}`,
-      '--',
-      script,
-    ], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ssh', ['-i', target.keyPath, '-o', `UserKnownHostsFile=${target.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', `root@${target.address}`, '--', script], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

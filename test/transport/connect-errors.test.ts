@@ -27,7 +27,9 @@ describe('transport/connect-errors', () => {
       const failure = classifyConnectError(target, cause, auth);
       expect(failure.transient).to.equal(transient);
       expect(failure.error.host).to.equal('node1');
-      expect(failure.error.message).to.match(/^node1 \(10\.0\.0\.5:22\): /).and.match(message);
+      expect(failure.error.message)
+        .to.match(/^node1 \(10\.0\.0\.5:22\): /)
+        .and.match(message);
       expect(failure.error.hint).to.be.a('string').and.not.equal('');
       expect(failure.error.cause).to.equal(cause);
     });

@@ -72,5 +72,10 @@ export function countRetries(fixed = 0.5): { pauses: () => number; restore: () =
     pauses++;
     return fixed;
   };
-  return { pauses: () => pauses, restore: () => { retryJitter.random = original; } };
+  return {
+    pauses: () => pauses,
+    restore: () => {
+      retryJitter.random = original;
+    },
+  };
 }

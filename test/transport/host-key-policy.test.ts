@@ -56,7 +56,9 @@ describe('transport/host-key-policy', () => {
       (thrown: unknown) => thrown,
     );
     expect(error).to.be.instanceOf(HostKeyError);
-    expect((error as HostKeyError).message).to.contain('CHANGED').and.contain(`${file}:1`);
+    expect((error as HostKeyError).message)
+      .to.contain('CHANGED')
+      .and.contain(`${file}:1`);
     expect((error as HostKeyError).hint).to.contain(`ssh-keygen -R '[10.0.0.5]:2222' -f ${file}`);
     expect(await readFile(file, 'utf8')).to.equal(`[10.0.0.5]:2222 ssh-ed25519 ${ED_B}\n`);
   });

@@ -33,7 +33,7 @@ describe('transport/jump-chain', () => {
     expect(jump.knownHostsFiles).to.deep.equal(['/etc/drover/known_hosts']);
   });
 
-  it('takes what the hop says over its config, and the local user and the target\'s key by default', () => {
+  it("takes what the hop says over its config, and the local user and the target's key by default", () => {
     const written = jumpChain(TARGET, [{ hop: { host: 'b', user: 'jim', port: 2200 }, config: { user: 'ops', port: 2222, identityFiles: ['/nowhere/key'] } }], 'alice', exists)!;
     expect(written).to.deep.include({ address: 'b', port: 2200, user: 'jim', privateKeyFile: '/keys/fleet' });
     expect(written.passphrase).to.equal(TARGET.passphrase);
@@ -42,10 +42,15 @@ describe('transport/jump-chain', () => {
   });
 
   it('chains hops in crossing order: the first hop is reached first, the target through the last', () => {
-    const jump = jumpChain(TARGET, [
-      { hop: { host: 'outer' }, config: { identityFiles: [] } },
-      { hop: { host: 'inner' }, config: { identityFiles: [] } },
-    ], 'alice', exists)!;
+    const jump = jumpChain(
+      TARGET,
+      [
+        { hop: { host: 'outer' }, config: { identityFiles: [] } },
+        { hop: { host: 'inner' }, config: { identityFiles: [] } },
+      ],
+      'alice',
+      exists,
+    )!;
     expect(jump.address).to.equal('inner');
     expect(jump.jump?.address).to.equal('outer');
     expect(jump.jump?.jump).to.equal(undefined);

@@ -129,6 +129,8 @@ describe('transport/connect', () => {
     );
     // /dev/null is no key: the SSH transport (not the local one) refused before connecting.
     expect(error).to.be.instanceOf(UnreachableError);
-    expect((error as UnreachableError).message).to.contain('nowhere (127.0.0.1:').and.contain('/dev/null is not a private key');
+    expect((error as UnreachableError).message)
+      .to.contain('nowhere (127.0.0.1:')
+      .and.contain('/dev/null is not a private key');
   });
 });

@@ -37,7 +37,7 @@ describe('run-wide output budget (--max-output)', () => {
     first.release();
     expect(budget.used).to.equal(0);
     second.push(bytes(10, 't'));
-    expect(second.text()).to.equal('\n[drover: output truncated: kept the first 0 bytes, dropped 20 more (the run\'s output limit, --max-output 1000 bytes, was reached)]');
+    expect(second.text()).to.equal("\n[drover: output truncated: kept the first 0 bytes, dropped 20 more (the run's output limit, --max-output 1000 bytes, was reached)]");
     const third = new CappedOutput(10_000, budget);
     third.push(bytes(500, 'z'));
     expect(third.text()).to.equal('z'.repeat(500));

@@ -47,10 +47,12 @@ describe('transport/pid-marker', () => {
     const kills = new GroupKills((line) => {
       sent.push(line);
       mostOpen = Math.max(mostOpen, ++open);
-      return new Promise<void>((resolve) => finishers.push(() => {
-        open--;
-        resolve();
-      }));
+      return new Promise<void>((resolve) =>
+        finishers.push(() => {
+          open--;
+          resolve();
+        }),
+      );
     });
     kills.request(1, 'TERM');
     for (const pid of [2, 3, 4]) kills.request(pid, 'TERM');

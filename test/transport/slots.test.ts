@@ -7,10 +7,12 @@ describe('transport/slots', () => {
     const order: number[] = [];
     const first = await slots.acquire();
     const second = await slots.acquire();
-    const waiting = [3, 4].map((n) => slots.acquire().then((release) => {
-      order.push(n);
-      return release;
-    }));
+    const waiting = [3, 4].map((n) =>
+      slots.acquire().then((release) => {
+        order.push(n);
+        return release;
+      }),
+    );
     await Promise.resolve();
     expect(order).to.deep.equal([]);
     first?.();

@@ -98,7 +98,15 @@ describeWithSshd('transport/ssh authentication (real sshd)', function () {
     before(async () => {
       socket = join(server.dir, 'agent.sock');
       agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-      await eventually(async () => run('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: socket } }).then(() => true, (error: { code?: number }) => error.code === 1), 15_000, 'ssh-agent to listen');
+      await eventually(
+        async () =>
+          run('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: socket } }).then(
+            () => true,
+            (error: { code?: number }) => error.code === 1,
+          ),
+        15_000,
+        'ssh-agent to listen',
+      );
       await run('ssh-add', [agentKey.privateKeyFile], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
     });
     after(() => {

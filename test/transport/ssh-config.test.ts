@@ -38,11 +38,7 @@ Host *
 
 describe('transport/ssh-config', () => {
   const table: Array<[string, string, object]> = [
-    [
-      'a host with its own block, first values winning over Host *',
-      'bastion',
-      { hostName: '203.0.113.10', user: 'deploy', port: 2201, identityFiles: ['/home/alice/.ssh/id_ed25519'] },
-    ],
+    ['a host with its own block, first values winning over Host *', 'bastion', { hostName: '203.0.113.10', user: 'deploy', port: 2201, identityFiles: ['/home/alice/.ssh/id_ed25519'] }],
     [
       'a wildcard block with %h in HostName and tokens in IdentityFile',
       'db-primary',
@@ -55,11 +51,7 @@ describe('transport/ssh-config', () => {
       },
     ],
     ['a negated pattern excluding a host from a block', 'db-legacy', { user: 'deploy', port: 22, identityFiles: ['/home/alice/.ssh/id_ed25519'] }],
-    [
-      'Key=value syntax, several patterns on a Host line, quoted values',
-      'web2',
-      { hostName: 'web2.lan', user: 'deploy', port: 2222, identityFiles: ['/keys/with space/web2', '/home/alice/.ssh/id_ed25519'] },
-    ],
+    ['Key=value syntax, several patterns on a Host line, quoted values', 'web2', { hostName: 'web2.lan', user: 'deploy', port: 2222, identityFiles: ['/keys/with space/web2', '/home/alice/.ssh/id_ed25519'] }],
     ['a Match block skipped (never applied)', 'x.corp', { user: 'deploy', port: 22, identityFiles: ['/home/alice/.ssh/id_ed25519'] }],
   ];
   for (const [what, alias, expected] of table) {
@@ -83,7 +75,13 @@ describe('transport/ssh-config', () => {
       ['ops@bastion:2201', [{ host: 'bastion', user: 'ops', port: 2201 }]],
       ['ssh://ops@bastion:2201', [{ host: 'bastion', user: 'ops', port: 2201 }]],
       ['[2001:db8::1]:2201', [{ host: '2001:db8::1', port: 2201 }]],
-      ['a@first,second:2202', [{ host: 'first', user: 'a' }, { host: 'second', port: 2202 }]],
+      [
+        'a@first,second:2202',
+        [
+          { host: 'first', user: 'a' },
+          { host: 'second', port: 2202 },
+        ],
+      ],
       ['none', undefined],
     ];
     for (const [value, expected] of hops) {
@@ -122,10 +120,7 @@ describe('transport/ssh-config', () => {
       await writeFile(join(home, '.ssh', 'conf.d', '20-db.conf'), 'Host db\n  HostName 10.2.2.2\n');
       await writeFile(join(home, '.ssh', 'conf.d', 'skip.txt'), 'Host web\n  HostName wrong\n');
       await writeFile(join(home, '.ssh', 'conditional'), 'User from-include\n');
-      await writeFile(
-        join(home, '.ssh', 'config'),
-        'Include conf.d/*.conf\nHost web\n  Include conditional\nHost other\n  Include conditional\nHost *\n  User last\n',
-      );
+      await writeFile(join(home, '.ssh', 'config'), 'Include conf.d/*.conf\nHost web\n  Include conditional\nHost other\n  Include conditional\nHost *\n  User last\n');
     });
     after(async () => rm(home, { recursive: true, force: true }));
 

@@ -49,8 +49,7 @@ describeWithSshd('transport/ssh host keys (real sshd)', function () {
   });
   after(async () => server?.stop());
 
-  const spec = async (policy: ConnectionSpec['hostKeyPolicy'], overrides: Partial<ConnectionSpec> = {}) =>
-    specFor(server, { knownHostsFiles: [knownHosts], hostKeyPolicy: policy, ...overrides });
+  const spec = async (policy: ConnectionSpec['hostKeyPolicy'], overrides: Partial<ConnectionSpec> = {}) => specFor(server, { knownHostsFiles: [knownHosts], hostKeyPolicy: policy, ...overrides });
 
   it('accepts a host recorded by ssh-keyscan', async () => {
     const { stdout } = await run('ssh-keyscan', ['-p', String(server.port), '-t', 'ed25519', '127.0.0.1']);
@@ -78,12 +77,18 @@ describeWithSshd('transport/ssh host keys (real sshd)', function () {
     await connectsAndRuns(await spec('strict', { knownHostsFiles: [fresh] }));
     // OpenSSH's client agrees with what was recorded.
     await run('ssh', [
-      '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${fresh}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-i', server.clientKey?.privateKeyFile ?? '',
-      '-p', String(server.port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${fresh}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-i',
+      server.clientKey?.privateKeyFile ?? '',
+      '-p',
+      String(server.port),
       'root@127.0.0.1',
       'true',
     ]);
@@ -95,7 +100,9 @@ describeWithSshd('transport/ssh host keys (real sshd)', function () {
     await writeFile(knownHosts, recorded);
     const error = await connectError(await spec('accept-new'));
     expect(error).to.be.instanceOf(HostKeyError);
-    expect((error as HostKeyError).message).to.contain('CHANGED').and.contain(hostFingerprint);
+    expect((error as HostKeyError).message)
+      .to.contain('CHANGED')
+      .and.contain(hostFingerprint);
     expect((error as HostKeyError).hint).to.contain(`ssh-keygen -R '[127.0.0.1]:${server.port}' -f ${knownHosts}`);
     expect(await readFile(knownHosts, 'utf8')).to.equal(recorded);
   });

@@ -27,8 +27,7 @@ describeWithSshd('transport/ssh through jump hosts (real sshd)', function () {
   });
 
   /** A spec for a server used as a jump host, logging in with the target's client key. */
-  const hop = async (server: TestSshd, name: string, overrides: Partial<ConnectionSpec> = {}) =>
-    specFor(server, { name, privateKeyFile: target.clientKey?.privateKeyFile, ...overrides });
+  const hop = async (server: TestSshd, name: string, overrides: Partial<ConnectionSpec> = {}) => specFor(server, { name, privateKeyFile: target.clientKey?.privateKeyFile, ...overrides });
 
   it('reaches the target through the jump host, and closing the target closes the jump connection', async () => {
     const spec = await specFor(target, { jump: await hop(bastion, 'bastion') });
@@ -75,7 +74,9 @@ describeWithSshd('transport/ssh through jump hosts (real sshd)', function () {
       (thrown: unknown) => thrown,
     );
     expect(error).to.be.instanceOf(UnreachableError);
-    expect((error as UnreachableError).message).to.contain(`hidden (127.0.0.1:${spec.port} via jump host bastion)`).and.contain('connection refused');
+    expect((error as UnreachableError).message)
+      .to.contain(`hidden (127.0.0.1:${spec.port} via jump host bastion)`)
+      .and.contain('connection refused');
     await eventually(async () => (await establishedConnections(bastion.port)) === 0, 15_000, 'the jump connection to close');
   });
 

@@ -46,8 +46,17 @@ describe('transport/ssh-settings', () => {
   it('builds jump chains with each hop resolved like a host', () => {
     config('Host bastion\n  HostName 192.0.2.1\n  User jump\n  Port 2200\n');
     const target: ConnectionSpec = {
-      name: 'node1', address: '10.0.0.5', port: 22, user: 'root', kind: 'ssh', knownHostsFiles: [], hostKeyPolicy: 'strict',
-      connectTimeoutMs: 1000, keepaliveIntervalMs: 1000, connectRetries: 0, maxChannels: 1,
+      name: 'node1',
+      address: '10.0.0.5',
+      port: 22,
+      user: 'root',
+      kind: 'ssh',
+      knownHostsFiles: [],
+      hostKeyPolicy: 'strict',
+      connectTimeoutMs: 1000,
+      keepaliveIntervalMs: 1000,
+      connectRetries: 0,
+      maxChannels: 1,
     };
     const chain = loadSshSettings({ homeDir: home, localUser: 'alice' }).jumpChain(target, [{ host: 'bastion' }, { host: 'inner', user: 'me' }]);
     expect([chain?.address, chain?.user, chain?.port]).to.deep.equal(['inner', 'me', 22]);

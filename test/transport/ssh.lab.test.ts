@@ -158,17 +158,11 @@ describeWithSshd('transport/ssh (real sshd)', function () {
       expect(Date.now() - started).to.be.lessThan(GENEROUS_MS);
       // The script is in the shell's own argv, so this one marker covers both the shell and the sleep it
       // started. (Matching on 'set -eu' alone would also catch unrelated shells on the machine, such as CI's.)
-      await eventually(
-        async () => !(await processRunning('sleep 33.25; echo never')) && !(await processRunning('sleep 33.25')),
-        GENEROUS_MS,
-        'the remote shell and its sleep to end',
-      );
+      await eventually(async () => !(await processRunning('sleep 33.25; echo never')) && !(await processRunning('sleep 33.25')), GENEROUS_MS, 'the remote shell and its sleep to end');
     });
 
     it('stops eight commands timing out together, kills included, within MaxSessions 10', async () => {
-      const outcomes = await Promise.all(
-        Array.from({ length: 8 }, (_, index) => connection.exec(`sleep 41.${index}5; echo never`, { timeoutMs: 400 })),
-      );
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, index) => connection.exec(`sleep 41.${index}5; echo never`, { timeoutMs: 400 })));
       for (const outcome of outcomes) expect(outcome).to.include({ timedOut: true, signal: 'TERM', stdout: '' });
       await eventually(async () => !(await processRunning('sleep 41.')), GENEROUS_MS, 'every remote sleep to end');
       // The connection is still fully usable: no session was left behind on the server.
@@ -210,11 +204,7 @@ describeWithSshd('transport/ssh (real sshd)', function () {
   describe('channels and connection reuse', () => {
     it('runs 30 commands at once on one connection within MaxSessions 10, all succeeding', async () => {
       // Each command notes when it started and ended on the target (ns), to measure how many overlapped.
-      const outcomes = await Promise.all(
-        Array.from({ length: 30 }, (_, index) =>
-          connection.exec(`date +%s%N; sleep 0.3; echo ${index}; date +%s%N`, { timeoutMs: 20_000 }),
-        ),
-      );
+      const outcomes = await Promise.all(Array.from({ length: 30 }, (_, index) => connection.exec(`date +%s%N; sleep 0.3; echo ${index}; date +%s%N`, { timeoutMs: 20_000 })));
       const intervals = outcomes.map((outcome, index) => {
         expect(outcome, `command ${index}: ${outcome.transportError ?? outcome.stderr}`).to.include({ exitCode: 0 });
         const [start, echoed, end] = outcome.stdout.trim().split('\n');
@@ -307,10 +297,12 @@ describeWithSshd('transport/ssh (real sshd)', function () {
       const spec = await specFor(server, { name: 'node9', port: await freePort(), connectRetries: 2 });
       const retries = countRetries(0.5);
       const started = Date.now();
-      const error = await connectSsh(spec).then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      ).finally(retries.restore);
+      const error = await connectSsh(spec)
+        .then(
+          () => undefined,
+          (thrown: unknown) => thrown,
+        )
+        .finally(retries.restore);
       const elapsed = Date.now() - started;
       expect(error).to.be.instanceOf(UnreachableError);
       const unreachable = error as UnreachableError;
@@ -362,7 +354,9 @@ describeWithSshd('transport/ssh (real sshd)', function () {
         (thrown: unknown) => thrown,
       );
       expect(error).to.be.instanceOf(UnreachableError);
-      expect((error as UnreachableError).message).to.contain('authentication as root failed').and.contain(`key ${server.hostKey.privateKeyFile}`);
+      expect((error as UnreachableError).message)
+        .to.contain('authentication as root failed')
+        .and.contain(`key ${server.hostKey.privateKeyFile}`);
       expect((error as UnreachableError).hint).to.contain('authorized_keys');
       expect(countMatches(server.log(), /Connection from 127\.0\.0\.1/) - before).to.equal(1);
     });

@@ -13,9 +13,11 @@ import { unitJournalScript } from '../../../modules/lib/journal.ts';
 
 const run = promisify(execFile);
 
-describe('modules/lib/journal: a unit\'s journal for a diagnosis', () => {
+describe("modules/lib/journal: a unit's journal for a diagnosis", () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'drover-journal-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-journal-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   /**
@@ -23,7 +25,9 @@ describe('modules/lib/journal: a unit\'s journal for a diagnosis', () => {
    * (journald flushed); without, --sync fails (systemd 219) and the line appears from read `lateRead` on.
    */
   function fakeJournalctl(options: { sync: boolean; lateRead?: number; unreadable?: boolean }): void {
-    writeFileSync(join(dir, 'journalctl'), `#!/bin/sh
+    writeFileSync(
+      join(dir, 'journalctl'),
+      `#!/bin/sh
 echo "$*" >> ${dir}/calls
 case "$1" in --sync) ${options.sync ? 'exit 0' : 'echo "journalctl: unrecognized option --sync" >&2; exit 1'} ;; esac
 ${options.unreadable ? 'exit 1' : ''}
@@ -32,7 +36,8 @@ echo "systemd[1]: Starting x.service..."
 if grep -q -- --sync ${dir}/calls && ${options.sync}; then echo "sh[42]: drover-test-boom"; fi
 if [ "$reads" -ge ${options.lateRead ?? 99} ]; then echo "sh[42]: drover-test-boom"; fi
 exit 0
-`);
+`,
+    );
     chmodSync(join(dir, 'journalctl'), 0o755);
   }
 

@@ -16,11 +16,15 @@ describe('audit hash chain', () => {
 
   const tamperings: Array<[string, (lines: string[]) => string[], number]> = [
     ['an edited value', (lines) => lines.map((line, i) => (i === 2 ? line.replace('"changed":false', '"changed":true') : line)), 3],
-    ['an edited value with its own hash recomputed', (lines) => {
-      const edited = [...lines];
-      edited[1] = sealRecord(2, lines[0], { kind: 'task', host: 'forged', changed: true });
-      return edited;
-    }, 3],
+    [
+      'an edited value with its own hash recomputed',
+      (lines) => {
+        const edited = [...lines];
+        edited[1] = sealRecord(2, lines[0], { kind: 'task', host: 'forged', changed: true });
+        return edited;
+      },
+      3,
+    ],
     ['a removed record', (lines) => lines.filter((_, i) => i !== 1), 2],
     ['swapped records', (lines) => [lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)], 2],
     ['a truncated last line', (lines) => [...lines.slice(0, -1), lines[lines.length - 1]!.slice(0, 40)], 5],

@@ -127,9 +127,15 @@ describe('audit merge', function () {
 
   it('refuses a part that is broken or incomplete, naming the file and the verdict', async () => {
     const good = lines(part('p2'));
-    const edited = write('p2-edited', good.map((line, index) => (index === 1 ? line.replace(/"u\d"/, '"u99"') : line)));
+    const edited = write(
+      'p2-edited',
+      good.map((line, index) => (index === 1 ? line.replace(/"u\d"/, '"u99"') : line)),
+    );
     const cut = write('p2-cut', good.slice(0, -1));
-    for (const [file, verdict] of [[edited, /BROKEN at record 2/], [cut, /INCOMPLETE/]] as const) {
+    for (const [file, verdict] of [
+      [edited, /BROKEN at record 2/],
+      [cut, /INCOMPLETE/],
+    ] as const) {
       const merge = await runCli(['audit', 'merge', part('p1'), file, part('p3'), '-o', output()]);
       expect(merge.code, merge.stdout).to.equal(1);
       expect(merge.stderr).to.include(`${file} cannot be merged`);
@@ -170,7 +176,11 @@ describe('audit merge', function () {
       ['a part record edited', log.map((record, index) => (index === partRecord ? { ...record, message: 'all fine' } : record)), /shard 2's record \d+ does not hash to its source hash/],
       ['a part record removed', log.filter((_, index) => index !== partRecord), /shard 2's record has source seq|source prev does not match/],
       ['a whole part dropped', log.filter((record) => (record.source as { shard?: number } | undefined)?.shard !== 2), /part of shard 2 .* is not whole/],
-      ['a whole part dropped and the merge record rewritten', log.filter((record) => (record.source as { shard?: number } | undefined)?.shard !== 2).map((record, index) => (index === 0 ? { ...record, parts: (record.parts as Array<{ shard: number }>).filter((p) => p.shard !== 2) } : record)), /are not shards 1 to 3/],
+      [
+        'a whole part dropped and the merge record rewritten',
+        log.filter((record) => (record.source as { shard?: number } | undefined)?.shard !== 2).map((record, index) => (index === 0 ? { ...record, parts: (record.parts as Array<{ shard: number }>).filter((p) => p.shard !== 2) } : record)),
+        /are not shards 1 to 3/,
+      ],
     ];
     for (const [what, changed, problem] of tampered) {
       const file = write(`tampered-${what.replace(/\W+/g, '-')}`, resealed(changed));
@@ -217,7 +227,7 @@ describe('audit merge', function () {
     expect(other.stderr).to.match(/not a part of the same run .*playbook sha256/);
   });
 
-  it('records each signed part\'s signer, and refuses a part whose signature does not match it', async () => {
+  it("records each signed part's signer, and refuses a part whose signature does not match it", async () => {
     const key = join(dir, 'signer');
     const made = spawnSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-C', 'ops@example.com', '-f', key, '-q'], { encoding: 'utf8', timeout: 60_000 });
     expect(made.status, made.stderr).to.equal(0);

@@ -70,7 +70,7 @@ const shared = { /** E from this file. */ e: s.int() };
       expect(help.status).to.equal(0);
       expect(help.stdout).to.include('  dest (required): an absolute path on the host\n      Where the file goes on the host (absolute path).\n');
       expect(help.stdout).to.include('  mode: an octal mode as a quoted string, e.g. "0644"\n      Permission bits as a quoted octal string');
-      expect(help.stdout).to.include('  createParents: true or false (default false)\n      Create dest\'s missing parent directories instead of failing.\n');
+      expect(help.stdout).to.include("  createParents: true or false (default false)\n      Create dest's missing parent directories instead of failing.\n");
     });
 
     it('`module --help NO_SUCH_MODULE` names it, suggests the nearest and exits 1', () => {

@@ -49,11 +49,13 @@ const setting = defineModule({
     const current = await host.fact(settingFact(params.name));
     if (current === params.value) return noChange(`${params.name} is already ${params.value}`);
     return {
-      changes: [{
-        summary: `set ${params.name} ${current} → ${params.value}`,
-        diff: { kind: 'value', name: params.name, before: current, after: params.value },
-        commands: [{ run: sh`write-setting ${params.name} ${params.value}` }],
-      }],
+      changes: [
+        {
+          summary: `set ${params.name} ${current} → ${params.value}`,
+          diff: { kind: 'value', name: params.name, before: current, after: params.value },
+          commands: [{ run: sh`write-setting ${params.name} ${params.value}` }],
+        },
+      ],
     };
   },
 });
@@ -81,17 +83,22 @@ const steps = defineModule({
       uncertain: params.uncertain,
       changes: params.steps.map((step) => ({
         summary: `step ${step}`,
-        commands: [{
-          run: sh`step ${step}`,
-          readOnly: params.readOnly || params.probes.includes(step) || undefined,
-          okExitCodes: params.okExitCodes,
-          diagnose: params.diagnose ? sh`why ${step}` : undefined,
-        }],
+        commands: [
+          {
+            run: sh`step ${step}`,
+            readOnly: params.readOnly || params.probes.includes(step) || undefined,
+            okExitCodes: params.okExitCodes,
+            diagnose: params.diagnose ? sh`why ${step}` : undefined,
+          },
+        ],
       })),
-      interpret: params.verdict === 'none' ? undefined : (outcomes): Interpretation => {
-        seen.push(...outcomes.map((outcome) => outcome.stdout.trim()));
-        return params.verdict === 'unchanged' ? { changed: false } : { failed: `verdict on ${seen.join(',')}` };
-      },
+      interpret:
+        params.verdict === 'none'
+          ? undefined
+          : (outcomes): Interpretation => {
+              seen.push(...outcomes.map((outcome) => outcome.stdout.trim()));
+              return params.verdict === 'unchanged' ? { changed: false } : { failed: `verdict on ${seen.join(',')}` };
+            },
     };
   },
 });
@@ -117,8 +124,17 @@ function target(name: string, groups: string[] = ['web']): HostTarget {
     groups,
     becomeByDefault: false,
     connection: {
-      name, address: `${name}.test`, port: 22, user: 'root', kind: 'ssh', knownHostsFiles: [], hostKeyPolicy: 'strict',
-      connectTimeoutMs: 1000, keepaliveIntervalMs: 1000, connectRetries: 0, maxChannels: 8,
+      name,
+      address: `${name}.test`,
+      port: 22,
+      user: 'root',
+      kind: 'ssh',
+      knownHostsFiles: [],
+      hostKeyPolicy: 'strict',
+      connectTimeoutMs: 1000,
+      keepaliveIntervalMs: 1000,
+      connectRetries: 0,
+      maxChannels: 8,
     },
   };
 }
@@ -141,12 +157,7 @@ interface Harness {
   sleeps: number[];
 }
 
-async function runScripted(
-  playbook: Playbook<any>,
-  hostNames: string[],
-  rules: ScriptRule[],
-  options: { check?: boolean; keepGoing?: boolean; forks?: number; only?: string[]; unreachable?: string[] } = {},
-): Promise<Harness> {
+async function runScripted(playbook: Playbook<any>, hostNames: string[], rules: ScriptRule[], options: { check?: boolean; keepGoing?: boolean; forks?: number; only?: string[]; unreachable?: string[] } = {}): Promise<Harness> {
   const hosts = new ScriptedConnections(rules, { unreachable: options.unreachable });
   const targets = hostNames.map((name) => target(name));
   const redactor = new Redactor();
@@ -170,7 +181,9 @@ async function runScripted(
     clock: () => 0,
     modules: { setting, steps },
     osFact,
-    sleep: async (ms) => { sleeps.push(ms); },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
   });
   await sessions.closeAll();
   const results = events.flatMap((event) => (event.kind === 'task-result' ? [event.result] : []));
@@ -179,15 +192,24 @@ async function runScripted(
 
 function describeEvent(event: RunEvent): string {
   switch (event.kind) {
-    case 'play-start': return `play-start ${event.play} [${event.hosts.join(' ')}] ${event.batch}/${event.batches}`;
-    case 'play-end': return `play-end ${event.play}`;
-    case 'task-start': return `${event.host}: start ${event.task}`;
-    case 'task-result': return `${event.result.host}: ${event.handler ? 'handler ' : ''}${event.result.task} ${event.result.status}`;
-    case 'stopping': return `stopping ${event.reason}`;
-    case 'task-retry': return `${event.host}: retry ${event.task} ${event.attempt}/${event.attempts} ${event.status}`;
-    case 'host-unreachable': return `unreachable ${event.host}`;
-    case 'warning': return `warning ${event.message}`;
-    default: return event.kind;
+    case 'play-start':
+      return `play-start ${event.play} [${event.hosts.join(' ')}] ${event.batch}/${event.batches}`;
+    case 'play-end':
+      return `play-end ${event.play}`;
+    case 'task-start':
+      return `${event.host}: start ${event.task}`;
+    case 'task-result':
+      return `${event.result.host}: ${event.handler ? 'handler ' : ''}${event.result.task} ${event.result.status}`;
+    case 'stopping':
+      return `stopping ${event.reason}`;
+    case 'task-retry':
+      return `${event.host}: retry ${event.task} ${event.attempt}/${event.attempts} ${event.status}`;
+    case 'host-unreachable':
+      return `unreachable ${event.host}`;
+    case 'warning':
+      return `warning ${event.message}`;
+    default:
+      return event.kind;
   }
 }
 
@@ -196,7 +218,7 @@ const ok: ScriptRule = { match: /^step ok/, reply: { stdout: 'ok-out\n' } };
 const fail: ScriptRule = { match: /^step fail/, reply: { exitCode: 3, stderr: 'it broke\n' } };
 
 describe('engine: runTask on a scripted host', () => {
-  it('reports ok with the planner\'s reason and sends only the probe when nothing is to do', async () => {
+  it("reports ok with the planner's reason and sends only the probe when nothing is to do", async () => {
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'mode', { name: 'mode', value: 'fast' }) });
     const run = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'fast\n' } }]);
     expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode']);
@@ -205,9 +227,16 @@ describe('engine: runTask on a scripted host', () => {
     expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start mode', 'a: mode ok', 'play-end p']);
   });
 
-  it('runs the plan\'s commands after the probe and reports changed with the diff', async () => {
+  it("runs the plan's commands after the probe and reports changed with the diff", async () => {
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'mode', { name: 'mode', value: 'fast' }) });
-    const run = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'slow\n' } }, { match: 'write-setting', reply: {} }]);
+    const run = await runOn(
+      play,
+      ['a'],
+      [
+        { match: 'read-setting mode', reply: { stdout: 'slow\n' } },
+        { match: 'write-setting', reply: {} },
+      ],
+    );
     expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode', 'write-setting mode fast']);
     expect(run.results[0]).to.include({ status: 'changed', changed: true, msg: 'set mode slow → fast', rc: 0 });
     expect(run.results[0]!.diffs).to.deep.equal([{ kind: 'value', name: 'mode', before: 'slow', after: 'fast' }]);
@@ -248,7 +277,14 @@ describe('engine: runTask on a scripted host', () => {
 
   it('lets interpret fail the task after its commands ran, with the verdict as the message', async () => {
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'cmd', { steps: ['ok1', 'ok2'], verdict: 'failed' }) });
-    const run = await runOn(play, ['a'], [{ match: 'step ok1', reply: { stdout: 'one\n' } }, { match: 'step ok2', reply: { stdout: 'two\n' } }]);
+    const run = await runOn(
+      play,
+      ['a'],
+      [
+        { match: 'step ok1', reply: { stdout: 'one\n' } },
+        { match: 'step ok2', reply: { stdout: 'two\n' } },
+      ],
+    );
     expect(run.results[0]).to.include({ status: 'failed', changed: true, msg: 'verdict on one,two', stdout: 'two\n' });
     expect(run.results[0]!.failure?.kind).to.equal('command-failed');
     expect(run.state.exitCode()).to.equal(2);
@@ -279,7 +315,7 @@ describe('engine: runTask on a scripted host', () => {
     expect(run.results[0]).to.include({ status: 'changed', rc: 0 });
   });
 
-  it('adds the diagnosis command\'s output to a failure, and runs it right after the failed command', async () => {
+  it("adds the diagnosis command's output to a failure, and runs it right after the failed command", async () => {
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'start', { steps: ['fail1'], diagnose: true }) });
     const run = await runOn(play, ['a'], [fail, { match: 'why fail1', reply: { stdout: 'journal: unit crashed\n' } }]);
     expect(run.hosts.commands('a')).to.deep.equal(['step fail1', 'why fail1']);
@@ -288,7 +324,8 @@ describe('engine: runTask on a scripted host', () => {
 
   it('probes a fact once per host and reuses it until a change may have made it stale', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(setting, 'first', { name: 'mode', value: 'slow' });
         await t.run(setting, 'second', { name: 'mode', value: 'slow' });
@@ -297,17 +334,28 @@ describe('engine: runTask on a scripted host', () => {
       },
     });
     let value = 'slow';
-    const run = await runOn(play, ['a'], [
-      { match: 'read-setting mode', reply: () => ({ stdout: `${value}\n` }) },
-      { match: 'write-setting mode fast', reply: () => { value = 'fast'; return {}; } },
-    ]);
+    const run = await runOn(
+      play,
+      ['a'],
+      [
+        { match: 'read-setting mode', reply: () => ({ stdout: `${value}\n` }) },
+        {
+          match: 'write-setting mode fast',
+          reply: () => {
+            value = 'fast';
+            return {};
+          },
+        },
+      ],
+    );
     expect(run.hosts.commands('a')).to.deep.equal(['read-setting mode', 'write-setting mode fast', 'read-setting mode']);
     expect(run.results.map((result) => `${result.task} ${result.status}`)).to.deep.equal(['first ok', 'second ok', 'change changed', 'after ok']);
   });
 
   it('keeps stable facts after a change and drops the others, also when the change failed midway', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(steps, 'k1', { steps: ['ok1'], askKernel: true });
         await t.run(setting, 's1', { name: 'mode', value: 'x' });
@@ -322,7 +370,8 @@ describe('engine: runTask on a scripted host', () => {
 
   it('keeps facts when only a read-only command of the plan ran before it failed', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(setting, 's1', { name: 'mode', value: 'x' });
         await t.run(steps, 'probe fails', { steps: ['fail1'], probes: ['fail1'] }, { ignoreErrors: true });
@@ -345,7 +394,8 @@ describe('engine: runTask on a scripted host', () => {
 
   it('classifies planner errors: ModuleError is invalid input, FactError a probe failure, anything else a bug', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         for (const kind of ['module', 'fact', 'bug'] as const) await t.run(broken, kind, { kind }, { ignoreErrors: true });
       },
@@ -354,7 +404,7 @@ describe('engine: runTask on a scripted host', () => {
     expect(run.results.map((result) => [result.task, result.failure?.kind, result.msg])).to.deep.equal([
       ['module', 'invalid-input', 'dest must be absolute'],
       ['fact', 'probe-failed', 'fact thing: unparseable output'],
-      ['bug', 'internal', 'unexpected error while reading the host\'s state: cannot read properties of undefined'],
+      ['bug', 'internal', "unexpected error while reading the host's state: cannot read properties of undefined"],
     ]);
     expect(run.state.exitCode()).to.equal(0);
   });
@@ -368,7 +418,14 @@ describe('engine: runTask on a scripted host', () => {
   });
 
   it('a connection lost during a command makes the host unreachable (exit 4), not failed', async () => {
-    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'drop', { steps: ['ok1', 'drop2', 'ok3'] }); await t.run(steps, 'never', { steps: ['ok9'] }); } });
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'drop', { steps: ['ok1', 'drop2', 'ok3'] });
+        await t.run(steps, 'never', { steps: ['ok9'] });
+      },
+    });
     const run = await runOn(play, ['a'], [ok, { match: 'step drop2', reply: { connectionLost: true } }]);
     expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step drop2']);
     expect(run.results.map((result) => `${result.task} ${result.status}`)).to.deep.equal(['drop unreachable']);
@@ -380,11 +437,18 @@ describe('engine: runTask on a scripted host', () => {
 describe('engine: playbook policy on scripted hosts', () => {
   it('runs notified handlers once, at the end of the play, in the order they are defined', async () => {
     const play = book.play<void, 'reload' | 'restart' | 'unused'>({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       handlers: {
-        restart: async (t) => { await t.run(steps, 'restart', { steps: ['ok-restart'] }); },
-        reload: async (t) => { await t.run(steps, 'reload', { steps: ['ok-reload'] }); },
-        unused: async (t) => { await t.run(steps, 'unused', { steps: ['ok-unused'] }); },
+        restart: async (t) => {
+          await t.run(steps, 'restart', { steps: ['ok-restart'] });
+        },
+        reload: async (t) => {
+          await t.run(steps, 'reload', { steps: ['ok-reload'] });
+        },
+        unused: async (t) => {
+          await t.run(steps, 'unused', { steps: ['ok-unused'] });
+        },
       },
       tasks: async (t) => {
         await t.run(steps, 'one', { steps: ['ok1'] }, { notify: 'reload' });
@@ -394,15 +458,18 @@ describe('engine: playbook policy on scripted hosts', () => {
     });
     const run = await runOn(play, ['a'], [ok]);
     expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step ok2', 'step ok3', 'step ok-restart', 'step ok-reload']);
-    expect(run.timeline.filter((line) => line.includes(' changed') || line.includes(' ok'))).to.deep.equal([
-      'a: one changed', 'a: two changed', 'a: three ok', 'a: handler restart changed', 'a: handler reload changed',
-    ]);
+    expect(run.timeline.filter((line) => line.includes(' changed') || line.includes(' ok'))).to.deep.equal(['a: one changed', 'a: two changed', 'a: three ok', 'a: handler restart changed', 'a: handler reload changed']);
   });
 
-  it('does not run the handlers of a host that failed; the other hosts\' handlers run (--keep-going)', async () => {
+  it("does not run the handlers of a host that failed; the other hosts' handlers run (--keep-going)", async () => {
     const play = book.play<void, 'reload'>({
-      name: 'p', hosts: 'all',
-      handlers: { reload: async (t) => { await t.run(steps, 'reload', { steps: ['ok-reload'] }); } },
+      name: 'p',
+      hosts: 'all',
+      handlers: {
+        reload: async (t) => {
+          await t.run(steps, 'reload', { steps: ['ok-reload'] });
+        },
+      },
       tasks: async (t, host) => {
         await t.run(steps, 'change', { steps: ['ok1'] }, { notify: 'reload' });
         if (host.name === 'a') await t.run(steps, 'break', { steps: ['fail2'] });
@@ -417,8 +484,13 @@ describe('engine: playbook policy on scripted hosts', () => {
     const bChanged = new Gate();
     const aFailed = new Gate();
     const play = book.play<void, 'reload'>({
-      name: 'p', hosts: 'all',
-      handlers: { reload: async (t) => { await t.run(steps, 'reload', { steps: ['ok-reload'] }); } },
+      name: 'p',
+      hosts: 'all',
+      handlers: {
+        reload: async (t) => {
+          await t.run(steps, 'reload', { steps: ['ok-reload'] });
+        },
+      },
       tasks: async (t, host) => {
         if (host.name === 'a') {
           await bChanged.opened;
@@ -428,20 +500,41 @@ describe('engine: playbook policy on scripted hosts', () => {
         }
       },
     });
-    const run = await runOn(play, ['a', 'b'], [
-      { match: 'step slow1', reply: async () => { bChanged.open(); await aFailed.opened; return {}; } },
-      { match: 'step fail1', reply: () => { setImmediate(aFailed.open); return { exitCode: 1 }; } },
-      ok,
-    ]);
+    const run = await runOn(
+      play,
+      ['a', 'b'],
+      [
+        {
+          match: 'step slow1',
+          reply: async () => {
+            bChanged.open();
+            await aFailed.opened;
+            return {};
+          },
+        },
+        {
+          match: 'step fail1',
+          reply: () => {
+            setImmediate(aFailed.open);
+            return { exitCode: 1 };
+          },
+        },
+        ok,
+      ],
+    );
     expect(run.hosts.commands()).to.deep.equal(['b: step slow1', 'a: step fail1']);
     expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'b: start change', 'a: start break', 'a: break failed', 'stopping fail-fast', 'b: change changed', 'play-end p']);
-    expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([['a', false], ['b', true]]);
+    expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([
+      ['a', false],
+      ['b', true],
+    ]);
   });
 
   it('ignoreErrors returns the failed result to the play, which goes on; it counts as ignored, and the host as not failed', async () => {
     const seen: string[] = [];
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         const result = await t.run(steps, 'may fail', { steps: ['fail1'] }, { ignoreErrors: true });
         seen.push(`${result.status} rc=${result.rc}`);
@@ -461,7 +554,8 @@ describe('engine: playbook policy on scripted hosts', () => {
     const bInFlight = new Gate();
     const aFailed = new Gate();
     const first = book.play({
-      name: 'first', hosts: 'all',
+      name: 'first',
+      hosts: 'all',
       tasks: async (t, host) => {
         if (host.name === 'a') {
           await bInFlight.opened;
@@ -473,22 +567,41 @@ describe('engine: playbook policy on scripted hosts', () => {
       },
     });
     const second = book.play({ name: 'second', hosts: 'all', tasks: async (t) => t.run(steps, 'late', { steps: ['ok3'] }) });
-    const run = await runOn(book.playbook([first, second]), ['a', 'b'], [
-      { match: 'step slow1', reply: async () => { bInFlight.open(); await aFailed.opened; return {}; } },
-      { match: 'step fail1', reply: () => { setImmediate(aFailed.open); return { exitCode: 1 }; } },
-      ok,
-    ]);
+    const run = await runOn(
+      book.playbook([first, second]),
+      ['a', 'b'],
+      [
+        {
+          match: 'step slow1',
+          reply: async () => {
+            bInFlight.open();
+            await aFailed.opened;
+            return {};
+          },
+        },
+        {
+          match: 'step fail1',
+          reply: () => {
+            setImmediate(aFailed.open);
+            return { exitCode: 1 };
+          },
+        },
+        ok,
+      ],
+    );
     expect(run.hosts.commands()).to.deep.equal(['b: step slow1', 'a: step fail1']);
-    expect(run.timeline).to.deep.equal([
-      'play-start first [a b] 1/1', 'b: start long', 'a: start break', 'a: break failed', 'stopping fail-fast', 'b: long changed', 'play-end first',
+    expect(run.timeline).to.deep.equal(['play-start first [a b] 1/1', 'b: start long', 'a: start break', 'a: break failed', 'stopping fail-fast', 'b: long changed', 'play-end first']);
+    expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([
+      ['a', false],
+      ['b', true],
     ]);
-    expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([['a', false], ['b', true]]);
     expect(run.state.exitCode()).to.equal(2);
   });
 
   it('--keep-going: other hosts go on; the failed host gets no further task even if the play catches the error, nor later plays', async () => {
     const first = book.play({
-      name: 'first', hosts: 'all',
+      name: 'first',
+      hosts: 'all',
       tasks: async (t, host) => {
         try {
           await t.run(steps, 'maybe', { steps: [host.name === 'a' ? 'fail1' : 'ok1'] });
@@ -530,18 +643,22 @@ describe('engine: playbook policy on scripted hosts', () => {
     expect(run.timeline).to.not.include('stopping max-fail-percentage');
   });
 
-  it('hands a play\'s return values to later plays, per host, without the hosts that failed', async () => {
+  it("hands a play's return values to later plays, per host, without the hosts that failed", async () => {
     const seen: string[] = [];
     const collect = book.play({
-      name: 'collect', hosts: 'all',
+      name: 'collect',
+      hosts: 'all',
       tasks: async (t, host) => {
         const result = await t.run(steps, 'read', { steps: [host.name === 'b' ? 'fail1' : 'ok1'], readOnly: true });
         return `${host.name}:${result.stdout.trim()}`;
       },
     });
     const use = book.play({
-      name: 'use', hosts: 'all',
-      tasks: async (_t, host, ctx) => { seen.push(`${host.name} sees ${[...ctx.outputs(collect).entries()].map(([name, value]) => `${name}=${value}`).join(',')}`); },
+      name: 'use',
+      hosts: 'all',
+      tasks: async (_t, host, ctx) => {
+        seen.push(`${host.name} sees ${[...ctx.outputs(collect).entries()].map(([name, value]) => `${name}=${value}`).join(',')}`);
+      },
     });
     const run = await runOn(book.playbook([collect, use]), ['a', 'b', 'c'], [ok, fail], { keepGoing: true, forks: 1 });
     expect(seen).to.deep.equal(['a sees a=a:ok-out,c=c:ok-out', 'c sees a=a:ok-out,c=c:ok-out']);
@@ -557,8 +674,21 @@ describe('engine: playbook policy on scripted hosts', () => {
   });
 
   it('--forks bounds how many hosts work at once', async () => {
-    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'x', { steps: ['ok1'] }); await t.run(steps, 'y', { steps: ['ok2'] }); } });
-    const yieldThenOk: ScriptRule = { match: /^step ok/, reply: async () => { await new Promise((resolve) => setImmediate(resolve)); return {}; } };
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'x', { steps: ['ok1'] });
+        await t.run(steps, 'y', { steps: ['ok2'] });
+      },
+    });
+    const yieldThenOk: ScriptRule = {
+      match: /^step ok/,
+      reply: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return {};
+      },
+    };
     const two = await runOn(play, ['a', 'b', 'c', 'd', 'e'], [yieldThenOk], { forks: 2 });
     expect(two.hosts.maxInFlight).to.equal(2);
     expect(two.results).to.have.length(10);
@@ -568,7 +698,9 @@ describe('engine: playbook policy on scripted hosts', () => {
 
   it('skips tasks not selected by --tags without sending anything', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all', tags: ['base'],
+      name: 'p',
+      hosts: 'all',
+      tags: ['base'],
       tasks: async (t) => {
         await t.run(steps, 'tagged', { steps: ['ok1'] }, { tags: ['net'] });
         await t.run(steps, 'other', { steps: ['ok2'] }, { tags: ['disk'] });
@@ -580,9 +712,10 @@ describe('engine: playbook policy on scripted hosts', () => {
     expect(run.results[1]!.msg).to.equal('skipped by tags (task tags: base, disk)');
   });
 
-  it('an exception in the play\'s own code fails the host with the location, and fail-fast applies', async () => {
+  it("an exception in the play's own code fails the host with the location, and fail-fast applies", async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(steps, 'first', { steps: ['ok1'] });
         throw new Error('no such node');
@@ -595,7 +728,8 @@ describe('engine: playbook policy on scripted hosts', () => {
 
   it('an unreachable host stops only itself under --keep-going (exit 4); host.os() is probed once per host', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t, host) => {
         await t.run(steps, 'first', { steps: ['ok1'] });
         const os = await host.os();
@@ -604,28 +738,23 @@ describe('engine: playbook policy on scripted hosts', () => {
       },
     });
     const run = await runOn(play, ['a', 'b'], [ok, { match: 'read-os', reply: { stdout: 'debian\n' } }], { keepGoing: true, unreachable: ['a'], forks: 1 });
-    expect(run.hosts.log.map((entry) => `${entry.host} ${entry.event} ${entry.body}`.trim())).to.deep.equal([
-      'a connect', 'b connect', 'b exec step ok1', 'b exec read-os', 'b exec step ok2', 'b close',
-    ]);
-    expect(run.timeline).to.deep.equal([
-      'play-start p [a b] 1/1', 'a: start first', 'a: first unreachable', 'unreachable a', 'b: start first', 'b: first changed', 'b: start on debian', 'b: on debian changed', 'play-end p',
-    ]);
+    expect(run.hosts.log.map((entry) => `${entry.host} ${entry.event} ${entry.body}`.trim())).to.deep.equal(['a connect', 'b connect', 'b exec step ok1', 'b exec read-os', 'b exec step ok2', 'b close']);
+    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'a: start first', 'a: first unreachable', 'unreachable a', 'b: start first', 'b: first changed', 'b: start on debian', 'b: on debian changed', 'play-end p']);
     expect(run.results[0]!.msg).to.equal('cannot connect to a: scripted as unreachable');
     expect(run.state.exitCode()).to.equal(4);
   });
 
-  it('a host that cannot be reached when the play\'s own code asks host.os() is unreachable (exit 4), not a playbook bug', async () => {
+  it("a host that cannot be reached when the play's own code asks host.os() is unreachable (exit 4), not a playbook bug", async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t, host) => {
         const os = await host.os();
         await t.run(steps, `on ${os.id}`, { steps: ['ok1'] });
       },
     });
     const run = await runOn(play, ['a', 'b'], [ok, { match: 'read-os', reply: { stdout: 'debian\n' } }], { keepGoing: true, unreachable: ['a'], forks: 1 });
-    expect(run.timeline).to.deep.equal([
-      'play-start p [a b] 1/1', 'a: (playbook code in p) unreachable', 'unreachable a', 'b: start on debian', 'b: on debian changed', 'play-end p',
-    ]);
+    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'a: (playbook code in p) unreachable', 'unreachable a', 'b: start on debian', 'b: on debian changed', 'play-end p']);
     expect(run.results[0]!).to.deep.include({ status: 'unreachable', msg: 'cannot connect to a: scripted as unreachable' });
     expect(run.state.exitCode()).to.equal(4);
   });
@@ -633,7 +762,9 @@ describe('engine: playbook policy on scripted hosts', () => {
 
 describe('engine: the run context seam (startRun with a connector)', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'drover-engine-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-engine-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs a playbook through startRun on scripted hosts: JSON events, audit log, closed connections, exit status', async () => {
@@ -650,27 +781,58 @@ describe('engine: the run context seam (startRun with a connector)', () => {
       stdout,
     });
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t, host) => t.run(steps, 'go', { steps: [host.name === 'a' ? 'fail1' : 'ok1'] }) });
-    await runPlaybook(book.playbook([play]), new Map([['a', {}], ['b', {}]]), {
-      check: false, keepGoing: true, forks: 1, tags: { only: [], skip: [] },
-      selectHosts: () => targets, inventoryHosts: () => targets,
-      sessions: context.sessions, bus: context.bus, state: context.state, redactor: context.redactor, clock: context.clock,
-      modules: {}, osFact,
-    });
+    await runPlaybook(
+      book.playbook([play]),
+      new Map([
+        ['a', {}],
+        ['b', {}],
+      ]),
+      {
+        check: false,
+        keepGoing: true,
+        forks: 1,
+        tags: { only: [], skip: [] },
+        selectHosts: () => targets,
+        inventoryHosts: () => targets,
+        sessions: context.sessions,
+        bus: context.bus,
+        state: context.state,
+        redactor: context.redactor,
+        clock: context.clock,
+        modules: {},
+        osFact,
+      },
+    );
     const exitCode = await context.finish();
     expect(exitCode).to.equal(2);
     expect(hosts.log.map((entry) => `${entry.host} ${entry.event}`)).to.deep.equal(['a connect', 'a exec', 'b connect', 'b exec', 'a close', 'b close']);
-    const kinds = Buffer.concat(chunks).toString().trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind);
+    const kinds = Buffer.concat(chunks)
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { kind: string }).kind);
     expect(kinds).to.deep.equal(['run-start', 'play-start', 'task-start', 'task-result', 'task-start', 'task-result', 'play-end', 'run-end']);
-    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { kind?: string; host?: string; status?: string; exitCode?: number });
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind?: string; host?: string; status?: string; exitCode?: number });
     expect(audit.map((record) => [record.kind, record.host, record.status])).to.deep.equal([
-      ['run-start', undefined, undefined], ['play-start', undefined, undefined], ['task', 'a', 'failed'], ['task', 'b', 'changed'], ['play-end', undefined, undefined], ['run-end', undefined, undefined],
+      ['run-start', undefined, undefined],
+      ['play-start', undefined, undefined],
+      ['task', 'a', 'failed'],
+      ['task', 'b', 'changed'],
+      ['play-end', undefined, undefined],
+      ['run-end', undefined, undefined],
     ]);
     expect(audit.at(-1)?.exitCode).to.equal(2);
   });
 
   it('-vv tells every probe with its answer as a trace event (not audited); -v does not', async () => {
     const traced = async (verbosity: number): Promise<{ json: Array<{ kind: string; level?: number; message?: string; detail?: string }>; audit: string }> => {
-      const hosts = new ScriptedConnections([{ match: /^read-setting mode/, reply: { stdout: 'off\n' } }, { match: /^write-setting/, reply: {} }]);
+      const hosts = new ScriptedConnections([
+        { match: /^read-setting mode/, reply: { stdout: 'off\n' } },
+        { match: /^write-setting/, reply: {} },
+      ]);
       const targets = [target('a')];
       const stdout = new PassThrough();
       const chunks: Buffer[] = [];
@@ -683,15 +845,37 @@ describe('engine: the run context seam (startRun with a connector)', () => {
         connector: hosts.connector,
         stdout,
       });
-      const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(setting, 'mode', { name: 'mode', value: 'on' }); } });
+      const play = book.play({
+        name: 'p',
+        hosts: 'all',
+        tasks: async (t) => {
+          await t.run(setting, 'mode', { name: 'mode', value: 'on' });
+        },
+      });
       await runPlaybook(book.playbook([play]), new Map([['a', {}]]), {
-        check: false, keepGoing: false, forks: 1, tags: { only: [], skip: [] },
-        selectHosts: () => targets, inventoryHosts: () => targets,
-        sessions: context.sessions, bus: context.bus, state: context.state, redactor: context.redactor, clock: context.clock,
-        modules: {}, osFact,
+        check: false,
+        keepGoing: false,
+        forks: 1,
+        tags: { only: [], skip: [] },
+        selectHosts: () => targets,
+        inventoryHosts: () => targets,
+        sessions: context.sessions,
+        bus: context.bus,
+        state: context.state,
+        redactor: context.redactor,
+        clock: context.clock,
+        modules: {},
+        osFact,
       });
       await context.finish();
-      return { json: Buffer.concat(chunks).toString().trim().split('\n').map((line) => JSON.parse(line)), audit: readFileSync(auditLog, 'utf8') };
+      return {
+        json: Buffer.concat(chunks)
+          .toString()
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line)),
+        audit: readFileSync(auditLog, 'utf8'),
+      };
     };
     const vv = await traced(2);
     expect(vv.json.map((event) => event.kind)).to.deep.equal(['run-start', 'play-start', 'task-start', 'trace', 'task-result', 'play-end', 'run-end']);
@@ -720,12 +904,12 @@ function runOn(playbookOrPlay: Playbook<any> | ReturnType<typeof book.play>, hos
 
 describe('engine: the language — retry, changedWhen/failedWhen on any module, checkMode per task', () => {
   /** Answers the n-th `step poll` with what `answers[n]` says (exit code and output), in order. */
-  const polls = (answers: Array<{ exitCode?: number; stdout?: string }>): ScriptRule[] =>
-    answers.map((answer) => ({ match: /^step poll/, reply: answer, times: 1 }));
+  const polls = (answers: Array<{ exitCode?: number; stdout?: string }>): ScriptRule[] => answers.map((answer) => ({ match: /^step poll/, reply: answer, times: 1 }));
 
   it('retry: failed attempts are retried after the delay, each told as task-retry, until one succeeds', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 5, delaySeconds: 2 } });
         await t.run(steps, 'after', { steps: ['ok1'] });
@@ -733,17 +917,27 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
     });
     const run = await runOn(play, ['a'], [...polls([{ exitCode: 1 }, { exitCode: 1 }, { stdout: 'up\n' }]), ok]);
     expect(run.hosts.commands('a')).to.deep.equal(['step poll', 'step poll', 'step poll', 'step ok1']);
-    expect(run.timeline).to.deep.equal([
-      'play-start p [a] 1/1', 'a: start wait', 'a: retry wait 1/5 failed', 'a: retry wait 2/5 failed', 'a: wait changed',
-      'a: start after', 'a: after changed', 'play-end p',
-    ]);
+    expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start wait', 'a: retry wait 1/5 failed', 'a: retry wait 2/5 failed', 'a: wait changed', 'a: start after', 'a: after changed', 'play-end p']);
     expect(run.sleeps).to.deep.equal([2000, 2000]);
     expect(run.results[0]).to.include({ attempts: 3, status: 'changed', stdout: 'up\n' });
   });
 
   it('retry: the last failure is the one reported, and the host fails after the last attempt', async () => {
-    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 2 } }); } });
-    const run = await runOn(play, ['a'], polls([{ exitCode: 1, stdout: 'first' }, { exitCode: 7, stdout: 'second' }]));
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 2 } });
+      },
+    });
+    const run = await runOn(
+      play,
+      ['a'],
+      polls([
+        { exitCode: 1, stdout: 'first' },
+        { exitCode: 7, stdout: 'second' },
+      ]),
+    );
     expect(run.hosts.commands('a')).to.deep.equal(['step poll', 'step poll']);
     expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start wait', 'a: retry wait 1/2 failed', 'a: wait failed', 'stopping fail-fast', 'play-end p']);
     expect(run.results[0]).to.include({ attempts: 2, rc: 7, stdout: 'second' });
@@ -752,7 +946,8 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
 
   it('retry until: runs until the condition holds on the output; false on the last attempt fails the task saying so', async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(steps, 'ready', { steps: ['poll'] }, { retry: { attempts: 3, until: (r) => r.stdout.includes('ready') } });
         await t.run(steps, 'never', { steps: ['poll'] }, { retry: { attempts: 2, until: (r) => r.stdout.includes('ready') } });
@@ -760,25 +955,29 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
     });
     const run = await runOn(play, ['a'], polls([{ stdout: 'starting' }, { stdout: 'ready' }, { stdout: 'no' }, { stdout: 'still no' }]));
     expect(run.hosts.commands('a')).to.deep.equal(['step poll', 'step poll', 'step poll', 'step poll']);
-    expect(run.timeline).to.deep.equal([
-      'play-start p [a] 1/1', 'a: start ready', 'a: retry ready 1/3 changed', 'a: ready changed',
-      'a: start never', 'a: retry never 1/2 changed', 'a: never failed', 'stopping fail-fast', 'play-end p',
-    ]);
+    expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start ready', 'a: retry ready 1/3 changed', 'a: ready changed', 'a: start never', 'a: retry never 1/2 changed', 'a: never failed', 'stopping fail-fast', 'play-end p']);
     expect(run.results[1]!.msg).to.match(/^until was still false after 2 attempt\(s\); the last attempt was changed/);
     expect(run.results[1]!.stdout).to.equal('still no');
   });
 
   it('retry in check mode: a task that would change did not run, so it is not retried', async () => {
-    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 5, until: () => false } }); } });
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t) => {
+        await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 5, until: () => false } });
+      },
+    });
     const run = await runOn(play, ['a'], [], { check: true });
     expect(run.hosts.commands('a')).to.deep.equal([]);
     expect(run.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start wait', 'a: wait changed', 'play-end p']);
     expect(run.results[0]).to.include({ checkMode: true, attempts: 1 });
   });
 
-  it('changedWhen and failedWhen judge any module\'s result; failedWhen false accepts a failed command, not bad input', async () => {
+  it("changedWhen and failedWhen judge any module's result; failedWhen false accepts a failed command, not bad input", async () => {
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(steps, 'never changes', { steps: ['ok1'] }, { changedWhen: false });
         await t.run(steps, 'by output', { steps: ['ok2'] }, { changedWhen: (r) => r.stdout.includes('nothing') });
@@ -790,9 +989,7 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
     });
     const run = await runOn(play, ['a'], [ok, fail, { match: /^read-setting mode/, reply: { stdout: 'on\n' } }]);
     expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step ok2', 'read-setting mode', 'step fail3', 'step ok4']);
-    expect(run.results.map((r) => `${r.task}: ${r.status}`)).to.deep.equal([
-      'never changes: ok', 'by output: ok', 'setting: changed', 'exit 3 is fine: ok', 'bad input: failed', 'fails on output: failed',
-    ]);
+    expect(run.results.map((r) => `${r.task}: ${r.status}`)).to.deep.equal(['never changes: ok', 'by output: ok', 'setting: changed', 'exit 3 is fine: ok', 'bad input: failed', 'fails on output: failed']);
     expect(run.results[3]!.condition).to.match(/^failedWhen accepted: command exited with 3/);
     expect(run.results[4]!.failure?.kind).to.equal('invalid-input');
     expect(run.results[5]!.msg).to.match(/^failedWhen matched \(exit code 0\)/);
@@ -802,15 +999,32 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
   it('retry: no further attempt once the run is stopping (another host failed); the last attempt is reported', async () => {
     const aTried = new Gate();
     const play = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t, host) => {
         if (host.name === 'a') await t.run(steps, 'wait', { steps: ['poll'] }, { retry: { attempts: 10 } });
-        else { await aTried.opened; await t.run(steps, 'break', { steps: ['fail1'] }); }
+        else {
+          await aTried.opened;
+          await t.run(steps, 'break', { steps: ['fail1'] });
+        }
       },
     });
     const hosts: ScriptRule[] = [
-      { match: /^step poll/, reply: () => { aTried.open(); return { exitCode: 1 }; }, times: 1 },
-      { match: /^step poll/, reply: async () => { await new Promise((resolve) => setTimeout(resolve, 50)); return { exitCode: 1 }; } },
+      {
+        match: /^step poll/,
+        reply: () => {
+          aTried.open();
+          return { exitCode: 1 };
+        },
+        times: 1,
+      },
+      {
+        match: /^step poll/,
+        reply: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          return { exitCode: 1 };
+        },
+      },
       fail,
     ];
     const run = await runOn(play, ['a', 'b'], hosts, { keepGoing: false });
@@ -823,7 +1037,8 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
 
   it('checkMode always-run runs for real under --check (marked); always-check only predicts in a real run and notifies nothing', async () => {
     const checked = book.play({
-      name: 'p', hosts: 'all',
+      name: 'p',
+      hosts: 'all',
       tasks: async (t) => {
         await t.run(steps, 'read for real', { steps: ['ok1'] }, { checkMode: 'always-run', changedWhen: false });
         await t.run(steps, 'predicted', { steps: ['ok2'] });
@@ -832,12 +1047,18 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
     const dry = await runOn(checked, ['a'], [ok], { check: true });
     expect(dry.hosts.commands('a')).to.deep.equal(['step ok1']);
     expect(dry.results.map((r) => [r.task, r.status, r.checkMode, r.checkModeOverride])).to.deep.equal([
-      ['read for real', 'ok', false, 'always-run'], ['predicted', 'changed', true, undefined],
+      ['read for real', 'ok', false, 'always-run'],
+      ['predicted', 'changed', true, undefined],
     ]);
 
     const real = book.play<void, 'restart'>({
-      name: 'p', hosts: 'all',
-      handlers: { restart: async (t) => { await t.run(steps, 'restart', { steps: ['ok-restart'] }); } },
+      name: 'p',
+      hosts: 'all',
+      handlers: {
+        restart: async (t) => {
+          await t.run(steps, 'restart', { steps: ['ok-restart'] });
+        },
+      },
       tasks: async (t) => {
         await t.run(steps, 'only predicted', { steps: ['ok1'] }, { checkMode: 'always-check', notify: 'restart' });
         await t.run(steps, 'runs', { steps: ['ok2'] });

@@ -40,9 +40,22 @@ describe('report/terminal on a terminal', function () {
 
 describe('report/terminal: verbosity and the task language', () => {
   const result = (fields: Partial<TaskResult>): TaskResult => ({
-    host: 'node1', task: 'poll', module: 'command', status: 'changed', changed: true, checkMode: false, uncertain: false, msg: 'ran',
-    changes: ['ran'], diffs: [], commands: [{ display: 'curl -f http://x', line: 'curl -f http://x', executed: true, exitCode: 0, stdout: 'up\n', stderr: '', durationMs: 1, timedOut: false }],
-    rc: 0, stdout: 'up\n', stderr: '', durationMs: 1, ...fields,
+    host: 'node1',
+    task: 'poll',
+    module: 'command',
+    status: 'changed',
+    changed: true,
+    checkMode: false,
+    uncertain: false,
+    msg: 'ran',
+    changes: ['ran'],
+    diffs: [],
+    commands: [{ display: 'curl -f http://x', line: 'curl -f http://x', executed: true, exitCode: 0, stdout: 'up\n', stderr: '', durationMs: 1, timedOut: false }],
+    rc: 0,
+    stdout: 'up\n',
+    stderr: '',
+    durationMs: 1,
+    ...fields,
   });
   const render = (verbosity: number, events: RunEvent[]): string => {
     const stream = new PassThrough();
@@ -56,7 +69,9 @@ describe('report/terminal: verbosity and the task language', () => {
   it('-v shows commands, -vv also their output; traces print with their level', () => {
     const event: RunEvent = { kind: 'task-result', result: result({}), params: {}, handler: false };
     expect(render(0, [event])).to.not.include('curl');
-    expect(render(1, [event])).to.include('$ curl -f http://x → 0').and.not.match(/^ {8}up$/m);
+    expect(render(1, [event]))
+      .to.include('$ curl -f http://x → 0')
+      .and.not.match(/^ {8}up$/m);
     expect(render(2, [event])).to.match(/^ {8}up$/m);
     expect(render(3, [{ kind: 'trace', host: 'node1', level: 3, message: 'keepalive sent' }])).to.equal('  vvv node1: keepalive sent\n');
   });
