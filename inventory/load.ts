@@ -11,21 +11,27 @@ import { detectFormat, type InventoryFormat } from './format.ts';
 import { parseIniInventory } from './ini.ts';
 import { buildInventory, LOCALHOST_NAMES, type Inventory } from './inventory.ts';
 import { loadVarsDirectories } from './vars-dirs.ts';
+import { isVaultText, type VaultKeyring } from './vault.ts';
 import { parseYamlInventory } from './yaml.ts';
 
 /** What `Inventory.file` says when there is no inventory file. */
 export const NO_INVENTORY = '(no inventory)';
 
+export interface LoadOptions {
+  /** Passwords for Ansible Vault values and files (--vault-password-file, --vault-id, --ask-vault-pass); default none. */
+  readonly vault?: VaultKeyring;
+}
+
 /**
  * Loads an inventory file with its group_vars/ and host_vars/. Without a path the inventory is empty and
  * only the implicit localhost can be targeted, as with Ansible run without an inventory.
  */
-export async function loadInventory(path?: string): Promise<Inventory> {
+export async function loadInventory(path?: string, options: LoadOptions = {}): Promise<Inventory> {
   if (path === undefined) return inventoryFromText('', NO_INVENTORY, 'ini');
   const text = await readInventoryFile(path);
-  const data = parseInventoryData(text, path);
+  const data = parseInventoryData(text, path, undefined, options.vault);
   const implicit = LOCALHOST_NAMES.filter((name) => !data.hosts.has(name));
-  const dirs = await loadVarsDirectories(dirname(path), [...data.groups.keys()], [...data.hosts.keys(), ...implicit]);
+  const dirs = await loadVarsDirectories(dirname(path), [...data.groups.keys()], [...data.hosts.keys(), ...implicit], options.vault);
   return buildInventory(data, dirs);
 }
 
@@ -34,8 +40,10 @@ export function inventoryFromText(text: string, file: string, format?: Inventory
   return buildInventory(parseInventoryData(text, file, format), { groupVars: new Map(), hostVars: new Map(), warnings: [] });
 }
 
-export function parseInventoryData(text: string, file: string, format: InventoryFormat = detectFormat(file, text)): InventoryData {
-  return format === 'yaml' ? parseYamlInventory(text, file) : parseIniInventory(text, file);
+export function parseInventoryData(text: string, file: string, format: InventoryFormat = detectFormat(file, text), vault: VaultKeyring = []): InventoryData {
+  // A whole encrypted file is YAML once decrypted whatever its name (yaml-file.ts decrypts it); drover reads no encrypted INI.
+  if (isVaultText(text)) return parseYamlInventory(text, file, vault);
+  return format === 'yaml' ? parseYamlInventory(text, file, vault) : parseIniInventory(text, file);
 }
 
 async function readInventoryFile(path: string): Promise<string> {

@@ -12,6 +12,7 @@ import { extname, join } from 'node:path';
 import { InventoryError } from './errors.ts';
 import { protectVariable } from './secret-variables.ts';
 import { deepFreeze, describeKind, isRecord, recordFrom, type InventoryVars } from './values.ts';
+import type { VaultKeyring } from './vault.ts';
 import { parseYamlFile, yamlValue } from './yaml-file.ts';
 
 /** One file's variables; `path` names it in messages and in `varSourcesFor`. */
@@ -29,14 +30,25 @@ export interface VarsDirectories {
 
 const EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
-export async function loadVarsDirectories(baseDir: string, groups: readonly string[], hosts: readonly string[]): Promise<VarsDirectories> {
+export async function loadVarsDirectories(
+  baseDir: string,
+  groups: readonly string[],
+  hosts: readonly string[],
+  keyring: VaultKeyring = [],
+): Promise<VarsDirectories> {
   const warnings: string[] = [];
-  const groupVars = await loadDirectory(join(baseDir, 'group_vars'), groups, 'group', warnings);
-  const hostVars = await loadDirectory(join(baseDir, 'host_vars'), hosts, 'host', warnings);
+  const groupVars = await loadDirectory(join(baseDir, 'group_vars'), groups, 'group', warnings, keyring);
+  const hostVars = await loadDirectory(join(baseDir, 'host_vars'), hosts, 'host', warnings, keyring);
   return { groupVars, hostVars, warnings };
 }
 
-async function loadDirectory(dir: string, names: readonly string[], kind: 'group' | 'host', warnings: string[]): Promise<Map<string, VarsFile[]>> {
+async function loadDirectory(
+  dir: string,
+  names: readonly string[],
+  kind: 'group' | 'host',
+  warnings: string[],
+  keyring: VaultKeyring,
+): Promise<Map<string, VarsFile[]>> {
   const found = new Map<string, VarsFile[]>();
   const info = await stat(dir).catch(() => undefined);
   if (!info) return found;
@@ -47,7 +59,7 @@ async function loadDirectory(dir: string, names: readonly string[], kind: 'group
   for (const name of names) {
     if (!isSafeName(name)) continue;
     const paths = await findVarsFiles(dir, name);
-    if (paths.length > 0) found.set(name, await Promise.all(paths.map(loadVarsFile)));
+    if (paths.length > 0) found.set(name, await Promise.all(paths.map((path) => loadVarsFile(path, keyring))));
   }
   const known = new Set(names);
   for (const entry of (await readdir(dir)).sort()) {
@@ -89,9 +101,9 @@ async function listVarsDirectory(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Reads one group_vars/host_vars file: a mapping of variables, or nothing. */
-export async function loadVarsFile(path: string): Promise<VarsFile> {
-  const yaml = parseYamlFile(await readFile(path, 'utf8'), path);
+/** Reads one group_vars/host_vars file: a mapping of variables, or nothing; vault values decrypted with the keyring. */
+export async function loadVarsFile(path: string, keyring: VaultKeyring = []): Promise<VarsFile> {
+  const yaml = parseYamlFile(await readFile(path, 'utf8'), path, keyring);
   const root = yaml.document.contents;
   const value = yamlValue(yaml, root, 'the file');
   if (value === null) return { path, vars: Object.freeze({}) };

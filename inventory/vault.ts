@@ -64,10 +64,17 @@ export function parseVaultEnvelope(text: string): VaultEnvelope {
   if (header[0] !== HEADER || header.length < 3) throw new VaultError('format', 'the vault header is not "$ANSIBLE_VAULT;VERSION;CIPHER"');
   const version = header[1]?.trim();
   const cipher = header[2]?.trim();
-  if (version !== '1.1' && version !== '1.2') throw new VaultError('format', `vault format version ${JSON.stringify(version)} is not supported (1.1 and 1.2 are)`);
+  if (version !== '1.1' && version !== '1.2')
+    throw new VaultError('format', `vault format version ${JSON.stringify(version)} is not supported (1.1 and 1.2 are)`);
   if (cipher !== 'AES256') throw new VaultError('format', `vault cipher ${JSON.stringify(cipher)} is not supported (AES256 is)`);
   const label = header.length >= 4 ? header[3]?.trim() || undefined : undefined;
-  const outer = unhex(lines.slice(1).map((line) => line.trim()).join(''), 'the payload');
+  const outer = unhex(
+    lines
+      .slice(1)
+      .map((line) => line.trim())
+      .join(''),
+    'the payload',
+  );
   const parts = outer.toString('latin1').split('\n');
   if (parts.length !== 3) throw new VaultError('format', 'the payload does not hold salt, HMAC and ciphertext');
   const [salt, hmac, ciphertext] = parts.map((part, index) => unhex(part, ['the salt', 'the HMAC', 'the ciphertext'][index]!));
@@ -83,13 +90,19 @@ export function parseVaultEnvelope(text: string): VaultEnvelope {
 export function decryptVault(text: string, keyring: VaultKeyring): Buffer {
   const envelope = parseVaultEnvelope(text);
   if (keyring.length === 0) throw new VaultError('no-password', 'no vault password was given');
-  const ordered = [...keyring.filter((key) => key.label !== undefined && key.label === envelope.label), ...keyring.filter((key) => key.label === undefined || key.label !== envelope.label)];
+  const ordered = [
+    ...keyring.filter((key) => key.label !== undefined && key.label === envelope.label),
+    ...keyring.filter((key) => key.label === undefined || key.label !== envelope.label),
+  ];
   for (const key of ordered) {
     const plaintext = decryptWith(envelope, key.password);
     if (plaintext) return plaintext;
   }
   const tried = keyring.map((key) => key.source).join(', ');
-  throw new VaultError('wrong-password', `none of the vault passwords given (${tried}) decrypts it${envelope.label ? ` (its vault id is '${envelope.label}')` : ''}`);
+  throw new VaultError(
+    'wrong-password',
+    `none of the vault passwords given (${tried}) decrypts it${envelope.label ? ` (its vault id is '${envelope.label}')` : ''}`,
+  );
 }
 
 /** The plaintext, or undefined when the HMAC does not match (wrong password, or altered ciphertext). */

@@ -2,12 +2,32 @@
  * Reads a YAML file the way Ansible's loader (PyYAML, YAML 1.1) would, with line numbers for errors:
  * `yes`/`no`/`on`/`off` are booleans (but not `y`/`n`, which PyYAML leaves as strings), `<<` merge keys
  * work, `!unsafe` marks a plain string. Differences, on purpose: a duplicate key is an error (PyYAML keeps the
- * last), a timestamp stays the text it was written as, and `!vault` values are refused because drover
- * cannot decrypt Ansible Vault.
+ * last), a timestamp stays the text it was written as.
+ *
+ * Ansible Vault: a `!vault` value is decrypted (vault.ts) into a Secret labelled with its key, and a file that
+ * is encrypted as a whole is decrypted and every string in it becomes a Secret; numbers, booleans and null
+ * keep their type, and mapping keys (host and group names, variable names) stay plain. Decryption happens
+ * when the file is read, so a wrong or missing password stops the load before anything runs.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type ScalarTag, type Tags } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Scalar,
+  type ScalarTag,
+  type Tags,
+} from 'yaml';
+import { Secret } from '../runner/secret.ts';
 import { InventoryError } from './errors.ts';
 import { describeKind, isRecord, recordFrom, type InventoryValue } from './values.ts';
+import { decryptVault, isVaultText, VaultError, type VaultKeyring } from './vault.ts';
 
 export interface YamlFile {
   readonly file: string;
@@ -35,14 +55,30 @@ const pyFalse: ScalarTag = {
   resolve: () => false,
 };
 const unsafe: ScalarTag = { tag: '!unsafe', resolve: (text) => text };
+const VAULT = '!vault';
+// The payload stays text here; decryptValues replaces it once the line of each value is known.
+const vault: ScalarTag = { tag: VAULT, resolve: (text) => text };
 
 function ansibleTags(tags: Tags): Tags {
   const kept = tags.filter((tag) => typeof tag === 'string' || (tag.tag !== BOOL && tag.tag !== TIMESTAMP));
-  return [...kept, pyTrue, pyFalse, unsafe];
+  return [...kept, pyTrue, pyFalse, unsafe, vault];
 }
 
-/** Parses one YAML document; any syntax error or unresolved tag is an InventoryError with its line. */
-export function parseYamlFile(text: string, file: string): YamlFile {
+/**
+ * A decrypted value inside the parsed document. Not a Secret itself: the yaml package would call
+ * Secret.toJSON (the mask) when converting; yamlValue unwraps it into the Secret.
+ */
+class Decrypted {
+  constructor(readonly secret: Secret) {}
+}
+
+/**
+ * Parses one YAML document; any syntax error or unresolved tag is an InventoryError with its line. Vault
+ * payloads are decrypted with the keyring's passwords (none given: a vault value is an error saying how
+ * to give one).
+ */
+export function parseYamlFile(text: string, file: string, keyring: VaultKeyring = []): YamlFile {
+  if (isVaultText(text)) return parseEncryptedFile(text, file, keyring);
   const lineCounter = new LineCounter();
   const document = parseDocument(text, {
     lineCounter,
@@ -55,13 +91,6 @@ export function parseYamlFile(text: string, file: string): YamlFile {
   const problem = document.errors[0] ?? document.warnings[0];
   if (problem) {
     const where = { file, line: lineAt(problem.pos[0]) };
-    if (/!vault/.test(problem.message)) {
-      throw new InventoryError(
-        where,
-        'this value is encrypted with Ansible Vault, which drover cannot decrypt',
-        'Put the value in plain text in a file only you can read, or pass it another way (e.g. an environment variable the playbook reads).',
-      );
-    }
     if (problem.code === 'DUPLICATE_KEY') {
       const duplicate = findDuplicateKey(document);
       throw new InventoryError(
@@ -84,15 +113,88 @@ export function parseYamlFile(text: string, file: string): YamlFile {
       'Fix the syntax at that line (indentation, a missing ":" or an unclosed quote or bracket are the usual causes).',
     );
   }
-  if (text.trimStart().startsWith('$ANSIBLE_VAULT')) {
+  checkAliases(document, file, lineAt);
+  decryptValues(document, file, keyring, lineAt);
+  return { file, document, lineOf: (node) => lineAt(node?.range?.[0]) };
+}
+
+/** A whole file encrypted with ansible-vault: decrypted, parsed, and every string in it made a Secret. */
+function parseEncryptedFile(text: string, file: string, keyring: VaultKeyring): YamlFile {
+  const plaintext = decrypt(text, { file, line: 1 }, 'the file', keyring).reveal();
+  if (isVaultText(plaintext)) {
     throw new InventoryError(
       { file, line: 1 },
-      'this file is encrypted with Ansible Vault, which drover cannot decrypt',
-      'Decrypt it (ansible-vault decrypt) into a file only you can read, or move the secrets elsewhere.',
+      'the file is encrypted twice with Ansible Vault',
+      'Decrypt it once (ansible-vault decrypt) and encrypt it again.',
     );
   }
-  checkAliases(document, file, lineAt);
-  return { file, document, lineOf: (node) => lineAt(node?.range?.[0]) };
+  // Lines of later errors are lines of the decrypted text, which the operator sees with ansible-vault view.
+  const yaml = parseYamlFile(plaintext, file, keyring);
+  visit(yaml.document, {
+    Scalar(_, node, path) {
+      if (typeof node.value !== 'string' || isKey(node, path)) return;
+      node.value = new Decrypted(new Secret(node.value, nameOf(node, path) ?? 'vault value'));
+    },
+  });
+  return yaml;
+}
+
+/** Replaces each `!vault` scalar's payload with its decrypted Secret, labelled with the variable's name. */
+function decryptValues(document: Document.Parsed, file: string, keyring: VaultKeyring, lineAt: (offset: number | undefined) => number | undefined): void {
+  visit(document, {
+    Scalar(_, node, path) {
+      if (node.tag !== VAULT || typeof node.value !== 'string') return;
+      const name = nameOf(node, path);
+      const parent = path[path.length - 1];
+      const line = lineAt((isPair(parent) && isScalar(parent.key) ? parent.key : node).range?.[0]);
+      node.value = new Decrypted(decrypt(node.value, { file, line }, name ?? 'the value', keyring, name));
+    },
+  });
+}
+
+function decrypt(payload: string, where: { file: string; line: number | undefined }, what: string, keyring: VaultKeyring, label?: string): Secret {
+  try {
+    return new Secret(decryptVault(payload, keyring).toString('utf8'), label ?? 'vault value');
+  } catch (error) {
+    if (!(error instanceof VaultError)) throw error;
+    const named = what.startsWith('the ') ? what : `the value of ${what}`;
+    if (error.kind === 'no-password') {
+      throw new InventoryError(
+        where,
+        `${named} is encrypted with Ansible Vault and no vault password was given`,
+        'Pass --vault-password-file FILE, --vault-id [LABEL@]FILE or --ask-vault-pass with the password it was encrypted with.',
+        { cause: error },
+      );
+    }
+    if (error.kind === 'wrong-password') {
+      throw new InventoryError(
+        where,
+        `the vault password does not decrypt ${named}: ${error.message}`,
+        'Give the password it was encrypted with (ansible-vault view or encrypt_string tell which works); if the password is right, the value was altered after encryption (its HMAC does not match) and must be encrypted again.',
+        { cause: error },
+      );
+    }
+    throw new InventoryError(
+      where,
+      `${named} is not a readable Ansible Vault payload: ${error.message}`,
+      'Encrypt the value again with ansible-vault encrypt_string (or the file with ansible-vault encrypt).',
+      { cause: error },
+    );
+  }
+}
+
+/** The variable a scalar is the value of: the key of the nearest mapping pair above it. */
+function nameOf(node: Scalar, path: readonly unknown[]): string | undefined {
+  for (let index = path.length - 1; index >= 0; index--) {
+    const step = path[index];
+    if (isPair(step) && step.key !== node && isScalar(step.key)) return String(step.key.value);
+  }
+  return undefined;
+}
+
+function isKey(node: Scalar, path: readonly unknown[]): boolean {
+  const parent = path[path.length - 1];
+  return isPair(parent) && parent.key === node;
 }
 
 /**
@@ -175,6 +277,7 @@ export function yamlValue(yaml: YamlFile, node: Node | null | undefined, what: s
 
 function toInventoryValue(value: unknown, where: { file: string; line: number | undefined }, what: string): InventoryValue {
   if (value === null || value === undefined) return null;
+  if (value instanceof Decrypted) return value.secret;
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (Number.isFinite(value)) return value;

@@ -23,6 +23,7 @@ import { InventoryBuilder, type InventoryData } from './builder.ts';
 import { InventoryError, type Where } from './errors.ts';
 import { parseHostEntry } from './host-range.ts';
 import { describeKind, isRecord, type InventoryValue } from './values.ts';
+import type { VaultKeyring } from './vault.ts';
 import { parseYamlFile, yamlValue, type YamlFile } from './yaml-file.ts';
 
 interface Entry {
@@ -31,8 +32,8 @@ interface Entry {
   readonly line: number | undefined;
 }
 
-export function parseYamlInventory(text: string, file: string): InventoryData {
-  const yaml = parseYamlFile(text, file);
+export function parseYamlInventory(text: string, file: string, keyring: VaultKeyring = []): InventoryData {
+  const yaml = parseYamlFile(text, file, keyring);
   const builder = new InventoryBuilder(file);
   const root = resolve(yaml, yaml.document.contents);
   if (root === null) {

@@ -50,6 +50,13 @@ export interface CommonOptions {
   hostKeyPolicy: 'strict' | 'accept-new' | 'insecure-ignore';
   /** Prompt for the become password once (like ansible -K). */
   askBecomePass: boolean;
+  /**
+   * Where Ansible Vault passwords come from, in the order given: --vault-password-file FILE is an unlabelled
+   * file, --vault-id [LABEL@]SOURCE a file or `prompt` (vault-passwords.ts); unset: none.
+   */
+  vaultIds?: Array<{ label: string | undefined; source: string }>;
+  /** --ask-vault-pass: prompt once for an unlabelled vault password. */
+  askVaultPass?: boolean;
   sshConfig?: string;
   /** Connection settings from the command line; inventory variables win, then these, then the defaults (targets.ts). */
   connectTimeoutSeconds?: number;
@@ -84,6 +91,11 @@ const OPTION_SPEC = {
   'accept-new-host-keys': { type: 'boolean' },
   'insecure-skip-host-key-check': { type: 'boolean' },
   'ask-become-pass': { type: 'boolean', short: 'K' },
+  'vault-password-file': { type: 'string', multiple: true },
+  'vault-pass-file': { type: 'string', multiple: true },
+  'vault-id': { type: 'string', multiple: true },
+  'ask-vault-pass': { type: 'boolean' },
+  'ask-vault-password': { type: 'boolean' },
   'ssh-config': { type: 'string' },
   'connect-timeout': { type: 'string' },
   'keepalive-interval': { type: 'string' },
@@ -146,6 +158,8 @@ export function parseCommonOptions(
     timeoutSeconds,
     hostKeyPolicy: v['insecure-skip-host-key-check'] ? 'insecure-ignore' : v['accept-new-host-keys'] ? 'accept-new' : 'strict',
     askBecomePass: Boolean(v['ask-become-pass']),
+    vaultIds: vaultIds(v),
+    askVaultPass: Boolean(v['ask-vault-pass'] || v['ask-vault-password']),
     sshConfig: v['ssh-config'] as string | undefined,
     maxOutputBytes: v['max-output'] === undefined ? DEFAULT_RUN_OUTPUT_BYTES : byteSize('--max-output', String(v['max-output'])),
     help: Boolean(v.help),
@@ -165,6 +179,27 @@ export function parseCommonOptions(
     else extraValues[key] = v[key] as string | boolean | undefined;
   }
   return { options, positionals: parsed.positionals, extra: extraValues, extraLists };
+}
+
+/**
+ * The vault password sources, in the order given: --vault-password-file (Ansible also spells it
+ * --vault-pass-file) names an unlabelled file; --vault-id takes LABEL@SOURCE or SOURCE alone.
+ */
+function vaultIds(v: Record<string, unknown>): Array<{ label: string | undefined; source: string }> {
+  const strings = (value: unknown) => [value].flat().filter((item): item is string => typeof item === 'string');
+  const ids: Array<{ label: string | undefined; source: string }> = [...strings(v['vault-password-file']), ...strings(v['vault-pass-file'])].map((source) => ({
+    label: undefined,
+    source,
+  }));
+  for (const id of strings(v['vault-id'])) {
+    const at = id.indexOf('@');
+    const label = at > 0 ? id.slice(0, at) : undefined;
+    const source = at >= 0 ? id.slice(at + 1) : id;
+    if (source === '') throw new UsageError(`--vault-id takes [LABEL@]FILE or [LABEL@]prompt, got ${JSON.stringify(id)}`);
+    ids.push({ label, source });
+  }
+  for (const { source } of ids) if (source === '') throw new UsageError('--vault-password-file needs a file name');
+  return ids;
 }
 
 /** The number of -v given; more than three means the same as three (as Ansible, which stops at -vvvvvv). */
@@ -203,6 +238,12 @@ export const COMMON_HELP = `Options:
       --keep-going              let other hosts continue after a host fails (default: stop everywhere)
       --timeout SECONDS         time limit of a single command (default 1800)
   -K, --ask-become-pass         ask once for the sudo password
+      --vault-password-file FILE
+                                Ansible Vault password: the file's text (surrounding whitespace removed), or,
+                                if FILE is executable, what it prints on stdout; repeatable
+      --vault-id [LABEL@]SOURCE vault password under a vault id LABEL (tried first for values encrypted with
+                                that label); SOURCE is a file as above or \`prompt\`; repeatable
+      --ask-vault-pass          ask once for the vault password
       --json                    print one JSON event per line instead of the report
       --audit-log FILE          where to write the audit log (default: ./audit/RUN-ID.jsonl)
       --sign-audit              sign the audit log at the end with your SSH key from ssh-agent (SSH_AUTH_SOCK,

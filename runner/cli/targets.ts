@@ -28,6 +28,7 @@ import { promptSecret } from './prompt.ts';
 import type { ConnectionSpec } from '../transport/transport.ts';
 import { UsageError, type CommonOptions } from './options.ts';
 import { shardHosts } from './shard.ts';
+import { loadVaultKeyring } from './vault-passwords.ts';
 
 export interface Targets {
   /** The inventory file and its sha256, for the audit log; null for the implicit localhost. */
@@ -61,7 +62,9 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
   const inventoryPath = options.inventory ? resolve(options.inventory) : undefined;
   if (inventoryPath && !existsSync(inventoryPath)) throw new UsageError(`inventory ${inventoryPath} does not exist (check -i)`);
   // Without -i there is only the implicit localhost (local connection), as with Ansible.
-  const inventory = inventoryPath ? await loadInventory(inventoryPath) : inventoryFromText('all: {}\n', '(no inventory: implicit localhost)', 'yaml');
+  const inventory = inventoryPath
+    ? await loadInventory(inventoryPath, { vault: await loadVaultKeyring(options) })
+    : inventoryFromText('all: {}\n', '(no inventory: implicit localhost)', 'yaml');
   const ssh = loadSshSettings({ file: options.sshConfig ?? resolve(homedir(), '.ssh/config') });
   const built = new Map<string, HostTarget>();
   const ignoredBy = new Map<string, string[]>();
