@@ -19,7 +19,7 @@ import { currentCodeScope } from '../engine/code-scope.ts';
 import { reportPlaybookError } from '../engine/run-playbook.ts';
 import { JsonReporter } from '../report/json.ts';
 import { TerminalReporter } from '../report/terminal.ts';
-import { Redactor } from '../secret.ts';
+import { Redactor, Secret } from '../secret.ts';
 import { OutputBudget } from '../transport/output-budget.ts';
 import type { CommonOptions } from './options.ts';
 import { exitStatusOf, stopRequests, type StopRequest } from './stop-requests.ts';
@@ -99,6 +99,8 @@ export function startRun(settings: RunContextSettings): RunContext {
     if (host.connection.password) redactor.add(host.connection.password);
     if (host.connection.passphrase) redactor.add(host.connection.passphrase);
     if (host.become?.password) redactor.add(host.become.password);
+    // Every Secret among the variables (vault-decrypted values, password variables): masked even if a task prints it.
+    addSecretsOf(host.vars, redactor);
   }
   for (const value of settings.secrets ?? []) redactor.add(value);
   const stdout = settings.stdout ?? process.stdout;
@@ -234,4 +236,10 @@ function driftExitCode(state: RunState, options: CommonOptions): number {
   const exitCode = state.exitCode();
   if (exitCode !== 0 || !options.check || !options.detectDrift) return exitCode;
   return state.recap().some((line) => line.changed > 0) ? DRIFT_EXIT_STATUS : 0;
+}
+
+function addSecretsOf(value: unknown, redactor: Redactor): void {
+  if (value instanceof Secret) redactor.add(value);
+  else if (Array.isArray(value)) for (const item of value) addSecretsOf(item, redactor);
+  else if (value && typeof value === 'object') for (const item of Object.values(value)) addSecretsOf(item, redactor);
 }
