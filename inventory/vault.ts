@@ -88,8 +88,8 @@ export function parseVaultEnvelope(text: string): VaultEnvelope {
  * payload's are tried first, then all the others (a 1.1 payload carries no label).
  */
 export function decryptVault(text: string, keyring: VaultKeyring): Buffer {
-  const envelope = parseVaultEnvelope(text);
   if (keyring.length === 0) throw new VaultError('no-password', 'no vault password was given');
+  const envelope = parseVaultEnvelope(text);
   const ordered = [
     ...keyring.filter((key) => key.label !== undefined && key.label === envelope.label),
     ...keyring.filter((key) => key.label === undefined || key.label !== envelope.label),
