@@ -53,6 +53,12 @@ describe('Ansible Vault values through the CLI', function () {
     expect(run.stderr).to.not.match(/\n\s+at |internal error/);
   });
 
+  it('--ask-vault-pass without a terminal says to use --vault-password-file', async () => {
+    const run = await runCli(['inventory', '-i', inventory, '--list', '--ask-vault-pass']);
+    expect(run.code).to.not.equal(0);
+    expect(run.stderr).to.match(/Vault password, but there is no terminal to ask on: pass --vault-password-file FILE instead of --ask-vault-pass/);
+  });
+
   it('exec loads the vaulted inventory; the audit log holds no decrypted value', async () => {
     // Port 9 on 127.0.0.1 refuses at once: the run gets as far as connecting (exit 4, unreachable).
     const text = readFileSync(inventory, 'utf8').replace('ansible_host: 127.0.0.1', 'ansible_host: 127.0.0.1\n      ansible_port: 9');
