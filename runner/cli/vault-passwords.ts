@@ -45,15 +45,17 @@ async function askPassword(label: string | undefined): Promise<Secret> {
 /** A password file's text, or a password script's output. */
 export async function readPasswordSource(file: string, label?: string): Promise<Secret> {
   const path = resolve(file);
-  let info;
-  try {
-    info = statSync(path);
-  } catch {
-    throw new UsageError(`vault password file ${file} does not exist (check --vault-password-file / --vault-id)`);
-  }
-  if (!info.isFile()) throw new UsageError(`vault password file ${file} is not a file`);
-  const password = isExecutable(path) ? await runPasswordScript(path, file) : readPasswordFile(path, file);
-  if (password === '') throw new UsageError(`vault password ${isExecutable(path) ? 'script' : 'file'} ${file} gave an empty password`);
+  const isFile = (() => {
+    try {
+      return statSync(path).isFile();
+    } catch {
+      throw new UsageError(`vault password file ${file} does not exist (check --vault-password-file / --vault-id)`);
+    }
+  })();
+  if (!isFile) throw new UsageError(`vault password file ${file} is not a file`);
+  const script = isExecutable(path);
+  const password = script ? await runPasswordScript(path, file) : readPasswordFile(path, file);
+  if (password === '') throw new UsageError(`vault password ${script ? 'script' : 'file'} ${file} gave an empty password`);
   return new Secret(password, label ? `vault password (${label})` : 'vault password');
 }
 
