@@ -57,6 +57,12 @@ describe('inventory: Ansible Vault', () => {
       expect(decryptVault(text, keyring).toString()).to.match(/^api_token: tok-/);
     });
 
+    it('decrypts a payload of many AES blocks exactly (the CTR counter across 1,181 blocks)', async () => {
+      const text = await readFile(fixture('long.vault'), 'utf8');
+      const expected = `${Array.from({ length: 2000 }, (_, index) => `line ${index + 1}`).join('\n')}\n`;
+      expect(decryptVault(text, keyring).toString()).to.equal(expected);
+    });
+
     it('says a payload is malformed rather than guessing', () => {
       expect(() => decryptVault('$ANSIBLE_VAULT;1.1;AES128\n3132\n', keyring)).to.throw(/cipher "AES128" is not supported/);
       expect(() => decryptVault('$ANSIBLE_VAULT;1.1;AES256\nzz\n', keyring)).to.throw(/not hexadecimal/);
