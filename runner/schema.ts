@@ -128,7 +128,8 @@ export class RefinedSchema<Out, In, Opt extends boolean> extends Schema<Out, In,
 }
 
 function show(value: unknown): string {
-  if (value instanceof Secret) return String(value);
+  // A vaulted or password variable reaching s.string(): say what fits instead of showing only the mask.
+  if (value instanceof Secret) return `a secret (${String(value)}; declare it s.secret() to take a password variable or an Ansible Vault value)`;
   const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

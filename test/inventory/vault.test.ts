@@ -8,6 +8,7 @@ import { inventoryListJson } from '../../inventory/list.ts';
 import { loadInventory } from '../../inventory/load.ts';
 import { decryptVault, parseVaultEnvelope, VaultError, type VaultKeyring } from '../../inventory/vault.ts';
 import { readPasswordSource } from '../../runner/cli/vault-passwords.ts';
+import { s } from '../../runner/schema.ts';
 import { Secret } from '../../runner/secret.ts';
 
 // The fixtures were encrypted by the real ansible-vault (make-fixtures.sh); these tests never run Ansible.
@@ -149,6 +150,13 @@ describe('inventory: Ansible Vault', () => {
       const error = await failure(loadInventory(fixture('encrypted/hosts.yaml')));
       expect(error.message).to.match(/hosts\.yaml:1: the file is encrypted with Ansible Vault and no vault password was given/);
     });
+  });
+
+  it('a playbook schema that wants a plain string for a vault value says to declare it s.secret()', async () => {
+    const inventory = await loadInventory(fixture('inventory.yaml'), { vault: keyring });
+    const vars = { db_password: inventory.varsFor('db1').db_password };
+    expect(() => s.object({ db_password: s.string() }).parse(vars, 'vars')).to.throw(/vars\.db_password: expected .*got a secret \(\*{8}; declare it s\.secret\(\)/);
+    expect(revealed(s.object({ db_password: s.secret() }).parse(vars, 'vars').db_password)).to.equal('db-Pa55word');
   });
 
   describe('password files and scripts', () => {
