@@ -12,6 +12,7 @@ import { parseIniInventory } from './ini.ts';
 import { buildInventory, LOCALHOST_NAMES, type Inventory } from './inventory.ts';
 import { loadVarsDirectories } from './vars-dirs.ts';
 import { isVaultText, type VaultKeyring } from './vault.ts';
+import { decryptFile } from './yaml-file.ts';
 import { parseYamlInventory } from './yaml.ts';
 
 /** What `Inventory.file` says when there is no inventory file. */
@@ -41,8 +42,17 @@ export function inventoryFromText(text: string, file: string, format?: Inventory
 }
 
 export function parseInventoryData(text: string, file: string, format: InventoryFormat = detectFormat(file, text), vault: VaultKeyring = []): InventoryData {
-  // A whole encrypted file is YAML once decrypted whatever its name (yaml-file.ts decrypts it); drover reads no encrypted INI.
-  if (isVaultText(text)) return parseYamlInventory(text, file, vault);
+  // A whole encrypted file is read as YAML whatever its name (yaml-file.ts decrypts it and makes its strings Secrets).
+  if (isVaultText(text)) {
+    if (detectFormat('', decryptFile(text, file, vault).reveal()) === 'ini') {
+      throw new InventoryError(
+        { file },
+        'this INI inventory is encrypted as a whole with Ansible Vault, which drover reads only for YAML inventories',
+        'Convert it to YAML (ansible-inventory -i FILE --list -y, then ansible-vault encrypt), or keep it in plain text and put the secrets in group_vars/ or host_vars/ files, encrypted.',
+      );
+    }
+    return parseYamlInventory(text, file, vault);
+  }
   return format === 'yaml' ? parseYamlInventory(text, file, vault) : parseIniInventory(text, file);
 }
 

@@ -118,9 +118,14 @@ export function parseYamlFile(text: string, file: string, keyring: VaultKeyring 
   return { file, document, lineOf: (node) => lineAt(node?.range?.[0]) };
 }
 
+/** The text of a file encrypted as a whole with ansible-vault; errors name the file as parseYamlFile's do. */
+export function decryptFile(text: string, file: string, keyring: VaultKeyring): Secret {
+  return decrypt(text, { file, line: 1 }, 'the file', keyring);
+}
+
 /** A whole file encrypted with ansible-vault: decrypted, parsed, and every string in it made a Secret. */
 function parseEncryptedFile(text: string, file: string, keyring: VaultKeyring): YamlFile {
-  const plaintext = decrypt(text, { file, line: 1 }, 'the file', keyring).reveal();
+  const plaintext = decryptFile(text, file, keyring).reveal();
   if (isVaultText(plaintext)) {
     throw new InventoryError(
       { file, line: 1 },

@@ -147,6 +147,8 @@ describe('inventory: Ansible Vault', () => {
       expect(inventory.hosts).to.deep.equal(['app1']);
       expect(inventory.varsFor('app1').ansible_port).to.equal(2222);
       expect(revealed(inventory.varsFor('app1').app_key)).to.equal('app-K3y-9d8c');
+      const ini = await failure(loadInventory(fixture('encrypted/hosts.ini'), { vault: keyring }));
+      expect(ini.message).to.match(/hosts\.ini: this INI inventory is encrypted as a whole with Ansible Vault, which drover reads only for YAML/);
       const error = await failure(loadInventory(fixture('encrypted/hosts.yaml')));
       expect(error.message).to.match(/hosts\.yaml:1: the file is encrypted with Ansible Vault and no vault password was given/);
     });
