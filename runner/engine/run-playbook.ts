@@ -179,7 +179,6 @@ async function runHostPlay(
     if (why) throw new HostStopped(options.state.stopReason === 'interrupted' ? 'stopping' : 'failed');
   };
   const tasks = makeTasks(play, target, session, notified, options, false, entries, flush);
-  let stopped: string | undefined;
   try {
     const output = await playbookCodeScope.run({ host: target.name, where: play.name }, () => play.tasks(tasks, host, context));
     playOutputs.set(target.name, output);
@@ -189,9 +188,8 @@ async function runHostPlay(
     } else {
       reportPlaybookError(error, play.name, target.name, options);
     }
-    stopped = 'stopped';
   }
-  if (entries.length > 0) await settleHandlers(play, entries, target, host, session, notified, options, pending, stopped !== undefined);
+  if (entries.length > 0) await settleHandlers(play, entries, target, host, session, notified, options, pending);
 }
 
 /**
@@ -209,12 +207,11 @@ async function settleHandlers(
   notified: Set<string>,
   options: PlaybookRunOptions,
   pending: PendingHandlers,
-  stoppedEarly: boolean,
 ): Promise<void> {
   let why = hostStopReason(target.name, options);
   if (!why && notified.size > 0) {
     why = await runHandlers(play, entries, target, host, session, notified, options);
-    if (stoppedEarly && !why) options.bus.emit({ kind: 'warning', host: target.name, message: `the run is stopping (${options.state.stopReason}); ${target.name} ran its notified handlers first` });
+    if (options.state.stopping && !why) options.bus.emit({ kind: 'warning', host: target.name, message: `the run is stopping (${options.state.stopReason}); ${target.name} ran its notified handlers first` });
   }
   const remaining = entries.filter((entry) => notified.has(entry.name)).map((entry) => entry.name);
   if (remaining.length === 0) return pending.settled(session, play.name);
