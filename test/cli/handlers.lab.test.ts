@@ -109,7 +109,8 @@ describeOnLab('handlers are never lost (CLI, lab hosts)', 2, (allTargets) => {
     expect(await read(control, '/tmp/drover-handlers-test/restarts')).to.equal('(absent)\n');
     expect(await read(control, STATE_FILE)).to.equal(renderPendingFile('handlers lab fixture', { [PLAY]: ['restart app'] }));
     expect(failed.stdout).to.include(`handler "restart app" notified but not run (${control.name} failed): remembered on the host`);
-    const remembered = auditRecords(failed.auditPath).filter((record) => record.kind === 'task' && String(record.task).startsWith('remember pending handlers'));
+    // Handler records (kind `handler`) hold the state file's write, with its command.
+    const remembered = auditRecords(failed.auditPath).filter((record) => record.kind === 'handler' && String(record.task).startsWith('remember pending handlers'));
     expect(remembered.map((record) => [record.host, record.task, record.status])).to.deep.equal([[control.name, 'remember pending handlers: restart app', 'changed']]);
 
     const next = await drover([PLAYBOOK, '-i', inventory]);
@@ -118,9 +119,9 @@ describeOnLab('handlers are never lost (CLI, lab hosts)', 2, (allTargets) => {
     expect(await read(control, '/tmp/drover-handlers-test/restarts')).to.equal(`restarted ${control.name}\n`);
     expect(await read(control, STATE_FILE)).to.equal('(absent)\n');
     // The config was already there: the handler ran only because it was remembered; the worker's did not run again.
-    const tasks = auditRecords(next.auditPath).filter((record) => record.kind === 'task');
-    expect(tasks.filter((record) => record.task === 'app config').map((record) => record.status)).to.deep.equal(['ok', 'ok']);
-    expect(tasks.filter((record) => record.task === 'restart app').map((record) => record.host)).to.deep.equal([control.name]);
+    const records = auditRecords(next.auditPath);
+    expect(records.filter((record) => record.kind === 'task' && record.task === 'app config').map((record) => record.status)).to.deep.equal(['ok', 'ok']);
+    expect(records.filter((record) => record.kind === 'handler' && record.task === 'restart app').map((record) => record.host)).to.deep.equal([control.name]);
     expect(await read(worker, '/tmp/drover-handlers-test/restarts')).to.equal(`restarted ${worker.name}\n`);
   });
 
@@ -153,9 +154,9 @@ describeOnLab('handlers are never lost (CLI, lab hosts)', 2, (allTargets) => {
       expect(await read(target, '/tmp/drover-handlers-test/restarts'), target.name).to.equal(`restarted ${target.name}\n`);
       expect(await read(target, STATE_FILE), target.name).to.equal('(absent)\n');
     }
-    const tasks = auditRecords(next.auditPath).filter((record) => record.kind === 'task');
-    expect(tasks.filter((record) => record.task === 'app config').map((record) => record.status)).to.deep.equal(['ok', 'ok']);
-    expect(tasks.filter((record) => record.task === 'forget pending handlers (they ran)').map((record) => record.status)).to.deep.equal(['changed', 'changed']);
+    const records = auditRecords(next.auditPath);
+    expect(records.filter((record) => record.kind === 'task' && record.task === 'app config').map((record) => record.status)).to.deep.equal(['ok', 'ok']);
+    expect(records.filter((record) => record.kind === 'handler' && record.task === 'forget pending handlers (they ran)').map((record) => record.status)).to.deep.equal(['changed', 'changed']);
 
     // Nothing is pending any more: a third run restarts nothing.
     const third = await drover([PLAYBOOK, '-i', inventory]);
