@@ -30,7 +30,10 @@ export function pendingHandlersKey(playbook: string): string {
 const DIRECTORY = sh`if [ "$(id -u)" = 0 ]; then d=/var/lib/drover/pending-handlers; else d="\${HOME:-/tmp}/.local/state/drover/pending-handlers"; fi`;
 
 /** What the probe found: no file, a readable file, or one that is not ours to trust (reported, then replaced). */
-export type PendingFileState = { kind: 'absent' } | { kind: 'present'; text: string; plays: PendingPlays } | { kind: 'unreadable'; text: string; problem: string };
+export type PendingFileState =
+  | { kind: 'absent' }
+  | { kind: 'present'; text: string; plays: PendingPlays }
+  | { kind: 'unreadable'; text: string; problem: string };
 
 /** The state file of a playbook on a host, read in one probe. */
 export function pendingHandlersFact(key: string): Fact<PendingFileState> {
@@ -38,7 +41,8 @@ export function pendingHandlersFact(key: string): Fact<PendingFileState> {
     key: `pending-handlers:${key}`,
     script: readScript(key),
     parse: (output) => {
-      if (output.exitCode !== 0) throw new FactError(`pending-handlers:${key}`, `reading the state file exited with ${output.exitCode}: ${output.stderr.trim()}`);
+      if (output.exitCode !== 0)
+        throw new FactError(`pending-handlers:${key}`, `reading the state file exited with ${output.exitCode}: ${output.stderr.trim()}`);
       const [marker, ...rest] = output.stdout.split('\n');
       if (marker === 'absent') return { kind: 'absent' };
       if (marker !== 'present') throw new FactError(`pending-handlers:${key}`, `unexpected probe output: ${output.stdout.slice(0, 200)}`);
@@ -65,7 +69,8 @@ export function parsePendingFile(text: string): PendingFileState {
   if (typeof plays !== 'object' || plays === null || Array.isArray(plays)) return { kind: 'unreadable', text, problem: 'no "plays" object' };
   const out: PendingPlays = {};
   for (const [play, names] of Object.entries(plays)) {
-    if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) return { kind: 'unreadable', text, problem: `play ${JSON.stringify(play)}: not a list of handler names` };
+    if (!Array.isArray(names) || !names.every((name) => typeof name === 'string'))
+      return { kind: 'unreadable', text, problem: `play ${JSON.stringify(play)}: not a list of handler names` };
     if (names.length > 0) out[play] = names;
   }
   return { kind: 'present', text, plays: out };
@@ -90,7 +95,12 @@ export const pendingHandlersState = defineModule({
     if (params.content === undefined) {
       if (current.kind === 'absent') return noChange('no pending handlers remembered');
       return {
-        changes: [{ summary: 'forget the pending handlers (they ran)', commands: [{ run: sh`${DIRECTORY}\nrm -f -- "$d/"${file}`, description: `remove pending-handlers/${file}` }] }],
+        changes: [
+          {
+            summary: 'forget the pending handlers (they ran)',
+            commands: [{ run: sh`${DIRECTORY}\nrm -f -- "$d/"${file}`, description: `remove pending-handlers/${file}` }],
+          },
+        ],
       };
     }
     if (current.kind !== 'absent' && current.text === params.content) return noChange('pending handlers already remembered');

@@ -62,7 +62,11 @@ export class PendingHandlers {
     if (names.length === 0 || this.settings.check) return;
     const memory = await this.#memory(session);
     memory.plays[play] = [...new Set([...(memory.plays[play] ?? []), ...names])];
-    this.settings.bus.emit({ kind: 'warning', host: session.name, message: `handler${names.length > 1 ? 's' : ''} ${names.map((name) => `"${name}"`).join(', ')} notified but not run (${why}): remembered on the host, to run at the start of the next run of this playbook` });
+    this.settings.bus.emit({
+      kind: 'warning',
+      host: session.name,
+      message: `handler${names.length > 1 ? 's' : ''} ${names.map((name) => `"${name}"`).join(', ')} notified but not run (${why}): remembered on the host, to run at the start of the next run of this playbook`,
+    });
     await this.#write(session, memory, `remember pending handlers: ${names.join(', ')}`);
   }
 
@@ -101,7 +105,11 @@ export class PendingHandlers {
     const state = await session.context(undefined).fact(pendingHandlersFact(this.#key));
     if (state.kind === 'absent') return { plays: {}, onDisk: false };
     if (state.kind === 'unreadable') {
-      this.settings.bus.emit({ kind: 'warning', host: session.name, message: `the pending-handlers state file of playbook "${this.playbook}" is unreadable (${state.problem}): ignored, and replaced once this run's handlers ran` });
+      this.settings.bus.emit({
+        kind: 'warning',
+        host: session.name,
+        message: `the pending-handlers state file of playbook "${this.playbook}" is unreadable (${state.problem}): ignored, and replaced once this run's handlers ran`,
+      });
       return { plays: {}, onDisk: true };
     }
     return { plays: state.plays, onDisk: true };
@@ -116,6 +124,11 @@ export class PendingHandlers {
     );
     this.settings.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler: true });
     if (run.result.status === 'changed' || run.result.status === 'ok') memory.onDisk = content !== undefined;
-    else this.settings.bus.emit({ kind: 'warning', host: session.name, message: `could not ${content ? 'remember' : 'clear'} the pending handlers on ${session.name}: ${run.result.msg}` });
+    else
+      this.settings.bus.emit({
+        kind: 'warning',
+        host: session.name,
+        message: `could not ${content ? 'remember' : 'clear'} the pending handlers on ${session.name}: ${run.result.msg}`,
+      });
   }
 }

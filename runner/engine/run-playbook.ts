@@ -168,7 +168,12 @@ async function runHostPlay(
   };
   if (entries.length > 0) {
     try {
-      for (const name of await pending.carried(session, play.name, entries.map((entry) => entry.name))) notified.add(name);
+      for (const name of await pending.carried(
+        session,
+        play.name,
+        entries.map((entry) => entry.name),
+      ))
+        notified.add(name);
     } catch (error) {
       reportPlaybookError(error, `${play.name} / pending handlers`, target.name, options);
       return;
@@ -211,7 +216,12 @@ async function settleHandlers(
   let why = hostStopReason(target.name, options);
   if (!why && notified.size > 0) {
     why = await runHandlers(play, entries, target, host, session, notified, options);
-    if (options.state.stopping && !why) options.bus.emit({ kind: 'warning', host: target.name, message: `the run is stopping (${options.state.stopReason}); ${target.name} ran its notified handlers first` });
+    if (options.state.stopping && !why)
+      options.bus.emit({
+        kind: 'warning',
+        host: target.name,
+        message: `the run is stopping (${options.state.stopReason}); ${target.name} ran its notified handlers first`,
+      });
   }
   const remaining = entries.filter((entry) => notified.has(entry.name)).map((entry) => entry.name);
   if (remaining.length === 0) return pending.settled(session, play.name);
@@ -349,7 +359,12 @@ function makeTasks(
     if (run.result.changed && taskOptions.notify && !(run.result.checkMode && !options.check)) {
       for (const topic of [taskOptions.notify].flat()) {
         const reached = handlersFor(handlers, topic);
-        if (reached.length === 0) options.bus.emit({ kind: 'warning', host: target.name, message: `task "${name}" notified "${topic}", which no handler of play "${play.name}" is named or listens to` });
+        if (reached.length === 0)
+          options.bus.emit({
+            kind: 'warning',
+            host: target.name,
+            message: `task "${name}" notified "${topic}", which no handler of play "${play.name}" is named or listens to`,
+          });
         for (const handlerName of reached) notified.add(handlerName);
       }
     }

@@ -23,8 +23,7 @@ const PLAY = 'configure the app';
 
 /** The first host is the control plane, the others workers. */
 function labInventory(targets: LabTarget[]): string {
-  const host = (target: LabTarget) =>
-    `            ${target.name}:\n              ansible_host: ${target.address}\n              ansible_user: root\n              ansible_ssh_private_key_file: ${target.keyPath}\n`;
+  const host = (target: LabTarget) => `            ${target.name}:\n              ansible_host: ${target.address}\n              ansible_user: root\n              ansible_ssh_private_key_file: ${target.keyPath}\n`;
   const text = `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n  children:\n    k8s:\n      children:\n        control_plane:\n          hosts:\n${host(targets[0]!)}        workers:\n          hosts:\n${targets.slice(1).map(host).join('')}`;
   const path = join(mkdtempSync(join(tmpdir(), 'drover-inv-')), 'inventory.yaml');
   writeFileSync(path, text);

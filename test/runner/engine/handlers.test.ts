@@ -133,8 +133,7 @@ async function run(playbook: Playbook<any>, hostNames: string[], rules: ScriptRu
     osFact,
   });
   await sessions.closeAll();
-  const shorten = (body: string) =>
-    body.includes('echo present; cat --') ? 'read state' : body.includes('mv -f --') ? 'write state' : body.includes('rm -f --') ? 'remove state' : body;
+  const shorten = (body: string) => (body.includes('echo present; cat --') ? 'read state' : body.includes('mv -f --') ? 'write state' : body.includes('rm -f --') ? 'remove state' : body);
   return {
     hosts,
     state,
@@ -192,8 +191,22 @@ describe('handlers are never lost', () => {
     const aFailed = new Gate();
     const rules: ScriptRule[] = [
       // b's slow task is in flight when a fails, and ends after the run began stopping.
-      { match: 'step slow-b', reply: async () => (bSlow.open(), await aFailed.opened, {}) },
-      { match: 'step fail-a', reply: async () => (await bSlow.opened, setImmediate(aFailed.open), { exitCode: 1, stderr: 'broke\n' }) },
+      {
+        match: 'step slow-b',
+        reply: async () => {
+          bSlow.open();
+          await aFailed.opened;
+          return {};
+        },
+      },
+      {
+        match: 'step fail-a',
+        reply: async () => {
+          await bSlow.opened;
+          setImmediate(aFailed.open);
+          return { exitCode: 1, stderr: 'broke\n' };
+        },
+      },
       ok,
     ];
     const first = await run(book.playbook([configurePlay()]), ['a', 'b'], rules, files);
@@ -254,7 +267,22 @@ describe('handlers are never lost', () => {
         },
       });
     // Ctrl-C while `sleep` runs: the command in flight finishes, nothing new starts.
-    const interrupted = await run(book.playbook([play(true)]), ['b'], [{ match: 'step sleep', reply: () => (state.stop('interrupted'), {}) }, ok], files, { state });
+    const interrupted = await run(
+      book.playbook([play(true)]),
+      ['b'],
+      [
+        {
+          match: 'step sleep',
+          reply: () => {
+            state.stop('interrupted');
+            return {};
+          },
+        },
+        ok,
+      ],
+      files,
+      { state },
+    );
     expect(interrupted.sent('b')).to.deep.equal(['read state', 'step write', 'step sleep', 'read state', 'write state']);
     expect(interrupted.timeline).to.deep.equal([
       'play-start configure',
