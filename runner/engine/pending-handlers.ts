@@ -35,6 +35,8 @@ export class PendingHandlers {
 
   constructor(
     readonly playbook: string,
+    /** The playbook's play names: what the file holds for any other play is reported and dropped. */
+    private readonly plays: readonly string[],
     private readonly settings: PendingHandlerSettings,
   ) {
     this.#key = pendingHandlersKey(playbook);
@@ -111,6 +113,15 @@ export class PendingHandlers {
         message: `the pending-handlers state file of playbook "${this.playbook}" is unreadable (${state.problem}): ignored, and replaced once this run's handlers ran`,
       });
       return { plays: {}, onDisk: true };
+    }
+    for (const [play, names] of Object.entries(state.plays)) {
+      if (this.plays.includes(play)) continue;
+      delete state.plays[play];
+      this.settings.bus.emit({
+        kind: 'warning',
+        host: session.name,
+        message: `handler${names.length > 1 ? 's' : ''} ${names.map((name) => `"${name}"`).join(', ')} pending from an interrupted run of play "${play}", which the playbook no longer has: dropped`,
+      });
     }
     return { plays: state.plays, onDisk: true };
   }

@@ -105,7 +105,11 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
       })),
     checkMode: options.check,
   };
-  const pending = new PendingHandlers(playbook.name, options);
+  const pending = new PendingHandlers(
+    playbook.name,
+    playbook.plays.map((play) => play.name),
+    options,
+  );
   for (const play of playbook.plays) {
     if (options.state.stopping) break;
     const playOutputs = new Map<string, unknown>();

@@ -337,6 +337,38 @@ describe('handlers are never lost', () => {
   });
 });
 
+describe('pending handlers the playbook no longer has', () => {
+  it('are reported and dropped, and the file is cleared once the play with handlers ended', async () => {
+    const files = new HostFiles();
+    files.files.set('a', renderPendingFile(PLAYBOOK, { 'old play': ['restart old'], p: ['gone', 'restart'] }));
+    const play = book.play<void, 'restart'>({
+      name: 'p',
+      hosts: 'all',
+      handlers: {
+        restart: async (t) => {
+          await t.run(steps, 'restart', { steps: ['restart'] });
+        },
+      },
+      tasks: async (t) => {
+        await t.run(steps, 'nothing', { steps: ['x'], unchanged: true }, { notify: 'restart' });
+      },
+    });
+    const result = await run(book.playbook([play]), ['a'], [ok], files);
+    expect(result.sent('a')).to.deep.equal(['read state', 'step restart', 'read state', 'remove state']);
+    expect(result.timeline).to.deep.equal([
+      'play-start p',
+      'warning a: handler "restart old" pending from an interrupted run of play "old play", which the playbook no longer has: dropped',
+      'warning a: handler "gone" pending from an interrupted run (play "p") is no longer defined by the play: dropped',
+      'warning a: handler "restart" pending from an interrupted run (play "p"): runs at the end of the play',
+      'a: nothing ok',
+      'a: handler restart changed',
+      'a: handler forget pending handlers (they ran) changed',
+      'play-end p',
+    ]);
+    expect(files.files.size).to.equal(0);
+  });
+});
+
 describe('flushHandlers', () => {
   it('runs the handlers notified so far, in definition order, then the play goes on; they run again at the end only if notified again', async () => {
     const files = new HostFiles();
