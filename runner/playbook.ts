@@ -42,7 +42,10 @@ export interface TaskOptions<H extends string = string> {
   /** Tags for `--tags` / `--skip-tags`, added to the play's tags. `always` runs unless skipped by name. */
   tags?: string[];
   become?: BecomeOption;
-  /** Handlers to run at the end of the play on this host, once, if this task changed something. */
+  /**
+   * Handlers to run at the end of the play on this host, once, if this task changed something: a handler's
+   * name, or a topic handlers `listen` to (every handler listening to it runs). Never lost: see `handlers`.
+   */
   notify?: H | H[];
   /** Return a failed result instead of stopping this host (the run's fail-fast still counts it). */
   ignoreErrors?: boolean;
@@ -92,7 +95,28 @@ export type Tasks<H extends string = string> = { [K in keyof Registry]: ModuleCa
   run<M extends Module>(module: M, name: string, params: InputOf<M['params']>, options?: TaskOptions<H>): Promise<TaskResult<ValueOf<M>>>;
   /** Whether this is a dry run; playbooks rarely need it (modules already plan without changing). */
   readonly checkMode: boolean;
+  /**
+   * Runs the handlers notified so far on this host now, in the order they are defined, instead of at the
+   * end of the play (Ansible's `meta: flush_handlers`); they run again at the end only if notified again.
+   * Throws (the host stops) if a handler fails, like a failed task. In a handler it does nothing.
+   */
+  flushHandlers(): Promise<void>;
 };
+
+/** A handler's tasks: run once per host at the end of the play (or at a flush) when notified. */
+export type HandlerFn<V, N extends string> = (t: Tasks<N>, host: HostInfo<V>) => Promise<unknown>;
+
+/**
+ * A handler that also answers to notification topics (Ansible's `listen`): `notify: 'restart web stack'`
+ * runs every handler whose `listen` names that topic, each once, in definition order.
+ */
+export interface HandlerDefinition<V, N extends string, L extends string> {
+  listen: L | L[];
+  run: HandlerFn<V, N>;
+}
+
+/** A handler is its function (the common case) or a definition with `listen` topics. */
+export type Handler<V, N extends string, L extends string> = HandlerFn<V, N> | HandlerDefinition<V, N, L>;
 
 /** What a play's code knows about the host it runs on. */
 export interface HostInfo<V> {
@@ -117,13 +141,16 @@ export interface InventoryHostView {
 
 export interface PlayContext {
   /** What an earlier play returned, per host (hosts that failed or were skipped are absent). */
-  outputs<O>(play: Play<any, O, any>): ReadonlyMap<string, O>;
+  outputs<O>(play: Play<any, O, any, any>): ReadonlyMap<string, O>;
   /** The inventory's hosts matching a pattern, in inventory order; --limit does not narrow it (as Ansible's `groups`). */
   hosts(pattern: string): InventoryHostView[];
   readonly checkMode: boolean;
 }
 
-export interface PlayDefinition<V, O, H extends string> {
+/**
+ * `H`: the handlers' names; `L`: the topics they `listen` to. A task may `notify` either (both typed).
+ */
+export interface PlayDefinition<V, O, H extends string, L extends string = never> {
   name: string;
   /** Host pattern: `all`, a group, `web:&prod`, `node*`… */
   hosts: string;
@@ -133,11 +160,17 @@ export interface PlayDefinition<V, O, H extends string> {
   serial?: number | `${number}%`;
   /** Stop the play (and run) when more than this percentage of a batch's hosts failed. */
   maxFailPercentage?: number;
-  handlers?: Record<H, (t: Tasks<H>, host: HostInfo<V>) => Promise<unknown>>;
-  tasks: (t: Tasks<H>, host: HostInfo<V>, ctx: PlayContext) => Promise<O>;
+  /**
+   * Run once per host at the end of the play if a task notified them. Never lost: when the run stops
+   * because another host failed, a healthy host still runs its notified handlers; on Ctrl-C (or when this
+   * host fails) they are remembered on the host and run at the start of the next run of this playbook
+   * there (see runner/engine/pending-handlers.ts).
+   */
+  handlers?: { [K in H]: Handler<V, H | L, L> };
+  tasks: (t: Tasks<H | L>, host: HostInfo<V>, ctx: PlayContext) => Promise<O>;
 }
 
-export interface Play<V, O, H extends string> extends PlayDefinition<V, O, H> {
+export interface Play<V, O, H extends string, L extends string = never> extends PlayDefinition<V, O, H, L> {
   readonly id: symbol;
 }
 
@@ -167,7 +200,7 @@ export interface Playbook<V = Record<string, unknown>> {
   templates: DeclaredTemplate[];
   /** Schema of the host variables the playbook uses: checked on every host before anything runs. */
   vars: ObjectSchema<any>;
-  plays: Array<Play<V, unknown, string>>;
+  plays: Array<Play<V, unknown, string, string>>;
   /** Brand checked by the loader, so a file exporting something else gets a clear error. */
   readonly drover: 'playbook';
   readonly runtime: symbol;
@@ -189,10 +222,10 @@ export function definePlaybook<S extends ObjectSchema<any> = typeof NO_VARS>(def
       templates.push(declared);
       return declared;
     },
-    play<O, H extends string = never>(play: PlayDefinition<V, O, H>): Play<V, O, H> {
+    play<O, H extends string = never, L extends string = never>(play: PlayDefinition<V, O, H, L>): Play<V, O, H, L> {
       return { ...play, id: Symbol(play.name) };
     },
-    playbook(plays: Array<Play<V, any, any>>): Playbook<V> {
+    playbook(plays: Array<Play<V, any, any, any>>): Playbook<V> {
       return { name: definition.name, vars: definition.vars ?? NO_VARS, plays, templates, drover: 'playbook', runtime: RUNTIME };
     },
   };

@@ -13,6 +13,8 @@ import type { TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
 import { codeLocation } from './code-location.ts';
+import { handlerEntries, handlersFor, type HandlerEntry } from './handlers.ts';
+import { PendingHandlers } from './pending-handlers.ts';
 import { playbookCodeScope } from './code-scope.ts';
 import type { HostSession, HostTarget } from './host-session.ts';
 import type { RunState } from './run-state.ts';
@@ -93,7 +95,7 @@ function pickDeclared(playbook: Playbook<unknown>, vars: Readonly<Record<string,
 export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<string, unknown>, options: PlaybookRunOptions): Promise<void> {
   const outputs = new Map<symbol, Map<string, unknown>>();
   const context: PlayContext = {
-    outputs: <O>(play: Play<any, O, any>) => (outputs.get(play.id) ?? new Map()) as ReadonlyMap<string, O>,
+    outputs: <O>(play: Play<any, O, any, any>) => (outputs.get(play.id) ?? new Map()) as ReadonlyMap<string, O>,
     hosts: (pattern: string) =>
       options.inventoryHosts(pattern).map((target) => ({
         name: target.name,
@@ -103,6 +105,11 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
       })),
     checkMode: options.check,
   };
+  const pending = new PendingHandlers(
+    playbook.name,
+    playbook.plays.map((play) => play.name),
+    options,
+  );
   for (const play of playbook.plays) {
     if (options.state.stopping) break;
     const playOutputs = new Map<string, unknown>();
@@ -121,7 +128,7 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
         options.bus.emit({ kind: 'play-start', play: play.name, hosts: batch.map((target) => target.name), batch: index + 1, batches: batches.length });
       const limit = pLimit(Math.max(1, options.forks));
       const failedBefore = options.state.failedHosts.size + options.state.unreachableHosts.size;
-      await Promise.all(batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options))));
+      await Promise.all(batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options, pending))));
       const failedInBatch = options.state.failedHosts.size + options.state.unreachableHosts.size - failedBefore;
       if (play.maxFailPercentage !== undefined && (failedInBatch / batch.length) * 100 > play.maxFailPercentage) {
         if (options.state.stop('max-fail-percentage')) {
@@ -139,12 +146,13 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
 }
 
 async function runHostPlay(
-  play: Play<any, unknown, string>,
+  play: Play<any, unknown, string, string>,
   target: HostTarget,
   vars: unknown,
   context: PlayContext,
   playOutputs: Map<string, unknown>,
   options: PlaybookRunOptions,
+  pending: PendingHandlers,
 ): Promise<void> {
   const session = options.sessions.get(target);
   options.state.track(target.name);
@@ -152,6 +160,8 @@ async function runHostPlay(
     options.state.markNotRun(target.name);
     return;
   }
+  const entries = handlerEntries(play);
+  /** Handler names owed on this host (a notification resolved through names and `listen` topics). */
   const notified = new Set<string>();
   const host: HostInfo<unknown> = {
     name: target.name,
@@ -160,46 +170,105 @@ async function runHostPlay(
     groups: target.groups,
     os: () => session.context(resolveBecome(play.become, target)).fact(options.osFact),
   };
-  const tasks = makeTasks(play, target, session, notified, options, false);
+  if (entries.length > 0) {
+    try {
+      for (const name of await pending.carried(
+        session,
+        play.name,
+        entries.map((entry) => entry.name),
+      ))
+        notified.add(name);
+    } catch (error) {
+      reportPlaybookError(error, `${play.name} / pending handlers`, target.name, options);
+      return;
+    }
+  }
+  const flush = async (): Promise<void> => {
+    const why = await runHandlers(play, entries, target, host, session, notified, options);
+    if (why) throw new HostStopped(options.state.stopReason === 'interrupted' ? 'stopping' : 'failed');
+  };
+  const tasks = makeTasks(play, target, session, notified, options, false, entries, flush);
   try {
     const output = await playbookCodeScope.run({ host: target.name, where: play.name }, () => play.tasks(tasks, host, context));
     playOutputs.set(target.name, output);
   } catch (error) {
     if (error instanceof HostStopped) {
       if (error.why === 'stopping') options.state.markNotRun(target.name);
-      return;
+    } else {
+      reportPlaybookError(error, play.name, target.name, options);
     }
-    reportPlaybookError(error, play.name, target.name, options);
-    return;
   }
-  await runHandlers(play, target, host, session, notified, options);
+  if (entries.length > 0) await settleHandlers(play, entries, target, host, session, notified, options, pending);
 }
 
-async function runHandlers(
-  play: Play<any, unknown, string>,
+/**
+ * The end of a play on a host, however it ended: notified handlers run, or are remembered on the host.
+ * A healthy host runs them even when the run is stopping because another host failed (Ansible's
+ * `force_handlers`): the change is on disk, and a re-run would not see it. Ctrl-C starts no new work, and a
+ * host that failed runs nothing more: their handlers are remembered on the host for its next run.
+ */
+async function settleHandlers(
+  play: Play<any, unknown, string, string>,
+  entries: HandlerEntry[],
   target: HostTarget,
   host: HostInfo<unknown>,
   session: HostSession,
   notified: Set<string>,
   options: PlaybookRunOptions,
+  pending: PendingHandlers,
 ): Promise<void> {
-  if (notified.size === 0 || !play.handlers) return;
-  const handlerTasks = makeTasks(play, target, session, new Set(), options, true);
-  // Handlers run in the order they are defined, not the order they were notified (as Ansible does).
-  for (const [name, handler] of Object.entries(play.handlers)) {
-    if (!notified.has(name)) continue;
-    if (options.state.stopping) {
-      options.state.markNotRun(target.name);
-      return;
-    }
+  let why = hostStopReason(target.name, options);
+  if (!why && notified.size > 0) {
+    why = await runHandlers(play, entries, target, host, session, notified, options);
+    if (options.state.stopping && !why)
+      options.bus.emit({
+        kind: 'warning',
+        host: target.name,
+        message: `the run is stopping (${options.state.stopReason}); ${target.name} ran its notified handlers first`,
+      });
+  }
+  const remaining = entries.filter((entry) => notified.has(entry.name)).map((entry) => entry.name);
+  if (remaining.length === 0) return pending.settled(session, play.name);
+  if (options.state.unreachableHosts.has(target.name)) return pending.lost(target.name, play.name, remaining);
+  await pending.remember(session, play.name, remaining, why ?? 'not run');
+}
+
+/** Why no handler may start on this host now, or undefined. */
+function hostStopReason(host: string, options: PlaybookRunOptions): string | undefined {
+  if (options.state.unreachableHosts.has(host)) return `${host} is unreachable`;
+  if (options.state.failedHosts.has(host)) return `${host} failed`;
+  if (options.state.stopReason === 'interrupted') return 'the run was interrupted';
+  return undefined;
+}
+
+/**
+ * Runs the notified handlers in the order they are defined, not the order they were notified (as Ansible
+ * does); each one that ran leaves `notified`. Returns why the rest did not run, or undefined when all ran.
+ */
+async function runHandlers(
+  play: Play<any, unknown, string, string>,
+  entries: HandlerEntry[],
+  target: HostTarget,
+  host: HostInfo<unknown>,
+  session: HostSession,
+  notified: Set<string>,
+  options: PlaybookRunOptions,
+): Promise<string | undefined> {
+  if (notified.size === 0) return undefined;
+  const handlerTasks = makeTasks(play, target, session, new Set(), options, true, entries, async () => {});
+  for (const entry of entries) {
+    if (!notified.has(entry.name)) continue;
+    const stop = hostStopReason(target.name, options);
+    if (stop) return stop;
     try {
-      await playbookCodeScope.run({ host: target.name, where: `${play.name} / handler ${name}` }, () => handler(handlerTasks, host));
+      await playbookCodeScope.run({ host: target.name, where: `${play.name} / handler ${entry.name}` }, () => entry.run(handlerTasks, host));
+      notified.delete(entry.name);
     } catch (error) {
-      if (error instanceof HostStopped) return;
-      reportPlaybookError(error, `${play.name} / handler ${name}`, target.name, options);
-      return;
+      if (!(error instanceof HostStopped)) reportPlaybookError(error, `${play.name} / handler ${entry.name}`, target.name, options);
+      return hostStopReason(target.name, options) ?? `handler "${entry.name}" did not finish`;
     }
   }
+  return undefined;
 }
 
 /** What reporting a failure needs of the run. */
@@ -249,15 +318,18 @@ function playbookBug(error: unknown, outsideTask: boolean): Pick<TaskResult, 'st
 }
 
 function makeTasks(
-  play: Play<any, unknown, string>,
+  play: Play<any, unknown, string, string>,
   target: HostTarget,
   session: HostSession,
   notified: Set<string>,
   options: PlaybookRunOptions,
   handler: boolean,
+  handlers: HandlerEntry[],
+  flush: () => Promise<void>,
 ): Tasks<string> {
   const call = async (module: Module, name: string, params: unknown, taskOptions: TaskOptions<string> = {}): Promise<TaskResult> => {
-    if (options.state.stopping) throw new HostStopped('stopping');
+    // A handler's tasks go on when another host's failure stops the run (force_handlers); Ctrl-C stops them too.
+    if (options.state.stopping && !(handler && options.state.stopReason !== 'interrupted')) throw new HostStopped('stopping');
     // A playbook that caught the failure of an earlier task still gets no further task on this host.
     if (options.state.failedHosts.has(target.name) || options.state.unreachableHosts.has(target.name)) throw new HostStopped('failed');
     const tags = [...(play.tags ?? []), ...(taskOptions.tags ?? [])];
@@ -289,13 +361,27 @@ function makeTasks(
     }
     // A prediction in a real run (checkMode always-check) changed nothing: nothing to restart.
     if (run.result.changed && taskOptions.notify && !(run.result.checkMode && !options.check)) {
-      for (const name of [taskOptions.notify].flat()) notified.add(name);
+      for (const topic of [taskOptions.notify].flat()) {
+        const reached = handlersFor(handlers, topic);
+        if (reached.length === 0)
+          options.bus.emit({
+            kind: 'warning',
+            host: target.name,
+            message: `task "${name}" notified "${topic}", which no handler of play "${play.name}" is named or listens to`,
+          });
+        for (const handlerName of reached) notified.add(handlerName);
+      }
     }
     return run.result;
   };
   const tasks: Record<string, unknown> = {
     run: (module: Module, name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions),
     checkMode: options.check,
+    flushHandlers: async () => {
+      if (handler) return;
+      if (options.state.stopping) throw new HostStopped('stopping');
+      await flush();
+    },
   };
   for (const [key, module] of Object.entries(options.modules)) {
     tasks[key] = (name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions);

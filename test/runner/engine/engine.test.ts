@@ -15,6 +15,7 @@ import { PassThrough } from 'node:stream';
 import { startRun } from '../../../runner/cli/run-context.ts';
 import { sh } from '../../../runner/command.ts';
 import { HostSession, type HostTarget } from '../../../runner/engine/host-session.ts';
+import { pendingHandlersFact, pendingHandlersKey } from '../../../runner/engine/pending-handlers-file.ts';
 import { runPlaybook, type PlaybookRunOptions } from '../../../runner/engine/run-playbook.ts';
 import { RunState } from '../../../runner/engine/run-state.ts';
 import { SessionPool } from '../../../runner/engine/session-pool.ts';
@@ -158,7 +159,8 @@ interface Harness {
 }
 
 async function runScripted(playbook: Playbook<any>, hostNames: string[], rules: ScriptRule[], options: { check?: boolean; keepGoing?: boolean; forks?: number; only?: string[]; unreachable?: string[] } = {}): Promise<Harness> {
-  const hosts = new ScriptedConnections(rules, { unreachable: options.unreachable });
+  // A play with handlers first reads the host's pending-handlers file (none here; test/runner/engine/handlers.test.ts has them).
+  const hosts = new ScriptedConnections([...rules, { match: readPending, reply: { stdout: 'absent\n' } }], { unreachable: options.unreachable });
   const targets = hostNames.map((name) => target(name));
   const redactor = new Redactor();
   const state = new RunState();
@@ -214,6 +216,8 @@ function describeEvent(event: RunEvent): string {
 }
 
 const book = definePlaybook({ name: 'engine test' });
+/** The probe of the pending-handlers state file a play with handlers sends first on each host. */
+const readPending = pendingHandlersFact(pendingHandlersKey('engine test')).script.text;
 const ok: ScriptRule = { match: /^step ok/, reply: { stdout: 'ok-out\n' } };
 const fail: ScriptRule = { match: /^step fail/, reply: { exitCode: 3, stderr: 'it broke\n' } };
 
@@ -457,11 +461,11 @@ describe('engine: playbook policy on scripted hosts', () => {
       },
     });
     const run = await runOn(play, ['a'], [ok]);
-    expect(run.hosts.commands('a')).to.deep.equal(['step ok1', 'step ok2', 'step ok3', 'step ok-restart', 'step ok-reload']);
+    expect(run.hosts.commands('a')).to.deep.equal([readPending, 'step ok1', 'step ok2', 'step ok3', 'step ok-restart', 'step ok-reload']);
     expect(run.timeline.filter((line) => line.includes(' changed') || line.includes(' ok'))).to.deep.equal(['a: one changed', 'a: two changed', 'a: three ok', 'a: handler restart changed', 'a: handler reload changed']);
   });
 
-  it("does not run the handlers of a host that failed; the other hosts' handlers run (--keep-going)", async () => {
+  it("does not run the handlers of a host that failed (they are remembered on it); the other hosts' handlers run (--keep-going)", async () => {
     const play = book.play<void, 'reload'>({
       name: 'p',
       hosts: 'all',
@@ -475,12 +479,13 @@ describe('engine: playbook policy on scripted hosts', () => {
         if (host.name === 'a') await t.run(steps, 'break', { steps: ['fail2'] });
       },
     });
-    const run = await runOn(play, ['a', 'b'], [ok, fail], { forks: 1, keepGoing: true });
-    expect(run.hosts.commands()).to.deep.equal(['a: step ok1', 'a: step fail2', 'b: step ok1', 'b: step ok-reload']);
+    const run = await runOn(play, ['a', 'b'], [ok, fail, { match: 'mv -f --', reply: {} }], { forks: 1, keepGoing: true });
+    const sent = run.hosts.commands().filter((command) => !command.endsWith(readPending));
+    expect(sent.map((command) => (command.includes('mv -f --') ? `${command.slice(0, 3)}write pending-handlers` : command))).to.deep.equal(['a: step ok1', 'a: step fail2', 'a: write pending-handlers', 'b: step ok1', 'b: step ok-reload']);
     expect(run.timeline.slice(-2)).to.deep.equal(['b: handler reload changed', 'play-end p']);
   });
 
-  it('does not start handlers once the run is stopping: the host is recapped as not run', async () => {
+  it("once another host's failure stops the run, a healthy host still runs its notified handlers (force_handlers)", async () => {
     const bChanged = new Gate();
     const aFailed = new Gate();
     const play = book.play<void, 'reload'>({
@@ -522,11 +527,23 @@ describe('engine: playbook policy on scripted hosts', () => {
         ok,
       ],
     );
-    expect(run.hosts.commands()).to.deep.equal(['b: step slow1', 'a: step fail1']);
-    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'b: start change', 'a: start break', 'a: break failed', 'stopping fail-fast', 'b: change changed', 'play-end p']);
+    expect(run.hosts.commands().filter((command) => !command.endsWith(readPending))).to.deep.equal(['b: step slow1', 'a: step fail1', 'b: step ok-reload']);
+    expect(run.timeline).to.deep.equal([
+      'play-start p [a b] 1/1',
+      'b: start change',
+      'a: start break',
+      'a: break failed',
+      'stopping fail-fast',
+      'b: change changed',
+      'b: start reload',
+      'b: handler reload changed',
+      'warning the run is stopping (fail-fast); b ran its notified handlers first',
+      'play-end p',
+    ]);
+    // b finished its tasks and its handlers: nothing of it was left undone.
     expect(run.state.recap().map((line) => [line.host, line.notRun])).to.deep.equal([
       ['a', false],
-      ['b', true],
+      ['b', false],
     ]);
   });
 
@@ -1065,7 +1082,7 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
       },
     });
     const applied = await runOn(real, ['a'], [ok]);
-    expect(applied.hosts.commands('a')).to.deep.equal(['step ok2']);
+    expect(applied.hosts.commands('a')).to.deep.equal([readPending, 'step ok2']);
     expect(applied.timeline).to.deep.equal(['play-start p [a] 1/1', 'a: start only predicted', 'a: only predicted changed', 'a: start runs', 'a: runs changed', 'play-end p']);
     expect(applied.results[0]).to.include({ checkMode: true, checkModeOverride: 'always-check' });
   });
