@@ -10,8 +10,9 @@
  * A rule can hold its answer until the test releases it (`gate`), which lets a test put a host's
  * command in flight while another host fails, without timers.
  */
-import { STRICT_PRELUDE } from '../../runner/command.ts';
-import type { Connector } from '../../runner/engine/host-session.ts';
+import { STRICT_PRELUDE, sh } from '../../runner/command.ts';
+import type { Connector, HostTarget } from '../../runner/engine/host-session.ts';
+import type { PlaybookRunOptions } from '../../runner/engine/run-playbook.ts';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecOutcome } from '../../runner/transport/transport.ts';
 
 export interface ScriptedReply {
@@ -128,3 +129,45 @@ export function scriptBody(line: string): string {
     .filter((text) => !preludeLines.has(text))
     .join('\n');
 }
+
+/** A host of the inventory whose connection the scripted connector answers (nothing dials `NAME.test`). */
+export function scriptedTarget(name: string, groups: string[] = []): HostTarget {
+  return {
+    name,
+    vars: {},
+    groups,
+    becomeByDefault: false,
+    connection: {
+      name,
+      address: `${name}.test`,
+      port: 22,
+      user: 'root',
+      kind: 'ssh',
+      knownHostsFiles: [],
+      hostKeyPolicy: 'strict',
+      connectTimeoutMs: 1000,
+      keepaliveIntervalMs: 1000,
+      connectRetries: 0,
+      maxChannels: 8,
+    },
+  };
+}
+
+/**
+ * The OS fact as a scripted host answers it: the probe is the command `read-os`, and the OS id is what a
+ * rule replies to it (`debian` when the reply is empty).
+ */
+export const scriptedOsFact: PlaybookRunOptions['osFact'] = {
+  key: 'os',
+  stable: true,
+  script: sh`read-os`,
+  parse: (output) => ({
+    family: 'debian',
+    id: output.stdout.trim() || 'debian',
+    versionId: '12',
+    packageManager: 'apt',
+    initSystem: 'systemd',
+    selinux: false,
+    kernel: '6.1',
+  }),
+};

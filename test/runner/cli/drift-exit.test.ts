@@ -12,12 +12,12 @@ import { parseCommonOptions, UsageError } from '../../../runner/cli/options.ts';
 import { EXIT_AUDIT_INCOMPLETE, startRun, type RunContextSettings } from '../../../runner/cli/run-context.ts';
 import { sh } from '../../../runner/command.ts';
 import type { HostTarget } from '../../../runner/engine/host-session.ts';
-import { runPlaybook, type PlaybookRunOptions } from '../../../runner/engine/run-playbook.ts';
+import { runPlaybook } from '../../../runner/engine/run-playbook.ts';
 import { DRIFT_EXIT_STATUS } from '../../../runner/events.ts';
 import { ModuleError } from '../../../runner/module-error.ts';
 import { defineModule, noChange } from '../../../runner/module.ts';
 import { definePlaybook, s } from '../../../runner/playbook.ts';
-import { ScriptedConnections } from '../../support/scripted-connection.ts';
+import { ScriptedConnections, scriptedOsFact, scriptedTarget } from '../../support/scripted-connection.ts';
 
 /** What each host's one task plans: nothing, a change, a change drover cannot predict, or a failure. */
 type Outcome = 'in-sync' | 'change' | 'would-run' | 'fail';
@@ -33,22 +33,9 @@ const outcome = defineModule({
   },
 });
 
-function target(name: string): HostTarget {
-  return {
-    name,
-    vars: {},
-    groups: [],
-    becomeByDefault: false,
-    connection: { name, address: `${name}.test`, port: 22, user: 'root', kind: 'ssh', knownHostsFiles: [], hostKeyPolicy: 'strict', connectTimeoutMs: 1000, keepaliveIntervalMs: 1000, connectRetries: 0, maxChannels: 8 },
-  };
-}
+const target = (name: string): HostTarget => scriptedTarget(name);
 
-const osFact: PlaybookRunOptions['osFact'] = {
-  key: 'os',
-  stable: true,
-  script: sh`read-os`,
-  parse: () => ({ family: 'debian', id: 'debian', versionId: '12', packageManager: 'apt', initSystem: 'systemd', selinux: false, kernel: '6.1' }),
-};
+const osFact = scriptedOsFact;
 
 const book = definePlaybook({ name: 'drift test' });
 

@@ -16,7 +16,7 @@ import { startRun } from '../../../runner/cli/run-context.ts';
 import { sh } from '../../../runner/command.ts';
 import { HostSession, type HostTarget } from '../../../runner/engine/host-session.ts';
 import { pendingHandlersFact, pendingHandlersKey } from '../../../runner/engine/pending-handlers-file.ts';
-import { runPlaybook, type PlaybookRunOptions } from '../../../runner/engine/run-playbook.ts';
+import { runPlaybook } from '../../../runner/engine/run-playbook.ts';
 import { RunState } from '../../../runner/engine/run-state.ts';
 import { SessionPool } from '../../../runner/engine/session-pool.ts';
 import { EventBus, type RunEvent } from '../../../runner/events.ts';
@@ -26,7 +26,7 @@ import { defineModule, noChange, type Interpretation } from '../../../runner/mod
 import { definePlaybook, s, type Playbook } from '../../../runner/playbook.ts';
 import type { TaskResult } from '../../../runner/result.ts';
 import { Redactor } from '../../../runner/secret.ts';
-import { Gate, ScriptedConnections, type ScriptRule } from '../../support/scripted-connection.ts';
+import { Gate, ScriptedConnections, type ScriptRule, scriptedOsFact, scriptedTarget } from '../../support/scripted-connection.ts';
 
 // --- Modules made for these tests: each exercises one path of the engine and nothing else. ---
 
@@ -118,34 +118,8 @@ const broken = defineModule({
 
 // --- The harness: real HostSession, SessionPool, RunState and EventBus over the scripted connector. ---
 
-function target(name: string, groups: string[] = ['web']): HostTarget {
-  return {
-    name,
-    vars: {},
-    groups,
-    becomeByDefault: false,
-    connection: {
-      name,
-      address: `${name}.test`,
-      port: 22,
-      user: 'root',
-      kind: 'ssh',
-      knownHostsFiles: [],
-      hostKeyPolicy: 'strict',
-      connectTimeoutMs: 1000,
-      keepaliveIntervalMs: 1000,
-      connectRetries: 0,
-      maxChannels: 8,
-    },
-  };
-}
-
-const osFact: PlaybookRunOptions['osFact'] = {
-  key: 'os',
-  stable: true,
-  script: sh`read-os`,
-  parse: (output) => ({ family: 'debian', id: output.stdout.trim(), versionId: '12', packageManager: 'apt', initSystem: 'systemd', selinux: false, kernel: '6.1' }),
-};
+const target = (name: string, groups: string[] = ['web']): HostTarget => scriptedTarget(name, groups);
+const osFact = scriptedOsFact;
 
 interface Harness {
   hosts: ScriptedConnections;

@@ -10,14 +10,14 @@ import { expect } from 'chai';
 import { sh } from '../../../runner/command.ts';
 import { HostSession, type HostTarget } from '../../../runner/engine/host-session.ts';
 import { pendingHandlersKey, renderPendingFile } from '../../../runner/engine/pending-handlers-file.ts';
-import { runPlaybook, type PlaybookRunOptions } from '../../../runner/engine/run-playbook.ts';
+import { runPlaybook } from '../../../runner/engine/run-playbook.ts';
 import { RunState } from '../../../runner/engine/run-state.ts';
 import { SessionPool } from '../../../runner/engine/session-pool.ts';
 import { EventBus, type RunEvent } from '../../../runner/events.ts';
 import { defineModule } from '../../../runner/module.ts';
 import { definePlaybook, s, type Playbook } from '../../../runner/playbook.ts';
 import { Redactor } from '../../../runner/secret.ts';
-import { Gate, ScriptedConnections, type ScriptRule } from '../../support/scripted-connection.ts';
+import { Gate, ScriptedConnections, type ScriptRule, scriptedOsFact, scriptedTarget } from '../../support/scripted-connection.ts';
 
 /** Runs the steps it is given, one command each (`step NAME`): always a change unless `unchanged`. */
 const steps = defineModule({
@@ -70,34 +70,8 @@ class HostFiles {
   }
 }
 
-function target(name: string): HostTarget {
-  return {
-    name,
-    vars: {},
-    groups: ['web'],
-    becomeByDefault: false,
-    connection: {
-      name,
-      address: `${name}.test`,
-      port: 22,
-      user: 'root',
-      kind: 'ssh',
-      knownHostsFiles: [],
-      hostKeyPolicy: 'strict',
-      connectTimeoutMs: 1000,
-      keepaliveIntervalMs: 1000,
-      connectRetries: 0,
-      maxChannels: 8,
-    },
-  };
-}
-
-const osFact: PlaybookRunOptions['osFact'] = {
-  key: 'os',
-  stable: true,
-  script: sh`read-os`,
-  parse: () => ({ family: 'debian', id: 'debian', versionId: '12', packageManager: 'apt', initSystem: 'systemd', selinux: false, kernel: '6.1' }),
-};
+const target = (name: string): HostTarget => scriptedTarget(name, ['web']);
+const osFact = scriptedOsFact;
 
 interface Run {
   hosts: ScriptedConnections;

@@ -11,29 +11,9 @@ import { HostSession, type HostTarget } from '../../../runner/engine/host-sessio
 import { runTask } from '../../../runner/engine/task.ts';
 import type { Module } from '../../../runner/module.ts';
 import { Redactor } from '../../../runner/secret.ts';
-import { ScriptedConnections, type ScriptRule } from '../../support/scripted-connection.ts';
+import { ScriptedConnections, type ScriptRule, scriptedTarget } from '../../support/scripted-connection.ts';
 
-function target(name: string): HostTarget {
-  return {
-    name,
-    vars: {},
-    groups: [],
-    becomeByDefault: false,
-    connection: {
-      name,
-      address: `${name}.test`,
-      port: 22,
-      user: 'root',
-      kind: 'ssh',
-      knownHostsFiles: [],
-      hostKeyPolicy: 'strict',
-      connectTimeoutMs: 1000,
-      keepaliveIntervalMs: 1000,
-      connectRetries: 0,
-      maxChannels: 8,
-    },
-  };
-}
+const target = (name: string): HostTarget => scriptedTarget(name);
 
 async function run(module: Module, params: unknown, rules: ScriptRule[], check = false) {
   const hosts = new ScriptedConnections(rules);
