@@ -11,7 +11,7 @@ export interface MachineIdFacts {
   machineId: string;
 }
 
-const SCRIPT = sh`printf 'id=%s\\n' "$(head -c 64 /etc/machine-id 2>/dev/null | tr -cd '0-9a-fA-Z' || true)"`;
+const SCRIPT = sh`printf 'id=%s\\n' "$(head -c 64 /etc/machine-id 2>/dev/null | tr -cd '0-9a-fA-F' || true)"`;
 
 /** Parses the probe's output; pure. */
 export function parseMachineId(stdout: string): MachineIdFacts {

@@ -69,7 +69,7 @@ export function parseOsFacts(stdout: string): OsFacts {
 }
 
 /** os-release is KEY=value lines with optional shell-style quotes. */
-function parseOsRelease(text: string): Map<string, string> {
+export function parseOsRelease(text: string): Map<string, string> {
   const values = new Map<string, string>();
   for (const line of text.split('\n')) {
     const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
