@@ -30,6 +30,7 @@ import type { Module, ValueOf } from './module.ts';
 import { s, type InputOf, type ObjectSchema, type OutputOf } from './schema.ts';
 import type { Registry } from '../modules/registry.ts';
 import type { OsFacts } from '../modules/facts/os.ts';
+import type { Fact } from './facts.ts';
 
 export { s } from './schema.ts';
 export { secret, Secret } from './secret.ts';
@@ -128,6 +129,11 @@ export interface HostInfo<V> {
   groups: string[];
   /** The host's OS facts (probed once per run, on first use). */
   os(): Promise<OsFacts>;
+  /**
+   * Any fact of modules/facts/ (`await host.fact(networkFacts)`), typed by the fact: probed on first use
+   * in one round trip, cached per host per run, re-read after a change on the host unless `stable`.
+   */
+  fact<T>(fact: Fact<T>): Promise<T>;
 }
 
 /** Another host of the inventory, as a play sees it (e.g. to list every node in /etc/hosts). */

@@ -169,6 +169,7 @@ async function runHostPlay(
     allVars: target.vars,
     groups: target.groups,
     os: () => session.context(resolveBecome(play.become, target)).fact(options.osFact),
+    fact: (fact) => session.context(resolveBecome(play.become, target)).fact(fact),
   };
   if (entries.length > 0) {
     try {
