@@ -5,8 +5,10 @@
  * the default route, which is not always the one the inventory connects to).
  *
  * Read with `ip -j` (iproute2 ≥ 4.14: Debian 10+, RHEL 8+). Where `ip -j` is missing or refuses, it falls
- * back to /sys/class/net, /proc/net/route, /proc/net/ipv6_route and /proc/net/if_inet6; that path has no
- * IPv4 addresses (the kernel exposes them only through netlink), which `source: 'procfs'` says.
+ * back to /proc/net/dev (names) and /sys/class/net (MAC, MTU, state), /proc/net/route, /proc/net/ipv6_route and /proc/net/if_inet6; that path has no
+ * IPv4 addresses (the kernel exposes them only through netlink), which `source: 'procfs'` says, and in a
+ * container whose /sys is the machine's, an interface's MAC/MTU/state may be read from the machine's
+ * interface of the same name.
  */
 import { sh } from '../../runner/command.ts';
 import { FactError, type Fact } from '../../runner/facts.ts';
@@ -64,9 +66,10 @@ if command -v ip >/dev/null 2>&1 && addr=$(ip -j addr show 2>/dev/null) && [ -n 
   printf 'route6=%s\\n' "$(ip -j -6 route show default 2>/dev/null | b64)"
 else
   echo source=procfs
-  for dir in /sys/class/net/*; do
-    [ -e "$dir" ] || continue
-    printf 'link=%s %s %s %s\\n' "$(basename "$dir" | tr -d '\\n' | b64)" "$(cat "$dir/address" 2>/dev/null || true)" "$(cat "$dir/mtu" 2>/dev/null || echo 0)" "$(cat "$dir/operstate" 2>/dev/null || echo unknown)"
+  # Names from /proc/net/dev, which is per network namespace; /sys/class/net may be the machine's in a container.
+  tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | while IFS= read -r name; do
+    dir=/sys/class/net/$name
+    printf 'link=%s %s %s %s\\n' "$(printf '%s' "$name" | b64)" "$(cat "$dir/address" 2>/dev/null || true)" "$(cat "$dir/mtu" 2>/dev/null || echo 0)" "$(cat "$dir/operstate" 2>/dev/null || echo unknown)"
   done
   printf 'procroute=%s\\n' "$(b64 < /proc/net/route)"
   printf 'ipv6route=%s\\n' "$( (cat /proc/net/ipv6_route 2>/dev/null || true) | b64)"
@@ -178,7 +181,8 @@ export function parseProcIpv6Route(text: string): DefaultRoute[] {
   return text
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length >= 10 && /^0{32}$/.test(cols[0]!) && cols[1] === '00' && cols[9] !== 'lo')
+    // RTF_REJECT (0x200) marks the kernel's unreachable ::/0 placeholder, not a route.
+    .filter((cols) => cols.length >= 10 && /^0{32}$/.test(cols[0]!) && cols[1] === '00' && cols[9] !== 'lo' && (Number.parseInt(cols[8]!, 16) & 0x200) === 0)
     .map((cols) => {
       const gateway = /^0{32}$/.test(cols[4]!) ? undefined : ipv6(cols[4]!);
       return { family: 'inet6' as const, ...(gateway ? { gateway } : {}), interface: cols[9]!, metric: Number.parseInt(cols[5]!, 16) };
