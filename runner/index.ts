@@ -25,12 +25,5 @@ export type {
 } from './playbook.ts';
 export type { TaskResult } from './result.ts';
 export { SchemaError, type InputOf, type OutputOf } from './schema.ts';
-// Facts a play reads with `host.fact(…)` (modules/facts/README.md says what each holds and which are stable).
 export type { Fact } from './facts.ts';
-export { networkFacts, type NetworkFacts, type NetworkInterface, type DefaultRoute } from '../modules/facts/network.ts';
-export { cpuFacts, type CpuFacts } from '../modules/facts/cpus.ts';
-export { memoryFacts, type MemoryFacts } from '../modules/facts/memory.ts';
-export { swapFacts, type SwapFacts } from '../modules/facts/swap.ts';
-export { diskFacts, mountOf, type DiskFacts, type BlockDevice, type Mount } from '../modules/facts/disks.ts';
-export { distributionFacts, type DistributionFacts } from '../modules/facts/distribution.ts';
-export { machineIdFacts, type MachineIdFacts } from '../modules/facts/machine-id.ts';
+// The facts a play reads with `host.fact(…)` are modules: `import { networkFacts } from 'drover/facts'`.

@@ -108,7 +108,8 @@ export function parseDiskFacts(stdout: string): DiskFacts {
   const mounts = field(fields, 'mounts');
   const lsblk = field(fields, 'lsblk');
   const partitions = field(fields, 'partitions');
-  if (mounts === undefined || (lsblk === undefined && partitions === undefined)) throw new FactError('disks', `unexpected probe output: ${JSON.stringify(stdout.slice(0, 200))}`);
+  if (mounts === undefined || (lsblk === undefined && partitions === undefined))
+    throw new FactError('disks', `unexpected probe output: ${JSON.stringify(stdout.slice(0, 200))}`);
   return {
     devices: lsblk !== undefined ? parseLsblkJson(fromBase64(lsblk)) : parseProcPartitions(fromBase64(partitions!)),
     mounts: parseProcMounts(fromBase64(mounts)),

@@ -178,22 +178,26 @@ export function parseIfInet6(text: string): Map<string, InterfaceAddress[]> {
 
 /** /proc/net/ipv6_route → IPv6 default routes (::/0 with a device other than lo). Pure. */
 export function parseProcIpv6Route(text: string): DefaultRoute[] {
-  return text
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    // RTF_REJECT (0x200) marks the kernel's unreachable ::/0 placeholder, not a route.
-    .filter((cols) => cols.length >= 10 && /^0{32}$/.test(cols[0]!) && cols[1] === '00' && cols[9] !== 'lo' && (Number.parseInt(cols[8]!, 16) & 0x200) === 0)
-    .map((cols) => {
-      const gateway = /^0{32}$/.test(cols[4]!) ? undefined : ipv6(cols[4]!);
-      return { family: 'inet6' as const, ...(gateway ? { gateway } : {}), interface: cols[9]!, metric: Number.parseInt(cols[5]!, 16) };
-    });
+  return (
+    text
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      // RTF_REJECT (0x200) marks the kernel's unreachable ::/0 placeholder, not a route.
+      .filter((cols) => cols.length >= 10 && /^0{32}$/.test(cols[0]!) && cols[1] === '00' && cols[9] !== 'lo' && (Number.parseInt(cols[8]!, 16) & 0x200) === 0)
+      .map((cols) => {
+        const gateway = /^0{32}$/.test(cols[4]!) ? undefined : ipv6(cols[4]!);
+        return { family: 'inet6' as const, ...(gateway ? { gateway } : {}), interface: cols[9]!, metric: Number.parseInt(cols[5]!, 16) };
+      })
+  );
 }
 
 /** The address the host presents for one family. */
 export function primaryAddress(interfaces: NetworkInterface[], routes: DefaultRoute[], family: 'inet' | 'inet6'): PrimaryAddress | undefined {
   for (const route of routes.filter((candidate) => candidate.family === family)) {
     if (route.source) return { interface: route.interface, address: route.source };
-    const found = interfaces.find((link) => link.name === route.interface)?.addresses.find((address) => address.family === family && address.scope === 'global');
+    const found = interfaces
+      .find((link) => link.name === route.interface)
+      ?.addresses.find((address) => address.family === family && address.scope === 'global');
     if (found) return { interface: route.interface, address: found.address };
   }
   return undefined;

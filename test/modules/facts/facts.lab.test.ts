@@ -83,7 +83,17 @@ describe('facts on a lab host', function () {
     expect(out.exitCode, out.stderr).to.equal(0);
     const viaProc = parseNetworkFacts(out.stdout);
     expect(viaProc.source).to.equal('procfs');
-    const v6 = (facts: NetworkFacts) => facts.interfaces.map((link) => `${link.name} ${link.addresses.filter((address) => address.family === 'inet6').map((address) => `${address.address}/${address.prefixLength} ${address.scope}`).sort().join(',')}`).sort();
+    const v6 = (facts: NetworkFacts) =>
+      facts.interfaces
+        .map(
+          (link) =>
+            `${link.name} ${link.addresses
+              .filter((address) => address.family === 'inet6')
+              .map((address) => `${address.address}/${address.prefixLength} ${address.scope}`)
+              .sort()
+              .join(',')}`,
+        )
+        .sort();
     expect(v6(viaProc)).to.deep.equal(v6(viaIp));
     expect(viaProc.defaultRoutes.filter((route) => route.family === 'inet')).to.deep.equal(viaIp.defaultRoutes.filter((route) => route.family === 'inet').map(({ source: _source, ...route }) => route));
   });
@@ -124,7 +134,10 @@ ip route add default via 10.99.0.1 dev ${VETH} metric 10`);
 
   it('memory and swap: /proc/meminfo totals (free -k), /proc/swaps areas (swapon)', async () => {
     const memory = await read(memoryFacts);
-    const free = (await sh('free -k')).split('\n').find((line) => line.startsWith('Mem:'))!.split(/\s+/);
+    const free = (await sh('free -k'))
+      .split('\n')
+      .find((line) => line.startsWith('Mem:'))!
+      .split(/\s+/);
     expect(memory.totalKiB).to.equal(Number(free[1]));
     expect(memory.availableKiB).to.be.greaterThan(0).and.at.most(memory.totalKiB);
     const swap = await read(swapFacts);
@@ -135,7 +148,10 @@ ip route add default via 10.99.0.1 dev ${VETH} metric 10`);
 
   it('disks and mounts: every mount point of findmnt, / with its fs type, lsblk devices', async () => {
     const facts = await read(diskFacts);
-    const targets = (await sh('findmnt -rn -o TARGET')).trim().split('\n').map((path) => path.replace(/\\x20/g, ' '));
+    const targets = (await sh('findmnt -rn -o TARGET'))
+      .trim()
+      .split('\n')
+      .map((path) => path.replace(/\\x20/g, ' '));
     expect(facts.mounts.map((mount) => mount.mountpoint).sort()).to.deep.equal([...targets].sort());
     expect(mountOf(facts.mounts, '/etc/hostname')?.fstype).to.equal((await sh('findmnt -n -o FSTYPE -T /etc/hostname')).trim());
     expect(mountOf(facts.mounts, '/')?.fstype).to.equal((await sh('findmnt -n -o FSTYPE -T /')).trim());

@@ -72,14 +72,9 @@ describe('facts: network', () => {
   });
 
   it('procfs fallback: names, MAC/MTU/state, IPv6 addresses, IPv4 and IPv6 default routes (no IPv4 addresses)', () => {
-    const out = [
-      'source=procfs',
-      `link=${b64('lo')} 00:00:00:00:00:00 65536 unknown`,
-      `link=${b64('eth0')} 4A:C6:96:7F:6D:FF 1500 up`,
-      `procroute=${b64(PROC_NET_ROUTE)}`,
-      `ipv6route=${b64(PROC_IPV6_ROUTE)}`,
-      `inet6=${b64(IF_INET6)}`,
-    ].join('\n');
+    const out = ['source=procfs', `link=${b64('lo')} 00:00:00:00:00:00 65536 unknown`, `link=${b64('eth0')} 4A:C6:96:7F:6D:FF 1500 up`, `procroute=${b64(PROC_NET_ROUTE)}`, `ipv6route=${b64(PROC_IPV6_ROUTE)}`, `inet6=${b64(IF_INET6)}`].join(
+      '\n',
+    );
     const facts = parseNetworkFacts(out);
     expect(facts.source).to.equal('procfs');
     expect(facts.interfaces[1]).to.deep.equal({
@@ -160,7 +155,8 @@ describe('facts: cpus, memory, swap, machine id, distribution', () => {
 
 describe('facts: disks and mounts', () => {
   const MOUNTS = 'overlay / overlay rw,relatime,lowerdir=/a,upperdir=/b 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n/dev/vda /srv/lab-data ext4 rw,relatime 0 0\n/dev/vdb1 /mnt/my\\040disk xfs ro,noatime 0 0\n';
-  const LSBLK = '{\n   "blockdevices": [\n      {"name":"sda", "size":53687091200, "type":"disk", "fstype":null, "mountpoint":null,\n         "children": [\n            {"name":"sda1", "size":1073741824, "type":"part", "fstype":"xfs", "mountpoint":"/boot"},\n            {"name":"sda2", "size":"52612300800", "type":"part", "fstype":"LVM2_member", "mountpoint":null,\n               "children": [\n                  {"name":"rhel-root", "size":48318382080, "type":"lvm", "fstype":"xfs", "mountpoint":"/"},\n                  {"name":"rhel-swap", "size":4290772992, "type":"lvm", "fstype":"swap", "mountpoint":"[SWAP]"}\n               ]\n            }\n         ]\n      }\n   ]\n}\n';
+  const LSBLK =
+    '{\n   "blockdevices": [\n      {"name":"sda", "size":53687091200, "type":"disk", "fstype":null, "mountpoint":null,\n         "children": [\n            {"name":"sda1", "size":1073741824, "type":"part", "fstype":"xfs", "mountpoint":"/boot"},\n            {"name":"sda2", "size":"52612300800", "type":"part", "fstype":"LVM2_member", "mountpoint":null,\n               "children": [\n                  {"name":"rhel-root", "size":48318382080, "type":"lvm", "fstype":"xfs", "mountpoint":"/"},\n                  {"name":"rhel-swap", "size":4290772992, "type":"lvm", "fstype":"swap", "mountpoint":"[SWAP]"}\n               ]\n            }\n         ]\n      }\n   ]\n}\n';
 
   it('lsblk -J: the tree flattened with parents, sizes as numbers (old lsblk prints strings), null as ""', () => {
     const facts = parseDiskFacts(`lsblk=${b64(LSBLK)}\nmounts=${b64(MOUNTS)}\n`);
