@@ -7,9 +7,11 @@ import type { Module } from '../runner/module.ts';
 import { snakeToCamel } from '../runner/names.ts';
 import { apt } from './apt.ts';
 import { aptRepository } from './apt-repository.ts';
+import { assert } from './assert.ts';
 import { blockinfile } from './blockinfile.ts';
 import { command } from './command.ts';
 import { copy } from './copy.ts';
+import { debug } from './debug.ts';
 import { fetchModule } from './fetch.ts';
 import { file } from './file.ts';
 import { group } from './group.ts';
@@ -36,9 +38,11 @@ import { yumRepository } from './yum-repository.ts';
 export const registry = {
   apt,
   aptRepository,
+  assert,
   blockinfile,
   command,
   copy,
+  debug,
   fetch: fetchModule,
   file,
   group,

@@ -106,6 +106,11 @@ export interface Plan<V = unknown> {
    * uncertain ("would run", with the failure as the reason), never as failed. A real run fails as usual.
    */
   uncertainIfFailsInCheck?: boolean;
+  /**
+   * The least -v count at which the terminal shows the task (debug's `verbosity`); the audit log and the
+   * JSON events record it whatever the count.
+   */
+  verbosity?: number;
 }
 
 /** A module: one file in modules/, registered by name in modules/registry.ts. */

@@ -63,6 +63,8 @@ export interface TaskResult<V = unknown> {
   checkModeOverride?: 'always-run' | 'always-check';
   /** What the task's `changedWhen`/`failedWhen` decided, when they changed the module's verdict. */
   condition?: string;
+  /** The least -v count at which the terminal shows this result (debug's `verbosity`); absent: always. */
+  verbosity?: number;
 }
 
 /**

@@ -113,7 +113,8 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   const value = plan.value !== undefined ? { value: plan.value } : {};
 
   if (plan.changes.length === 0) {
-    return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked', ...value }) };
+    const verbosity = plan.verbosity !== undefined ? { verbosity: plan.verbosity } : {};
+    return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked', ...value, ...verbosity }) };
   }
 
   const summaries = plan.changes.map((change) => change.summary);

@@ -60,7 +60,7 @@ export class TerminalReporter implements Reporter {
       case 'task-result': {
         this.#working.delete(event.result.host);
         // A task the tags left out is not news: hundreds of such lines would bury the few that ran (-v shows them).
-        const quiet = event.byTags === true && !this.options.verbose;
+        const quiet = (event.byTags === true && !this.options.verbose) || (event.result.verbosity ?? 0) > this.verbosity();
         if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, event.ignored === true);
         this.updateSpinner();
         return;
@@ -108,11 +108,16 @@ export class TerminalReporter implements Reporter {
     this.#spinner?.stop();
   }
 
+  /** The run's -v count (0 without -v). */
+  private verbosity(): number {
+    return this.options.verbose ? (this.options.verbosity ?? 1) : 0;
+  }
+
   private printResult(result: TaskResult, handler: boolean, ignored: boolean): void {
     const c = this.#color;
     const status = this.statusLabel(result.status, result.checkMode, result.uncertain);
     const label = `${handler ? 'handler: ' : ''}${n(result.task)}`;
-    const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${result.msg})`) : '';
+    const detail = result.status === 'ok' || result.status === 'skipped' ? c.dim(` (${this.mask(result.msg)})`) : '';
     const override =
       result.checkModeOverride === 'always-run'
         ? c.magenta(' (ran for real despite --check: checkMode always-run)')
