@@ -95,6 +95,7 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
         ...(r.attempts !== undefined && { attempts: r.attempts }),
         ...(r.checkModeOverride && { checkModeOverride: r.checkModeOverride }),
         ...(r.condition && { condition: r.condition }),
+        ...(r.verbosity !== undefined && { verbosity: r.verbosity }),
       };
     }
     case 'host-output':
