@@ -13,6 +13,7 @@ import { command } from './command.ts';
 import { copy } from './copy.ts';
 import { debug } from './debug.ts';
 import { fetchModule } from './fetch.ts';
+import { getUrl } from './get-url.ts';
 import { file } from './file.ts';
 import { group } from './group.ts';
 import { hostname } from './hostname.ts';
@@ -45,6 +46,7 @@ export const registry = {
   debug,
   fetch: fetchModule,
   file,
+  getUrl,
   group,
   hostname,
   hosts,

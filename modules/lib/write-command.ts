@@ -14,8 +14,18 @@ import type { FileState } from '../facts/file-state.ts';
 import type { FileContentOptions } from './file-content.ts';
 import { formatMode } from './mode.ts';
 
-/** The one atomic write. Every value is quoted by `sh`; the content travels on stdin. */
-export function writeCommand(options: FileContentOptions, state: FileState, wanted: ContentSource): Command {
+/**
+ * Content the host produces itself (getUrl's download): `fill` writes the bytes into "$tmp" and checks
+ * them (exits non-zero to leave the old file); every other step of the write is the same.
+ */
+export interface HostFill {
+  fill: Script;
+  /** What the command does, for reports ("download … to …"). */
+  description: string;
+}
+
+/** The one atomic write. Every value is quoted by `sh`; the content travels on stdin, or the host makes it (`HostFill`). */
+export function writeCommand(options: FileContentOptions, state: FileState, wanted: ContentSource | HostFill): Command {
   const path = state.path;
   const dir = posix.dirname(path);
   const steps: Script[] = [];
@@ -34,8 +44,9 @@ pid=
 trap 'rm -f -- "$tmp"' EXIT
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 129' HUP
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 130' INT
-trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 143' TERM
-IFS= read -r expected
+trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 143' TERM`);
+  if (wanted instanceof ContentSource) {
+    steps.push(sh`IFS= read -r expected
 exec 3<&0
 cat > "$tmp" <&3 &
 pid=$!
@@ -46,6 +57,9 @@ if [ "$size" -ne "$expected" ]; then
   echo "drover: received $size of $expected bytes for "${path}"; the transfer was cut off; nothing was changed" >&2
   exit 1
 fi`);
+  } else {
+    steps.push(wanted.fill);
+  }
   const mode = options.mode !== undefined ? formatMode(options.mode) : state.kind === 'file' && state.mode ? formatMode(state.mode) : undefined;
   // mktemp creates 0600; a new file without an asked mode gets what any other tool would give it.
   steps.push(mode ? sh`chmod ${mode} -- "$tmp"` : sh`chmod "$(printf '%o' $(( 0666 & ~$(umask) )))" -- "$tmp"`);
@@ -60,6 +74,7 @@ fi`);
   if (state.kind !== 'file') {
     steps.push(sh`if [ -d /sys/fs/selinux ] && command -v restorecon >/dev/null 2>&1; then restorecon -- ${path} 2>/dev/null || true; fi`);
   }
+  if (!(wanted instanceof ContentSource)) return { run: Script.join(steps), description: wanted.description };
   // Stdin is the expected size on one line, then the bytes: the size check catches a transfer cut off
   // half-way (the channel closing gives `cat` an ordinary end of input), and the size stays off the
   // command line, where a secret's length would be logged. `read` takes exactly one line from a pipe.
