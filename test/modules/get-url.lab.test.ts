@@ -37,8 +37,7 @@ describe('getUrl on lab hosts', function () {
     const setup = await onHost(
       server,
       `rm -rf ${SERVED} ${SERVED}.log; mkdir -p ${SERVED} && printf '%s' '${V1}' > ${SERVED}/v1 && printf '%s' '${V2}' > ${SERVED}/v2
-cd ${SERVED} && setsid python3 -m http.server ${PORT} --bind ${server.address} > ${SERVED}.log 2>&1 < /dev/null &
-echo $! > ${SERVED}.pid
+cd ${SERVED} && (setsid python3 -m http.server ${PORT} --bind ${server.address} > ${SERVED}.log 2>&1 < /dev/null & echo $! > ${SERVED}.pid)
 for i in $(seq 50); do python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1)' ${server.address} ${PORT} 2>/dev/null && exit 0; sleep 0.2; done; exit 1`,
     );
     expect(setup.exitCode, setup.stderr).to.equal(0);
