@@ -8,7 +8,7 @@
  */
 import { posix } from 'node:path';
 import { Script, sh, type Command } from '../../runner/command.ts';
-import { type ContentSource, IN_MEMORY_FILE_LIMIT } from '../../runner/content-source.ts';
+import { ContentSource, IN_MEMORY_FILE_LIMIT } from '../../runner/content-source.ts';
 import { Secret } from '../../runner/secret.ts';
 import type { FileState } from '../facts/file-state.ts';
 import type { FileContentOptions } from './file-content.ts';
