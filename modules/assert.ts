@@ -41,7 +41,7 @@ export type AssertCondition = InputOf<typeof condition>;
 
 export const assert = defineModule({
   name: 'assert',
-  summary: 'Fail the host, with every failed condition\'s message, when a condition computed by the playbook is false; runs no command',
+  summary: "Fail the host, with every failed condition's message, when a condition computed by the playbook is false; runs no command",
   params,
   async plan(p, host): Promise<Plan> {
     return checkConditions(p, host.name);

@@ -131,9 +131,13 @@ export function planGetUrl(p: Parsed, state: FileState): Plan {
     return changes.length ? { changes } : noChange(`${path} already has sha256 ${sha256.slice(0, 12)}…; nothing downloaded`);
   }
   if (!state.parentExists && !p.createParents) {
-    throw new ModuleError(`cannot write ${path}: its directory ${posix.dirname(path)} does not exist`, 'create the directory first (file state=directory) or set createParents');
+    throw new ModuleError(
+      `cannot write ${path}: its directory ${posix.dirname(path)} does not exist`,
+      'create the directory first (file state=directory) or set createParents',
+    );
   }
-  const action = state.kind === 'absent' ? 'download' : state.kind === 'link' ? 'replace symbolic link with download' : 'replace (sha256 differs) with download';
+  const action =
+    state.kind === 'absent' ? 'download' : state.kind === 'link' ? 'replace symbolic link with download' : 'replace (sha256 differs) with download';
   const meta = [p.mode && `mode ${formatMode(p.mode)}`, p.owner && `owner ${p.owner}`, p.group && `group ${p.group}`].filter(Boolean).join(', ');
   const description = `download ${p.url} to ${path}`;
   const command = writeCommand({ ...options, content: '' }, state, { fill: downloadScript(p.url, sha256, p.timeout, path), description });
@@ -144,7 +148,12 @@ export function planGetUrl(p: Parsed, state: FileState): Plan {
         diff: {
           kind: 'file',
           path,
-          before: state.kind === 'file' ? `(${state.size} bytes, sha256 ${state.sha256})` : state.kind === 'link' ? `(symbolic link to ${state.linkTarget ?? '?'})` : null,
+          before:
+            state.kind === 'file'
+              ? `(${state.size} bytes, sha256 ${state.sha256})`
+              : state.kind === 'link'
+                ? `(symbolic link to ${state.linkTarget ?? '?'})`
+                : null,
           after: `(download of ${p.url}, sha256 ${sha256})`,
         },
         commands: [{ ...command, timeoutMs: (p.timeout + 60) * 1000 }],
@@ -229,7 +238,10 @@ async function fetchToTemp(url: string, sha256: string, timeoutSeconds: number):
   try {
     answer = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000), redirect: 'follow' });
   } catch (error) {
-    throw new ModuleError(`could not download ${url} on the controller: ${(error as Error).message}`, 'check that the controller reaches the URL (proxy, DNS), or raise timeout');
+    throw new ModuleError(
+      `could not download ${url} on the controller: ${(error as Error).message}`,
+      'check that the controller reaches the URL (proxy, DNS), or raise timeout',
+    );
   }
   if (!answer.ok || !answer.body) {
     throw new ModuleError(`could not download ${url} on the controller: HTTP ${answer.status} ${answer.statusText}`, 'check the URL');
@@ -254,7 +266,10 @@ async function fetchToTemp(url: string, sha256: string, timeoutSeconds: number):
   const got = hash.digest('hex');
   if (got !== sha256) {
     await rm(partial, { force: true });
-    throw new ModuleError(`sha256 mismatch for ${url} (downloaded on the controller): expected ${sha256}, got ${got}; no host was changed`, 'check the URL and the sha256 the publisher gives');
+    throw new ModuleError(
+      `sha256 mismatch for ${url} (downloaded on the controller): expected ${sha256}, got ${got}; no host was changed`,
+      'check the URL and the sha256 the publisher gives',
+    );
   }
   await rename(partial, final);
   return ContentSource.fromFile(final);

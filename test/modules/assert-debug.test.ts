@@ -42,7 +42,17 @@ const parsed = (input: unknown) => assert.params.parse(input, '');
 
 describe('assert: conditions → ok or a failure with every failed message', () => {
   it('all conditions true: ok, with the count or the given message', () => {
-    expect(checkConditions(parsed({ that: [{ ok: true, msg: 'a' }, { ok: true, msg: 'b' }] }), 'h')).to.deep.equal({ changes: [], reason: 'all 2 conditions hold' });
+    expect(
+      checkConditions(
+        parsed({
+          that: [
+            { ok: true, msg: 'a' },
+            { ok: true, msg: 'b' },
+          ],
+        }),
+        'h',
+      ),
+    ).to.deep.equal({ changes: [], reason: 'all 2 conditions hold' });
     expect(checkConditions(parsed({ that: [{ ok: true, msg: 'a' }] }), 'h').reason).to.equal('the condition holds');
     expect(checkConditions(parsed({ that: [{ ok: true, msg: 'a' }], successMsg: 'swap is off' }), 'h').reason).to.equal('swap is off');
   });
@@ -51,7 +61,14 @@ describe('assert: conditions → ok or a failure with every failed message', () 
     const error = (() => {
       try {
         checkConditions(
-          parsed({ that: [{ ok: false, msg: 'swap is on: 2 GiB' }, { ok: true, msg: 'never shown' }, { ok: false, msg: 'only 1 CPU' }], hint: 'run swapoff' }),
+          parsed({
+            that: [
+              { ok: false, msg: 'swap is on: 2 GiB' },
+              { ok: true, msg: 'never shown' },
+              { ok: false, msg: 'only 1 CPU' },
+            ],
+            hint: 'run swapoff',
+          }),
           'node1',
         );
       } catch (caught) {
@@ -77,13 +94,29 @@ describe('assert: conditions → ok or a failure with every failed message', () 
       const passed = await run(assert, { that: [{ ok: true, msg: 'x' }] }, check);
       expect(passed.result).to.include({ status: 'ok', changed: false, msg: 'the condition holds', checkMode: check });
       expect(passed.hosts.commands()).to.deep.equal([]);
-      const failed = await run(assert, { that: [{ ok: false, msg: 'swap is on' }, { ok: false, msg: 'no br_netfilter' }], hint: 'fix it' }, check);
+      const failed = await run(
+        assert,
+        {
+          that: [
+            { ok: false, msg: 'swap is on' },
+            { ok: false, msg: 'no br_netfilter' },
+          ],
+          hint: 'fix it',
+        },
+        check,
+      );
       expect(failed.result).to.include({ status: 'failed', msg: 'assertion failed: 2 of 2 conditions failed on node1: swap is on; no br_netfilter' });
       expect(failed.result.failure?.hint).to.equal('fix it');
       expect(failed.hosts.commands()).to.deep.equal([]);
       const record = auditBody({ kind: 'task-result', result: failed.result, params: failed.params, handler: false, runId: 'r', time: 't' }, failed.redactor)!;
       expect(record).to.include({ kind: 'task', module: 'assert', status: 'failed', msg: failed.result.msg });
-      expect(record.params).to.deep.equal({ that: [{ ok: false, msg: 'swap is on' }, { ok: false, msg: 'no br_netfilter' }], hint: 'fix it' });
+      expect(record.params).to.deep.equal({
+        that: [
+          { ok: false, msg: 'swap is on' },
+          { ok: false, msg: 'no br_netfilter' },
+        ],
+        hint: 'fix it',
+      });
     }
   });
 });

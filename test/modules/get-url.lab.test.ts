@@ -84,7 +84,9 @@ for i in $(seq 50); do python3 -c 'import socket,sys; socket.create_connection((
     const wrong = sha('something else');
     const result = await applyModule(client, getUrl, { url: `${base}/v2`, dest: `${DIR}/pkg`, sha256: wrong });
     expect(result.status).to.equal('failed');
-    expect(result.msg).to.include(`sha256 mismatch for ${base}/v2: expected ${wrong}, got ${sha(V2)}`).and.include('was left as it was');
+    expect(result.msg)
+      .to.include(`sha256 mismatch for ${base}/v2: expected ${wrong}, got ${sha(V2)}`)
+      .and.include('was left as it was');
     expect(await onClient(`sha256sum < ${DIR}/pkg | cut -d' ' -f1; ls -A ${DIR} | grep -c drover || true`)).to.equal(`${sha(V1)}\n0`);
     expect(await requests()).to.have.length(2);
 

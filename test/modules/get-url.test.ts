@@ -86,7 +86,9 @@ describe('getUrl: plan from the probed file', () => {
       expect(command.stdin).to.equal(undefined);
       const text = 'text' in command.run ? command.run.text : '';
       expect(text).to.include('mktemp /opt/.drover."$$".XXXXXXXX').and.include(`want=${SHA}`).and.include('chmod 0640 -- "$tmp"');
-      expect(text).to.match(/chown root(:0)? -- "\$tmp"/).and.include('mv -f -- "$tmp" /opt/f');
+      expect(text)
+        .to.match(/chown root(:0)? -- "\$tmp"/)
+        .and.include('mv -f -- "$tmp" /opt/f');
       expect(text.indexOf('got" != "$want"')).to.be.lessThan(text.indexOf('mv -f'));
     }
   });
