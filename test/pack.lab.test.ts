@@ -39,6 +39,7 @@ function expectSuccess(what: string, result: Run): void {
 }
 
 const PLAYBOOK = `import { definePlaybook, s, secret } from 'drover';
+import { machineIdFacts } from 'drover/facts';
 
 const book = definePlaybook({
   name: 'site',
@@ -52,6 +53,9 @@ const site = book.play({
     // A Secret made by this file's 'drover' must be recognised by the CLI's runner: with a second copy of
     // the runner loaded it would not be, and the token would show in the output.
     await t.copy('marker file', { dest: host.vars.pack_test_path, content: secret(host.vars.pack_test_token), mode: '0640' });
+    // Facts come from the package's second entry, 'drover/facts', typed like the rest.
+    const id = await host.fact(machineIdFacts);
+    await t.debug('machine id', { msg: \`machine id \${id.machineId}\` });
   },
 });
 
@@ -149,10 +153,13 @@ describeWithLab('drover packed, installed in another project, runs its playbook'
     const onHost = await labSsh(lab(), host, `stat -c %a ${markerPath} && cat ${markerPath}`);
     expect(onHost.code, onHost.stderr).to.equal(0);
     expect(onHost.stdout).to.equal(`640\n${token}`);
+    const machineId = (await labSsh(lab(), host, 'cat /etc/machine-id')).stdout.trim();
+    expect(machineId).to.match(/^[0-9a-f]{32}$/);
+    expect(applied.stdout).to.include(`machine id ${machineId}`);
 
     const again = await run('npx', argv, project);
     expectSuccess('npx drover (again)', again);
-    expect(again.stdout).to.match(/ok=1 changed=0 failed=0/);
+    expect(again.stdout).to.match(/ok=2 changed=0 failed=0/);
   });
 
   it("refuses the playbook when another installation of drover (this checkout's CLI) runs it", async () => {
