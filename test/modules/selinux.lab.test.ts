@@ -4,20 +4,7 @@ import { shellQuote } from '../../runner/command.ts';
 import { predictThenApply } from '../support/check-mode.ts';
 import { seededBelow } from '../support/seeded-random.ts';
 import { applyModule, closeTargets, labTargets, onHost, type LabTarget } from '../support/targets.ts';
-
-/** /etc/selinux/config as Rocky Linux 9 ships it (comments shortened). */
-const RHEL_CONFIG = `# This file controls the state of SELinux on the system.
-# SELINUX= can take one of these three values:
-#     enforcing - SELinux security policy is enforced.
-#     permissive - SELinux prints warnings instead of enforcing.
-#     disabled - No SELinux policy is loaded.
-SELINUX=enforcing
-# SELINUXTYPE= can take one of these three values:
-#     targeted - Targeted processes are protected,
-#     minimum - Modification of targeted policy. Only selected processes are protected.
-#     mls - Multi Level Security protection.
-SELINUXTYPE=targeted
-`;
+import { RHEL_CONFIG } from '../support/selinux-config.ts';
 
 // ── Integration: lab host index 1 (Debian, no SELinux in the kernel). ──
 

@@ -7,22 +7,9 @@ import { fileProbeAnswer } from '../support/file-probe.ts';
 import { displayedCommands } from '../support/plan-display.ts';
 import { planOn } from '../support/plan-with-schema.ts';
 import { RecordedHost } from '../support/recorded-host.ts';
+import { RHEL_CONFIG } from '../support/selinux-config.ts';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-
-/** /etc/selinux/config as Rocky Linux 9 ships it (comments shortened). */
-const RHEL_CONFIG = `# This file controls the state of SELinux on the system.
-# SELINUX= can take one of these three values:
-#     enforcing - SELinux security policy is enforced.
-#     permissive - SELinux prints warnings instead of enforcing.
-#     disabled - No SELinux policy is loaded.
-SELINUX=enforcing
-# SELINUXTYPE= can take one of these three values:
-#     targeted - Targeted processes are protected,
-#     minimum - Modification of targeted policy. Only selected processes are protected.
-#     mls - Multi Level Security protection.
-SELINUXTYPE=targeted
-`;
 
 /** Captured on a lab host (Debian 12, no SELinux). */
 const CAPTURED_NONE = 'enforce=none\nsetenforce=no\n';
