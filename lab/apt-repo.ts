@@ -18,7 +18,7 @@ import { debControl, TEST_PACKAGES, testPackageFile } from './test-packages.ts';
 
 export const APT_REPO_RECIPE = {
   suite: 'bookworm',
-  packages: ['containerd', 'runc', 'conntrack', 'ipset', 'ipvsadm', 'socat', 'curl', 'hello', 'sl'],
+  packages: ['containerd', 'runc', 'conntrack', 'ipset', 'ipvsadm', 'socat', 'curl', 'wget', 'hello', 'sl'],
   testPackages: TEST_PACKAGES,
 };
 

@@ -166,13 +166,14 @@ export function planGetUrl(p: Parsed, state: FileState): Plan {
  * Fills "$tmp" (made by the shared write) with the URL's bytes and checks their sha256; a wrong hash or a
  * failed download exits non-zero, so the shared write's trap removes the temp file and the old file stays.
  * The downloader runs in the background and is waited for, as the write's `cat` is, so a TERM stops it.
- * The URL is one quoted word, given after an option or `--`, never where it could be read as an option.
+ * The URL is one quoted word, given after an option or `--`, never where it could be read as an option,
+ * and sent as written: curl's `--globoff` keeps it from reading `{…}` and `[…]` as URL ranges to expand.
  */
 export function downloadScript(url: string, sha256: string, timeout: number, dest: string): Script {
   return sh`url=${url}
 want=${sha256}
 if command -v curl >/dev/null 2>&1; then
-  curl --fail --silent --show-error --location --proto '=http,https' --proto-redir '=http,https' --max-time ${timeout} --output "$tmp" --url "$url" &
+  curl --globoff --fail --silent --show-error --location --proto '=http,https' --proto-redir '=http,https' --max-time ${timeout} --output "$tmp" --url "$url" &
 elif command -v wget >/dev/null 2>&1; then
   wget --quiet --timeout=${timeout} --output-document="$tmp" -- "$url" &
 elif command -v python3 >/dev/null 2>&1; then

@@ -10,7 +10,16 @@ import { UnreachableError } from './transport.ts';
 export interface ConnectFailure {
   error: UnreachableError;
   transient: boolean;
+  /**
+   * How long, from the first attempt, this failure is worth retrying whatever the attempt count. A drop
+   * before the handshake means an sshd is there but throttling (MaxStartups) or restarting: it answers
+   * again within seconds, so a few quick counted attempts (under a second in all) give up too early.
+   */
+  retryWindowMs?: number;
 }
+
+/** See ConnectFailure.retryWindowMs: long enough for an sshd restart, short against a host that stays down. */
+export const DROPPED_RETRY_WINDOW_MS = 10_000;
 
 /** Who is being reached, for messages: `node1 (10.0.0.5:22)`, or `… via bastion (…)` through a jump host. */
 export interface ConnectTarget {
@@ -40,9 +49,10 @@ export function classifyConnectError(target: ConnectTarget, cause: unknown, auth
   const who = describeTarget(target);
   const code = errorCode(cause);
   const message = cause instanceof Error ? cause.message : String(cause);
-  const fail = (what: string, hint: string, transient: boolean): ConnectFailure => ({
+  const fail = (what: string, hint: string, transient: boolean, retryWindowMs?: number): ConnectFailure => ({
     error: new UnreachableError(target.name, `${who}: ${what}`, hint, cause),
     transient,
+    ...(retryWindowMs === undefined ? {} : { retryWindowMs }),
   });
 
   if (message.startsWith('All configured authentication methods failed')) {
@@ -82,6 +92,7 @@ export function classifyConnectError(target: ConnectTarget, cause: unknown, auth
       'the connection was dropped before the SSH handshake',
       "sshd may be throttling new connections (MaxStartups) or a firewall cuts them; check sshd's log on the host",
       true,
+      DROPPED_RETRY_WINDOW_MS,
     );
   }
   if (/Channel open failure/.test(message)) {

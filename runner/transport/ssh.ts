@@ -13,7 +13,8 @@
  * Connecting: authentication tries the key file, then ssh-agent, then the password (also answering
  * keyboard-interactive prompts with it), skipping what the server does not accept. Host keys are checked
  * against known_hosts (host-key-policy.ts) during the handshake. Transient failures (refused, reset,
- * timeout) are retried `spec.connectRetries` times with a short backoff; authentication and host key
+ * timeout) are retried `spec.connectRetries` times with a short backoff, a drop before the handshake for
+ * up to DROPPED_RETRY_WINDOW_MS (sshd restarting or throttling); authentication and host key
  * failures never are. A jump host is connected first (itself verified) and the target is reached through
  * a `direct-tcpip` channel on it; closing the target closes the jump connection.
  */
@@ -100,6 +101,7 @@ class AttemptError extends Error {
   constructor(
     readonly failure: UnreachableError,
     readonly transient: boolean,
+    readonly retryWindowMs = 0,
   ) {
     super(failure.message);
   }
@@ -125,7 +127,9 @@ async function connectWithRetries(spec: ConnectionSpec, jump: SshConnection | un
       const attemptError = error instanceof AttemptError ? error : asAttemptError(target, error, auth.attempts);
       spec.trace?.(`connect attempt ${attempt + 1} failed${attemptError.transient ? '' : ' (not retried)'}: ${attemptError.failure.message.split('\n')[0]}`);
       if (!attemptError.transient && attempt === 0) throw attemptError.failure;
-      if (!attemptError.transient || attempt >= spec.connectRetries) throw withAttempts(attemptError.failure, attempt + 1, Date.now() - started);
+      const withinWindow = Date.now() - started < attemptError.retryWindowMs;
+      if (!attemptError.transient || (attempt >= spec.connectRetries && !withinWindow))
+        throw withAttempts(attemptError.failure, attempt + 1, Date.now() - started);
       await delay(backoffMs(attempt));
     }
   }
@@ -150,8 +154,8 @@ export function backoffMs(attempt: number, random: () => number = retryJitter.ra
 export const retryJitter: { random: () => number } = { random: Math.random };
 
 function asAttemptError(target: ConnectTarget, error: unknown, auth: AuthAttempts): AttemptError {
-  const { error: failure, transient } = classifyConnectError(target, error, auth);
-  return new AttemptError(failure, transient);
+  const { error: failure, transient, retryWindowMs } = classifyConnectError(target, error, auth);
+  return new AttemptError(failure, transient, retryWindowMs);
 }
 
 function targetOf(spec: ConnectionSpec): ConnectTarget {

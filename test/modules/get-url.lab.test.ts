@@ -3,6 +3,10 @@
  * `python3 -m http.server` (its request log, read back over SSH, tells whether a download happened) and
  * lab-1 downloads from lab-2's address; for `fromController`, a Node HTTP server on the controller's
  * 127.0.0.1 serves the file and counts the requests while both hosts receive it.
+ *
+ * The module uses whichever of curl, wget and python3 the host has, in that order. Other tests (and node
+ * preparation) install curl on lab hosts, so each downloader's test leaves only that one on lab-1's PATH,
+ * renaming the others aside and putting them back after, whatever the order the suite runs in.
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
@@ -20,6 +24,9 @@ const V2 = 'release v2\n'.repeat(1000);
 // No slash in the name: $(touch drover-get-url-pwned) would create the marker in the shell's directory.
 const HOSTILE_DEST = `${DIR}/a'b $(touch drover-get-url-pwned) \`id\`;c`;
 const PWNED = '~/drover-get-url-pwned /drover-get-url-pwned /tmp/drover-get-url-pwned';
+const DOWNLOADERS = ['curl', 'wget', 'python3'] as const;
+type Downloader = (typeof DOWNLOADERS)[number];
+const HIDDEN = '.drover-get-url-hidden';
 
 describe('getUrl on lab hosts', function () {
   let client: LabTarget;
@@ -32,6 +39,19 @@ describe('getUrl on lab hosts', function () {
   };
   const onClient = async (script: string) => (await onHost(client, script)).stdout.trim();
 
+  /** Runs `body` with `only` the one downloader on lab-1's PATH; the others are renamed aside, then back. */
+  const withOnly = async (only: Downloader, body: () => Promise<void>) => {
+    const others = DOWNLOADERS.filter((name) => name !== only);
+    const hide = await onHost(client, others.map((name) => `p=$(command -v ${name}) && mv "$p" "$p${HIDDEN}"`).join('; ') + '; true');
+    expect(hide.exitCode, hide.stderr).to.equal(0);
+    try {
+      expect(await onClient(`command -v ${DOWNLOADERS.join(' ')} | xargs -n1 basename`)).to.equal(only);
+      await body();
+    } finally {
+      await onHost(client, `for p in /usr/bin/*${HIDDEN} /usr/local/bin/*${HIDDEN}; do [ -e "$p" ] && mv "$p" "\${p%${HIDDEN}}"; done; true`);
+    }
+  };
+
   before(async function () {
     [client, server] = (await labTargets(this, 2)) as [LabTarget, LabTarget];
     const setup = await onHost(
@@ -42,7 +62,8 @@ for i in $(seq 50); do python3 -c 'import socket,sys; socket.create_connection((
     );
     expect(setup.exitCode, setup.stderr).to.equal(0);
     base = `http://${server.address}:${PORT}`;
-    const prep = await onHost(client, `rm -rf ${DIR} ${PWNED}; mkdir -p ${DIR}`);
+    // curl and wget come from the lab's Debian repository, as a real host's apt would install them.
+    const prep = await onHost(client, `rm -rf ${DIR} ${PWNED}; mkdir -p ${DIR} && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl wget >/dev/null`);
     expect(prep.exitCode, prep.stderr).to.equal(0);
   });
   after(async () => {
@@ -51,25 +72,25 @@ for i in $(seq 50); do python3 -c 'import socket,sys; socket.create_connection((
     await onHost(client, `rm -rf ${DIR} ${PWNED}`);
   });
 
-  it('downloads with python3 (no curl or wget on the host), verified, with the asked mode; a re-run downloads nothing', async () => {
-    expect(await onClient('command -v curl wget || echo none')).to.equal('none');
-    const params = { url: `${base}/v1`, dest: `${DIR}/pkg`, sha256: sha(V1), mode: '0640', group: 'daemon' };
-    const first = await applyModule(client, getUrl, params);
-    expect(first.status, first.msg).to.equal('changed');
-    expect(await onClient(`sha256sum < ${DIR}/pkg | cut -d' ' -f1; stat -c '%a %U:%G' ${DIR}/pkg`)).to.equal(`${sha(V1)}\n640 root:daemon`);
-    expect(await requests()).to.have.length(1);
+  it('downloads with python3 (no curl or wget on the host), verified, with the asked mode; a re-run downloads nothing', () =>
+    withOnly('python3', async () => {
+      const params = { url: `${base}/v1`, dest: `${DIR}/pkg`, sha256: sha(V1), mode: '0640', group: 'daemon' };
+      const first = await applyModule(client, getUrl, params);
+      expect(first.status, first.msg).to.equal('changed');
+      expect(await onClient(`sha256sum < ${DIR}/pkg | cut -d' ' -f1; stat -c '%a %U:%G' ${DIR}/pkg`)).to.equal(`${sha(V1)}\n640 root:daemon`);
+      expect(await requests()).to.have.length(1);
 
-    const again = await applyModule(client, getUrl, params);
-    expect(again.status, again.msg).to.equal('ok');
-    expect(again.commands).to.deep.equal([]);
-    expect(await requests()).to.have.length(1);
+      const again = await applyModule(client, getUrl, params);
+      expect(again.status, again.msg).to.equal('ok');
+      expect(again.commands).to.deep.equal([]);
+      expect(await requests()).to.have.length(1);
 
-    // Only the mode differs: put right without a download.
-    const mode = await applyModule(client, getUrl, { ...params, mode: '0600' });
-    expect(mode.status, mode.msg).to.equal('changed');
-    expect(await onClient(`stat -c %a ${DIR}/pkg`)).to.equal('600');
-    expect(await requests()).to.have.length(1);
-  });
+      // Only the mode differs: put right without a download.
+      const mode = await applyModule(client, getUrl, { ...params, mode: '0600' });
+      expect(mode.status, mode.msg).to.equal('changed');
+      expect(await onClient(`stat -c %a ${DIR}/pkg`)).to.equal('600');
+      expect(await requests()).to.have.length(1);
+    }));
 
   it('check mode reports the download and changes nothing on the host, nor downloads', async () => {
     const check = await applyModule(client, getUrl, { url: `${base}/v2`, dest: `${DIR}/pkg`, sha256: sha(V2) }, { check: true });
@@ -97,15 +118,24 @@ for i in $(seq 50); do python3 -c 'import socket,sys; socket.create_connection((
     expect(await onClient(`sha256sum < ${DIR}/pkg | cut -d' ' -f1`)).to.equal(sha(V1));
   });
 
-  it('hostile URL and dest strings are one word each: the file arrives, nothing in them runs', async () => {
-    const url = `${base}/v2?x='$(touch${'${IFS}'}/tmp/drover-get-url-pwned)\`id\`;rm`;
-    const result = await applyModule(client, getUrl, { url, dest: HOSTILE_DEST, sha256: sha(V2) });
-    expect(result.status, result.msg).to.equal('changed');
-    const hostileOnHost = `${DIR}/a'\\''b $(touch drover-get-url-pwned) \`id\`;c`;
-    expect(await onClient(`sha256sum < '${hostileOnHost}' | cut -d' ' -f1`)).to.equal(sha(V2));
-    expect(await onClient(`ls ${PWNED} 2>/dev/null | grep -q . && echo pwned || echo clean`)).to.equal('clean');
-    expect((await requests()).at(-1)).to.include(`"GET /v2?x='$(touch\${IFS}/tmp/drover-get-url-pwned)\`id\`;rm HTTP/1.1" 200`);
-  });
+  for (const downloader of DOWNLOADERS) {
+    it(`${downloader}: hostile URL and dest strings are one word each, sent byte for byte: the file arrives, nothing in them runs`, () =>
+      withOnly(downloader, async () => {
+        // ${IFS} and the backquotes are shell syntax; the braces are also curl's URL globbing syntax.
+        const url = `${base}/v2?via=${downloader}&x='$(touch${'${IFS}'}/tmp/drover-get-url-pwned)\`id\`;rm`;
+        const dest = `${HOSTILE_DEST}-${downloader}`;
+        const result = await applyModule(client, getUrl, { url, dest, sha256: sha(V2) });
+        expect(result.status, result.msg).to.equal('changed');
+        const destOnHost = `${DIR}/a'\\''b $(touch drover-get-url-pwned) \`id\`;c-${downloader}`;
+        expect(await onClient(`sha256sum < '${destOnHost}' | cut -d' ' -f1`)).to.equal(sha(V2));
+        expect(await onClient(`ls ${PWNED} 2>/dev/null | grep -q . && echo pwned || echo clean`)).to.equal('clean');
+        // curl and python3 send the characters as written; wget percent-encodes those a URL may not hold
+        // (` { } |), which a server decodes back: what the server decodes is exactly what was asked for.
+        const target = /"GET (\S+) HTTP\/1\.1" 200/.exec((await requests()).at(-1) ?? '')?.[1] ?? '';
+        expect(decodeURIComponent(target)).to.equal(url.slice(base.length));
+        if (downloader !== 'wget') expect(target).to.equal(url.slice(base.length));
+      }));
+  }
 
   describe('fromController', () => {
     let local: Server;

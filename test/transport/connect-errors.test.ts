@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { classifyConnectError } from '../../runner/transport/connect-errors.ts';
+import { classifyConnectError, DROPPED_RETRY_WINDOW_MS } from '../../runner/transport/connect-errors.ts';
 
 const target = { name: 'node1', address: '10.0.0.5', port: 22, connectTimeoutMs: 10_000 };
 const auth = { user: 'admin', offered: ['key /k', 'password'] };
@@ -34,6 +34,14 @@ describe('transport/connect-errors', () => {
       expect(failure.error.cause).to.equal(cause);
     });
   }
+
+  it('gives a drop before the handshake (sshd restarting or throttling) a retry window of seconds, and nothing else one', () => {
+    for (const [, cause] of table) {
+      const dropped = /dropped before the SSH handshake/.test(classifyConnectError(target, cause, auth).error.message);
+      expect(classifyConnectError(target, cause, auth).retryWindowMs).to.equal(dropped ? DROPPED_RETRY_WINDOW_MS : undefined);
+    }
+    expect(DROPPED_RETRY_WINDOW_MS).to.be.at.least(5_000);
+  });
 
   it('names the jump host in the target description', () => {
     const failure = classifyConnectError({ ...target, jumpName: 'bastion' }, errorWith('x', 'ECONNREFUSED'), auth);

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { renderCommand, sh, type Command } from '../../runner/command.ts';
 import { Secret } from '../../runner/secret.ts';
@@ -312,6 +313,48 @@ describeWithSshd('transport/ssh (real sshd)', function () {
       // Two retries, pausing exactly 250 ms and 500 ms with the jitter fixed at the middle.
       expect(retries.pauses()).to.equal(2);
       expect(elapsed).to.be.within(745, GENEROUS_MS);
+    });
+
+    it('keeps trying an sshd that drops connections before the handshake (restarting, throttling) for seconds, not one', async () => {
+      // A loopback relay in front of the test sshd: for its first 2.5 s it resets every connection at once,
+      // as a restarting or MaxStartups-throttled sshd does; after that it relays to the sshd.
+      const opened = Date.now();
+      let dropped = 0;
+      const relay = createServer((client) => {
+        if (Date.now() - opened < 2_500) {
+          dropped++;
+          client.resetAndDestroy();
+          return;
+        }
+        const upstream = connect(server.port, '127.0.0.1');
+        client.pipe(upstream).pipe(client);
+        const close = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', close).on('close', close);
+        upstream.on('error', close).on('close', close);
+      });
+      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+      const retries = countRetries(0.5);
+      try {
+        const port = (relay.address() as AddressInfo).port;
+        const spec = await specFor(server, { name: 'restarting', port, connectRetries: 2 });
+        // The sshd's key, known under the relay's port.
+        await writeFile(spec.knownHostsFiles![0]!, `${server.knownHostsLine().replace(`:${server.port} `, `:${port} `)}\n`);
+        const connection = await connectSsh(spec);
+        try {
+          expect((await connection.exec('echo reached', { timeoutMs: 5000 })).stdout.toString()).to.equal('reached\n');
+        } finally {
+          await connection.close();
+        }
+        // More drops than the two counted retries allow, all within the window: 0, 0.25, 0.75, 1.75 s dropped.
+        expect(dropped).to.be.greaterThan(3);
+        expect(retries.pauses()).to.equal(dropped);
+      } finally {
+        retries.restore();
+        await new Promise<void>((resolve) => relay.close(() => resolve()));
+      }
     });
 
     it('gives up on a server that accepts but never answers after the connect timeout, retrying once', async () => {
