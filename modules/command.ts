@@ -154,8 +154,10 @@ export function interpret(spec: Pick<RunSpec, 'changedWhen' | 'failedWhen' | 're
   const verdict: Interpretation = {};
   try {
     const failed = typeof spec.failedWhen === 'function' ? spec.failedWhen(output) : spec.failedWhen;
-    if (failed === true)
-      verdict.failed = `failedWhen matched (exit code ${output.rc})${output.stderr.trim() ? `: ${output.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`;
+    if (failed === true) {
+      verdict.failed = `failedWhen matched (exit code ${output.rc})`;
+      verdict.failedOutput = { text: output.stderr, lines: 5 };
+    }
   } catch (error) {
     verdict.failed = `failedWhen threw: ${error instanceof Error ? error.message : String(error)}`;
   }

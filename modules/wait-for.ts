@@ -184,8 +184,8 @@ export function interpretWait(p: Pick<Params, 'timeout'>, condition: string, out
     return { failed: `cannot test a TCP port on this host: it has none of bash, python3 or nc; install one of them, or wait with argv` };
   if (result === 'timeout') {
     const last = fromBase64(field(fields, 'last') ?? '').trim();
-    const lastLine = last ? `\nthe command's last output:\n${last.split('\n').slice(-10).join('\n')}` : '';
-    return { failed: `timed out after ${p.timeout} s waiting for ${condition} (waited ${elapsed.toFixed(1)} s)${lastLine}` };
+    const timedOut = `timed out after ${p.timeout} s waiting for ${condition} (waited ${elapsed.toFixed(1)} s)`;
+    return last ? { failed: `${timedOut}; the command's last output`, failedOutput: { text: last, lines: 10 } } : { failed: timedOut };
   }
-  return { failed: `the wait loop printed no result: ${JSON.stringify((outcome?.stdout ?? '').slice(0, 300))} ${outcome?.stderr ?? ''}`.trim() };
+  return { failed: 'the wait loop printed no result', failedOutput: { text: [outcome?.stdout, outcome?.stderr].filter(Boolean).join('\n'), lines: 10 } };
 }

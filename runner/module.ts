@@ -67,6 +67,12 @@ export interface Interpretation<V = unknown> {
   changed?: boolean;
   /** A failure message makes the task fail (command's `failedWhen`). */
   failed?: string;
+  /**
+   * Output to show after the failure message, cut to its last `lines` lines by the runner. The module
+   * never cuts it itself: the runner masks secrets first, since a cut through a multi-line secret leaves
+   * pieces (a short last line of a key) that no redactor can recognise.
+   */
+  failedOutput?: { text: string; lines: number };
   /** What the task returns to the playbook, read from the commands' output (waitFor's time waited). */
   value?: V;
   /** The task's message instead of the changes' summaries ("port 6443 open after 3.2 s"). */

@@ -408,7 +408,7 @@ async function runTaskWithPolicy(
   const delaySeconds = Math.max(0, policy?.delaySeconds ?? 0);
   for (let attempt = 1; ; attempt++) {
     const run = await runTask(session, spec, { check, redactor: options.redactor, clock: options.clock });
-    let result = applyConditions(run.result, taskOptions);
+    let result = applyConditions(run.result, taskOptions, options.redactor);
     if (override) result = { ...result, checkModeOverride: override };
     if (!policy) return { ...run, result };
     result = { ...result, attempts: attempt };

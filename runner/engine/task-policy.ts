@@ -5,6 +5,8 @@
  */
 import type { TaskOptions } from '../playbook.ts';
 import type { TaskResult } from '../result.ts';
+import type { Redactor } from '../secret.ts';
+import { withOutputTail } from './task.ts';
 
 /** A result that is only a check-mode prediction of a change: there is no output to judge. */
 export function isPrediction(result: TaskResult): boolean {
@@ -15,7 +17,7 @@ export function isPrediction(result: TaskResult): boolean {
  * Applies `failedWhen` then `changedWhen` to a result that ran. A predicate that throws fails the task
  * and says which one threw. Skipped and unreachable results, and predictions, are returned unchanged.
  */
-export function applyConditions(result: TaskResult, options: Pick<TaskOptions, 'changedWhen' | 'failedWhen'>): TaskResult {
+export function applyConditions(result: TaskResult, options: Pick<TaskOptions, 'changedWhen' | 'failedWhen'>, redactor: Redactor): TaskResult {
   if (options.changedWhen === undefined && options.failedWhen === undefined) return result;
   if (result.status === 'skipped' || result.status === 'unreachable' || isPrediction(result)) return result;
   let out = result;
@@ -23,10 +25,7 @@ export function applyConditions(result: TaskResult, options: Pick<TaskOptions, '
     const verdict = judge(options.failedWhen, out, 'failedWhen');
     if (typeof verdict === 'string') return failed(out, verdict);
     if (verdict && out.status !== 'failed') {
-      return failed(
-        out,
-        `failedWhen matched (exit code ${out.rc ?? 'none'})${out.stderr.trim() ? `: ${out.stderr.trim().split('\n').slice(-5).join('\n')}` : ''}`,
-      );
+      return failed(out, withOutputTail(`failedWhen matched (exit code ${out.rc ?? 'none'})`, { text: out.stderr, lines: 5 }, redactor));
     }
     // Only a command's own failure can be accepted: invalid input or a failed probe is not a verdict on output.
     if (!verdict && out.status === 'failed' && out.failure?.kind === 'command-failed') {

@@ -200,7 +200,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
       result: finish({
         status: 'failed',
         changed,
-        msg: verdict.failed,
+        msg: withOutputTail(verdict.failed, verdict.failedOutput, settings.redactor),
         changes: summaries,
         diffs,
         commands: records,
@@ -267,6 +267,16 @@ function failureFrom(error: unknown, when: string): Pick<TaskResult, 'status' | 
     msg: `unexpected error ${when}: ${message}`,
     failure: { kind, hint: 'this is a bug in the module or in drover: please report it with the audit log' },
   };
+}
+
+/**
+ * A failure message followed by the last lines of some output, masked before it is cut (a cut through a
+ * secret leaves a piece no redactor recognises): `reason: line` for one line, `reason:` and the lines below.
+ */
+export function withOutputTail(reason: string, output: { text: string; lines: number } | undefined, redactor: Redactor): string {
+  const lines = output ? redactor.tail(output.text.trim(), output.lines) : '';
+  if (!lines) return reason;
+  return `${reason}${lines.includes('\n') ? ':\n' : ': '}${lines}`;
 }
 
 /** The output is masked before it is cut: a cut through a secret leaves a piece no redactor recognises. */

@@ -50,7 +50,7 @@ describe('command/shell planner (table)', () => {
     ['a run command changed by default', {}, outcome(0), { changed: true }],
     ['changedWhen false (Ansible changed_when: false)', { changedWhen: false }, outcome(0), { changed: false }],
     ['changedWhen over stdout', { changedWhen: (r) => !r.stdout.includes('unchanged') }, outcome(0, 'x unchanged'), { changed: false }],
-    ['failedWhen over rc', { failedWhen: (r) => r.rc === 3 }, outcome(3, '', 'boom'), { changed: true, failed: 'failedWhen matched (exit code 3): boom' }],
+    ['failedWhen over rc', { failedWhen: (r) => r.rc === 3 }, outcome(3, '', 'boom'), { changed: true, failed: 'failedWhen matched (exit code 3)', failedOutput: { text: 'boom', lines: 5 } }],
     ['failedWhen false accepts any exit', { failedWhen: false }, outcome(9), { changed: true }],
     [
       'a predicate that throws fails the task, saying so',

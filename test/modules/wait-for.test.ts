@@ -77,13 +77,17 @@ describe('waitFor: the loop output → value or failure', () => {
   });
   it("timed out: the failure names the condition, the timeout and the command's last output", () => {
     const verdict = interpretWait(p, condition, [{ exitCode: 0, stdout: `result=timeout\nwaited_ms=5040\nlast=${b64('connection refused\n')}\n`, stderr: '' }]);
-    expect(verdict.failed).to.equal("timed out after 5 s waiting for TCP port 1 on h to be open (waited 5.0 s)\nthe command's last output:\nconnection refused");
+    expect(verdict.failed).to.equal("timed out after 5 s waiting for TCP port 1 on h to be open (waited 5.0 s); the command's last output");
+    expect(verdict.failedOutput).to.deep.equal({ text: 'connection refused', lines: 10 });
     expect(verdict.value).to.equal(undefined);
   });
   it('no tool on the host to test a port', () => {
     expect(interpretWait(p, condition, [{ exitCode: 0, stdout: 'result=no-tool\n', stderr: '' }]).failed).to.match(/none of bash, python3 or nc/);
   });
   it('output it does not understand fails, showing it', () => {
-    expect(interpretWait(p, condition, [{ exitCode: 0, stdout: 'garbage', stderr: 'x' }]).failed).to.equal('the wait loop printed no result: "garbage" x');
+    expect(interpretWait(p, condition, [{ exitCode: 0, stdout: 'garbage', stderr: 'x' }])).to.deep.equal({
+      failed: 'the wait loop printed no result',
+      failedOutput: { text: 'garbage\nx', lines: 10 },
+    });
   });
 });

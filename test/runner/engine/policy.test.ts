@@ -3,6 +3,10 @@ import { splitIntoBatches } from '../../../runner/engine/run-playbook.ts';
 import { RunState } from '../../../runner/engine/run-state.ts';
 import { selectByTags } from '../../../runner/engine/tags.ts';
 import { skippedResult } from '../../../runner/engine/run-playbook.ts';
+import { applyConditions } from '../../../runner/engine/task-policy.ts';
+import { withOutputTail } from '../../../runner/engine/task.ts';
+import type { TaskResult } from '../../../runner/result.ts';
+import { MASK, Redactor, secret } from '../../../runner/secret.ts';
 
 describe('tag selection', () => {
   const table: Array<[string[], { only: string[]; skip: string[] }, boolean]> = [
@@ -54,5 +58,35 @@ describe('recap and exit status', () => {
     expect(state.stop('fail-fast')).to.equal(true);
     expect(state.stop('interrupted')).to.equal(false);
     expect(state.stopReason).to.equal('fail-fast');
+  });
+});
+
+describe('failure messages with an output tail', () => {
+  // A PEM-like secret whose last base64 line is too short (4 characters) to be masked on its own.
+  const KEY = '-----BEGIN TEST KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASC\nAT8wggE7AgEAAkEAq7BFUpkGp3+XQ\nZw==\n-----END TEST KEY-----';
+  const stderr = `loading the key\n${KEY}\nrefused\n`;
+  const redactor = new Redactor();
+  redactor.add(secret(KEY));
+
+  it('masks the whole output before keeping its last lines, so no short line of a secret shows', () => {
+    const message = withOutputTail('failedWhen matched (exit code 1)', { text: stderr, lines: 5 }, redactor);
+    expect(message).to.equal(`failedWhen matched (exit code 1):\nloading the key\n${MASK}\nrefused`);
+    expect(message).to.not.include('Zw==');
+  });
+
+  it("failedWhen on any module's result keeps the same rule", () => {
+    const result = { host: 'a', task: 't', module: 'shell', status: 'ok', changed: false, msg: '', rc: 1, stdout: '', stderr } as TaskResult;
+    const judged = applyConditions(result, { failedWhen: (r) => r.rc === 1 }, redactor);
+    expect(judged.status).to.equal('failed');
+    expect(judged.msg).to.include(MASK);
+    expect(judged.msg).to.not.include('Zw==');
+  });
+
+  it('puts one line after the reason and several below it', () => {
+    const plain = new Redactor();
+    expect(withOutputTail('r', { text: 'one\n', lines: 5 }, plain)).to.equal('r: one');
+    expect(withOutputTail('r', { text: '', lines: 5 }, plain)).to.equal('r');
+    expect(withOutputTail('r', undefined, plain)).to.equal('r');
+    expect(withOutputTail('r', { text: 'a\nb\nc', lines: 2 }, plain)).to.equal('r:\nb\nc');
   });
 });
