@@ -5,6 +5,7 @@
  * Every event carries the run id and the time; host- and task-level events carry those too. Adding a kind
  * here is a compile error in every formatter that does not handle it (they switch exhaustively).
  */
+import type { StopReason } from './engine/run-state.ts';
 import type { TaskResult } from './result.ts';
 
 export type RunMode = 'apply' | 'check';
@@ -93,7 +94,7 @@ export type RunEvent =
   | { kind: 'host-unreachable'; host: string; message: string; hint?: string }
   | { kind: 'host-output'; host: string; exitCode: number | null; stdout: string; stderr: string }
   | { kind: 'warning'; message: string; host?: string }
-  | { kind: 'stopping'; reason: 'fail-fast' | 'interrupted' | 'max-fail-percentage'; message: string }
+  | { kind: 'stopping'; reason: StopReason; message: string }
   | { kind: 'play-end'; play: string }
   | { kind: 'run-end'; recap: RecapLine[]; exitCode: number; interrupted: boolean; durationMs: number };
 

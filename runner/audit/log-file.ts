@@ -4,7 +4,7 @@
  * character device (a terminal, /dev/null) is written to as it is. Every failure is an AuditLogError that
  * names the path and what to do, raised before anything runs on a host.
  */
-import { closeSync, existsSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The audit log cannot be created or written; the message names the path, the hint what to do. */
@@ -26,6 +26,8 @@ export interface AuditLogFile {
   fd: number;
   /** Whether this run created the file (and may remove it again if even the first record cannot be written). */
   created: boolean;
+  /** Bytes of whole records written so far: where a record cut short by a full disk is truncated back to. */
+  written: number;
 }
 
 export function openAuditLog(path: string): AuditLogFile {
@@ -45,18 +47,33 @@ export function openAuditLog(path: string): AuditLogFile {
         'choose a new path for --audit-log (e.g. with the date in its name), or leave the option out to get audit/RUN-ID.jsonl',
       );
     }
-    return { fd: attempt(path, () => openSync(path, 'a')), created: false };
+    return { fd: attempt(path, () => openSync(path, 'a')), created: false, written: 0 };
   }
   makeParents(path);
   // 'wx': if another process creates the file between the check above and now, refuse rather than share it.
-  return { fd: attempt(path, () => openSync(path, 'wx', 0o600)), created: true };
+  return { fd: attempt(path, () => openSync(path, 'wx', 0o600)), created: true, written: 0 };
 }
 
-/** Writes one record; a failure (a full disk, /dev/full, an I/O error) becomes an AuditLogError. */
+/**
+ * Writes one record whole; a failure (a full disk, /dev/full, an I/O error) becomes an AuditLogError. A
+ * record the disk took only part of is cut off again, so the log ends with its last whole record: a
+ * verifier then finds it incomplete (no closing record), not broken.
+ */
 export function writeRecord(file: AuditLogFile, path: string, line: string, first: boolean): void {
+  const bytes = Buffer.from(line);
+  let done = 0;
   try {
-    writeSync(file.fd, line);
+    // writeSync may take part of the buffer (a disk filling up): the rest is written, or fails, next.
+    while (done < bytes.length) done += writeSync(file.fd, bytes, done, bytes.length - done);
+    file.written += bytes.length;
   } catch (error) {
+    if (done > 0 && file.created) {
+      try {
+        ftruncateSync(file.fd, file.written);
+      } catch {
+        // The truncation failing too leaves a cut last line, which the verifier reports as broken.
+      }
+    }
     if (first && file.created) {
       // Nothing of this run is in it; leaving an empty file would make the retry refuse the same path.
       closeSync(file.fd);

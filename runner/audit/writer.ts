@@ -1,25 +1,41 @@
 /**
  * Writes the audit log: one chained JSON line per record, written synchronously as each event happens,
  * so a crash loses at most the record in flight. Every value passes through the redactor.
+ *
+ * A write that fails after the first (a disk filling up during the run) is not thrown into whatever event
+ * was being reported: the log stops there (a record after a missing one would not chain) and
+ * `onWriteFailure` is told once, so that the run stops like any other stop and says its log is incomplete.
  */
 import { closeSync, fsyncSync } from 'node:fs';
 import type { Reporter, StampedEvent } from '../events.ts';
 import { toPlain } from '../plain-value.ts';
 import type { Redactor } from '../secret.ts';
 import { closingFields, CLOSING_KIND, sealRecord } from './chain.ts';
-import { openAuditLog, writeRecord, type AuditLogFile } from './log-file.ts';
+import { AuditLogError, openAuditLog, writeRecord, type AuditLogFile } from './log-file.ts';
 
 export class AuditWriter implements Reporter {
   readonly #file: AuditLogFile;
   #seq = 0;
   #previous: string | undefined;
   #closed = false;
+  #writeFailure: AuditLogError | undefined;
 
   constructor(
     readonly path: string,
     private readonly redactor: Redactor,
+    private readonly onWriteFailure: (failure: AuditLogError) => void = () => {},
   ) {
     this.#file = openAuditLog(path);
+  }
+
+  /** The write that failed mid-run, if one did: the log ends before it and is incomplete. */
+  get writeFailure(): AuditLogError | undefined {
+    return this.#writeFailure;
+  }
+
+  /** Records written whole. */
+  get records(): number {
+    return this.#writeFailure ? this.#seq - 1 : this.#seq;
   }
 
   handle(event: StampedEvent): void {
@@ -31,8 +47,17 @@ export class AuditWriter implements Reporter {
     const redacted = this.redactor.redactValue(toPlain(body)) as Record<string, unknown>;
     if (body.kind === CLOSING_KIND) this.#closed = true;
     const line = sealRecord(seq, this.#previous, body.kind === CLOSING_KIND ? { ...redacted, ...closingFields(seq, this.#previous) } : redacted);
-    // The first record (run-start) is written before any host is contacted: it is the probe that the log can be written.
-    writeRecord(this.#file, this.path, `${line}\n`, seq === 1);
+    try {
+      // The first record (run-start) is written before any host is contacted: it is the probe that the log can be written.
+      writeRecord(this.#file, this.path, `${line}\n`, seq === 1);
+    } catch (error) {
+      if (seq === 1 || !(error instanceof AuditLogError)) throw error;
+      this.#writeFailure = error;
+      this.#closed = true;
+      // Told after this event has reached every reporter: the stop it causes is reported after it.
+      queueMicrotask(() => this.onWriteFailure(error));
+      return;
+    }
     this.#previous = line;
   }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { AuditLogError } from '../audit/log-file.ts';
 import { AuditWriter } from '../audit/writer.ts';
 import { AuditCopyReporter, openAuditCopies, type AuditCopySink } from '../audit/copy.ts';
 import { checkSignable, openAuditSigner, signAuditLog, type AuditSigner } from '../audit/sign.ts';
@@ -107,10 +108,12 @@ export function startRun(settings: RunContextSettings): RunContext {
   const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
   const audit = settings.audit ?? { copies: [] };
   let auditWriter: AuditWriter;
+  // Set once the run's state exists (below); the writer calls it after a mid-run write failed.
+  let onAuditWriteFailure = (_failure: AuditLogError) => {};
   try {
     if (audit.signer) checkSignable(auditPath);
     // The audit log first: its run-start record is the probe that it can be written, before anything is shown.
-    auditWriter = new AuditWriter(auditPath, redactor);
+    auditWriter = new AuditWriter(auditPath, redactor, (failure) => onAuditWriteFailure(failure));
   } catch (error) {
     // An open copy (a spawned command, a connection) would keep the process alive after the error.
     void Promise.all(audit.copies.map((copy) => copy.end()));
@@ -171,6 +174,13 @@ export function startRun(settings: RunContextSettings): RunContext {
   };
   const unsubscribe = stopRequests.subscribe(onStopRequest);
 
+  // A run whose audit log can no longer be written stops as Ctrl-C does: what runs would go unrecorded.
+  onAuditWriteFailure = (failure) => {
+    const message = `${failure.message}: no new task starts, running commands are let finish, and handlers are remembered on their hosts; ${failure.hint}`;
+    if (state.stop('audit-failed')) bus.emit({ kind: 'stopping', reason: 'audit-failed', message });
+    else bus.emit({ kind: 'warning', message: `${failure.message}; ${failure.hint}` });
+  };
+
   // An exception that escaped the playbook's code (a timer callback, a promise nobody awaited) fails the
   // host and play whose code it came from, or else the run, and the run closes like any failure.
   const onStrayError = (error: unknown) => {
@@ -205,6 +215,12 @@ export function startRun(settings: RunContextSettings): RunContext {
       bus.emit({ kind: 'run-end', recap: state.recap(), exitCode, interrupted: state.stopReason === 'interrupted', durationMs: Date.now() - started });
       await bus.close();
       let auditWhole = true;
+      if (auditWriter.writeFailure) {
+        process.stderr.write(
+          `drover: the audit log ${auditPath} ends after record ${auditWriter.records} (${auditWriter.writeFailure.message}): it is incomplete, and \`audit verify\` reports it so\n`,
+        );
+        auditWhole = false;
+      }
       for (const failure of auditCopies.failures()) {
         process.stderr.write(`drover: ${failure}; the local log ${auditPath} is whole\n`);
         auditWhole = false;

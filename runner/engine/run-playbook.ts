@@ -186,7 +186,7 @@ async function runHostPlay(
   }
   const flush = async (): Promise<void> => {
     const why = await runHandlers(play, entries, target, host, session, notified, options);
-    if (why) throw new HostStopped(options.state.stopReason === 'interrupted' ? 'stopping' : 'failed');
+    if (why) throw new HostStopped(options.state.haltsHandlers ? 'stopping' : 'failed');
   };
   const tasks = makeTasks(play, target, session, notified, options, false, entries, flush);
   try {
@@ -239,6 +239,7 @@ function hostStopReason(host: string, options: PlaybookRunOptions): string | und
   if (options.state.unreachableHosts.has(host)) return `${host} is unreachable`;
   if (options.state.failedHosts.has(host)) return `${host} failed`;
   if (options.state.stopReason === 'interrupted') return 'the run was interrupted';
+  if (options.state.stopReason === 'audit-failed') return 'the audit log could not be written';
   return undefined;
 }
 
@@ -330,7 +331,7 @@ function makeTasks(
 ): Tasks<string> {
   const call = async (module: Module, name: string, params: unknown, taskOptions: TaskOptions<string> = {}): Promise<TaskResult> => {
     // A handler's tasks go on when another host's failure stops the run (force_handlers); Ctrl-C stops them too.
-    if (options.state.stopping && !(handler && options.state.stopReason !== 'interrupted')) throw new HostStopped('stopping');
+    if (options.state.stopping && !(handler && !options.state.haltsHandlers)) throw new HostStopped('stopping');
     // A playbook that caught the failure of an earlier task still gets no further task on this host.
     if (options.state.failedHosts.has(target.name) || options.state.unreachableHosts.has(target.name)) throw new HostStopped('failed');
     const tags = [...(play.tags ?? []), ...(taskOptions.tags ?? [])];

@@ -6,7 +6,11 @@ import { setMaxListeners } from 'node:events';
 import type { RecapLine } from '../events.ts';
 import type { TaskResult } from '../result.ts';
 
-export type StopReason = 'fail-fast' | 'interrupted' | 'max-fail-percentage';
+/**
+ * Why the run stops. `audit-failed`: the audit log could not be written (a full disk), and a run that
+ * cannot be audited must not go on changing hosts.
+ */
+export type StopReason = 'fail-fast' | 'interrupted' | 'max-fail-percentage' | 'audit-failed';
 
 export class RunState {
   #stopReason: StopReason | undefined;
@@ -33,6 +37,15 @@ export class RunState {
 
   get stopReason(): StopReason | undefined {
     return this.#stopReason;
+  }
+
+  /**
+   * A stop after which nothing more runs, handlers included (they are remembered on the host for its next
+   * run): Ctrl-C, or an audit log that can no longer record what runs. Another host's failure is not one:
+   * a healthy host still runs the handlers it was notified (see settleHandlers).
+   */
+  get haltsHandlers(): boolean {
+    return this.#stopReason === 'interrupted' || this.#stopReason === 'audit-failed';
   }
 
   /** Returns true the first time, so the caller announces the stop once. */
