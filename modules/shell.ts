@@ -15,12 +15,13 @@ import { Script, sh } from '../runner/command.ts';
 import { defineModule } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { planRun, runParams } from './command.ts';
+import { hostPath } from './lib/host-path.ts';
 
 const params = s.object({
   /** The script. It runs under `set -eu` with /bin/sh, or with `executable` if given. */
   cmd: s.string({ nonEmpty: true, what: 'a shell script' }),
   /** A different shell to run the script with, e.g. `/bin/bash` for bash syntax; it gets `-eu` too. */
-  executable: s.string({ pattern: /^\/[^\s]*$/, what: 'an absolute path to a shell, e.g. /bin/bash' }).optional(),
+  executable: hostPath({ what: 'an absolute path to a shell, e.g. /bin/bash', root: false, noControl: true }).optional(),
   ...runParams,
 });
 

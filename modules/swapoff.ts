@@ -15,6 +15,7 @@ import { sh } from '../runner/command.ts';
 import { combinePlans, defineModule, noChange, type Change, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
+import { hostPath } from './lib/host-path.ts';
 import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { readFileState } from './facts/file-state.ts';
 import { parseFstab, unescapeField, type FstabEntry } from './facts/fstab.ts';
@@ -27,8 +28,12 @@ const params = s.object({
    * One swap area to turn off: a device or file path (`/swapfile`, `/dev/vdb2`) or `UUID=…`/`LABEL=…`.
    * Default: all swap.
    */
+  // A path is normalised as every host path is (`/dev//vdb2` is the device /proc/swaps names /dev/vdb2).
   device: s
-    .string({ pattern: /^(\/[^\n\r]*|(UUID|LABEL|PARTUUID|PARTLABEL)=[^\s]+)$/, what: 'an absolute path, or UUID=…, LABEL=…, PARTUUID=…, PARTLABEL=…' })
+    .union<string, string>(
+      hostPath({ what: 'an absolute path', root: false, noControl: true }),
+      s.string({ pattern: /^(UUID|LABEL|PARTUUID|PARTLABEL)=[^\s]+$/, what: 'UUID=…, LABEL=…, PARTUUID=… or PARTLABEL=…' }),
+    )
     .optional(),
   /** Comment out the matching swap entries of /etc/fstab so swap stays off after a reboot. */
   fstab: s.boolean().default(true),

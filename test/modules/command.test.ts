@@ -94,3 +94,14 @@ describe('command/shell planner (table)', () => {
     expect(command.params.parse({ argv: ['x'], changed_when: fn, failed_when: 'false' }, '', { fromText: true })).to.deep.include({ changedWhen: fn, failedWhen: false });
   });
 });
+
+describe("shell's executable", () => {
+  const executable = (value: string) => (shell.params.parse({ cmd: 'true', executable: value }, 'shell') as { executable?: string }).executable;
+
+  it('is a host path: normalised, and refused when it means / or climbs with ..', () => {
+    expect(executable('/bin//bash')).to.equal('/bin/bash');
+    expect(() => executable('/')).to.throw(SchemaError, /the root directory/);
+    expect(() => executable('/usr/../bin/bash')).to.throw(SchemaError, /\.\. component/);
+    expect(() => executable('bash')).to.throw(SchemaError, /not an absolute path/);
+  });
+});

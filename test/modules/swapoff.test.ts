@@ -140,7 +140,7 @@ describe('swapoff: swap state and fstab (pure)', () => {
 
   it('validates parameters', () => {
     for (const device of ['swapfile', 'dev/vdb2', '/swap\nfile', 'UUID=a b', 'TYPE=swap', '']) {
-      expect(() => swapoff.params.parse({ device }, ''), device).to.throw(SchemaError, /device: .* is not an absolute path, or UUID=/);
+      expect(() => swapoff.params.parse({ device }, ''), device).to.throw(SchemaError, /device: expected an absolute path or UUID=…/);
     }
     expect(swapoff.params.parse({ mask_swap_units: true }, '')).to.deep.equal({ fstab: true, maskSwapUnits: true });
   });
@@ -195,5 +195,23 @@ describe('swapoff: planner (recorded host)', () => {
     const host = recorded(swapProbe(), FSTAB);
     await planOn(swapoff, { fstab: false }, host);
     expect(host.probes).to.have.length(1);
+  });
+});
+
+describe('swapoff: the device parameter', () => {
+  const device = (value: string) => (swapoff.params.parse({ device: value }, 'swapoff') as { device?: string }).device;
+
+  it('normalises a path as every host path is, so it matches what /proc/swaps names', () => {
+    expect(device('/dev//vdb2')).to.equal('/dev/vdb2');
+    expect(device('/swap file/./')).to.equal('/swap file');
+  });
+  it('keeps UUID=, LABEL=, PARTUUID= and PARTLABEL= as they are', () => {
+    for (const value of ['UUID=0a1b-2c3d', 'LABEL=swap', 'PARTUUID=1234-01', 'PARTLABEL=swap']) expect(device(value)).to.equal(value);
+  });
+  it('refuses /, a .. component, a control character and a relative path, saying why', () => {
+    expect(() => device('//')).to.throw(SchemaError, /means \/ \(the root directory\)/);
+    expect(() => device('/dev/../swapfile')).to.throw(SchemaError, /has a \.\. component/);
+    expect(() => device('/swap\nfile')).to.throw(SchemaError, /control character/);
+    expect(() => device('swapfile')).to.throw(SchemaError, /not an absolute path/);
   });
 });
