@@ -15,6 +15,7 @@ import { sh, type Script } from '../../runner/command.ts';
 import { FactError } from '../../runner/facts.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import type { HostContext } from '../../runner/module.ts';
+import { decodeHostText } from '../lib/host-text.ts';
 
 /** What is at a path. `other` is a device, FIFO or socket. */
 export type PathKind = 'file' | 'directory' | 'link' | 'other' | 'absent';
@@ -106,17 +107,16 @@ export function parseFileState(path: string, stdout: string): FileState {
   if (!kind || !['file', 'directory', 'link', 'other', 'absent'].includes(kind)) {
     throw new FactError(`file:${path}`, `unexpected probe output: ${JSON.stringify(stdout.slice(0, 300))}`);
   }
-  const resolvedPath = fields.has('resolved') ? decode(fields.get('resolved')!).toString('utf8') : undefined;
+  // Names are bytes on the host: decoded without loss (host-text.ts), so a name that is not UTF-8 compares
+  // and encodes back as the host has it instead of as U+FFFD.
+  const resolvedPath = fields.has('resolved') ? decodeHostText(decode(fields.get('resolved')!)) : undefined;
   const state: FileState = {
     path: resolvedPath ?? path,
     resolved: resolvedPath !== undefined,
     kind: kind as PathKind,
     parentExists: fields.get('parent') === 'yes',
   };
-  if (kind === 'link')
-    state.linkTarget = decode(fields.get('link') ?? '')
-      .toString('utf8')
-      .replace(/\n$/, '');
+  if (kind === 'link') state.linkTarget = decodeHostText(decode(fields.get('link') ?? '')).replace(/\n$/, '');
   const stat = fields.get('stat');
   if (stat !== undefined) {
     const match = /^([0-7]+) (\d+) (\d+) (\d+) (\S+) (\S+)$/.exec(stat);

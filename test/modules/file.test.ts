@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { parseFileState } from '../../modules/facts/file-state.ts';
 import { file, planFile, type FileParams } from '../../modules/file.ts';
+import { encodeHostText } from '../../modules/lib/host-text.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import type { Plan } from '../../runner/module.ts';
 import { SchemaError } from '../../runner/schema.ts';
@@ -96,5 +97,20 @@ describe('file: planFile (table)', () => {
     expect(host.probes).to.have.length(2);
     expect(result.changes.map((change) => change.summary)).to.deep.equal(['set owner of 3 entries under /srv/a to daemon']);
     expect(script(result)).to.equal('find /srv/a -mindepth 1 ! -type l -exec chown daemon -- {} +');
+  });
+});
+
+describe('file: a link whose target is not UTF-8', () => {
+  const bytes = Buffer.concat([Buffer.from('/opt/caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+  const probe = `parent=yes\nkind=link\nlink=${bytes.toString('base64')}\n`;
+
+  it('reads the target without loss: it encodes back to the bytes the host has, not to U+FFFD', () => {
+    const state = parseFileState('/opt/current', probe);
+    expect(encodeHostText(state.linkTarget!)).to.deep.equal(bytes.subarray(0, -1));
+    expect(state.linkTarget).to.not.include('\ufffd');
+  });
+  it('so a link asked to point at "/opt/caf\\ufffd" (a different name) is replaced, not taken as already right', () => {
+    const planned = plan({ path: '/opt/current', state: 'link', src: '/opt/caf\ufffd' }, probe);
+    expect(planned.changes).to.have.length(1);
   });
 });
