@@ -5,7 +5,6 @@
  * Every event carries the run id and the time; host- and task-level events carry those too. Adding a kind
  * here is a compile error in every formatter that does not handle it (they switch exhaustively).
  */
-import type { StopReason } from './engine/run-state.ts';
 import type { TaskResult } from './result.ts';
 
 export type RunMode = 'apply' | 'check';
@@ -110,6 +109,12 @@ export interface Reporter {
 }
 
 /** Fans events out to reporters, stamping each with the run id and the injected clock. */
+/**
+ * Why the run stops. `audit-failed`: the audit log could not be written (a full disk), and a run that
+ * cannot be audited must not go on changing hosts.
+ */
+export type StopReason = 'fail-fast' | 'interrupted' | 'max-fail-percentage' | 'audit-failed';
+
 export class EventBus {
   constructor(
     readonly runId: string,

@@ -3,14 +3,10 @@
  * once `stop` is called, no new task starts on any host; tasks in flight finish; handlers do not run.
  */
 import { setMaxListeners } from 'node:events';
-import type { RecapLine } from '../events.ts';
+import type { RecapLine, StopReason } from '../events.ts';
 import type { TaskResult } from '../result.ts';
 
-/**
- * Why the run stops. `audit-failed`: the audit log could not be written (a full disk), and a run that
- * cannot be audited must not go on changing hosts.
- */
-export type StopReason = 'fail-fast' | 'interrupted' | 'max-fail-percentage' | 'audit-failed';
+export type { StopReason };
 
 export class RunState {
   #stopReason: StopReason | undefined;
