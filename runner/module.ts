@@ -23,6 +23,11 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** The output is a secret (slurp of a secret file): -vv traces show its size, never its text. */
   secretOutput?: boolean;
+  /**
+   * The part of the output a saved plan's probe fingerprint covers, for output that changes by itself
+   * (the host's clock); unset: all of it (engine/probe-fingerprint.ts).
+   */
+  fingerprint?(output: ProbeOutput): unknown;
 }
 
 /** The planner's view of one host: read-only, and the same in check mode and in a real run. */

@@ -24,7 +24,7 @@ export interface CommandRecord {
 }
 
 /** Why a task failed, kept apart because each needs a different fix. */
-export type FailureKind = 'invalid-input' | 'command-failed' | 'unreachable' | 'probe-failed' | 'internal';
+export type FailureKind = 'invalid-input' | 'command-failed' | 'unreachable' | 'probe-failed' | 'plan-mismatch' | 'internal';
 
 export interface TaskResult<V = unknown> {
   host: string;

@@ -22,6 +22,8 @@ import type { SessionPool } from './session-pool.ts';
 import { UnreachableError } from '../transport/transport.ts';
 import { selectByTags, unmatchedTags, type TagFilter } from './tags.ts';
 import { recordedParams, runTask, type TaskRun, type TaskSpec } from './task.ts';
+import { TaskKeys, taskKeysOf } from './task-keys.ts';
+import type { PlanReview } from '../planned-task.ts';
 import { applyConditions, attemptVerdict, isPrediction, untilNeverHeld, untilThrew } from './task-policy.ts';
 
 export interface PlaybookRunOptions {
@@ -54,6 +56,8 @@ export interface PlaybookRunOptions {
   adhoc?: { paramsFromText: boolean; echoOutput: boolean };
   /** The pause between retry attempts (tests hand in one that records instead of waiting). */
   sleep?: (ms: number) => Promise<void>;
+  /** Saved plans (--save-plan records, `apply` compares): each task's plan, under its key, before it runs. */
+  review?: PlanReview;
 }
 
 /** Thrown inside a host's play code to unwind it when the run stops or the host failed. */
@@ -105,6 +109,7 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
       })),
     checkMode: options.check,
   };
+  if (options.review) taskKeysOf.set(options.state, new TaskKeys(playbook.plays));
   const pending = new PendingHandlers(
     playbook.name,
     playbook.plays.map((play) => play.name),
@@ -337,7 +342,17 @@ function makeTasks(
     const tags = [...(play.tags ?? []), ...(taskOptions.tags ?? [])];
     const become = resolveBecome(taskOptions.become ?? play.become, target);
     for (const tag of tags) options.state.seenTags.add(tag);
+    const key = options.review && taskKeysOf.get(options.state)?.next(target.name, play, handler, name);
+    const review = key ? (planned: Parameters<NonNullable<TaskSpec['review']>>[0]) => options.review!(target.name, { key, ...planned }) : undefined;
     if (!handler && !selectByTags(tags, options.tags)) {
+      const skippedDifference = review?.({ task: name, module: module.name, status: 'skipped', uncertain: false, commands: [], stdin: [], diffs: [], fingerprint: null });
+      if (skippedDifference) {
+        const refused: TaskResult = { ...skippedResult(target.name, name, module.name, options.check, skippedDifference), status: 'failed', failure: { kind: 'plan-mismatch' } };
+        options.state.count(refused);
+        options.bus.emit({ kind: 'task-result', result: refused, params: recordedParams(module, params), handler });
+        recordFailure(refused, options);
+        throw new HostStopped('failed');
+      }
       const skipped = skippedResult(target.name, name, module.name, options.check, `skipped by tags (task tags: ${tags.join(', ') || 'none'})`);
       options.state.count(skipped);
       options.bus.emit({ kind: 'task-result', result: skipped, params: recordedParams(module, params), handler, byTags: true });
@@ -347,7 +362,7 @@ function makeTasks(
     const run = await runTaskWithPolicy(
       session,
       target.name,
-      { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText },
+      { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText, review },
       taskOptions,
       options,
     );
@@ -408,7 +423,9 @@ async function runTaskWithPolicy(
   const attempts = policy ? Math.max(1, Math.floor(policy.attempts)) : 1;
   const delaySeconds = Math.max(0, policy?.delaySeconds ?? 0);
   for (let attempt = 1; ; attempt++) {
-    const run = await runTask(session, spec, { check, redactor: options.redactor, clock: options.clock });
+    // A saved plan reviewed the first attempt: later ones follow from what it did.
+    const review = attempt === 1 ? spec.review : undefined;
+    const run = await runTask(session, spec, { check, redactor: options.redactor, clock: options.clock, review });
     let result = applyConditions(run.result, taskOptions, options.redactor);
     if (override) result = { ...result, checkModeOverride: override };
     if (!policy) return { ...run, result };

@@ -15,6 +15,8 @@ import { UnreachableError } from '../transport/transport.ts';
 import { BecomeRefusedError } from './become-refused.ts';
 import { DownloadError } from './download.ts';
 import { ProbeError, type HostSession } from './host-session.ts';
+import { stdinDigest, type PlannedTask } from '../planned-task.ts';
+import { ProbeFingerprint } from './probe-fingerprint.ts';
 
 export interface TaskSpec {
   /** The task's name as the playbook gives it. */
@@ -27,12 +29,19 @@ export interface TaskSpec {
   paramsFromText?: boolean;
   /** The task's stdout is a secret (a join command): it is masked in every report. */
   secretOutput?: boolean;
+  /** Saved plans: see TaskRunSettings.review; the caller applies it to the first attempt only. */
+  review?: TaskRunSettings['review'];
 }
 
 export interface TaskRunSettings {
   check: boolean;
   redactor: Redactor;
   clock: () => number;
+  /**
+   * Saved plans: called once the task is planned, before anything of it runs; a message back fails the
+   * task with it (an apply whose fresh plan differs from the reviewed one). Unset: no review.
+   */
+  review?: (planned: Omit<PlannedTask, 'key'>) => string | undefined;
 }
 
 /** What a task produced, with its parameters as validated (for the audit record). */
@@ -102,8 +111,9 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   registerSecretParams(params, settings.redactor);
 
   let plan: Plan;
+  const probed = settings.review ? new ProbeFingerprint(session.context(spec.become)) : undefined;
   try {
-    plan = await spec.module.plan(params, session.context(spec.become));
+    plan = await spec.module.plan(params, probed?.context ?? session.context(spec.become));
   } catch (error) {
     return { params, result: finish(failureFrom(error, "while reading the host's state")) };
   }
@@ -111,6 +121,13 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   // A value's Secrets (slurp's secret content) are masked from here on, before any report can show them.
   if (plan.value !== undefined) registerSecretParams(plan.value, settings.redactor);
   const value = plan.value !== undefined ? { value: plan.value } : {};
+
+  if (settings.review && probed) {
+    const difference = settings.review(plannedTask(spec, plan, session, settings.redactor, probed.digest()));
+    if (difference) {
+      return { params, result: finish({ status: 'failed', msg: difference, failure: { kind: 'plan-mismatch', hint: 'review the host and make a new plan (--check --save-plan)' } }) };
+    }
+  }
 
   if (plan.changes.length === 0) {
     const verbosity = plan.verbosity !== undefined ? { verbosity: plan.verbosity } : {};
@@ -221,6 +238,22 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
       ...lastOutput(last),
       ...returned,
     }),
+  };
+}
+
+/** The task's plan as a saved plan records it: what an apply compares before it runs the task. */
+function plannedTask(spec: TaskSpec, plan: Plan, session: HostSession, redactor: Redactor, fingerprint: string): Omit<PlannedTask, 'key'> {
+  const changing = plan.changes.length > 0 && !plan.readOnly;
+  const commands = plan.changes.flatMap((change) => change.commands);
+  return {
+    task: spec.name,
+    module: spec.module.name,
+    status: changing ? 'changed' : 'ok',
+    uncertain: changing && Boolean(plan.uncertain),
+    commands: commands.map((command) => redactor.redact(session.preview(command, spec.become).display)),
+    stdin: commands.map(stdinDigest),
+    diffs: redactor.redactValue(plan.changes.flatMap((change) => (change.diff ? [change.diff] : []))) as PlannedTask['diffs'],
+    fingerprint,
   };
 }
 

@@ -1,0 +1,70 @@
+/**
+ * A digest of the host state a planner read: every fact value and every probe output, in the order it
+ * asked for them. Two plans made from the same digest saw the same host; a saved plan carries it so an
+ * apply can tell a host that drifted since review even where the commands happen to come out the same.
+ *
+ * @example
+ *   const recorder = new ProbeFingerprint(session.context(become));
+ *   const plan = await module.plan(params, recorder.context);
+ *   recorder.digest(); // 'sha256 hex'
+ */
+import { createHash } from 'node:crypto';
+import type { Fact } from '../facts.ts';
+import type { HostContext, ProbeOptions } from '../module.ts';
+import type { Script } from '../command.ts';
+import { Secret } from '../secret.ts';
+
+export class ProbeFingerprint {
+  readonly #hash = createHash('sha256');
+  readonly context: HostContext;
+
+  constructor(inner: HostContext) {
+    this.context = {
+      name: inner.name,
+      vars: inner.vars,
+      fact: async <T>(fact: Fact<T>): Promise<T> => {
+        const value = await inner.fact(fact);
+        this.#add(`fact ${fact.key}`, value);
+        return value;
+      },
+      probe: async (script: Script, options?: ProbeOptions) => {
+        const output = await inner.probe(script, options);
+        this.#add(`probe ${script.text}`, options?.fingerprint ? options.fingerprint(output) : output);
+        return output;
+      },
+    };
+  }
+
+  /** sha256 (hex) of everything read so far. */
+  digest(): string {
+    return this.#hash.copy().digest('hex');
+  }
+
+  #add(what: string, value: unknown): void {
+    this.#hash.update(`${what}\n${stableText(value)}\n`);
+  }
+}
+
+/**
+ * A value as text that is the same whenever the value is: object keys sorted, bytes as their sha256
+ * (a slurped file can be large), Maps and Sets by their entries; a Secret as its own sha256, so a changed
+ * secret file is a changed state without the plan holding the secret.
+ */
+export function stableText(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (value === null || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Buffer.isBuffer(value)) return `bytes:${createHash('sha256').update(value).digest('hex')}`;
+  if (value instanceof Secret) return `secret:${createHash('sha256').update(value.reveal()).digest('hex')}`;
+  if (value instanceof Date) return `date:${value.toISOString()}`;
+  if (value instanceof Map) return `map{${[...value.entries()].map(([k, v]) => `${stableText(k)}:${stableText(v)}`).join(',')}}`;
+  if (value instanceof Set) return `set[${[...value].map(stableText).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map(stableText).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined && typeof item !== 'function')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${stableText(item)}`).join(',')}}`;
+  }
+  return typeof value;
+}
