@@ -29,6 +29,8 @@ export interface RunStartInfo {
   skipTags?: string[];
   /** --shard: which part of the selected hosts this run is (cli/shard.ts), for `audit merge`. */
   shard?: ShardInfo;
+  /** `run apply PLAN`: the saved plan this run is held to (sha256 of the file; the dry run that made it). */
+  plan?: { path: string; sha256: string; createdAt: string; runId: string };
 }
 
 /** A shard run's part (index of count, 1-based) and the whole selection it is a part of. */

@@ -4,6 +4,7 @@
  */
 import { execCommand, EXEC_HELP, moduleCommand, MODULE_HELP } from './adhoc-commands.ts';
 import { refuseUndecodableArguments } from './argv-text.ts';
+import { applyCommand, APPLY_HELP } from './apply-command.ts';
 import { auditCommand, AUDIT_HELP } from './audit-command.ts';
 import { describeError } from './describe-error.ts';
 import { inventoryCommand, INVENTORY_HELP } from './inventory-command.ts';
@@ -13,6 +14,8 @@ export const MAIN_HELP = `drover: agentless automation over SSH — typed TypeSc
 
 Usage:
   tsx run PLAYBOOK.ts -i INVENTORY [--check] [--diff] [options]   run a playbook
+  tsx run PLAYBOOK.ts -i INVENTORY --check --save-plan PLAN.json  save the dry run's plan for review
+  tsx run apply PLAN.json -i INVENTORY                            apply it exactly as reviewed
   tsx run exec PATTERN -i INVENTORY -- COMMAND…                    one shell command on many hosts
   tsx run module PATTERN -i INVENTORY MODULE key=value…            one module on many hosts
   tsx run inventory -i INVENTORY --list | --graph                  show the inventory
@@ -27,6 +30,7 @@ const HELP_BY_COMMAND: Record<string, string> = {
   module: MODULE_HELP,
   inventory: INVENTORY_HELP,
   audit: AUDIT_HELP,
+  apply: APPLY_HELP,
   playbook: PLAYBOOK_HELP,
 };
 
@@ -51,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inventoryCommand(rest);
       case 'audit':
         return await auditCommand(rest);
+      case 'apply':
+        return await applyCommand(rest);
       default:
         return await playbookCommand(argv);
     }

@@ -1,17 +1,23 @@
 /** `run PLAYBOOK.ts -i INVENTORY [options]`: loads a TypeScript playbook and runs it. */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { osFacts } from '../../modules/facts/os.ts';
 import { registry } from '../../modules/registry.ts';
 import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
 import { checkTemplates } from '../engine/template-preflight.ts';
+import type { RunStartInfo } from '../events.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
+import type { PlanReview } from '../planned-task.ts';
+import { toPlain } from '../plain-value.ts';
+import { Redactor } from '../secret.ts';
 import { gitInfo } from './git-info.ts';
 import { extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from './extra-vars.ts';
-import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
-import { prepareAudit, startRun } from './run-context.ts';
+import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
+import { prepareAudit, startRun, type RunContext } from './run-context.ts';
+import { checkPlanPath, PLAN_FORMAT, PlanRecorder, writeSavedPlan } from './saved-plan.ts';
 import { applyShard } from './shard.ts';
 import { loadTargets } from './targets.ts';
 import { typeCheckPlaybook } from './typecheck.ts';
@@ -33,31 +39,126 @@ Playbook options:
   -e, --extra-vars VARS         key=value (several, shell-quoted), @FILE (YAML or JSON) or a JSON object;
                                 repeatable, later wins; above every inventory variable, checked by the
                                 playbook's vars schema (key=value text typed by it: port=8080 → 8080)
+      --save-plan FILE          with --check: write the reviewed plan to FILE (never overwritten; written
+                                when the run ends): per host and task the commands, diffs and a fingerprint
+                                of the state probed, with the playbook's and inventory's hashes; apply it
+                                with \`run apply FILE -i INVENTORY\` (see \`run apply --help\`)
 ${COMMON_HELP}`;
 
 export async function playbookCommand(argv: string[]): Promise<number> {
   // Taken out before the common options are parsed: only this command has it.
   const typecheck = !argv.includes('--no-typecheck');
-  const { options, positionals, extraLists } = parseCommonOptions(
+  const { options, positionals, extra, extraLists } = parseCommonOptions(
     argv.filter((arg) => arg !== '--no-typecheck'),
-    { 'extra-vars': { type: 'string', short: 'e', multiple: true } },
+    { 'extra-vars': { type: 'string', short: 'e', multiple: true }, 'save-plan': { type: 'string' } },
   );
   if (options.help) {
     process.stdout.write(`${PLAYBOOK_HELP}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`expected one playbook file, got ${positionals.length ? positionals.join(' ') : 'none'} (see --help)`);
-  const playbookPath = resolve(positionals[0]!);
+  const savePlan = extra['save-plan'] as string | undefined;
+  if (savePlan !== undefined && !options.check) throw new UsageError('--save-plan records a dry run for review: use it with --check, then `run apply PLAN -i INVENTORY`');
+  const planPath = savePlan !== undefined ? checkPlanPath(savePlan) : undefined;
+  const recorder = planPath ? new PlanRecorder() : undefined;
+  return runPlaybookFile({
+    options,
+    playbookPath: resolve(positionals[0]!),
+    typecheck,
+    extraVarArgs: extraLists['extra-vars'] ?? [],
+    review: recorder?.review,
+    afterRun:
+      recorder &&
+      ((run, identity) => {
+        const problems = [
+          ...[...run.state.failedHosts].map((host) => `${host} failed`),
+          ...[...run.state.unreachableHosts].map((host) => `${host} was unreachable`),
+          ...(run.state.stopReason === 'interrupted' ? ['the dry run was interrupted'] : []),
+          ...(run.state.runFailures > 0 ? ['the dry run failed outside any host'] : []),
+        ];
+        const { sha256 } = writeSavedPlan(planPath!, {
+          format: PLAN_FORMAT,
+          createdAt: identity.startedAt,
+          runId: run.runId,
+          operator: identity.operator,
+          controller: hostname(),
+          playbook: identity.playbook,
+          inventory: identity.inventory,
+          ...(options.limit !== undefined && { limit: options.limit }),
+          tags: options.tags,
+          skipTags: options.skipTags,
+          ...(identity.extraVars && { extraVars: identity.extraVars }),
+          complete: problems.length === 0,
+          problems,
+          hosts: Object.fromEntries(recorder.hosts),
+        });
+        process.stderr.write(`plan saved: ${planPath} (sha256 ${sha256})${problems.length ? ` — incomplete, cannot be applied: ${problems.join('; ')}` : ''}\n`);
+      }),
+  });
+}
+
+/** What a playbook run is, as a saved plan records it and an apply checks it. */
+export interface RunIdentity {
+  playbook: { path: string; sha256: string };
+  inventory: { path: string; sha256: string } | null;
+  /** The -e variables as the audit log records them, as plain data with secrets masked. */
+  extraVars?: Record<string, { value: unknown; from: string }>;
+  /** The hosts the run selected. */
+  hosts: string[];
+  operator: string;
+  /** ISO 8601 time the run started. */
+  startedAt: string;
+}
+
+/** A playbook run, as `run PLAYBOOK` and `run apply PLAN` both make it. */
+export interface PlaybookFileRun {
+  options: CommonOptions;
+  playbookPath: string;
+  typecheck: boolean;
+  extraVarArgs: string[];
+  /** Refuses (throws a UsageError) before the playbook is loaded: an apply whose plan does not fit. */
+  preflight?: (identity: RunIdentity) => void;
+  /** Refuses before any host is contacted, given the hosts selected. */
+  checkHosts?: (hosts: string[]) => void;
+  /** Added to run-start (the plan an apply follows). */
+  info?: Pick<RunStartInfo, 'plan'>;
+  /** Each task's plan before it runs (saved plans). */
+  review?: PlanReview;
+  /** After the plays, before the run closes: failures the plays alone cannot see. */
+  afterPlays?: (run: RunContext) => void;
+  /** After the run closed. */
+  afterRun?: (run: RunContext, identity: RunIdentity) => void;
+}
+
+export async function runPlaybookFile(request: PlaybookFileRun): Promise<number> {
+  const { options, playbookPath } = request;
   if (!existsSync(playbookPath)) throw new UsageError(`playbook ${playbookPath} does not exist`);
-  if (typecheck) await checkTypes(playbookPath);
-  const playbook = await loadPlaybook(playbookPath);
-  const extraVars = parseExtraVars(extraLists['extra-vars'] ?? []);
+  // Hashed before the type check and the import: what an apply checks against its plan is what runs.
+  const playbookSha256 = createHash('sha256').update(readFileSync(playbookPath)).digest('hex');
+  const extraVars = parseExtraVars(request.extraVarArgs);
   const targets = withExtraVars(await loadTargets(options), extraVars);
+  const masked = new Redactor();
+  for (const value of extraVarSecrets(extraVars)) masked.add(value);
+  const identity: RunIdentity = {
+    playbook: { path: playbookPath, sha256: playbookSha256 },
+    inventory: targets.source,
+    ...(extraVars.size > 0 && {
+      extraVars: masked.redactValue(toPlain(recordedExtraVars(extraVars))) as RunIdentity['extraVars'],
+    }),
+    hosts: [],
+    operator: process.env.SUDO_USER ? `${process.env.SUDO_USER} (as ${userInfo().username})` : userInfo().username,
+    startedAt: new Date().toISOString(),
+  };
+  request.preflight?.(identity);
+  if (request.typecheck) await checkTypes(playbookPath);
+  const playbook = await loadPlaybook(playbookPath);
 
   // Every host any play will touch must have the playbook's variables before anything runs anywhere.
   const selected = uniqueTargets(playbook.plays.flatMap((play) => targets.select(play.hosts, { allowEmpty: true, ignoreShard: true })));
   if (selected.length === 0) throw new UsageError(noHostsMessage(playbook, targets.source?.path, options.limit));
   const { hosts, record: shard, warnings: shardWarnings } = applyShard(selected, options.shard);
+  identity.hosts = hosts.map((host) => host.name);
+  request.checkHosts?.(identity.hosts);
   const typedExtra = typeExtraVars(playbook.vars, extraVars);
   if (typedExtra.errors.length > 0) {
     throw new UsageError(`extra variables do not fit the playbook's vars schema; nothing was run:\n  ${typedExtra.errors.join('\n  ')}`);
@@ -83,7 +184,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
     secrets: extraVarSecrets(extraVars),
     info: {
       runKind: 'playbook',
-      playbook: { path: playbookPath, sha256: createHash('sha256').update(readFileSync(playbookPath)).digest('hex') },
+      playbook: identity.playbook,
       git: gitInfo(playbookPath),
       inventory: targets.source,
       mode: options.check ? 'check' : 'apply',
@@ -93,6 +194,7 @@ export async function playbookCommand(argv: string[]): Promise<number> {
       tags: options.tags,
       skipTags: options.skipTags,
       shard,
+      ...request.info,
     },
   });
   for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
@@ -111,10 +213,13 @@ export async function playbookCommand(argv: string[]): Promise<number> {
       clock: run.clock,
       modules: registry,
       osFact: osFacts,
+      review: request.review,
     });
+    request.afterPlays?.(run);
   } finally {
     const code = await run.finish();
     process.exitCode = code;
+    request.afterRun?.(run, identity);
   }
   return Number(process.exitCode);
 }
