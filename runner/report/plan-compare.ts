@@ -46,7 +46,9 @@ function listDifference(what: string, saved: string[], fresh: string[], lines: s
     if (before === after) continue;
     if (before === undefined) lines.push(`  ${what} ${index + 1} is new:\n${indent(after!, '    + ')}`);
     else if (after === undefined) lines.push(`  ${what} ${index + 1} is gone:\n${indent(before, '    - ')}`);
-    else lines.push(`  ${what} ${index + 1} differs:\n${indent(before, '    - ')}\n${indent(after, '    + ')}`);
+    else if (!before.includes('\n') && !after.includes('\n')) lines.push(`  ${what} ${index + 1} differs:\n    - ${before}\n    + ${after}`);
+    // A script: only the lines that differ, with a little context, as a unified diff.
+    else lines.push(`  ${what} ${index + 1} differs:\n${indent(renderDiff({ kind: 'file', path: `${what} ${index + 1}`, before, after }), '    ')}`);
   }
 }
 
