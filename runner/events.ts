@@ -77,6 +77,8 @@ export type RunEvent =
       echoed?: boolean /** Skipped by --tags/--skip-tags: the terminal shows these only with -v. */;
       byTags?: boolean /** A failure the playbook ignores (ignoreErrors): counted as ignored, not failed. */;
       ignored?: boolean;
+      /** The task's key in a saved plan (`1.2 write motd`), when the run records or applies one. */
+      key?: string;
     }
   /** An attempt of a task with a retry policy did not succeed; another follows after `delaySeconds`. */
   | {

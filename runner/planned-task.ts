@@ -21,6 +21,8 @@ export interface PlannedTask {
   task: string;
   module: string;
   status: PlannedStatus;
+  /** The changes in words ("create /etc/motd (28 bytes)"), for people reading the plan; not compared (the diffs and commands are). */
+  changes: string[];
   /** Check mode cannot know the outcome (a command): "would run". */
   uncertain: boolean;
   /** Each command as displayed (the script body, with the become prefix), secrets masked. */

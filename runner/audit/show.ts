@@ -20,6 +20,13 @@ export function showAuditLog(text: string): string {
   return out.join('\n');
 }
 
+/** `\n    plan: FILE sha256 … (dry run RUN-ID)` for an apply's run-start. */
+function planLine(plan: unknown): string {
+  if (!plan || typeof plan !== 'object') return '';
+  const { path, sha256, runId, createdAt } = plan as Record<string, unknown>;
+  return `\n    plan: ${printable(String(path))} sha256 ${String(sha256)} (dry run ${String(runId)} of ${String(createdAt)})`;
+}
+
 /** ` · shard 2/4 (5 of 20 hosts)` for a --shard run's run-start. */
 function shardLine(shard: unknown): string {
   if (!shard || typeof shard !== 'object') return '';
@@ -36,7 +43,7 @@ function formatRecord(r: Record<string, unknown>): string {
     case 'run-start':
       return `${prefix} RUN ${String(r.runId)} by ${String(r.operator)} on ${String(r.controller)} · ${String(r.mode)} · ${
         (r.playbook as { path?: string } | undefined)?.path ?? String(r.runKind)
-      }${shardLine(r.shard)}\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.map((host) => printable(String(host))).join(', ') ?? ''}`;
+      }${shardLine(r.shard)}${planLine(r.plan)}\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.map((host) => printable(String(host))).join(', ') ?? ''}`;
     case 'merge': {
       const parts = (r.parts as Array<Record<string, unknown>> | undefined) ?? [];
       const missing = (r.missing as number[] | undefined) ?? [];

@@ -121,6 +121,7 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
         ...(r.checkModeOverride && { checkModeOverride: r.checkModeOverride }),
         ...(r.condition && { condition: r.condition }),
         ...(r.verbosity !== undefined && { verbosity: r.verbosity }),
+        ...(event.key && { key: event.key }),
       };
     }
     case 'host-output':

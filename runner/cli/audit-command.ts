@@ -10,12 +10,17 @@ import { buildRunReports, type AuditLogInput } from '../report/audit-report.ts';
 import { renderHtml } from '../report/audit-report-html.ts';
 import { renderMarkdown } from '../report/audit-report-markdown.ts';
 import { UsageError } from './options.ts';
+import { planSideBySide } from './plan-side-by-side.ts';
+import { readSavedPlan } from './saved-plan.ts';
 
 export const AUDIT_HELP = `Usage:
   tsx run audit verify [--allowed-signers FILE [--require-signature]] LOG…
                               check each log's hash chain and that it ends with its closing record,
                               and its signature LOG.sig when there is one
   tsx run audit show FILE     print the log for people, then the same verdict (and whether LOG.sig matches)
+  tsx run audit show --plan PLAN.json LOG
+                              a saved plan and its apply's log side by side, task by task on each host;
+                              exit 1 when the log's run-start does not name this plan (by its sha256)
   tsx run audit report [--allowed-signers FILE [--require-signature]] LOG… -o report.html
                               one self-contained page for review: the run's identity, chain and signature
                               verdicts, failures and unreachable hosts first, then each task with the hosts
@@ -85,6 +90,17 @@ export async function auditCommand(argv: string[]): Promise<number> {
       statuses.push(signatureOutcome(signature.status, requireSignature));
     }
     return worst(statuses);
+  }
+  if (action === 'show' && files[0] === '--plan') {
+    if (files.length !== 3) throw new UsageError('expected `audit show --plan PLAN.json LOG` (see audit --help)');
+    const saved = readSavedPlan(files[1]!);
+    const log = readLog(files[2]!);
+    if ('unreadable' in log) throw new UsageError(`cannot read the audit log ${files[2]}: ${log.unreadable}`);
+    const shown = planSideBySide(saved.plan, saved.sha256, saved.path, log.text);
+    process.stdout.write(`${shown.text}\n`);
+    const verdict = verifyChain(log.text);
+    process.stdout.write(`chain: ${describeVerdict(verdict)}\n`);
+    return shown.sameRun ? worst([verdict.status]) : EXIT.broken;
   }
   if (action === 'show') {
     if (files.length !== 1) throw new UsageError('expected `audit show FILE` (see audit --help)');

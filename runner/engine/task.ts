@@ -250,6 +250,7 @@ function plannedTask(spec: TaskSpec, plan: Plan, session: HostSession, redactor:
     module: spec.module.name,
     status: changing ? 'changed' : 'ok',
     uncertain: changing && Boolean(plan.uncertain),
+    changes: redactor.redactValue(plan.changes.map((change) => change.summary)) as string[],
     commands: commands.map((command) => redactor.redact(session.preview(command, spec.become).display)),
     stdin: commands.map(stdinDigest),
     diffs: redactor.redactValue(plan.changes.flatMap((change) => (change.diff ? [change.diff] : []))) as PlannedTask['diffs'],
