@@ -1,0 +1,171 @@
+/**
+ * The pure pieces of saved plans as tables: task keys, the probe fingerprint, the comparison of a
+ * reviewed task with a fresh one, the plan gate's order and leftovers, the plan file (no overwrite,
+ * shape checks) and --max-plan-age durations. Real runs on lab hosts: test/cli/saved-plan.lab.test.ts.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../../../runner/cli/options.ts';
+import { PlanGate } from '../../../runner/cli/plan-gate.ts';
+import { checkPlanPath, parseDuration, PLAN_FORMAT, readSavedPlan, writeSavedPlan, type SavedPlan } from '../../../runner/cli/saved-plan.ts';
+import { sh } from '../../../runner/command.ts';
+import { ProbeFingerprint, stableText } from '../../../runner/engine/probe-fingerprint.ts';
+import { TaskKeys } from '../../../runner/engine/task-keys.ts';
+import type { Fact } from '../../../runner/facts.ts';
+import type { HostContext, ProbeOutput } from '../../../runner/module.ts';
+import type { PlannedTask } from '../../../runner/planned-task.ts';
+import { compareTasks } from '../../../runner/report/plan-compare.ts';
+import { Secret } from '../../../runner/secret.ts';
+
+function task(fields: Partial<PlannedTask> = {}): PlannedTask {
+  return {
+    key: '1.1 motd',
+    task: 'motd',
+    module: 'copy',
+    status: 'changed',
+    changes: ['create /etc/motd (6 bytes)'],
+    uncertain: false,
+    commands: ['install -m 0644 /dev/stdin /etc/motd'],
+    stdin: ['sha256:aa'],
+    diffs: [{ kind: 'file', path: '/etc/motd', before: null, after: 'hello\n' }],
+    fingerprint: 'f'.repeat(64),
+    ...fields,
+  };
+}
+
+function plan(hosts: Record<string, PlannedTask[]>): SavedPlan {
+  return {
+    format: PLAN_FORMAT,
+    createdAt: '2026-12-06T23:00:00.000Z',
+    runId: 'RUN',
+    operator: 'alice',
+    controller: 'ctl',
+    playbook: { path: '/srv/site.ts', sha256: 'a'.repeat(64) },
+    inventory: { path: '/srv/inventory.yaml', sha256: 'b'.repeat(64) },
+    tags: [],
+    skipTags: [],
+    complete: true,
+    problems: [],
+    hosts,
+  };
+}
+
+/** A host context whose facts and probes answer from tables (what the planner would read). */
+function context(facts: Record<string, unknown>, probes: Record<string, ProbeOutput>): HostContext {
+  return {
+    name: 'web1',
+    vars: {},
+    fact: async <T>(fact: Fact<T>) => facts[fact.key] as T,
+    probe: async (script) => probes[script.text] ?? { exitCode: 1, stdout: '', stderr: 'unknown probe' },
+  };
+}
+
+const fileFact = { key: 'file:/etc/motd', script: sh`stat /etc/motd`, parse: () => undefined } as unknown as Fact<unknown>;
+
+describe('saved plans', () => {
+  it('numbers tasks per host and play, handlers apart, so each host has its own sequence', () => {
+    const play1 = { id: Symbol('one') };
+    const play2 = { id: Symbol('two') };
+    const keys = new TaskKeys([play1, play2]);
+    const table: Array<[string, { id: symbol }, boolean, string, string]> = [
+      ['web1', play1, false, 'motd', '1.1 motd'],
+      ['web1', play1, false, 'limits', '1.2 limits'],
+      ['web2', play1, false, 'motd', '1.1 motd'],
+      ['web1', play1, true, 'restart', '1.h1 restart'],
+      ['web1', play2, false, 'motd', '2.1 motd'],
+      ['web1', play1, false, 'again', '1.3 again'],
+    ];
+    for (const [host, play, handler, name, key] of table) expect(keys.next(host, play, handler, name)).to.equal(key);
+  });
+
+  it('fingerprints what the planner read: equal for equal state, different for any change, order-independent object keys', async () => {
+    const digest = async (facts: Record<string, unknown>, probes: Record<string, ProbeOutput>, reads: (c: HostContext) => Promise<unknown>) => {
+      const recorder = new ProbeFingerprint(context(facts, probes));
+      await reads(recorder.context);
+      return recorder.digest();
+    };
+    const readBoth = async (c: HostContext) => {
+      await c.fact(fileFact);
+      await c.probe(sh`cat /etc/motd`);
+    };
+    const probes = { 'cat /etc/motd': { exitCode: 0, stdout: 'hello\n', stderr: '' } };
+    const base = await digest({ 'file:/etc/motd': { mode: 0o644, size: 6 } }, probes, readBoth);
+    expect(await digest({ 'file:/etc/motd': { size: 6, mode: 0o644 } }, probes, readBoth)).to.equal(base);
+    expect(await digest({ 'file:/etc/motd': { mode: 0o600, size: 6 } }, probes, readBoth)).to.not.equal(base);
+    expect(await digest({ 'file:/etc/motd': { mode: 0o644, size: 6 } }, { 'cat /etc/motd': { exitCode: 0, stdout: 'hellO\n', stderr: '' } }, readBoth)).to.not.equal(base);
+    // A probe's own fingerprint function leaves out what changes by itself (apt's clock reading).
+    const clock = (now: string) => digest({}, { 'date +%s': { exitCode: 0, stdout: `#now ${now}\n`, stderr: '' } }, (c) =>
+      c.probe(sh`date +%s`, { fingerprint: (output) => output.stdout.replace(/^#now .*$/m, '#now') }),
+    );
+    expect(await clock('1')).to.equal(await clock('2'));
+  });
+
+  it('writes values stably: bytes and secrets as hashes, never their text', () => {
+    const table: Array<[unknown, string]> = [
+      [{ b: 1, a: [true, null] }, '{"a":[true,null],"b":1}'],
+      [new Map([['k', 1]]), 'map{"k":1}'],
+      [Buffer.from('abc'), 'bytes:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
+    ];
+    for (const [value, text] of table) expect(stableText(value)).to.equal(text);
+    expect(stableText(new Secret('hunter2-secret'))).to.match(/^secret:[0-9a-f]{64}$/).and.not.include('hunter2');
+  });
+
+  it('compares a reviewed task with a fresh one field by field', () => {
+    expect(compareTasks(task(), task())).to.equal(undefined);
+    expect(compareTasks(task(), task({ changes: ['worded otherwise'] }))).to.equal(undefined);
+    const table: Array<[Partial<PlannedTask>, RegExp]> = [
+      [{ status: 'ok', commands: [], stdin: [], diffs: [] }, /status: reviewed "changed", now "ok"[\s\S]*command 1 is gone/],
+      [{ commands: ['install -m 0600 /dev/stdin /etc/motd'] }, /command 1 differs:\n {4}- install -m 0644 \/dev\/stdin \/etc\/motd\n {4}\+ install -m 0600/],
+      [{ stdin: ['sha256:bb'] }, /stdin 1 differs/],
+      [{ diffs: [{ kind: 'file', path: '/etc/motd', before: 'old\n', after: 'hello\n' }] }, /diff 1 differs:\n {4}reviewed:\n[\s\S]*now:\n[\s\S]*-old/],
+      [{ fingerprint: 'e'.repeat(64) }, /probed state: the host read differently than at review \(fingerprint ffffffffffff → eeeeeeeeeeee\)/],
+      [{ module: 'template' }, /module: reviewed "copy", now "template"/],
+    ];
+    for (const [fresh, message] of table) expect(compareTasks(task(), task(fresh))).to.match(message);
+  });
+
+  it('holds each host to its reviewed tasks in order, and tells what a host did not reach', () => {
+    const gate = new PlanGate(plan({ web1: [task(), task({ key: '1.2 limits', task: 'limits' })] }), '/srv/plan.json');
+    expect(gate.review('web1', task())).to.equal(undefined);
+    expect(gate.unreached('web1').map((t) => t.key)).to.deep.equal(['1.2 limits']);
+    expect(gate.review('web1', task({ key: '1.2 other', task: 'other' }))).to.match(/the reviewed task number 2 on web1 is "1\.2 limits", this run reached "1\.2 other"/);
+    expect(gate.review('web1', task({ key: '1.3 extra' }))).to.match(/task "1\.3 extra" was not reviewed \(the plan has 2 task\(s\) on web1/);
+    expect(gate.review('web9', task())).to.match(/web9 is not in the plan \/srv\/plan\.json/);
+    expect(gate.review('web1', task())).to.not.equal(undefined);
+  });
+
+  it('writes a plan file once, never over another, and reads back only a drover plan', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-plan-unit-'));
+    const path = join(dir, 'plan.json');
+    const saved = plan({ web1: [task()] });
+    const { sha256 } = writeSavedPlan(checkPlanPath(path), saved);
+    const read = readSavedPlan(path);
+    expect(read.plan).to.deep.equal(saved);
+    expect(read.sha256).to.equal(sha256);
+    expect(() => checkPlanPath(path)).to.throw(UsageError, /never overwritten/);
+    expect(() => writeSavedPlan(path, plan({}))).to.throw(UsageError, /appeared during the run/);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).to.deep.equal(saved);
+    const bad = join(dir, 'bad.json');
+    for (const [text, problem] of [
+      ['{', /is not JSON/],
+      ['{"format":"other"}', /format "other", expected drover-plan\/1/],
+      [JSON.stringify({ ...saved, hosts: { web1: [{ key: 'k' }] } }), /host web1: a task without key, commands, stdin or diffs/],
+    ] as const) {
+      writeFileSync(bad, text);
+      expect(() => readSavedPlan(bad)).to.throw(UsageError, problem);
+    }
+  });
+
+  it('reads --max-plan-age durations', () => {
+    const table: Array<[string, number]> = [
+      ['24h', 86_400_000],
+      ['30m', 1_800_000],
+      ['7d', 604_800_000],
+      ['90', 90_000],
+    ];
+    for (const [text, ms] of table) expect(parseDuration('--max-plan-age', text)).to.equal(ms);
+    for (const text of ['0', '1w', '-5m', '']) expect(() => parseDuration('--max-plan-age', text)).to.throw(UsageError, /--max-plan-age takes a duration/);
+  });
+});
