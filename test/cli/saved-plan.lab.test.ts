@@ -187,6 +187,26 @@ describeOnLab('saved plans against lab hosts', 3, (lab) => {
     expect(await hostState(targets())).to.deep.equal(targets().map(() => ({ motd: '-\n', settings: '-\n', cache: false })));
   });
 
+  it('applies a plan whose probes read a clock, timestamps and live counters (apt, iptables)', async function () {
+    this.timeout(TIMEOUT_MS);
+    const rule = '-A INPUT -p udp -m udp --dport 9 -m comment --comment drover-test-plan10 -j DROP';
+    const dropRule = () => Promise.all(targets().map((target) => onHost(target, `iptables -D ${rule.slice(3)} 2>/dev/null; true`)));
+    await dropRule();
+    try {
+      const { path } = await savePlan(join(ROOT, 'test/fixtures/playbooks/saved-plan-volatile.ts'));
+      // apt's probe reads the host's clock in seconds: the apply's reading is another.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const applied = await apply(path);
+      expect(applied.code, describeRun(applied)).to.equal(0);
+      for (const target of targets()) {
+        const rules = await onHost(target, 'iptables -S INPUT');
+        expect(rules.stdout.split('\n')).to.include(rule);
+      }
+    } finally {
+      await dropRule();
+    }
+  });
+
   it('refuses a plan older than --max-plan-age, before any host is touched', async function () {
     this.timeout(TIMEOUT_MS);
     const { path } = await savePlan();
