@@ -69,8 +69,9 @@ export async function playbookCommand(argv: string[]): Promise<number> {
     review: recorder?.review,
     afterRun:
       recorder &&
-      ((run, identity) => {
+      ((run, identity, threw) => {
         const problems = [
+          ...(threw ? ['the dry run stopped on an error'] : []),
           ...[...run.state.failedHosts].map((host) => `${host} failed`),
           ...[...run.state.unreachableHosts].map((host) => `${host} was unreachable`),
           ...(run.state.stopReason === 'interrupted' ? ['the dry run was interrupted'] : []),
@@ -126,8 +127,8 @@ export interface PlaybookFileRun {
   review?: PlanReview;
   /** After the plays, before the run closes: failures the plays alone cannot see. */
   afterPlays?: (run: RunContext) => void;
-  /** After the run closed. */
-  afterRun?: (run: RunContext, identity: RunIdentity) => void;
+  /** After the run closed; `threw`: it ended on an error (not a host's failure), which is then rethrown. */
+  afterRun?: (run: RunContext, identity: RunIdentity, threw: boolean) => void;
 }
 
 export async function runPlaybookFile(request: PlaybookFileRun): Promise<number> {
@@ -198,6 +199,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
     },
   });
   for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
+  let threw = true;
   try {
     await runPlaybook(playbook, vars, {
       check: options.check,
@@ -216,10 +218,11 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
       review: request.review,
     });
     request.afterPlays?.(run);
+    threw = false;
   } finally {
     const code = await run.finish();
     process.exitCode = code;
-    request.afterRun?.(run, identity);
+    request.afterRun?.(run, identity, threw);
   }
   return Number(process.exitCode);
 }
