@@ -64,7 +64,8 @@ export function checkPlanPath(path: string): string {
 export function writeSavedPlan(path: string, plan: SavedPlan): { sha256: string } {
   const text = `${JSON.stringify(plan, null, 2)}\n`;
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(temporary, 'wx', 0o644);
+  // Readable by its owner only, as an audit log is: diffs hold file contents.
+  const fd = openSync(temporary, 'wx', 0o600);
   try {
     writeSync(fd, text);
     fsyncSync(fd);

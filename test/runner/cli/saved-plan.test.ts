@@ -4,7 +4,7 @@
  * shape checks) and --max-plan-age durations. Real runs on lab hosts: test/cli/saved-plan.lab.test.ts.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../runner/cli/options.ts';
@@ -144,6 +144,7 @@ describe('saved plans', () => {
     const read = readSavedPlan(path);
     expect(read.plan).to.deep.equal(saved);
     expect(read.sha256).to.equal(sha256);
+    expect(statSync(path).mode & 0o777).to.equal(0o600);
     expect(() => checkPlanPath(path)).to.throw(UsageError, /never overwritten/);
     expect(() => writeSavedPlan(path, plan({}))).to.throw(UsageError, /appeared during the run/);
     expect(JSON.parse(readFileSync(path, 'utf8'))).to.deep.equal(saved);
