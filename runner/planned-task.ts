@@ -43,7 +43,6 @@ export function stdinDigest(command: Command): string {
   return `stream of ${stdin.size} bytes`;
 }
 
-
 /**
  * The engine's hook into saved plans, called for each task on each host once it is planned and before
  * anything of it runs. A check run records (returns undefined); an apply compares with the reviewed

@@ -56,7 +56,9 @@ export async function applyCommand(argv: string[]): Promise<number> {
   const maxAgeMs = parseDuration('--max-plan-age', maxAgeText);
   const { plan, sha256, path } = readSavedPlan(positionals[0]!);
   if (!plan.complete) {
-    throw new UsageError(`the plan ${path} comes from a dry run that did not complete (${plan.problems.join('; ')}): nothing was run; fix that and make a new plan`);
+    throw new UsageError(
+      `the plan ${path} comes from a dry run that did not complete (${plan.problems.join('; ')}): nothing was run; fix that and make a new plan`,
+    );
   }
   const ageMs = Date.now() - Date.parse(plan.createdAt);
   if (ageMs > maxAgeMs) {
@@ -68,7 +70,9 @@ export async function applyCommand(argv: string[]): Promise<number> {
   if (extraVarArgs.length === 0 && plan.extraVars) {
     const args = [...new Set(Object.values(plan.extraVars).map((entry) => entry.from.replace(/^-e /, '')))];
     if (args.some((arg) => arg.includes(MASK))) {
-      throw new UsageError(`the plan ${path} was made with extra variables holding secrets, which a plan does not keep: pass the same -e arguments as the dry run`);
+      throw new UsageError(
+        `the plan ${path} was made with extra variables holding secrets, which a plan does not keep: pass the same -e arguments as the dry run`,
+      );
     }
     extraVarArgs.push(...args);
   }
@@ -84,12 +88,16 @@ export async function applyCommand(argv: string[]): Promise<number> {
         throw new UsageError(`${what} since the plan ${path} was made (${plan.createdAt}): nothing was run; review a new plan (--check --save-plan)`);
       };
       if (identity.playbook.sha256 !== plan.playbook.sha256) {
-        refuse(`the playbook ${plan.playbook.path} changed (sha256 ${plan.playbook.sha256.slice(0, 12)}… reviewed, ${identity.playbook.sha256.slice(0, 12)}… now)`);
+        refuse(
+          `the playbook ${plan.playbook.path} changed (sha256 ${plan.playbook.sha256.slice(0, 12)}… reviewed, ${identity.playbook.sha256.slice(0, 12)}… now)`,
+        );
       }
       const reviewedInventory = plan.inventory?.sha256 ?? 'none';
       const inventory = identity.inventory?.sha256 ?? 'none';
       if (inventory !== reviewedInventory) {
-        refuse(`the inventory is not the reviewed one (${plan.inventory?.path ?? 'none'} sha256 ${reviewedInventory.slice(0, 12)}…, now ${identity.inventory?.path ?? 'none'} ${inventory.slice(0, 12)}…)`);
+        refuse(
+          `the inventory is not the reviewed one (${plan.inventory?.path ?? 'none'} sha256 ${reviewedInventory.slice(0, 12)}…, now ${identity.inventory?.path ?? 'none'} ${inventory.slice(0, 12)}…)`,
+        );
       }
       if (JSON.stringify(identity.extraVars ?? {}) !== JSON.stringify(plan.extraVars ?? {})) {
         refuse(`the extra variables differ (reviewed ${JSON.stringify(plan.extraVars ?? {})}, now ${JSON.stringify(identity.extraVars ?? {})})`);

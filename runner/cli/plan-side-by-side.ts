@@ -36,14 +36,21 @@ export function planSideBySide(plan: SavedPlan, planSha256: string, planPath: st
     `plan   ${printable(planPath)} sha256 ${planSha256}`,
     `       made ${plan.createdAt} by ${printable(plan.operator)} on ${printable(plan.controller)} (dry run ${plan.runId}) · ${printable(plan.playbook.path)}`,
     `apply  run ${String(start?.runId ?? '(no run-start)')} by ${printable(String(start?.operator ?? '?'))} at ${String(start?.time ?? '?')} · ${
-      named === undefined ? 'names no plan: this log is not an apply' : sameRun ? 'names this plan (sha256 matches)' : `names ANOTHER plan (sha256 ${String(named)})`
+      named === undefined
+        ? 'names no plan: this log is not an apply'
+        : sameRun
+          ? 'names this plan (sha256 matches)'
+          : `names ANOTHER plan (sha256 ${String(named)})`
     }`,
   ];
   const applied = new Map<string, Map<string, Record<string, unknown>>>();
   for (const record of records) {
     if ((record.kind !== 'task' && record.kind !== 'handler') || typeof record.host !== 'string') continue;
     let byKey = applied.get(record.host);
-    if (!byKey) applied.set(record.host, (byKey = new Map()));
+    if (!byKey) {
+      byKey = new Map();
+      applied.set(record.host, byKey);
+    }
     byKey.set(typeof record.key === 'string' ? record.key : `(no key) ${String(record.task)}`, record);
   }
   const hosts = [...new Set([...Object.keys(plan.hosts), ...applied.keys()])].sort();

@@ -58,7 +58,8 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(`expected one playbook file, got ${positionals.length ? positionals.join(' ') : 'none'} (see --help)`);
   const savePlan = extra['save-plan'] as string | undefined;
-  if (savePlan !== undefined && !options.check) throw new UsageError('--save-plan records a dry run for review: use it with --check, then `run apply PLAN -i INVENTORY`');
+  if (savePlan !== undefined && !options.check)
+    throw new UsageError('--save-plan records a dry run for review: use it with --check, then `run apply PLAN -i INVENTORY`');
   const planPath = savePlan !== undefined ? checkPlanPath(savePlan) : undefined;
   const recorder = planPath ? new PlanRecorder() : undefined;
   return runPlaybookFile({
@@ -93,7 +94,9 @@ export async function playbookCommand(argv: string[]): Promise<number> {
           problems,
           hosts: Object.fromEntries(recorder.hosts),
         });
-        process.stderr.write(`plan saved: ${planPath} (sha256 ${sha256})${problems.length ? ` — incomplete, cannot be applied: ${problems.join('; ')}` : ''}\n`);
+        process.stderr.write(
+          `plan saved: ${planPath} (sha256 ${sha256})${problems.length ? ` — incomplete, cannot be applied: ${problems.join('; ')}` : ''}\n`,
+        );
       }),
   });
 }

@@ -43,7 +43,10 @@ export class PlanRecorder {
 
   readonly review: PlanReview = (host, planned) => {
     let tasks = this.hosts.get(host);
-    if (!tasks) this.hosts.set(host, (tasks = []));
+    if (!tasks) {
+      tasks = [];
+      this.hosts.set(host, tasks);
+    }
     tasks.push(planned);
     return undefined;
   };
@@ -75,7 +78,9 @@ export function writeSavedPlan(path: string, plan: SavedPlan): { sha256: string 
   try {
     linkSync(temporary, path);
   } catch (error) {
-    throw new UsageError(`cannot save the plan as ${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file appeared during the run; it is left as it is' : String(error)}`);
+    throw new UsageError(
+      `cannot save the plan as ${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file appeared during the run; it is left as it is' : String(error)}`,
+    );
   } finally {
     unlinkSync(temporary);
   }

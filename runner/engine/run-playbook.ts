@@ -345,9 +345,23 @@ function makeTasks(
     const key = options.review && taskKeysOf.get(options.state)?.next(target.name, play, handler, name);
     const review = key ? (planned: Parameters<NonNullable<TaskSpec['review']>>[0]) => options.review!(target.name, { key, ...planned }) : undefined;
     if (!handler && !selectByTags(tags, options.tags)) {
-      const skippedDifference = review?.({ task: name, module: module.name, status: 'skipped', uncertain: false, changes: [], commands: [], stdin: [], diffs: [], fingerprint: null });
+      const skippedDifference = review?.({
+        task: name,
+        module: module.name,
+        status: 'skipped',
+        uncertain: false,
+        changes: [],
+        commands: [],
+        stdin: [],
+        diffs: [],
+        fingerprint: null,
+      });
       if (skippedDifference) {
-        const refused: TaskResult = { ...skippedResult(target.name, name, module.name, options.check, skippedDifference), status: 'failed', failure: { kind: 'plan-mismatch' } };
+        const refused: TaskResult = {
+          ...skippedResult(target.name, name, module.name, options.check, skippedDifference),
+          status: 'failed',
+          failure: { kind: 'plan-mismatch' },
+        };
         options.state.count(refused);
         options.bus.emit({ kind: 'task-result', result: refused, params: recordedParams(module, params), handler, key });
         recordFailure(refused, options);
@@ -370,7 +384,15 @@ function makeTasks(
     options.state.count(run.result, ignored);
     const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
     if (echoed) options.bus.emit({ kind: 'host-output', host: target.name, exitCode: run.result.rc, stdout: run.result.stdout, stderr: run.result.stderr });
-    options.bus.emit({ kind: 'task-result', result: run.result, params: run.params, handler, ...(options.adhoc && { echoed }), ...(ignored && { ignored }), ...(key && { key }) });
+    options.bus.emit({
+      kind: 'task-result',
+      result: run.result,
+      params: run.params,
+      handler,
+      ...(options.adhoc && { echoed }),
+      ...(ignored && { ignored }),
+      ...(key && { key }),
+    });
     if (run.result.status === 'failed' || run.result.status === 'unreachable') {
       if (taskOptions.ignoreErrors && run.result.status === 'failed') return run.result;
       recordFailure(run.result, options);

@@ -12,7 +12,7 @@ export class TaskKeys {
   readonly #counters = new Map<string, number>();
 
   constructor(plays: ReadonlyArray<Pick<Play<any, unknown, string, string>, 'id'>>) {
-    plays.forEach((play, index) => this.#playNumbers.set(play.id, index + 1));
+    for (const [index, play] of plays.entries()) this.#playNumbers.set(play.id, index + 1);
   }
 
   /** The next key on this host in this play; handlers are counted apart from tasks. */

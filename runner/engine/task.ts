@@ -125,7 +125,14 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   if (settings.review && probed) {
     const difference = settings.review(plannedTask(spec, plan, session, settings.redactor, probed.digest()));
     if (difference) {
-      return { params, result: finish({ status: 'failed', msg: difference, failure: { kind: 'plan-mismatch', hint: 'review the host and make a new plan (--check --save-plan)' } }) };
+      return {
+        params,
+        result: finish({
+          status: 'failed',
+          msg: difference,
+          failure: { kind: 'plan-mismatch', hint: 'review the host and make a new plan (--check --save-plan)' },
+        }),
+      };
     }
   }
 

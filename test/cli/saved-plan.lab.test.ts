@@ -86,7 +86,11 @@ describeOnLab('saved plans against lab hosts', 3, (lab) => {
     expect(plan.complete).to.equal(true);
     expect(plan.playbook.sha256).to.equal(createHash('sha256').update(readFileSync(FIXTURE)).digest('hex'));
     expect(plan.inventory?.sha256).to.equal(createHash('sha256').update(readFileSync(inventoryPath)).digest('hex'));
-    expect(Object.keys(plan.hosts).sort()).to.deep.equal(targets().map((target) => target.name).sort());
+    expect(Object.keys(plan.hosts).sort()).to.deep.equal(
+      targets()
+        .map((target) => target.name)
+        .sort(),
+    );
     for (const target of targets()) {
       const tasks = plan.hosts[target.name]!;
       expect(tasks.map((task) => task.key)).to.deep.equal(['1.1 motd', '1.2 limit line', '2.1 cache directory']);
@@ -106,16 +110,19 @@ describeOnLab('saved plans against lab hosts', 3, (lab) => {
 
     const applied = await apply(path);
     expect(applied.code, describeRun(applied)).to.equal(0);
-    expect(await hostState(targets())).to.deep.equal(
-      targets().map((target) => ({ motd: `reviewed on Sunday on ${target.name}\n`, settings: 'max_connections=10\n', cache: true })),
-    );
+    expect(await hostState(targets())).to.deep.equal(targets().map((target) => ({ motd: `reviewed on Sunday on ${target.name}\n`, settings: 'max_connections=10\n', cache: true })));
     const records = readFileSync(join(work, 'apply.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     const planSha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
     expect(records[0]!.plan).to.include({ sha256: planSha256, runId: plan.runId });
-    expect(records.filter((record) => record.kind === 'task').map((record) => `${String(record.host)} ${String(record.key)} ${String(record.status)}`).sort()).to.deep.equal(
+    expect(
+      records
+        .filter((record) => record.kind === 'task')
+        .map((record) => `${String(record.host)} ${String(record.key)} ${String(record.status)}`)
+        .sort(),
+    ).to.deep.equal(
       targets()
         .flatMap((target) => ['1.1 motd', '1.2 limit line', '2.1 cache directory'].map((key) => `${target.name} ${key} changed`))
         .sort(),

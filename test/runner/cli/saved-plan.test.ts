@@ -96,9 +96,7 @@ describe('saved plans', () => {
     expect(await digest({ 'file:/etc/motd': { mode: 0o600, size: 6 } }, probes, readBoth)).to.not.equal(base);
     expect(await digest({ 'file:/etc/motd': { mode: 0o644, size: 6 } }, { 'cat /etc/motd': { exitCode: 0, stdout: 'hellO\n', stderr: '' } }, readBoth)).to.not.equal(base);
     // A probe's own fingerprint function leaves out what changes by itself (apt's clock reading).
-    const clock = (now: string) => digest({}, { 'date +%s': { exitCode: 0, stdout: `#now ${now}\n`, stderr: '' } }, (c) =>
-      c.probe(sh`date +%s`, { fingerprint: (output) => output.stdout.replace(/^#now .*$/m, '#now') }),
-    );
+    const clock = (now: string) => digest({}, { 'date +%s': { exitCode: 0, stdout: `#now ${now}\n`, stderr: '' } }, (c) => c.probe(sh`date +%s`, { fingerprint: (output) => output.stdout.replace(/^#now .*$/m, '#now') }));
     expect(await clock('1')).to.equal(await clock('2'));
   });
 
@@ -109,7 +107,9 @@ describe('saved plans', () => {
       [Buffer.from('abc'), 'bytes:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
     ];
     for (const [value, text] of table) expect(stableText(value)).to.equal(text);
-    expect(stableText(new Secret('hunter2-secret'))).to.match(/^secret:[0-9a-f]{64}$/).and.not.include('hunter2');
+    expect(stableText(new Secret('hunter2-secret')))
+      .to.match(/^secret:[0-9a-f]{64}$/)
+      .and.not.include('hunter2');
   });
 
   it('compares a reviewed task with a fresh one field by field', () => {

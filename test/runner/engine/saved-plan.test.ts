@@ -113,11 +113,7 @@ async function reviewedPlan(): Promise<SavedPlan> {
 describe('saved plans in the engine', () => {
   it('records tasks and the handlers they notify under stable keys, and an unchanged apply runs them all', async () => {
     const plan = await reviewedPlan();
-    expect(plan.hosts.a!.map((task) => `${task.key} ${task.status} ${task.commands.join(';')}`)).to.deep.equal([
-      '1.1 write config changed step write-plain',
-      '1.2 tune changed step tune',
-      '1.h1 restart app changed step restart',
-    ]);
+    expect(plan.hosts.a!.map((task) => `${task.key} ${task.status} ${task.commands.join(';')}`)).to.deep.equal(['1.1 write config changed step write-plain', '1.2 tune changed step tune', '1.h1 restart app changed step restart']);
     const gate = new PlanGate(plan, 'plan.json');
     const applied = await run({ check: false, review: gate.review });
     expect(applied.state.exitCode()).to.equal(0);
