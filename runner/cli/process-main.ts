@@ -9,6 +9,14 @@ import { reportStrayError } from './run-context.ts';
 import { stopRequests } from './stop-requests.ts';
 
 stopRequests.watchProcess();
+// A reader that goes away (`drover audit show LOG | head`) is not a failure of the command: what it still
+// prints is dropped and it finishes as it would have, with its own status. A run goes on and closes its
+// audit log; the log, not the terminal, is the record.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') reportStrayError(error);
+  });
+}
 process.on('uncaughtException', (error) => reportStrayError(error));
 process.on('unhandledRejection', (reason) => reportStrayError(reason));
 

@@ -4,6 +4,7 @@
  * to answer (NUL in a command, a refused become password, ignored failures) use a real lab host over SSH.
  */
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,26 @@ describe('faults: clear errors (issue 8 item 17)', function () {
       const run = await runCli(['exec', 'all', '-i', refusingInventory(), '--audit-log', '/proc/x/y.jsonl', '--', 'true'], { timeoutMs: 60_000 });
       expectClearError(run, '/proc/x/y.jsonl', /cannot create the directory \/proc\/x/);
       expect(run.durationMs).to.be.lessThan(60_000);
+    });
+  });
+
+  describe('a reader that goes away', () => {
+    it('`audit show LOG | head`: the rest is dropped quietly and the command exits with its own status', async () => {
+      // 200 unreachable hosts: a log of a few hundred records, far more than one pipe buffer of `audit show`.
+      const log = auditPath();
+      const inventory = file('all:\n  hosts:\n    u[1:200]:\n      ansible_host: 127.0.0.1\n      ansible_port: 9\n');
+      expect((await runCli(['exec', 'all', '-i', inventory, '--audit-log', log, '--', 'true'])).code).to.equal(4);
+      const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolveRun, reject) => {
+        const child = spawn(process.execPath, [join(ROOT, 'bin/drover.js'), 'audit', 'show', log], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let errors = '';
+        child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+        // Like `head -1`: read the first chunk, then close the pipe.
+        child.stdout.once('data', () => child.stdout.destroy());
+        child.on('error', reject);
+        child.on('close', (exitCode) => resolveRun({ code: exitCode, stderr: errors }));
+      });
+      expect(stderr).to.equal('');
+      expect(code).to.equal(0);
     });
   });
 
