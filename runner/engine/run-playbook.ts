@@ -172,6 +172,7 @@ async function runHostPlay(
     shared.hostDone(target.name, new RunOnceUnavailable('stopping', 'the run stopped before its play started'));
     return;
   }
+  shared.hostStarted(target.name);
   const entries = handlerEntries(play);
   /** Handler names owed on this host (a notification resolved through names and `listen` topics). */
   const notified = new Set<string>();
@@ -201,7 +202,6 @@ async function runHostPlay(
     const why = await runHandlers(play, entries, target, host, session, notified, options);
     if (why) throw new HostStopped(options.state.haltsHandlers ? 'stopping' : 'failed');
   };
-  shared.hostStarted(target.name);
   const tasks = makeTasks(play, target, session, notified, options, false, entries, flush, { flow: newHostFlow(), shared });
   try {
     const output = await playbookCodeScope.run({ host: target.name, where: play.name }, () => play.tasks(tasks, host, context));
