@@ -68,26 +68,24 @@ async function rescue<R>(name: string, options: BlockOptions<R>, context: BlockC
   flow.rescuing++;
   let value: R | undefined;
   let cleanupFailed: string | undefined;
-  {
-    try {
-      // `always` runs even when the rescue failed (as Ansible's); the first failure is the one named.
-      for (const [part, run] of [
-        ['rescue', options.rescue && (async () => (value = await options.rescue!(failure)))],
-        ['always', options.always],
-      ] as const) {
-        if (!run) continue;
-        try {
-          await run();
-        } catch (error) {
-          if (error instanceof HostStopped && error.why === 'stopping') throw error;
-          const at =
-            error instanceof HostStopped ? (flow.lastFailure?.task ?? part) : context.reportError(error, `${context.where} / ${part} of ${name}`, true).task;
-          cleanupFailed ??= at;
-        }
+  try {
+    // `always` runs even when the rescue failed (as Ansible's); the first failure is the one named.
+    for (const [part, run] of [
+      ['rescue', options.rescue && (async () => (value = await options.rescue!(failure)))],
+      ['always', options.always],
+    ] as const) {
+      if (!run) continue;
+      try {
+        await run();
+      } catch (error) {
+        if (error instanceof HostStopped && error.why === 'stopping') throw error;
+        const at =
+          error instanceof HostStopped ? (flow.lastFailure?.task ?? part) : context.reportError(error, `${context.where} / ${part} of ${name}`, true).task;
+        cleanupFailed ??= at;
       }
-    } finally {
-      flow.rescuing--;
     }
+  } finally {
+    flow.rescuing--;
   }
 
   const first = failure.msg.split('\n')[0];

@@ -6,6 +6,8 @@
  * so no host waits for ever.
  */
 import type { Shared } from '../playbook.ts';
+import type { TaskResult } from '../result.ts';
+import { HostStopped, type HostFlow } from './host-flow.ts';
 
 /** Why a waiting host got no shared result. `stopping`: the run was stopping (nothing failed here). */
 export class RunOnceUnavailable extends Error {
@@ -136,4 +138,92 @@ export class RunOnceRegistry {
 
 function unreached(reason: RunOnceUnavailable, name: string, host: string): RunOnceUnavailable {
   return new RunOnceUnavailable(reason.why, `runOnce "${name}" was to run on ${host}: ${reason.message}`);
+}
+
+/** What `t.runOnce` needs of the engine on one host (run-playbook.ts hands these in). */
+export interface RunOnceContext {
+  host: string;
+  play: string;
+  check: boolean;
+  flow: HostFlow;
+  /** Absent in a handler: handlers run per host at the end of the play, there is nothing to share. */
+  registry: RunOnceRegistry | undefined;
+  /** Reports a record; `counted`: also in the recap (a failure of this host). */
+  emit(result: TaskResult, counted: boolean): void;
+  recordFailure(result: TaskResult): void;
+}
+
+/** `t.runOnce` on one host: runs `produce` if this host is the chosen one, else waits for its result. */
+export async function runOnceOnHost(
+  name: string,
+  produce: () => Promise<unknown>,
+  requested: string | undefined,
+  context: RunOnceContext,
+): Promise<Shared<unknown>> {
+  const { host, flow, registry } = context;
+  const fail = (msg: string, kind: 'invalid-input' | 'command-failed', sharedFrom?: string): never => {
+    const hint = kind === 'invalid-input' ? 'fix the runOnce call' : `fix the failure on ${sharedFrom} shown above; this host ran nothing for it`;
+    const result: TaskResult = { ...record(context, name, 'failed', msg), failure: { kind, hint }, ...(sharedFrom && { sharedFrom }) };
+    context.emit(result, true);
+    context.recordFailure(result);
+    throw new HostStopped('failed');
+  };
+  if (!registry) return fail(`runOnce "${name}" is for a play's tasks, not a handler: handlers run per host at the end of the play`, 'invalid-input');
+  let chosen: string;
+  try {
+    chosen = registry.chosenHost(name, requested);
+  } catch (error) {
+    return fail((error as Error).message, 'invalid-input');
+  }
+  // Recorded like a task (report, audit log), not counted in the recap: the tasks inside it are.
+  const shared = (value: Shared<unknown>, msg: string): Shared<unknown> => {
+    const unknown = value.known ? '' : `; unknown in check mode (it would change something on ${value.host}): tasks that use it would run`;
+    context.emit({ ...record(context, name, 'ok', `${msg}${unknown}`), sharedFrom: value.host }, false);
+    return value;
+  };
+  if (chosen === host) {
+    const claim = registry.claim(name, chosen);
+    if (claim instanceof Promise) return claim;
+    const before = flow.predictions;
+    try {
+      const value = await produce();
+      // A prediction inside `produce` means the real run would compute it from output check mode does not have.
+      const result: Shared<unknown> = { name, host: chosen, known: !context.check || flow.predictions === before, value };
+      claim.settle(result);
+      return shared(result, `ran once on ${chosen} for play "${context.play}"`);
+    } catch (error) {
+      const stopping = error instanceof HostStopped && error.why === 'stopping';
+      const why =
+        flow.lastFailure && error instanceof HostStopped ? `task "${flow.lastFailure.task}" failed: ${flow.lastFailure.msg.split('\n')[0]}` : 'its code threw';
+      claim.fail(new RunOnceUnavailable(stopping ? 'stopping' : 'failed', `runOnce "${name}" failed on ${chosen} (${why})`));
+      throw error;
+    }
+  }
+  try {
+    return shared(await registry.wait(name, chosen), `shared from ${chosen} (ran once there)`);
+  } catch (error) {
+    if (!(error instanceof RunOnceUnavailable)) throw error;
+    if (error.why === 'stopping') throw new HostStopped('stopping');
+    return fail(`${error.message}; every host of play "${context.play}" shares its result, so ${host} fails too`, 'command-failed', chosen);
+  }
+}
+
+function record(context: RunOnceContext, name: string, status: 'ok' | 'failed', msg: string): TaskResult {
+  return {
+    host: context.host,
+    task: name,
+    module: 'runOnce',
+    status,
+    changed: false,
+    checkMode: context.check,
+    uncertain: false,
+    msg,
+    changes: [],
+    diffs: [],
+    commands: [],
+    rc: null,
+    stdout: '',
+    stderr: '',
+    durationMs: 0,
+  };
 }

@@ -8,7 +8,7 @@ import type { Become } from '../command.ts';
 import type { EventBus } from '../events.ts';
 import type { Fact } from '../facts.ts';
 import type { Module } from '../module.ts';
-import type { BecomeOption, BlockOptions, HostInfo, Play, PlayContext, Playbook, Shared, TaskOptions, Tasks } from '../playbook.ts';
+import type { BecomeOption, BlockOptions, HostInfo, Play, PlayContext, Playbook, TaskOptions, Tasks } from '../playbook.ts';
 import type { TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
@@ -16,7 +16,7 @@ import { codeLocation } from './code-location.ts';
 import { runBlock } from './block.ts';
 import { delegateTarget } from './delegate.ts';
 import { HostStopped, newHostFlow, type HostFlow } from './host-flow.ts';
-import { RunOnceRegistry, RunOnceUnavailable } from './run-once.ts';
+import { RunOnceRegistry, RunOnceUnavailable, runOnceOnHost } from './run-once.ts';
 import { handlerEntries, handlersFor, type HandlerEntry } from './handlers.ts';
 import { PendingHandlers } from './pending-handlers.ts';
 import { playbookCodeScope } from './code-scope.ts';
@@ -448,7 +448,19 @@ function makeTasks(
       if (options.state.stopping) throw new HostStopped('stopping');
       await flush();
     },
-    runOnce: (name: string, produce: () => Promise<unknown>, runOptions: { host?: string } = {}) => runOnce(name, produce, runOptions.host),
+    runOnce: (name: string, produce: () => Promise<unknown>, runOptions: { host?: string } = {}) =>
+      runOnceOnHost(name, produce, runOptions.host, {
+        host: target.name,
+        play: play.name,
+        check: options.check,
+        flow,
+        registry: scope.shared,
+        emit: (result, counted) => {
+          if (counted) options.state.count(result);
+          options.bus.emit({ kind: 'task-result', result, params: {}, handler });
+        },
+        recordFailure: (result) => recordFailure(result, options),
+      }),
     block: (name: string, body: () => Promise<unknown>, blockOptions: BlockOptions<unknown>) =>
       runBlock(name, body, blockOptions, {
         host: target.name,
@@ -464,68 +476,6 @@ function makeTasks(
         recordFailure: (result) => recordFailure(result, options),
         check: options.check,
       }),
-  };
-  /** The shared result of a run-once: run here if this host is the chosen one, else waited for. */
-  const runOnce = async (name: string, produce: () => Promise<unknown>, requested: string | undefined): Promise<Shared<unknown>> => {
-    const registry = scope.shared;
-    const fail = (msg: string, kind: 'invalid-input' | 'command-failed', sharedFrom?: string): never => {
-      const result: TaskResult = {
-        ...skippedResult(target.name, name, 'runOnce', options.check, msg),
-        status: 'failed',
-        failure: {
-          kind,
-          hint: kind === 'invalid-input' ? 'fix the runOnce call' : `fix the failure on ${sharedFrom} shown above; this host ran nothing for it`,
-        },
-        ...(sharedFrom && { sharedFrom }),
-      };
-      options.state.count(result);
-      options.bus.emit({ kind: 'task-result', result, params: {}, handler });
-      recordFailure(result, options);
-      throw new HostStopped('failed');
-    };
-    if (!registry) return fail(`runOnce "${name}" is for a play's tasks, not a handler: handlers run per host at the end of the play`, 'invalid-input');
-    let chosen: string;
-    try {
-      chosen = registry.chosenHost(name, requested);
-    } catch (error) {
-      return fail((error as Error).message, 'invalid-input');
-    }
-    const record = (shared: Shared<unknown>, msg: string): void => {
-      const result: TaskResult = { ...skippedResult(target.name, name, 'runOnce', options.check, msg), status: 'ok', sharedFrom: shared.host };
-      // Recorded like a task (report, audit log), not counted in the recap: the tasks inside it are.
-      options.bus.emit({ kind: 'task-result', result, params: {}, handler });
-    };
-    const uncertain = (shared: Shared<unknown>): string =>
-      shared.known ? '' : `; unknown in check mode (it would change something on ${shared.host}): tasks that use it would run`;
-    if (chosen === target.name) {
-      const claim = registry.claim(name, chosen);
-      if (claim instanceof Promise) return claim;
-      const before = flow.predictions;
-      try {
-        const value = await produce();
-        const shared: Shared<unknown> = { name, host: chosen, known: !options.check || flow.predictions === before, value };
-        claim.settle(shared);
-        record(shared, `ran once on ${chosen} for play "${play.name}"${uncertain(shared)}`);
-        return shared;
-      } catch (error) {
-        const stopping = error instanceof HostStopped && error.why === 'stopping';
-        const why =
-          flow.lastFailure && error instanceof HostStopped
-            ? `task "${flow.lastFailure.task}" failed: ${flow.lastFailure.msg.split('\n')[0]}`
-            : 'its code threw';
-        claim.fail(new RunOnceUnavailable(stopping ? 'stopping' : 'failed', `runOnce "${name}" failed on ${chosen} (${why})`));
-        throw error;
-      }
-    }
-    try {
-      const shared = await registry.wait(name, chosen);
-      record(shared, `shared from ${chosen} (ran once there)${uncertain(shared)}`);
-      return shared;
-    } catch (error) {
-      if (!(error instanceof RunOnceUnavailable)) throw error;
-      if (error.why === 'stopping') throw new HostStopped('stopping');
-      return fail(`${error.message}; every host of play "${play.name}" shares its result, so ${target.name} fails too`, 'command-failed', chosen);
-    }
   };
   for (const [key, module] of Object.entries(options.modules)) {
     tasks[key] = (name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions);

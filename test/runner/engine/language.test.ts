@@ -81,7 +81,20 @@ describe('engine: t.runOnce', () => {
       },
     });
     // The chosen host's earlier task is slow: the others reach the call first and must wait.
-    const r = await run(play, ['a', 'b', 'c'], [{ match: /^step slow/, reply: async () => (await new Promise((done) => setTimeout(done, 100)), { stdout: '' }) }, ok]);
+    const r = await run(
+      play,
+      ['a', 'b', 'c'],
+      [
+        {
+          match: /^step slow/,
+          reply: async () => {
+            await new Promise((done) => setTimeout(done, 100));
+            return { stdout: '' };
+          },
+        },
+        ok,
+      ],
+    );
     expect(r.hosts.commands()).to.deep.equal(['a: step slow', 'a: step make']);
     expect(new Set(seen.values()).size).to.equal(1);
     expect(seen.get('c')).to.deep.include({ name: 'make', host: 'a', known: true, value: 'out' });
@@ -160,7 +173,12 @@ describe('engine: t.block', () => {
           async () => {
             throw new Error('no address');
           },
-          { rescue: async (failure) => void (given = failure.msg), recovered: true },
+          {
+            rescue: async (failure) => {
+              given = failure.msg;
+            },
+            recovered: true,
+          },
         ),
     });
     const r = await run(play, ['a'], [ok]);
@@ -182,7 +200,21 @@ describe('engine: t.block', () => {
         await t.block('b', () => t.run(step, 'x', { name: 'fail' }), { rescue: async () => t.run(step, 'cleanup', { name: 'fail-again' }), always: async () => void gate.open(), recovered: true });
       },
     });
-    const r = await run(play, ['a', 'b'], [{ match: /^step slow/, reply: async () => (await gate.opened, { stdout: '' }) }, fail, ok]);
+    const r = await run(
+      play,
+      ['a', 'b'],
+      [
+        {
+          match: /^step slow/,
+          reply: async () => {
+            await gate.opened;
+            return { stdout: '' };
+          },
+        },
+        fail,
+        ok,
+      ],
+    );
     expect(r.state.exitCode()).to.equal(2);
     expect(r.hosts.commands('b')).to.deep.equal(['step slow']);
     expect(resultOf(r, 'a', 'b')?.msg).to.include('the cleanup failed too, at "cleanup"');
@@ -209,7 +241,22 @@ describe('engine: t.block', () => {
         );
       },
     });
-    const r = await run(play, ['a', 'b'], [{ match: /^step slow/, reply: async () => (gate.open(), await new Promise((done) => setTimeout(done, 50)), { stdout: '' }) }, fail, ok]);
+    const r = await run(
+      play,
+      ['a', 'b'],
+      [
+        {
+          match: /^step slow/,
+          reply: async () => {
+            gate.open();
+            await new Promise((done) => setTimeout(done, 50));
+            return { stdout: '' };
+          },
+        },
+        fail,
+        ok,
+      ],
+    );
     expect(r.hosts.commands('b')).to.deep.equal(['step slow']);
     expect(r.state.recap().find((line) => line.host === 'b')).to.include({ notRun: true, failed: 0 });
   });
