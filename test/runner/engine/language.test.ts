@@ -101,6 +101,22 @@ describe('engine: t.runOnce', () => {
     expect(r.state.exitCode()).to.equal(0);
   });
 
+  it('with serial, a later batch gets the result the first batch made, without running it again', async () => {
+    const values: unknown[] = [];
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      serial: 1,
+      tasks: async (t) => {
+        values.push((await t.runOnce('make', async () => (await t.run(step, 'make', { name: 'make' })).stdout.trim())).value);
+      },
+    });
+    const r = await run(play, ['a', 'b', 'c'], [ok]);
+    expect(r.hosts.commands()).to.deep.equal(['a: step make']);
+    expect(values).to.deep.equal(['out', 'out', 'out']);
+    expect(r.state.exitCode()).to.equal(0);
+  });
+
   it('a name runs once per play, even when a loop calls it again on the chosen host', async () => {
     const play = book.play({
       name: 'p',
