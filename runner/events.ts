@@ -63,6 +63,8 @@ export interface RecapLine {
   ignored: number;
   /** Tasks not started on this host because the run stopped (fail-fast or Ctrl-C). */
   notRun: boolean;
+  /** Failures a block's rescue recovered from (`recovered: true`): not counted in `failed`, as Ansible's `rescued`. */
+  rescued?: number;
 }
 
 export type RunEvent =

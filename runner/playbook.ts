@@ -78,6 +78,61 @@ export interface TaskOptions<H extends string = string> {
    * `'always-check'` only predicts, even in a real run (its would-be change notifies no handler).
    */
   checkMode?: 'always-run' | 'always-check';
+  /**
+   * Run this task on another inventory host, or on the controller (`'local'`), on behalf of this one
+   * (Ansible's delegate_to / local_action), with that host's connection and become settings. The result
+   * is this host's (its recap, its failure), and the report and audit log name both hosts.
+   */
+  delegateTo?: string;
+  /**
+   * Results of `t.runOnce` this task uses. In check mode, when one is unknown (the run-once code would
+   * have changed something), the task is reported "would run" without being planned: a prediction from a
+   * made-up value would be a guess. In a real run a shared result is always known and this does nothing.
+   */
+  uses?: Shared<unknown> | Array<Shared<unknown>>;
+}
+
+/** The result of `t.runOnce`, the same object on every host of the play. */
+export interface Shared<T> {
+  /** The run-once name (the key every host asks for it by). */
+  readonly name: string;
+  /** The host it ran on. */
+  readonly host: string;
+  /**
+   * False only in check mode, when the run-once code would have changed something: `value` is then what
+   * the code computed from predictions, not what a real run would produce. Tasks given it in `uses` are
+   * reported "would run".
+   */
+  readonly known: boolean;
+  readonly value: T;
+}
+
+/** Where `t.runOnce` runs: the first of the play's hosts unless the playbook names one. */
+export interface RunOnceOptions {
+  /** One of the play's hosts (in the current batch, with `serial`). */
+  host?: string;
+}
+
+/** A host's failure as a rescue sees it: the task that failed and its message (its result when a task failed). */
+export interface HostFailure {
+  task: string;
+  msg: string;
+  /** The failed task's result; absent when the playbook's own code threw. */
+  result?: TaskResult;
+}
+
+/** Ansible's block/rescue/always for `t.block`. */
+export interface BlockOptions<R> {
+  /** Runs on this host after a task of the block failed (or its code threw), e.g. `kubeadm reset`. */
+  rescue?: (failure: HostFailure) => Promise<R>;
+  /** Runs after the block, whether it failed or not (not when another host's failure stopped the run first). */
+  always?: () => Promise<void>;
+  /**
+   * The host is healthy again once the rescue (and always) finished without failing: it is not failed in
+   * the recap or the exit status, it goes on with the play, and its failure did not stop the other hosts
+   * (fail-fast waits for the rescue's verdict). Without it the host stays failed and stops after the cleanup.
+   */
+  recovered?: boolean;
 }
 
 /** Attempts (≥ 1, the first run included), the pause between them, and the condition to stop on. */
@@ -102,6 +157,19 @@ export type Tasks<H extends string = string> = { [K in keyof Registry]: ModuleCa
    * Throws (the host stops) if a handler fails, like a failed task. In a handler it does nothing.
    */
   flushHandlers(): Promise<void>;
+  /**
+   * Runs `produce` once for the play, on one host (the first of the play's hosts, or `options.host`),
+   * when that host's code reaches this call; every other host waits here and gets the same result
+   * (Ansible's run_once). The name is the key: each name runs once per play. If the chosen host fails
+   * (or ends its play without reaching this call), every host waiting for it fails, saying why.
+   */
+  runOnce<T>(name: string, produce: () => Promise<T>, options?: RunOnceOptions): Promise<Shared<T>>;
+  /**
+   * Ansible's block/rescue/always: runs `body`; if a task in it fails on this host, runs `rescue` (and
+   * then `always`) on this host even though it failed and fail-fast is stopping the run. The host stays
+   * failed (and stops after the cleanup) unless `recovered: true`; then the block returns the rescue's value.
+   */
+  block<T, R = undefined>(name: string, body: () => Promise<T>, options: BlockOptions<R>): Promise<T | R>;
 };
 
 /** A handler's tasks: run once per host at the end of the play (or at a flush) when notified. */

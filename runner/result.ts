@@ -63,6 +63,10 @@ export interface TaskResult<V = unknown> {
   checkModeOverride?: 'always-run' | 'always-check';
   /** What the task's `changedWhen`/`failedWhen` decided, when they changed the module's verdict. */
   condition?: string;
+  /** The inventory host (or `localhost`, the controller) the task ran on for this one (`delegateTo`). */
+  delegatedTo?: string;
+  /** A `runOnce` record: the host the shared result came from. */
+  sharedFrom?: string;
   /** The least -v count at which the terminal shows this result (debug's `verbosity`); absent: always. */
   verbosity?: number;
 }

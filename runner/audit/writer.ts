@@ -122,6 +122,8 @@ export function auditBody(event: StampedEvent, redactor: Pick<Redactor, 'tail'>)
         ...(r.condition && { condition: r.condition }),
         ...(r.verbosity !== undefined && { verbosity: r.verbosity }),
         ...(event.key && { key: event.key }),
+        ...(r.delegatedTo && { delegatedTo: r.delegatedTo }),
+        ...(r.sharedFrom && { sharedFrom: r.sharedFrom }),
       };
     }
     case 'host-output':

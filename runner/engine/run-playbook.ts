@@ -8,11 +8,15 @@ import type { Become } from '../command.ts';
 import type { EventBus } from '../events.ts';
 import type { Fact } from '../facts.ts';
 import type { Module } from '../module.ts';
-import type { BecomeOption, HostInfo, Play, PlayContext, Playbook, TaskOptions, Tasks } from '../playbook.ts';
+import type { BecomeOption, BlockOptions, HostInfo, Play, PlayContext, Playbook, TaskOptions, Tasks } from '../playbook.ts';
 import type { TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
 import { codeLocation } from './code-location.ts';
+import { runBlock } from './block.ts';
+import { delegateTarget } from './delegate.ts';
+import { HostStopped, newHostFlow, type HostFlow } from './host-flow.ts';
+import { RunOnceRegistry, RunOnceUnavailable, runOnceOnHost } from './run-once.ts';
 import { handlerEntries, handlersFor, type HandlerEntry } from './handlers.ts';
 import { PendingHandlers } from './pending-handlers.ts';
 import { playbookCodeScope } from './code-scope.ts';
@@ -58,13 +62,6 @@ export interface PlaybookRunOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Saved plans (--save-plan records, `apply` compares): each task's plan, under its key, before it runs. */
   review?: PlanReview;
-}
-
-/** Thrown inside a host's play code to unwind it when the run stops or the host failed. */
-class HostStopped extends Error {
-  constructor(readonly why: 'stopping' | 'failed') {
-    super(`host stopped: ${why}`);
-  }
 }
 
 /**
@@ -127,13 +124,21 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
       continue;
     }
     const batches = splitIntoBatches(targets, play.serial);
+    const shared = new RunOnceRegistry(
+      play.name,
+      targets.map((target) => target.name),
+      Math.max(1, options.forks),
+    );
     for (const [index, batch] of batches.entries()) {
       if (options.state.stopping) break;
       if (!options.adhoc)
         options.bus.emit({ kind: 'play-start', play: play.name, hosts: batch.map((target) => target.name), batch: index + 1, batches: batches.length });
       const limit = pLimit(Math.max(1, options.forks));
       const failedBefore = options.state.failedHosts.size + options.state.unreachableHosts.size;
-      await Promise.all(batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options, pending))));
+      shared.startBatch(batch.map((target) => target.name));
+      await Promise.all(
+        batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options, pending, shared))),
+      );
       const failedInBatch = options.state.failedHosts.size + options.state.unreachableHosts.size - failedBefore;
       if (play.maxFailPercentage !== undefined && (failedInBatch / batch.length) * 100 > play.maxFailPercentage) {
         if (options.state.stop('max-fail-percentage')) {
@@ -158,13 +163,16 @@ async function runHostPlay(
   playOutputs: Map<string, unknown>,
   options: PlaybookRunOptions,
   pending: PendingHandlers,
+  shared: RunOnceRegistry,
 ): Promise<void> {
   const session = options.sessions.get(target);
   options.state.track(target.name);
   if (options.state.stopping) {
     options.state.markNotRun(target.name);
+    shared.hostDone(target.name, new RunOnceUnavailable('stopping', 'the run stopped before its play started'));
     return;
   }
+  shared.hostStarted(target.name);
   const entries = handlerEntries(play);
   /** Handler names owed on this host (a notification resolved through names and `listen` topics). */
   const notified = new Set<string>();
@@ -186,6 +194,7 @@ async function runHostPlay(
         notified.add(name);
     } catch (error) {
       reportPlaybookError(error, `${play.name} / pending handlers`, target.name, options);
+      shared.hostDone(target.name, new RunOnceUnavailable('failed', `${target.name} failed before its play started`));
       return;
     }
   }
@@ -193,7 +202,7 @@ async function runHostPlay(
     const why = await runHandlers(play, entries, target, host, session, notified, options);
     if (why) throw new HostStopped(options.state.haltsHandlers ? 'stopping' : 'failed');
   };
-  const tasks = makeTasks(play, target, session, notified, options, false, entries, flush);
+  const tasks = makeTasks(play, target, session, notified, options, false, entries, flush, { flow: newHostFlow(), shared });
   try {
     const output = await playbookCodeScope.run({ host: target.name, where: play.name }, () => play.tasks(tasks, host, context));
     playOutputs.set(target.name, output);
@@ -204,6 +213,7 @@ async function runHostPlay(
       reportPlaybookError(error, play.name, target.name, options);
     }
   }
+  shared.hostDone(target.name, hostEndReason(target.name, options));
   if (entries.length > 0) await settleHandlers(play, entries, target, host, session, notified, options, pending);
 }
 
@@ -262,7 +272,7 @@ async function runHandlers(
   options: PlaybookRunOptions,
 ): Promise<string | undefined> {
   if (notified.size === 0) return undefined;
-  const handlerTasks = makeTasks(play, target, session, new Set(), options, true, entries, async () => {});
+  const handlerTasks = makeTasks(play, target, session, new Set(), options, true, entries, async () => {}, { flow: newHostFlow() });
   for (const entry of entries) {
     if (!notified.has(entry.name)) continue;
     const stop = hostStopReason(target.name, options);
@@ -288,6 +298,11 @@ type FailureOptions = Pick<PlaybookRunOptions, 'check' | 'keepGoing' | 'bus' | '
  * a promise nobody awaited) and reached the process.
  */
 export function reportPlaybookError(error: unknown, where: string, host: string, options: FailureOptions, outsideTask = false): void {
+  recordFailure(playbookErrorResult(error, where, host, options, outsideTask), options);
+}
+
+/** The failed result for an exception of the playbook's code, counted and reported, not yet recorded as the host's failure. */
+function playbookErrorResult(error: unknown, where: string, host: string, options: FailureOptions, outsideTask = false): TaskResult {
   const outcome: Pick<TaskResult, 'status' | 'msg' | 'failure'> =
     error instanceof UnreachableError
       ? { status: 'unreachable', msg: error.message, failure: { kind: 'unreachable', hint: error.hint } }
@@ -310,7 +325,15 @@ export function reportPlaybookError(error: unknown, where: string, host: string,
   };
   options.state.count(result);
   options.bus.emit({ kind: 'task-result', result, params: {}, handler: false });
-  recordFailure(result, options);
+  return result;
+}
+
+/** Why a run-once this host was chosen for and never reached can no longer come, or undefined (it simply did not reach it). */
+function hostEndReason(host: string, options: PlaybookRunOptions): RunOnceUnavailable | undefined {
+  if (options.state.failedHosts.has(host) || options.state.unreachableHosts.has(host))
+    return new RunOnceUnavailable('failed', `${host} failed before running it`);
+  if (options.state.stopping) return new RunOnceUnavailable('stopping', `the run stopped (${options.state.stopReason}) before ${host} ran it`);
+  return undefined;
 }
 
 function playbookBug(error: unknown, outsideTask: boolean): Pick<TaskResult, 'status' | 'msg' | 'failure'> {
@@ -333,14 +356,20 @@ function makeTasks(
   handler: boolean,
   handlers: HandlerEntry[],
   flush: () => Promise<void>,
+  scope: { flow: HostFlow; shared?: RunOnceRegistry },
 ): Tasks<string> {
+  const { flow } = scope;
   const call = async (module: Module, name: string, params: unknown, taskOptions: TaskOptions<string> = {}): Promise<TaskResult> => {
+    // A block's cleanup after this host failed runs despite fail-fast (not after Ctrl-C or a failed audit log), as handlers do.
+    const cleanup = flow.rescuing > 0 && !options.state.haltsHandlers;
     // A handler's tasks go on when another host's failure stops the run (force_handlers); Ctrl-C stops them too.
-    if (options.state.stopping && !(handler && !options.state.haltsHandlers)) throw new HostStopped('stopping');
-    // A playbook that caught the failure of an earlier task still gets no further task on this host.
-    if (options.state.failedHosts.has(target.name) || options.state.unreachableHosts.has(target.name)) throw new HostStopped('failed');
+    if (options.state.stopping && !cleanup && !(handler && !options.state.haltsHandlers)) throw new HostStopped('stopping');
+    // A playbook that caught the failure of an earlier task still gets no further task on this host (but a rescue does).
+    if (options.state.unreachableHosts.has(target.name) || (options.state.failedHosts.has(target.name) && !cleanup)) throw new HostStopped('failed');
     const tags = [...(play.tags ?? []), ...(taskOptions.tags ?? [])];
-    const become = resolveBecome(taskOptions.become ?? play.become, target);
+    const delegate = taskOptions.delegateTo === undefined ? target : delegateTarget(taskOptions.delegateTo, options.inventoryHosts);
+    // The delegate's own become settings, as its own tasks would have them.
+    const become = resolveBecome(taskOptions.become ?? play.become, typeof delegate === 'string' ? target : delegate);
     for (const tag of tags) options.state.seenTags.add(tag);
     const key = options.review && taskKeysOf.get(options.state)?.next(target.name, play, handler, name);
     const review = key ? (planned: Parameters<NonNullable<TaskSpec['review']>>[0]) => options.review!(target.name, { key, ...planned }) : undefined;
@@ -373,13 +402,31 @@ function makeTasks(
       return skipped;
     }
     options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });
-    const run = await runTaskWithPolicy(
-      session,
-      target.name,
-      { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText, review },
-      taskOptions,
-      options,
-    );
+    const unknown = options.check ? [taskOptions.uses ?? []].flat().find((used) => !used.known) : undefined;
+    const run =
+      typeof delegate === 'string'
+        ? {
+            params,
+            result: {
+              ...skippedResult(target.name, name, module.name, options.check, delegate),
+              status: 'failed' as const,
+              failure: { kind: 'invalid-input' as const, hint: 'fix delegateTo' },
+            },
+          }
+        : unknown
+          ? { params: recordedParams(module, params), result: unknownShared(target.name, name, module.name, unknown.name, unknown.host) }
+          : onBehalfOf(
+              target.name,
+              delegate,
+              await runTaskWithPolicy(
+                delegate === target ? session : options.sessions.get(delegate),
+                target.name,
+                { name, module, params, become, secretOutput: taskOptions.secretOutput, paramsFromText: options.adhoc?.paramsFromText, review },
+                taskOptions,
+                options,
+              ),
+            );
+    if (options.check && run.result.checkMode && run.result.status === 'changed') flow.predictions++;
     const ignored = taskOptions.ignoreErrors === true && run.result.status === 'failed';
     options.state.count(run.result, ignored);
     const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
@@ -395,7 +442,9 @@ function makeTasks(
     });
     if (run.result.status === 'failed' || run.result.status === 'unreachable') {
       if (taskOptions.ignoreErrors && run.result.status === 'failed') return run.result;
-      recordFailure(run.result, options);
+      flow.lastFailure = run.result;
+      // In a `recovered: true` block the rescue decides whether this is the host's failure (and fail-fast's).
+      if (flow.deferring === 0 || flow.rescuing > 0 || run.result.status === 'unreachable') recordFailure(run.result, options);
       throw new HostStopped('failed');
     }
     // A prediction in a real run (checkMode always-check) changed nothing: nothing to restart.
@@ -421,6 +470,34 @@ function makeTasks(
       if (options.state.stopping) throw new HostStopped('stopping');
       await flush();
     },
+    runOnce: (name: string, produce: () => Promise<unknown>, runOptions: { host?: string } = {}) =>
+      runOnceOnHost(name, produce, runOptions.host, {
+        host: target.name,
+        play: play.name,
+        check: options.check,
+        flow,
+        registry: scope.shared,
+        emit: (result, counted) => {
+          if (counted) options.state.count(result);
+          options.bus.emit({ kind: 'task-result', result, params: {}, handler });
+        },
+        recordFailure: (result) => recordFailure(result, options),
+      }),
+    block: (name: string, body: () => Promise<unknown>, blockOptions: BlockOptions<unknown>) =>
+      runBlock(name, body, blockOptions, {
+        host: target.name,
+        where: play.name,
+        flow,
+        state: options.state,
+        emit: (result) => options.bus.emit({ kind: 'task-result', result, params: {}, handler }),
+        reportError: (error, where, record) => {
+          const result = playbookErrorResult(error, where, target.name, options);
+          if (record) recordFailure(result, options);
+          return result;
+        },
+        recordFailure: (result) => recordFailure(result, options),
+        check: options.check,
+      }),
   };
   for (const [key, module] of Object.entries(options.modules)) {
     tasks[key] = (name: string, params: unknown, taskOptions?: TaskOptions<string>) => call(module, name, params, taskOptions);
@@ -493,6 +570,31 @@ function recordFailure(result: TaskResult, options: FailureOptions): void {
       message: `${result.host} ${result.status === 'unreachable' ? 'is unreachable' : 'failed'} in task "${result.task}": no new task starts anywhere (use --keep-going to let other hosts continue)`,
     });
   }
+}
+
+/** A delegated task's result is the host's it ran for, naming the delegate. */
+function onBehalfOf(host: string, delegate: HostTarget, run: TaskRun): TaskRun {
+  if (delegate.name === host) return run;
+  // The delegate being unreachable fails the task of this host; this host itself was not found unreachable.
+  const status = run.result.status === 'unreachable' ? 'failed' : run.result.status;
+  return { ...run, result: { ...run.result, host, status, delegatedTo: delegate.name } };
+}
+
+/** A task that uses a run-once result unknown in check mode: it would run, with what cannot be known yet. */
+function unknownShared(host: string, task: string, module: string, sharedName: string, sharedHost: string): TaskResult {
+  return {
+    ...skippedResult(
+      host,
+      task,
+      module,
+      true,
+      `would run: it uses the result of runOnce "${sharedName}", unknown in check mode (it would change something on ${sharedHost})`,
+    ),
+    status: 'changed',
+    changed: true,
+    uncertain: true,
+    changes: [`would run with the result of runOnce "${sharedName}" (unknown in check mode)`],
+  };
 }
 
 export function skippedResult(host: string, task: string, module: string, checkMode: boolean, msg: string): TaskResult {

@@ -67,6 +67,14 @@ export class RunState {
     line[ignored && result.status === 'failed' ? 'ignored' : result.status === 'changed' ? 'changed' : result.status]++;
   }
 
+  /** A block's rescue recovered the host: its failed task counts as rescued, and the host is not failed. */
+  recover(host: string): void {
+    const line = this.track(host);
+    if (line.failed > 0) line.failed--;
+    line.rescued = (line.rescued ?? 0) + 1;
+    this.failedHosts.delete(host);
+  }
+
   markNotRun(host: string): void {
     this.track(host).notRun = true;
   }

@@ -126,8 +126,9 @@ export class TerminalReporter implements Reporter {
           : '';
     const attempts = result.attempts !== undefined && result.attempts > 1 ? c.dim(` after ${result.attempts} attempts`) : '';
     const condition = result.condition ? c.dim(` (${result.condition})`) : '';
+    const via = result.delegatedTo ? c.cyan(` → ${n(result.delegatedTo)}`) : '';
     this.print(
-      `  ${status} ${c.bold(n(result.host))}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`,
+      `  ${status} ${c.bold(n(result.host))}${via}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`,
     );
     if (result.status === 'changed') {
       for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
@@ -169,7 +170,7 @@ export class TerminalReporter implements Reporter {
     const width = Math.max(4, ...event.recap.map((line) => n(line.host).length));
     for (const line of event.recap) {
       const paint = line.failed > 0 ? c.red : line.unreachable > 0 ? c.magenta : line.changed > 0 ? c.yellow : c.green;
-      const counts = `ok=${line.ok} changed=${line.changed} failed=${line.failed} skipped=${line.skipped} unreachable=${line.unreachable} ignored=${line.ignored}`;
+      const counts = `ok=${line.ok} changed=${line.changed} failed=${line.failed} skipped=${line.skipped} unreachable=${line.unreachable} ignored=${line.ignored}${line.rescued ? ` rescued=${line.rescued}` : ''}`;
       this.print(`  ${paint(n(line.host).padEnd(width))} : ${counts}${line.notRun ? c.dim(' (stopped before finishing)') : ''}`);
     }
     const verdict = event.interrupted
