@@ -144,7 +144,8 @@ export function parseCommonOptions(
   }
   if (v['per-host'] && v.grouped) throw new UsageError('--per-host and --grouped cannot be used together: pick one view');
   // -v shows each host's commands under its own result: the grouped view has no per-host result to put them under.
-  if (v.grouped && verbosity(v.verbose) > 0) throw new UsageError('--grouped merges hosts and -v shows each host\'s commands: use one or the other (-v alone gives the per-host view)');
+  if (v.grouped && verbosity(v.verbose) > 0)
+    throw new UsageError("--grouped merges hosts and -v shows each host's commands: use one or the other (-v alone gives the per-host view)");
   if (v['detect-drift'] && !(v.check || v['dry-run'])) {
     throw new UsageError('--detect-drift reports pending changes of a dry run: use it with --check');
   }
