@@ -75,18 +75,26 @@ export class TerminalReporter implements Reporter {
         this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${hosts}`);
         return;
       }
-      case 'task-start':
+      case 'task-start': {
         this.#working.set(event.host, event.task);
-        if (this.#groups) this.printGroups(this.#groups.start(event.host, event.task, event.module));
+        // The progress line moves on before the tasks it completed print, so they are not shown under a stale one.
+        const done = this.#groups?.start(event.host, event.task, event.module) ?? [];
         this.updateSpinner();
+        this.printGroups(done);
         return;
+      }
       case 'task-result': {
         this.#working.delete(event.result.host);
         // A task the tags left out is not news: hundreds of such lines would bury the few that ran (-v shows them).
         const quiet = (event.byTags === true && !this.options.verbose) || (event.result.verbosity ?? 0) > this.verbosity();
         const flags: ResultFlags = { quiet, echoed: event.echoed === true, ignored: event.ignored === true };
-        if (this.#groups) this.printGroups(this.#groups.add(event.result, flags, event.handler));
-        else if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, flags.ignored);
+        if (this.#groups) {
+          const done = this.#groups.add(event.result, flags, event.handler);
+          this.updateSpinner();
+          this.printGroups(done);
+          return;
+        }
+        if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, flags.ignored);
         this.updateSpinner();
         return;
       }
@@ -116,10 +124,12 @@ export class TerminalReporter implements Reporter {
       case 'stopping':
         this.print(c.red.bold(`\n  STOPPING (${event.reason}): ${event.message}`));
         return;
-      case 'play-end':
-        if (this.#groups) this.printGroups(this.#groups.flush());
+      case 'play-end': {
+        const done = this.#groups?.flush() ?? [];
         this.updateSpinner();
+        this.printGroups(done);
         return;
+      }
       case 'run-end':
         if (this.#groups) this.printGroups(this.#groups.flush());
         this.#spinner?.stop();

@@ -91,7 +91,7 @@ describeOnLab('the grouped terminal view on lab hosts', 6, (lab) => {
     expect(out).to.match(/^ {2}flavoured file \[copy\] {2}changed 6\n {4}changed lab-\[1:5\] \(5 hosts\)\n {6}create .*\(19 bytes/m);
     expect(out).to.match(/^ {4}changed lab-6\n {6}create \/tmp\/drover-output-test\/flavour\.conf \(18 bytes/m);
     expect(out).to.match(/^ {2}health check \[shell\] {2}changed 5 · failed 1\n {4}changed lab-\[1:2,4:6\] \(5 hosts\)\n/m);
-    expect(out).to.match(/^ {2}failed +lab-3 {2}health check \[shell\]\n[^]*health check refused on purpose/m);
+    expect(out).to.match(/^ {2}failed +lab-3 {2}health check \[shell\]\n[\s\S]*health check refused on purpose/m);
     expect(out).to.match(/^ {2}report \[debug\] {2}ok 5\n {4}ok lab-\[1:2,4:5\] \(4 hosts\): flavour standard\n {4}ok lab-6: flavour special\n/m);
     // No line per host for what went well.
     expect(out).not.to.match(/^ {2}(changed|ok) +lab-\d {2}/m);
