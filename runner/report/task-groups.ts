@@ -58,10 +58,12 @@ interface OpenGroup extends TaskGroup {
   key: string;
   order: number;
   hosts: Set<string>;
+  /** How many of the batch's hosts have settled it, kept as events come: a check per host per event would cost 500² per task at 500 hosts. */
+  settled: number;
 }
 
 export class TaskGroups {
-  #hosts: string[];
+  #hosts: Set<string>;
   #nextOrder = 0;
   readonly #open = new Map<string, OpenGroup>();
   /** host → the highest order of a group it has started or reported in this batch. */
@@ -72,13 +74,13 @@ export class TaskGroups {
   readonly #stopped = new Set<string>();
 
   constructor(hosts: string[]) {
-    this.#hosts = [...new Set(hosts)];
+    this.#hosts = new Set(hosts);
   }
 
   /** A new batch of hosts (play-start): what was open completes first. */
   expect(hosts: string[]): TaskGroup[] {
     const done = this.flush();
-    this.#hosts = [...new Set(hosts)];
+    this.#hosts = new Set(hosts);
     this.#position.clear();
     this.#occurrences.clear();
     this.#stopped.clear();
@@ -88,7 +90,7 @@ export class TaskGroups {
   /** A host starts a task; returns the groups this completes (the host has moved past them). */
   start(host: string, task: string, module: string): TaskGroup[] {
     const group = this.#groupFor(host, task, module, false);
-    this.#reach(host, group.order);
+    this.#update(host, () => this.#reach(host, group.order));
     return this.#complete();
   }
 
@@ -98,13 +100,15 @@ export class TaskGroups {
     // A handler's task-start does not say it is one; its result does.
     if (handler) group.handler = true;
     group.results.push({ ...flags, result: slim(result) });
-    group.hosts.add(result.host);
     const key = occurrenceKey(result.task, result.module);
     const counts = this.#occurrences.get(result.host) ?? new Map<string, number>();
     counts.set(key, (counts.get(key) ?? 0) + 1);
     this.#occurrences.set(result.host, counts);
-    this.#reach(result.host, group.order);
-    if (result.status === 'unreachable' || (result.status === 'failed' && !flags.ignored)) this.#stopped.add(result.host);
+    this.#update(result.host, () => {
+      group.hosts.add(result.host);
+      this.#reach(result.host, group.order);
+      if (result.status === 'unreachable' || (result.status === 'failed' && !flags.ignored)) this.#stopped.add(result.host);
+    });
     return this.#complete();
   }
 
@@ -120,8 +124,7 @@ export class TaskGroups {
     let first: OpenGroup | undefined;
     for (const group of this.#open.values()) if (!first || group.order < first.order) first = group;
     if (!first) return undefined;
-    const settled = this.#hosts.filter((host) => this.#settled(first, host)).length;
-    return { task: first.task, module: first.module, settled, total: this.#hosts.length, open: this.#open.size };
+    return { task: first.task, module: first.module, settled: first.settled, total: this.#hosts.size, open: this.#open.size };
   }
 
   #groupFor(host: string, task: string, module: string, handler: boolean): OpenGroup {
@@ -129,7 +132,9 @@ export class TaskGroups {
     const key = JSON.stringify([task, module, occurrence]);
     let group = this.#open.get(key);
     if (!group) {
-      group = { key, order: this.#nextOrder++, task, module, handler, results: [], hosts: new Set() };
+      // No host has moved past a task first seen now; only the stopped ones have settled it already.
+      const settled = [...this.#stopped].filter((stopped) => this.#hosts.has(stopped)).length;
+      group = { key, order: this.#nextOrder++, task, module, handler, results: [], hosts: new Set(), settled };
       this.#open.set(key, group);
     }
     return group;
@@ -139,12 +144,20 @@ export class TaskGroups {
     if (order > (this.#position.get(host) ?? -1)) this.#position.set(host, order);
   }
 
+  /** Changes what is known of one host, and counts each open group that this settles for it. */
+  #update(host: string, change: () => void): void {
+    if (!this.#hosts.has(host)) return change();
+    const unsettled = [...this.#open.values()].filter((group) => !this.#settled(group, host));
+    change();
+    for (const group of unsettled) if (this.#settled(group, host)) group.settled++;
+  }
+
   #settled(group: OpenGroup, host: string): boolean {
     return group.hosts.has(host) || this.#stopped.has(host) || (this.#position.get(host) ?? -1) > group.order;
   }
 
   #complete(): TaskGroup[] {
-    const done = [...this.#open.values()].filter((group) => this.#hosts.every((host) => this.#settled(group, host))).sort((a, b) => a.order - b.order);
+    const done = [...this.#open.values()].filter((group) => group.settled >= this.#hosts.size).sort((a, b) => a.order - b.order);
     for (const group of done) this.#open.delete(group.key);
     return done.map(publicGroup);
   }

@@ -37,8 +37,8 @@ const runStart = (hosts: string[], mode: 'apply' | 'check' = 'apply'): RunEvent 
 });
 const recapLine = (host: string, fields: Partial<RecapLine> = {}): RecapLine => ({ host, ok: 1, changed: 1, failed: 0, skipped: 0, unreachable: 0, ignored: 0, notRun: false, ...fields });
 const result = (fields: Partial<TaskResult> & { host: string }): RunEvent => ({ kind: 'task-result', handler: false, params: {}, result: taskResult(fields.host, fields.task ?? 'write config', fields) });
-const changed = (host: string, change = 'write /etc/app.conf', check = false): RunEvent =>
-  result({ host, status: 'changed', changed: true, checkMode: check, changes: [change], diffs: [{ kind: 'value', name: 'mode', before: '0644', after: '0600' }] });
+const changed = (host: string, change = 'write /etc/app.conf', check = false, task = 'write config'): RunEvent =>
+  result({ host, task, status: 'changed', changed: true, checkMode: check, changes: [change], diffs: [{ kind: 'value', name: 'mode', before: '0644', after: '0600' }] });
 
 /** One play, one task on every host: node07 fails (with a hint), node12 is already right, the rest change. */
 function fleet(count: number, mode: 'apply' | 'check' = 'apply'): RunEvent[] {
@@ -147,6 +147,37 @@ describe('report/terminal: the grouped view', () => {
     expect(text).to.include('node04 | rc=1\n  up on node04\n');
     expect(text).to.include('  uptime [command]  ok 6 · failed 1\n\nRECAP');
     expect(text).to.include('  node[01:07] : ok=1 changed=0 failed=0 skipped=0 unreachable=0 ignored=0 · 7 hosts\n');
+  });
+});
+
+describe('report/terminal: the grouped view at 500 hosts', function () {
+  this.timeout(120_000);
+
+  it('prints a line per task however many hosts, and the failures in full', () => {
+    const hosts = Array.from({ length: 500 }, (_, index) => `node${String(index + 1).padStart(3, '0')}`);
+    const tasks = Array.from({ length: 30 }, (_, index) => `task ${index + 1}`);
+    const events: RunEvent[] = [runStart(hosts), { kind: 'play-start', play: 'fleet', hosts, batch: 1, batches: 1 }];
+    // Hosts report in an order that is not their names' (as a loaded controller sees them): every 7th first.
+    const order = [...hosts].sort((a, b) => (Number(a.slice(4)) % 7) - (Number(b.slice(4)) % 7) || a.localeCompare(b));
+    for (const task of tasks) {
+      for (const host of order) events.push({ kind: 'task-start', host, task, module: 'copy' });
+      for (const host of order) {
+        if (task === 'task 30' && host === 'node250') events.push(result({ host, task, status: 'failed', msg: 'node250 refused' }));
+        else if (task === 'task 30') events.push(changed(host, 'write /etc/app.conf', false, task));
+        else events.push(result({ host, task }));
+      }
+    }
+    events.push({ kind: 'play-end', play: 'fleet' });
+    events.push({ kind: 'run-end', recap: hosts.map((host) => recapLine(host, { ok: 29, failed: host === 'node250' ? 1 : 0, changed: host === 'node250' ? 0 : 1 })), exitCode: 2, interrupted: false, durationMs: 1 });
+    const started = process.hrtime.bigint();
+    const text = render(events);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const lines = text.trimEnd().split('\n');
+    console.log(`      500 hosts × 30 tasks: ${events.length} events rendered in ${ms.toFixed(0)} ms, ${lines.length} lines (per host: ${render(events, { hostView: 'per-host' }).trimEnd().split('\n').length})`);
+    expect(lines.filter((line) => /^ {2}task \d+ \[copy\] {2}ok 500$/.test(line))).to.have.length(29);
+    expect(text).to.include('  task 30 [copy]  changed 499 · failed 1\n    changed node[001:249,251:500] (499 hosts)\n      write /etc/app.conf\n  failed       node250  task 30 [copy]\n      node250 refused\n');
+    expect(text).to.match(/^ {2}node\[001:249,251:500\] : ok=29 changed=1 failed=0 skipped=0 unreachable=0 ignored=0 · 499 hosts\n {2}node250 +: ok=29 changed=0 failed=1/m);
+    expect(lines.length).to.be.below(50);
   });
 });
 
