@@ -146,7 +146,10 @@ export class TaskGroups {
 
   /** Changes what is known of one host, and counts each open group that this settles for it. */
   #update(host: string, change: () => void): void {
-    if (!this.#hosts.has(host)) return change();
+    if (!this.#hosts.has(host)) {
+      change();
+      return;
+    }
     const unsettled = [...this.#open.values()].filter((group) => !this.#settled(group, host));
     change();
     for (const group of unsettled) if (this.#settled(group, host)) group.settled++;
