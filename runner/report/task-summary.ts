@@ -24,11 +24,11 @@ export interface TaskSummary {
   handler: boolean;
   /** Non-zero counts, in COUNT_ORDER. */
   counts: Array<{ status: CountedStatus; count: number }>;
-  /** Changed hosts, one entry per distinct change block, in order of first appearance. */
+  /** Changed hosts, one entry per distinct change block, the largest first. */
   changes: Array<{ hosts: string[]; block: string; checkMode: boolean; uncertain: boolean }>;
-  /** Skip reasons, and what debug said (its message is its output), merged by text. */
+  /** Skip reasons, and what debug said (its message is its output), merged by text, the largest first. */
   notes: Array<{ status: 'ok' | 'skipped'; hosts: string[]; msg: string }>;
-  /** Failed (ignored or not) and unreachable results, in full, in arrival order; echoed ones were shown. */
+  /** Failed (ignored or not) and unreachable results, in full, by host name; echoed ones were shown. */
   failures: GroupedResult[];
 }
 
@@ -64,15 +64,26 @@ export function summarizeTask(group: TaskGroup, changeBlock: (result: TaskResult
       notes.set(key, merged);
     }
   }
+  // Hosts report in whatever order the network gives: the output is ordered by what it says, so two runs
+  // with the same results print the same text (largest group first, then by the first host's name).
+  const bySize = <T extends { hosts: string[] }>(list: T[]) => {
+    for (const entry of list) entry.hosts.sort(byName);
+    return list.sort((a, b) => b.hosts.length - a.hosts.length || byName(a.hosts[0]!, b.hosts[0]!));
+  };
   return {
     task: group.task,
     module: group.module,
     handler: group.handler,
     counts: COUNT_ORDER.flatMap((status) => (counts.get(status) ? [{ status, count: counts.get(status)! }] : [])),
-    changes: [...changes.values()],
-    notes: [...notes.values()],
-    failures,
+    changes: bySize([...changes.values()]),
+    notes: bySize([...notes.values()]),
+    failures: failures.sort((a, b) => byName(a.result.host, b.result.host)),
   };
+}
+
+/** Host names in the order people count them: node2 before node10. */
+function byName(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
 }
 
 /** Hosts as ranges in the inventory's syntax, comma-separated: `db1,node[01:95,97]`. */

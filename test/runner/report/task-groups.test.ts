@@ -148,6 +148,20 @@ describe('report/task-summary: one task across hosts', () => {
     expect(summarizeTask(group([[taskResult('a', 'T', { status: 'skipped' }), { quiet: true }]]), block)).to.equal(undefined);
   });
 
+  it('says the same whatever order the hosts reported in: largest group first, failures by host name', () => {
+    const results: Array<[TaskResult, Partial<typeof plain>?]> = [
+      [taskResult('node10', 'T', { module: 'debug', msg: 'special' })],
+      [taskResult('node9', 'T', { status: 'failed', msg: 'late' })],
+      [taskResult('node2', 'T', { module: 'debug', msg: 'standard' })],
+      [taskResult('node1', 'T', { status: 'unreachable', msg: 'gone' })],
+      [taskResult('node3', 'T', { module: 'debug', msg: 'standard' })],
+    ];
+    const forward = summarizeTask(group(results), block)!;
+    expect(summarizeTask(group([...results].reverse()), block)).to.deep.equal(forward);
+    expect(forward.notes.map((note) => note.msg)).to.deep.equal(['standard', 'special']);
+    expect(forward.failures.map((entry) => entry.result.host)).to.deep.equal(['node1', 'node9']);
+  });
+
   it('merges recap lines with the same counts, in first-seen order', () => {
     const line = (host: string, fields: Partial<RecapLine> = {}): RecapLine => ({ host, ok: 3, changed: 1, failed: 0, skipped: 0, unreachable: 0, ignored: 0, notRun: false, ...fields });
     const merged = mergeRecap([line('node01'), line('node02', { failed: 1 }), line('node03'), line('node04'), line('node05', { notRun: true })]);
