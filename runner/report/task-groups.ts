@@ -42,6 +42,8 @@ export interface TaskGroup {
   handler: boolean;
   /** In arrival order. */
   results: GroupedResult[];
+  /** Hosts that retried the task (its retry policy) before their result. */
+  retried: string[];
 }
 
 /** How far the first unfinished task is: hosts that settled it, of the batch's hosts. */
@@ -112,6 +114,12 @@ export class TaskGroups {
     return this.#complete();
   }
 
+  /** A host's attempt did not succeed and another follows: noted on the task, not a line of its own. */
+  retry(host: string, task: string, module: string): void {
+    const group = this.#groupFor(host, task, module, false);
+    if (!group.retried.includes(host)) group.retried.push(host);
+  }
+
   /** Everything still open, complete or not (the batch or the run ended), in order. */
   flush(): TaskGroup[] {
     const all = [...this.#open.values()].sort((a, b) => a.order - b.order);
@@ -134,7 +142,7 @@ export class TaskGroups {
     if (!group) {
       // No host has moved past a task first seen now; only the stopped ones have settled it already.
       const settled = [...this.#stopped].filter((stopped) => this.#hosts.has(stopped)).length;
-      group = { key, order: this.#nextOrder++, task, module, handler, results: [], hosts: new Set(), settled };
+      group = { key, order: this.#nextOrder++, task, module, handler, results: [], retried: [], hosts: new Set(), settled };
       this.#open.set(key, group);
     }
     return group;
@@ -171,7 +179,7 @@ function occurrenceKey(task: string, module: string): string {
 }
 
 function publicGroup(group: OpenGroup): TaskGroup {
-  return { task: group.task, module: group.module, handler: group.handler, results: group.results };
+  return { task: group.task, module: group.module, handler: group.handler, results: group.results, retried: group.retried };
 }
 
 /**

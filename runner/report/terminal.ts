@@ -99,6 +99,12 @@ export class TerminalReporter implements Reporter {
         return;
       }
       case 'task-retry': {
+        // Grouped: a line per host per attempt is what the view exists to avoid; the task's lines say which
+        // hosts retried, a failure in full says after how many attempts, and the audit log has each attempt.
+        if (this.#groups) {
+          this.#groups.retry(event.host, event.task, event.module);
+          return;
+        }
         const next = event.delaySeconds > 0 ? `; again in ${event.delaySeconds} s` : '; again now';
         const line = `  ${c.yellow('retry'.padEnd(12))} ${c.bold(n(event.host))}  ${event.task} ${c.dim(`[${event.module}]`)} attempt ${event.attempt}/${event.attempts} ${event.status}${next}`;
         this.print(line);
@@ -221,6 +227,8 @@ export class TerminalReporter implements Reporter {
       const check = group.results.some((entry) => entry.result.checkMode);
       const counts = summary.counts.map(({ status, count }) => this.paintStatus(status)(`${this.countWord(status, check)} ${count}`)).join(c.dim(' · '));
       this.print(`  ${c.bold(`${summary.handler ? 'handler: ' : ''}${n(summary.task)}`)} ${c.dim(`[${summary.module}]`)}  ${counts}`);
+      // Each attempt is in the audit log (task-retry records); here, which hosts needed more than one.
+      if (group.retried.length > 0) this.print(`    ${c.yellow('retried')} ${this.hostsLabel(group.retried)}`);
       for (const change of summary.changes) {
         const word = change.checkMode ? (change.uncertain ? 'would run' : 'would change') : 'changed';
         this.print(`    ${c.yellow(word)} ${this.hostsLabel(change.hosts)}`);

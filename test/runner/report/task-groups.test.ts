@@ -85,6 +85,7 @@ describe('report/task-summary: one task across hosts', () => {
     task: 'write config',
     module: 'copy',
     handler: false,
+    retried: [],
     results: results.map(([result, flags]) => ({ ...plain, ...flags, result })),
   });
   const block = (result: TaskResult) => result.changes.join('\n');

@@ -134,6 +134,22 @@ describe('report/terminal: the grouped view', () => {
     expect(text).to.include('  handler: write config [copy]  changed 6\n    changed node[01:06] (6 hosts)\n      restart app\n');
   });
 
+  it('notes which hosts retried a task instead of a line per host per attempt', () => {
+    const hosts = nodes(6);
+    const events: RunEvent[] = [runStart(hosts), { kind: 'play-start', play: 'p', hosts, batch: 1, batches: 1 }];
+    for (const host of ['node02', 'node03', 'node02']) events.push({ kind: 'task-retry', host, task: 'wait for api', module: 'waitFor', attempt: 1, attempts: 3, delaySeconds: 5, status: 'failed', msg: 'refused' });
+    for (const host of hosts)
+      events.push(
+        host === 'node03' ? result({ host, task: 'wait for api', module: 'waitFor', status: 'failed', msg: 'port 6443 refused', attempts: 3 }) : result({ host, task: 'wait for api', module: 'waitFor', attempts: host === 'node02' ? 3 : 1 }),
+      );
+    events.push({ kind: 'play-end', play: 'p' });
+    const text = render(events);
+    expect(text).not.to.include('attempt 1/3');
+    expect(text).to.include('  wait for api [waitFor]  ok 5 · failed 1\n    retried node[02:03] (2 hosts)\n  failed       node03  wait for api [waitFor] after 3 attempts\n      port 6443 refused\n');
+    // The per-host view still prints each attempt.
+    expect(render(events, { hostView: 'per-host' })).to.match(/^ {2}retry +node02 {2}wait for api \[waitFor\] attempt 1\/3 failed; again in 5 s$/m);
+  });
+
   it('groups an ad-hoc run (no plays): the output each host printed as it came, then the task once', () => {
     const hosts = nodes(7);
     const events: RunEvent[] = [runStart(hosts)];
