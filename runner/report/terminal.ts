@@ -48,6 +48,8 @@ export class TerminalReporter implements Reporter {
   readonly #working = new Map<string, string>();
   /** The grouped view's open tasks; undefined in the per-host view (decided at run-start). */
   #groups: TaskGroups | undefined;
+  /** Grouped: a host's warning → the hosts that got it, printed once per batch (a missing handler warns on every host). */
+  readonly #warnings = new Map<string, string[]>();
 
   constructor(private readonly options: TerminalOptions) {
     this.#color = new Chalk({ level: options.interactive ? 1 : 0 });
@@ -71,6 +73,7 @@ export class TerminalReporter implements Reporter {
       }
       case 'play-start': {
         if (this.#groups) this.printGroups(this.#groups.expect(event.hosts));
+        this.printWarnings();
         const hosts = this.#groups ? `${hostRange(event.hosts.map(n))} (${event.hosts.length} hosts)` : event.hosts.map(n).join(', ');
         this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${hosts}`);
         return;
@@ -125,6 +128,12 @@ export class TerminalReporter implements Reporter {
         this.print(c.magenta(`  UNREACHABLE ${n(event.host)}: ${event.message}${event.hint ? `\n    hint: ${event.hint}` : ''}`));
         return;
       case 'warning':
+        if (this.#groups && event.host !== undefined) {
+          const hosts = this.#warnings.get(event.message) ?? [];
+          hosts.push(event.host);
+          this.#warnings.set(event.message, hosts);
+          return;
+        }
         this.print(c.yellow(`  warning${event.host ? ` (${n(event.host)})` : ''}: ${event.message}`));
         return;
       case 'stopping':
@@ -134,10 +143,12 @@ export class TerminalReporter implements Reporter {
         const done = this.#groups?.flush() ?? [];
         this.updateSpinner();
         this.printGroups(done);
+        this.printWarnings();
         return;
       }
       case 'run-end':
         if (this.#groups) this.printGroups(this.#groups.flush());
+        this.printWarnings();
         this.#spinner?.stop();
         this.printRecap(event);
         return;
@@ -239,6 +250,13 @@ export class TerminalReporter implements Reporter {
       }
       for (const failure of summary.failures) this.printResult(failure.result, summary.handler, failure.ignored);
     }
+  }
+
+  /** Grouped: the hosts' warnings collected since the last batch ended, each message once with its hosts. */
+  private printWarnings(): void {
+    for (const [message, hosts] of this.#warnings)
+      this.print(this.#color.yellow(`  warning (${hostRange(hosts.map(n))}${hosts.length > 1 ? `, ${hosts.length} hosts` : ''}): ${message}`));
+    this.#warnings.clear();
   }
 
   /** `node[01:95] (95 hosts)`, or the one host's name. */

@@ -150,6 +150,17 @@ describe('report/terminal: the grouped view', () => {
     expect(render(events, { hostView: 'per-host' })).to.match(/^ {2}retry +node02 {2}wait for api \[waitFor\] attempt 1\/3 failed; again in 5 s$/m);
   });
 
+  it('prints a warning that every host got once, with its hosts, when the batch ends', () => {
+    const hosts = nodes(6);
+    const message = 'task "write config" notified "restart app", which no handler of play "p" is named or listens to';
+    const events: RunEvent[] = [runStart(hosts), { kind: 'play-start', play: 'p', hosts, batch: 1, batches: 1 }];
+    for (const host of hosts) events.push(changed(host), { kind: 'warning', host, message });
+    events.push({ kind: 'warning', host: 'node04', message: 'node04 ran its notified handlers first' });
+    events.push({ kind: 'play-end', play: 'p' });
+    expect(render(events)).to.include(`      mode: "0644" → "0600"\n  warning (node[01:06], 6 hosts): ${message}\n  warning (node04): node04 ran its notified handlers first\n`.replace('      mode: "0644" → "0600"\n', ''));
+    expect(render(events, { hostView: 'per-host' }).match(/warning \(node\d+\): task/g)).to.have.length(6);
+  });
+
   it('groups an ad-hoc run (no plays): the output each host printed as it came, then the task once', () => {
     const hosts = nodes(7);
     const events: RunEvent[] = [runStart(hosts)];
