@@ -163,6 +163,18 @@ describe('report/terminal: the grouped view', () => {
     expect(render(events, { hostView: 'per-host' }).match(/warning \(node\d+\): task/g)).to.have.length(6);
   });
 
+  it('keeps hostile host and task names to one escaped line each, in ranges and the recap too', () => {
+    const hosts = ['evil\nfake-host : ok=9', 'esc\x1b[2J', 'cr\rover', 'n1', 'n2', 'n3'];
+    const events: RunEvent[] = [runStart(hosts), { kind: 'play-start', play: 'p', hosts, batch: 1, batches: 1 }];
+    for (const host of hosts) events.push(result({ host, task: 'two\nlines', status: host === 'n3' ? 'failed' : 'skipped', msg: 'why' }));
+    events.push({ kind: 'run-end', recap: hosts.map((host) => recapLine(host)), exitCode: 0, interrupted: false, durationMs: 1 });
+    const text = render(events);
+    expect(text).not.to.match(/[\x1b\r]/);
+    expect(text.split('\n').filter((line) => line.includes('fake-host'))).to.have.length(3);
+    expect(text).to.include('  two\\nlines [copy]  failed 1 · skipped 5\n');
+    expect(text).to.include('cr\\rover,esc\\e[2J,evil\\nfake-host : ok=9,n[1:3] : ok=1 changed=1');
+  });
+
   it('groups an ad-hoc run (no plays): the output each host printed as it came, then the task once', () => {
     const hosts = nodes(7);
     const events: RunEvent[] = [runStart(hosts)];
