@@ -28,6 +28,11 @@ export interface CommonOptions {
   detectDrift?: boolean;
   diff: boolean;
   json: boolean;
+  /**
+   * The terminal's view (report/terminal.ts): --per-host or --grouped; absent means `auto` (per host up to
+   * five hosts or with -v, grouped beyond).
+   */
+  hostView?: 'auto' | 'per-host' | 'grouped';
   /** At least -v (kept for callers that only ask whether commands are shown). */
   verbose: boolean;
   /**
@@ -77,6 +82,8 @@ const OPTION_SPEC = {
   'detect-drift': { type: 'boolean' },
   diff: { type: 'boolean', short: 'D' },
   json: { type: 'boolean' },
+  'per-host': { type: 'boolean' },
+  grouped: { type: 'boolean' },
   // multiple: each -v is counted; `-vvv` is three of them (a group of short flags).
   verbose: { type: 'boolean', short: 'v', multiple: true },
   forks: { type: 'string', short: 'f' },
@@ -135,6 +142,10 @@ export function parseCommonOptions(
   if (v['accept-new-host-keys'] && v['insecure-skip-host-key-check']) {
     throw new UsageError('--accept-new-host-keys and --insecure-skip-host-key-check cannot be used together');
   }
+  if (v['per-host'] && v.grouped) throw new UsageError('--per-host and --grouped cannot be used together: pick one view');
+  // -v shows each host's commands under its own result: the grouped view has no per-host result to put them under.
+  if (v.grouped && verbosity(v.verbose) > 0)
+    throw new UsageError("--grouped merges hosts and -v shows each host's commands: use one or the other (-v alone gives the per-host view)");
   if (v['detect-drift'] && !(v.check || v['dry-run'])) {
     throw new UsageError('--detect-drift reports pending changes of a dry run: use it with --check');
   }
@@ -145,6 +156,7 @@ export function parseCommonOptions(
     detectDrift: Boolean(v['detect-drift']),
     diff: Boolean(v.diff),
     json: Boolean(v.json),
+    hostView: v['per-host'] ? 'per-host' : v.grouped ? 'grouped' : 'auto',
     verbose: verbosity(v.verbose) > 0,
     verbosity: verbosity(v.verbose),
     forks,
@@ -245,6 +257,9 @@ export const COMMON_HELP = `Options:
                                 that label); SOURCE is a file as above or \`prompt\`; repeatable
       --ask-vault-pass          ask once for the vault password
       --json                    print one JSON event per line instead of the report
+      --per-host                a line per host per task and a recap line per host (the default up to 5 hosts)
+      --grouped                 a line per task with counts per status, hosts as ranges (node[01:97]),
+                                identical changes merged, failures in full (the default beyond 5 hosts)
       --audit-log FILE          where to write the audit log (default: ./audit/RUN-ID.jsonl)
       --sign-audit              sign the audit log at the end with your SSH key from ssh-agent (SSH_AUTH_SOCK,
                                 its first key), into FILE.sig (OpenSSH SSHSIG, namespace drover-audit)

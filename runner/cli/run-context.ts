@@ -132,6 +132,7 @@ export function startRun(settings: RunContextSettings): RunContext {
           verbose: options.verbose,
           verbosity: options.verbosity,
           redactor,
+          hostView: options.hostView,
         }),
   );
   const bus = new EventBus(runId, reporters);

@@ -1,7 +1,11 @@
 /**
- * The terminal reporter: a line per task result, coloured by status, diffs under --diff, a spinner that
- * names the hosts still working, and a recap per host. Without a terminal (CI, pipes) it prints the same
- * lines without colour codes or spinner.
+ * The terminal reporter, in one of two views. Per host: a line per task result, coloured by status, diffs
+ * under --diff, a spinner that names the hosts still working, and a recap line per host. Grouped (a run on
+ * more than AUTO_PER_HOST_MAX hosts, or --grouped): a line per task with counts per status, identical
+ * changes merged with their hosts as ranges (`node[01:95]`), failures and unreachable hosts in full, a
+ * progress line for the task that runs, and recap lines merged across hosts with the same counts. Without
+ * a terminal (CI, pipes) it prints the same lines without colour codes, spinner or progress line. --json
+ * and the audit log get every host's full result whatever the view.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
@@ -10,6 +14,18 @@ import type { TaskResult, TaskStatus } from '../result.ts';
 import type { Redactor } from '../secret.ts';
 import { printable as n } from '../printable.ts';
 import { renderDiff } from './diff.ts';
+import { type ResultFlags, type TaskGroup, TaskGroups } from './task-groups.ts';
+import { type CountedStatus, hostRange, mergeRecap, summarizeTask } from './task-summary.ts';
+
+/**
+ * Runs on at most this many hosts get the per-host view by default: five lines per task still read at a
+ * glance and name every host, and every host's line is where small runs (and their tests) look; beyond
+ * that a task's lines stop fitting a screen and the grouped view takes over.
+ */
+export const AUTO_PER_HOST_MAX = 5;
+
+/** `auto`: per host up to AUTO_PER_HOST_MAX hosts or with -v (which shows each host's commands), grouped beyond. */
+export type HostView = 'auto' | 'per-host' | 'grouped';
 
 export interface TerminalOptions {
   stream: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -21,6 +37,8 @@ export interface TerminalOptions {
   /** -v count: 2 (-vv) also prints each command's output; default 1 when `verbose`, else 0. */
   verbosity?: number;
   redactor: Redactor;
+  /** Default `auto`. */
+  hostView?: HostView;
 }
 
 export class TerminalReporter implements Reporter {
@@ -28,6 +46,10 @@ export class TerminalReporter implements Reporter {
   readonly #spinner: Ora | undefined;
   /** host → task it is working on, for the spinner text. */
   readonly #working = new Map<string, string>();
+  /** The grouped view's open tasks; undefined in the per-host view (decided at run-start). */
+  #groups: TaskGroups | undefined;
+  /** Grouped: a host's warning → the hosts that got it, printed once per batch (a missing handler warns on every host). */
+  readonly #warnings = new Map<string, string[]>();
 
   constructor(private readonly options: TerminalOptions) {
     this.#color = new Chalk({ level: options.interactive ? 1 : 0 });
@@ -46,26 +68,46 @@ export class TerminalReporter implements Reporter {
         const what = event.info.playbook?.path ?? event.info.runKind;
         const mode = event.info.mode === 'check' ? c.cyan('check (dry run: nothing is changed)') : 'apply';
         this.print(`${c.bold('drover')} ${mode}: ${what} on ${event.hosts.length} host(s) · run ${event.runId}`);
+        if (this.grouping(event.hosts.length)) this.#groups = new TaskGroups(event.hosts);
         return;
       }
-      case 'play-start':
-        this.print(
-          `\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${event.hosts.map(n).join(', ')}`,
-        );
+      case 'play-start': {
+        if (this.#groups) this.printGroups(this.#groups.expect(event.hosts));
+        this.printWarnings();
+        const hosts = this.#groups ? `${hostRange(event.hosts.map(n))} (${event.hosts.length} hosts)` : event.hosts.map(n).join(', ');
+        this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${hosts}`);
         return;
-      case 'task-start':
+      }
+      case 'task-start': {
         this.#working.set(event.host, event.task);
+        // The progress line moves on before the tasks it completed print, so they are not shown under a stale one.
+        const done = this.#groups?.start(event.host, event.task, event.module) ?? [];
         this.updateSpinner();
+        this.printGroups(done);
         return;
+      }
       case 'task-result': {
         this.#working.delete(event.result.host);
         // A task the tags left out is not news: hundreds of such lines would bury the few that ran (-v shows them).
         const quiet = (event.byTags === true && !this.options.verbose) || (event.result.verbosity ?? 0) > this.verbosity();
-        if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, event.ignored === true);
+        const flags: ResultFlags = { quiet, echoed: event.echoed === true, ignored: event.ignored === true };
+        if (this.#groups) {
+          const done = this.#groups.add(event.result, flags, event.handler);
+          this.updateSpinner();
+          this.printGroups(done);
+          return;
+        }
+        if (!quiet && (!event.echoed || event.result.status === 'unreachable')) this.printResult(event.result, event.handler, flags.ignored);
         this.updateSpinner();
         return;
       }
       case 'task-retry': {
+        // Grouped: a line per host per attempt is what the view exists to avoid; the task's lines say which
+        // hosts retried, a failure in full says after how many attempts, and the audit log has each attempt.
+        if (this.#groups) {
+          this.#groups.retry(event.host, event.task, event.module);
+          return;
+        }
         const next = event.delaySeconds > 0 ? `; again in ${event.delaySeconds} s` : '; again now';
         const line = `  ${c.yellow('retry'.padEnd(12))} ${c.bold(n(event.host))}  ${event.task} ${c.dim(`[${event.module}]`)} attempt ${event.attempt}/${event.attempts} ${event.status}${next}`;
         this.print(line);
@@ -86,14 +128,27 @@ export class TerminalReporter implements Reporter {
         this.print(c.magenta(`  UNREACHABLE ${n(event.host)}: ${event.message}${event.hint ? `\n    hint: ${event.hint}` : ''}`));
         return;
       case 'warning':
+        if (this.#groups && event.host !== undefined) {
+          const hosts = this.#warnings.get(event.message) ?? [];
+          hosts.push(event.host);
+          this.#warnings.set(event.message, hosts);
+          return;
+        }
         this.print(c.yellow(`  warning${event.host ? ` (${n(event.host)})` : ''}: ${event.message}`));
         return;
       case 'stopping':
         this.print(c.red.bold(`\n  STOPPING (${event.reason}): ${event.message}`));
         return;
-      case 'play-end':
+      case 'play-end': {
+        const done = this.#groups?.flush() ?? [];
+        this.updateSpinner();
+        this.printGroups(done);
+        this.printWarnings();
         return;
+      }
       case 'run-end':
+        if (this.#groups) this.printGroups(this.#groups.flush());
+        this.printWarnings();
         this.#spinner?.stop();
         this.printRecap(event);
         return;
@@ -106,6 +161,13 @@ export class TerminalReporter implements Reporter {
 
   async close(): Promise<void> {
     this.#spinner?.stop();
+  }
+
+  /** Whether a run on this many hosts gets the grouped view. */
+  private grouping(hosts: number): boolean {
+    const view = this.options.hostView ?? 'auto';
+    if (view !== 'auto') return view === 'grouped';
+    return hosts > AUTO_PER_HOST_MAX && this.verbosity() === 0;
   }
 
   /** The run's -v count (0 without -v). */
@@ -131,13 +193,8 @@ export class TerminalReporter implements Reporter {
       `  ${status} ${c.bold(n(result.host))}${via}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`,
     );
     if (result.status === 'changed') {
-      for (const change of result.changes) this.print(`      ${result.checkMode ? 'would ' : ''}${change}`);
-      if (this.options.showDiff) {
-        for (const diff of result.diffs) this.print(indent(colourDiff(renderDiff(diff), c), 6));
-      }
-      if (result.checkMode && result.uncertain) {
-        for (const command of result.commands) this.print(c.dim(indent(`$ ${command.display}`, 6)));
-      }
+      const block = this.changeBlock(result);
+      if (block) this.print(block);
     }
     if (this.options.verbose) {
       const outputs = (this.options.verbosity ?? 1) >= 2;
@@ -156,6 +213,81 @@ export class TerminalReporter implements Reporter {
     }
   }
 
+  /** The lines under a changed result: each change, the diffs under --diff, a dry run's unpredictable commands. */
+  private changeBlock(result: TaskResult): string {
+    const c = this.#color;
+    const lines: string[] = [];
+    for (const change of result.changes) lines.push(`      ${result.checkMode ? 'would ' : ''}${change}`);
+    if (this.options.showDiff) {
+      for (const diff of result.diffs) lines.push(indent(colourDiff(renderDiff(diff), c), 6));
+    }
+    if (result.checkMode && result.uncertain) {
+      for (const command of result.commands) lines.push(c.dim(indent(`$ ${command.display}`, 6)));
+    }
+    return lines.join('\n');
+  }
+
+  /**
+   * The grouped view of complete tasks: per task a line with its counts, then the changed hosts merged by
+   * identical changes, skip reasons (and debug's messages) merged by text, and each failure in full.
+   */
+  private printGroups(groups: TaskGroup[]): void {
+    const c = this.#color;
+    for (const group of groups) {
+      const summary = summarizeTask(group, (result) => this.changeBlock(result));
+      if (!summary) continue;
+      const check = group.results.some((entry) => entry.result.checkMode);
+      const counts = summary.counts.map(({ status, count }) => this.paintStatus(status)(`${this.countWord(status, check)} ${count}`)).join(c.dim(' · '));
+      this.print(`  ${c.bold(`${summary.handler ? 'handler: ' : ''}${n(summary.task)}`)} ${c.dim(`[${summary.module}]`)}  ${counts}`);
+      // Each attempt is in the audit log (task-retry records); here, which hosts needed more than one.
+      if (group.retried.length > 0) this.print(`    ${c.yellow('retried')} ${this.hostsLabel(group.retried)}`);
+      for (const change of summary.changes) {
+        const word = change.checkMode ? (change.uncertain ? 'would run' : 'would change') : 'changed';
+        this.print(`    ${c.yellow(word)} ${this.hostsLabel(change.hosts)}`);
+        if (change.block) this.print(change.block);
+      }
+      for (const note of summary.notes) {
+        this.print(`    ${this.paintStatus(note.status)(note.status)} ${this.hostsLabel(note.hosts)}${c.dim(`: ${this.mask(note.msg)}`)}`);
+      }
+      for (const failure of summary.failures) this.printResult(failure.result, summary.handler, failure.ignored);
+    }
+  }
+
+  /** Grouped: the hosts' warnings collected since the last batch ended, each message once with its hosts. */
+  private printWarnings(): void {
+    for (const [message, hosts] of this.#warnings)
+      this.print(this.#color.yellow(`  warning (${hostRange(hosts.map(n))}${hosts.length > 1 ? `, ${hosts.length} hosts` : ''}): ${message}`));
+    this.#warnings.clear();
+  }
+
+  /** `node[01:95] (95 hosts)`, or the one host's name. */
+  private hostsLabel(hosts: string[]): string {
+    const names = hostRange(hosts.map(n));
+    return `${this.#color.bold(names)}${hosts.length > 1 ? ` (${hosts.length} hosts)` : ''}`;
+  }
+
+  private countWord(status: CountedStatus, check: boolean): string {
+    return status === 'changed' && check ? 'would change' : status;
+  }
+
+  private paintStatus(status: CountedStatus): ChalkInstance {
+    const c = this.#color;
+    switch (status) {
+      case 'ok':
+        return c.green;
+      case 'changed':
+        return c.yellow;
+      case 'failed':
+        return c.red.bold;
+      case 'skipped':
+        return c.cyan;
+      case 'unreachable':
+        return c.magenta.bold;
+      case 'ignored':
+        return c.yellow;
+    }
+  }
+
   private printOutput(host: string, exitCode: number | null, stdout: string, stderr: string): void {
     const c = this.#color;
     const status = exitCode === 0 ? c.green(`rc=${exitCode}`) : c.red(`rc=${exitCode ?? 'killed'}`);
@@ -167,11 +299,16 @@ export class TerminalReporter implements Reporter {
   private printRecap(event: Extract<StampedEvent, { kind: 'run-end' }>): void {
     const c = this.#color;
     this.print(`\n${c.bold('RECAP')} (${(event.durationMs / 1000).toFixed(1)} s)`);
-    const width = Math.max(4, ...event.recap.map((line) => n(line.host).length));
-    for (const line of event.recap) {
+    // Grouped: hosts whose recap lines would be identical share one, named as ranges, with their number.
+    const rows = this.#groups
+      ? mergeRecap(event.recap).map(({ hosts, line }) => ({ name: hostRange(hosts.map(n)), line, hosts: hosts.length }))
+      : event.recap.map((line) => ({ name: n(line.host), line, hosts: 1 }));
+    const width = Math.max(4, ...rows.map((row) => row.name.length));
+    for (const { name, line, hosts } of rows) {
       const paint = line.failed > 0 ? c.red : line.unreachable > 0 ? c.magenta : line.changed > 0 ? c.yellow : c.green;
       const counts = `ok=${line.ok} changed=${line.changed} failed=${line.failed} skipped=${line.skipped} unreachable=${line.unreachable} ignored=${line.ignored}${line.rescued ? ` rescued=${line.rescued}` : ''}`;
-      this.print(`  ${paint(n(line.host).padEnd(width))} : ${counts}${line.notRun ? c.dim(' (stopped before finishing)') : ''}`);
+      const many = hosts > 1 ? c.dim(` · ${hosts} hosts`) : '';
+      this.print(`  ${paint(name.padEnd(width))} : ${counts}${line.notRun ? c.dim(' (stopped before finishing)') : ''}${many}`);
     }
     const verdict = event.interrupted
       ? c.red('interrupted')
@@ -205,6 +342,18 @@ export class TerminalReporter implements Reporter {
 
   private updateSpinner(): void {
     if (!this.#spinner) return;
+    if (this.#groups) {
+      // The grouped view's progress line: hosts that settled the first unfinished task, of the batch's.
+      const progress = this.#groups.progress();
+      if (!progress || this.#working.size === 0) {
+        this.#spinner.stop();
+        return;
+      }
+      const ahead = progress.open > 1 ? ` · ${progress.open - 1} later task(s) under way` : '';
+      this.#spinner.text = `${n(progress.task)} [${progress.module}]: ${progress.settled} of ${progress.total} hosts done${ahead}`;
+      if (!this.#spinner.isSpinning) this.#spinner.start();
+      return;
+    }
     if (this.#working.size === 0) {
       this.#spinner.stop();
       return;
