@@ -31,6 +31,7 @@ import { swapoff } from './swapoff.ts';
 import { sysctl } from './sysctl.ts';
 import { systemd } from './systemd.ts';
 import { template } from './template.ts';
+import { unarchive } from './unarchive.ts';
 import { user } from './user.ts';
 import { waitFor } from './wait-for.ts';
 import { yum } from './yum.ts';
@@ -63,6 +64,7 @@ export const registry = {
   sysctl,
   systemd,
   template,
+  unarchive,
   user,
   waitFor,
   yum,
