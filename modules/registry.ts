@@ -23,6 +23,7 @@ import { lineinfile } from './lineinfile.ts';
 import { modprobe } from './modprobe.ts';
 import { mount } from './mount.ts';
 import { packageModule } from './package.ts';
+import { reboot } from './reboot.ts';
 import { selinux } from './selinux.ts';
 import { shell } from './shell.ts';
 import { slurp } from './slurp.ts';
@@ -56,6 +57,7 @@ export const registry = {
   modprobe,
   mount,
   package: packageModule,
+  reboot,
   selinux,
   shell,
   slurp,
