@@ -15,6 +15,7 @@ import { debug } from './debug.ts';
 import { fetchModule } from './fetch.ts';
 import { getUrl } from './get-url.ts';
 import { file } from './file.ts';
+import { firewalld } from './firewalld.ts';
 import { group } from './group.ts';
 import { hostname } from './hostname.ts';
 import { hosts } from './hosts.ts';
@@ -48,6 +49,7 @@ export const registry = {
   debug,
   fetch: fetchModule,
   file,
+  firewalld,
   getUrl,
   group,
   hostname,
