@@ -43,6 +43,8 @@ export interface SessionSettings {
    * below -vv, so a quiet run builds none of these messages.
    */
   trace?: (host: string, level: 2 | 3, message: string, detail?: string) => void;
+  /** The pause between attempts to reach a rebooting host (default 2 s; tests shorten it). */
+  rebootPollMs?: number;
 }
 
 export class HostSession {
@@ -162,7 +164,7 @@ export class HostSession {
     let last = 'no attempt finished';
     while (Date.now() < deadline) {
       if (this.settings.abortSignal?.aborted) break;
-      await new Promise((resolveWait) => setTimeout(resolveWait, Math.min(REBOOT_POLL_MS, Math.max(0, deadline - Date.now()))));
+      await new Promise((resolveWait) => setTimeout(resolveWait, Math.min(this.settings.rebootPollMs ?? REBOOT_POLL_MS, Math.max(0, deadline - Date.now()))));
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       const spec = {
