@@ -96,6 +96,7 @@ const SUPERVISOR_SCRIPT = `while :; do
   echo "drover-lab: $DROVER_LAB_MACHINE rebooted; starting it again"
   rm -rf "/run/systemd/nspawn/propagate/$DROVER_LAB_MACHINE"
 done`;
+/** The supervisor's $0, which /proc/PID/cmdline shows fourth: sh, -c, the script, this name, then nspawn's argv. */
 export const SUPERVISOR_NAME = 'drover-lab-supervisor';
 
 /** Starts the host under its reboot supervisor and returns the supervisor's PID; both outlive this process. */
@@ -132,7 +133,7 @@ export async function supervised(pid: number): Promise<boolean> {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const parent = Number(/^\d+ \(.*\) \S+ (\d+)/.exec(stat)?.[1]);
     const cmdline = (await readFile(`/proc/${parent}/cmdline`, 'utf8')).split('\0');
-    return cmdline[2] === SUPERVISOR_NAME;
+    return cmdline[3] === SUPERVISOR_NAME;
   } catch {
     return false;
   }
@@ -152,7 +153,7 @@ export async function findLabProcesses(hostsDir: string, namespaces: ReadonlyMap
     try {
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       const ownsHost = cmdline.some((arg) => arg.startsWith(`--directory=${hostsDir}/`));
-      if (cmdline[2] === SUPERVISOR_NAME && ownsHost) {
+      if (cmdline[3] === SUPERVISOR_NAME && ownsHost) {
         const machine = cmdline.find((arg) => arg.startsWith('--machine='))?.slice('--machine='.length);
         const host = machine === undefined ? undefined : hostNameOfMachine(machine);
         found.push({ pid, kind: 'supervisor', ...(host ? { host } : {}) });
