@@ -44,6 +44,7 @@ with zipfile.ZipFile(out + "/good.zip", "w") as z:
             info = zipfile.ZipInfo(name); info.external_attr = (0o120777 << 16); z.writestr(info, data)
         else:
             info = zipfile.ZipInfo(name); info.external_attr = (0o100640 << 16); z.writestr(info, data)
+tar(out + "/big.tar.gz", "w:gz", [("big", "dir", None), ("big/random", "file", os.urandom(3 << 20)), ("big/small", "file", b"small\n")])
 tar(out + "/dotdot.tar", "w", [("ok", "file", b"ok\n"), ("../escaped-dotdot", "file", b"x\n")])
 tar(out + "/absolute.tar", "w", [("ok", "file", b"ok\n"), ("/tmp/drover-unarchive/escaped-absolute", "file", b"x\n")])
 tar(out + "/symlink.tar", "w", [("ok", "file", b"ok\n"), ("esc", "sym", "/tmp/drover-unarchive"), ("esc/escaped-symlink", "file", b"x\n")])
@@ -112,6 +113,17 @@ describe('unarchive on lab hosts', function () {
       expect(await listing(qdest)).to.equal(before);
     });
   }
+
+  it('a large controller archive (3 MiB, over the in-memory limit) is streamed to the comparison and the extraction', async () => {
+    await read(`mkdir -p ${BASE}/big`);
+    const params = { src: join(local, 'big.tar.gz'), dest: `${BASE}/big` };
+    const first = await applyModule(host, unarchive, params);
+    expect(first.status, first.msg).to.equal('changed');
+    const [expected] = spawnSync('python3', ['-c', `import hashlib, tarfile; print(hashlib.sha256(tarfile.open("${join(local, 'big.tar.gz')}").extractfile("big/random").read()).hexdigest())`], { encoding: 'utf8' }).stdout.split('\n');
+    expect(await read(`sha256sum < ${BASE}/big/big/random | cut -d' ' -f1`)).to.equal(`${expected}\n`);
+    const again = await applyModule(host, unarchive, params);
+    expect(again.status, again.msg).to.equal('ok');
+  });
 
   it('remoteSrc: an archive on the host (format found from its bytes), and creates skips the comparison', async () => {
     const archive = `${BASE}/on host.tar.xz`;
