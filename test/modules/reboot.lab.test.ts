@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { command } from '../../modules/command.ts';
 import { reboot } from '../../modules/reboot.ts';
 import { runCli, ROOT } from '../support/run-cli.ts';
-import { applyModule, closeTargets, labTargets, onHost, type LabTarget } from '../support/targets.ts';
+import { Secret } from '../../runner/secret.ts';
+import { applyModule, closeTargets, labHostTarget, labTargets, onHost, type LabTarget } from '../support/targets.ts';
 
 const SLOW_SSH = '/etc/systemd/system/ssh.service.d/drover-reboot-test.conf';
 
@@ -66,6 +67,20 @@ describe('reboot on lab hosts', function () {
     expect(next.status, next.msg).to.equal('ok');
     expect(next.stdout.trim()).to.equal(after);
     expect((await onHost(host, 'test -e /run/drover-reboot-marker && echo kept || echo gone')).stdout).to.equal('gone\n');
+  });
+
+  it('as an unprivileged login with become (sudo with a password): the reboot runs under sudo, the wait needs none', async function () {
+    this.timeout(600_000);
+    const name = `${host.name} as ops`;
+    const ops: LabTarget = { ...host, name, host: labHostTarget(name, host.address, host.keyPath, host.knownHostsPath, 'ops') };
+    const become = { password: new Secret('drover-lab-ops', 'become password') };
+    const before = await bootId();
+    const result = await applyModule(ops, reboot, { timeout: 300 }, { become });
+    expect(result.status, result.msg).to.equal('changed');
+    expect(result.commands[0]!.line).to.match(/^sudo -H -S -p '' -u root -- /);
+    expect(await bootId()).to.not.equal(before);
+    const whoami = await applyModule(ops, command, { argv: ['id', '-un'], readOnly: true });
+    expect(whoami.stdout).to.equal('ops\n');
   });
 
   it('a playbook goes on after the reboot (CLI): later tasks run on the new boot', async function () {
