@@ -73,6 +73,7 @@ export const unarchive = defineModule({
     });
     const found = readProbe(output, p, host.name);
     if ('done' in found) return noChange(found.done);
+    if ('srcMissing' in found) return planMissingArchive(p, host.name);
     const comparison = found.comparison;
     const escaping = escapingMembers(comparison);
     if (escaping.length > 0) {
@@ -83,6 +84,7 @@ export const unarchive = defineModule({
       );
     }
     const changes = planExtraction(p, found.format, comparison, source);
+    if (found.destMissing) return { changes: [mustExist('dest', p.dest, host.name), ...changes], uncertain: true };
     if (changes.length > 0) return { changes };
     const owners = await ownershipChanges(p, comparison.members, host);
     return owners.length > 0 ? { changes: owners } : noChange(`${p.dest} already holds the ${comparison.members.length} members of ${archiveName(p)}`);
@@ -212,7 +214,6 @@ function compareScript(p: Parsed, format: Format | 'auto'): Script {
   return sh`creates=${p.creates ?? ''}
 if [ -n "$creates" ] && { [ -e "$creates" ] || [ -L "$creates" ]; }; then echo created=yes; exit 0; fi
 dest=${p.dest}
-[ -d "$dest" ] || { echo dest=missing; exit 0; }
 src=${src}
 format=${format}
 if [ "$src" != - ]; then
@@ -233,25 +234,25 @@ case $format in
   tar.xz) command -v xz >/dev/null 2>&1 || { echo tool=missing:xz; exit 0; } ;;
 esac
 command -v tar >/dev/null 2>&1 || { echo tool=missing:tar; exit 0; }
+# Without dest (an earlier task of a dry run would make it) the archive is only listed: every member is absent.
+if [ -d "$dest" ]; then set -- --compare -C "$dest"; else echo dest=missing; set -- --list; fi
 echo @@compare
 case $format in
   zip) exec python3 -c ${ZIP_HELPER} compare "$src" "$dest" ;;
-  tar.gz) exec env LC_ALL=C tar --compare -vv --quoting-style=c -z -f "$src" -C "$dest" ;;
-  tar.xz) exec env LC_ALL=C tar --compare -vv --quoting-style=c -J -f "$src" -C "$dest" ;;
-  *) exec env LC_ALL=C tar --compare -vv --quoting-style=c -f "$src" -C "$dest" ;;
+  tar.gz) exec env LC_ALL=C tar "$@" -vv --quoting-style=c -z -f "$src" ;;
+  tar.xz) exec env LC_ALL=C tar "$@" -vv --quoting-style=c -J -f "$src" ;;
+  *) exec env LC_ALL=C tar "$@" -vv --quoting-style=c -f "$src" ;;
 esac`;
 }
 
-type ProbeFinding = { done: string } | { format: Format; comparison: ArchiveComparison };
+type ProbeFinding = { done: string } | { srcMissing: true } | { format: Format; comparison: ArchiveComparison; destMissing: boolean };
 
 /** Pure: the probe's output → nothing to do (creates), a comparison, or an error naming the fix. */
 export function readProbe(output: ProbeOutput, p: Parsed, hostName: string): ProbeFinding {
   const fields = parseFieldLines(output.stdout.split('\n@@compare\n')[0] ?? '');
   if (field(fields, 'created') === 'yes') return { done: `${p.creates} exists; nothing extracted` };
-  if (field(fields, 'dest') === 'missing') {
-    throw new ModuleError(`dest ${p.dest} is not a directory on ${hostName}`, 'create it first (file state=directory)');
-  }
-  if (field(fields, 'src') === 'missing') throw new ModuleError(`${p.remoteSrc} is not a file on ${hostName}`, 'download or copy the archive there first');
+  if (field(fields, 'src') === 'missing') return { srcMissing: true };
+  const destMissing = field(fields, 'dest') === 'missing';
   const tool = field(fields, 'tool')?.replace(/^missing:/, '');
   if (tool) {
     const hint = tool === 'xz' ? 'install xz-utils (Debian) or xz (RHEL)' : tool === 'python3' ? 'install python3, or use a tar archive' : 'install GNU tar';
@@ -274,7 +275,39 @@ export function readProbe(output: ProbeOutput, p: Parsed, hostName: string): Pro
   }
   const comparison = format === 'zip' ? parseZipComparison(compared) : parseTarComparison(compared, output.stderr);
   if (comparison.members.length === 0) throw new ModuleError(`${archiveName(p)} has no members`, 'check the archive');
-  return { format, comparison };
+  if (destMissing) for (const member of comparison.members) comparison.differences.set(memberKey(member.name), ['absent']);
+  return { format, comparison, destMissing };
+}
+
+/**
+ * A path that does not exist now but may when this task runs: in a dry run an earlier task (getUrl, file
+ * state=directory) only predicted it. Planned as a guard before the extraction, and the plan is uncertain
+ * ("would run"); in a real run the earlier tasks have run, so a path still missing fails here, named.
+ */
+function mustExist(what: 'dest' | 'remoteSrc', path: string, hostName: string): Change {
+  const test = what === 'dest' ? sh`[ -d ${path} ]` : sh`[ -f ${path} ]`;
+  const problem =
+    what === 'dest'
+      ? `drover: dest ${path} is not a directory on ${hostName}: create it first (file state=directory)`
+      : `drover: ${path} is not a file on ${hostName}: download or copy the archive there first (getUrl, copy)`;
+  return {
+    summary: `${what} ${path} does not exist yet; it must by then (an earlier task may make it)`,
+    commands: [{ run: sh`${test} || { echo ${problem} >&2; exit 1; }`, readOnly: true, description: `check that ${path} exists` }],
+  };
+}
+
+/**
+ * The archive on the host is missing: nothing can be listed. A dry run says it would extract it (an
+ * earlier getUrl may download it); a real run fails at the guard, naming the archive.
+ */
+function planMissingArchive(p: Parsed, hostName: string): Plan {
+  const guard = mustExist('remoteSrc', p.remoteSrc!, hostName);
+  return {
+    changes: [
+      { ...guard, summary: `extract ${p.remoteSrc} into ${p.dest} (the archive does not exist yet, so its members are unknown; an earlier task may make it)` },
+    ],
+    uncertain: true,
+  };
 }
 
 /** Pure: the comparison → the extraction (and chown) when any member is absent or differs. */

@@ -177,11 +177,24 @@ describe('unarchive on lab hosts', function () {
     });
   }
 
-  it('says what is missing: dest, the host archive, an archive that is not one', async () => {
+  it('a missing dest or host archive: check mode says it would run (an earlier task may make them), a real run fails naming it', async () => {
+    const check = await applyModule(host, unarchive, { src: join(local, 'good.tar'), dest: `${BASE}/nowhere` }, { check: true });
+    expect(check.status, check.msg).to.equal('changed');
+    expect(check.uncertain).to.equal(true);
+    expect(check.changes[0]).to.equal(`dest ${BASE}/nowhere does not exist yet; it must by then (an earlier task may make it)`);
+    expect(check.diffs[0]!.after).to.include('app/bin/tool  rw-r----- 20 bytes');
     const noDest = await applyModule(host, unarchive, { src: join(local, 'good.tar'), dest: `${BASE}/nowhere` });
-    expect(noDest.msg).to.include(`dest ${BASE}/nowhere is not a directory`);
+    expect(noDest.status).to.equal('failed');
+    expect(noDest.msg).to.include(`dest ${BASE}/nowhere is not a directory on ${host.name}: create it first`);
+    expect(await read(`test -e ${BASE}/nowhere && echo made || echo absent`)).to.equal('absent\n');
+
+    const checkSrc = await applyModule(host, unarchive, { remoteSrc: `${BASE}/none.tar`, dest: BASE }, { check: true });
+    expect(checkSrc.status, checkSrc.msg).to.equal('changed');
+    expect(checkSrc.uncertain).to.equal(true);
+    expect(checkSrc.msg).to.match(/^would run: extract .*none\.tar into .* \(the archive does not exist yet/);
     const noSrc = await applyModule(host, unarchive, { remoteSrc: `${BASE}/none.tar`, dest: BASE });
-    expect(noSrc.msg).to.include(`${BASE}/none.tar is not a file`);
+    expect(noSrc.status).to.equal('failed');
+    expect(noSrc.msg).to.include(`${BASE}/none.tar is not a file on ${host.name}`);
     await read(`echo 'not an archive' > ${BASE}/bad.tar.gz`);
     const bad = await applyModule(host, unarchive, { remoteSrc: `${BASE}/bad.tar.gz`, dest: BASE, format: 'tar.gz' });
     expect(bad.status).to.equal('failed');

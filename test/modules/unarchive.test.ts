@@ -20,8 +20,11 @@ describe('unarchive planner', () => {
   const p = parse({ remoteSrc: '/tmp/a.tgz', dest: '/opt/app', creates: '/opt/app/app/tool' });
   it('reads the probe: creates, a missing dest or archive, a missing tool, an unreadable archive', () => {
     expect(readProbe(output('created=yes\n', '', 0), p, 'h')).to.deep.equal({ done: '/opt/app/app/tool exists; nothing extracted' });
-    expect(() => readProbe(output('dest=missing\n', '', 0), p, 'h')).to.throw('dest /opt/app is not a directory on h');
-    expect(() => readProbe(output('src=missing\n', '', 0), p, 'h')).to.throw('/tmp/a.tgz is not a file on h');
+    expect(readProbe(output('src=missing\n', '', 0), p, 'h')).to.deep.equal({ srcMissing: true });
+    // No dest yet (a dry run's earlier task would make it): the archive is listed, every member absent.
+    const listed = readProbe(output(`format=tar.gz\ndest=missing\n@@compare\n${LISTING}`, '', 0), p, 'h');
+    expect(listed).to.include({ format: 'tar.gz', destMissing: true });
+    expect([...(listed as { comparison: { differences: Map<string, string[]> } }).comparison.differences.keys()]).to.deep.equal(['app', 'app/tool', 'app/current']);
     expect(() => readProbe(output('format=tar.xz\ntool=missing:xz\n', '', 0), p, 'h')).to.throw('h has no xz, which a tar.xz archive needs');
     expect(() => readProbe(output('format=tar.gz\n@@compare\n', 'gzip: stdin: not in gzip format\ntar: Error is not recoverable', 2), p, 'h')).to.throw(/cannot read \/tmp\/a\.tgz as tar\.gz on h \(exit code 2\)/);
   });
