@@ -108,6 +108,11 @@ export interface FirewalldState {
   zone: string;
   permanent: boolean;
   runtime: boolean;
+  /**
+   * Configurations in which the zone itself does not exist (firewall-cmd's INVALID_ZONE): in a dry run an
+   * earlier task may create it, so the change is planned behind a guard and uncertain.
+   */
+  zoneMissing?: { permanent: boolean; runtime: boolean };
 }
 
 /**
@@ -122,7 +127,7 @@ function probeScript(p: Parsed): Script {
   shift
   if err=$(firewall-cmd "$@" --zone="$zone" ${`--query-${item.kind}=${item.value}`} 2>&1 >/dev/null); then rc=0; else rc=$?; fi
   echo "$name=$rc"
-  [ "$rc" -le 1 ] || echo "error=$(printf '%s' "$err" | tr '\n' ' ' | head -c 300)"
+  [ "$rc" -le 1 ] || echo "$name-error=$(printf '%s' "$err" | tr '\n' ' ' | head -c 300)"
 }
 query permanent --permanent
 query runtime`
@@ -151,22 +156,27 @@ export function readProbe(output: ProbeOutput, p: Parsed, hostName: string): Fir
     );
   }
   const zone = field(fields, 'zone') ?? '';
-  const error = field(fields, 'error');
-  if (error) {
-    const hint = /INVALID_ZONE/.test(error)
-      ? `create the zone first (firewalld zone=${zone} state=present), or give an existing zone`
-      : /INVALID_SERVICE/.test(error)
-        ? 'give a service firewalld knows (firewall-cmd --get-services), or the port itself'
-        : 'check the value against firewall-cmd on the host';
-    throw new ModuleError(`firewall-cmd on ${hostName} refused ${describeTarget(p, zone)}: ${error.trim()}`, hint);
+  const missing = { permanent: false, runtime: false };
+  for (const configuration of ['permanent', 'runtime'] as const) {
+    const error = field(fields, `${configuration}-error`);
+    if (!error) continue;
+    if (/INVALID_ZONE/.test(error) && itemOf(p)) {
+      missing[configuration] = true;
+      continue;
+    }
+    const hint = /INVALID_SERVICE/.test(error)
+      ? 'give a service firewalld knows (firewall-cmd --get-services), or the port itself'
+      : 'check the value against firewall-cmd on the host';
+    throw new ModuleError(`firewall-cmd on ${hostName} refused ${describeTarget(p, zone)} (${configuration}): ${error.trim()}`, hint);
   }
-  const answer = (name: string): boolean => {
+  const answer = (name: 'permanent' | 'runtime'): boolean => {
+    if (missing[name]) return false;
     const value = field(fields, name);
     if (value !== '0' && value !== '1')
       throw new ModuleError(`unexpected firewall-cmd probe output from ${hostName}: ${output.stdout.slice(0, 300)}`, 'check firewalld on the host');
     return value === '0';
   };
-  return { zone, permanent: answer('permanent'), runtime: answer('runtime') };
+  return { zone, permanent: answer('permanent'), runtime: answer('runtime'), ...(missing.permanent || missing.runtime ? { zoneMissing: missing } : {}) };
 }
 
 function describeTarget(p: Parsed, zone: string): string {
@@ -182,8 +192,15 @@ export function planFirewalld(p: Parsed, state: FirewalldState): Plan {
   const verb = want ? 'add' : 'remove';
   const changes: Change[] = [];
   const configurations = [...(p.permanent ? (['permanent'] as const) : []), ...(p.runtime ? (['runtime'] as const) : [])];
+  let uncertain = false;
   for (const configuration of configurations) {
     if (state[configuration] === want) continue;
+    // Removing from a zone that does not exist: the item is not there, as asked.
+    if (state.zoneMissing?.[configuration] && !want) continue;
+    if (state.zoneMissing?.[configuration]) {
+      changes.push(zoneMustExist(state.zone, configuration));
+      uncertain = true;
+    }
     const flag = `--${verb}-${item.kind}=${item.value}`;
     const command: Command = {
       run: configuration === 'permanent' ? sh`firewall-cmd --permanent --zone=${state.zone} ${flag}` : sh`firewall-cmd --zone=${state.zone} ${flag}`,
@@ -200,8 +217,27 @@ export function planFirewalld(p: Parsed, state: FirewalldState): Plan {
       commands: [command],
     });
   }
-  if (changes.length > 0) return { changes };
+  if (changes.length > 0) return { changes, ...(uncertain && { uncertain }) };
   return noChange(`${item.kind} ${item.value} already ${p.state} in zone ${state.zone} (${configurations.join(' and ')})`);
+}
+
+/**
+ * The zone does not exist in this configuration now; in a dry run an earlier task (this module with state
+ * present) may create it. A real run has run that task, so a zone still missing fails here, with the fix.
+ */
+function zoneMustExist(zone: string, configuration: 'permanent' | 'runtime'): Change {
+  const problem = `drover: zone ${zone} does not exist in firewalld's ${configuration} configuration: create it first (firewalld zone=${zone} state=present), or give an existing zone`;
+  const zones = configuration === 'permanent' ? sh`firewall-cmd --permanent --get-zones` : sh`firewall-cmd --get-zones`;
+  return {
+    summary: `zone ${zone} does not exist yet (${configuration}); it must by then (an earlier task may create it)`,
+    commands: [
+      {
+        run: sh`${zones} | tr ' ' '\\n' | grep -qx -- ${zone} || { echo ${problem} >&2; exit 1; }`,
+        readOnly: true,
+        description: `check that zone ${zone} exists (${configuration})`,
+      },
+    ],
+  };
 }
 
 function planZone(p: Parsed, state: FirewalldState): Plan {

@@ -151,14 +151,19 @@ except OSError as error:
     expect(await on(server, 'ls /tmp/drover-firewalld-pwned 2>/dev/null || echo clean')).to.equal('clean');
   });
 
-  it('names what firewall-cmd refuses (an unknown service or zone) and a stopped daemon, with the fix', async () => {
+  it('names what firewall-cmd refuses (an unknown service), a zone that does not exist and a stopped daemon, with the fix', async () => {
     const service = await applyModule(server, firewalld, { service: 'no-such-service' });
     expect(service.status).to.equal('failed');
     expect(service.msg).to.include('INVALID_SERVICE');
     expect(service.failure?.hint).to.include('firewall-cmd --get-services');
+    // A zone that does not exist: a dry run cannot know whether an earlier task creates it; a real run fails.
+    const check = await applyModule(server, firewalld, { port: '80/tcp', zone: 'nozone' }, { check: true });
+    expect(check.status, check.msg).to.equal('changed');
+    expect(check.uncertain).to.equal(true);
     const zone = await applyModule(server, firewalld, { port: '80/tcp', zone: 'nozone' });
-    expect(zone.msg).to.include('INVALID_ZONE');
-    expect(zone.failure?.hint).to.include('firewalld zone=nozone state=present');
+    expect(zone.status).to.equal('failed');
+    expect(zone.msg).to.include("zone nozone does not exist in firewalld's permanent configuration: create it first (firewalld zone=nozone state=present)");
+    expect(zone.commands.filter((command) => command.executed).map((command) => command.display)).to.have.length(1);
     await on(server, 'systemctl stop firewalld');
     const stopped = await applyModule(server, firewalld, { port: '80/tcp' });
     expect(stopped.msg).to.match(/^firewalld is not running on lab-2/);

@@ -62,6 +62,23 @@ describe('firewalld planner', () => {
     expect(readProbe({ exitCode: 0, stdout: 'state=running\nzone=public\npermanent=0\nruntime=1\n', stderr: '' }, p, 'h')).to.deep.equal({ zone: 'public', permanent: true, runtime: false });
     expect(() => readProbe({ exitCode: 0, stdout: 'state=not running\n', stderr: '' }, p, 'h')).to.throw('firewalld is not running on h');
     expect(() => readProbe({ exitCode: 0, stdout: 'tool=missing\n', stderr: '' }, p, 'h')).to.throw('h has no firewall-cmd');
-    expect(() => readProbe({ exitCode: 0, stdout: 'state=running\nzone=x\npermanent=112\nerror=Error: INVALID_ZONE: x \nruntime=112\n', stderr: '' }, p, 'h')).to.throw('INVALID_ZONE');
+    const missing = readProbe({ exitCode: 0, stdout: 'state=running\nzone=x\npermanent=112\npermanent-error=Error: INVALID_ZONE: x \nruntime=1\n', stderr: '' }, p, 'h');
+    expect(missing).to.deep.equal({ zone: 'x', permanent: false, runtime: false, zoneMissing: { permanent: true, runtime: false } });
+    expect(() => readProbe({ exitCode: 0, stdout: 'state=running\nzone=public\npermanent=101\npermanent-error=Error: INVALID_SERVICE: nope \n', stderr: '' }, parse({ service: 'nope' }), 'h')).to.throw('INVALID_SERVICE');
+  });
+
+  it('a zone that does not exist yet: the change is planned behind a guard and uncertain; removing from it is nothing to do', () => {
+    const zoneMissing = { permanent: true, runtime: true };
+    const add = planFirewalld(parse({ port: '80/tcp', zone: 'k8s' }), { zone: 'k8s', permanent: false, runtime: false, zoneMissing });
+    expect(add.uncertain).to.equal(true);
+    expect(add.changes.map((change) => change.summary)).to.deep.equal([
+      'zone k8s does not exist yet (permanent); it must by then (an earlier task may create it)',
+      'enable port 80/tcp in zone k8s (permanent)',
+      'zone k8s does not exist yet (runtime); it must by then (an earlier task may create it)',
+      'enable port 80/tcp in zone k8s (runtime)',
+    ]);
+    expect(add.changes[0]!.commands[0]!.readOnly).to.equal(true);
+    const remove = planFirewalld(parse({ port: '80/tcp', zone: 'k8s', state: 'disabled' }), { zone: 'k8s', permanent: false, runtime: false, zoneMissing });
+    expect(remove.changes).to.deep.equal([]);
   });
 });
