@@ -4,6 +4,7 @@
  */
 import { renderCommand, sh, type Become, type Command, type RebootWait, type Script } from '../command.ts';
 import type { Fact } from '../facts.ts';
+import { ModuleError } from '../module-error.ts';
 import type { HostContext, ProbeOptions, ProbeOutput } from '../module.ts';
 import type { CommandRecord } from '../result.ts';
 import { type Redactor, Secret } from '../secret.ts';
@@ -133,8 +134,7 @@ export class HostSession {
    */
   async runReboot(command: Command & { reboot: RebootWait }, become: Become | undefined): Promise<CommandRecord> {
     if (this.target.connection.kind === 'local') {
-      throw new UnreachableError(
-        this.name,
+      throw new ModuleError(
         `${this.name} uses the local connection: drover will not reboot the controller it runs on`,
         'run the reboot over SSH from another controller',
       );

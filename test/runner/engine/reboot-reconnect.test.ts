@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { sh } from '../../../runner/command.ts';
+import { ModuleError } from '../../../runner/module-error.ts';
 import { HostSession, type Connector } from '../../../runner/engine/host-session.ts';
 import { runTask } from '../../../runner/engine/task.ts';
 import { Redactor } from '../../../runner/secret.ts';
@@ -109,6 +110,7 @@ describe('reboot: the runner waits for the new boot and reconnects', () => {
       { defaultTimeoutMs: 1_000 },
     );
     const error = await session.runReboot({ run: sh`systemctl reboot`, reboot: { bootId: OLD, timeoutMs: 1_000 } }, undefined).catch((caught: unknown) => caught);
+    expect(error).to.be.instanceOf(ModuleError);
     expect((error as Error).message).to.include('will not reboot the controller it runs on');
   });
 });
