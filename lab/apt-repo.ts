@@ -18,7 +18,8 @@ import { debControl, TEST_PACKAGES, testPackageFile } from './test-packages.ts';
 
 export const APT_REPO_RECIPE = {
   suite: 'bookworm',
-  packages: ['containerd', 'runc', 'conntrack', 'ipset', 'ipvsadm', 'socat', 'curl', 'wget', 'hello', 'sl'],
+  // xz-utils: unarchive's .tar.xz (the root filesystem lacks xz); firewalld: the firewalld module's lab tests.
+  packages: ['containerd', 'runc', 'conntrack', 'ipset', 'ipvsadm', 'socat', 'curl', 'wget', 'hello', 'sl', 'xz-utils', 'firewalld'],
   testPackages: TEST_PACKAGES,
 };
 

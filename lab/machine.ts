@@ -9,6 +9,12 @@
  * The controller's PID 1 is not systemd, so there are no transient units: each host is a detached
  * systemd-nspawn process writing its console to .lab/logs/<host>.log. `down` finds these processes again
  * from /proc (their command line names the host's root), never from a PID file alone.
+ *
+ * A `reboot` inside a host makes nspawn exit with status 133 ("reboot requested"); systemd-nspawn@.service
+ * restarts it for that status (RestartForceExitStatus=133), and without systemd nothing would, so the host
+ * would simply be gone. Each nspawn therefore runs under a small supervisor shell that starts it again on
+ * 133 and ends on any other status: the host reboots as a real machine does, on the same overlay root and
+ * network namespace, with a new boot id (nspawn mounts a fresh one per boot).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
@@ -78,16 +84,31 @@ export async function sameCommandLine(pid: number, argv: readonly string[]): Pro
   }
 }
 
-/** Starts the host and returns the nspawn PID; the process outlives this one. */
+/**
+ * The supervisor's script (argv[0] of `sh -c` is SUPERVISOR_NAME, then nspawn's argv): nspawn again after a
+ * reboot (133), after removing the propagation directory the exiting nspawn leaves behind; any other
+ * status (poweroff, SIGTERM from `down`, a crash) ends it.
+ */
+const SUPERVISOR_SCRIPT = `while :; do
+  "$@"
+  rc=$?
+  [ "$rc" -eq 133 ] || exit "$rc"
+  echo "drover-lab: $DROVER_LAB_MACHINE rebooted; starting it again"
+  rm -rf "/run/systemd/nspawn/propagate/$DROVER_LAB_MACHINE"
+done`;
+/** The supervisor's $0, which /proc/PID/cmdline shows fourth: sh, -c, the script, this name, then nspawn's argv. */
+export const SUPERVISOR_NAME = 'drover-lab-supervisor';
+
+/** Starts the host under its reboot supervisor and returns the supervisor's PID; both outlive this process. */
 export function boot(slot: HostSlot, dirs: HostDirs, mounts: Mounts, logFile: string): number {
-  const [program, ...args] = nspawnArgv(slot, dirs, mounts);
+  const argv = nspawnArgv(slot, dirs, mounts);
   const log = openSync(logFile, 'w');
   try {
-    const child = spawn(program!, args, {
+    const child = spawn('/bin/sh', ['-c', SUPERVISOR_SCRIPT, SUPERVISOR_NAME, ...argv], {
       detached: true,
       stdio: ['ignore', log, log],
       // Makes /proc/sys writable inside the host: sysctl net.* then changes the host's own namespace only.
-      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: '1' },
+      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: '1', DROVER_LAB_MACHINE: slot.machine },
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`systemd-nspawn did not start for ${slot.name}: is systemd-container installed? (bash .ci/lab-prereqs.sh)`);
@@ -102,7 +123,20 @@ export interface LabProcess {
   pid: number;
   /** The host it belongs to, when known (nspawn's --machine=, or the host's network namespace). */
   host?: string;
-  kind: 'nspawn' | 'inside';
+  /** `supervisor`: the shell that restarts the host's nspawn after a reboot (see boot). */
+  kind: 'nspawn' | 'supervisor' | 'inside';
+}
+
+/** Whether the nspawn `pid` runs under a reboot supervisor (hosts booted before it existed do not). */
+export async function supervised(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const parent = Number(/^\d+ \(.*\) \S+ (\d+)/.exec(stat)?.[1]);
+    const cmdline = (await readFile(`/proc/${parent}/cmdline`, 'utf8')).split('\0');
+    return cmdline[3] === SUPERVISOR_NAME;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -118,6 +152,13 @@ export async function findLabProcesses(hostsDir: string, namespaces: ReadonlyMap
     if (pid === process.pid) continue;
     try {
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      const ownsHost = cmdline.some((arg) => arg.startsWith(`--directory=${hostsDir}/`));
+      if (cmdline[3] === SUPERVISOR_NAME && ownsHost) {
+        const machine = cmdline.find((arg) => arg.startsWith('--machine='))?.slice('--machine='.length);
+        const host = machine === undefined ? undefined : hostNameOfMachine(machine);
+        found.push({ pid, kind: 'supervisor', ...(host ? { host } : {}) });
+        continue;
+      }
       if (cmdline[0]?.endsWith('systemd-nspawn') && cmdline.some((arg) => arg.startsWith(`--directory=${hostsDir}/`))) {
         const machine = cmdline.find((arg) => arg.startsWith('--machine='))?.slice('--machine='.length);
         const host = machine === undefined ? undefined : hostNameOfMachine(machine);
@@ -156,6 +197,10 @@ export async function namespaceIds(netnsNames: readonly string[], prefix: string
  * alive after that (none, normally).
  */
 export async function stopProcesses(processes: readonly LabProcess[], graceMs = 10_000): Promise<number[]> {
+  // The supervisors go first, so none starts its nspawn again while the host powers off.
+  const supervisors = processes.filter((proc) => proc.kind === 'supervisor').map((proc) => proc.pid);
+  signal(supervisors, 'SIGKILL');
+  await waitGone(supervisors, 5_000);
   const nspawn = processes.filter((proc) => proc.kind === 'nspawn').map((proc) => proc.pid);
   signal(nspawn, 'SIGTERM');
   await waitGone(nspawn, graceMs);

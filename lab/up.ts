@@ -17,7 +17,7 @@ import { raiseKernelLimits } from './kernel-limits.ts';
 import { kernelModulesSetup } from './kernel-modules.ts';
 import { withLabLock } from './lock.ts';
 import { ensureKeyPair, readHostPublicKey, renderKnownHosts } from './keys.ts';
-import { hostDiagnostics, isAlive, nspawnArgv, sameCommandLine, type Mounts } from './machine.ts';
+import { hostDiagnostics, isAlive, nspawnArgv, sameCommandLine, supervised, type Mounts } from './machine.ts';
 import { ensureBridge } from './network.ts';
 import { hostDirs, type LabPaths } from './paths.ts';
 import { machineProblems } from './preflight.ts';
@@ -86,8 +86,8 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
     wanted.map((slot) =>
       limit(async () => {
         let pid = wholeHostPid(snapshot, paths, slot);
-        if (pid !== undefined && !(await sameCommandLine(pid, nspawnArgv(slot, hostDirs(paths, slot.name), mounts)))) {
-          log(`${slot.name}: runs with an older lab configuration (mounts or flags differ); recreating it`);
+        if (pid !== undefined && !((await sameCommandLine(pid, nspawnArgv(slot, hostDirs(paths, slot.name), mounts))) && (await supervised(pid)))) {
+          log(`${slot.name}: runs with an older lab configuration (mounts, flags or no reboot supervisor); recreating it`);
           pid = undefined;
         }
         if (pid !== undefined) {

@@ -15,6 +15,7 @@ import { debug } from './debug.ts';
 import { fetchModule } from './fetch.ts';
 import { getUrl } from './get-url.ts';
 import { file } from './file.ts';
+import { firewalld } from './firewalld.ts';
 import { group } from './group.ts';
 import { hostname } from './hostname.ts';
 import { hosts } from './hosts.ts';
@@ -23,6 +24,7 @@ import { lineinfile } from './lineinfile.ts';
 import { modprobe } from './modprobe.ts';
 import { mount } from './mount.ts';
 import { packageModule } from './package.ts';
+import { reboot } from './reboot.ts';
 import { selinux } from './selinux.ts';
 import { shell } from './shell.ts';
 import { slurp } from './slurp.ts';
@@ -31,6 +33,7 @@ import { swapoff } from './swapoff.ts';
 import { sysctl } from './sysctl.ts';
 import { systemd } from './systemd.ts';
 import { template } from './template.ts';
+import { unarchive } from './unarchive.ts';
 import { user } from './user.ts';
 import { waitFor } from './wait-for.ts';
 import { yum } from './yum.ts';
@@ -46,6 +49,7 @@ export const registry = {
   debug,
   fetch: fetchModule,
   file,
+  firewalld,
   getUrl,
   group,
   hostname,
@@ -55,6 +59,7 @@ export const registry = {
   modprobe,
   mount,
   package: packageModule,
+  reboot,
   selinux,
   shell,
   slurp,
@@ -63,6 +68,7 @@ export const registry = {
   sysctl,
   systemd,
   template,
+  unarchive,
   user,
   waitFor,
   yum,

@@ -137,6 +137,21 @@ export interface Command {
    * temporary file beside `path`, checks its sha256, and only then renames it into place.
    */
   stdoutTo?: { path: string; sha256: string; mode: number };
+  /**
+   * The command reboots the host (the reboot module): once it has run, the runner waits for the host to go
+   * down and come back with a boot id other than `bootId`, within `timeoutMs`, and reconnects the host's
+   * session; the play goes on over the new connection. A connection dropped by the reboot itself is not
+   * a failure. A host that does not come back in time is unreachable, with the time waited in the message.
+   */
+  reboot?: RebootWait;
+}
+
+/** What the runner waits for after a rebooting command (see Command.reboot). */
+export interface RebootWait {
+  /** /proc/sys/kernel/random/boot_id before the reboot. */
+  bootId: string;
+  /** The bound on going down and coming back, from the moment the command returned. */
+  timeoutMs: number;
 }
 
 /** What goes over the wire: the line for the remote shell and the bytes for stdin. */

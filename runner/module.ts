@@ -7,7 +7,7 @@
  * run. The runner alone executes plans; in check mode it reports them and stops. Because the real run and
  * the dry run come from the same plan, the dry run cannot drift from what the real run does.
  */
-import type { Command, Script } from './command.ts';
+import type { Command, Script, StreamedStdin } from './command.ts';
 import type { Fact } from './facts.ts';
 import type { ObjectSchema, OutputOf } from './schema.ts';
 
@@ -19,7 +19,8 @@ export interface ProbeOutput {
 }
 
 export interface ProbeOptions {
-  stdin?: string | Buffer;
+  /** Input for the probe; a StreamedStdin (an archive unarchive compares) is streamed, never held per host. */
+  stdin?: string | Buffer | StreamedStdin;
   timeoutMs?: number;
   /** The output is a secret (slurp of a secret file): -vv traces show its size, never its text. */
   secretOutput?: boolean;

@@ -2,15 +2,21 @@
  * One host for the length of a run: its single connection (opened on first use, reused by every task),
  * its fact cache, and the one place where commands are rendered and sent.
  */
-import { renderCommand, type Become, type Command, type Script } from '../command.ts';
+import { renderCommand, sh, type Become, type Command, type RebootWait, type Script } from '../command.ts';
 import type { Fact } from '../facts.ts';
+import { ModuleError } from '../module-error.ts';
 import type { HostContext, ProbeOptions, ProbeOutput } from '../module.ts';
 import type { CommandRecord } from '../result.ts';
 import { type Redactor, Secret } from '../secret.ts';
 import { Download } from './download.ts';
 import { BecomeRefusedError, sudoRefusedPassword } from './become-refused.ts';
 import type { OutputBudget } from '../transport/output-budget.ts';
-import { UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
+import { HostKeyError, UnreachableError, type Connection, type ConnectionSpec } from '../transport/transport.ts';
+
+/** Between two attempts to reach a rebooting host: short enough to notice it back soon, long enough not to hammer it. */
+const REBOOT_POLL_MS = 2_000;
+/** Each attempt's own bound (connect, then read the boot id), kept inside the reboot's overall bound. */
+const REBOOT_ATTEMPT_MS = 15_000;
 
 /** Everything the runner knows about a host before it connects. */
 export interface HostTarget {
@@ -38,6 +44,8 @@ export interface SessionSettings {
    * below -vv, so a quiet run builds none of these messages.
    */
   trace?: (host: string, level: 2 | 3, message: string, detail?: string) => void;
+  /** The pause between attempts to reach a rebooting host (default 2 s; tests shorten it). */
+  rebootPollMs?: number;
 }
 
 export class HostSession {
@@ -90,7 +98,7 @@ export class HostSession {
     if (outcome.connectionLost) {
       // The transport's reason says how the loss was found (e.g. unanswered keepalives and for how long).
       const why = outcome.transportError ? ` (${outcome.transportError})` : '';
-      this.#unreachable = new UnreachableError(
+      this.#unreachable = new ConnectionLostError(
         this.name,
         `connection to ${this.name} was lost while running: ${rendered.display}${why}`,
         'check that the host is up and sshd is running; the command may or may not have completed',
@@ -115,6 +123,92 @@ export class HostSession {
       timedOut: outcome.timedOut,
       ...(outcome.outputDropped && { outputDropped: outcome.outputDropped }),
     };
+  }
+
+  /**
+   * Runs a command that reboots the host (Command.reboot), then waits for the host to come back and
+   * reconnects: the old connection is closed, and every few seconds a fresh one is tried and asked for the
+   * boot id, until one answers with a new id (the host went down and came back) or `timeoutMs` has passed.
+   * The new connection then serves every later command; all cached facts are dropped (a new kernel may
+   * have booted). The returned record's stdout says how long it took and the new boot id.
+   */
+  async runReboot(command: Command & { reboot: RebootWait }, become: Become | undefined): Promise<CommandRecord> {
+    if (this.target.connection.kind === 'local') {
+      throw new ModuleError(
+        `${this.name} uses the local connection: drover will not reboot the controller it runs on`,
+        'run the reboot over SSH from another controller',
+      );
+    }
+    let record: CommandRecord;
+    try {
+      record = await this.run(command, become);
+    } catch (error) {
+      // The reboot may close the connection before the command's answer arrives: that is the reboot working.
+      if (!(error instanceof ConnectionLostError)) throw error;
+      this.#unreachable = undefined;
+      record = { ...this.preview(command, become), executed: true, exitCode: 0, stderr: '(the connection closed as the host went down)' };
+    }
+    if (record.exitCode !== 0) return record;
+    const started = Date.now();
+    const bootId = await this.awaitNewBoot(command.reboot);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    return { ...record, stdout: `${record.stdout}back after ${seconds} s with boot id ${bootId}\n`, durationMs: record.durationMs + (Date.now() - started) };
+  }
+
+  private async awaitNewBoot(wait: RebootWait): Promise<string> {
+    const started = Date.now();
+    const deadline = started + wait.timeoutMs;
+    await this.close();
+    this.#facts.clear();
+    const probe = renderCommand({ run: sh`cat /proc/sys/kernel/random/boot_id` }, { loginUser: this.target.connection.user });
+    let last = 'no attempt finished';
+    while (Date.now() < deadline) {
+      if (this.settings.abortSignal?.aborted) break;
+      await new Promise((resolveWait) => setTimeout(resolveWait, Math.min(this.settings.rebootPollMs ?? REBOOT_POLL_MS, Math.max(0, deadline - Date.now()))));
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const spec = {
+        ...this.target.connection,
+        connectRetries: 0,
+        connectTimeoutMs: Math.min(this.target.connection.connectTimeoutMs, REBOOT_ATTEMPT_MS, remaining),
+      };
+      let connection: Connection | undefined;
+      try {
+        connection = await this.connector(spec);
+        const outcome = await connection.exec(probe.line, {
+          timeoutMs: Math.min(REBOOT_ATTEMPT_MS, Math.max(1_000, deadline - Date.now())),
+          signal: this.settings.abortSignal,
+        });
+        const id = outcome.stdout.trim();
+        if (outcome.exitCode === 0 && id !== '' && id !== wait.bootId) {
+          this.#connection = Promise.resolve(connection);
+          this.settings.trace?.(this.name, 3, `back from the reboot after ${((Date.now() - started) / 1000).toFixed(1)} s, boot id ${id}`);
+          return id;
+        }
+        last =
+          id === wait.bootId
+            ? 'the host still answered with the boot id it had before the reboot'
+            : `reading the boot id gave exit code ${outcome.exitCode ?? 'none'}: ${outcome.stderr.trim()}`;
+      } catch (error) {
+        // A changed host key after a reboot is a different machine, or a re-imaged one: never retried.
+        if (error instanceof HostKeyError) {
+          this.#unreachable = error;
+          throw error;
+        }
+        last = error instanceof Error ? error.message : String(error);
+      }
+      await connection?.close().catch(() => undefined);
+      this.settings.trace?.(this.name, 3, `waiting for the reboot: ${last}`);
+    }
+    const why = this.settings.abortSignal?.aborted
+      ? 'the wait was aborted by the operator'
+      : `it did not come back within ${Math.round(wait.timeoutMs / 1000)} s`;
+    this.#unreachable = new UnreachableError(
+      this.name,
+      `${this.name} was rebooted (boot id ${wait.bootId}) and ${why}; last attempt: ${last}`,
+      'check the host (console, boot log); raise the reboot timeout if it boots slowly',
+    );
+    throw this.#unreachable;
   }
 
   /** What a command would be, without sending it (check mode). */
@@ -196,6 +290,9 @@ export class HostSession {
     if (become?.password) this.redactor.add(become.password);
   }
 }
+
+/** The connection dropped while a command ran (the command may or may not have completed). */
+class ConnectionLostError extends UnreachableError {}
 
 /** A read-only probe timed out: the planner cannot decide, so the task fails with the probe shown. */
 export class ProbeError extends Error {

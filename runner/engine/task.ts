@@ -166,7 +166,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   let changingDone = 0;
   try {
     for (const command of commands) {
-      const record = await session.run(command, spec.become);
+      const record = command.reboot ? await session.runReboot({ ...command, reboot: command.reboot }, spec.become) : await session.run(command, spec.become);
       records.push(record);
       // Registered before any message is built from it: a failing command's output is secret too.
       if (spec.secretOutput) settings.redactor.addOutput(record.stdout);

@@ -144,7 +144,14 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
     const snapshot = async () => ({
       namespaces: (await labNamespaces()).sort(),
       links: (await labLinks()).sort(),
-      nspawn: (await findLabProcesses(paths.hostsDir, new Map())).map((proc) => `${proc.host}:${proc.pid}`).sort(),
+      nspawn: (await findLabProcesses(paths.hostsDir, new Map()))
+        .filter((proc) => proc.kind === 'nspawn')
+        .map((proc) => `${proc.host}:${proc.pid}`)
+        .sort(),
+      supervisors: (await findLabProcesses(paths.hostsDir, new Map()))
+        .filter((proc) => proc.kind === 'supervisor')
+        .map((proc) => `${proc.host}:${proc.pid}`)
+        .sort(),
       mounts: readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
         .filter((line) => line.includes(paths.hostsDir)).length,
@@ -158,6 +165,8 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
       expect(await snapshot()).to.deep.equal(before);
       expect(before.namespaces).to.have.length(count);
       expect(before.nspawn).to.have.length(count);
+      // Each host's nspawn runs under the supervisor that starts it again after a reboot (lab/machine.ts).
+      expect(before.supervisors).to.have.length(count);
       expect(before.links.filter((link) => link === BRIDGE)).to.have.length(1);
     });
   });
@@ -172,13 +181,16 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
       await up(paths, { count: count + 1, log: () => undefined });
       try {
         // Crash: the host's nspawn dies without any clean-up.
-        const [nspawn] = (await findLabProcesses(paths.hostsDir, new Map())).filter((proc) => proc.host === extra.name);
+        const [nspawn] = (await findLabProcesses(paths.hostsDir, new Map())).filter((proc) => proc.host === extra.name && proc.kind === 'nspawn');
         process.kill(nspawn!.pid, 'SIGKILL');
         // Until it has really died (a fixed pause was a guess on a loaded machine).
         for (const deadline = Date.now() + 30_000; isAlive(nspawn!.pid); ) {
           if (Date.now() > deadline) throw new Error(`nspawn ${nspawn!.pid} still alive 30 s after SIGKILL`);
           await new Promise((resolveWait) => setTimeout(resolveWait, 50));
         }
+        // A crash is not a reboot (exit 133): the supervisor does not start the host again.
+        await new Promise((resolveWait) => setTimeout(resolveWait, 3_000));
+        expect((await findLabProcesses(paths.hostsDir, new Map())).filter((proc) => proc.host === extra.name)).to.deep.equal([]);
         const state = await up(paths, { count: count + 1, log: () => undefined });
         const rebuilt = state.hosts.find((host) => host.name === extra.name)!;
         expect(rebuilt.pid).to.not.equal(nspawn!.pid);

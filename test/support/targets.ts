@@ -131,6 +131,8 @@ export function onHost(target: LabTarget, script: string, stdin?: string): Promi
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ exitCode: code ?? -1, stdout, stderr }));
+    // ssh that fails at once (a host still booting refuses the connection) closes its stdin: EPIPE, not a test error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin ?? '');
   });
 }
