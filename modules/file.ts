@@ -18,7 +18,8 @@ import { Script, sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { checkAccountsExist, metadataChanges } from './lib/attributes.ts';
+import type { Effect, PredictedPath } from '../runner/predicted-state.ts';
+import { checkAccountsExist, metadataChanges, metadataEffect, notePredictedMetadata } from './lib/attributes.ts';
 import { fileAttributeParams } from './lib/file-params.ts';
 import { hostPath } from './lib/host-path.ts';
 import { formatMode, parseMode } from './lib/mode.ts';
@@ -61,16 +62,40 @@ export const file = defineModule({
     // Absent and link act on the path itself: removing a link removes the link, not its target.
     const follow = p.follow && p.state !== 'absent' && p.state !== 'link';
     const state = await readFileState(host, p.path, { follow, content: 'never' });
-    const plan = planFile(p, state);
+    if (p.state !== 'absent' && p.state !== 'link') notePredictedMetadata(p, state, host);
+    const plan = withEffects(planFile(p, state), fileEffects(p, state));
     // (Below the directory, find itself reports an unknown user or group.)
     if (plan.changes.length > 0) await checkAccountsExist(p, state, host);
     if (p.recurse && state.kind === 'directory' && (p.mode ?? p.owner ?? p.group) !== undefined) {
       const recursive = await planRecursive(p, state.path, host);
-      return { changes: [...plan.changes, ...recursive.changes], reason: plan.changes.length || recursive.changes.length ? undefined : plan.reason };
+      // Which entries below change is counted, not listed: their metadata is not predicted one by one.
+      const below: Effect = { kind: 'unknown', domains: ['files'], under: state.path, what: `the mode and owner of what is in ${state.path}` };
+      const changes = [...plan.changes, ...recursive.changes.map((change) => ({ ...change, effects: [below] }))];
+      return { changes, reason: plan.changes.length || recursive.changes.length ? undefined : plan.reason };
     }
     return plan;
   },
 });
+
+/** The plan's first change carries what the path is afterwards (for a dry run's later tasks); the rest add nothing. */
+function withEffects(plan: Plan, effects: Effect[]): Plan {
+  return { ...plan, changes: plan.changes.map((change, index) => ({ ...change, effects: index === 0 ? effects : [] })) };
+}
+
+/** What the path is once the plan ran (a new path's unasked mode and owner come from the host: not predicted). */
+export function fileEffects(p: Params, state: FileState): Effect[] {
+  const asked = { mode: p.mode !== undefined ? formatMode(p.mode) : undefined, owner: p.owner, group: p.group };
+  let after: PredictedPath;
+  if (p.state === 'absent') after = { kind: 'absent' };
+  else if (p.state === 'link') after = { kind: 'link', target: p.src! };
+  else if (state.kind !== 'absent') return [metadataEffect(p, state)];
+  else if (p.state === 'directory') after = { kind: 'directory', ...asked };
+  else after = { kind: 'file', sha256: EMPTY_SHA256, size: 0, content: Buffer.alloc(0), ...asked };
+  return [{ kind: 'path', path: state.path, state: after }];
+}
+
+/** sha256 of no bytes: what `touch` creates. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** Pure: (params, probed state) → plan, for everything but the recursive part. Exported for table tests. */
 export function planFile(p: Params, state: FileState): Plan {

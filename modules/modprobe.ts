@@ -132,6 +132,7 @@ function planLoad(p: Resolved, words: string[], module: KernelModuleState, host:
     summary: `load kernel module ${p.name}${words.length ? ` ${words.join(' ')}` : ''}`,
     diff: { kind: 'value', name: `kernel module ${p.name}`, before: 'not loaded', after: 'loaded' },
     commands: [{ run: sh`modprobe -- ${p.name} ${words}`, description: `modprobe ${p.name}`, diagnose: sh`dmesg 2>/dev/null | tail -n 5 || true` }],
+    effects: [{ kind: 'kernel-module', name: p.name, loaded: true }],
   };
 }
 
@@ -153,6 +154,7 @@ function planUnload(p: Resolved, module: KernelModuleState, host: string): Chang
         diagnose: sh`grep -- ${`^${canonicalModuleName(p.name)} `} /proc/modules || true`,
       },
     ],
+    effects: [{ kind: 'kernel-module', name: p.name, loaded: false }],
   };
 }
 

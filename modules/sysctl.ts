@@ -207,6 +207,7 @@ async function planLiveValue(entry: SysctlEntry, live: SysctlValues, host: HostC
         summary: `set ${entry.key} ${before} → ${after}`,
         diff: { kind: 'value', name: entry.key, before, after },
         commands: [writeLiveCommand(entry, live.hasSysctlTool)],
+        effects: [{ kind: 'sysctl', path: entry.path, value: after }],
       };
     }
   }
@@ -227,13 +228,16 @@ async function planMissingKey(entry: SysctlEntry, live: SysctlValues, host: Host
   }
   const module = await host.fact(kernelModule(provider));
   const needs = `${entry.key} exists only once the ${provider} kernel module is loaded`;
-  if (module.loaded || module.builtin) {
+  // An earlier task of this dry run would load the module: the key will exist, at a value only the
+  // kernel knows (its default), so whether it must be set cannot be known before the load.
+  if (module.loaded && module.predictedBy) host.predicted.dependsOn(module.predictedBy, `${entry.key}, which appears when ${provider} is loaded`);
+  if ((module.loaded && !module.predictedBy) || module.builtin) {
     throw new ModuleError(
       `sysctl key ${entry.key} does not exist on ${host.name} (no /proc/sys/${entry.path}) although ${provider} is loaded`,
       'check the spelling (`sysctl -a` lists every key); in a container the key may not exist in its network namespace',
     );
   }
-  if (module.loadable !== true) {
+  if (module.loadable !== true && !module.predictedBy) {
     const why =
       module.loadable === false ? `modprobe cannot find ${provider} for kernel ${module.kernel}: ${module.modprobeOutput}` : 'modprobe is not installed';
     throw new ModuleError(
@@ -249,6 +253,7 @@ async function planMissingKey(entry: SysctlEntry, live: SysctlValues, host: Host
     summary: `set ${entry.key} → ${after} (once ${provider} is loaded; not loaded yet)`,
     diff: { kind: 'value', name: entry.key, before: null, after },
     commands: [{ ...write, run: Script.join([guard, write.run]) }],
+    effects: [{ kind: 'sysctl', path: entry.path, value: after }],
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import type { Script } from './command.ts';
 import type { ProbeOutput } from './module.ts';
+import type { PredictedView } from './predicted-state.ts';
 
 export interface Fact<T> {
   /** Unique cache key; parameterised facts include their argument ("file:/etc/hosts"). */
@@ -20,6 +21,11 @@ export interface Fact<T> {
    * change there.
    */
   readonly stable?: boolean;
+  /**
+   * In a dry run: the value as the earlier tasks' planned changes would leave it (a kernel module a
+   * modprobe task would load). The probed value is cached; this is applied on every read.
+   */
+  predict?(value: T, predicted: PredictedView): T;
 }
 
 /** A probe's output could not be understood: names the fact and shows what came back. */

@@ -9,6 +9,7 @@
  */
 import type { Command, Script, StreamedStdin } from './command.ts';
 import type { Fact } from './facts.ts';
+import type { Effect, PredictedView } from './predicted-state.ts';
 import type { ObjectSchema, OutputOf } from './schema.ts';
 
 /** The output of a read-only command. A non-zero exit is data for the planner, not a failure. */
@@ -45,6 +46,12 @@ export interface HostContext {
    * A lost connection or a timeout still throws.
    */
   probe(script: Script, options?: ProbeOptions): Promise<ProbeOutput>;
+  /**
+   * In a dry run, what the earlier tasks' planned changes would have left on this host (see
+   * runner/predicted-state.ts). The typed probes (file state, facts, unit and mount probes) consult it;
+   * in a real run it predicts nothing.
+   */
+  readonly predicted: PredictedView;
 }
 
 /** A change shown to people: a file's text before and after, or a setting's value before and after. */
@@ -58,6 +65,12 @@ export interface Change {
   summary: string;
   diff?: Diff;
   commands: Command[];
+  /**
+   * What the host is like after this change, for the later tasks of a dry run (runner/predicted-state.ts).
+   * Undefined: the module does not say, so the dry run treats everything as unknowable after it; `[]`:
+   * nothing a probe reads changes (a refresh of package lists).
+   */
+  effects?: Effect[];
 }
 
 /** What a command did, as the plan's `interpret` sees it. */

@@ -15,6 +15,7 @@ import { sh, type Script } from '../../runner/command.ts';
 import { FactError } from '../../runner/facts.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import type { HostContext } from '../../runner/module.ts';
+import type { PredictedPath, PredictedView } from '../../runner/predicted-state.ts';
 import { decodeHostText } from '../lib/host-text.ts';
 
 /** What is at a path. `other` is a device, FIFO or socket. */
@@ -42,6 +43,8 @@ export interface FileState {
   sha256?: string;
   /** For a file: its bytes, when fetched (see `FileStateOptions.content`). */
   content?: Buffer;
+  /** In a dry run: the task whose planned change this state was predicted from (not probed). */
+  predictedBy?: string;
 }
 
 export interface FileStateOptions {
@@ -167,10 +170,55 @@ export async function readFileState(host: HostContext, path: string, options: Fi
     );
   }
   try {
-    return parseFileState(path, output.stdout);
+    return predictFileState(host.predicted, parseFileState(path, output.stdout), options);
   } catch (error) {
     if (error instanceof FactError)
       throw new ModuleError(`${error.message} (on ${host.name})`, 'run the task again; if it persists, check the file on the host');
     throw error;
+  }
+}
+
+/**
+ * In a dry run: the path as the earlier tasks' planned changes would leave it (runner/predicted-state.ts),
+ * else as probed. Metadata a prediction does not give (the mode of a file written without one) is the
+ * probed value when the path was already of that kind, else unknown (undefined). A predicted file whose
+ * bytes were too large to keep cannot feed an editor (`content: 'always'`): the task then depends on the
+ * task that predicted it.
+ */
+export function predictFileState(predicted: PredictedView, probed: FileState, options: FileStateOptions = {}): FileState {
+  const found = predicted.path(probed.path);
+  const parentExists = probed.path === '/' ? true : predictedParentExists(predicted, probed);
+  if (!found) return parentExists === probed.parentExists ? probed : { ...probed, parentExists };
+  const state: FileState = { ...fromPrediction(probed, found.known, parentExists), predictedBy: found.by };
+  if (state.kind === 'file' && !state.content && options.content === 'always') predicted.dependsOn(found.by, `the content of ${probed.path}`);
+  return state;
+}
+
+function predictedParentExists(predicted: PredictedView, probed: FileState): boolean {
+  const parent = predicted.path(posix.dirname(probed.path));
+  if (!parent) return probed.parentExists;
+  return parent.known.kind === 'directory';
+}
+
+function fromPrediction(probed: FileState, known: PredictedPath, parentExists: boolean): FileState {
+  const base = { path: probed.path, resolved: probed.resolved, parentExists };
+  const same = probed.kind === known.kind;
+  switch (known.kind) {
+    case 'absent':
+      return { ...base, kind: 'absent' };
+    case 'link':
+      return { ...base, kind: 'link', linkTarget: known.target };
+    case 'directory':
+    case 'file': {
+      const meta = {
+        mode: known.mode ?? (same ? probed.mode : undefined),
+        uid: known.owner === undefined && same ? probed.uid : /^\d+$/.test(known.owner ?? '') ? Number(known.owner) : undefined,
+        gid: known.group === undefined && same ? probed.gid : /^\d+$/.test(known.group ?? '') ? Number(known.group) : undefined,
+        owner: known.owner ?? (same ? probed.owner : undefined),
+        group: known.group ?? (same ? probed.group : undefined),
+      };
+      if (known.kind === 'directory') return { ...base, kind: 'directory', ...meta };
+      return { ...base, kind: 'file', ...meta, size: known.size, sha256: known.sha256, ...(known.content && { content: known.content }) };
+    }
   }
 }

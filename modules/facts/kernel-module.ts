@@ -27,6 +27,8 @@ export interface KernelModuleState {
   loadable: boolean | undefined;
   /** What the `modprobe -n -v` dry run printed (its error when the module cannot be found). */
   modprobeOutput: string;
+  /** In a dry run: the task whose planned load or unload `loaded` is predicted from (not probed). */
+  predictedBy?: string;
 }
 
 /** The name as /sys/module and /proc/modules spell it. */
@@ -84,6 +86,10 @@ export function kernelModule(name: string): Fact<KernelModuleState> {
     parse: (output) => {
       if (output.exitCode !== 0) throw new FactError(`kernel-module:${name}`, `the probe failed (exit ${output.exitCode}): ${output.stderr.trim()}`);
       return parseKernelModule(name, output.stdout);
+    },
+    predict: (state, predicted) => {
+      const found = predicted.kernelModule(name);
+      return found && !state.builtin ? { ...state, loaded: found.known, predictedBy: found.by } : state;
     },
   };
 }

@@ -74,5 +74,15 @@ export function sysctlValues(paths: string[]): Fact<SysctlValues> {
       if (output.exitCode !== 0) throw new FactError('sysctl', `the probe failed (exit ${output.exitCode}): ${output.stderr.trim()}`);
       return parseSysctlValues(output.stdout);
     },
+    predict: (values, predicted) => {
+      let readings: Map<string, SysctlReading> | undefined;
+      for (const path of sorted) {
+        const found = predicted.sysctl(path);
+        if (!found) continue;
+        readings ??= new Map(values.readings);
+        readings.set(path, { kind: 'value', value: found.known });
+      }
+      return readings ? { ...values, readings } : values;
+    },
   };
 }

@@ -2,6 +2,7 @@
 import { Script, sh } from '../../runner/command.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import type { Change, HostContext } from '../../runner/module.ts';
+import type { Effect } from '../../runner/predicted-state.ts';
 import type { FileState } from '../facts/file-state.ts';
 import { formatMode, parseMode } from './mode.ts';
 
@@ -60,4 +61,35 @@ export async function checkAccountsExist(options: PathAttributes, state: Pick<Fi
       throw new ModuleError(`${what} ${JSON.stringify(name)} does not exist on ${host.name}`, `create the ${what} first, or give a numeric id`);
     }
   }
+}
+
+/** What metadata changes leave behind: the path as it was, with the asked mode, owner and group. */
+export function metadataEffect(options: PathAttributes, state: FileState): Effect {
+  const meta = {
+    mode: options.mode !== undefined ? formatMode(options.mode) : state.mode,
+    owner: options.owner ?? state.owner,
+    group: options.group ?? state.group,
+  };
+  if (state.kind === 'file' && state.sha256 !== undefined) {
+    return {
+      kind: 'path',
+      path: state.path,
+      state: { kind: 'file', sha256: state.sha256, size: state.size ?? 0, ...(state.content && { content: state.content }), ...meta },
+    };
+  }
+  return { kind: 'path', path: state.path, state: { kind: 'directory', ...meta } };
+}
+
+/**
+ * In a dry run, a path an earlier task would create has no predicted mode or owner (they come from the
+ * host's umask and user): a task that asks for them depends on that task's outcome, which drover cannot know.
+ */
+export function notePredictedMetadata(options: PathAttributes, state: FileState, host: HostContext): void {
+  if (!state.predictedBy) return;
+  const unknown = [
+    options.mode !== undefined && state.mode === undefined && 'mode',
+    options.owner !== undefined && state.owner === undefined && 'owner',
+    options.group !== undefined && state.group === undefined && 'group',
+  ].filter(Boolean);
+  if (unknown.length > 0) host.predicted.dependsOn(state.predictedBy, `the ${unknown.join(' and ')} of ${state.path}`);
 }

@@ -18,9 +18,10 @@ import { posix } from 'node:path';
 import { ContentSource } from '../../runner/content-source.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { noChange, type Change, type HostContext, type Plan } from '../../runner/module.ts';
+import type { Effect } from '../../runner/predicted-state.ts';
 import { Secret } from '../../runner/secret.ts';
 import { DIFF_CONTENT_LIMIT, readFileState, type FileState } from '../facts/file-state.ts';
-import { checkAccountsExist, metadataChanges } from './attributes.ts';
+import { checkAccountsExist, metadataChanges, metadataEffect, notePredictedMetadata } from './attributes.ts';
 import { formatMode, parseMode } from './mode.ts';
 import { showable } from './showable.ts';
 import { writeCommand } from './write-command.ts';
@@ -62,6 +63,7 @@ export async function planFileContent(options: FileContentOptions, host: HostCon
       follow: options.follow,
       content: options.content instanceof Secret ? 'never' : 'small',
     }));
+  notePredictedMetadata(options, state, host);
   const plan = planFileContentFrom(options, state);
   if (plan.changes.length > 0) await checkAccountsExist(options, state, host);
   return plan;
@@ -98,7 +100,7 @@ export function planFileContentFrom(options: FileContentOptions, state: FileStat
   if (state.kind === 'file' && state.sha256 === sha256) {
     const changes = metadataChanges(options, state);
     if (changes.length === 0) return noChange(`${path} already has the wanted content${secret ? '' : ` (${wanted.size} bytes)`}${describeMeta(options)}`);
-    return { changes };
+    return { changes: changes.map((change, index) => (index === 0 ? { ...change, effects: [metadataEffect(options, state)] } : { ...change, effects: [] })) };
   }
 
   const write = writeCommand(options, state, wanted);
@@ -110,8 +112,34 @@ export function planFileContentFrom(options: FileContentOptions, state: FileStat
     summary: `${action} ${path} (${sizes}${describeMeta(options)}${parents}${options.backup && state.kind === 'file' ? ', with a backup' : ''})`,
     diff: { kind: 'file', path, before: beforeText(state, secret), after: secret ? SECRET_CONTENT : afterText(wanted) },
     commands: [write],
+    effects: writtenEffects(options, state, wanted, secret),
   };
   return { changes: [change] };
+}
+
+/**
+ * What the write leaves, for a dry run's later tasks: the file with the wanted bytes (kept when small and
+ * not secret, for a later editor or diff), the asked metadata or the replaced file's, and any parent
+ * directories it creates. A new file's mode and owner come from the host's umask and user: not predicted.
+ */
+function writtenEffects(options: FileContentOptions, state: FileState, wanted: ContentSource, secret: boolean): Effect[] {
+  const kept = state.kind === 'file';
+  const content = !secret && wanted.bytes && wanted.size <= DIFF_CONTENT_LIMIT ? wanted.bytes : undefined;
+  return [
+    {
+      kind: 'path',
+      path: state.path,
+      state: {
+        kind: 'file',
+        sha256: wanted.sha256,
+        size: wanted.size,
+        ...(content && { content }),
+        mode: options.mode !== undefined ? formatMode(options.mode) : kept ? state.mode : undefined,
+        owner: options.owner ?? (kept ? state.owner : undefined),
+        group: options.group ?? (kept ? state.group : undefined),
+      },
+    },
+  ];
 }
 /** One source per content, shared by every host: a text or file is converted and hashed once, not per host. */
 function contentSource(content: string | Buffer | Secret | ContentSource): ContentSource {

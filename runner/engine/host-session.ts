@@ -6,6 +6,7 @@ import { renderCommand, sh, type Become, type Command, type RebootWait, type Scr
 import type { Fact } from '../facts.ts';
 import { ModuleError } from '../module-error.ts';
 import type { HostContext, ProbeOptions, ProbeOutput } from '../module.ts';
+import { NOTHING_PREDICTED, PredictedState, type PredictedView } from '../predicted-state.ts';
 import type { CommandRecord } from '../result.ts';
 import { type Redactor, Secret } from '../secret.ts';
 import { Download } from './download.ts';
@@ -52,6 +53,8 @@ export class HostSession {
   #connection: Promise<Connection> | undefined;
   #unreachable: UnreachableError | undefined;
   readonly #facts = new Map<string, Promise<unknown>>();
+  /** What this run's planned but unexecuted changes would have left here (recorded in check mode only). */
+  readonly predicted = new PredictedState();
 
   constructor(
     readonly target: HostTarget,
@@ -217,12 +220,19 @@ export class HostSession {
     return { display: rendered.display, line: rendered.line, executed: false, exitCode: null, stdout: '', stderr: '', durationMs: 0, timedOut: false };
   }
 
-  /** The planner's read-only view of this host, with the task's become applied to probes. */
-  context(become: Become | undefined): HostContext {
+  /**
+   * The planner's read-only view of this host, with the task's become applied to probes. `predicted` is
+   * the task's view of the dry run's predictions (runner/engine/task.ts makes one per task).
+   */
+  context(become: Become | undefined, predicted: PredictedView = NOTHING_PREDICTED): HostContext {
     return {
       name: this.name,
       vars: this.target.vars,
-      fact: <T>(fact: Fact<T>) => this.fact(fact, become),
+      predicted,
+      fact: async <T>(fact: Fact<T>) => {
+        const value = await this.fact(fact, become);
+        return fact.predict ? fact.predict(value, predicted) : value;
+      },
       probe: (script: Script, options?: ProbeOptions) => this.probe(script, become, options),
     };
   }

@@ -22,6 +22,7 @@ export class ProbeFingerprint {
     this.context = {
       name: inner.name,
       vars: inner.vars,
+      predicted: inner.predicted,
       fact: async <T>(fact: Fact<T>): Promise<T> => {
         const value = await inner.fact(fact);
         this.#add(`fact ${fact.key}`, value);

@@ -8,6 +8,7 @@ import { ContentSource } from '../content-source.ts';
 import { FactError } from '../facts.ts';
 import { ModuleError } from '../module-error.ts';
 import type { CommandOutcome, Module, Plan } from '../module.ts';
+import { ALL_DOMAINS, NOTHING_PREDICTED, type Effect, type Unknowable } from '../predicted-state.ts';
 import type { CommandRecord, FailureKind, TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import { Secret, type Redactor } from '../secret.ts';
@@ -110,11 +111,20 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   }
   registerSecretParams(params, settings.redactor);
 
+  // A dry run plans against the host as its earlier tasks would have left it (runner/predicted-state.ts).
+  const predicted = settings.check ? session.predicted.view() : NOTHING_PREDICTED;
   let plan: Plan;
-  const probed = settings.review ? new ProbeFingerprint(session.context(spec.become)) : undefined;
+  const probed = settings.review ? new ProbeFingerprint(session.context(spec.become, predicted)) : undefined;
   try {
-    plan = await spec.module.plan(params, probed?.context ?? session.context(spec.become));
+    plan = await spec.module.plan(params, probed?.context ?? session.context(spec.become, predicted));
   } catch (error) {
+    if (predicted.unknowns.length > 0) {
+      // Planned from a host an earlier task may change in ways drover cannot know: the failure may not be
+      // one. What this task would then do is unknown too.
+      session.predicted.record(spec.name, [unknowable(spec.name)]);
+      const failed = failureFrom(error, "while reading the host's state");
+      return { params, result: finish({ status: 'changed', changed: true, uncertain: true, msg: `${cannotKnow(predicted.unknowns)}: ${failed.msg}` }) };
+    }
     return { params, result: finish(failureFrom(error, "while reading the host's state")) };
   }
 
@@ -136,6 +146,25 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     }
   }
 
+  if (settings.check && !plan.readOnly && predicted.unknowns.length > 0) {
+    // The plan was made from what the host is now, and an earlier task may change that in ways drover
+    // cannot know: reported as "would run", naming that task, whether or not the plan has changes.
+    recordPredictions(session, spec.name, plan);
+    const summaries = plan.changes.map((change) => change.summary);
+    return {
+      params,
+      result: finish({
+        status: 'changed',
+        changed: true,
+        uncertain: true,
+        msg: `${cannotKnow(predicted.unknowns)}: ${summaries.length > 0 ? summaries.join('; ') : `as the host is now, ${plan.reason ?? 'nothing to do'}`}`,
+        changes: summaries,
+        diffs: plan.changes.flatMap((change) => (change.diff ? [change.diff] : [])),
+        commands: plan.changes.flatMap((change) => change.commands).map((command) => session.preview(command, spec.become)),
+      }),
+    };
+  }
+
   if (plan.changes.length === 0) {
     const verbosity = plan.verbosity !== undefined ? { verbosity: plan.verbosity } : {};
     return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked', ...value, ...verbosity }) };
@@ -146,6 +175,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   const commands = plan.changes.flatMap((change) => change.commands);
 
   if (settings.check && !plan.readOnly) {
+    recordPredictions(session, spec.name, plan);
     return {
       params,
       result: finish({
@@ -263,6 +293,24 @@ function plannedTask(spec: TaskSpec, plan: Plan, session: HostSession, redactor:
     diffs: redactor.redactValue(plan.changes.flatMap((change) => (change.diff ? [change.diff] : []))) as PlannedTask['diffs'],
     fingerprint,
   };
+}
+
+/** The message of a dry-run task that read state an unpredictable earlier task may change. */
+function cannotKnow(unknowns: readonly Unknowable[]): string {
+  return `would run (cannot know: depends on ${unknowns.map((item) => `${JSON.stringify(item.by)}, which may change ${item.what}`).join('; ')})`;
+}
+
+/** After a task drover cannot predict, everything it could touch is unknown for the rest of the dry run. */
+function unknowable(task: string): Effect {
+  return { kind: 'unknown', domains: ALL_DOMAINS, what: `what task ${JSON.stringify(task)} does` };
+}
+
+/**
+ * Check mode: carries each planned change forward as the host's predicted state. A change whose module
+ * declares no effects could have changed anything, so it leaves everything unknown.
+ */
+function recordPredictions(session: HostSession, task: string, plan: Plan): void {
+  for (const change of plan.changes) session.predicted.record(task, change.effects ?? [unknowable(task)]);
 }
 
 function lastOutput(record: CommandRecord | undefined): Pick<TaskResult, 'rc' | 'stdout' | 'stderr'> {

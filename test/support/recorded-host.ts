@@ -6,6 +6,7 @@
 import type { Script } from '../../runner/command.ts';
 import type { Fact } from '../../runner/facts.ts';
 import type { HostContext, ProbeOutput } from '../../runner/module.ts';
+import { NOTHING_PREDICTED, type PredictedView } from '../../runner/predicted-state.ts';
 
 export interface RecordedAnswer {
   /** Matches the probe's script text. */
@@ -15,6 +16,8 @@ export interface RecordedAnswer {
 
 export class RecordedHost implements HostContext {
   readonly probes: string[] = [];
+  /** A dry run's predictions for planner tests (runner/predicted-state.ts); none by default. */
+  predicted: PredictedView = NOTHING_PREDICTED;
 
   constructor(
     private readonly answers: RecordedAnswer[],
@@ -24,8 +27,8 @@ export class RecordedHost implements HostContext {
   ) {}
 
   async fact<T>(fact: Fact<T>): Promise<T> {
-    if (fact.key in this.facts) return this.facts[fact.key] as T;
-    return fact.parse(await this.probe(fact.script));
+    const value = fact.key in this.facts ? (this.facts[fact.key] as T) : fact.parse(await this.probe(fact.script));
+    return fact.predict ? fact.predict(value, this.predicted) : value;
   }
 
   async probe(script: Script): Promise<ProbeOutput> {

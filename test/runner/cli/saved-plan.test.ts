@@ -17,6 +17,7 @@ import type { Fact } from '../../../runner/facts.ts';
 import type { HostContext, ProbeOutput } from '../../../runner/module.ts';
 import type { PlannedTask } from '../../../runner/planned-task.ts';
 import { compareTasks } from '../../../runner/report/plan-compare.ts';
+import { NOTHING_PREDICTED } from '../../../runner/predicted-state.ts';
 import { Secret } from '../../../runner/secret.ts';
 
 function task(fields: Partial<PlannedTask> = {}): PlannedTask {
@@ -57,6 +58,7 @@ function context(facts: Record<string, unknown>, probes: Record<string, ProbeOut
   return {
     name: 'web1',
     vars: {},
+    predicted: NOTHING_PREDICTED,
     fact: async <T>(fact: Fact<T>) => facts[fact.key] as T,
     probe: async (script) => probes[script.text] ?? { exitCode: 1, stdout: '', stderr: 'unknown probe' },
   };

@@ -1,0 +1,184 @@
+/**
+ * The dry run's memory of its own earlier tasks: what each planned (and, in check mode, not executed)
+ * change would have left on the host, carried forward for the later tasks of the same run.
+ *
+ * A module describes what its change leaves behind as `effects` (runner/module.ts); the runner records
+ * them here, per host, in check mode only (a real run executes the change and the probes see it). The
+ * typed probes (file state, kernel modules, sysctl values, units, mounts, packages) then answer from the
+ * latest prediction that covers what they read, so `file /etc/docker state=directory` followed by `copy
+ * /etc/docker/daemon.json` plans "create" instead of failing on a directory that only the real run makes.
+ *
+ * What cannot be predicted (a command that would run, a package whose files are unknown) is recorded as
+ * `unknown` over a domain; a later probe that reads inside it plans from the host as it is, and the task
+ * is reported "would run (cannot know: depends on TASK)". Nothing is ever silently assumed unchanged.
+ *
+ * In a real run nothing is recorded, so every lookup answers `undefined` ("as probed").
+ */
+import { posix } from 'node:path';
+
+/** What a path would be. Metadata left undefined is not predicted (the probed value, if any, stands). */
+export type PredictedPath =
+  | { kind: 'file'; sha256: string; size: number; content?: Buffer; mode?: string; owner?: string; group?: string }
+  | { kind: 'directory'; mode?: string; owner?: string; group?: string }
+  | { kind: 'link'; target: string }
+  | { kind: 'absent' };
+
+/** A unit as a later probe would find it; undefined fields are not predicted. */
+export interface PredictedUnit {
+  loadState?: string;
+  activeState?: string;
+  enablement?: string;
+}
+
+/** A mount as findmnt would report it, or not mounted. */
+export interface PredictedMount {
+  mounted: boolean;
+  source?: string;
+  fstype?: string;
+  options?: string;
+}
+
+/** The kinds of host state a prediction (or an unknown) covers. */
+export type Domain = 'files' | 'sysctl' | 'kernel-modules' | 'units' | 'mounts' | 'packages';
+export const ALL_DOMAINS: readonly Domain[] = ['files', 'sysctl', 'kernel-modules', 'units', 'mounts', 'packages'];
+
+/** What one change leaves behind, as its module declares it. */
+export type Effect =
+  | { kind: 'path'; path: string; state: PredictedPath }
+  | { kind: 'sysctl'; path: string; value: string }
+  | { kind: 'kernel-module'; name: string; loaded: boolean }
+  | { kind: 'unit'; name: string; state: PredictedUnit }
+  | { kind: 'mount'; path: string; state: PredictedMount }
+  | { kind: 'package'; name: string; installed: boolean }
+  /** The change may alter anything in these domains (under a path, for files) in ways drover cannot know. */
+  | { kind: 'unknown'; domains: readonly Domain[]; under?: string; what: string };
+
+/** A prediction found for what a probe reads, and the task whose planned change made it. */
+export interface Known<T> {
+  known: T;
+  by: string;
+}
+
+/** A dependency on an unpredictable earlier task: which task, and what this one read. */
+export interface Unknowable {
+  by: string;
+  what: string;
+}
+
+/**
+ * The planner's view of the predictions, one per task: every lookup that lands in an unknown is noted,
+ * so the runner can report the task as depending on that earlier task.
+ */
+export interface PredictedView {
+  path(path: string): Known<PredictedPath> | undefined;
+  sysctl(path: string): Known<string> | undefined;
+  kernelModule(name: string): Known<boolean> | undefined;
+  unit(name: string): Known<PredictedUnit> | undefined;
+  mount(path: string): Known<PredictedMount> | undefined;
+  package(name: string): Known<boolean> | undefined;
+  /** A planner notes that what it read depends on an earlier planned change whose result it cannot know. */
+  dependsOn(by: string, what: string): void;
+  /** The unknowns this task read, in order, each task named once. */
+  readonly unknowns: readonly Unknowable[];
+}
+
+interface Entry {
+  effect: Effect;
+  task: string;
+}
+
+/** Kernel module names: `-` and `_` are the same character to the kernel. */
+const moduleKey = (name: string) => name.replace(/-/g, '_');
+
+function isUnder(path: string, dir: string): boolean {
+  return dir === '/' ? path.startsWith('/') : path === dir || path.startsWith(`${dir}/`);
+}
+
+/** One host's predictions for the length of a check-mode run. */
+export class PredictedState {
+  readonly #entries: Entry[] = [];
+
+  /** Records what a planned change would leave behind (check mode only). */
+  record(task: string, effects: readonly Effect[]): void {
+    for (const effect of effects) this.#entries.push({ effect, task });
+  }
+
+  get empty(): boolean {
+    return this.#entries.length === 0;
+  }
+
+  /** A view for one task's planning. */
+  view(): PredictedView {
+    const unknowns: Unknowable[] = [];
+    const note = (by: string, what: string) => {
+      if (!unknowns.some((item) => item.by === by)) unknowns.push({ by, what });
+    };
+    /** The latest entry that speaks about the resource: a prediction (`match` returns it) or an unknown. */
+    const find = <T>(domain: Domain, what: string, match: (effect: Effect) => T | undefined, path?: string): Known<T> | undefined => {
+      for (let index = this.#entries.length - 1; index >= 0; index--) {
+        const { effect, task } = this.#entries[index]!;
+        if (effect.kind === 'unknown') {
+          if (effect.domains.includes(domain) && (effect.under === undefined || path === undefined || isUnder(path, effect.under))) {
+            note(task, what);
+            return undefined;
+          }
+          continue;
+        }
+        const found = match(effect);
+        if (found !== undefined) return { known: found, by: task };
+      }
+      return undefined;
+    };
+    return {
+      unknowns,
+      dependsOn: note,
+      path: (path) =>
+        find<PredictedPath>(
+          'files',
+          path,
+          (effect) => {
+            if (effect.kind === 'path') {
+              if (effect.path === path) return effect.state;
+              // Removing a directory removes what is in it; creating anything below a path makes it a directory.
+              if (effect.state.kind === 'absent' && isUnder(path, effect.path)) return { kind: 'absent' };
+              if (effect.state.kind !== 'absent' && isUnder(effect.path, path) && effect.path !== path) return { kind: 'directory' };
+            }
+            if (effect.kind === 'mount' && effect.path === path && effect.state.mounted) return { kind: 'directory' };
+            return undefined;
+          },
+          path,
+        ),
+      sysctl: (path) => find('sysctl', `sysctl ${path}`, (effect) => (effect.kind === 'sysctl' && effect.path === path ? effect.value : undefined)),
+      kernelModule: (name) =>
+        find('kernel-modules', `kernel module ${name}`, (effect) =>
+          effect.kind === 'kernel-module' && moduleKey(effect.name) === moduleKey(name) ? effect.loaded : undefined,
+        ),
+      unit: (name) => {
+        // Several changes may each predict a part of a unit (enabled by one, started by another): merged,
+        // newest first, back to the newest unknown that covers units.
+        let merged: PredictedUnit | undefined;
+        let by: string | undefined;
+        for (let index = this.#entries.length - 1; index >= 0; index--) {
+          const { effect, task } = this.#entries[index]!;
+          if (effect.kind === 'unknown' && effect.domains.includes('units')) {
+            note(task, `unit ${name}`);
+            break;
+          }
+          if (effect.kind !== 'unit' || effect.name !== name) continue;
+          merged = { ...effect.state, ...merged };
+          by ??= task;
+        }
+        return merged && by ? { known: merged, by } : undefined;
+      },
+      mount: (path) => find('mounts', `mount ${path}`, (effect) => (effect.kind === 'mount' && effect.path === path ? effect.state : undefined), path),
+      package: (name) =>
+        find('packages', `package ${name}`, (effect) => (effect.kind === 'package' && effect.name === name ? effect.installed : undefined)),
+    };
+  }
+}
+
+/** The view of a real run (or of a probe outside any task): nothing predicted, nothing unknown. */
+export const NOTHING_PREDICTED: PredictedView = new PredictedState().view();
+
+/** The directory that holds a path (`/` for `/etc`). */
+export const parentOf = (path: string) => posix.dirname(path);
