@@ -20,6 +20,7 @@ import { tail } from '../runner/result.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { aptProbeScript, downloadableVersions, parseAptProbe, UPDATE_STAMP, type AptState, type PolicyNeed } from './facts/apt-state.ts';
 import { compareDebianVersions } from './facts/debian-version.ts';
+import { packageTransactionEffects } from './lib/package-effects.ts';
 
 /** `name` or `name=version`; Debian names are lower case (policy 5.6.1), versions may end in a `*` glob. */
 const APT_SPEC = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+\*?)?$/;
@@ -174,6 +175,11 @@ export function planApt(p: Options, state: AptState): Plan {
       });
     }
     packageChanges[0]!.commands.push(command);
+    for (const change of packageChanges) change.effects = [];
+    packageChanges[0]!.effects = packageTransactionEffects(
+      [...installs, ...maybe].map((decision) => decision.name),
+      [],
+    );
     changes.push(...packageChanges);
   }
 
@@ -184,6 +190,7 @@ export function planApt(p: Options, state: AptState): Plan {
         summary: `${p.purge ? 'purge' : 'remove'} ${decision.name} ${decision.before}`,
         diff: packageDiff(decision.name, decision.before, null),
         commands: index === 0 ? [command] : [],
+        effects: index === 0 ? packageTransactionEffects([], removals.map((item) => item.name)) : [],
       })),
     );
   }
@@ -289,6 +296,8 @@ function refreshChange(reason: string): Change {
   return {
     summary: `refresh the apt package lists (${reason})`,
     diff: { kind: 'value', name: 'apt package lists', before: 'as they were', after: 'refreshed' },
+    // Only candidates change, which this module's own probe reads again in a real run.
+    effects: [],
     commands: [
       {
         run: sh`before=$(${LISTS_STAMP})
@@ -336,8 +345,9 @@ function holdChanges(names: string[], hold: boolean, again: string[] = []): Chan
     summary: `${hold ? 'hold' : 'release the hold on'} ${name}`,
     diff: { kind: 'value', name: `${name} held`, before: hold ? 'no' : 'yes', after: hold ? 'yes' : 'no' },
     commands: [],
+    effects: [],
   }));
-  if (again.length > 0) changes.push({ summary: `keep ${again.join(', ')} held after the change`, commands: [] });
+  if (again.length > 0) changes.push({ summary: `keep ${again.join(', ')} held after the change`, commands: [], effects: [] });
   changes[0]!.commands.push(command);
   return changes;
 }

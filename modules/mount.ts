@@ -29,11 +29,12 @@ import { posix } from 'node:path';
 import { Script, sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
+import type { Effect, PredictedView } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { decodeHostText, encodeHostText } from './lib/host-text.ts';
-import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
+import { fileStateScript, parseFileState, predictFileState, type FileState } from './facts/file-state.ts';
 import { findFstabEntry, removeFstabEntry, setFstabEntry, type FstabEntry } from './facts/fstab.ts';
 import { mountPointScript, parseMountPoint, type MountPointState, type MountedFs } from './facts/mount-point.ts';
 
@@ -149,6 +150,7 @@ export function planMount(p: Params, point: MountPointState, fstab: FileState): 
         summary: `remount ${p.path}${p.opts === undefined ? '' : ` with ${p.opts}`}`,
         diff: { kind: 'value', name: `${p.path} options`, before: top.options, after: p.opts === undefined ? `${top.options} (remounted)` : p.opts },
         commands: [{ run: sh`mount -o ${options} -- ${p.path}`, description: `remount ${p.path}` }],
+        effects: [],
       });
       break;
     }
@@ -201,6 +203,11 @@ function unmountChange(path: string, mounts: MountedFs[]): Change {
     summary: `unmount ${top.source} from ${path}${mounts.length > 1 ? ` (and ${mounts.length - 1} mount(s) under it)` : ''}`,
     diff: { kind: 'value', name: `${path} mounted`, before: `${top.source} (${top.fstype}, ${top.options})`, after: 'not mounted' },
     commands: [{ run: Script.join(steps), description: `umount ${path}`, diagnose: sh`command -v fuser >/dev/null 2>&1 && fuser -vm -- ${path} 2>&1 || true` }],
+    // What was under the mount shows again: not known from here.
+    effects: [
+      { kind: 'mount', path, state: { mounted: false } },
+      { kind: 'unknown', domains: ['files'], under: path, what: `what is in ${path} once unmounted` },
+    ],
   };
 }
 
@@ -217,6 +224,7 @@ function mountPointPreparation(p: Params, point: MountPointState): Change | unde
         description: `create ${p.path}`,
       },
     ],
+    effects: [{ kind: 'path', path: p.path, state: fileBind ? { kind: 'file', sha256: EMPTY_SHA256, size: 0, content: Buffer.alloc(0) } : { kind: 'directory' } }],
   };
 }
 
@@ -230,6 +238,7 @@ function mountChange(p: Params, opts: string, top: MountedFs | undefined, identi
       after: `${p.src} (${p.fstype}, ${opts})`,
     },
     commands: [{ run: mountCommand(p.fstype!, opts, p.src!, p.path), description: `mount ${p.path}` }],
+    effects: mountEffects(p, opts),
   };
 }
 
@@ -238,7 +247,23 @@ function remountChange(p: Params, opts: string, top: MountedFs, oldEntry: FstabE
     summary: `remount ${p.path} with ${opts} (${oldEntry ? `fstab had ${oldEntry.opts}` : 'no fstab entry before'})`,
     diff: { kind: 'value', name: `${p.path} options`, before: top.options, after: opts },
     commands: [{ run: sh`mount -o ${`remount,${opts}`} -- ${p.src!} ${p.path}`, description: `remount ${p.path}` }],
+    effects: [{ kind: 'mount', path: p.path, state: { mounted: true, source: p.src!, fstype: top.fstype, options: opts } }],
   };
+}
+
+/** sha256 of no bytes: an empty file made as a mount point. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * What a mount leaves: the source's files in place of what was at the path. A new tmpfs is empty; any
+ * other filesystem's content is not known from here.
+ */
+function mountEffects(p: Params, opts: string): Effect[] {
+  const content: Effect =
+    p.fstype === 'tmpfs'
+      ? { kind: 'path', path: p.path, state: { kind: 'absent' } }
+      : { kind: 'unknown', domains: ['files'], under: p.path, what: `what ${p.src} holds` };
+  return [content, { kind: 'path', path: p.path, state: { kind: 'directory' } }, { kind: 'mount', path: p.path, state: { mounted: true, source: p.src!, fstype: p.fstype!, options: opts } }];
 }
 
 /**
@@ -248,6 +273,47 @@ function remountChange(p: Params, opts: string, top: MountedFs, oldEntry: FstabE
  */
 export function mountCommand(fstype: string, opts: string, src: string, path: string): Script {
   return sh`mount -t ${fstype} -o ${opts} -- ${src} ${path}`;
+}
+
+/**
+ * In a dry run: the mount point as the earlier tasks' planned changes would leave it (a directory made,
+ * a filesystem mounted or unmounted). A predicted mount of the wanted source is recognised as the same
+ * mount whatever kind of source it is.
+ */
+export function predictMountPoint(p: Pick<Params, 'path' | 'src'>, point: MountPointState, predicted: PredictedView): MountPointState {
+  const mount = predicted.mount(p.path);
+  if (mount) {
+    const state = mount.known;
+    if (!state.mounted) {
+      const path = predicted.path(p.path);
+      return { ...point, mounts: [], pathKind: path ? kindOf(path.known.kind) : point.pathKind };
+    }
+    const same = state.source === p.src;
+    const source = point.source;
+    return {
+      ...point,
+      mounts: [
+        ...point.mounts.slice(0, -1),
+        {
+          target: p.path,
+          source: state.source ?? '',
+          fstype: state.fstype ?? '',
+          options: state.options ?? '',
+          majMin: same && source?.kind === 'block' ? source.majMin : '',
+        },
+      ],
+      pathKind: 'directory',
+      pathId: same && source?.kind === 'directory' ? source.id : undefined,
+      loopBackingFile: same && source?.kind === 'file' ? source.realPath : undefined,
+    };
+  }
+  if (point.mounts.length > 0) return point;
+  const path = predicted.path(p.path);
+  return path ? { ...point, pathKind: kindOf(path.known.kind) } : point;
+}
+
+function kindOf(kind: 'file' | 'directory' | 'link' | 'absent'): MountPointState['pathKind'] {
+  return kind === 'link' ? 'other' : kind;
 }
 
 export const mount = defineModule({
@@ -263,6 +329,6 @@ export const mount = defineModule({
       );
     }
     const probed = parseMountProbe(p, output.stdout);
-    return planMount(p, probed.point, probed.fstab);
+    return planMount(p, predictMountPoint(p, probed.point, host.predicted), predictFileState(host.predicted, probed.fstab, { content: 'always' }));
   },
 });

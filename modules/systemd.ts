@@ -52,8 +52,10 @@ import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { unitJournalScript } from './lib/journal.ts';
 import { probeSections } from './lib/probe-output.ts';
-import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
-import { fullUnitName, parseUnitState, unitStateScript, type UnitState } from './facts/systemd-unit.ts';
+import type { PredictedView } from '../runner/predicted-state.ts';
+import { decodeHostText } from './lib/host-text.ts';
+import { fileStateScript, parseFileState, predictFileState, type FileState } from './facts/file-state.ts';
+import { fullUnitName, parseUnitState, UNIT_DIRECTORIES, unitStateScript, type UnitState } from './facts/systemd-unit.ts';
 
 /** Unit names systemd accepts: letters, digits, `:_.\@-`; never starting with `-` (it would read as an option). */
 const UNIT_NAME = /^[A-Za-z0-9_\\][A-Za-z0-9:_.\\@-]{0,250}$/;
@@ -214,6 +216,8 @@ export function planSystemd(p: Params, state: UnitState, fileStates: FileState[]
       summary: `unmask ${unit}`,
       diff: { kind: 'value', name: `${unit} masked`, before: 'yes', after: 'no' },
       commands: [systemctl(runtime ? ['unmask', '--runtime'] : ['unmask'], unit)],
+      // What links were under the mask is not known until it is gone.
+      effects: [{ kind: 'unknown', domains: ['units'], under: unit, what: `the enablement of ${unit} once unmasked` }],
     });
   }
   const stillMasked = masked && !unmasking;
@@ -238,6 +242,7 @@ export function planSystemd(p: Params, state: UnitState, fileStates: FileState[]
     changes.push({
       summary: `systemctl daemon-reload (${unit}: ${why})`,
       commands: [{ run: sh`systemctl daemon-reload`, description: 'systemctl daemon-reload' }],
+      effects: [{ kind: 'unit', name: unit, state: { needDaemonReload: false } }],
     });
   }
 
@@ -267,6 +272,7 @@ export function planSystemd(p: Params, state: UnitState, fileStates: FileState[]
       summary: `mask ${unit}`,
       diff: { kind: 'value', name: `${unit} masked`, before: 'no', after: 'yes' },
       commands: [systemctl(['mask'], unit)],
+      effects: [{ kind: 'unit', name: unit, state: { enablement: 'masked', loadState: 'masked', activeState: 'inactive' } }],
     });
   }
 
@@ -292,6 +298,7 @@ function unitMustExist(unit: string): Change {
     commands: [
       { run: sh`systemctl cat -- ${unit} >/dev/null 2>&1 || { echo ${problem} >&2; exit 1; }`, description: `check that ${unit} exists`, readOnly: true },
     ],
+    effects: [],
   };
 }
 
@@ -315,6 +322,7 @@ function enablementChange(
     summary: `${verb.join(' ')} ${unit}`,
     diff: { kind: 'value', name: `${unit} enabled`, before: enablement.current, after: enabled ? 'enabled' : 'disabled' },
     commands: [systemctl(verb, unit)],
+    effects: [{ kind: 'unit', name: unit, state: { enablement: enabled ? 'enabled' : 'disabled' } }],
   });
   const state = enablement.predicted;
   if (after.unmasking) return change([enabled ? 'enable' : 'disable']);
@@ -339,6 +347,17 @@ function enablementChange(
 }
 
 function runStateChange(
+  unit: string,
+  wanted: NonNullable<Params['state']>,
+  state: UnitState,
+  after: { exists: boolean; maskedAfter: boolean; brokenLoad: boolean; reloadInNewFiles: boolean },
+): Change | string | undefined {
+  const change = runStateChangeOf(unit, wanted, state, after);
+  if (typeof change !== 'object') return change;
+  return { ...change, effects: [{ kind: 'unit', name: unit, state: { activeState: wanted === 'stopped' ? 'inactive' : 'active', loadState: 'loaded' } }] };
+}
+
+function runStateChangeOf(
   unit: string,
   wanted: NonNullable<Params['state']>,
   state: UnitState,
@@ -392,6 +411,42 @@ if systemctl is-failed --quiet -- ${unit}; then echo ${`${unit} failed right aft
   };
 }
 
+/**
+ * In a dry run: the unit as the earlier tasks' planned changes would leave it. A unit file an earlier
+ * task writes is what systemd would find (it loads a unit it has not loaded on the first request: loaded,
+ * inactive, enabled as its [Install] section says; a loaded unit whose file changes needs a reload); then
+ * what earlier systemd tasks would have done to the unit.
+ */
+export function predictUnit(unit: string, probed: UnitState, predicted: PredictedView): UnitState {
+  let state = probed;
+  for (const dir of UNIT_DIRECTORIES) {
+    const file = predicted.path(`${dir}/${unit}`);
+    if (!file) {
+      if (probed.fileOnDisk === `${dir}/${unit}`) break;
+      continue;
+    }
+    if (file.known.kind !== 'file' && file.known.kind !== 'link') break;
+    if (state.loadState === 'not-found') {
+      if (file.known.kind === 'file' && file.known.content === undefined) predicted.dependsOn(file.by, `the unit file ${dir}/${unit}`);
+      const text = file.known.kind === 'file' && file.known.content ? decodeHostText(file.known.content) : '';
+      state = { ...state, loadState: 'loaded', activeState: 'inactive', subState: 'dead', enablement: enablementOfNewUnit(text), fileOnDisk: `${dir}/${unit}`, fragmentPath: `${dir}/${unit}` };
+    } else if (state.loadState === 'loaded') {
+      state = { ...state, needDaemonReload: true };
+    }
+    break;
+  }
+  const found = predicted.unit(unit);
+  if (!found) return state;
+  const known = found.known;
+  return {
+    ...state,
+    ...(known.loadState !== undefined && { loadState: known.loadState }),
+    ...(known.activeState !== undefined && { activeState: known.activeState, subState: known.activeState === 'active' ? 'running' : 'dead' }),
+    ...(known.enablement !== undefined && { enablement: known.enablement }),
+    ...(known.needDaemonReload !== undefined && { needDaemonReload: known.needDaemonReload }),
+  };
+}
+
 export const systemd = defineModule({
   name: 'systemd',
   summary: 'Start, stop, restart, reload, enable, disable or mask a systemd unit; write its unit file and drop-ins',
@@ -410,6 +465,10 @@ export const systemd = defineModule({
       );
     }
     const probed = parseSystemdProbe(unit, files, output.stdout);
-    return planSystemd(p, probed.unit, probed.files);
+    return planSystemd(
+      p,
+      predictUnit(unit, probed.unit, host.predicted),
+      probed.files.map((file) => predictFileState(host.predicted, file)),
+    );
   },
 });

@@ -23,6 +23,7 @@ import { tail } from '../runner/result.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { parseRpmProbe, rpmProbeScript, specMatches, type RpmPackage, type RpmState } from './facts/rpm-state.ts';
 import { compareEvr, formatEvr } from './facts/rpm-version.ts';
+import { packageTransactionEffects } from './lib/package-effects.ts';
 
 /** `name`, `name-version`, `name-version-release`, with `epoch:` and `.arch` where wanted; no globs. */
 const RPM_SPEC = /^[A-Za-z0-9_][A-Za-z0-9_.+~^-]*(?:-\d+:[A-Za-z0-9_.+~^-]+)?$/;
@@ -132,6 +133,7 @@ export function planYum(p: Options, state: RpmState): Plan {
         },
         // One transaction for every package; the per-package changes carry the diffs.
         commands: index === 0 ? [command] : [],
+        effects: index === 0 ? packageTransactionEffects(unique.map((decision) => decision.target.name), []) : [],
       })),
     );
   }
@@ -147,6 +149,7 @@ export function planYum(p: Options, state: RpmState): Plan {
         summary: `remove ${row.name} ${show(row)}`,
         diff: { kind: 'value' as const, name: `package ${row.name}`, before: show(row), after: null },
         commands: index === 0 ? [command] : [],
+        effects: index === 0 ? packageTransactionEffects([], packages.map((row) => row.name)) : [],
       })),
     );
   }

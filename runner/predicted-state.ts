@@ -28,6 +28,7 @@ export interface PredictedUnit {
   loadState?: string;
   activeState?: string;
   enablement?: string;
+  needDaemonReload?: boolean;
 }
 
 /** A mount as findmnt would report it, or not mounted. */
@@ -50,7 +51,10 @@ export type Effect =
   | { kind: 'unit'; name: string; state: PredictedUnit }
   | { kind: 'mount'; path: string; state: PredictedMount }
   | { kind: 'package'; name: string; installed: boolean }
-  /** The change may alter anything in these domains (under a path, for files) in ways drover cannot know. */
+  /**
+   * The change may alter anything in these domains in ways drover cannot know; `under` narrows it to a
+   * path and what is below it (files, mounts) or to one unit (units).
+   */
   | { kind: 'unknown'; domains: readonly Domain[]; under?: string; what: string };
 
 /** A prediction found for what a probe reads, and the task whose planned change made it. */
@@ -160,7 +164,7 @@ export class PredictedState {
         let by: string | undefined;
         for (let index = this.#entries.length - 1; index >= 0; index--) {
           const { effect, task } = this.#entries[index]!;
-          if (effect.kind === 'unknown' && effect.domains.includes('units')) {
+          if (effect.kind === 'unknown' && effect.domains.includes('units') && (effect.under === undefined || effect.under === name)) {
             note(task, `unit ${name}`);
             break;
           }
