@@ -196,6 +196,7 @@ function removal(state: FileState): Plan {
         summary: `remove ${state.path}`,
         diff: { kind: 'file', path: state.path, before, after: null },
         commands: [{ run: sh`rm -f -- ${state.path}`, description: `remove ${state.path}` }],
+        effects: [{ kind: 'path', path: state.path, state: { kind: 'absent' } }],
       },
     ],
   };
@@ -204,6 +205,7 @@ function removal(state: FileState): Plan {
 function refreshChange(): Change {
   return {
     summary: 'refresh the apt package lists (apt-get update)',
+    effects: [],
     commands: [
       {
         run: sh`apt-get update -q -o DPkg::Lock::Timeout=300

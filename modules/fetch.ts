@@ -66,6 +66,8 @@ export const fetchModule = defineModule({
       changes: [
         {
           summary: `fetch ${src} to ${dest}`,
+          // Writes on the controller only: the host is as it was.
+          effects: [],
           diff: { kind: 'value', name: `${dest} sha256`, before: current, after: found.sha256 },
           commands: [
             {

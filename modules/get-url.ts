@@ -38,7 +38,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
-import { checkAccountsExist, metadataChanges } from './lib/attributes.ts';
+import { checkAccountsExist, metadataChanges, metadataEffect } from './lib/attributes.ts';
 import { planFileContentFrom, type FileContentOptions } from './lib/file-content.ts';
 import { fileAttributeParams, hostPath } from './lib/file-params.ts';
 import { formatMode } from './lib/mode.ts';
@@ -127,7 +127,7 @@ export function planGetUrl(p: Parsed, state: FileState): Plan {
   if (state.kind === 'other') throw new ModuleError(`${path} is a device, FIFO or socket, not a regular file`, 'choose another dest');
   const options = fileOptions(p);
   if (!needsContent(state, sha256)) {
-    const changes = metadataChanges(options, state);
+    const changes = metadataChanges(options, state).map((change, index) => ({ ...change, effects: index === 0 ? [metadataEffect(options, state)] : [] }));
     return changes.length ? { changes } : noChange(`${path} already has sha256 ${sha256.slice(0, 12)}…; nothing downloaded`);
   }
   if (!state.parentExists && !p.createParents) {
@@ -157,6 +157,8 @@ export function planGetUrl(p: Parsed, state: FileState): Plan {
           after: `(download of ${p.url}, sha256 ${sha256})`,
         },
         commands: [{ ...command, timeoutMs: (p.timeout + 60) * 1000 }],
+        // The bytes are checked by sha256 but not held: a later task reading them depends on this one.
+        effects: [{ kind: 'unknown', domains: ['files'], under: path, what: `the download of ${p.url}` }],
       },
     ],
   };

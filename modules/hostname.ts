@@ -78,6 +78,8 @@ function liveChange(name: string, state: HostnameState): Change | undefined {
         ...(state.hostnamectl ? { diagnose: unitJournalScript('systemd-hostnamed.service') } : {}),
       },
     ],
+    // The live host name is read only by this module's probe; /etc/hostname is predicted by its file change.
+    effects: [],
   };
 }
 

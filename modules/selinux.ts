@@ -85,6 +85,8 @@ function liveChanges(state: Mode, kernel: SelinuxState): Change[] {
     {
       summary: `SELinux mode ${kernel.mode} → ${wanted} now${state === 'disabled' ? ' (disabled after the next reboot)' : ''}`,
       diff: { kind: 'value', name: 'SELinux mode', before: kernel.mode ?? null, after: wanted },
+      // The live mode is read only by this module's probe.
+      effects: [],
       commands: [
         {
           run: kernel.hasSetenforce ? sh`setenforce ${flag}` : sh`printf '%s' ${flag} > /sys/fs/selinux/enforce`,

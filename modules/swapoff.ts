@@ -112,6 +112,8 @@ function swapoffChange(area: ActiveSwap): Change {
         diagnose: sh`free -k 2>/dev/null || cat /proc/meminfo`,
       },
     ],
+    // Active swap is read only by this module's own probe, which plans the same turn-off again.
+    effects: [],
   };
 }
 
@@ -157,5 +159,6 @@ function maskChange(unit: { name: string; before: string }): Change {
     summary: `mask ${unit.name}`,
     diff: { kind: 'value', name: unit.name, before: unit.before, after: 'masked' },
     commands: [{ run: sh`systemctl mask -- ${unit.name}`, description: `systemctl mask ${unit.name}` }],
+    effects: [{ kind: 'unit', name: unit.name, state: { enablement: 'masked', loadState: 'masked' } }],
   };
 }

@@ -185,6 +185,7 @@ export async function planRepoFile(p: Options, state: FileState, host: Parameter
             summary: `remove ${path} (its last section was [${p.name}])`,
             diff: { kind: 'file', path, before: current, after: null },
             commands: [{ run: sh`rm -f -- ${path}`, description: `remove ${path}` }],
+            effects: [{ kind: 'path', path, state: { kind: 'absent' } }],
           },
         ],
       };
