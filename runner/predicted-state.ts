@@ -136,22 +136,38 @@ export class PredictedState {
     return {
       unknowns,
       dependsOn: note,
-      path: (path) =>
-        find<PredictedPath>(
-          'files',
-          path,
-          (effect) => {
-            if (effect.kind === 'path') {
-              if (effect.path === path) return effect.state;
-              // Removing a directory removes what is in it; creating anything below a path makes it a directory.
-              if (effect.state.kind === 'absent' && isUnder(path, effect.path)) return { kind: 'absent' };
-              if (effect.state.kind !== 'absent' && isUnder(effect.path, path) && effect.path !== path) return { kind: 'directory' };
+      path: (path) => {
+        // A path something is predicted below is a directory; its mode and owner come from the newest
+        // prediction of the path itself, if that made it a directory too.
+        let implied: Known<PredictedPath> | undefined;
+        for (let index = this.#entries.length - 1; index >= 0; index--) {
+          const { effect, task } = this.#entries[index]!;
+          if (effect.kind === 'unknown') {
+            if (effect.domains.includes('files') && (effect.under === undefined || isUnder(path, effect.under))) {
+              if (implied) return implied;
+              note(task, path);
+              return undefined;
             }
-            if (effect.kind === 'mount' && effect.path === path && effect.state.mounted) return { kind: 'directory' };
-            return undefined;
-          },
-          path,
-        ),
+            continue;
+          }
+          let found: PredictedPath | undefined;
+          if (effect.kind === 'path') {
+            if (effect.path === path) found = effect.state;
+            // Removing a directory removes what is in it.
+            else if (effect.state.kind === 'absent' && isUnder(path, effect.path)) found = { kind: 'absent' };
+            else if (effect.state.kind !== 'absent' && isUnder(effect.path, path)) {
+              implied ??= { known: { kind: 'directory' }, by: task };
+              continue;
+            }
+          } else if (effect.kind === 'mount' && effect.path === path && effect.state.mounted) {
+            found = { kind: 'directory' };
+          }
+          if (found === undefined) continue;
+          if (implied && found.kind !== 'directory') return implied;
+          return { known: found, by: implied?.by ?? task };
+        }
+        return implied;
+      },
       sysctl: (path) => find('sysctl', `sysctl ${path}`, (effect) => (effect.kind === 'sysctl' && effect.path === path ? effect.value : undefined)),
       kernelModule: (name) =>
         find('kernel-modules', `kernel module ${name}`, (effect) =>
