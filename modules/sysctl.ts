@@ -23,6 +23,7 @@ import { posix } from 'node:path';
 import { Script, sh, type Command } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
+import type { Effect } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { decodeHostText, encodeHostText } from './lib/host-text.ts';
@@ -207,7 +208,7 @@ async function planLiveValue(entry: SysctlEntry, live: SysctlValues, host: HostC
         summary: `set ${entry.key} ${before} → ${after}`,
         diff: { kind: 'value', name: entry.key, before, after },
         commands: [writeLiveCommand(entry, live.hasSysctlTool)],
-        effects: [{ kind: 'sysctl', path: entry.path, value: after }],
+        effects: liveEffects(entry.path, after),
       };
     }
   }
@@ -253,8 +254,28 @@ async function planMissingKey(entry: SysctlEntry, live: SysctlValues, host: Host
     summary: `set ${entry.key} → ${after} (once ${provider} is loaded; not loaded yet)`,
     diff: { kind: 'value', name: entry.key, before: null, after },
     commands: [{ ...write, run: Script.join([guard, write.run]) }],
-    effects: [{ kind: 'sysctl', path: entry.path, value: after }],
+    effects: liveEffects(entry.path, after),
   };
+}
+
+/**
+ * Keys the kernel sets together: writing ip_forward (or conf/all/forwarding) sets forwarding on every
+ * IPv4 interface and the other key too; IPv6's conf/all/forwarding sets every interface's
+ * (Documentation/networking/ip-sysctl.rst).
+ */
+const LINKED_KEYS: ReadonlyArray<{ keys: string[]; interfaces: string }> = [
+  { keys: ['net/ipv4/ip_forward', 'net/ipv4/conf/all/forwarding'], interfaces: 'net/ipv4/conf' },
+  { keys: ['net/ipv6/conf/all/forwarding'], interfaces: 'net/ipv6/conf' },
+];
+
+/** What a live write leaves, for a dry run's later tasks: the key, the keys set with it, and interfaces' copies unknown. */
+export function liveEffects(path: string, value: string): Effect[] {
+  const linked = LINKED_KEYS.find((group) => group.keys.includes(path));
+  if (!linked) return [{ kind: 'sysctl', path, value }];
+  return [
+    { kind: 'unknown', domains: ['sysctl'], under: linked.interfaces, what: `the per-interface keys that ${path.replace(/\//g, '.')} sets` },
+    ...linked.keys.map((key): Effect => ({ kind: 'sysctl', path: key, value })),
+  ];
 }
 
 function writeLiveCommand(entry: SysctlEntry, hasSysctlTool: boolean): Command & { run: Script } {

@@ -168,7 +168,8 @@ export class PredictedState {
         }
         return implied;
       },
-      sysctl: (path) => find('sysctl', `sysctl ${path}`, (effect) => (effect.kind === 'sysctl' && effect.path === path ? effect.value : undefined)),
+      sysctl: (path) =>
+        find('sysctl', `sysctl ${path.replace(/\//g, '.')}`, (effect) => (effect.kind === 'sysctl' && effect.path === path ? effect.value : undefined), path),
       kernelModule: (name) =>
         find('kernel-modules', `kernel module ${name}`, (effect) =>
           effect.kind === 'kernel-module' && moduleKey(effect.name) === moduleKey(name) ? effect.loaded : undefined,
