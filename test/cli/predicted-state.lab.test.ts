@@ -1,0 +1,171 @@
+/**
+ * A dry run that sees its own earlier tasks, on real lab hosts over real SSH: for pairs of tasks across
+ * modules (test/fixtures/playbooks/predicted-pairs.ts) and for the node preparation of
+ * playbooks/cluster.ts on freshly made hosts, `--check --json` is compared, task by task and host by
+ * host, with the `--json` of the apply that follows; the hosts' state is read back with OpenSSH.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { down } from '../../lab/down.ts';
+import { withLabLock } from '../../lab/lock.ts';
+import { labPaths } from '../../lab/paths.ts';
+import { up } from '../../lab/up.ts';
+import type { TaskResult } from '../../runner/result.ts';
+import { describeWithLab, labSsh, type Lab } from '../support/lab.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const PAIRS = join(ROOT, 'test/fixtures/playbooks/predicted-pairs.ts');
+
+interface Run {
+  code: number;
+  results: TaskResult[];
+  stderr: string;
+}
+
+/** `tsx run.ts … --json`, as an operator runs it; the task results from its JSON events. */
+function drover(args: string[]): Promise<Run> {
+  const auditLog = join(mkdtempSync(join(tmpdir(), 'drover-p10-audit-')), 'audit.jsonl');
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'run.ts'), ...args, '--json', '--audit-log', auditLog], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const events = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { kind: string; result?: TaskResult });
+      resolveRun({ code: code ?? -1, stderr, results: events.flatMap((event) => (event.kind === 'task-result' && event.result ? [event.result] : [])) });
+    });
+  });
+}
+
+/** One line per task and host, as the comparison shows it. */
+function line(result: TaskResult | undefined): string {
+  if (!result) return '(not run)';
+  return `${result.status}${result.uncertain ? ' (would run)' : ''}: ${JSON.stringify(result.changes)} ${JSON.stringify(result.diffs)}`;
+}
+
+const key = (result: TaskResult) => `${result.host} · ${result.task}`;
+
+/** Check and apply side by side, every task of every host. */
+function sideBySide(check: Run, apply: Run): Array<{ key: string; check: TaskResult; apply: TaskResult | undefined }> {
+  const applied = new Map(apply.results.map((result) => [key(result), result]));
+  return check.results.map((result) => ({ key: key(result), check: result, apply: applied.get(key(result)) }));
+}
+
+/** Everything the pairs playbook makes, removed, and forwarding back off: each pair starts from nothing. */
+const CLEAN = `umount /tmp/drover-p10/mnt 2>/dev/null || true
+rm -rf /tmp/drover-p10
+systemctl disable --now drover-p10.service >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/drover-p10.service /etc/modules-load.d/drover-p10.conf /etc/sysctl.d/drover-p10.conf /etc/sysctl.d/drover-p10-b.conf
+systemctl daemon-reload
+sysctl -qw net.ipv4.ip_forward=0`;
+
+describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab) => {
+  const pairs: Array<{ tag: string; what: string; readBack: string; expected: string }> = [
+    {
+      tag: 'dir-file',
+      what: 'a directory, then a file in it, then a line in that file',
+      readBack: 'stat -c %F /tmp/drover-p10/docker; cat /tmp/drover-p10/docker/daemon.json',
+      expected: 'directory\n# managed\n{"log-driver": "journald"}\n',
+    },
+    {
+      tag: 'unit',
+      what: 'a unit file, then the unit started and enabled',
+      readBack: 'systemctl is-active drover-p10.service; systemctl is-enabled drover-p10.service',
+      expected: 'active\nenabled\n',
+    },
+    {
+      tag: 'modules',
+      what: 'a modules-load file, then the modprobe that lists its module there, then sysctl live and in files',
+      readBack: 'cat /etc/modules-load.d/drover-p10.conf; sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.forwarding',
+      expected: 'overlay\nbr_netfilter\n1\n1\n',
+    },
+    {
+      tag: 'mount',
+      what: 'a mount point directory, then a tmpfs mounted on it, then a file on that mount',
+      readBack: 'findmnt -n -o FSTYPE /tmp/drover-p10/mnt; ls /tmp/drover-p10/mnt',
+      expected: 'tmpfs\nmarker\n',
+    },
+  ];
+
+  for (const pair of pairs) {
+    it(`${pair.what}: the dry run predicts each task exactly as the apply then does it`, async () => {
+      const host = lab().hosts[0]!;
+      const clean = await labSsh(lab(), host, CLEAN);
+      expect(clean.code, clean.stderr).to.equal(0);
+      try {
+        const args = [PAIRS, '-i', lab().inventoryPath, '--limit', host.name, '--tags', pair.tag];
+        const check = await drover([...args, '--check']);
+        expect(check.code, check.stderr).to.equal(0);
+        const apply = await drover(args);
+        expect(apply.code, apply.stderr).to.equal(0);
+        const rows = sideBySide(check, apply).filter((row) => row.check.status !== 'skipped');
+        expect(rows.length, 'tasks of the pair').to.be.at.least(2);
+        for (const row of rows) {
+          expect(row.check.uncertain, `${row.key}: ${row.check.msg}`).to.equal(false);
+          expect(line(row.check), row.key).to.equal(line(row.apply));
+        }
+        expect(rows.filter((row) => row.apply?.changed).length, 'tasks that changed the host').to.be.at.least(2);
+        const state = await labSsh(lab(), host, pair.readBack);
+        expect(state.stdout).to.equal(pair.expected);
+      } finally {
+        await labSsh(lab(), host, CLEAN);
+      }
+    });
+  }
+
+  it('playbooks/cluster.ts --tags prep on fresh hosts: every task predicted as the apply makes it, or "would run" naming the earlier task it cannot know', async function () {
+    this.timeout(1_200_000);
+    // Fresh hosts: the lab's hosts are made again from its root filesystem, nothing of earlier tests left.
+    const paths = labPaths();
+    await withLabLock(paths.lockFile, async () => {
+      await down(paths);
+      await up(paths, { count: 3, log: () => undefined });
+    });
+    const hosts = lab().hosts.map((host) => host.name);
+    const args = [join(ROOT, 'playbooks/cluster.ts'), '-i', lab().inventoryPath, '--limit', hosts.join(','), '--tags', 'prep'];
+    const check = await drover([...args, '--check']);
+    expect(check.code, check.stderr).to.equal(0);
+    const apply = await drover(args);
+    expect(apply.code, apply.stderr).to.equal(0);
+
+    const figures = new Map<string, { predicted: number; exact: number; cannotKnow: number; applied: number }>();
+    for (const row of sideBySide(check, apply)) {
+      const figure = figures.get(row.check.host) ?? { predicted: 0, exact: 0, cannotKnow: 0, applied: 0 };
+      figures.set(row.check.host, figure);
+      expect(row.check.status, `${row.key}: a dry run never fails where the apply succeeds: ${row.check.msg}`).to.not.equal('failed');
+      if (row.check.changed) figure.predicted++;
+      if (row.apply?.changed) figure.applied++;
+      if (row.check.uncertain) {
+        figure.cannotKnow++;
+        // "would run" means drover cannot know: it names the earlier task it depends on, or (the package
+        // transaction itself) the list refresh whose outcome only the apply sees.
+        expect(row.check.msg, row.key).to.match(/^would run \(cannot know: depends on "[^"]+"|^would run: refresh the apt package lists/);
+        continue;
+      }
+      figure.exact++;
+      expect(line(row.check), row.key).to.equal(line(row.apply));
+    }
+    console.log(`      check vs apply per host: ${JSON.stringify(Object.fromEntries(figures))}`);
+    for (const [host, figure] of figures) {
+      // The README demo's case: the second modprobe edits the file the first one would have created.
+      const brNetfilter = check.results.find((result) => result.host === host && result.task === 'kernel module br_netfilter')!;
+      expect(brNetfilter.uncertain, brNetfilter.msg).to.equal(false);
+      expect(brNetfilter.changes).to.deep.equal(['update /etc/modules-load.d/k8s.conf (78 → 91 bytes)']);
+      // Every task before the package transaction is predicted exactly; what it brings is marked unknown.
+      expect(figure.exact, host).to.be.at.least(8);
+      expect(figure.predicted - figure.cannotKnow, `${host}: certain predictions`).to.be.at.most(figure.applied);
+    }
+  });
+});
