@@ -20,7 +20,7 @@ import { tail } from '../runner/result.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { aptProbeScript, downloadableVersions, parseAptProbe, UPDATE_STAMP, type AptState, type PolicyNeed } from './facts/apt-state.ts';
 import { compareDebianVersions } from './facts/debian-version.ts';
-import { packageTransactionEffects } from './lib/package-effects.ts';
+import { notePredictedPackages, packageTransactionEffects } from './lib/package-effects.ts';
 
 /** `name` or `name=version`; Debian names are lower case (policy 5.6.1), versions may end in a `*` glob. */
 const APT_SPEC = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+\*?)?$/;
@@ -375,6 +375,10 @@ export const apt = defineModule({
   params,
   async plan(p, host) {
     const specs = p.name.map(splitAptSpec);
+    notePredictedPackages(
+      specs.map((spec) => spec.name),
+      host.predicted,
+    );
     const need: PolicyNeed = p.state === 'absent' ? 'never' : p.state === 'latest' || specs.some((spec) => spec.version) ? 'always' : 'when-missing';
     const output = await host.probe(
       aptProbeScript(

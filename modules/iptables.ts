@@ -486,7 +486,13 @@ export function assemblePlan(p: Params, state: IptablesState, ops: Operation[], 
     if (op.kind !== 'policy') diffIndex = index;
   });
   const changes: Change[] = ops.map((op, index) => {
-    const change: Change = { summary: op.summary, commands: [{ run: op.run, description: op.summary }] };
+    // The rules after the change are what the rehearsal showed, but they are not carried value by value:
+    // a later task reading this table depends on this one.
+    const change: Change = {
+      summary: op.summary,
+      commands: [{ run: op.run, description: op.summary }],
+      effects: [{ kind: 'unknown', domains: ['iptables'], under: `${p.ipVersion}/${p.table}`, what: `the ${p.ipVersion} ${p.table} table` }],
+    };
     if (op.kind === 'policy') {
       change.diff = { kind: 'value', name: `${bin} ${p.table} ${p.chain} policy`, before: chain?.policy ?? null, after: p.policy ?? null };
     } else if (index === diffIndex) {
@@ -542,6 +548,7 @@ export const iptables = defineModule({
       if (!saveFile) throw new ModuleError(`no default iptables save file is known for this distribution on ${host.name}`, 'give saveFile');
     }
     const spec = ruleSpec(p);
+    host.predicted.reads('iptables', `${p.ipVersion}/${p.table}`, `the ${p.ipVersion} ${p.table} table`);
     const output = await host.probe(iptablesProbeScript(p, spec, saveFile), { fingerprint: withoutLiveCounters });
     if (output.exitCode !== 0) {
       throw new ModuleError(

@@ -23,7 +23,7 @@ import { tail } from '../runner/result.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { parseRpmProbe, rpmProbeScript, specMatches, type RpmPackage, type RpmState } from './facts/rpm-state.ts';
 import { compareEvr, formatEvr } from './facts/rpm-version.ts';
-import { packageTransactionEffects } from './lib/package-effects.ts';
+import { notePredictedPackages, packageTransactionEffects } from './lib/package-effects.ts';
 
 /** `name`, `name-version`, `name-version-release`, with `epoch:` and `.arch` where wanted; no globs. */
 const RPM_SPEC = /^[A-Za-z0-9_][A-Za-z0-9_.+~^-]*(?:-\d+:[A-Za-z0-9_.+~^-]+)?$/;
@@ -206,6 +206,7 @@ export const yum = defineModule({
   summary: 'Install, upgrade and remove RPM packages with dnf or yum, in one transaction',
   params,
   async plan(p, host) {
+    notePredictedPackages(p.name, host.predicted);
     const script = rpmProbeScript({
       specs: p.name,
       backend: p.useBackend,

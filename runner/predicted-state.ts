@@ -40,8 +40,8 @@ export interface PredictedMount {
 }
 
 /** The kinds of host state a prediction (or an unknown) covers. */
-export type Domain = 'files' | 'sysctl' | 'kernel-modules' | 'units' | 'mounts' | 'packages';
-export const ALL_DOMAINS: readonly Domain[] = ['files', 'sysctl', 'kernel-modules', 'units', 'mounts', 'packages'];
+export type Domain = 'files' | 'sysctl' | 'kernel-modules' | 'units' | 'mounts' | 'packages' | 'iptables';
+export const ALL_DOMAINS: readonly Domain[] = ['files', 'sysctl', 'kernel-modules', 'units', 'mounts', 'packages', 'iptables'];
 
 /** What one change leaves behind, as its module declares it. */
 export type Effect =
@@ -80,6 +80,11 @@ export interface PredictedView {
   unit(name: string): Known<PredictedUnit> | undefined;
   mount(path: string): Known<PredictedMount> | undefined;
   package(name: string): Known<boolean> | undefined;
+  /**
+   * For state drover does not predict value by value (iptables rules, keyed `ipv4/filter`): notes an
+   * earlier change that may have altered it, as for any unknown.
+   */
+  reads(domain: Domain, key: string, what: string): void;
   /** A planner notes that what it read depends on an earlier planned change whose result it cannot know. */
   dependsOn(by: string, what: string): void;
   /** The unknowns this task read, in order, each task named once. */
@@ -136,6 +141,7 @@ export class PredictedState {
     return {
       unknowns,
       dependsOn: note,
+      reads: (domain, key, what) => void find(domain, what, () => undefined, key),
       path: (path) => {
         // A path something is predicted below is a directory; its mode and owner come from the newest
         // prediction of the path itself, if that made it a directory too.

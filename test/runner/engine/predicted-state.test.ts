@@ -143,6 +143,16 @@ describe('predicted state: lookups', () => {
     expect(new PredictedState().view().path('/srv/app')).to.equal(undefined);
   });
 
+  it('state not predicted value by value (iptables rules) depends on the last change that touched it', () => {
+    const state = new PredictedState();
+    state.record('open 6443', [{ kind: 'unknown', domains: ['iptables'], under: 'ipv4/filter', what: 'the ipv4 filter table' }]);
+    const view = state.view();
+    view.reads('iptables', 'ipv4/nat', 'the ipv4 nat table');
+    expect(view.unknowns).to.deep.equal([]);
+    view.reads('iptables', 'ipv4/filter', 'the ipv4 filter table');
+    expect(view.unknowns).to.deep.equal([{ by: 'open 6443', what: 'the ipv4 filter table' }]);
+  });
+
   it('merges what several tasks predict for one unit, newest first', () => {
     const state = new PredictedState();
     state.record('enable', [{ kind: 'unit', name: 'x.service', state: { enablement: 'enabled' } }]);
