@@ -217,6 +217,9 @@ export class TerminalReporter implements Reporter {
   private changeBlock(result: TaskResult): string {
     const c = this.#color;
     const lines: string[] = [];
+    // A dry-run task that read what an earlier task may change unpredictably says which task that is.
+    const cannotKnow = result.checkMode && result.uncertain ? /^would run \((cannot know: .*?)\): ([\s\S]*)$/.exec(result.msg) : null;
+    if (cannotKnow) lines.push(c.yellow(indent(this.mask(result.changes.length > 0 ? cannotKnow[1]! : `${cannotKnow[1]}: ${cannotKnow[2]}`), 6)));
     for (const change of result.changes) lines.push(`      ${result.checkMode ? 'would ' : ''}${change}`);
     if (this.options.showDiff) {
       for (const diff of result.diffs) lines.push(indent(colourDiff(renderDiff(diff), c), 6));

@@ -76,6 +76,26 @@ describe('report/terminal: verbosity and the task language', () => {
     expect(render(3, [{ kind: 'trace', host: 'node1', level: 3, message: 'keepalive sent' }])).to.equal('  vvv node1: keepalive sent\n');
   });
 
+  it('a dry-run task drover cannot predict names the earlier task it depends on', () => {
+    const cannotKnow = 'would run (cannot know: depends on "base packages", which may change /etc/containerd/config.toml)';
+    const text = render(0, [
+      {
+        kind: 'task-result',
+        result: result({ task: 'config', checkMode: true, uncertain: true, msg: `${cannotKnow}: create /etc/containerd/config.toml`, changes: ['create /etc/containerd/config.toml'] }),
+        params: {},
+        handler: false,
+      },
+      {
+        kind: 'task-result',
+        result: result({ task: 'dir', checkMode: true, uncertain: true, msg: `${cannotKnow}: /etc/x is a file`, changes: [] }),
+        params: {},
+        handler: false,
+      },
+    ]);
+    expect(text).to.include('would run    node1  config [command]\n      cannot know: depends on "base packages", which may change /etc/containerd/config.toml\n      would create');
+    expect(text).to.include('      cannot know: depends on "base packages", which may change /etc/containerd/config.toml: /etc/x is a file\n');
+  });
+
   it('shows each retry, the attempts of the final result, and a checkMode override', () => {
     const text = render(0, [
       { kind: 'task-retry', host: 'node1', task: 'poll', module: 'command', attempt: 1, attempts: 3, delaySeconds: 5, status: 'failed', msg: 'refused' },
