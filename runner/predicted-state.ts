@@ -116,6 +116,11 @@ export class PredictedState {
     return this.#entries.length === 0;
   }
 
+  /** Forgets every prediction: the host really changed (a task ran for real), so what it is now is what counts. */
+  clear(): void {
+    this.#entries.length = 0;
+  }
+
   /** A view for one task's planning. */
   view(): PredictedView {
     const unknowns: Unknowable[] = [];

@@ -237,9 +237,14 @@ export class HostSession {
     };
   }
 
-  /** Drops facts a change may have made stale; stable facts (OS family…) stay. */
+  /**
+   * Drops facts a change may have made stale; stable facts (OS family…) stay. Predictions go too: a
+   * dry-run task planned before this change (checkMode always-check) was predicted from a host that is
+   * no longer there.
+   */
   invalidateFacts(): void {
     for (const key of [...this.#facts.keys()]) if (!key.startsWith('stable:')) this.#facts.delete(key);
+    this.predicted.clear();
   }
 
   async close(): Promise<void> {

@@ -153,6 +153,18 @@ describe('predicted state: lookups', () => {
     expect(view.unknowns).to.deep.equal([{ by: 'open 6443', what: 'the ipv4 filter table' }]);
   });
 
+  it('a change made for real on the host drops every prediction', async () => {
+    const hosts = new ScriptedConnections([pathIs('/etc/docker', 'parent=yes\nkind=absent\n'), { match: 'mkdir -p', reply: {} }]);
+    const redactor = new Redactor();
+    const session = new HostSession(scriptedTarget('a'), hosts.connector, redactor, { defaultTimeoutMs: 60_000 });
+    const task = { name: 'docker dir', module: file, params: { path: '/etc/docker', state: 'directory' }, become: undefined };
+    await runTask(session, task, { check: true, redactor, clock: () => 0 });
+    expect(session.predicted.empty).to.equal(false);
+    await runTask(session, task, { check: false, redactor, clock: () => 0 });
+    expect(session.predicted.empty).to.equal(true);
+    await session.close();
+  });
+
   it('merges what several tasks predict for one unit, newest first', () => {
     const state = new PredictedState();
     state.record('enable', [{ kind: 'unit', name: 'x.service', state: { enablement: 'enabled' } }]);
