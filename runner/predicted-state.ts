@@ -116,9 +116,20 @@ export class PredictedState {
     return this.#entries.length === 0;
   }
 
-  /** Forgets every prediction: the host really changed (a task ran for real), so what it is now is what counts. */
+  /** Forgets every prediction: the host changed behind drover's back, and nothing predicted is pending. */
   clear(): void {
     this.#entries.length = 0;
+  }
+
+  /**
+   * A task changed the host for real while earlier changes were only predicted (checkMode always-run in
+   * a dry run, or always-check tasks in a real run): a prediction may now hide what that task really did,
+   * so every later read depends on it.
+   */
+  supersede(task: string): void {
+    if (this.#entries.length === 0) return;
+    this.#entries.length = 0;
+    this.record(task, [{ kind: 'unknown', domains: ALL_DOMAINS, what: `what "${task}" changed for real while earlier changes were only predicted` }]);
   }
 
   /** A view for one task's planning. */

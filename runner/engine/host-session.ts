@@ -238,13 +238,18 @@ export class HostSession {
   }
 
   /**
-   * Drops facts a change may have made stale; stable facts (OS family…) stay. Predictions go too: a
-   * dry-run task planned before this change (checkMode always-check) was predicted from a host that is
-   * no longer there.
+   * Drops facts a change may have made stale; stable facts (OS family…) stay. For a host changed behind
+   * drover's back: the predictions go too, as nothing predicted is pending any more.
    */
   invalidateFacts(): void {
     for (const key of [...this.#facts.keys()]) if (!key.startsWith('stable:')) this.#facts.delete(key);
     this.predicted.clear();
+  }
+
+  /** After a task's changing commands ran: stale facts go, and predictions made before it may hide what it did. */
+  changedByTask(task: string): void {
+    for (const key of [...this.#facts.keys()]) if (!key.startsWith('stable:')) this.#facts.delete(key);
+    this.predicted.supersede(task);
   }
 
   async close(): Promise<void> {

@@ -204,7 +204,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
       const ok = record.exitCode !== null && (command.okExitCodes ?? [0]).includes(record.exitCode);
       if (!ok) {
         const diagnosis = command.diagnose ? await diagnose(session, command.diagnose, spec.become, settings.redactor) : '';
-        if (changingRan) session.invalidateFacts();
+        if (changingRan) session.changedByTask(spec.name);
         return {
           params,
           result: finish({
@@ -223,10 +223,10 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
       outcomes.push({ exitCode: record.exitCode ?? 0, stdout: record.stdout, stderr: record.stderr });
     }
   } catch (error) {
-    if (changingRan) session.invalidateFacts();
+    if (changingRan) session.changedByTask(spec.name);
     return { params, result: finish({ ...failureFrom(error, 'while running'), commands: records, changes: summaries, diffs }) };
   }
-  if (changingRan) session.invalidateFacts();
+  if (changingRan) session.changedByTask(spec.name);
 
   const last = records[records.length - 1];
   const verdict = plan.interpret?.(outcomes) ?? {};

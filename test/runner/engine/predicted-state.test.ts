@@ -153,14 +153,20 @@ describe('predicted state: lookups', () => {
     expect(view.unknowns).to.deep.equal([{ by: 'open 6443', what: 'the ipv4 filter table' }]);
   });
 
-  it('a change made for real on the host drops every prediction', async () => {
+  it('a change made for real while earlier changes are only predicted makes every later read depend on it', async () => {
     const hosts = new ScriptedConnections([pathIs('/etc/docker', 'parent=yes\nkind=absent\n'), { match: 'mkdir -p', reply: {} }]);
     const redactor = new Redactor();
     const session = new HostSession(scriptedTarget('a'), hosts.connector, redactor, { defaultTimeoutMs: 60_000 });
     const task = { name: 'docker dir', module: file, params: { path: '/etc/docker', state: 'directory' }, become: undefined };
     await runTask(session, task, { check: true, redactor, clock: () => 0 });
-    expect(session.predicted.empty).to.equal(false);
-    await runTask(session, task, { check: false, redactor, clock: () => 0 });
+    expect(session.predicted.view().path('/etc/docker')?.known).to.deep.include({ kind: 'directory' });
+    // checkMode always-run: the task runs for real inside the dry run.
+    await runTask(session, { ...task, name: 'made for real' }, { check: false, redactor, clock: () => 0 });
+    const view = session.predicted.view();
+    expect(view.path('/etc/docker')).to.equal(undefined);
+    expect(view.unknowns.map((item) => item.by)).to.deep.equal(['made for real']);
+    // A host changed behind drover's back (a test's own commands): nothing predicted is pending.
+    session.invalidateFacts();
     expect(session.predicted.empty).to.equal(true);
     await session.close();
   });
