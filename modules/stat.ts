@@ -16,6 +16,8 @@
 import { sh } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, type Plan } from '../runner/module.ts';
+import type { PredictedView } from '../runner/predicted-state.ts';
+import { formatMode } from './lib/mode.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/file-params.ts';
 import { field, fromBase64, parseFieldLines } from './lib/probe-output.ts';
@@ -70,7 +72,7 @@ export const stat = defineModule({
         'check that the connecting user (or become) may search every directory on the path',
       );
     }
-    const value = parseStat(path, output.stdout);
+    const value = predictStat(p, parseStat(path, output.stdout), host.predicted);
     return { changes: [], reason: describe(value), value };
   },
 });
@@ -149,9 +151,44 @@ export function parseStat(path: string, stdout: string): StatValue {
 }
 
 /** One line for the report: "file 0644 root:root 220 bytes" or "absent". */
+/**
+ * In a dry run: the path as the earlier tasks' planned changes would leave it. What a prediction does not
+ * give (the modification time, always; a new path's unasked mode and owner) is left out of the value, and
+ * a path whose content an earlier task makes unknowable is read as it is now, the task depending on that one.
+ */
+export function predictStat(p: { path: string; follow: boolean; checksum: boolean }, probed: StatValue, predicted: PredictedView): StatValue {
+  const found = predicted.path(p.path);
+  if (!found) return probed;
+  const known = found.known;
+  const path = p.path;
+  if (known.kind === 'absent') return { path, exists: false, type: 'absent' };
+  if (known.kind === 'link') {
+    if (p.follow) predicted.dependsOn(found.by, `what the link ${path} points to`);
+    return p.follow ? probed : { path, exists: true, type: 'link', linkTarget: known.target, size: Buffer.byteLength(known.target) };
+  }
+  const same = probed.type === known.kind;
+  const account = (asked: string | undefined, id: number | undefined, name: string | undefined) =>
+    asked === undefined ? (same ? { id, name } : {}) : /^\d+$/.test(asked) ? { id: Number(asked) } : { name: asked };
+  const owner = account(known.owner, probed.uid, probed.owner);
+  const group = account(known.group, probed.gid, probed.group);
+  const mode = known.mode !== undefined ? formatMode(known.mode) : same ? probed.mode : undefined;
+  return {
+    path,
+    exists: true,
+    type: known.kind,
+    ...(mode !== undefined && { mode }),
+    ...(owner.id !== undefined && { uid: owner.id }),
+    ...(owner.name !== undefined && { owner: owner.name }),
+    ...(group.id !== undefined && { gid: group.id }),
+    ...(group.name !== undefined && { group: group.name }),
+    ...(known.kind === 'file' ? { size: known.size, ...(p.checksum && { sha256: known.sha256 }) } : same && probed.size !== undefined ? { size: probed.size } : {}),
+  };
+}
+
 export function describe(value: StatValue): string {
   if (!value.exists) return value.linkTarget !== undefined ? `absent (dangling link to ${value.linkTarget})` : 'absent';
   const who = `${value.owner ?? value.uid}:${value.group ?? value.gid}`;
   const target = value.linkTarget !== undefined ? ` → ${value.linkTarget}` : '';
-  return `${value.type}${target} ${value.mode} ${who} ${value.size} bytes`;
+  // A predicted value (dry run) may lack what no prediction gives: shown as ?.
+  return `${value.type}${target} ${value.mode ?? '?'} ${who.replace(/undefined/g, '?')} ${value.size ?? '?'} bytes`;
 }

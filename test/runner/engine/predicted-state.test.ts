@@ -10,6 +10,7 @@ import { copy } from '../../../modules/copy.ts';
 import { file } from '../../../modules/file.ts';
 import { lineinfile } from '../../../modules/lineinfile.ts';
 import { modprobe } from '../../../modules/modprobe.ts';
+import { stat } from '../../../modules/stat.ts';
 import { sysctl } from '../../../modules/sysctl.ts';
 import { HostSession } from '../../../runner/engine/host-session.ts';
 import { runTask } from '../../../runner/engine/task.ts';
@@ -53,6 +54,26 @@ describe('engine: a dry run sees its own earlier tasks', () => {
     ]);
     // The edit's diff starts from the content the copy would have written.
     expect(results[2]!.diffs[0]).to.deep.include({ before: '{"log-driver": "journald"}\n', after: '# managed\n{"log-driver": "journald"}\n' });
+  });
+
+  it('stat after a planned write reads the predicted file; what no prediction gives is left out', async () => {
+    const results = await runTasks(
+      [
+        { name: 'config', module: copy, params: { dest: '/etc/app.conf', content: 'x=1\n', mode: '0600' } },
+        { name: 'look', module: stat, params: { path: '/etc/app.conf', checksum: true } },
+      ],
+      [{ match: 'stat "$@" --printf', reply: { stdout: 'absent=yes\n' } }, pathIs('/etc/app.conf', 'parent=yes\nkind=absent\n')],
+      true,
+    );
+    expect(results[1]).to.include({ status: 'ok', uncertain: false });
+    expect(results[1]!.value).to.deep.equal({
+      path: '/etc/app.conf',
+      exists: true,
+      type: 'file',
+      mode: '0600',
+      size: 4,
+      sha256: '98752ee28d5484bdc2814fb70adb6a0b2fb31f6a9b8ee7ae81fd2fc9cf300b3b',
+    });
   });
 
   it('a real run records nothing: each task plans from what the host answers', async () => {
