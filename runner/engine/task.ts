@@ -161,6 +161,8 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
         changes: summaries,
         diffs: plan.changes.flatMap((change) => (change.diff ? [change.diff] : [])),
         commands: plan.changes.flatMap((change) => change.commands).map((command) => session.preview(command, spec.become)),
+        // A value read from the host as it is now (stat): the playbook still gets one; the result says it is uncertain.
+        ...value,
       }),
     };
   }

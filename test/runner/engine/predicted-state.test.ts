@@ -76,6 +76,20 @@ describe('engine: a dry run sees its own earlier tasks', () => {
     });
   });
 
+  it('a stat that depends on an unknowable task still returns what the host has now, marked uncertain', async () => {
+    const results = await runTasks(
+      [
+        { name: 'run the installer', module: command, params: { argv: ['/opt/install.sh'] } },
+        { name: 'look', module: stat, params: { path: '/etc/app.conf' } },
+      ],
+      [{ match: 'stat "$@" --printf', reply: { stdout: 'absent=yes\n' } }],
+      true,
+    );
+    expect(results[1]).to.include({ status: 'changed', uncertain: true });
+    expect(results[1]!.msg).to.match(/^would run \(cannot know: depends on "run the installer"/);
+    expect(results[1]!.value).to.deep.equal({ path: '/etc/app.conf', exists: false, type: 'absent' });
+  });
+
   it('a real run records nothing: each task plans from what the host answers', async () => {
     const results = await runTasks(dockerTasks.slice(1, 2), dockerHost, false);
     expect(results[0]).to.include({ status: 'failed' });
