@@ -180,8 +180,13 @@ async function checkGuards(spec: RunSpec, host: HostContext): Promise<string | u
   if (removes !== undefined) checks.push(sh`if [ -e ${removes} ] || [ -L ${removes} ]; then echo removes=yes; else echo removes=no; fi`);
   const output = await host.probe(Script.join(checks));
   if (output.exitCode !== 0) throw new ModuleError(`could not check creates/removes on ${host.name}: ${output.stderr.trim()}`);
-  if (creates !== undefined && output.stdout.includes('creates=yes')) return `skipped: ${creates} exists`;
-  if (removes !== undefined && output.stdout.includes('removes=no')) return `skipped: ${removes} does not exist`;
+  // In a dry run, a path an earlier task would create or remove is as that task would leave it.
+  const exists = (path: string, probed: boolean) => {
+    const found = host.predicted.path(path);
+    return found ? found.known.kind !== 'absent' : probed;
+  };
+  if (creates !== undefined && exists(creates, output.stdout.includes('creates=yes'))) return `skipped: ${creates} exists`;
+  if (removes !== undefined && !exists(removes, output.stdout.includes('removes=yes'))) return `skipped: ${removes} does not exist`;
   return undefined;
 }
 

@@ -90,6 +90,18 @@ describe('engine: a dry run sees its own earlier tasks', () => {
     expect(results[1]!.value).to.deep.equal({ path: '/etc/app.conf', exists: false, type: 'absent' });
   });
 
+  it('a command guarded by creates is skipped when an earlier task would create the path', async () => {
+    const results = await runTasks(
+      [
+        { name: 'unpack marker', module: copy, params: { dest: '/opt/app/.unpacked', content: '', createParents: true } },
+        { name: 'unpack', module: command, params: { argv: ['tar', 'xf', '/tmp/app.tar'], creates: '/opt/app/.unpacked' } },
+      ],
+      [{ match: 'echo creates=yes', reply: { stdout: 'creates=no\n' } }, pathIs('/opt/app/.unpacked', 'parent=no\nkind=absent\n')],
+      true,
+    );
+    expect(results[1]).to.include({ status: 'ok', msg: 'skipped: /opt/app/.unpacked exists' });
+  });
+
   it('a real run records nothing: each task plans from what the host answers', async () => {
     const results = await runTasks(dockerTasks.slice(1, 2), dockerHost, false);
     expect(results[0]).to.include({ status: 'failed' });
