@@ -34,6 +34,9 @@ export interface PlannedTask {
   fingerprint: string | null;
 }
 
+/** Prefix of the fingerprint of a task planned in a dry run from predicted state (runner/predicted-state.ts). */
+export const PREDICTED_FINGERPRINT = 'predicted:';
+
 /** What a command gives on stdin, in a form that can be saved and compared without holding a secret. */
 export function stdinDigest(command: Command): string {
   const stdin = command.stdin;

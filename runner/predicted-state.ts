@@ -18,8 +18,8 @@ import { posix } from 'node:path';
 
 /** What a path would be. Metadata left undefined is not predicted (the probed value, if any, stands). */
 export type PredictedPath =
-  | { kind: 'file'; sha256: string; size: number; content?: Buffer; mode?: string; owner?: string; group?: string }
-  | { kind: 'directory'; mode?: string; owner?: string; group?: string }
+  | { kind: 'file'; sha256: string; size: number; content?: Buffer; mode?: string; owner?: string; group?: string; uid?: number; gid?: number }
+  | { kind: 'directory'; mode?: string; owner?: string; group?: string; uid?: number; gid?: number }
   | { kind: 'link'; target: string }
   | { kind: 'absent' };
 
@@ -89,6 +89,8 @@ export interface PredictedView {
   dependsOn(by: string, what: string): void;
   /** The unknowns this task read, in order, each task named once. */
   readonly unknowns: readonly Unknowable[];
+  /** Whether a lookup answered from a prediction: the plan was made from predicted, not probed, state. */
+  readonly consulted: boolean;
 }
 
 interface Entry {
@@ -135,6 +137,11 @@ export class PredictedState {
   /** A view for one task's planning. */
   view(): PredictedView {
     const unknowns: Unknowable[] = [];
+    let consulted = false;
+    const known = <T>(found: Known<T> | undefined): Known<T> | undefined => {
+      if (found) consulted = true;
+      return found;
+    };
     const note = (by: string, what: string) => {
       if (!unknowns.some((item) => item.by === by)) unknowns.push({ by, what });
     };
@@ -154,8 +161,11 @@ export class PredictedState {
       }
       return undefined;
     };
-    return {
+    const view: PredictedView = {
       unknowns,
+      get consulted() {
+        return consulted;
+      },
       dependsOn: note,
       reads: (domain, key, what) => void find(domain, what, () => undefined, key),
       path: (path) => {
@@ -217,6 +227,16 @@ export class PredictedState {
       package: (name) =>
         find('packages', `package ${name}`, (effect) => (effect.kind === 'package' && effect.name === name ? effect.installed : undefined)),
     };
+    // Every answer from a prediction marks the plan as made from predicted state (a saved plan's fingerprint).
+    const { path, sysctl, kernelModule, unit, mount } = view;
+    const packageLookup = view.package;
+    view.path = (arg) => known(path(arg));
+    view.sysctl = (arg) => known(sysctl(arg));
+    view.kernelModule = (arg) => known(kernelModule(arg));
+    view.unit = (arg) => known(unit(arg));
+    view.mount = (arg) => known(mount(arg));
+    view.package = (arg) => known(packageLookup(arg));
+    return view;
   }
 }
 

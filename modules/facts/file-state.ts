@@ -212,8 +212,8 @@ function fromPrediction(probed: FileState, known: PredictedPath, parentExists: b
     case 'file': {
       const meta = {
         mode: known.mode ?? (same ? probed.mode : undefined),
-        uid: known.owner === undefined && same ? probed.uid : /^\d+$/.test(known.owner ?? '') ? Number(known.owner) : undefined,
-        gid: known.group === undefined && same ? probed.gid : /^\d+$/.test(known.group ?? '') ? Number(known.group) : undefined,
+        uid: known.uid ?? (known.owner === undefined && same ? probed.uid : /^\d+$/.test(known.owner ?? '') ? Number(known.owner) : undefined),
+        gid: known.gid ?? (known.group === undefined && same ? probed.gid : /^\d+$/.test(known.group ?? '') ? Number(known.group) : undefined),
         owner: known.owner ?? (same ? probed.owner : undefined),
         group: known.group ?? (same ? probed.group : undefined),
       };

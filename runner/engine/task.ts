@@ -15,8 +15,9 @@ import { Secret, type Redactor } from '../secret.ts';
 import { UnreachableError } from '../transport/transport.ts';
 import { BecomeRefusedError } from './become-refused.ts';
 import { DownloadError } from './download.ts';
+import { creatorFact, needsCreator, withCreator } from './creator.ts';
 import { ProbeError, type HostSession } from './host-session.ts';
-import { stdinDigest, type PlannedTask } from '../planned-task.ts';
+import { PREDICTED_FINGERPRINT, stdinDigest, type PlannedTask } from '../planned-task.ts';
 import { ProbeFingerprint } from './probe-fingerprint.ts';
 
 export interface TaskSpec {
@@ -133,7 +134,10 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   const value = plan.value !== undefined ? { value: plan.value } : {};
 
   if (settings.review && probed) {
-    const difference = settings.review(plannedTask(spec, plan, session, settings.redactor, probed.digest()));
+    // A plan made from predicted state (what earlier reviewed tasks would leave) is fingerprinted as such:
+    // the apply finds those tasks' real results instead, which its commands and diffs are compared against.
+    const fingerprint = predicted.consulted ? `${PREDICTED_FINGERPRINT}${probed.digest()}` : probed.digest();
+    const difference = settings.review(plannedTask(spec, plan, session, settings.redactor, fingerprint));
     if (difference) {
       return {
         params,
@@ -149,7 +153,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   if (settings.check && !plan.readOnly && predicted.unknowns.length > 0) {
     // The plan was made from what the host is now, and an earlier task may change that in ways drover
     // cannot know: reported as "would run", naming that task, whether or not the plan has changes.
-    recordPredictions(session, spec.name, plan);
+    await recordPredictions(session, spec, plan);
     const summaries = plan.changes.map((change) => change.summary);
     return {
       params,
@@ -177,7 +181,7 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   const commands = plan.changes.flatMap((change) => change.commands);
 
   if (settings.check && !plan.readOnly) {
-    recordPredictions(session, spec.name, plan);
+    await recordPredictions(session, spec, plan);
     return {
       params,
       result: finish({
@@ -311,8 +315,18 @@ function unknowable(task: string): Effect {
  * Check mode: carries each planned change forward as the host's predicted state. A change whose module
  * declares no effects could have changed anything, so it leaves everything unknown.
  */
-function recordPredictions(session: HostSession, task: string, plan: Plan): void {
-  for (const change of plan.changes) session.predicted.record(task, change.effects ?? [unknowable(task)]);
+async function recordPredictions(session: HostSession, spec: TaskSpec, plan: Plan): Promise<void> {
+  for (const change of plan.changes) {
+    let effects = change.effects ?? [unknowable(spec.name)];
+    if (needsCreator(effects)) {
+      try {
+        effects = withCreator(effects, await session.context(spec.become).fact(creatorFact));
+      } catch {
+        // Without the creator's id and umask, a new path's mode and owner stay unpredicted (a later task asking depends on this one).
+      }
+    }
+    session.predicted.record(spec.name, effects);
+  }
 }
 
 function lastOutput(record: CommandRecord | undefined): Pick<TaskResult, 'rc' | 'stdout' | 'stderr'> {

@@ -5,7 +5,7 @@
  * @example
  *   compareTasks(saved, fresh) // undefined when identical, else "  command 1 differs:\n    - …\n    + …"
  */
-import type { PlannedTask } from '../planned-task.ts';
+import { PREDICTED_FINGERPRINT, type PlannedTask } from '../planned-task.ts';
 import { renderDiff } from './diff.ts';
 import type { Diff } from '../module.ts';
 
@@ -24,6 +24,9 @@ export function compareTasks(saved: PlannedTask, fresh: PlannedTask): string | u
   listDifference('command', saved.commands, fresh.commands, lines);
   listDifference('stdin', saved.stdin, fresh.stdin, lines);
   diffDifference(saved.diffs, fresh.diffs, lines);
+  // A task reviewed from the dry run's predicted state: the host it read then is not the one the apply
+  // reads (the earlier tasks have really run); its commands and diffs are what must be the same.
+  if (saved.fingerprint?.startsWith(PREDICTED_FINGERPRINT)) return lines.length > 0 ? lines.join('\n') : undefined;
   if (lines.length === 0 && saved.fingerprint !== fresh.fingerprint) {
     lines.push(
       `  probed state: the host read differently than at review (fingerprint ${short(saved.fingerprint)} → ${short(fresh.fingerprint)}), though the commands and diffs are the same`,
