@@ -125,6 +125,26 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
     });
   }
 
+  it('a saved plan of tasks that build on each other applies exactly as reviewed (--check --save-plan, then apply)', async () => {
+    const host = lab().hosts[0]!;
+    await labSsh(lab(), host, CLEAN);
+    try {
+      const plan = join(mkdtempSync(join(tmpdir(), 'drover-p10-plan-')), 'plan.json');
+      const check = await drover([PAIRS, '-i', lab().inventoryPath, '--limit', host.name, '--tags', 'dir-file', '--check', '--save-plan', plan]);
+      expect(check.code, check.stderr).to.equal(0);
+      const apply = await drover(['apply', plan, '-i', lab().inventoryPath]);
+      expect(apply.code, `${apply.stderr}\n${apply.results.map((result) => result.msg).join('\n')}`).to.equal(0);
+      expect(apply.results.filter((result) => result.status === 'changed').map((result) => result.task)).to.deep.equal([
+        'config directory',
+        'config file in it',
+        'line in that file',
+      ]);
+      expect((await labSsh(lab(), host, 'cat /tmp/drover-p10/docker/daemon.json')).stdout).to.equal('# managed\n{"log-driver": "journald"}\n');
+    } finally {
+      await labSsh(lab(), host, CLEAN);
+    }
+  });
+
   it('playbooks/cluster.ts --tags prep on fresh hosts: every task predicted as the apply makes it, or "would run" naming the earlier task it cannot know', async function () {
     this.timeout(1_200_000);
     // Fresh hosts: the lab's hosts are made again from its root filesystem, nothing of earlier tests left.
