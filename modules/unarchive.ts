@@ -27,6 +27,7 @@ import { sh, type Command, type Script } from '../runner/command.ts';
 import { ContentSource } from '../runner/content-source.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan, type ProbeOutput } from '../runner/module.ts';
+import type { Effect } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { escapingMembers, memberKey, parseTarComparison, parseZipComparison, type ArchiveComparison, type ArchiveMember } from './facts/archive-listing.ts';
 import { sameAccount } from './lib/attributes.ts';
@@ -65,31 +66,41 @@ export const unarchive = defineModule({
   summary: 'Extract a tar (gz, xz) or zip archive from the controller or the host into a directory, idempotent by comparing members',
   params,
   async plan(p, host): Promise<Plan> {
-    const source = p.src !== undefined ? await readLocal(p.src) : undefined;
-    const format = p.format !== 'auto' || !source ? p.format : await sniffLocal(resolve(p.src!));
-    const output = await host.probe(compareScript(p, format), {
-      ...(source && { stdin: source.stdin(Buffer.alloc(0)) }),
-      timeoutMs: p.timeout * 1000,
-    });
-    const found = readProbe(output, p, host.name);
-    if ('done' in found) return noChange(found.done);
-    if ('srcMissing' in found) return planMissingArchive(p, host.name);
-    const comparison = found.comparison;
-    const escaping = escapingMembers(comparison);
-    if (escaping.length > 0) {
-      const shown = escaping.slice(0, 5).join('; ') + (escaping.length > 5 ? `; and ${escaping.length - 5} more` : '');
-      throw new ModuleError(
-        `archive ${archiveName(p)} has members that would be written outside ${p.dest}: ${shown}; nothing was extracted`,
-        'use an archive whose members stay inside dest',
-      );
-    }
-    const changes = planExtraction(p, found.format, comparison, source);
-    if (found.destMissing) return { changes: [mustExist('dest', p.dest, host.name), ...changes], uncertain: true };
-    if (changes.length > 0) return { changes };
-    const owners = await ownershipChanges(p, comparison.members, host);
-    return owners.length > 0 ? { changes: owners } : noChange(`${p.dest} already holds the ${comparison.members.length} members of ${archiveName(p)}`);
+    // In a dry run: what an earlier task may have changed unpredictably under dest makes this depend on it.
+    host.predicted.reads('files', p.dest, `what is in ${p.dest}`);
+    const plan = await planUnarchive(p, host);
+    // The members written are compared, not carried one by one: what is under dest is unknown afterwards.
+    const below: Effect = { kind: 'unknown', domains: ['files'], under: p.dest, what: `what ${archiveName(p)} extracts into ${p.dest}` };
+    return { ...plan, changes: plan.changes.map((change) => ({ ...change, effects: change.commands.some((command) => !command.readOnly) ? [below] : [] })) };
   },
 });
+
+/** The plan from the probe: extraction, ownership, or nothing to do. */
+async function planUnarchive(p: Parsed, host: HostContext): Promise<Plan> {
+  const source = p.src !== undefined ? await readLocal(p.src) : undefined;
+  const format = p.format !== 'auto' || !source ? p.format : await sniffLocal(resolve(p.src!));
+  const output = await host.probe(compareScript(p, format), {
+    ...(source && { stdin: source.stdin(Buffer.alloc(0)) }),
+    timeoutMs: p.timeout * 1000,
+  });
+  const found = readProbe(output, p, host.name);
+  if ('done' in found) return noChange(found.done);
+  if ('srcMissing' in found) return planMissingArchive(p, host.name);
+  const comparison = found.comparison;
+  const escaping = escapingMembers(comparison);
+  if (escaping.length > 0) {
+    const shown = escaping.slice(0, 5).join('; ') + (escaping.length > 5 ? `; and ${escaping.length - 5} more` : '');
+    throw new ModuleError(
+      `archive ${archiveName(p)} has members that would be written outside ${p.dest}: ${shown}; nothing was extracted`,
+      'use an archive whose members stay inside dest',
+    );
+  }
+  const changes = planExtraction(p, found.format, comparison, source);
+  if (found.destMissing) return { changes: [mustExist('dest', p.dest, host.name), ...changes], uncertain: true };
+  if (changes.length > 0) return { changes };
+  const owners = await ownershipChanges(p, comparison.members, host);
+  return owners.length > 0 ? { changes: owners } : noChange(`${p.dest} already holds the ${comparison.members.length} members of ${archiveName(p)}`);
+}
 
 function archiveName(p: Parsed): string {
   return p.src !== undefined ? `${p.src} (controller)` : p.remoteSrc!;
