@@ -190,7 +190,13 @@ export function planApt(p: Options, state: AptState): Plan {
         summary: `${p.purge ? 'purge' : 'remove'} ${decision.name} ${decision.before}`,
         diff: packageDiff(decision.name, decision.before, null),
         commands: index === 0 ? [command] : [],
-        effects: index === 0 ? packageTransactionEffects([], removals.map((item) => item.name)) : [],
+        effects:
+          index === 0
+            ? packageTransactionEffects(
+                [],
+                removals.map((item) => item.name),
+              )
+            : [],
       })),
     );
   }

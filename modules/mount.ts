@@ -224,7 +224,9 @@ function mountPointPreparation(p: Params, point: MountPointState): Change | unde
         description: `create ${p.path}`,
       },
     ],
-    effects: [{ kind: 'path', path: p.path, state: fileBind ? { kind: 'file', sha256: EMPTY_SHA256, size: 0, content: Buffer.alloc(0) } : { kind: 'directory' } }],
+    effects: [
+      { kind: 'path', path: p.path, state: fileBind ? { kind: 'file', sha256: EMPTY_SHA256, size: 0, content: Buffer.alloc(0) } : { kind: 'directory' } },
+    ],
   };
 }
 
@@ -263,7 +265,11 @@ function mountEffects(p: Params, opts: string): Effect[] {
     p.fstype === 'tmpfs'
       ? { kind: 'path', path: p.path, state: { kind: 'absent' } }
       : { kind: 'unknown', domains: ['files'], under: p.path, what: `what ${p.src} holds` };
-  return [content, { kind: 'path', path: p.path, state: { kind: 'directory' } }, { kind: 'mount', path: p.path, state: { mounted: true, source: p.src!, fstype: p.fstype!, options: opts } }];
+  return [
+    content,
+    { kind: 'path', path: p.path, state: { kind: 'directory' } },
+    { kind: 'mount', path: p.path, state: { mounted: true, source: p.src!, fstype: p.fstype!, options: opts } },
+  ];
 }
 
 /**

@@ -181,7 +181,11 @@ export function predictStat(p: { path: string; follow: boolean; checksum: boolea
     ...(owner.name !== undefined && { owner: owner.name }),
     ...(group.id !== undefined && { gid: group.id }),
     ...(group.name !== undefined && { group: group.name }),
-    ...(known.kind === 'file' ? { size: known.size, ...(p.checksum && { sha256: known.sha256 }) } : same && probed.size !== undefined ? { size: probed.size } : {}),
+    ...(known.kind === 'file'
+      ? { size: known.size, ...(p.checksum && { sha256: known.sha256 }) }
+      : same && probed.size !== undefined
+        ? { size: probed.size }
+        : {}),
   };
 }
 

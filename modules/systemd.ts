@@ -429,7 +429,15 @@ export function predictUnit(unit: string, probed: UnitState, predicted: Predicte
     if (state.loadState === 'not-found') {
       if (file.known.kind === 'file' && file.known.content === undefined) predicted.dependsOn(file.by, `the unit file ${dir}/${unit}`);
       const text = file.known.kind === 'file' && file.known.content ? decodeHostText(file.known.content) : '';
-      state = { ...state, loadState: 'loaded', activeState: 'inactive', subState: 'dead', enablement: enablementOfNewUnit(text), fileOnDisk: `${dir}/${unit}`, fragmentPath: `${dir}/${unit}` };
+      state = {
+        ...state,
+        loadState: 'loaded',
+        activeState: 'inactive',
+        subState: 'dead',
+        enablement: enablementOfNewUnit(text),
+        fileOnDisk: `${dir}/${unit}`,
+        fragmentPath: `${dir}/${unit}`,
+      };
     } else if (state.loadState === 'loaded') {
       state = { ...state, needDaemonReload: true };
     }

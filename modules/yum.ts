@@ -133,7 +133,13 @@ export function planYum(p: Options, state: RpmState): Plan {
         },
         // One transaction for every package; the per-package changes carry the diffs.
         commands: index === 0 ? [command] : [],
-        effects: index === 0 ? packageTransactionEffects(unique.map((decision) => decision.target.name), []) : [],
+        effects:
+          index === 0
+            ? packageTransactionEffects(
+                unique.map((decision) => decision.target.name),
+                [],
+              )
+            : [],
       })),
     );
   }
@@ -149,7 +155,13 @@ export function planYum(p: Options, state: RpmState): Plan {
         summary: `remove ${row.name} ${show(row)}`,
         diff: { kind: 'value' as const, name: `package ${row.name}`, before: show(row), after: null },
         commands: index === 0 ? [command] : [],
-        effects: index === 0 ? packageTransactionEffects([], packages.map((row) => row.name)) : [],
+        effects:
+          index === 0
+            ? packageTransactionEffects(
+                [],
+                packages.map((row) => row.name),
+              )
+            : [],
       })),
     );
   }

@@ -224,8 +224,7 @@ export class PredictedState {
         return merged && by ? { known: merged, by } : undefined;
       },
       mount: (path) => find('mounts', `mount ${path}`, (effect) => (effect.kind === 'mount' && effect.path === path ? effect.state : undefined), path),
-      package: (name) =>
-        find('packages', `package ${name}`, (effect) => (effect.kind === 'package' && effect.name === name ? effect.installed : undefined)),
+      package: (name) => find('packages', `package ${name}`, (effect) => (effect.kind === 'package' && effect.name === name ? effect.installed : undefined)),
     };
     // Every answer from a prediction marks the plan as made from predicted state (a saved plan's fingerprint).
     const { path, sysctl, kernelModule, unit, mount } = view;

@@ -20,7 +20,9 @@ export const creatorFact: Fact<Creator> = {
   key: 'creator',
   script: sh`printf 'uid=%s\\ngid=%s\\nuser=%s\\ngroup=%s\\numask=%s\\n' "$(id -u)" "$(id -g)" "$(id -un)" "$(id -gn)" "$(umask)"`,
   parse: (output) => {
-    const fields = new Map(output.stdout.split('\n').flatMap((line) => (line.includes('=') ? [[line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const] : [])));
+    const fields = new Map(
+      output.stdout.split('\n').flatMap((line) => (line.includes('=') ? [[line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const] : [])),
+    );
     const uid = Number(fields.get('uid'));
     const gid = Number(fields.get('gid'));
     const umask = Number.parseInt(fields.get('umask') ?? '', 8);
@@ -34,7 +36,10 @@ export const creatorFact: Fact<Creator> = {
 /** Whether an effect creates a file or directory whose mode, owner or group the module could not say. */
 export function needsCreator(effects: readonly Effect[]): boolean {
   return effects.some(
-    (effect) => effect.kind === 'path' && (effect.state.kind === 'file' || effect.state.kind === 'directory') && (effect.state.mode === undefined || effect.state.owner === undefined || effect.state.group === undefined),
+    (effect) =>
+      effect.kind === 'path' &&
+      (effect.state.kind === 'file' || effect.state.kind === 'directory') &&
+      (effect.state.mode === undefined || effect.state.owner === undefined || effect.state.group === undefined),
   );
 }
 

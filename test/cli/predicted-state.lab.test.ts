@@ -134,11 +134,7 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       expect(check.code, check.stderr).to.equal(0);
       const apply = await drover(['apply', plan, '-i', lab().inventoryPath]);
       expect(apply.code, `${apply.stderr}\n${apply.results.map((result) => result.msg).join('\n')}`).to.equal(0);
-      expect(apply.results.filter((result) => result.status === 'changed').map((result) => result.task)).to.deep.equal([
-        'config directory',
-        'config file in it',
-        'line in that file',
-      ]);
+      expect(apply.results.filter((result) => result.status === 'changed').map((result) => result.task)).to.deep.equal(['config directory', 'config file in it', 'line in that file']);
       expect((await labSsh(lab(), host, 'cat /tmp/drover-p10/docker/daemon.json')).stdout).to.equal('# managed\n{"log-driver": "journald"}\n');
     } finally {
       await labSsh(lab(), host, CLEAN);

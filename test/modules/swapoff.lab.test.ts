@@ -181,6 +181,6 @@ true`,
   it('a relative device fails with what is allowed', async () => {
     const result = await applyModule(target, swapoff, { device: 'swapfile' });
     expect(result.status).to.equal('failed');
-    expect(result.msg).to.match(/device: "swapfile" is not an absolute path, or UUID=…, LABEL=…/);
+    expect(result.msg).to.match(/device: expected an absolute path or UUID=…, LABEL=…, PARTUUID=… or PARTLABEL=…, got "swapfile"/);
   });
 });
