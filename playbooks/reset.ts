@@ -26,8 +26,8 @@ const book = definePlaybook({
 });
 
 /** Read-only: which leftovers exist, one `name=value` line each. */
-const PROBE = `if command -v kubeadm >/dev/null 2>&1 && { [ -n "$(ls -A /etc/kubernetes/manifests /etc/kubernetes/pki /var/lib/etcd 2>/dev/null)" ] || [ -e /etc/kubernetes/kubelet.conf ] || [ -e /etc/kubernetes/admin.conf ]; }; then echo kubeadm=yes; else echo kubeadm=no; fi
-if [ -n "$(ls -A /etc/cni/net.d 2>/dev/null)" ]; then echo cni=yes; else echo cni=no; fi
+const PROBE = `if command -v kubeadm >/dev/null 2>&1 && { [ -n "$(find /etc/kubernetes/manifests /etc/kubernetes/pki /var/lib/etcd -mindepth 1 2>/dev/null | head -n 1)" ] || [ -e /etc/kubernetes/kubelet.conf ] || [ -e /etc/kubernetes/admin.conf ]; }; then echo kubeadm=yes; else echo kubeadm=no; fi
+if [ -n "$(find /etc/cni/net.d -mindepth 1 2>/dev/null | head -n 1)" ]; then echo cni=yes; else echo cni=no; fi
 links=""
 for name in ${CNI_INTERFACES.join(' ')}; do [ -e "/sys/class/net/$name" ] && links="$links $name"; done
 for path in /sys/class/net/cali*; do [ -e "$path" ] && links="$links \${path##*/}"; done
