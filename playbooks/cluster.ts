@@ -287,8 +287,10 @@ const prep = book.play({
         'kubernetes repository key',
         { cmd: `mkdir -p /etc/apt/keyrings && curl -fsSL "$URL" -o "$KEYRING.tmp" && mv "$KEYRING.tmp" "$KEYRING"`, env: { URL: `${base}/deb/Release.key`, KEYRING: keyring }, creates: keyring },
       );
-      await t.aptRepository('kubernetes package repository', { name: 'kubernetes', repo: `deb [signed-by=${keyring}] ${base}/deb/ /` });
-      await t.apt('kubelet, kubeadm, kubectl pinned and held', { name: packages.map((name) => `${name}=${version}-*`), hold: true });
+      const repo = await t.aptRepository('kubernetes package repository', { name: 'kubernetes', repo: `deb [signed-by=${keyring}] ${base}/deb/ /` });
+      // updateCache when the repository is new: in a real run the lists were just refreshed (a cheap second
+      // look); under --check it is what lets apt predict packages from a repository not added yet.
+      await t.apt('kubelet, kubeadm, kubectl pinned and held', { name: packages.map((name) => `${name}=${version}-*`), hold: true, updateCache: repo.changed });
     }
     if (os.initSystem === 'systemd') {
       // Enabled, not started: it restarts in a loop until kubeadm init/join configures it (expected).
