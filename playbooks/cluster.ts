@@ -499,7 +499,9 @@ const verify = book.play({
       await t.debug('nothing to verify yet', { msg: `${ADMIN_CONF} does not exist yet (--check on a fresh cluster): the real run waits here for every node to be Ready` });
       return;
     }
-    const expected = ctx.hosts(CLUSTER_GROUP).map((node) => node.name);
+    // The nodes of this run (with --limit, the others are not waited for by name), and every node the
+    // cluster already lists must be Ready too.
+    const expected = [...ctx.outputs(readHosts).keys()];
     const every = 10;
     // One attempt every ~10 s, each a `retry` line in the report: the progress of the wait.
     await t.command(
@@ -518,16 +520,18 @@ const verify = book.play({
   },
 });
 
-/** The expected nodes not (yet) registered and Ready, from `kubectl get nodes -o json`. */
-export function notReady(json: string, expected: string[]): string[] {
+/** The expected nodes not (yet) registered and Ready, and any listed node not Ready, from `kubectl get nodes -o json`. */
+function notReady(json: string, expected: string[]): string[] {
   let items: Array<{ metadata?: { name?: string }; status?: { conditions?: Array<{ type?: string; status?: string }> } }> = [];
   try {
     items = (JSON.parse(json) as { items?: typeof items }).items ?? [];
   } catch {
     return expected;
   }
-  const ready = new Set(items.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((node) => node.metadata?.name));
-  return expected.filter((name) => !ready.has(name));
+  const isReady = (node: (typeof items)[number]) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+  const ready = new Set(items.filter(isReady).map((node) => node.metadata?.name));
+  const listedNotReady = items.filter((node) => !isReady(node)).map((node) => node.metadata?.name ?? '?');
+  return [...new Set([...expected.filter((name) => !ready.has(name)), ...listedNotReady])];
 }
 
 export default book.playbook([readHosts, verdict, prep, controlPlane, joinState, joinTicket, joinWorkers, verify]);
