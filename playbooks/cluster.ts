@@ -186,7 +186,9 @@ const verdict = book.play({
   hosts: CLUSTER_GROUP,
   tags: ['always', 'preflight'],
   tasks: async (t, host, ctx) => {
-    const readings = [...ctx.outputs(readHosts).values()];
+    // In inventory order (outputs arrive in the order hosts finished), so the first host is always the same.
+    const read = ctx.outputs(readHosts);
+    const readings = ctx.hosts(CLUSTER_GROUP).flatMap((node) => read.get(node.name) ?? []);
     const problems = [
       ...readings.flatMap((reading) =>
         hostProblems(
