@@ -101,6 +101,14 @@ function recap(run: CliRun): Record<string, { ok: number; changed: number; faile
   return counts;
 }
 
+/** `kubectl get nodes` as "NAME STATUS" per node (the header line left out). */
+function nodeStates(table: string): string[] {
+  return table
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('NAME '))
+    .map((line) => line.split(/\s+/).slice(0, 2).join(' '));
+}
+
 function shown(run: CliRun): string {
   return `exit ${run.code}\n${run.stdout.slice(-6000)}\n${run.stderr.slice(-3000)}`;
 }
@@ -184,8 +192,7 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     const run = await drover([CLUSTER, '-i', inventory(three())]);
     expect(run.code, shown(run)).to.equal(0);
     expect(run.stdout).to.match(/cluster nodes \[debug\][\s\S]*lab-3\s+Ready/);
-    const nodes = await kubectl('get nodes --no-headers');
-    expect(nodes.split('\n').filter(Boolean).map((line) => line.split(/\s+/).slice(0, 2).join(' '))).to.deep.equal(['lab-1 Ready', 'lab-2 Ready', 'lab-3 Ready']);
+    expect(nodeStates(await kubectl('get nodes'))).to.deep.equal(['lab-1 Ready', 'lab-2 Ready', 'lab-3 Ready']);
     for (const target of three()) {
       expect(await ok(target, "apt-mark showhold | sort | tr '\\n' ' '; kubeadm version -o short; systemctl is-enabled kubelet")).to.equal('kubeadm kubectl kubelet v1.30.13\nenabled\n');
       // The join file held a token: removed once used.
@@ -216,8 +223,7 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     const changedOnCp = [...run.stdout.matchAll(/^\s+changed\s+lab-1\s+(.+?) \[/gm)].map((match) => match[1]);
     expect(changedOnCp).to.deep.equal(['cluster nodes in /etc/hosts', 'bootstrap token for lab-4']);
     expect(run.stdout).to.match(/changed\s+lab-4\s+kubeadm join/);
-    const nodes = await kubectl('get nodes --no-headers');
-    expect(nodes.split('\n').filter(Boolean).map((line) => line.split(/\s+/).slice(0, 2).join(' '))).to.deep.equal(['lab-1 Ready', 'lab-2 Ready', 'lab-3 Ready', 'lab-4 Ready']);
+    expect(nodeStates(await kubectl('get nodes'))).to.deep.equal(['lab-1 Ready', 'lab-2 Ready', 'lab-3 Ready', 'lab-4 Ready']);
     // A worker alone cannot join: its token comes from the control plane, which must be in the run.
     tokens = [...(await ok(cp(), 'kubeadm token list')).matchAll(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g)].map((match) => match[0]);
     expect(tokens.length, 'tokens listed on the control plane (init + two joins)').to.be.at.least(3);
