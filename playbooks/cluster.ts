@@ -330,6 +330,12 @@ const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 const KUBELET_CONF = '/etc/kubernetes/kubelet.conf';
 const DROVER_DIR = '/etc/kubernetes/drover';
 const KUBECTL_ENV = { KUBECONFIG: ADMIN_CONF };
+/**
+ * With --tags, a play's code still runs and only its unselected tasks are skipped (a skipped task has no
+ * value). So the read-only tasks whose values decide what comes next are tagged `always`, and a stop is an
+ * `assert` task (skipped with its play's tag) rather than a throw.
+ */
+const READ = { tags: ['always'] };
 
 const controlPlane = book.play({
   name: 'control plane',
@@ -367,33 +373,31 @@ const controlPlane = book.play({
       { argv: ['kubeadm', 'init', '--config', config, '--skip-token-print'], creates: ADMIN_CONF, timeout: 1800 },
       { secretOutput: true },
     );
+    // Copied when it differs (read-only checks first, so --check on a converged cluster predicts nothing).
     const user = host.vars.kubeconfig_user;
-    await t.shell('admin kubeconfig for ' + user, {
-      cmd: `home=$(getent passwd "$KUSER" | cut -d: -f6)
-[ -n "$home" ] || { echo "no user $KUSER" >&2; exit 1; }
-if cmp -s ${ADMIN_CONF} "$home/.kube/config"; then echo unchanged; exit 0; fi
-install -d -m 0700 -o "$KUSER" "$home/.kube"
-install -m 0600 -o "$KUSER" ${ADMIN_CONF} "$home/.kube/config"
-echo installed`,
-      env: { KUSER: user },
-      changedWhen: (r) => r.stdout.includes('installed'),
-    });
+    const home = await t.command(`home of ${user}`, { argv: ['getent', 'passwd', user], readOnly: true, failedWhen: false }, READ);
+    const homeDir = home.stdout.split(':')[5]?.trim() ?? '';
+    await t.assert(`user ${user} exists`, { that: [{ ok: homeDir !== '', msg: `${host.name}: user ${user} does not exist` }], hint: 'create the user, or set kubeconfig_user' });
+    const kubeconfig = `${homeDir}/.kube/config`;
+    const adminNow = await t.stat('admin.conf', { path: ADMIN_CONF, checksum: true }, READ);
+    const userNow = await t.stat(kubeconfig, { path: kubeconfig, checksum: true }, READ);
+    if (homeDir !== '' && (!adminNow.value?.exists || adminNow.value.sha256 !== userNow.value?.sha256)) {
+      await t.shell(`admin kubeconfig for ${user}`, {
+        cmd: `install -d -m 0700 -o "$KUSER" "$KHOME/.kube" && install -m 0600 -o "$KUSER" ${ADMIN_CONF} "$KHOME/.kube/config"`,
+        env: { KUSER: user, KHOME: homeDir },
+      });
+    }
 
     const cniInterface = host.vars.cni_interface ?? (await interfaceOf(host, address));
     const manifest = `${DROVER_DIR}/cni.yaml`;
-    await t.template('CNI manifest', { src: host.vars.cni_manifest, dest: manifest, mode: '0644', createParents: true, vars: { podSubnet: host.vars.pod_subnet, cniInterface } });
-    // Applied when it differs from what was last applied: a second run changes nothing.
-    await t.shell(
-      'CNI applied',
-      {
-        cmd: `cmp -s ${manifest} ${manifest}.applied && { echo unchanged; exit 0; }
-kubectl apply -f ${manifest}
-cp ${manifest} ${manifest}.applied`,
-        env: KUBECTL_ENV,
-        changedWhen: (r) => !r.stdout.startsWith('unchanged'),
-      },
-      { retry: { attempts: 12, delaySeconds: 5 } },
-    );
+    const rendered = await t.template('CNI manifest', { src: host.vars.cni_manifest, dest: manifest, mode: '0644', createParents: true, vars: { podSubnet: host.vars.pod_subnet, cniInterface } });
+    // Applied when it differs from the copy last applied, so a second run (and --check on a converged
+    // cluster) changes nothing; retried while the API server settles after init.
+    const now = await t.stat('CNI manifest', { path: manifest, checksum: true }, READ);
+    const applied = await t.stat('CNI manifest applied', { path: `${manifest}.applied`, checksum: true }, READ);
+    if (rendered.changed || !applied.value?.exists || now.value?.sha256 !== applied.value.sha256) {
+      await t.shell('CNI applied', { cmd: `kubectl apply -f ${manifest} && cp ${manifest} ${manifest}.applied`, env: KUBECTL_ENV }, { retry: { attempts: 12, delaySeconds: 5 } });
+    }
   },
 });
 
@@ -404,7 +408,7 @@ const joinState = book.play({
   become: true,
   tags: ['join'],
   tasks: async (t) => {
-    const conf = await t.stat('kubelet.conf', { path: KUBELET_CONF });
+    const conf = await t.stat('kubelet.conf', { path: KUBELET_CONF }, READ);
     return { joined: conf.value?.exists === true };
   },
 });
@@ -430,15 +434,20 @@ const joinTicket = book.play({
       return undefined;
     }
     const apiServerEndpoint = `${clusterAddress(first)}:6443`;
-    const admin = await t.stat('admin.conf', { path: ADMIN_CONF });
+    const admin = await t.stat('admin.conf', { path: ADMIN_CONF }, READ);
     if (!admin.value?.exists) {
       if (ctx.checkMode) return { apiServerEndpoint, caCertHash: 'sha256:(the CA pin, known after kubeadm init)' };
-      throw new Error(`${host.name}: ${ADMIN_CONF} is missing: the control plane is not initialised; run the control-plane part (--tags control-plane) first`);
+      await t.assert('control plane initialised', {
+        that: [{ ok: false, msg: `${host.name}: ${ADMIN_CONF} is missing: the control plane is not initialised, so no worker can join` }],
+        hint: 'run the control-plane part first (without --tags, or --tags control-plane)',
+      });
+      return undefined;
     }
-    const pin = await t.shell('CA certificate pin', {
-      cmd: "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1",
-      readOnly: true,
-    });
+    const pin = await t.shell(
+      'CA certificate pin',
+      { cmd: "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1", readOnly: true },
+      READ,
+    );
     // A fresh token per run that has workers to join, short-lived; kubeadm prints only the token, and the
     // task's output is a secret from then on (masked in the terminal, --json and the audit log).
     const created = await t.command(
@@ -460,11 +469,21 @@ const joinWorkers = book.play({
     if (ctx.outputs(joinState).get(host.name)?.joined) return;
     const first = firstControlPlane(ctx);
     const ticket = ctx.outputs(joinTicket).get(first.name);
-    if (!ticket) {
-      throw new Error(
-        `${host.name}: it has not joined, and no join token was made: the control plane ${first.name} is not in this run; include it (--limit '${CONTROL_PLANE_GROUP}:${host.name}')`,
-      );
+    if (!ticket?.token && !ctx.checkMode) {
+      // No token: the control plane is not in this run (--limit), or its token task was not selected.
+      await t.assert('a join token from the control plane', {
+        that: [
+          {
+            ok: false,
+            msg: ticket
+              ? `${host.name}: it has not joined, and the control plane ${first.name} made no join token in this run`
+              : `${host.name}: it has not joined, and no join token was made: the control plane ${first.name} is not in this run; include it (--limit '${CONTROL_PLANE_GROUP}:${host.name}')`,
+          },
+        ],
+      });
+      return;
     }
+    if (!ticket) return;
     const nodeIp = clusterAddress(ctx.hosts(WORKERS_GROUP).find((node) => node.name === host.name)!);
     const config = `${DROVER_DIR}/kubeadm-join.yaml`;
     // The token reaches the host only inside this 0600 file (template content goes over stdin): never in
