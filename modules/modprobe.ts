@@ -111,7 +111,8 @@ export const modprobe = defineModule({
 });
 
 function describeSettled(p: Resolved, persistent: string, module: KernelModuleState, loadPath: string): string {
-  const now = p.state === 'absent' ? 'not loaded' : module.loaded ? 'loaded' : module.builtin ? 'built into the kernel' : `provided by the kernel (${module.providedBy})`;
+  const now =
+    p.state === 'absent' ? 'not loaded' : module.loaded ? 'loaded' : module.builtin ? 'built into the kernel' : `provided by the kernel (${module.providedBy})`;
   const boot = persistent === 'present' ? `, listed in ${loadPath}` : persistent === 'absent' ? `, not in ${loadPath}` : '';
   return `${p.name} ${now}${boot}`;
 }

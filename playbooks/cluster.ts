@@ -285,10 +285,11 @@ const prep = book.play({
       const keyring = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
       // The key comes from the mirror itself (curl is a base package); fetched once, as the upstream
       // instructions do. A key file named per minor release, so a new minor fetches its key.
-      await t.shell(
-        'kubernetes repository key',
-        { cmd: `mkdir -p /etc/apt/keyrings && curl -fsSL "$URL" -o "$KEYRING.tmp" && mv "$KEYRING.tmp" "$KEYRING"`, env: { URL: `${base}/deb/Release.key`, KEYRING: keyring }, creates: keyring },
-      );
+      await t.shell('kubernetes repository key', {
+        cmd: `mkdir -p /etc/apt/keyrings && curl -fsSL "$URL" -o "$KEYRING.tmp" && mv "$KEYRING.tmp" "$KEYRING"`,
+        env: { URL: `${base}/deb/Release.key`, KEYRING: keyring },
+        creates: keyring,
+      });
       const repo = await t.aptRepository('kubernetes package repository', { name: 'kubernetes', repo: `deb [signed-by=${keyring}] ${base}/deb/ /` });
       // updateCache when the repository is new: in a real run the lists were just refreshed (a cheap second
       // look); under --check it is what lets apt predict packages from a repository not added yet.
@@ -345,7 +346,9 @@ const controlPlane = book.play({
   tasks: async (t, host, ctx) => {
     const first = firstControlPlane(ctx);
     if (host.name !== first.name) {
-      await t.debug('not the first control-plane host', { msg: `${host.name}: joining further control-plane hosts is not implemented; only ${first.name} is initialised` });
+      await t.debug('not the first control-plane host', {
+        msg: `${host.name}: joining further control-plane hosts is not implemented; only ${first.name} is initialised`,
+      });
       return;
     }
     const address = clusterAddress(first);
@@ -377,7 +380,10 @@ const controlPlane = book.play({
     const user = host.vars.kubeconfig_user;
     const home = await t.command(`home of ${user}`, { argv: ['getent', 'passwd', user], readOnly: true, failedWhen: false }, READ);
     const homeDir = home.stdout.split(':')[5]?.trim() ?? '';
-    await t.assert(`user ${user} exists`, { that: [{ ok: homeDir !== '', msg: `${host.name}: user ${user} does not exist` }], hint: 'create the user, or set kubeconfig_user' });
+    await t.assert(`user ${user} exists`, {
+      that: [{ ok: homeDir !== '', msg: `${host.name}: user ${user} does not exist` }],
+      hint: 'create the user, or set kubeconfig_user',
+    });
     const kubeconfig = `${homeDir}/.kube/config`;
     const adminNow = await t.stat('admin.conf', { path: ADMIN_CONF, checksum: true }, READ);
     const userNow = await t.stat(kubeconfig, { path: kubeconfig, checksum: true }, READ);
@@ -390,13 +396,23 @@ const controlPlane = book.play({
 
     const cniInterface = host.vars.cni_interface ?? (await interfaceOf(host, address));
     const manifest = `${DROVER_DIR}/cni.yaml`;
-    const rendered = await t.template('CNI manifest', { src: host.vars.cni_manifest, dest: manifest, mode: '0644', createParents: true, vars: { podSubnet: host.vars.pod_subnet, cniInterface } });
+    const rendered = await t.template('CNI manifest', {
+      src: host.vars.cni_manifest,
+      dest: manifest,
+      mode: '0644',
+      createParents: true,
+      vars: { podSubnet: host.vars.pod_subnet, cniInterface },
+    });
     // Applied when it differs from the copy last applied, so a second run (and --check on a converged
     // cluster) changes nothing; retried while the API server settles after init.
     const now = await t.stat('CNI manifest', { path: manifest, checksum: true }, READ);
     const applied = await t.stat('CNI manifest applied', { path: `${manifest}.applied`, checksum: true }, READ);
     if (rendered.changed || !applied.value?.exists || now.value?.sha256 !== applied.value.sha256) {
-      await t.shell('CNI applied', { cmd: `kubectl apply -f ${manifest} && cp ${manifest} ${manifest}.applied`, env: KUBECTL_ENV }, { retry: { attempts: 12, delaySeconds: 5 } });
+      await t.shell(
+        'CNI applied',
+        { cmd: `kubectl apply -f ${manifest} && cp ${manifest} ${manifest}.applied`, env: KUBECTL_ENV },
+        { retry: { attempts: 12, delaySeconds: 5 } },
+      );
     }
   },
 });
@@ -517,7 +533,9 @@ const verify = book.play({
     if (host.name !== first.name) return;
     const admin = await t.stat('admin.conf', { path: ADMIN_CONF });
     if (!admin.value?.exists) {
-      await t.debug('nothing to verify yet', { msg: `${ADMIN_CONF} does not exist yet (--check on a fresh cluster): the real run waits here for every node to be Ready` });
+      await t.debug('nothing to verify yet', {
+        msg: `${ADMIN_CONF} does not exist yet (--check on a fresh cluster): the real run waits here for every node to be Ready`,
+      });
       return;
     }
     // The nodes of this run (with --limit, the others are not waited for by name), and every node the

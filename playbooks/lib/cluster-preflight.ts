@@ -82,7 +82,9 @@ export function hostProblems(reading: HostReading, subnets: { pod: string; servi
   const problems: string[] = [];
   const { host } = reading;
   if (!supportedOs(reading.os))
-    problems.push(`${host}: ${reading.os.prettyName || reading.os.id || 'an unknown OS'} is not supported (Debian 11/12, Ubuntu 20.04–24.04, CentOS 7, Rocky/Alma/RHEL 8 and 9)`);
+    problems.push(
+      `${host}: ${reading.os.prettyName || reading.os.id || 'an unknown OS'} is not supported (Debian 11/12, Ubuntu 20.04–24.04, CentOS 7, Rocky/Alma/RHEL 8 and 9)`,
+    );
   if (reading.controlPlane && reading.cpus < thresholds.minCpus)
     problems.push(`${host}: ${reading.cpus} CPU(s), a control-plane host needs at least ${thresholds.minCpus} (preflight_min_cpus)`);
   const memoryMiB = Math.floor(reading.memoryKiB / 1024);
@@ -97,7 +99,8 @@ export function hostProblems(reading: HostReading, subnets: { pod: string; servi
   const service = parseCidr(subnets.service);
   if (!pod) problems.push(`${host}: pod_subnet ${JSON.stringify(subnets.pod)} is not an IPv4 CIDR such as 10.244.0.0/16`);
   if (!service) problems.push(`${host}: service_subnet ${JSON.stringify(subnets.service)} is not an IPv4 CIDR such as 10.96.0.0/12`);
-  if (pod && service && overlaps(pod, service)) problems.push(`${host}: pod_subnet ${pod.text} and service_subnet ${service.text} overlap; choose disjoint ranges`);
+  if (pod && service && overlaps(pod, service))
+    problems.push(`${host}: pod_subnet ${pod.text} and service_subnet ${service.text} overlap; choose disjoint ranges`);
   for (const nic of reading.interfaces) {
     for (const address of nic.addresses) {
       if (!isIPv4(address.address) || address.address.startsWith('127.')) continue;
@@ -108,13 +111,18 @@ export function hostProblems(reading: HostReading, subnets: { pod: string; servi
         ['service_subnet', service],
       ] as const) {
         if (subnet && overlaps(subnet, network))
-          problems.push(`${host}: ${name} ${subnet.text} overlaps the host network ${address.address}/${address.prefixLength} on ${nic.name}; choose a range no host uses`);
+          problems.push(
+            `${host}: ${name} ${subnet.text} overlaps the host network ${address.address}/${address.prefixLength} on ${nic.name}; choose a range no host uses`,
+          );
       }
     }
   }
-  if (!reading.overlayInKernel) problems.push(`${host}: the kernel has no overlay filesystem (/proc/filesystems): containerd's overlayfs snapshotter cannot work; load the overlay module`);
+  if (!reading.overlayInKernel)
+    problems.push(`${host}: the kernel has no overlay filesystem (/proc/filesystems): containerd's overlayfs snapshotter cannot work; load the overlay module`);
   if (reading.runtimeFs === 'xfs' && reading.xfsFtype !== 'ftype=1')
-    problems.push(`${host}: ${reading.runtimeDir} is on XFS with ${reading.xfsFtype ?? 'an unknown ftype'}; overlayfs needs ftype=1 (mkfs.xfs -n ftype=1) or another filesystem for /var/lib/containerd`);
+    problems.push(
+      `${host}: ${reading.runtimeDir} is on XFS with ${reading.xfsFtype ?? 'an unknown ftype'}; overlayfs needs ftype=1 (mkfs.xfs -n ftype=1) or another filesystem for /var/lib/containerd`,
+    );
   if (!reading.member) {
     const busy = (reading.controlPlane ? CONTROL_PLANE_PORTS : WORKER_PORTS).filter((port) => reading.listening.includes(port));
     if (busy.length > 0) problems.push(`${host}: port(s) ${busy.join(', ')} already in use, kubeadm needs them free; stop what listens there (ss -ltnp)`);
@@ -127,7 +135,8 @@ export function crossHostProblems(readings: HostReading[]): string[] {
   const problems: string[] = [];
   const duplicates = (what: string, key: (reading: HostReading) => string[], hint: string) => {
     const owners = new Map<string, string[]>();
-    for (const reading of readings) for (const value of new Set(key(reading))) if (value !== '') owners.set(value, [...(owners.get(value) ?? []), reading.host]);
+    for (const reading of readings)
+      for (const value of new Set(key(reading))) if (value !== '') owners.set(value, [...(owners.get(value) ?? []), reading.host]);
     for (const [value, hosts] of owners) if (hosts.length > 1) problems.push(`${hosts.join(', ')}: the same ${what} ${value}; ${hint}`);
   };
   duplicates('node name', (reading) => [reading.nodeName.toLowerCase()], 'each node needs its own name (inventory name, or set manage_hostname)');

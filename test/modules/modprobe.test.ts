@@ -24,9 +24,9 @@ const CAPTURED = {
    * An LXC/nspawn host with no /lib/modules tree and no /proc/modules, whose kernel has br_netfilter built in
    * (captured on a lab host with /lib/modules moved aside): modprobe cannot find it, the sysctls show it.
    */
-  brNetfilterNoTree: `kernel=6.18.44-fc-v1300\nsysfs=no\nproc=no\nbuiltin-list=none\ndryrun=failed\ndryrun-output=${b64("modprobe: FATAL: Module br_netfilter not found in directory /lib/modules/6.18.44-fc-v1300")}\nprovided=yes\n`,
+  brNetfilterNoTree: `kernel=6.18.44-fc-v1300\nsysfs=no\nproc=no\nbuiltin-list=none\ndryrun=failed\ndryrun-output=${b64('modprobe: FATAL: Module br_netfilter not found in directory /lib/modules/6.18.44-fc-v1300')}\nprovided=yes\n`,
   /** The same host asked for ip_vs, which that kernel does not have: no /proc/net/ip_vs either. */
-  ipVsAbsent: `kernel=6.18.44-fc-v1300\nsysfs=no\nproc=no\nbuiltin-list=none\ndryrun=failed\ndryrun-output=${b64("modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.18.44-fc-v1300")}\nprovided=no\n`,
+  ipVsAbsent: `kernel=6.18.44-fc-v1300\nsysfs=no\nproc=no\nbuiltin-list=none\ndryrun=failed\ndryrun-output=${b64('modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.18.44-fc-v1300')}\nprovided=no\n`,
 };
 
 function recorded(module: string, files: Record<string, string | null>): RecordedHost {

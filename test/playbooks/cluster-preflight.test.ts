@@ -43,7 +43,12 @@ describe('cluster preflight (pure)', () => {
     ['too few CPUs on a control-plane host', { cpus: 1 }, undefined, /lab-1: 1 CPU\(s\), a control-plane host needs at least 2 \(preflight_min_cpus\)/],
     ['too little memory on a control-plane host', { memoryKiB: 1024 * 1024 }, undefined, /lab-1: 1024 MiB of memory, .* at least 2048 MiB/],
     ['the cluster address on no interface', { clusterAddress: '10.99.99.99' }, undefined, /its cluster address 10\.99\.99\.99 is on none of its interfaces \(eth0 10\.236\.0\.11\); set node_ip/],
-    ['pod subnet over a host network (libvirt)', { interfaces: [{ name: 'virbr0', mac: '52:54:00:00:00:01', addresses: [{ address: '192.168.122.1', prefixLength: 24 }] }], clusterAddress: '192.168.122.1' }, { pod: '192.168.0.0/16', service: '10.96.0.0/12' }, /pod_subnet 192\.168\.0\.0\/16 overlaps the host network 192\.168\.122\.1\/24 on virbr0/],
+    [
+      'pod subnet over a host network (libvirt)',
+      { interfaces: [{ name: 'virbr0', mac: '52:54:00:00:00:01', addresses: [{ address: '192.168.122.1', prefixLength: 24 }] }], clusterAddress: '192.168.122.1' },
+      { pod: '192.168.0.0/16', service: '10.96.0.0/12' },
+      /pod_subnet 192\.168\.0\.0\/16 overlaps the host network 192\.168\.122\.1\/24 on virbr0/,
+    ],
     ['pod and service subnets overlapping', {}, { pod: '10.96.0.0/16', service: '10.96.0.0/12' }, /pod_subnet 10\.96\.0\.0\/16 and service_subnet 10\.96\.0\.0\/12 overlap/],
     ['a subnet that is no CIDR', {}, { pod: '10.244.0.0', service: '10.96.0.0/12' }, /pod_subnet "10\.244\.0\.0" is not an IPv4 CIDR/],
     ['no overlay in the kernel', { overlayInKernel: false }, undefined, /no overlay filesystem/],
@@ -53,7 +58,10 @@ describe('cluster preflight (pure)', () => {
   for (const [title, over, subnets, message] of cases) {
     it(`finds ${title}`, () => {
       const problems = hostProblems(reading(over), subnets ?? SUBNETS, THRESHOLDS);
-      expect(problems.some((problem) => message.test(problem)), problems.join('\n')).to.equal(true);
+      expect(
+        problems.some((problem) => message.test(problem)),
+        problems.join('\n'),
+      ).to.equal(true);
     });
   }
 

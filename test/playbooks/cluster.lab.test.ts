@@ -123,8 +123,7 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
   const three = () => targets().slice(0, 3);
   const kubectl = (args: string) => ok(cp(), `KUBECONFIG=/etc/kubernetes/admin.conf kubectl ${args}`);
   /** Files under /etc, /usr and dpkg's database changed since the marker: what a run left behind. */
-  const changedSince = (target: LabTarget, marker: string) =>
-    ok(target, `find /etc /usr /var/lib/dpkg /opt /var/lib/kubelet -newer ${marker} 2>/dev/null | grep -v '^/etc/machine-id$' | head -n 20 || true`);
+  const changedSince = (target: LabTarget, marker: string) => ok(target, `find /etc /usr /var/lib/dpkg /opt /var/lib/kubelet -newer ${marker} 2>/dev/null | grep -v '^/etc/machine-id$' | head -n 20 || true`);
 
   const samplerRun = `/run/drover-cluster-sampler-${process.pid}`;
   let samplers: Array<Promise<{ exitCode: number; stdout: string; stderr: string }>> = [];
@@ -176,12 +175,7 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     await Promise.all(three().map((target) => ok(target, `touch ${marker}; sleep 1`)));
     const run = await drover([CLUSTER, '-i', inventory(three()), '--check']);
     expect(run.code, shown(run)).to.equal(0);
-    for (const expected of [
-      /would run\s+lab-1\s+kubeadm init/,
-      /would change lab-2\s+JoinConfiguration \(0600, holds the token\)/,
-      /would run\s+lab-3\s+kubeadm join/,
-      /would run\s+lab-2\s+kubelet, kubeadm, kubectl pinned and held/,
-    ]) {
+    for (const expected of [/would run\s+lab-1\s+kubeadm init/, /would change lab-2\s+JoinConfiguration \(0600, holds the token\)/, /would run\s+lab-3\s+kubeadm join/, /would run\s+lab-2\s+kubelet, kubeadm, kubectl pinned and held/]) {
       expect(run.stdout).to.match(expected);
     }
     for (const target of three()) expect(await changedSince(target, marker), `${target.name} changed under --check`).to.equal('');
@@ -200,10 +194,12 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     }
     expect(await ok(cp(), 'stat -c %a /etc/kubernetes/drover/kubeadm-init.yaml; cmp /etc/kubernetes/admin.conf /root/.kube/config && echo same')).to.equal('600\nsame\n');
     // The CNI pool is the pod subnet, and autodetection names the cluster NIC.
-    expect(await kubectl('get daemonset calico-node -n kube-system -o yaml')).to.include('10.244.0.0/16').and.include('interface=eth0');
+    expect(await kubectl('get daemonset calico-node -n kube-system -o yaml'))
+      .to.include('10.244.0.0/16')
+      .and.include('interface=eth0');
   });
 
-  it('a second run changes nothing', async function () {
+  it('a second run changes nothing, nor does --check predict anything; --tags verify runs only the verify part', async function () {
     this.timeout(600_000);
     const run = await drover([CLUSTER, '-i', inventory(three())]);
     expect(run.code, shown(run)).to.equal(0);
@@ -211,6 +207,15 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     expect(Object.keys(counts).sort()).to.deep.equal(['lab-1', 'lab-2', 'lab-3']);
     for (const [host, count] of Object.entries(counts)) expect(count.changed, `${host}\n${shown(run)}`).to.equal(0);
     expect(run.stdout).to.include('no worker needs a token');
+    // The dry run of a converged cluster predicts nothing either.
+    const check = await drover([CLUSTER, '-i', inventory(three()), '--check']);
+    expect(check.code, shown(check)).to.equal(0);
+    for (const [host, count] of Object.entries(recap(check))) expect(count.changed, `${host} under --check\n${shown(check)}`).to.equal(0);
+    // One part alone: the preflight (tag always) and the verify play; every other task is skipped.
+    const verify = await drover([CLUSTER, '-i', inventory(three()), '--tags', 'verify']);
+    expect(verify.code, shown(verify)).to.equal(0);
+    expect(verify.stdout).to.match(/cluster nodes \[debug\][\s\S]*lab-3\s+Ready/);
+    expect(verify.stdout).to.not.match(/^\s+(ok|changed)\s+\S+\s+(kubeadm init|hostname|kubelet enabled) \[/m);
   });
 
   it('a fourth host added to the inventory joins with --limit; the other workers are not in the run', async function () {
@@ -260,12 +265,16 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     samples.forEach((sample, index) => {
       const name = targets()[index]!.name;
       expect(sample.passes, `${name}: sampling passes`).to.be.greaterThan(100);
-      if (index > 0) expect(sample.cmdlines.some((line) => line.includes('kubeadm join --config /etc/kubernetes/drover/kubeadm-join.yaml')), `${name}: the sampler saw the join`).to.equal(true);
+      if (index > 0)
+        expect(
+          sample.cmdlines.some((line) => line.includes('kubeadm join --config /etc/kubernetes/drover/kubeadm-join.yaml')),
+          `${name}: the sampler saw the join`,
+        ).to.equal(true);
       for (const text of [...sample.cmdlines, ...sample.environs]) {
         for (const secret of secrets) expect(text.includes(secret), `${name}: a process held a token: ${text.split(secret).join('<secret>')}`).to.equal(false);
       }
     });
-    expect(runs.length).to.be.at.least(9);
+    expect(runs.length).to.be.at.least(11);
     for (const run of runs) {
       for (const secret of secrets) {
         for (const [what, text] of [
