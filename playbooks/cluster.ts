@@ -80,7 +80,10 @@ const vars = s.object({
   pod_subnet: s.string({ nonEmpty: true }).default('10.244.0.0/16'),
   /** The services' network (kubeadm's default). */
   service_subnet: s.string({ nonEmpty: true }).default('10.96.0.0/12'),
-  /** kube-proxy's mode; with `ipvs`, add ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack to kernel_modules. */
+  /**
+   * kube-proxy's mode. `ipvs` adds the IPVS modules (ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack) to
+   * kernel_modules and IPVS's keepalive sysctls to sysctl_settings (values given there win).
+   */
   kube_proxy_mode: s.enum(['iptables', 'ipvs'] as const).default('iptables'),
   /**
    * The CNI manifest: a Handlebars template on the controller given podSubnet and cniInterface. The default
@@ -101,6 +104,15 @@ const vars = s.object({
   /** Preflight: the least memory of a control-plane host, MiB (2 GiB; kubeadm's own check wants 1700 MB). */
   preflight_min_memory_mib: s.int({ min: 1 }).default(2048),
 });
+
+/** The modules kube-proxy's IPVS mode needs (its round-robin, weighted and source-hash schedulers). */
+const IPVS_MODULES = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
+/** Keepalives below IPVS's 900 s idle timeout, so idle connections through a service are not dropped. */
+const IPVS_SYSCTLS: Record<string, string> = {
+  'net.ipv4.tcp_keepalive_time': '600',
+  'net.ipv4.tcp_keepalive_intvl': '30',
+  'net.ipv4.vs.conntrack': '1',
+};
 
 const book = definePlaybook({ name: 'kubeadm cluster', vars });
 
@@ -240,10 +252,11 @@ const prep = book.play({
     await t.selinux('SELinux', { state: host.vars.selinux_state });
     await t.swapoff('swap off, now and at boot', { maskSwapUnits: true });
 
-    for (const name of host.vars.kernel_modules) {
+    const ipvs = host.vars.kube_proxy_mode === 'ipvs';
+    for (const name of [...new Set([...host.vars.kernel_modules, ...(ipvs ? IPVS_MODULES : [])])]) {
       await t.modprobe(`kernel module ${name}`, { name, persistFile: 'k8s.conf' });
     }
-    await t.sysctl('kubernetes sysctl', { settings: host.vars.sysctl_settings, sysctlFile: 'k8s.conf' });
+    await t.sysctl('kubernetes sysctl', { settings: { ...(ipvs ? IPVS_SYSCTLS : {}), ...host.vars.sysctl_settings }, sysctlFile: 'k8s.conf' });
 
     // One package transaction for the base packages and the runtime: faster, and a dry run can predict it
     // (a second transaction would depend on the first one's refreshed package lists).
