@@ -64,6 +64,15 @@ const vars = s.object({
   install_containerd: s.boolean().default(true),
   /** containerd's package: `containerd` on Debian/Ubuntu; `containerd.io` from Docker's repository on RHEL. */
   containerd_package: s.string({ nonEmpty: true }).default('containerd'),
+  /** The pause image containerd runs each pod's sandbox from (a reachable mirror's copy); default: containerd's own. */
+  containerd_sandbox_image: s.string({ pattern: /^[a-z0-9][a-z0-9._/:@-]*$/, what: 'an image reference such as registry.k8s.io/pause:3.9' }).optional(),
+  /**
+   * Registry mirrors for containerd, per registry: `{ docker.io: [https://mirror.example.com] }`. Written as
+   * /etc/containerd/certs.d/REGISTRY/hosts.toml (containerd's hosts format); the registry itself stays the fallback.
+   */
+  containerd_registry_mirrors: s
+    .record(s.array(s.string({ pattern: /^https?:\/\/[^\s"]+$/, what: 'a mirror URL such as https://mirror.example.com' })))
+    .default({}),
 
   /** Kubernetes version of kubelet/kubeadm/kubectl and of the cluster, without the `v` (`1.30.13`). */
   kubernetes_version: s.string({ pattern: /^\d+\.\d+\.\d+$/, what: 'a version such as 1.30.13' }).default('1.30.13'),
@@ -120,15 +129,33 @@ const book = definePlaybook({ name: 'kubeadm cluster', vars });
  * containerd's configuration: the systemd cgroup driver, which must match the kubelet's. Kept minimal
  * on purpose: containerd fills in its defaults for everything not named here.
  */
-const CONTAINERD_CONFIG = `# Managed by drover (playbooks/cluster.ts). The kubelet's cgroup driver must match.
+function containerdConfig(sandboxImage: string | undefined, mirrors: boolean): string {
+  // Nothing beyond the cgroup driver unless asked: the default file is the same as before these options.
+  const sandbox = sandboxImage ? `\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "${sandboxImage}"\n` : '';
+  return `# Managed by drover (playbooks/cluster.ts). The kubelet's cgroup driver must match.
 version = 2
-
+${sandbox}${mirrors ? `\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "${CERTS_D}"\n` : ''}
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
 
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
   SystemdCgroup = true
 `;
+}
+
+const CERTS_D = '/etc/containerd/certs.d';
+
+/** A registry name as containerd's hosts directory names it, and the server it falls back to. */
+function registryServer(registry: string): string {
+  return registry === 'docker.io' ? 'https://registry-1.docker.io' : `https://${registry}`;
+}
+
+/** containerd's hosts.toml for one registry: the mirrors first, in order, then the registry itself. */
+function hostsToml(registry: string, mirrors: string[]): string {
+  return `# Managed by drover (playbooks/cluster.ts): mirrors for ${registry}, tried in order.
+server = "${registryServer(registry)}"
+${mirrors.map((mirror) => `\n[host."${mirror}"]\n  capabilities = ["pull", "resolve"]\n`).join('')}`;
+}
 
 /** The node's address on the cluster network: node_ip, else the address drover connects to. */
 function clusterAddress(node: { name: string; address: string; vars: Readonly<Record<string, unknown>> }): string {
@@ -270,9 +297,23 @@ const prep = book.play({
     if (host.vars.install_containerd && os.initSystem === 'systemd') {
       await t.copy(
         'containerd config',
-        { dest: '/etc/containerd/config.toml', content: CONTAINERD_CONFIG, mode: '0644', createParents: true },
+        {
+          dest: '/etc/containerd/config.toml',
+          content: containerdConfig(host.vars.containerd_sandbox_image, Object.keys(host.vars.containerd_registry_mirrors).length > 0),
+          mode: '0644',
+          createParents: true,
+        },
         { notify: 'restart containerd', tags: ['runtime'] },
       );
+      for (const [registry, mirrors] of Object.entries(host.vars.containerd_registry_mirrors)) {
+        if (!/^[a-z0-9][a-z0-9.-]*(:\d+)?$/.test(registry))
+          throw new Error(`${host.name}: containerd_registry_mirrors key ${JSON.stringify(registry)} is not a registry host name such as docker.io`);
+        await t.copy(
+          `containerd mirrors for ${registry}`,
+          { dest: `${CERTS_D}/${registry}/hosts.toml`, content: hostsToml(registry, mirrors), mode: '0644', createParents: true },
+          { notify: 'restart containerd', tags: ['runtime'] },
+        );
+      }
       await t.systemd('containerd running', { name: 'containerd', state: 'started', enabled: true }, { tags: ['runtime'] });
     }
 

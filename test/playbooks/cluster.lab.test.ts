@@ -239,6 +239,25 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     expect(tokens.length, 'tokens listed on the control plane (init + two joins)').to.be.at.least(3);
   });
 
+  it("containerd's sandbox image and a registry mirror, on lab-4 only: written, containerd restarted with them, then no change", async function () {
+    this.timeout(600_000);
+    const vars = `              containerd_sandbox_image: registry.example.com/pause:3.9\n              containerd_registry_mirrors:\n                docker.io: [https://mirror.example.com]\n`;
+    const inv = inventory(targets(), { 'lab-4': vars });
+    const first = await drover([CLUSTER, '-i', inv, '--limit', 'lab-4', '--tags', 'runtime']);
+    expect(first.code, shown(first)).to.equal(0);
+    expect(first.stdout).to.match(/changed\s+lab-4\s+handler: restart containerd/);
+    const lab4 = targets()[3]!;
+    expect(await ok(lab4, "systemctl is-active containerd; containerd config dump | grep -E 'sandbox_image|config_path' | tr -s ' '")).to.equal(
+      'active\n sandbox_image = "registry.example.com/pause:3.9"\n config_path = "/etc/containerd/certs.d"\n',
+    );
+    expect(await ok(lab4, 'cat /etc/containerd/certs.d/docker.io/hosts.toml'))
+      .to.include('server = "https://registry-1.docker.io"')
+      .and.include('[host."https://mirror.example.com"]');
+    const again = await drover([CLUSTER, '-i', inv, '--limit', 'lab-4', '--tags', 'runtime']);
+    expect(again.code, shown(again)).to.equal(0);
+    expect(recap(again)['lab-4']!.changed, shown(again)).to.equal(0);
+  });
+
   it('reset.ts removes the cluster from every node; a second reset changes nothing', async function () {
     this.timeout(900_000);
     const inv = inventory(targets());
@@ -274,7 +293,7 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
         for (const secret of secrets) expect(text.includes(secret), `${name}: a process held a token: ${text.split(secret).join('<secret>')}`).to.equal(false);
       }
     });
-    expect(runs.length).to.be.at.least(11);
+    expect(runs.length).to.be.at.least(13);
     for (const run of runs) {
       for (const secret of secrets) {
         for (const [what, text] of [
