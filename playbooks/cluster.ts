@@ -10,7 +10,8 @@
  *   3. control plane (tag `control-plane`, the first host of `control_plane`): kubeadm config from
  *      templates/kubeadm-init.yaml.hbs, images pulled, `kubeadm init` once (guarded by admin.conf), the
  *      admin kubeconfig installed, the CNI applied;
- *   4. workers (tag `join`): a fresh bootstrap token from the control plane, only when a worker needs one,
+ *   4. workers (tag `join`): a fresh bootstrap token from the control plane, only when a worker needs one
+ *      (made by the control plane's play, or on its behalf by the worker when --limit left it out),
  *      handed to each worker in a 0600 JoinConfiguration file (never in argv), `kubeadm join` once (guarded
  *      by kubelet.conf);
  *   5. verify (tag `verify`): a bounded wait until every node is Ready, then the nodes printed.
@@ -20,15 +21,15 @@
  *
  *   npx tsx run playbooks/cluster.ts -i inventory.yaml --check --diff   # what would change, with diffs
  *   npx tsx run playbooks/cluster.ts -i inventory.yaml                  # apply
- *   npx tsx run playbooks/cluster.ts -i inventory.yaml --limit 'control_plane:new-worker'   # add a worker
+ *   npx tsx run playbooks/cluster.ts -i inventory.yaml --limit new-worker   # add a worker
  *
- * A worker added with --limit needs the control plane in the run too (it makes the worker's token): other
- * workers are not touched. Every site-specific value is an inventory variable with a documented default
+ * A worker added with --limit has its token made on the control plane by delegation (delegateTo is not
+ * narrowed by --limit); no other host runs a task. Every site-specific value is an inventory variable with a documented default
  * (the `vars` schema below; inventory.example.yaml shows them all).
  */
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { definePlaybook, s, secret, type HostInfo, type Secret } from '../runner/playbook.ts';
+import { definePlaybook, s, secret, type HostInfo, type Secret, type Tasks } from '../runner/playbook.ts';
 import { cpuFacts, distributionFacts, memoryFacts, networkFacts } from '../modules/facts/index.ts';
 import { crossHostProblems, hostProblems, type HostReading } from './lib/cluster-preflight.ts';
 
@@ -490,6 +491,45 @@ interface JoinTicket {
   caCertHash: string;
 }
 
+/**
+ * Makes a join ticket on the first control-plane host: the CA pin and a fresh short-lived token. Run there
+ * by the control plane's own play, or, when --limit left the control plane out of the run, by a worker
+ * with every task delegated to it (delegateTo is not narrowed by --limit). kubeadm prints only the token,
+ * and the task's output is a secret from then on (masked in the terminal, --json and the audit log).
+ */
+async function makeTicket(
+  t: Tasks<never>,
+  first: { name: string; address: string; vars: Readonly<Record<string, unknown>> },
+  forWorkers: string[],
+  ttl: string,
+  checkMode: boolean,
+  delegateTo?: string,
+): Promise<JoinTicket | undefined> {
+  const on = delegateTo ? { delegateTo } : {};
+  const apiServerEndpoint = `${clusterAddress(first)}:6443`;
+  const admin = await t.stat(`admin.conf on ${first.name}`, { path: ADMIN_CONF }, { ...READ, ...on });
+  if (!admin.value?.exists) {
+    if (checkMode) return { apiServerEndpoint, caCertHash: 'sha256:(the CA pin, known after kubeadm init)' };
+    await t.assert('control plane initialised', {
+      that: [{ ok: false, msg: `${first.name}: ${ADMIN_CONF} is missing: the control plane is not initialised, so no worker can join` }],
+      hint: 'run the control-plane part first (without --tags, or --tags control-plane)',
+    });
+    return undefined;
+  }
+  const pin = await t.shell(
+    'CA certificate pin',
+    { cmd: "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1", readOnly: true },
+    { ...READ, ...on },
+  );
+  const created = await t.command(
+    `bootstrap token for ${forWorkers.join(', ')}`,
+    { argv: ['kubeadm', 'token', 'create', '--ttl', ttl, '--description', `drover join of ${forWorkers.join(' ')}`.slice(0, 200)] },
+    { secretOutput: true, ...on },
+  );
+  const token = created.stdout.trim();
+  return { apiServerEndpoint, caCertHash: `sha256:${pin.stdout.trim()}`, ...(token !== '' && { token: secret(token) }) };
+}
+
 const joinTicket = book.play({
   name: 'control plane: a join token for the workers that need one',
   hosts: CONTROL_PLANE_GROUP,
@@ -503,30 +543,7 @@ const joinTicket = book.play({
       await t.debug('no worker needs a token', { msg: 'every worker of this run has joined already: no token made' });
       return undefined;
     }
-    const apiServerEndpoint = `${clusterAddress(first)}:6443`;
-    const admin = await t.stat('admin.conf', { path: ADMIN_CONF }, READ);
-    if (!admin.value?.exists) {
-      if (ctx.checkMode) return { apiServerEndpoint, caCertHash: 'sha256:(the CA pin, known after kubeadm init)' };
-      await t.assert('control plane initialised', {
-        that: [{ ok: false, msg: `${host.name}: ${ADMIN_CONF} is missing: the control plane is not initialised, so no worker can join` }],
-        hint: 'run the control-plane part first (without --tags, or --tags control-plane)',
-      });
-      return undefined;
-    }
-    const pin = await t.shell(
-      'CA certificate pin',
-      { cmd: "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1", readOnly: true },
-      READ,
-    );
-    // A fresh token per run that has workers to join, short-lived; kubeadm prints only the token, and the
-    // task's output is a secret from then on (masked in the terminal, --json and the audit log).
-    const created = await t.command(
-      `bootstrap token for ${waiting.join(', ')}`,
-      { argv: ['kubeadm', 'token', 'create', '--ttl', host.vars.join_token_ttl, '--description', `drover join of ${waiting.join(' ')}`.slice(0, 200)] },
-      { secretOutput: true },
-    );
-    const token = created.stdout.trim();
-    return { apiServerEndpoint, caCertHash: `sha256:${pin.stdout.trim()}`, ...(token !== '' && { token: secret(token) }) };
+    return makeTicket(t, first, waiting, host.vars.join_token_ttl, ctx.checkMode);
   },
 });
 
@@ -538,22 +555,19 @@ const joinWorkers = book.play({
   tasks: async (t, host, ctx) => {
     if (ctx.outputs(joinState).get(host.name)?.joined) return;
     const first = firstControlPlane(ctx);
-    const ticket = ctx.outputs(joinTicket).get(first.name);
-    if (!ticket?.token && !ctx.checkMode) {
-      // No token: the control plane is not in this run (--limit), or its token task was not selected.
+    // The control plane's play made one ticket for every waiting worker; with --limit leaving the control
+    // plane out (`--limit new-worker`), this worker has one made there on its behalf.
+    const inRun = ctx.outputs(joinTicket).has(first.name);
+    const ticket = inRun
+      ? ctx.outputs(joinTicket).get(first.name)
+      : await makeTicket(t, first, [host.name], host.vars.join_token_ttl, ctx.checkMode, first.name);
+    if (!ticket) return;
+    if (!ticket.token && !ctx.checkMode) {
       await t.assert('a join token from the control plane', {
-        that: [
-          {
-            ok: false,
-            msg: ticket
-              ? `${host.name}: it has not joined, and the control plane ${first.name} made no join token in this run`
-              : `${host.name}: it has not joined, and no join token was made: the control plane ${first.name} is not in this run; include it (--limit '${CONTROL_PLANE_GROUP}:${host.name}')`,
-          },
-        ],
+        that: [{ ok: false, msg: `${host.name}: it has not joined, and ${first.name} made no join token in this run` }],
       });
       return;
     }
-    if (!ticket) return;
     const nodeIp = clusterAddress(ctx.hosts(WORKERS_GROUP).find((node) => node.name === host.name)!);
     const config = `${DROVER_DIR}/kubeadm-join.yaml`;
     // The token reaches the host only inside this 0600 file (template content goes over stdin): never in
