@@ -2,7 +2,9 @@
  * modprobe: load a kernel module now and at every boot.
  *
  * Loads the module with `modprobe` when it is neither loaded nor built into the kernel (a built-in module
- * counts as loaded: its code is always there), lists it in /etc/modules-load.d/ so systemd loads it at
+ * counts as loaded: its code is always there) nor provided by the kernel (in a container with no
+ * /lib/modules tree, what the module provides tells: the bridge-nf sysctls for br_netfilter, `overlay` in
+ * /proc/filesystems, /proc/net/ip_vs; the result says "provided by the kernel"), lists it in /etc/modules-load.d/ so systemd loads it at
  * boot, and keeps its parameters as an `options` line in /etc/modprobe.d/NAME.conf. Files are edited line
  * by line, so several tasks can share one file (`persistFile: 'k8s'`). Parameters of a module that is
  * already loaded cannot change without unloading it; they are persisted and apply from the next load.
@@ -109,13 +111,15 @@ export const modprobe = defineModule({
 });
 
 function describeSettled(p: Resolved, persistent: string, module: KernelModuleState, loadPath: string): string {
-  const now = p.state === 'absent' ? 'not loaded' : module.builtin ? 'built into the kernel' : 'loaded';
+  const now =
+    p.state === 'absent' ? 'not loaded' : module.loaded ? 'loaded' : module.builtin ? 'built into the kernel' : `provided by the kernel (${module.providedBy})`;
   const boot = persistent === 'present' ? `, listed in ${loadPath}` : persistent === 'absent' ? `, not in ${loadPath}` : '';
   return `${p.name} ${now}${boot}`;
 }
 
 function planLoad(p: Resolved, words: string[], module: KernelModuleState, host: string): Change | undefined {
-  if (module.loaded || module.builtin) return undefined;
+  // A container without /lib/modules or /proc/modules cannot tell by name; what the module provides can.
+  if (module.loaded || module.builtin || module.providedBy !== undefined) return undefined;
   if (module.loadable === undefined) {
     throw new ModuleError(
       `cannot load kernel module ${p.name} on ${host}: modprobe is not installed`,
@@ -137,9 +141,9 @@ function planLoad(p: Resolved, words: string[], module: KernelModuleState, host:
 }
 
 function planUnload(p: Resolved, module: KernelModuleState, host: string): Change | undefined {
-  if (module.builtin) {
+  if (module.builtin || (module.providedBy !== undefined && !module.loaded)) {
     throw new ModuleError(
-      `kernel module ${p.name} is built into kernel ${module.kernel} on ${host} and cannot be unloaded`,
+      `kernel module ${p.name} is built into kernel ${module.kernel} on ${host}${module.builtin ? '' : ` (${module.providedBy}, and it is not a loaded module)`} and cannot be unloaded`,
       'leave it loaded (state present), or boot a kernel where it is a loadable module',
     );
   }

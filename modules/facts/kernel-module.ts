@@ -6,7 +6,7 @@
  * when it has parameters or a version) and is listed in /lib/modules/$(uname -r)/modules.builtin. The
  * kernel treats `-` and `_` in module names as the same character; /sys/module and /proc/modules use `_`.
  */
-import { sh } from '../../runner/command.ts';
+import { RawShell, sh } from '../../runner/command.ts';
 import { FactError, type Fact } from '../../runner/facts.ts';
 import { field, fromBase64, parseFieldLines } from '../lib/probe-output.ts';
 
@@ -29,7 +29,26 @@ export interface KernelModuleState {
   modprobeOutput: string;
   /** In a dry run: the task whose planned load or unload `loaded` is predicted from (not probed). */
   predictedBy?: string;
+  /**
+   * What the kernel shows that only this module provides (`/proc/sys/net/bridge/bridge-nf-call-iptables`
+   * for br_netfilter, `overlay` in /proc/filesystems, `/proc/net/ip_vs`), when it shows it: the module's
+   * code is running although neither /proc/modules nor /sys/module nor modprobe can tell (a container with
+   * no /lib/modules tree and no /proc/modules). Absent when the kernel shows nothing, or the module has no
+   * such sign.
+   */
+  providedBy?: string;
 }
+
+/**
+ * For modules whose presence the kernel shows by what they provide: a shell test and the evidence in words.
+ * Only signs that nothing but the module itself creates.
+ */
+const PROVIDES: Readonly<Record<string, readonly [test: string, evidence: string]>> = {
+  br_netfilter: ['[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]', '/proc/sys/net/bridge/bridge-nf-call-iptables exists'],
+  overlay: ['grep -qw overlay /proc/filesystems', 'overlay is in /proc/filesystems'],
+  ip_vs: ['[ -e /proc/net/ip_vs ]', '/proc/net/ip_vs exists'],
+  nf_conntrack: ['[ -e /proc/sys/net/netfilter/nf_conntrack_max ]', '/proc/sys/net/netfilter/nf_conntrack_max exists'],
+};
 
 /** The name as /sys/module and /proc/modules spell it. */
 export function canonicalModuleName(name: string): string {
@@ -39,6 +58,9 @@ export function canonicalModuleName(name: string): string {
 /** The probe; `name` must match KERNEL_MODULE_NAME (it is also used inside grep patterns). */
 export function kernelModuleScript(name: string): ReturnType<typeof sh> {
   if (!KERNEL_MODULE_NAME.test(name)) throw new FactError(`kernel-module:${name}`, 'not a kernel module name');
+  const provides = PROVIDES[canonicalModuleName(name)];
+  // The test is a constant of this file, never derived from input: it is spliced in as shell text.
+  const providedProbe = provides ? `if ${provides[0]} 2>/dev/null; then echo provided=yes; else echo provided=no; fi` : 'echo provided=unknown';
   return sh`m=${name}
 n=${canonicalModuleName(name)}
 kernel=$(uname -r)
@@ -56,6 +78,7 @@ if command -v modprobe >/dev/null 2>&1; then
   if out=$(modprobe -n -v -- "$m" 2>&1); then echo dryrun=ok; else echo dryrun=failed; fi
   printf 'dryrun-output=%s\\n' "$(printf '%s' "$out" | base64 -w0)"
 else echo dryrun=no-modprobe; fi
+${new RawShell(providedProbe)}
 `;
 }
 
@@ -75,6 +98,7 @@ export function parseKernelModule(name: string, stdout: string): KernelModuleSta
     builtin,
     loadable: dryrun === 'no-modprobe' ? undefined : dryrun === 'ok',
     modprobeOutput: fromBase64(field(fields, 'dryrun-output') ?? '').trim(),
+    ...(field(fields, 'provided') === 'yes' && { providedBy: PROVIDES[canonicalModuleName(name)]?.[1] }),
   };
 }
 

@@ -64,6 +64,33 @@ describe('modprobe on a lab host', function () {
     expect((await onHost(target, `cat ${LOAD_PATH}`)).stdout).to.equal(MODULES_LOAD_HEADER);
   });
 
+  it('with no /lib/modules tree (an LXC/nspawn host): br_netfilter counts as provided by the kernel, by its sysctls', async () => {
+    // The lab's hosts get a /lib/modules listing the built-ins; a plain container has none, and no
+    // /proc/modules either, so only what the module provides can tell.
+    const aside = '/lib/modules.drover-test-aside';
+    const moved = await onHost(target, `mv /lib/modules ${aside} && ls /proc/sys/net/bridge/bridge-nf-call-iptables && ! modprobe -n br_netfilter 2>/dev/null`);
+    try {
+      expect(moved.exitCode, `the host is not the case this tests: ${moved.stdout}${moved.stderr}`).to.equal(0);
+      const first = await applyModule(target, modprobe, { name: 'br_netfilter', persistFile: LOAD_FILE });
+      expect(first.status, first.msg).to.equal('changed');
+      expect(first.diffs.map((diff) => (diff.kind === 'file' ? diff.path : diff.name))).to.deep.equal([LOAD_PATH]);
+      await closeTargets();
+      const second = await applyModule(target, modprobe, { name: 'br_netfilter', persistFile: LOAD_FILE });
+      expect(second.status, second.msg).to.equal('ok');
+      expect(second.msg).to.equal(`br_netfilter provided by the kernel (/proc/sys/net/bridge/bridge-nf-call-iptables exists), listed in ${LOAD_PATH}`);
+      // A module the kernel shows no sign of still fails, naming it.
+      const ipVs = await onHost(target, 'test -e /proc/net/ip_vs && echo present || echo absent');
+      if (ipVs.stdout.trim() === 'absent') {
+        const missing = await applyModule(target, modprobe, { name: 'ip_vs', persistFile: LOAD_FILE });
+        expect(missing.status).to.equal('failed');
+        expect(missing.msg).to.match(/ip_vs is neither loaded nor built into kernel/);
+      }
+    } finally {
+      const restored = await onHost(target, `[ -d ${aside} ] && mv ${aside} /lib/modules; ls -d /lib/modules`);
+      expect(restored.exitCode, restored.stderr).to.equal(0);
+    }
+  });
+
   it('check mode predicts exactly what the real run does (seeded random sample)', async () => {
     const pick = pickBelow(seededBelow(777));
     const outcomes = new Set<boolean>();

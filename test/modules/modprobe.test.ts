@@ -20,6 +20,13 @@ const CAPTURED = {
   /** A loadable module that is not loaded. */
   loadable: `kernel=6.1.0-18-amd64\nsysfs=no\nproc=no\nbuiltin-list=no\ndryrun=ok\ndryrun-output=${b64('insmod /lib/modules/6.1.0-18-amd64/kernel/drivers/net/dummy.ko')}\n`,
   noModprobe: 'kernel=6.1.0-18-amd64\nsysfs=no\nproc=no\nbuiltin-list=none\ndryrun=no-modprobe\n',
+  /**
+   * An LXC/nspawn host with no /lib/modules tree and no /proc/modules, whose kernel has br_netfilter built in
+   * (captured on a lab host with /lib/modules moved aside): modprobe cannot find it, the sysctls show it.
+   */
+  brNetfilterNoTree: `kernel=6.18.44-fc-v1300\nsysfs=no\nproc=no\nbuiltin-list=none\ndryrun=failed\ndryrun-output=${b64('modprobe: FATAL: Module br_netfilter not found in directory /lib/modules/6.18.44-fc-v1300')}\nprovided=yes\n`,
+  /** The same host asked for ip_vs, which that kernel does not have: no /proc/net/ip_vs either. */
+  ipVsAbsent: `kernel=6.18.44-fc-v1300\nsysfs=no\nproc=no\nbuiltin-list=none\ndryrun=failed\ndryrun-output=${b64('modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.18.44-fc-v1300')}\nprovided=no\n`,
 };
 
 function recorded(module: string, files: Record<string, string | null>): RecordedHost {
@@ -99,6 +106,23 @@ describe('modprobe: planner (recorded host)', () => {
     const again = await planOn(modprobe, { name: 'overlay' }, recorded(CAPTURED.overlay, { [OVERLAY_FILE]: `${MODULES_LOAD_HEADER}overlay\n` }));
     expect(again.changes).to.deep.equal([]);
     expect(again.reason).to.equal('overlay built into the kernel, listed in /etc/modules-load.d/overlay.conf');
+  });
+
+  it('a module the kernel provides without a /lib/modules tree counts as present, and says so', async () => {
+    expect(parseKernelModule('br_netfilter', CAPTURED.brNetfilterNoTree)).to.include({
+      loaded: false,
+      builtin: false,
+      loadable: false,
+      providedBy: '/proc/sys/net/bridge/bridge-nf-call-iptables exists',
+    });
+    expect(parseKernelModule('ip_vs', CAPTURED.ipVsAbsent)).to.not.have.property('providedBy');
+    const file = '/etc/modules-load.d/k8s.conf';
+    const again = await planOn(modprobe, { name: 'br_netfilter', persistFile: 'k8s' }, recorded(CAPTURED.brNetfilterNoTree, { [file]: 'br_netfilter\n' }));
+    expect(again.changes).to.deep.equal([]);
+    expect(again.reason).to.equal(`br_netfilter provided by the kernel (/proc/sys/net/bridge/bridge-nf-call-iptables exists), listed in ${file}`);
+    // Without the sign, the same host still fails as before, naming the module.
+    const error = await planOn(modprobe, { name: 'ip_vs', persistFile: 'k8s' }, recorded(CAPTURED.ipVsAbsent, { [file]: null })).catch((caught: unknown) => caught);
+    expect((error as ModuleError).message).to.match(/ip_vs is neither loaded nor built into kernel/);
   });
 
   it('loads a loadable module with its parameters, then persists both', async () => {
