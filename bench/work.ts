@@ -34,9 +34,9 @@ ExecStart=/bin/sleep infinity
 WantedBy=multi-user.target
 `;
 
-/** The iptables rule: the kubelet's port open, with a comment so each tool finds exactly its rule. */
+/** The iptables rule: the kubelet's port open, with a one-word comment (the floor's script passes it unquoted). */
 export const IPTABLES_PORT = 10250;
-export const IPTABLES_COMMENT = 'bench kubelet';
+export const IPTABLES_COMMENT = 'bench-kubelet';
 
 /** The tmpfs entry in /etc/fstab (written, not mounted: state present). */
 export const TMPFS_PATH = '/var/lib/bench-scratch';
