@@ -77,6 +77,23 @@ export function sampleTree(root: number): { processes: number; rssBytes: number 
   return { processes, rssBytes };
 }
 
+function killTree(root: number): void {
+  const pids: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    pids.push(pid);
+    stack.push(...childrenOf(pid));
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export function measure(argv: readonly string[], options: MeasureOptions): Promise<Measured> {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now();
@@ -101,7 +118,10 @@ export function measure(argv: readonly string[], options: MeasureOptions): Promi
       peakProcesses = Math.max(peakProcesses, now.processes);
     };
     const sampler = setInterval(sample, SAMPLE_MS);
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    // The whole tree: a grandchild holding the output pipes open would otherwise outlive the limit.
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) killTree(child.pid);
+    }, options.timeoutMs);
     child.on('error', (error) => {
       clearInterval(sampler);
       clearTimeout(timer);

@@ -86,7 +86,8 @@ const seconds = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 const megabytes = (bytes: number) => (bytes / 1_000_000).toFixed(0);
 
 function cell(value: Spread, format: (n: number) => string): string {
-  return value.min === value.max ? format(value.median) : `${format(value.median)} (${format(value.min)}–${format(value.max)})`;
+  // The range only where it shows at this precision.
+  return format(value.min) === format(value.max) ? format(value.median) : `${format(value.median)} (${format(value.min)}–${format(value.max)})`;
 }
 
 export function markdownTable(summaries: readonly Summary[]): string {
