@@ -112,7 +112,7 @@ async function writeResults(options: BenchOptions, samples: Sample[], header: st
     '',
   ].join('\n');
   await writeFile(join(options.out, 'results.md'), markdown);
-  await writeFile(join(options.out, 'results.json'), `${JSON.stringify({ header, samples }, null, 1)}\n`);
+  await writeFile(join(options.out, 'results.json'), `${JSON.stringify({ header, samples }, null, 2)}\n`);
   await writeFile(
     join(options.out, 'chart.svg'),
     renderChart(summaries, `drover, Ansible and the floor: wall time against hosts (${options.reps} rep(s), median)`),
