@@ -82,7 +82,8 @@ export function renderChart(summaries: readonly Summary[], title: string): strin
       return `<line x1="${lx}" x2="${lx + 20}" y1="${height - 14}" y2="${height - 14}" stroke="${COLORS[tool]}" stroke-width="3"/><text x="${lx + 26}" y="${height - 10}">${tool}</text>`;
     })
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img">
+<title>${escapeXml(title)}</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(title)}</text>
 ${parts.join('\n')}
