@@ -20,8 +20,11 @@ ensure_file() {
   must mv -f "$tmp" "$1"
 }
 
-# swap off now and in fstab
-if [ -n "$(swapon --show --noheadings)" ]; then note swap; applying && must swapoff -a; fi
+# swap off now and in fstab: the areas this host can reach (in a container /proc/swaps also lists the
+# machine's own, which swapoff cannot turn off from inside; drover's swapoff module skips those too)
+for area in $(swapon --show=NAME --noheadings); do
+  if [ -e "$area" ]; then note "swap $area"; applying && must swapoff "$area"; fi
+done
 SWAP_LINE='^[^#[:space:]][^[:space:]]*[[:space:]]+[^[:space:]]+[[:space:]]+swap[[:space:]]'
 if grep -qE "$SWAP_LINE" /etc/fstab; then
   note "fstab swap"
