@@ -1,14 +1,13 @@
 /**
  * The command line: `tsx run …` (run.ts) and the `drover` bin both land here. Every failure the
  * operator can fix ends as one clear message and an exit status, never a stack trace.
+ *
+ * Each subcommand's module is imported when that subcommand runs, not before: a playbook run needs the
+ * engine, transport and every module, `--help` and `audit verify` need none of them, and loading the
+ * whole graph (through tsx) was most of `tsx run --help`'s start-up.
  */
-import { execCommand, EXEC_HELP, moduleCommand, MODULE_HELP } from './adhoc-commands.ts';
 import { refuseUndecodableArguments } from './argv-text.ts';
-import { applyCommand, APPLY_HELP } from './apply-command.ts';
-import { auditCommand, AUDIT_HELP } from './audit-command.ts';
 import { describeError } from './describe-error.ts';
-import { inventoryCommand, INVENTORY_HELP } from './inventory-command.ts';
-import { PLAYBOOK_HELP, playbookCommand } from './playbook-command.ts';
 
 export const MAIN_HELP = `drover: agentless automation over SSH — typed TypeScript playbooks, fail-fast, trustworthy dry runs, audited.
 
@@ -25,13 +24,14 @@ Usage:
 
 Each subcommand has --help.`;
 
-const HELP_BY_COMMAND: Record<string, string> = {
-  exec: EXEC_HELP,
-  module: MODULE_HELP,
-  inventory: INVENTORY_HELP,
-  audit: AUDIT_HELP,
-  apply: APPLY_HELP,
-  playbook: PLAYBOOK_HELP,
+/** `help COMMAND`: that command's help text, from its module (loaded for it alone). */
+const HELP_BY_COMMAND: Record<string, () => Promise<string>> = {
+  exec: async () => (await import('./adhoc-commands.ts')).EXEC_HELP,
+  module: async () => (await import('./adhoc-commands.ts')).MODULE_HELP,
+  inventory: async () => (await import('./inventory-command.ts')).INVENTORY_HELP,
+  audit: async () => (await import('./audit-command.ts')).AUDIT_HELP,
+  apply: async () => (await import('./apply-command.ts')).APPLY_HELP,
+  playbook: async () => (await import('./playbook-command.ts')).PLAYBOOK_HELP,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,21 +44,23 @@ export async function main(argv: string[]): Promise<number> {
       case '--help':
         process.stdout.write(`${MAIN_HELP}\n`);
         return command === undefined ? 1 : 0;
-      case 'help':
-        process.stdout.write(`${HELP_BY_COMMAND[rest[0] ?? ''] ?? MAIN_HELP}\n`);
+      case 'help': {
+        const help = Object.hasOwn(HELP_BY_COMMAND, rest[0] ?? '') ? await HELP_BY_COMMAND[rest[0]!]!() : MAIN_HELP;
+        process.stdout.write(`${help}\n`);
         return 0;
+      }
       case 'exec':
-        return await execCommand(rest);
+        return await (await import('./adhoc-commands.ts')).execCommand(rest);
       case 'module':
-        return await moduleCommand(rest);
+        return await (await import('./adhoc-commands.ts')).moduleCommand(rest);
       case 'inventory':
-        return await inventoryCommand(rest);
+        return await (await import('./inventory-command.ts')).inventoryCommand(rest);
       case 'audit':
-        return await auditCommand(rest);
+        return await (await import('./audit-command.ts')).auditCommand(rest);
       case 'apply':
-        return await applyCommand(rest);
+        return await (await import('./apply-command.ts')).applyCommand(rest);
       default:
-        return await playbookCommand(argv);
+        return await (await import('./playbook-command.ts')).playbookCommand(argv);
     }
   } catch (error) {
     process.stderr.write(`drover: ${describeError(error)}\n`);

@@ -5,7 +5,7 @@
  * never awaited) fails the open run like any failure instead of crashing it unrecorded.
  */
 import { main } from './main.ts';
-import { reportStrayError } from './run-context.ts';
+import { reportStrayError } from './stray-errors.ts';
 import { stopRequests } from './stop-requests.ts';
 
 stopRequests.watchProcess();

@@ -24,6 +24,7 @@ import { Redactor, Secret } from '../secret.ts';
 import { OutputBudget } from '../transport/output-budget.ts';
 import type { CommonOptions } from './options.ts';
 import { exitStatusOf, stopRequests, type StopRequest } from './stop-requests.ts';
+import { takeStrayErrors } from './stray-errors.ts';
 
 export interface RunContext {
   runId: string;
@@ -67,26 +68,8 @@ export async function prepareAudit(options: CommonOptions): Promise<AuditSetup> 
   return { signer, copies: await openAuditCopies(options.auditCopies ?? []) };
 }
 
-/** The open runs' handlers for errors nothing caught (one in practice; the latest wins). */
-const openRuns: Array<(error: unknown) => void> = [];
-let runsOpened = 0;
-
-/**
- * An exception or rejection nothing handled reached the process (process-main.ts): the open run reports
- * and closes it like any failure. Outside a run it is an error before anything ran (exit 1), or after the
- * run closed, a failure (exit 2) that is shown but no longer recorded.
- */
-export function reportStrayError(error: unknown): void {
-  const report = openRuns[openRuns.length - 1];
-  if (report) {
-    report(error);
-    return;
-  }
-  const location = error instanceof Error ? codeLocation(error.stack) : undefined;
-  process.stderr.write(`drover: an error was thrown outside any run${location ? ` at ${location}` : ''}: ${describeError(error)}\n`);
-  if (runsOpened === 0) process.exit(1);
-  process.exitCode = 2;
-}
+// Re-exported: it lives in stray-errors.ts so that process-main.ts can install it without this module's graph.
+export { reportStrayError } from './stray-errors.ts';
 
 export function startRun(settings: RunContextSettings): RunContext {
   const { options } = settings;
@@ -199,8 +182,7 @@ export function startRun(settings: RunContextSettings): RunContext {
     }
     bus.emit({ kind: 'stopping', reason: 'fail-fast', message: `${message}; no new task starts anywhere` });
   };
-  openRuns.push(onStrayError);
-  runsOpened++;
+  const releaseStrayErrors = takeStrayErrors(onStrayError);
 
   return {
     runId,
@@ -237,7 +219,7 @@ export function startRun(settings: RunContextSettings): RunContext {
         }
       }
       unsubscribe();
-      openRuns.splice(openRuns.indexOf(onStrayError), 1);
+      releaseStrayErrors();
       // A failed run keeps its own status; an ok run whose audit trail is not whole must not look ok.
       // A drift check whose own record is not whole reports that first: its verdict cannot be audited.
       return (exitCode === 0 || exitCode === DRIFT_EXIT_STATUS) && !auditWhole ? EXIT_AUDIT_INCOMPLETE : exitCode;

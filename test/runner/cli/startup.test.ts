@@ -1,0 +1,64 @@
+/**
+ * Start-up cost of the command line: a command loads only its own modules (runner/cli/main.ts imports a
+ * subcommand's module when it runs; process-main.ts installs its stray-error handlers from
+ * stray-errors.ts). Each module drover loads goes through tsx, so `--help` loading the engine, the
+ * transport, ssh2 and every task module was most of its start-up time (issue 13).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { expect } from 'chai';
+import { EXEC_HELP } from '../../../runner/cli/adhoc-commands.ts';
+import { MAIN_HELP } from '../../../runner/cli/main.ts';
+import { ROOT } from '../../support/run-cli.ts';
+
+function loadedBy(args: string[]): { stdout: string; status: number | null; own: string[]; packages: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'drover-startup-'));
+  try {
+    const log = join(dir, 'loads.txt');
+    const result = spawnSync(process.execPath, ['--import', resolve(ROOT, 'test/support/load-log.mjs'), resolve(ROOT, 'bin/drover.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DROVER_LOAD_LOG: log, FORCE_COLOR: '0' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const urls = readFileSync(log, 'utf8').trim().split('\n');
+    const own = urls.filter((url) => url.startsWith(`file://${ROOT}/`) && !url.includes('/node_modules/')).map((url) => url.slice(`file://${ROOT}/`.length));
+    const packages = [...new Set(urls.flatMap((url) => url.match(/\/node_modules\/((@[^/]+\/)?[^/]+)\//)?.[1] ?? []))];
+    return { stdout: result.stdout, status: result.status, own, packages };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('CLI start-up loads only what the command uses', function () {
+  // The machine is shared: each case starts node and tsx.
+  this.timeout(180_000);
+
+  it('--help loads no engine, transport, reporter, task module or ssh2', () => {
+    const run = loadedBy(['--help']);
+    expect(run.status).to.equal(0);
+    expect(run.stdout).to.equal(`${MAIN_HELP}\n`);
+    for (const heavy of ['runner/cli/run-context.ts', 'runner/engine/run-playbook.ts', 'runner/transport/ssh.ts', 'runner/report/terminal.ts', 'modules/registry.ts', 'modules/copy.ts']) {
+      expect(run.own, heavy).not.to.include(heavy);
+    }
+    expect(run.packages).not.to.include('ssh2');
+    expect(run.own.length, run.own.join(' ')).to.be.below(30);
+  });
+
+  it("help COMMAND still prints that command's help, and an unknown name (or an Object property) the main help", () => {
+    const exec = loadedBy(['help', 'exec']);
+    expect(exec.stdout).to.equal(`${EXEC_HELP}\n`);
+    expect(exec.own).to.include('runner/cli/adhoc-commands.ts');
+    expect(exec.own).not.to.include('runner/cli/audit-command.ts');
+    expect(loadedBy(['help', 'constructor']).stdout).to.equal(`${MAIN_HELP}\n`);
+  });
+
+  it('a playbook run still loads the engine and the modules', () => {
+    const run = loadedBy(['test/fixtures/no-such-playbook.ts', '-i', 'none.yaml']);
+    expect(run.status).to.equal(1);
+    expect(run.own).to.include('runner/cli/playbook-command.ts');
+    expect(run.own).to.include('modules/registry.ts');
+  });
+});
