@@ -25,6 +25,7 @@ packages=(
   procps                # ps, pkill: the transport tests look for the processes a session left behind
   python3               # the Kubernetes stand-in's config tests run its validator on the controller
   chromium              # headless browser: test/cli/audit-report.lab.test.ts renders the audit report
+  ansible               # the benchmark compares drover with Ansible; test/bench/same-work.lab.test.ts checks both do the same work
 )
 
 export DEBIAN_FRONTEND=noninteractive
