@@ -3,6 +3,7 @@
  * Ansible. Groups match the cluster playbook: k8s → control_plane (the first host) and workers (the rest).
  */
 import { stringify } from 'yaml';
+import { LAB_K8S_MIRROR } from './k8s-repo.ts';
 
 export interface InventoryHost {
   name: string;
@@ -28,6 +29,9 @@ export function renderInventory(hosts: readonly InventoryHost[], options: Invent
       },
       children: {
         k8s: {
+          // The lab's hosts have no internet: the cluster playbook's packages come from the lab's own
+          // Kubernetes (stand-in) repository, as an air-gapped site sets its mirror.
+          vars: { kubernetes_mirror: LAB_K8S_MIRROR },
           children: {
             control_plane: { hosts: Object.fromEntries(first ? [entry(first)] : []) },
             workers: { hosts: Object.fromEntries(rest.map(entry)) },

@@ -23,6 +23,7 @@ describe('lab/inventory', () => {
         },
         children: {
           k8s: {
+            vars: { kubernetes_mirror: 'file:///srv/drover-k8s-repo' },
             children: {
               control_plane: { hosts: { 'lab-1': { ansible_host: '10.231.0.11', ansible_user: 'root', ansible_ssh_private_key_file: '/repo/.lab/id_ed25519' } } },
               workers: {
