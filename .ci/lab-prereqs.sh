@@ -29,6 +29,17 @@ packages=(
 )
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# Another apt at work (unattended-upgrades on a fresh machine, a second checkout's CI) is waited for, up to
+# 10 minutes, instead of failing: dpkg's lock through DPkg::Lock::Timeout, the lists' lock (which that option
+# does not cover in `apt-get update`) by trying again while apt says the lock is held.
+for attempt in $(seq 120); do
+  if err=$(apt-get -o DPkg::Lock::Timeout=600 update -qq 2>&1 >/dev/null); then break; fi
+  if ! grep -q 'Could not get lock' <<<"$err" || [ "$attempt" -eq 120 ]; then
+    echo "$err" >&2
+    exit 1
+  fi
+  [ "$attempt" -eq 1 ] && echo "lab-prereqs: another apt-get holds apt's lock; waiting for it" >&2
+  sleep 5
+done
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "lab-prereqs: installed ${packages[*]}"
