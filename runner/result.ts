@@ -72,6 +72,16 @@ export interface TaskResult<V = unknown> {
 }
 
 /**
+ * A result that ran no command: a task skipped (tags, a condition), or a record of the engine's own (a
+ * block's verdict, a shared runOnce result). Everything about commands and output is empty.
+ */
+export function resultWithoutCommands(
+  fields: Pick<TaskResult, 'host' | 'task' | 'module' | 'status' | 'checkMode' | 'msg'> & Partial<Pick<TaskResult, 'failure'>>,
+): TaskResult {
+  return { changed: false, uncertain: false, changes: [], diffs: [], commands: [], rc: null, stdout: '', stderr: '', durationMs: 0, ...fields };
+}
+
+/**
  * Keeps the tail of long output for messages and the audit log. For text that may hold a secret use
  * Redactor.tail, which masks first: a cut through a secret leaves a piece the redactor cannot recognise.
  */

@@ -10,7 +10,7 @@
  * until the rescue has decided, so a host that recovers never stopped the others.
  */
 import type { BlockOptions, HostFailure } from '../playbook.ts';
-import type { TaskResult } from '../result.ts';
+import { resultWithoutCommands, type TaskResult } from '../result.ts';
 import { HostStopped, type HostFlow } from './host-flow.ts';
 import type { RunState } from './run-state.ts';
 
@@ -113,22 +113,13 @@ async function rescue<R>(name: string, options: BlockOptions<R>, context: BlockC
 
 /** The block's own record: in the report and the audit log, not counted in the recap (its tasks are). */
 function blockRecord(context: BlockContext, name: string, status: 'ok' | 'failed', msg: string): TaskResult {
-  return {
+  return resultWithoutCommands({
     host: context.host,
     task: name,
     module: 'block',
     status,
-    changed: false,
     checkMode: context.check,
-    uncertain: false,
     msg,
-    changes: [],
-    diffs: [],
-    commands: [],
-    rc: null,
-    stdout: '',
-    stderr: '',
-    durationMs: 0,
     ...(status === 'failed' && { failure: { kind: 'command-failed' as const, hint: 'see the failed task above; the block ran its cleanup' } }),
-  };
+  });
 }

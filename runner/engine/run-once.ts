@@ -6,7 +6,7 @@
  * so no host waits for ever.
  */
 import type { Shared } from '../playbook.ts';
-import type { TaskResult } from '../result.ts';
+import { resultWithoutCommands, type TaskResult } from '../result.ts';
 import { HostStopped, type HostFlow } from './host-flow.ts';
 
 /** Why a waiting host got no shared result. `stopping`: the run was stopping (nothing failed here). */
@@ -209,21 +209,5 @@ export async function runOnceOnHost(
 }
 
 function record(context: RunOnceContext, name: string, status: 'ok' | 'failed', msg: string): TaskResult {
-  return {
-    host: context.host,
-    task: name,
-    module: 'runOnce',
-    status,
-    changed: false,
-    checkMode: context.check,
-    uncertain: false,
-    msg,
-    changes: [],
-    diffs: [],
-    commands: [],
-    rc: null,
-    stdout: '',
-    stderr: '',
-    durationMs: 0,
-  };
+  return resultWithoutCommands({ host: context.host, task: name, module: 'runOnce', status, checkMode: context.check, msg });
 }

@@ -9,7 +9,7 @@ import type { EventBus } from '../events.ts';
 import type { Fact } from '../facts.ts';
 import type { Module } from '../module.ts';
 import type { BecomeOption, BlockOptions, HostInfo, Play, PlayContext, Playbook, TaskOptions, Tasks } from '../playbook.ts';
-import type { TaskResult } from '../result.ts';
+import { resultWithoutCommands, type TaskResult } from '../result.ts';
 import { SchemaError } from '../schema.ts';
 import type { Redactor } from '../secret.ts';
 import { codeLocation } from './code-location.ts';
@@ -598,23 +598,7 @@ function unknownShared(host: string, task: string, module: string, sharedName: s
 }
 
 export function skippedResult(host: string, task: string, module: string, checkMode: boolean, msg: string): TaskResult {
-  return {
-    host,
-    task,
-    module,
-    status: 'skipped',
-    changed: false,
-    checkMode,
-    uncertain: false,
-    msg,
-    changes: [],
-    diffs: [],
-    commands: [],
-    rc: null,
-    stdout: '',
-    stderr: '',
-    durationMs: 0,
-  };
+  return resultWithoutCommands({ host, task, module, status: 'skipped', checkMode, msg });
 }
 
 /** Resolves a play's or task's become option against the host's inventory settings. */

@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { LAB_K8S_MIRROR } from '../../lab/k8s-repo.ts';
+import { PROC_SAMPLER, type ProcSample } from '../support/proc-sampler.ts';
 import { describeWithLab, labSsh, type LabHost } from '../support/lab.ts';
 
 const PACKAGES = 'kubeadm kubelet kubectl';
@@ -43,40 +44,6 @@ spec:
         hostPath:
           path: /etc/cni/net.d
 `;
-
-/**
- * Samples every process's argv and environment on a host (python3 there) until `<run>.stop` exists; writes
- * `<run>.ready` once running. Prints {passes, cmdlines, environs}: what it saw, each distinct text once.
- * It is given no secret: the controller looks for the token in what it saw.
- */
-const SAMPLER = `import json, os, sys, time
-run = sys.argv[1]
-me = str(os.getpid())
-cmdlines, environs, passes = set(), set(), 0
-open(run + ".ready", "w").close()
-deadline = time.time() + 600
-while not os.path.exists(run + ".stop") and time.time() < deadline:
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or pid == me:
-            continue
-        for name, seen in (("cmdline", cmdlines), ("environ", environs)):
-            try:
-                with open("/proc/%s/%s" % (pid, name), "rb") as handle:
-                    raw = handle.read()
-            except OSError:
-                continue
-            if raw:
-                seen.add(raw.replace(b"\\0", b" ").decode("utf-8", "replace").strip())
-    passes += 1
-    time.sleep(0.005)
-json.dump({"passes": passes, "cmdlines": sorted(cmdlines), "environs": sorted(environs)}, sys.stdout)
-`;
-
-interface Sample {
-  passes: number;
-  cmdlines: string[];
-  environs: string[];
-}
 
 describeWithLab('k8s stand-in on lab hosts', 4, (lab) => {
   const ssh = (host: LabHost, command: string, input?: string) => labSsh(lab(), host, command, { timeoutMs: 300_000, ...(input !== undefined ? { input } : {}) });
@@ -214,8 +181,8 @@ discovery:
 `;
     const watched = hosts().slice(0, 3);
     const run = `/run/drover-sampler-${process.pid}-${Date.now()}`;
-    const samplers = watched.map((host) => ssh(host, `python3 - ${run}`, SAMPLER));
-    let samples: Sample[];
+    const samplers = watched.map((host) => ssh(host, `python3 - ${run}`, PROC_SAMPLER));
+    let samples: ProcSample[];
     // A marker in the argv of a 2-second process (a join with `--token` lasts longer): the samplers must see it.
     const canary = `drover-canary-${process.pid}${Date.now()}`;
     try {
@@ -226,7 +193,7 @@ discovery:
       await Promise.all(watched.map((host) => ssh(host, `touch ${run}.stop`)));
       samples = (await Promise.all(samplers)).map((result, index) => {
         expect(result.code, `sampler on ${watched[index]!.name}: ${result.stderr}`).to.equal(0);
-        return JSON.parse(result.stdout) as Sample;
+        return JSON.parse(result.stdout) as ProcSample;
       });
       await Promise.all(watched.map((host) => ssh(host, `rm -f ${run}.ready ${run}.stop`)));
     }

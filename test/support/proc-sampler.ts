@@ -2,7 +2,7 @@
  * A sampler of every process's argv and environment on a lab host (python3 there), for tests that check a
  * secret never reaches a process list: it runs until `<run>.stop` exists, writes `<run>.ready` once running,
  * and prints {passes, cmdlines, environs}: what it saw, each distinct text once. It is given no secret; the
- * test looks for the secret in what it saw. (The same script as test/lab/k8s-standin.lab.test.ts's.)
+ * test looks for the secret in what it saw. Used by the cluster playbook's and the Kubernetes stand-in's lab tests.
  */
 export const PROC_SAMPLER = `import json, os, sys, time
 run = sys.argv[1]
