@@ -440,7 +440,7 @@ const controlPlane = book.play({
       hint: 'create the user, or set kubeconfig_user',
     });
     const kubeconfig = `${homeDir}/.kube/config`;
-    const adminNow = await t.stat('admin.conf', { path: ADMIN_CONF, checksum: true }, READ);
+    const adminNow = await t.stat('admin.conf checksum', { path: ADMIN_CONF, checksum: true }, READ);
     const userNow = await t.stat(kubeconfig, { path: kubeconfig, checksum: true }, READ);
     if (homeDir !== '' && (!adminNow.value?.exists || adminNow.value.sha256 !== userNow.value?.sha256)) {
       await t.shell(`admin kubeconfig for ${user}`, {
@@ -460,7 +460,7 @@ const controlPlane = book.play({
     });
     // Applied when it differs from the copy last applied, so a second run (and --check on a converged
     // cluster) changes nothing; retried while the API server settles after init.
-    const now = await t.stat('CNI manifest', { path: manifest, checksum: true }, READ);
+    const now = await t.stat('CNI manifest checksum', { path: manifest, checksum: true }, READ);
     const applied = await t.stat('CNI manifest applied', { path: `${manifest}.applied`, checksum: true }, READ);
     if (rendered.changed || !applied.value?.exists || now.value?.sha256 !== applied.value.sha256) {
       await t.shell(

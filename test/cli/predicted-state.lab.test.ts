@@ -158,6 +158,10 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
 
     const figures = new Map<string, { predicted: number; exact: number; cannotKnow: number; applied: number }>();
     for (const row of sideBySide(check, apply)) {
+      // A task outside --tags prep does nothing either way. Later plays' code may take another path after the
+      // real prep (a worker that no longer needs a token), so the apply may not reach it at all.
+      const outsideTags = (result: TaskResult | undefined) => result?.status === 'skipped' && result.msg.startsWith('skipped by tags');
+      if (outsideTags(row.check) && (row.apply === undefined || outsideTags(row.apply))) continue;
       const figure = figures.get(row.check.host) ?? { predicted: 0, exact: 0, cannotKnow: 0, applied: 0 };
       figures.set(row.check.host, figure);
       expect(row.check.status, `${row.key}: a dry run never fails where the apply succeeds: ${row.check.msg}`).to.not.equal('failed');
