@@ -399,12 +399,25 @@ function systemctl(verb: string[], unit: string): Command {
 
 /**
  * start/restart/reload, with the journal as the failure's context. A Type=simple service whose program
- * dies at once still makes `systemctl start` succeed, so the command then asks systemd whether the unit
- * ended up failed and fails itself if so.
+ * cannot be executed still makes `systemctl start` succeed: systemd calls it started once it has forked,
+ * and the exec fails in the child a moment later. So the command waits until the main process has left
+ * systemd's code (its executable is no longer systemd's own or systemd-executor) or is gone, then asks
+ * whether the unit ended up failed. Asking at once raced the exec on a loaded host; the wait ends as soon
+ * as the exec is done (milliseconds) and is bounded at 5 s. `show -p` without `--value` also works on
+ * systemd 219 (EL7).
  */
 function startCommand(verb: string[], unit: string): Command {
   return {
     run: sh`systemctl ${verb} -- ${unit}
+settle=0
+while [ "$settle" -lt 50 ]; do
+  main_pid=$(systemctl show -p MainPID -- ${unit} 2>/dev/null) || break
+  main_pid=\${main_pid#MainPID=}
+  case "$main_pid" in ''|0) break ;; esac
+  main_exe=$(readlink "/proc/$main_pid/exe" 2>/dev/null) || main_exe=
+  case "$main_exe" in */systemd|*/systemd-executor|'') ;; *) break ;; esac
+  sleep 0.1; settle=$((settle + 1))
+done
 if systemctl is-failed --quiet -- ${unit}; then echo ${`${unit} failed right after ${verb.join(' ')}`} >&2; exit 1; fi`,
     description: `systemctl ${verb.join(' ')} ${unit}`,
     diagnose: unitJournalScript(unit, { fallback: sh`systemctl status --no-pager --full -n 20 -- ${unit}` }),

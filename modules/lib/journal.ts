@@ -8,6 +8,12 @@
  * answers (the sync is handled after pending stream data), and the process that failed has exited, so
  * its output is queued. Where there is no --sync (systemd 219, EL7), the script reads until two reads a
  * moment apart agree (at most ~3 s, spent only when a command has already failed).
+ *
+ * The lines that explain an exec failure ("Failed to locate executable /usr/bin/x") come from systemd's
+ * forked child, which exits at once. journald tags a line with _SYSTEMD_UNIT by reading the sender's
+ * cgroup when the line arrives; on a loaded host the child is already gone and the line has no
+ * _SYSTEMD_UNIT, so `journalctl --unit` (which takes UNIT= only from PID 1) never shows it. The child
+ * does write UNIT=, so the script matches UNIT= from any sender.
  */
 import { sh, type Script } from '../../runner/command.ts';
 
@@ -21,7 +27,8 @@ export interface JournalOptions {
 export function unitJournalScript(unit: string, options: JournalOptions = {}): Script {
   const lines = options.lines ?? 20;
   const fallback = options.fallback ?? sh`true`;
-  return sh`read_journal() { journalctl --unit=${unit} -n ${lines} --no-pager 2>/dev/null; }
+  // --unit's own matches, except that UNIT= is taken from any sender, not only PID 1 (see above).
+  return sh`read_journal() { journalctl -n ${lines} --no-pager _SYSTEMD_UNIT=${unit} + UNIT=${unit} + COREDUMP_UNIT=${unit} _UID=0 + OBJECT_SYSTEMD_UNIT=${unit} _UID=0 2>/dev/null; }
 if journalctl --sync 2>/dev/null; then
   if current=$(read_journal); then printf '%s\\n' "$current"; exit 0; fi
 else

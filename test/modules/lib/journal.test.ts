@@ -12,6 +12,8 @@ import { sh } from '../../../runner/command.ts';
 import { unitJournalScript } from '../../../modules/lib/journal.ts';
 
 const run = promisify(execFile);
+/** The read: journalctl --unit's matches, with UNIT= from any sender (systemd's forked child writes it). */
+const READ = '-n 20 --no-pager _SYSTEMD_UNIT=x.service + UNIT=x.service + COREDUMP_UNIT=x.service _UID=0 + OBJECT_SYSTEMD_UNIT=x.service _UID=0';
 
 describe("modules/lib/journal: a unit's journal for a diagnosis", () => {
   let dir: string;
@@ -31,7 +33,7 @@ describe("modules/lib/journal: a unit's journal for a diagnosis", () => {
 echo "$*" >> ${dir}/calls
 case "$1" in --sync) ${options.sync ? 'exit 0' : 'echo "journalctl: unrecognized option --sync" >&2; exit 1'} ;; esac
 ${options.unreadable ? 'exit 1' : ''}
-reads=$(grep -c -- --unit ${dir}/calls)
+reads=$(grep -c -- _SYSTEMD_UNIT= ${dir}/calls)
 echo "systemd[1]: Starting x.service..."
 if grep -q -- --sync ${dir}/calls && ${options.sync}; then echo "sh[42]: drover-test-boom"; fi
 if [ "$reads" -ge ${options.lateRead ?? 99} ]; then echo "sh[42]: drover-test-boom"; fi
@@ -51,14 +53,14 @@ exit 0
     fakeJournalctl({ sync: true });
     const { stdout, calls } = await diagnose();
     expect(stdout).to.equal('systemd[1]: Starting x.service...\nsh[42]: drover-test-boom\n');
-    expect(calls).to.deep.equal(['--sync', '--unit=x.service -n 20 --no-pager']);
+    expect(calls).to.deep.equal(['--sync', READ]);
   });
 
   it('without --sync, reads until two reads agree, so a line journald writes late is shown', async () => {
     fakeJournalctl({ sync: false, lateRead: 2 });
     const { stdout, calls } = await diagnose();
     expect(stdout).to.equal('systemd[1]: Starting x.service...\nsh[42]: drover-test-boom\n');
-    expect(calls).to.deep.equal(['--sync', ...Array<string>(3).fill('--unit=x.service -n 20 --no-pager')]);
+    expect(calls).to.deep.equal(['--sync', ...Array<string>(3).fill(READ)]);
   });
 
   it('shows the fallback where the journal cannot be read', async () => {
