@@ -15,12 +15,23 @@
  */
 import { sh, type Command, type Script } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
-import { defineModule, type Change, type Diff, type Plan } from '../runner/module.ts';
+import { defineModule, type Change, type Diff, type HostContext, type Plan } from '../runner/module.ts';
+import type { Effect, PredictedPath } from '../runner/predicted-state.ts';
 import { tail } from '../runner/result.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { aptProbeScript, downloadableVersions, parseAptProbe, UPDATE_STAMP, type AptState, type PolicyNeed } from './facts/apt-state.ts';
 import { compareDebianVersions } from './facts/debian-version.ts';
 import { notePredictedPackages, packageTransactionEffects } from './lib/package-effects.ts';
+import { debTransactionEffects } from './lib/deb-effects.ts';
+import {
+  APT_ETC,
+  type AptEtcOverlay,
+  parseRehearsedPolicy,
+  parseRehearsedTransaction,
+  rehearsedPolicyScript,
+  rehearseTransactionScript,
+} from './facts/apt-transaction.ts';
+import type { AptPolicy } from './facts/apt-state.ts';
 
 /** `name` or `name=version`; Debian names are lower case (policy 5.6.1), versions may end in a `*` glob. */
 const APT_SPEC = /^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+\*?)?$/;
@@ -118,8 +129,21 @@ function refreshReason(p: Options, state: AptState): string | null {
   return age >= p.cacheValidTime ? `older than cacheValidTime ${p.cacheValidTime} s` : null;
 }
 
-/** Turns the probe's findings into a plan; pure, exported for table tests. */
-export function planApt(p: Options, state: AptState): Plan {
+/** The install transaction of a plan: what `apt-get install` is given, and the change that carries it. */
+export interface AptTransaction {
+  targets: string[];
+  flags: string[];
+  /** A list refresh runs before it. */
+  afterRefresh: boolean;
+  change: Change;
+}
+
+/**
+ * Turns the probe's findings into a plan; pure, exported for table tests. `afterRefresh` is apt's policy
+ * for the named packages as the pending list refresh will leave it (rehearsed on the host): with it, the
+ * plan names exact versions even though the refresh has not run yet.
+ */
+export function planApt(p: Options, state: AptState, afterRefresh?: Map<string, AptPolicy>): Plan & { transaction?: AptTransaction } {
   if (!state.hasApt) {
     throw new ModuleError(
       'apt: this host has no apt-get and dpkg-query',
@@ -127,9 +151,12 @@ export function planApt(p: Options, state: AptState): Plan {
     );
   }
   const refresh = refreshReason(p, state);
-  const pending = refresh !== null;
+  // A refresh whose outcome was rehearsed leaves nothing unknown about the candidates.
+  const rehearsed = refresh !== null && afterRefresh !== undefined;
+  const pending = refresh !== null && !rehearsed;
   const problems: string[] = [];
-  const decisions = p.name.map((spec) => decide(splitAptSpec(spec), p, state, pending, problems));
+  const known = rehearsed ? { ...state, policy: afterRefresh } : state;
+  const decisions = p.name.map((spec) => decide(splitAptSpec(spec), p, known, pending, problems));
   if (problems.length > 0) {
     throw new ModuleError(
       `apt: ${problems.join('; ')}`,
@@ -140,6 +167,7 @@ export function planApt(p: Options, state: AptState): Plan {
   }
 
   const changes: Change[] = [];
+  let transaction: AptTransaction | undefined;
   if (refresh) changes.push(refreshChange(refresh));
 
   const blocked = decisions.flatMap((decision) => (decision.kind !== 'keep' && decision.held ? [decision.name] : []));
@@ -181,6 +209,10 @@ export function planApt(p: Options, state: AptState): Plan {
       [],
     );
     changes.push(...packageChanges);
+    if (maybe.length === 0) {
+      const targets = installs.map((decision) => decision.target);
+      transaction = { targets, flags: installFlags(p, installs), afterRefresh: refresh !== null, change: packageChanges[0]! };
+    }
   }
 
   if (removals.length > 0) {
@@ -211,7 +243,7 @@ export function planApt(p: Options, state: AptState): Plan {
   if (changes.length === 0) return { changes, reason: keepReason(p, decisions.length) };
   const definite = changes.length > (refresh ? 1 : 0) + (maybe.length > 0 ? 1 : 0);
   const exact = definite && maybe.length === 0 && installs.every((decision) => decision.after !== null);
-  if (!refresh || exact) return { changes };
+  if (!refresh || exact) return { changes, ...(transaction && { transaction }) };
   // A pending refresh makes the outcome unknowable in advance: whether the lists change, and what the
   // refreshed candidates are. The commands report what they did and `interpret` decides `changed`.
   return {
@@ -319,12 +351,18 @@ if [ "$before" != "$(${LISTS_STAMP})" ]; then echo ${LISTS_CHANGED}; fi`,
   };
 }
 
-function installCommand(p: Options, decisions: Array<{ name: string; target: string; held: boolean; downgrade?: boolean }>, pending: boolean): Command {
-  const flags = ['-y', '-q', ...DPKG_OPTIONS, ...LOCK_WAIT];
+/** The flags that decide what an install pulls in and allows (the rehearsal passes the same). */
+function installFlags(p: Options, decisions: Array<{ held: boolean; downgrade?: boolean }>): string[] {
+  const flags: string[] = [];
   if (p.installRecommends === true) flags.push('--install-recommends');
   if (p.installRecommends === false) flags.push('--no-install-recommends');
   if (p.allowDowngrade && decisions.some((decision) => decision.downgrade)) flags.push('--allow-downgrades');
   if (p.hold === true && decisions.some((decision) => decision.held)) flags.push('--allow-change-held-packages');
+  return flags;
+}
+
+function installCommand(p: Options, decisions: Array<{ name: string; target: string; held: boolean; downgrade?: boolean }>, pending: boolean): Command {
+  const flags = ['-y', '-q', ...DPKG_OPTIONS, ...LOCK_WAIT, ...installFlags(p, decisions)];
   const targets = decisions.map((decision) => decision.target);
   const names = decisions.map((decision) => decision.name);
   const run = pending
@@ -375,6 +413,64 @@ function keepReason(p: Options, count: number): string {
   return `${count === 1 ? 'the package is' : `all ${count} packages are`} ${what}${holds}`;
 }
 
+/**
+ * The candidates after a pending refresh, rehearsed in a private copy of the lists, when a decision needs
+ * candidates: in a dry run and a real run alike, so both plan the same exact versions (a saved plan
+ * applies as reviewed). Undefined when no refresh is pending or no candidate is needed.
+ */
+async function rehearseRefresh(p: Options, state: AptState, need: PolicyNeed, host: HostContext): Promise<Map<string, AptPolicy> | undefined> {
+  const names = p.name.map((spec) => splitAptSpec(spec).name);
+  if (!state.hasApt || refreshReason(p, state) === null || names.length === 0 || need === 'never') return undefined;
+  if (need === 'when-missing' && names.every((name) => state.dpkg.get(name)?.status === 'installed')) return undefined;
+  const overlay = aptEtcOverlay(host);
+  if (overlay === 'unknown') return undefined;
+  const output = await host.probe(rehearsedPolicyScript(names, overlay));
+  if (output.exitCode !== 0) {
+    throw new ModuleError(
+      `apt: rehearsing the package list refresh in a private directory failed (exit ${output.exitCode}): ${tail(output.stderr || output.stdout, 5)}`,
+      'check that /var/tmp has room for a copy of /var/lib/apt/lists',
+    );
+  }
+  const rehearsed = parseRehearsedPolicy(output.stdout);
+  if (rehearsed.updateFailed !== null) {
+    throw new ModuleError(
+      `apt: refreshing the package lists fails on this host: ${rehearsed.updateFailed}`,
+      'fix the repository it names (run `apt-get update` on the host to see it), or remove it (aptRepository state: absent)',
+    );
+  }
+  return rehearsed.policy;
+}
+
+/**
+ * /etc/apt as the dry run's earlier tasks would leave it (a repository and its key added), for the
+ * rehearsals to read instead of the host's; undefined when nothing there is predicted (and always in a
+ * real run), `unknown` when an earlier change there cannot be known (noted as this task's dependency).
+ */
+function aptEtcOverlay(host: HostContext): AptEtcOverlay | undefined | 'unknown' {
+  const { paths, unknownBy } = host.predicted.pathsUnder(APT_ETC);
+  if (unknownBy !== undefined) return 'unknown';
+  if (paths.size === 0) return undefined;
+  const overlay = new Map<string, PredictedPath>();
+  for (const [path, { known, by }] of paths) {
+    if (known.kind === 'file' && known.content === undefined) {
+      host.predicted.dependsOn(by, `the content of ${path}`);
+      return 'unknown';
+    }
+    overlay.set(path, known);
+  }
+  return overlay;
+}
+
+/** What the transaction leaves behind, read from the packages it would install (a dry run only). */
+async function rehearseEffects(transaction: AptTransaction, host: HostContext): Promise<Effect[] | undefined> {
+  const overlay = aptEtcOverlay(host);
+  if (overlay === 'unknown') return undefined;
+  const output = await host.probe(rehearseTransactionScript(transaction.targets, transaction.flags, transaction.afterRefresh, overlay));
+  // Where the packages cannot be read, the transaction's files stay unknown (package-effects.ts).
+  if (output.exitCode !== 0) return undefined;
+  return debTransactionEffects(parseRehearsedTransaction(output.stdout)) ?? undefined;
+}
+
 export const apt = defineModule({
   name: 'apt',
   summary: 'Install, upgrade, remove and hold Debian packages; refresh the package lists when stale',
@@ -401,6 +497,15 @@ export const apt = defineModule({
         'run `apt-cache policy` on the host to see what apt complains about',
       );
     }
-    return planApt(p, parseAptProbe(output.stdout));
+    const state = parseAptProbe(output.stdout);
+    const plan = planApt(p, state, await rehearseRefresh(p, state, need, host));
+    const transaction = plan.transaction;
+    delete plan.transaction;
+    // Only a dry run records what the transaction brings: a real run installs, and its probes see it.
+    if (transaction && host.predicted.recording) {
+      const effects = await rehearseEffects(transaction, host);
+      if (effects) transaction.change.effects = effects;
+    }
+    return plan;
   },
 });

@@ -29,7 +29,7 @@
  */
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { definePlaybook, s, secret, type HostInfo, type Secret, type Tasks } from '../runner/playbook.ts';
+import { definePlaybook, s, secret, type HostInfo, type Secret, type Shared, type Tasks } from '../runner/playbook.ts';
 import { cpuFacts, distributionFacts, memoryFacts, networkFacts } from '../modules/facts/index.ts';
 import { crossHostProblems, hostProblems, type HostReading } from './lib/cluster-preflight.ts';
 
@@ -59,6 +59,12 @@ const vars = s.object({
   selinux_state: s.enum(['permissive', 'disabled'] as const).default('permissive'),
   /** Packages every node needs, for Debian/Ubuntu hosts. */
   base_packages_debian: s.array(s.string()).default(['ipvsadm', 'ipset', 'conntrack', 'socat', 'curl']),
+  /**
+   * Debian/Ubuntu: install the packages' recommended packages too. Off by default: a node needs none of
+   * them (containerd's recommend, criu, pulls in Python and SGML tooling), and without them every package
+   * the transaction brings has only debhelper's standard scripts, so a dry run predicts the install exactly.
+   */
+  install_recommends: s.boolean().default(false),
   /** Packages every node needs, for RHEL-family hosts. */
   base_packages_redhat: s.array(s.string()).default(['ipvsadm', 'ipset', 'conntrack-tools', 'socat', 'curl']),
   /** Install and configure containerd as the container runtime (systemd cgroup driver). */
@@ -292,7 +298,12 @@ const prep = book.play({
     if (os.family === 'redhat') {
       await t.yum('base packages and runtime', { name: [...host.vars.base_packages_redhat, ...runtime] });
     } else {
-      await t.apt('base packages and runtime', { name: [...host.vars.base_packages_debian, ...runtime], updateCache: true, cacheValidTime: 3600 });
+      await t.apt('base packages and runtime', {
+        name: [...host.vars.base_packages_debian, ...runtime],
+        updateCache: true,
+        cacheValidTime: 3600,
+        installRecommends: host.vars.install_recommends,
+      });
     }
 
     if (host.vars.install_containerd && os.initSystem === 'systemd') {
@@ -337,18 +348,27 @@ const prep = book.play({
       });
       await t.yum('kubelet, kubeadm, kubectl pinned', { name: packages.map((name) => `${name}-${version}`), disableExcludes: 'kubernetes' });
     } else {
-      const keyring = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
-      // The key comes from the mirror itself (curl is a base package); fetched once, as the upstream
-      // instructions do. A key file named per minor release, so a new minor fetches its key.
-      await t.shell('kubernetes repository key', {
-        cmd: `mkdir -p /etc/apt/keyrings && curl -fsSL "$URL" -o "$KEYRING.tmp" && mv "$KEYRING.tmp" "$KEYRING"`,
-        env: { URL: `${base}/deb/Release.key`, KEYRING: keyring },
-        creates: keyring,
+      // The key comes from the mirror itself, read on the host (the host may be the only one that reaches
+      // the mirror) with apt's own downloader, which every apt host has, before curl is installed too. A
+      // read: a dry run has the key as well, so apt there can rehearse the refresh with the repository
+      // added and predict the Kubernetes packages exactly. aptRepository keeps it as keyrings/kubernetes.asc.
+      const key = await t.shell('kubernetes repository key', {
+        cmd: `dir=$(mktemp -d) && trap 'rm -rf "$dir"' EXIT && chmod 755 "$dir"
+if id _apt >/dev/null 2>&1; then chown _apt "$dir"; fi
+/usr/lib/apt/apt-helper download-file "$URL" "$dir/key" >/dev/null
+cat "$dir/key"`,
+        env: { URL: `${base}/deb/Release.key` },
+        readOnly: true,
       });
-      const repo = await t.aptRepository('kubernetes package repository', { name: 'kubernetes', repo: `deb [signed-by=${keyring}] ${base}/deb/ /` });
+      const repo = await t.aptRepository('kubernetes package repository', { name: 'kubernetes', repo: `deb ${base}/deb/ /`, signedBy: key.stdout });
       // updateCache when the repository is new: in a real run the lists were just refreshed (a cheap second
       // look); under --check it is what lets apt predict packages from a repository not added yet.
-      await t.apt('kubelet, kubeadm, kubectl pinned and held', { name: packages.map((name) => `${name}=${version}-*`), hold: true, updateCache: repo.changed });
+      await t.apt('kubelet, kubeadm, kubectl pinned and held', {
+        name: packages.map((name) => `${name}=${version}-*`),
+        hold: true,
+        updateCache: repo.changed,
+        installRecommends: host.vars.install_recommends,
+      });
     }
     if (os.initSystem === 'systemd') {
       // Enabled, not started: it restarts in a loop until kubeadm init/join configures it (expected).
@@ -570,22 +590,29 @@ const joinWorkers = book.play({
     }
     const nodeIp = clusterAddress(ctx.hosts(WORKERS_GROUP).find((node) => node.name === host.name)!);
     const config = `${DROVER_DIR}/kubeadm-join.yaml`;
+    // In a dry run the token (and the CA's hash, on a control plane not initialised yet) would be made by
+    // commands that do not run: the file with them is "would run", never a diff of a placeholder.
+    const token: Shared<null> = { name: 'join token (kubeadm token create)', host: first.name, known: ticket.token !== undefined, value: null };
     // The token reaches the host only inside this 0600 file (template content goes over stdin): never in
     // argv, never in an environment.
-    await t.template('JoinConfiguration (0600, holds the token)', {
-      src: kubeadmJoin.path,
-      dest: config,
-      mode: '0600',
-      createParents: true,
-      vars: {
-        apiServerEndpoint: ticket.apiServerEndpoint,
-        token: ticket.token ?? secret('(a fresh bootstrap token)'),
-        caCertHash: ticket.caCertHash,
-        nodeName: host.name,
-        criSocket: host.vars.cri_socket,
-        nodeIp,
+    await t.template(
+      'JoinConfiguration (0600, holds the token)',
+      {
+        src: kubeadmJoin.path,
+        dest: config,
+        mode: '0600',
+        createParents: true,
+        vars: {
+          apiServerEndpoint: ticket.apiServerEndpoint,
+          token: ticket.token ?? secret('(a fresh bootstrap token)'),
+          caCertHash: ticket.caCertHash,
+          nodeName: host.name,
+          criSocket: host.vars.cri_socket,
+          nodeIp,
+        },
       },
-    });
+      { uses: token },
+    );
     await t.command('kubeadm join', { argv: ['kubeadm', 'join', '--config', config], creates: KUBELET_CONF, timeout: 900 }, { secretOutput: true });
     await t.file('JoinConfiguration removed (the token is spent)', { path: config, state: 'absent' });
   },

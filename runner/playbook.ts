@@ -85,9 +85,10 @@ export interface TaskOptions<H extends string = string> {
    */
   delegateTo?: string;
   /**
-   * Results of `t.runOnce` this task uses. In check mode, when one is unknown (the run-once code would
-   * have changed something), the task is reported "would run" without being planned: a prediction from a
-   * made-up value would be a guess. In a real run a shared result is always known and this does nothing.
+   * Results of `t.runOnce` this task uses (or any `Shared` the playbook makes for a value another host's
+   * task produces, such as a token made on the control plane). In check mode, when one is unknown (the code
+   * that makes it would have changed something), the task is reported "would run" without being planned: a
+   * prediction from a made-up value would be a guess. In a real run a shared result is always known.
    */
   uses?: Shared<unknown> | Array<Shared<unknown>>;
 }

@@ -87,10 +87,21 @@ export interface PredictedView {
   reads(domain: Domain, key: string, what: string): void;
   /** A planner notes that what it read depends on an earlier planned change whose result it cannot know. */
   dependsOn(by: string, what: string): void;
+  /**
+   * Every path predicted in or below `dir`, newest prediction per path (an `absent` directory takes what
+   * was predicted below it along), for a planner that rebuilds a tree as the dry run would leave it; or
+   * `unknownBy`, the task whose change there cannot be known (noted as this task's dependency).
+   */
+  pathsUnder(dir: string): { paths: Map<string, Known<PredictedPath>>; unknownBy?: string };
   /** The unknowns this task read, in order, each task named once. */
   readonly unknowns: readonly Unknowable[];
   /** Whether a lookup answered from a prediction: the plan was made from predicted, not probed, state. */
   readonly consulted: boolean;
+  /**
+   * Whether this run records the plan's effects (a dry run). A module may skip work whose only use is
+   * describing effects (apt reading the packages a transaction brings) when nothing records them.
+   */
+  readonly recording: boolean;
 }
 
 interface Entry {
@@ -134,8 +145,8 @@ export class PredictedState {
     this.record(task, [{ kind: 'unknown', domains: ALL_DOMAINS, what: `what "${task}" changed for real while earlier changes were only predicted` }]);
   }
 
-  /** A view for one task's planning. */
-  view(): PredictedView {
+  /** A view for one task's planning; `recording` is false for a real run's view. */
+  view(recording = true): PredictedView {
     const unknowns: Unknowable[] = [];
     let consulted = false;
     const known = <T>(found: Known<T> | undefined): Known<T> | undefined => {
@@ -163,10 +174,28 @@ export class PredictedState {
     };
     const view: PredictedView = {
       unknowns,
+      recording,
       get consulted() {
         return consulted;
       },
       dependsOn: note,
+      pathsUnder: (dir) => {
+        const paths = new Map<string, Known<PredictedPath>>();
+        for (const { effect, task } of this.#entries) {
+          if (effect.kind === 'unknown') {
+            if (effect.domains.includes('files') && (effect.under === undefined || isUnder(dir, effect.under) || isUnder(effect.under, dir))) {
+              note(task, dir);
+              return { paths, unknownBy: task };
+            }
+            continue;
+          }
+          if (effect.kind !== 'path' || !(isUnder(effect.path, dir) || (effect.state.kind === 'absent' && isUnder(dir, effect.path)))) continue;
+          if (effect.state.kind === 'absent') for (const known of paths.keys()) if (isUnder(known, effect.path)) paths.delete(known);
+          paths.set(effect.path, { known: effect.state, by: task });
+        }
+        if (paths.size > 0) consulted = true;
+        return { paths };
+      },
       reads: (domain, key, what) => void find(domain, what, () => undefined, key),
       path: (path) => {
         // A path something is predicted below is a directory; its mode and owner come from the newest
@@ -240,7 +269,7 @@ export class PredictedState {
 }
 
 /** The view of a real run (or of a probe outside any task): nothing predicted, nothing unknown. */
-export const NOTHING_PREDICTED: PredictedView = new PredictedState().view();
+export const NOTHING_PREDICTED: PredictedView = new PredictedState().view(false);
 
 /** The directory that holds a path (`/` for `/etc`). */
 export const parentOf = (path: string) => posix.dirname(path);

@@ -580,7 +580,7 @@ function onBehalfOf(host: string, delegate: HostTarget, run: TaskRun): TaskRun {
   return { ...run, result: { ...run.result, host, status, delegatedTo: delegate.name } };
 }
 
-/** A task that uses a run-once result unknown in check mode: it would run, with what cannot be known yet. */
+/** A task that uses a shared result unknown in check mode: it would run, with what cannot be known yet. */
 function unknownShared(host: string, task: string, module: string, sharedName: string, sharedHost: string): TaskResult {
   return {
     ...skippedResult(
@@ -588,12 +588,12 @@ function unknownShared(host: string, task: string, module: string, sharedName: s
       task,
       module,
       true,
-      `would run: it uses the result of runOnce "${sharedName}", unknown in check mode (it would change something on ${sharedHost})`,
+      `would run: it uses "${sharedName}" from ${sharedHost}, unknown in check mode (it would change something on ${sharedHost})`,
     ),
     status: 'changed',
     changed: true,
     uncertain: true,
-    changes: [`would run with the result of runOnce "${sharedName}" (unknown in check mode)`],
+    changes: [`would run with "${sharedName}" (unknown in check mode)`],
   };
 }
 

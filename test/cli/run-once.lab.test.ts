@@ -63,7 +63,7 @@ describeOnLab('t.runOnce: one host runs it, every host gets the result', 3, (tar
     for (const target of targets()) {
       const [copy] = taskRecords(run, target.name, 'the shared token');
       expect(copy, `${target.name}\n${run.stdout}`).to.include({ status: 'changed', uncertain: true, checkMode: true });
-      expect(copy!.msg).to.include('would run: it uses the result of runOnce "make a token", unknown in check mode');
+      expect(copy!.msg).to.include('would run: it uses "make a token" from lab-1, unknown in check mode');
       expect(taskRecords(run, target.name, 'make a token')[0]!.msg).to.include('unknown in check mode');
       expect((await onHost(target, `test -e ${DIR}; echo $?`)).stdout.trim(), target.name).to.equal('1');
     }

@@ -63,6 +63,29 @@ describe('apt on a lab host', function () {
     expect(fresh.msg).to.equal('the apt package lists are fresh enough');
   });
 
+  it('a pending refresh is rehearsed in a private directory: check mode names exact versions, leaves the lists and /var/tmp as they were', async () => {
+    await clean();
+    try {
+      const before = await snapshot();
+      const check = await applyModule(target, apt, { name: ['hello'], cacheValidTime: 0 }, { check: true });
+      expect(check.status, check.msg).to.equal('changed');
+      expect(check.uncertain, 'the refreshed candidate is known').to.equal(false);
+      expect(check.changes).to.have.length(2);
+      expect(check.changes[0]).to.match(/^refresh the apt package lists \((older than cacheValidTime 0 s|the lists were never updated)\)$/);
+      expect(check.changes[1]).to.equal('install hello 2.10-3');
+      expect(await snapshot()).to.equal(before);
+      expect((await onHost(target, 'ls -d /var/tmp/drover-apt.* 2>/dev/null | wc -l')).stdout.trim(), 'rehearsal directories left').to.equal('0');
+      // The apply does what was predicted, the version pinned as reviewed.
+      const real = await applyModule(target, apt, { name: ['hello'], cacheValidTime: 0 });
+      expect(real.status, real.msg).to.equal('changed');
+      expect(real.changes).to.deep.equal(check.changes);
+      expect(real.commands.map((command) => command.display).join('\n')).to.match(/apt-get install .* '?hello=2\.10-3'?$/m);
+      expect(await installed()).to.deep.equal({ hello: '2.10-3' });
+    } finally {
+      await clean();
+    }
+  });
+
   it('installs all missing packages in one transaction, reads back, re-applies and checks without change', async () => {
     const params: AptParams = { name: ['hello', 'sl', 'drover-test-a=1.0'], cacheValidTime: 3600, installRecommends: false };
     const first = await applyModule(target, apt, params);

@@ -323,6 +323,32 @@ describe('apt: planning', () => {
     expect(exact.changes.map((change) => (change.diff?.kind === 'value' ? change.diff.name : undefined))).to.deep.equal(['apt package lists', 'package hello']);
   });
 
+  it('with the refresh rehearsed, the candidates after it are known: exact versions, not uncertain, and the transaction to read', () => {
+    const after = parseAptPolicy(`hello:
+  Installed: (none)
+  Candidate: 2.10-4
+  Version table:
+     2.10-4 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+bash:
+  Installed: 5.2.15-2+b8
+  Candidate: 5.2.15-2+b13
+  Version table:
+     5.2.15-2+b13 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+ *** 5.2.15-2+b8 100
+        100 /var/lib/dpkg/status
+`);
+    const result = planApt(params({ name: ['hello', 'bash'], state: 'latest', updateCache: true, installRecommends: false }), STATE, after);
+    expect(result.uncertain).to.equal(undefined);
+    expect(result.changes.map((change) => change.summary)).to.deep.equal(['refresh the apt package lists (updateCache is set)', 'install hello 2.10-4', 'upgrade bash 5.2.15-2+b8 → 5.2.15-2+b13']);
+    expect(displayedCommands(result)[1]).to.match(/--no-install-recommends hello=2\.10-4 bash=5\.2\.15-2\+b13$/);
+    expect(result.transaction).to.deep.include({ targets: ['hello=2.10-4', 'bash=5.2.15-2+b13'], flags: ['--no-install-recommends'], afterRefresh: true });
+    expect(result.transaction!.change).to.equal(result.changes[1]);
+    // A package the refreshed lists do not have is an error now, as the apply would fail on it.
+    expect(() => planApt(params({ name: ['nope'], updateCache: true }), STATE, after)).to.throw(ModuleError, /no repository offers a package named nope/);
+  });
+
   it('refuses a host without apt', () => {
     expect(() => planApt(params({ name: ['curl'] }), parseAptProbe('#no-apt\n'))).to.throw(ModuleError, /no apt-get and dpkg-query/);
   });

@@ -218,6 +218,25 @@ describe('predicted state: lookups', () => {
     await session.close();
   });
 
+  it('lists what is predicted below a directory, newest per path; an unknown there answers nothing but the task', () => {
+    const state = new PredictedState();
+    state.record('key', [{ kind: 'path', path: '/etc/apt/keyrings/k.asc', state: { kind: 'file', sha256: 'a', size: 1, content: Buffer.from('k') } }]);
+    state.record('source', [{ kind: 'path', path: '/etc/apt/sources.list.d/k.list', state: { kind: 'file', sha256: 'b', size: 1 } }]);
+    state.record('elsewhere', [{ kind: 'path', path: '/etc/aptly', state: { kind: 'directory' } }]);
+    state.record('drop keys', [{ kind: 'path', path: '/etc/apt/keyrings', state: { kind: 'absent' } }]);
+    const view = state.view();
+    expect([...view.pathsUnder('/etc/apt').paths]).to.deep.equal([
+      ['/etc/apt/sources.list.d/k.list', { known: { kind: 'file', sha256: 'b', size: 1 }, by: 'source' }],
+      ['/etc/apt/keyrings', { known: { kind: 'absent' }, by: 'drop keys' }],
+    ]);
+    expect(view.consulted).to.equal(true);
+    state.record('a command', [{ kind: 'unknown', domains: ['files'], what: 'what the command did' }]);
+    const later = state.view();
+    expect(later.pathsUnder('/etc/apt')).to.deep.include({ unknownBy: 'a command' });
+    expect(later.unknowns).to.deep.equal([{ by: 'a command', what: '/etc/apt' }]);
+    expect(new PredictedState().view().pathsUnder('/etc/apt').paths.size).to.equal(0);
+  });
+
   it('merges what several tasks predict for one unit, newest first', () => {
     const state = new PredictedState();
     state.record('enable', [{ kind: 'unit', name: 'x.service', state: { enablement: 'enabled' } }]);
