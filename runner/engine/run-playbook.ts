@@ -426,7 +426,11 @@ function makeTasks(
                 options,
               ),
             );
-    if (options.check && run.result.checkMode && run.result.status === 'changed') flow.predictions++;
+    if (options.check && run.result.checkMode && run.result.status === 'changed') {
+      flow.predictions++;
+      // A read that would run (its failure untrusted) is not a change a later read may depend on.
+      if (!run.result.commands.some((command) => command.executed)) options.state.lastPrediction = { host: target.name, task: name };
+    }
     const ignored = taskOptions.ignoreErrors === true && run.result.status === 'failed';
     options.state.count(run.result, ignored);
     const echoed = options.adhoc?.echoOutput === true && run.result.commands.some((command) => command.executed);
@@ -525,7 +529,7 @@ async function runTaskWithPolicy(
     // A saved plan reviewed the first attempt: later ones follow from what it did.
     const review = attempt === 1 ? spec.review : undefined;
     const run = await runTask(session, spec, { check, redactor: options.redactor, clock: options.clock, review });
-    let result = applyConditions(run.result, taskOptions, options.redactor);
+    let result = readFailureAfterPrediction(applyConditions(run.result, taskOptions, options.redactor), options.state.lastPrediction);
     if (override) result = { ...result, checkModeOverride: override };
     if (!policy) return { ...run, result };
     result = { ...result, attempts: attempt };
@@ -578,6 +582,25 @@ function onBehalfOf(host: string, delegate: HostTarget, run: TaskRun): TaskRun {
   // The delegate being unreachable fails the task of this host; this host itself was not found unreachable.
   const status = run.result.status === 'unreachable' ? 'failed' : run.result.status;
   return { ...run, result: { ...run.result, host, status, delegatedTo: delegate.name } };
+}
+
+/**
+ * In a dry run, the only commands that run are read-only ones. One that fails after a change was predicted
+ * (anywhere in the run: it may read another host, as a readiness check does) may have failed only because
+ * that change was not made: it "would run", naming the change, instead of failing where the apply may not.
+ * Before any predicted change its failure is the apply's too, and stands.
+ */
+function readFailureAfterPrediction(result: TaskResult, prediction: { host: string; task: string } | undefined): TaskResult {
+  if (!prediction || !result.checkMode || result.status !== 'failed' || !result.commands.some((command) => command.executed)) return result;
+  const where = prediction.host === result.host ? '' : ` on ${prediction.host}`;
+  return {
+    ...result,
+    status: 'changed',
+    changed: true,
+    uncertain: true,
+    msg: `would run (cannot know: depends on ${JSON.stringify(prediction.task)}${where}, which would change what this read may find first): ${result.msg}`,
+    failure: undefined,
+  };
 }
 
 /** A task that uses a shared result unknown in check mode: it would run, with what cannot be known yet. */

@@ -21,6 +21,12 @@ export class RunState {
   interruptExitCode = 130;
   /** Failures of the run itself, attributable to no host (code that threw outside every host's play). */
   runFailures = 0;
+  /**
+   * A dry run's newest predicted (not made) change, on any host: a read-only command that fails after it
+   * may have read what that change would have made (a server another host would start), so the failure
+   * cannot be trusted to be the apply's.
+   */
+  lastPrediction: { host: string; task: string } | undefined;
 
   constructor() {
     // Every command in flight listens for the abort: hundreds at once is expected, not a leak.

@@ -245,6 +245,35 @@ describe('engine: runTask on a scripted host', () => {
     expect(run.results[0]!.commands.map((command) => command.executed)).to.deep.equal([true, true]);
   });
 
+  it('in check mode a read-only command that fails after a predicted change on any host "would run"; before any, it fails', async () => {
+    // b waits for a: its readiness check reads what a's earlier task would have started.
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t, host) => {
+        if (host.name === 'a') await t.run(setting, 'start the server', { name: 'mode', value: 'fast' });
+        else await new Promise((resolve) => setTimeout(resolve, 20));
+        await t.run(steps, 'server ready', { steps: ['down'], readOnly: true }, { retry: { attempts: 5, delaySeconds: 1 } });
+      },
+    });
+    const refused: ScriptRule = { match: /^step down/, reply: { exitCode: 7, stderr: 'connection refused\n' } };
+    const dry = await runOn(play, ['a', 'b'], [{ match: 'read-setting mode', reply: { stdout: 'slow\n' } }, refused], { check: true });
+    const ready = dry.results.filter((result) => result.task === 'server ready');
+    expect(ready.map((result) => [result.host, result.status, result.uncertain])).to.deep.equal([
+      ['a', 'changed', true],
+      ['b', 'changed', true],
+    ]);
+    expect(ready.find((result) => result.host === 'b')!.msg).to.match(/^would run \(cannot know: depends on "start the server" on a, which would change what this read may find first\): command exited with 7/);
+    expect(ready.find((result) => result.host === 'a')!.msg).to.match(/^would run \(cannot know: depends on "start the server", which/);
+    // Not retried: a prediction is not an attempt.
+    expect(dry.sleeps).to.deep.equal([]);
+    expect(dry.state.failedHosts.size).to.equal(0);
+
+    // Nothing predicted before it (the setting already as asked): the read's failure is the apply's, and stands.
+    const quiet = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'fast\n' } }, refused], { check: true });
+    expect(quiet.results.find((result) => result.task === 'server ready')).to.include({ status: 'failed' });
+  });
+
   it('lets interpret turn a run into "unchanged", seeing every outcome in order', async () => {
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'cmd', { steps: ['ok1', 'ok2'], verdict: 'unchanged' }) });
     const run = await runOn(play, ['a'], [ok]);
