@@ -33,6 +33,7 @@
 import { Script, sh, type ShellValue } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan, type ProbeOutput } from '../runner/module.ts';
+import type { Effect } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
@@ -46,7 +47,7 @@ import {
   type IptablesChain,
   type IptablesVersion,
 } from './facts/iptables.ts';
-import { parseRehearsal, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';
+import { parseRehearsal, predictedTableFile, rehearsalScript, type Rehearsal } from './facts/iptables-rehearsal.ts';
 import { probeSections as sections } from './lib/probe-output.ts';
 import { osFacts } from './facts/os.ts';
 
@@ -324,30 +325,60 @@ export interface IptablesState {
   saveFile?: FileState;
 }
 
-/** One round trip: version, the table's listing, `-C` for the rule, and with save the ruleset and the file. */
-export function iptablesProbeScript(p: Params, spec: string[], saveFile: string | undefined): Script {
+/**
+ * One round trip: version, the table's listing, `-C` for the rule, and with save the ruleset and the file.
+ * With `predicted` (the table as a dry run's earlier tasks would leave it), the listing, the check and the
+ * ruleset are read in a throwaway network namespace holding the host's rules with that table over them,
+ * as the rehearsal does (facts/iptables-rehearsal.ts); `@@unavailable` where no namespace can be made.
+ */
+export function iptablesProbeScript(p: Params, spec: string[], saveFile: string | undefined, predicted?: string): Script {
   const bin = binaries(p.ipVersion);
-  const parts = [
-    sh`b=${bin.iptables}
-if ! command -v "$b" >/dev/null 2>&1; then echo @@missing; exit 0; fi
-echo @@version
-"$b" --version 2>&1 || true
-echo @@list
+  const reads: Script[] = [
+    sh`echo @@list
 "$b" -w -t ${p.table} -S`,
   ];
   if (spec.length > 0) {
-    parts.push(sh`echo @@check
+    reads.push(sh`echo @@check
 if "$b" -w -t ${p.table} -S ${p.chain} >/dev/null 2>&1; then
   rc=0; "$b" -w -t ${p.table} -C ${p.chain} ${spec} 2>&1 || rc=$?; echo "rc=$rc"
 else echo rc=no-chain; fi`);
   }
   if (saveFile !== undefined) {
-    parts.push(sh`echo @@save
-${bin.save}
-echo @@savefile
-(${fileStateScript(saveFile)})`);
+    reads.push(sh`echo @@save
+${bin.save}`);
   }
-  return Script.join(parts);
+  const head = sh`b=${bin.iptables}
+if ! command -v "$b" >/dev/null 2>&1; then echo @@missing; exit 0; fi
+echo @@version
+"$b" --version 2>&1 || true`;
+  const saveFileState =
+    saveFile === undefined
+      ? []
+      : [
+          sh`echo @@savefile
+(${fileStateScript(saveFile)})`,
+        ];
+  if (predicted === undefined) return Script.join([head, ...reads, ...saveFileState]);
+  const inner = Script.join([
+    sh`d=$1
+b=${bin.iptables}
+if [ -s "$d/sets" ]; then ipset restore < "$d/sets" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }; fi
+${bin.restore} < "$d/rules" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }
+${bin.restore} < "$d/predicted" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }`,
+    ...reads,
+  ]);
+  return Script.join([
+    head,
+    sh`d=$(mktemp -d)
+trap 'rm -rf -- "$d"' EXIT
+${bin.save} ${saveFile === undefined ? ['-t', p.table] : []} > "$d/rules"
+if command -v ipset >/dev/null 2>&1; then ipset save > "$d/sets" 2>/dev/null || : > "$d/sets"; fi
+${predictedTableFile(predicted)}
+if command -v unshare >/dev/null 2>&1 && unshare -n true 2>"$d/err"; then
+  unshare -n -- /bin/sh -c ${inner.text} drover-probe "$d"
+else echo @@unavailable; cat "$d/err" 2>/dev/null || true; fi`,
+    ...saveFileState,
+  ]);
 }
 
 /** Parses the first probe. Pure. */
@@ -485,13 +516,17 @@ export function assemblePlan(p: Params, state: IptablesState, ops: Operation[], 
   ops.forEach((op, index) => {
     if (op.kind !== 'policy') diffIndex = index;
   });
+  // The table after the change is what the rehearsal listed: carried whole to the dry run's later tasks
+  // (with the last operation). Without a rehearsal a later task reading this table depends on this one.
+  const after: Effect =
+    rehearsal?.ok && rehearsal.table !== undefined
+      ? { kind: 'iptables-table', key: tableKey(p), rules: rehearsal.table }
+      : { kind: 'unknown', domains: ['iptables'], under: tableKey(p), what: `the ${p.ipVersion} ${p.table} table` };
   const changes: Change[] = ops.map((op, index) => {
-    // The rules after the change are what the rehearsal showed, but they are not carried value by value:
-    // a later task reading this table depends on this one.
     const change: Change = {
       summary: op.summary,
       commands: [{ run: op.run, description: op.summary }],
-      effects: [{ kind: 'unknown', domains: ['iptables'], under: `${p.ipVersion}/${p.table}`, what: `the ${p.ipVersion} ${p.table} table` }],
+      effects: index === ops.length - 1 ? [after] : [],
     };
     if (op.kind === 'policy') {
       change.diff = { kind: 'value', name: `${bin} ${p.table} ${p.chain} policy`, before: chain?.policy ?? null, after: p.policy ?? null };
@@ -525,6 +560,11 @@ export function assemblePlan(p: Params, state: IptablesState, ops: Operation[], 
   return { changes, reason: backend };
 }
 
+/** The key of a table in a dry run's predictions: `ipv4/filter`. */
+function tableKey(p: Pick<Params, 'ipVersion' | 'table'>): string {
+  return `${p.ipVersion}/${p.table}`;
+}
+
 /** Without a rehearsal: the rule as drover writes it, not iptables' canonical form. */
 function approximateAfter(p: Params, op: Operation): string | null {
   if (op.kind === 'delete-chain') return null;
@@ -548,8 +588,14 @@ export const iptables = defineModule({
       if (!saveFile) throw new ModuleError(`no default iptables save file is known for this distribution on ${host.name}`, 'give saveFile');
     }
     const spec = ruleSpec(p);
-    host.predicted.reads('iptables', `${p.ipVersion}/${p.table}`, `the ${p.ipVersion} ${p.table} table`);
-    const output = await host.probe(iptablesProbeScript(p, spec, saveFile), { fingerprint: withoutLiveCounters });
+    // In a dry run, the table as earlier tasks would leave it (an unknown there is noted by the lookup).
+    const predicted = host.predicted.iptablesTable(tableKey(p));
+    let output = await host.probe(iptablesProbeScript(p, spec, saveFile, predicted?.known), { fingerprint: withoutLiveCounters });
+    if (predicted && /^@@(unavailable|restore-failed)$/m.test(output.stdout)) {
+      // No namespace to rebuild the predicted table in: planned from the host as it is, depending on that task.
+      host.predicted.dependsOn(predicted.by, `the ${p.ipVersion} ${p.table} table`);
+      output = await host.probe(iptablesProbeScript(p, spec, saveFile), { fingerprint: withoutLiveCounters });
+    }
     if (output.exitCode !== 0) {
       throw new ModuleError(
         `could not list the ${p.table} table on ${host.name} (exit ${output.exitCode}): ${(output.stderr || output.stdout).trim()}`,
@@ -566,6 +612,7 @@ export const iptables = defineModule({
           { ...bin, table: p.table, chain: p.chain },
           ops.map((op) => op.run),
           saveFile !== undefined,
+          predicted?.known,
         ),
         { fingerprint: withoutLiveCounters },
       );

@@ -52,6 +52,11 @@ export type Effect =
   | { kind: 'mount'; path: string; state: PredictedMount }
   | { kind: 'package'; name: string; installed: boolean }
   /**
+   * A whole iptables table as `iptables-save -t TABLE` would print it afterwards (no counters or comment
+   * lines), keyed `ipv4/filter`: what the module's rehearsal in a throwaway namespace listed.
+   */
+  | { kind: 'iptables-table'; key: string; rules: string }
+  /**
    * The change may alter anything in these domains in ways drover cannot know; `under` narrows it to a
    * path and what is below it (files, mounts) or to one unit (units).
    */
@@ -80,9 +85,11 @@ export interface PredictedView {
   unit(name: string): Known<PredictedUnit> | undefined;
   mount(path: string): Known<PredictedMount> | undefined;
   package(name: string): Known<boolean> | undefined;
+  /** An iptables table (keyed `ipv4/filter`) as an earlier change would leave it, in iptables-save form. */
+  iptablesTable(key: string): Known<string> | undefined;
   /**
-   * For state drover does not predict value by value (iptables rules, keyed `ipv4/filter`): notes an
-   * earlier change that may have altered it, as for any unknown.
+   * For state drover does not predict value by value: notes an earlier change that may have altered it,
+   * as for any unknown.
    */
   reads(domain: Domain, key: string, what: string): void;
   /** A planner notes that what it read depends on an earlier planned change whose result it cannot know. */
@@ -254,16 +261,25 @@ export class PredictedState {
       },
       mount: (path) => find('mounts', `mount ${path}`, (effect) => (effect.kind === 'mount' && effect.path === path ? effect.state : undefined), path),
       package: (name) => find('packages', `package ${name}`, (effect) => (effect.kind === 'package' && effect.name === name ? effect.installed : undefined)),
+      iptablesTable: (key) =>
+        find(
+          'iptables',
+          `the ${key.replace('/', ' ')} table`,
+          (effect) => (effect.kind === 'iptables-table' && effect.key === key ? effect.rules : undefined),
+          key,
+        ),
     };
     // Every answer from a prediction marks the plan as made from predicted state (a saved plan's fingerprint).
     const { path, sysctl, kernelModule, unit, mount } = view;
     const packageLookup = view.package;
+    const tableLookup = view.iptablesTable;
     view.path = (arg) => known(path(arg));
     view.sysctl = (arg) => known(sysctl(arg));
     view.kernelModule = (arg) => known(kernelModule(arg));
     view.unit = (arg) => known(unit(arg));
     view.mount = (arg) => known(mount(arg));
     view.package = (arg) => known(packageLookup(arg));
+    view.iptablesTable = (arg) => known(tableLookup(arg));
     return view;
   }
 }

@@ -12,7 +12,8 @@ import { normaliseSave } from './iptables.ts';
 
 /** What a rehearsal produced. */
 export type Rehearsal =
-  | { ok: true; chain: string | null; save?: string }
+  /** `table`: the whole table after the commands, in iptables-save form (no counters, no comments). */
+  | { ok: true; chain: string | null; save?: string; table?: string }
   | { ok: false; stage: 'unavailable' | 'restore'; message: string }
   | { ok: false; stage: 'command'; index: number; message: string };
 
@@ -26,19 +27,35 @@ export interface RehearsalTarget {
 }
 
 /**
+ * The shell lines that fill "$d/predicted" with a table as a dry run's earlier tasks would leave it; the
+ * namespace restores it over the host's rules (iptables-restore replaces the tables its input names).
+ */
+export function predictedTableFile(rules: string | undefined): Script {
+  return rules === undefined ? sh`: > "$d/predicted"` : sh`printf '%s' ${Buffer.from(rules).toString('base64')} | base64 -d > "$d/predicted"`;
+}
+
+/** Inside the namespace: the host's rules, then the predicted table over them. */
+function restoreScript(target: Pick<RehearsalTarget, 'restore'>): Script {
+  return sh`${target.restore} < "$d/rules" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }
+if [ -s "$d/predicted" ]; then ${target.restore} < "$d/predicted" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }; fi`;
+}
+
+/**
  * The script: `commands` run in order inside the namespace, each in a subshell under `set -e`; the first
  * one that fails is reported by its index with its stderr. Temporary files live in a private mktemp
- * directory, removed on exit.
+ * directory, removed on exit. `predicted`: the table as the dry run's earlier tasks would leave it.
  */
-export function rehearsalScript(target: RehearsalTarget, commands: Script[], withSave: boolean): Script {
+export function rehearsalScript(target: RehearsalTarget, commands: Script[], withSave: boolean, predicted?: string): Script {
   const steps = commands.map((command, index) => sh`( set -e; ${command} ) 2>"$d/err" || { echo ${`@@command-failed ${index}`}; cat "$d/err"; exit 0; }`);
   const inner = Script.join([
     sh`d=$1
 if [ -s "$d/sets" ]; then ipset restore < "$d/sets" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }; fi
-${target.restore} < "$d/rules" 2>"$d/err" || { echo @@restore-failed; cat "$d/err"; exit 0; }`,
+${restoreScript(target)}`,
     ...steps,
     sh`echo @@chain
-${target.iptables} -w -t ${target.table} -S ${target.chain} 2>/dev/null || echo @@chain-absent`,
+${target.iptables} -w -t ${target.table} -S ${target.chain} 2>/dev/null || echo @@chain-absent
+echo @@table
+${target.save} -t ${target.table}`,
     ...(withSave
       ? [
           sh`echo @@save
@@ -50,6 +67,7 @@ ${target.save}`,
   return sh`d=$(mktemp -d)
 trap 'rm -rf -- "$d"' EXIT
 ${target.save} ${saveArgs} > "$d/rules"
+${predictedTableFile(predicted)}
 if command -v ipset >/dev/null 2>&1; then ipset save > "$d/sets" 2>/dev/null || : > "$d/sets"; fi
 if command -v unshare >/dev/null 2>&1 && unshare -n true 2>"$d/err"; then
   unshare -n -- /bin/sh -c ${inner.text} drover-rehearsal "$d"
@@ -70,5 +88,6 @@ export function parseRehearsal(stdout: string): Rehearsal {
   const listed = found.has('chain-absent') || chain.trim() === '' ? null : `${chain.trim()}\n`;
   const result: Rehearsal = { ok: true, chain: listed };
   if (found.has('save')) result.save = normaliseSave(found.get('save')!);
+  if (found.has('table')) result.table = normaliseSave(found.get('table')!);
   return result;
 }

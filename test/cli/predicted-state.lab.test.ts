@@ -70,6 +70,9 @@ systemctl disable --now drover-p10.service >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/drover-p10.service /etc/modules-load.d/drover-p10.conf /etc/sysctl.d/drover-p10.conf /etc/sysctl.d/drover-p10-b.conf
 systemctl daemon-reload
 sysctl -qw net.ipv4.ip_forward=0
+iptables -w -D INPUT -m comment --comment drover-p10 -j DROVER-P10 2>/dev/null || true
+iptables -w -F DROVER-P10 2>/dev/null || true
+iptables -w -X DROVER-P10 2>/dev/null || true
 systemctl stop containerd >/dev/null 2>&1 || true
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq containerd runc >/dev/null 2>&1 || true
 rm -rf /etc/containerd`;
@@ -99,6 +102,12 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       what: 'a package, then its configuration file, then its service',
       readBack: 'systemctl is-active containerd; systemctl is-enabled containerd; cat /etc/containerd/config.toml',
       expected: 'active\nenabled\nversion = 2\n',
+    },
+    {
+      tag: 'iptables',
+      what: 'an iptables chain, then a rule jumping to it, then a rule in it saved with the ruleset',
+      readBack: 'iptables -w -S DROVER-P10; iptables -w -C INPUT -m comment --comment drover-p10 -j DROVER-P10 && echo jump; grep -c DROVER-P10 /tmp/drover-p10/rules.v4',
+      expected: '-N DROVER-P10\n-A DROVER-P10 -p tcp -m tcp --dport 9999 -j ACCEPT\njump\n3\n',
     },
     {
       tag: 'mount',

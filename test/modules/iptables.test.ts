@@ -291,6 +291,30 @@ describe('iptables: planning (pure)', () => {
     }
   });
 
+  it("carries the rehearsed table to a dry run's later tasks, which read it in a namespace holding it", () => {
+    expect(parseRehearsal('@@chain\n-N X\n@@table\n# Generated\n*filter\n:INPUT ACCEPT [5:6]\n:X - [0:0]\nCOMMIT\n')).to.deep.equal({
+      ok: true,
+      chain: '-N X\n',
+      table: '*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\nCOMMIT\n',
+    });
+    const p = parse({ chain: 'INPUT', protocol: 'tcp', destinationPort: 80, jump: 'ACCEPT' });
+    const probed = state(LISTING, { result: 'absent' });
+    const ops = planOperations(p, probed);
+    const table = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT\nCOMMIT\n';
+    const carried = assemblePlan(p, probed, ops, { ok: true, chain: '-P INPUT ACCEPT\n', table }, undefined);
+    expect(carried.changes.at(-1)!.effects).to.deep.equal([{ kind: 'iptables-table', key: 'ipv4/filter', rules: table }]);
+    // Without a rehearsal the table stays unknown to the later tasks.
+    const unknown = assemblePlan(p, probed, ops, { ok: false, stage: 'unavailable', message: 'no unshare' }, undefined);
+    expect(unknown.changes.at(-1)!.effects).to.deep.equal([{ kind: 'unknown', domains: ['iptables'], under: 'ipv4/filter', what: 'the ipv4 filter table' }]);
+
+    // The later task's probe: the host's table restored in a namespace, the predicted one over it, then the reads.
+    const script = iptablesProbeScript(p, ruleSpec(p), undefined, table).text;
+    expect(script).to.include(`printf '%s' ${Buffer.from(table).toString('base64')} | base64 -d > "$d/predicted"`);
+    expect(script).to.include('iptables-save -t filter > "$d/rules"');
+    expect(script).to.match(/unshare -n -- \/bin\/sh -c '[\s\S]*iptables-restore < "\$d\/predicted"[\s\S]*echo @@list[\s\S]*-C INPUT/);
+    expect(iptablesProbeScript(p, ruleSpec(p), undefined).text).to.not.include('unshare');
+  });
+
   it('reads the rehearsal and turns it into diffs', () => {
     expect(parseRehearsal('@@unavailable\nunshare: unshare failed: Operation not permitted\n')).to.deep.equal({ ok: false, stage: 'unavailable', message: 'unshare: unshare failed: Operation not permitted' });
     expect(parseRehearsal('@@restore-failed\niptables-restore: line 3 failed\n')).to.deep.equal({ ok: false, stage: 'restore', message: 'iptables-restore: line 3 failed' });

@@ -237,6 +237,17 @@ describe('predicted state: lookups', () => {
     expect(new PredictedState().view().pathsUnder('/etc/apt').paths.size).to.equal(0);
   });
 
+  it('a table an earlier task would leave is carried whole; an unknown over it answers nothing', () => {
+    const state = new PredictedState();
+    state.record('chain', [{ kind: 'iptables-table', key: 'ipv4/filter', rules: '*filter\nCOMMIT\n' }]);
+    expect(state.view().iptablesTable('ipv4/filter')).to.deep.equal({ known: '*filter\nCOMMIT\n', by: 'chain' });
+    expect(state.view().iptablesTable('ipv4/nat')).to.equal(undefined);
+    state.record('firewall script', [{ kind: 'unknown', domains: ['iptables'], under: 'ipv4/filter', what: 'the rules' }]);
+    const view = state.view();
+    expect(view.iptablesTable('ipv4/filter')).to.equal(undefined);
+    expect(view.unknowns).to.deep.equal([{ by: 'firewall script', what: 'the ipv4 filter table' }]);
+  });
+
   it('merges what several tasks predict for one unit, newest first', () => {
     const state = new PredictedState();
     state.record('enable', [{ kind: 'unit', name: 'x.service', state: { enablement: 'enabled' } }]);
