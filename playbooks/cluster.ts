@@ -30,7 +30,7 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { definePlaybook, s, secret, type HostInfo, type Secret, type Shared, type Tasks } from '../runner/playbook.ts';
-import { cpuFacts, distributionFacts, memoryFacts, networkFacts } from '../modules/facts/index.ts';
+import { cpuFacts, distributionFacts, kernelModule, memoryFacts, networkFacts } from '../modules/facts/index.ts';
 import { crossHostProblems, hostProblems, type HostReading } from './lib/cluster-preflight.ts';
 
 /** The inventory group holding every node of the cluster; its children are control_plane and workers. */
@@ -201,6 +201,12 @@ const readHosts = book.play({
     const [dist, cpus, memory, net] = await Promise.all([host.fact(distributionFacts), host.fact(cpuFacts), host.fact(memoryFacts), host.fact(networkFacts)]);
     const probe = await t.shell('read runtime filesystem, ports, product_uuid', { cmd: PREFLIGHT_PROBE, readOnly: true });
     const self = ctx.hosts(CLUSTER_GROUP).find((node) => node.name === host.name)!;
+    // Every module the prep will ask modprobe for, read as modprobe's own task reads it (loaded, built in,
+    // shown by what it provides, or loadable), so a kernel without them stops the run before any change.
+    const ipvs = host.vars.kube_proxy_mode === 'ipvs';
+    const wanted = [...new Set([...host.vars.kernel_modules, ...(ipvs ? IPVS_MODULES : [])])];
+    const modules = await Promise.all(wanted.map(async (name) => ({ name, state: await host.fact(kernelModule(name)) })));
+    const missing = modules.filter(({ state }) => !state.loaded && !state.builtin && state.providedBy === undefined && state.loadable === false);
     return {
       host: host.name,
       nodeName: host.vars.manage_hostname ? host.name : probeField(probe.stdout, 'hostname'),
@@ -223,6 +229,11 @@ const readHosts = book.play({
       ...(probeField(probe.stdout, 'xfs') !== '' && { xfsFtype: probeField(probe.stdout, 'xfs') }),
       listening: probeField(probe.stdout, 'listening').split(/\s+/).filter(Boolean).map(Number),
       member: probeField(probe.stdout, 'member') === 'yes',
+      missingModules: {
+        names: missing.map(({ name }) => name),
+        kernel: modules[0]?.state.kernel ?? '',
+        ipvs: ipvs && missing.some(({ name }) => IPVS_MODULES.includes(name)),
+      },
     };
   },
 });

@@ -11,3 +11,4 @@ export { swapFacts, type SwapFacts } from './swap.ts';
 export { diskFacts, mountOf, type DiskFacts, type BlockDevice, type Mount } from './disks.ts';
 export { distributionFacts, type DistributionFacts } from './distribution.ts';
 export { machineIdFacts, type MachineIdFacts } from './machine-id.ts';
+export { kernelModule, type KernelModuleState } from './kernel-module.ts';

@@ -30,6 +30,11 @@ export interface HostReading {
   listening: number[];
   /** /etc/kubernetes/kubelet.conf exists: the host is already a node, its ports are its own. */
   member: boolean;
+  /**
+   * Kernel modules the node needs (kernel_modules, and IPVS's with kube_proxy_mode ipvs) that the kernel
+   * cannot provide: not loaded, not built in, shown by nothing they provide, and not found by modprobe.
+   */
+  missingModules?: { names: string[]; kernel: string; ipvs: boolean };
 }
 
 export interface Thresholds {
@@ -123,6 +128,16 @@ export function hostProblems(reading: HostReading, subnets: { pod: string; servi
     problems.push(
       `${host}: ${reading.runtimeDir} is on XFS with ${reading.xfsFtype ?? 'an unknown ftype'}; overlayfs needs ftype=1 (mkfs.xfs -n ftype=1) or another filesystem for /var/lib/containerd`,
     );
+  if (reading.missingModules && reading.missingModules.names.length > 0) {
+    const { names, kernel, ipvs } = reading.missingModules;
+    problems.push(
+      `${host}: kernel ${kernel} cannot provide ${names.join(', ')} (not loaded, not built in, and modprobe finds no module)${
+        ipvs
+          ? "; kube_proxy_mode ipvs needs them: install the kernel's modules package, or use kube_proxy_mode: iptables"
+          : "; install the kernel's modules package, or remove them from kernel_modules"
+      }`,
+    );
+  }
   if (!reading.member) {
     const busy = (reading.controlPlane ? CONTROL_PLANE_PORTS : WORKER_PORTS).filter((port) => reading.listening.includes(port));
     if (busy.length > 0) problems.push(`${host}: port(s) ${busy.join(', ')} already in use, kubeadm needs them free; stop what listens there (ss -ltnp)`);

@@ -54,6 +54,18 @@ describe('cluster preflight (pure)', () => {
     ['no overlay in the kernel', { overlayInKernel: false }, undefined, /no overlay filesystem/],
     ['XFS without ftype=1', { runtimeFs: 'xfs', runtimeDir: '/var/lib/containerd', xfsFtype: 'ftype=0' }, undefined, /\/var\/lib\/containerd is on XFS with ftype=0; overlayfs needs ftype=1/],
     ['a kubeadm port in use', { listening: [22, 6443, 10250] }, undefined, /port\(s\) 6443, 10250 already in use/],
+    [
+      'IPVS modules the kernel cannot provide',
+      { missingModules: { names: ['ip_vs', 'ip_vs_rr'], kernel: '6.1.0-28-amd64', ipvs: true } },
+      undefined,
+      /lab-1: kernel 6\.1\.0-28-amd64 cannot provide ip_vs, ip_vs_rr \(not loaded, not built in, and modprobe finds no module\); kube_proxy_mode ipvs needs them: .* or use kube_proxy_mode: iptables/,
+    ],
+    [
+      'a listed kernel module the kernel cannot provide',
+      { missingModules: { names: ['br_netfilter'], kernel: '6.1.0', ipvs: false } },
+      undefined,
+      /cannot provide br_netfilter .*; install the kernel's modules package, or remove them from kernel_modules/,
+    ],
   ];
   for (const [title, over, subnets, message] of cases) {
     it(`finds ${title}`, () => {

@@ -169,6 +169,23 @@ describeOnLab('cluster playbook end to end on lab hosts (kubeadm is the lab stan
     }
   });
 
+  it('kube_proxy_mode ipvs on a kernel without IPVS: the preflight names the missing modules of every host, and no host is changed', async function () {
+    this.timeout(600_000);
+    // The lab's kernel has no ip_vs (no /proc/net/ip_vs, no modules to load): IPVS cannot work on any host.
+    const ipvs = await onHost(targets()[0]!, 'test -e /proc/net/ip_vs && echo present || echo absent');
+    if (ipvs.stdout.trim() === 'present') this.skip();
+    const marker = '/run/drover-cluster-marker';
+    await Promise.all(three().map((target) => ok(target, `touch ${marker}; sleep 1`)));
+    const mode = '              kube_proxy_mode: ipvs\n';
+    const run = await drover([CLUSTER, '-i', inventory(three(), { 'lab-1': mode, 'lab-2': mode, 'lab-3': mode })]);
+    expect(run.code, shown(run)).to.equal(2);
+    for (const target of three()) {
+      expect(run.stdout).to.match(new RegExp(`${target.name}: kernel \\S+ cannot provide ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_sh \\(not loaded, not built in, and modprobe finds no module\\); kube_proxy_mode ipvs needs them`));
+    }
+    expect(run.stdout, 'no play after the preflight ran').to.not.include('PLAY prepare nodes');
+    for (const target of three()) expect(await changedSince(target, marker), `${target.name} changed`).to.equal('');
+  });
+
   it('--check on fresh hosts predicts the apply and changes nothing', async function () {
     this.timeout(600_000);
     const marker = '/run/drover-cluster-marker';
