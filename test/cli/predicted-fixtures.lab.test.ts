@@ -7,45 +7,14 @@
  * nothing. (playbooks/cluster.ts and the pairs of tasks across modules are in predicted-state.lab.test.ts.)
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TaskResult } from '../../runner/result.ts';
+import { runJson } from '../support/run-cli.ts';
 import { describeWithLab, labSsh, type Lab } from '../support/lab.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const FIXTURES = join(ROOT, 'test/fixtures/playbooks');
 const PLAYBOOKS = join(ROOT, 'playbooks');
-
-interface Run {
-  code: number;
-  results: TaskResult[];
-  stderr: string;
-}
-
-function drover(args: string[]): Promise<Run> {
-  const auditLog = join(mkdtempSync(join(tmpdir(), 'drover-fixture-audit-')), 'audit.jsonl');
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'run.ts'), ...args, '--json', '--audit-log', auditLog], {
-      cwd: ROOT,
-      env: { ...process.env, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const events = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { kind: string; result?: TaskResult });
-      resolveRun({ code: code ?? -1, stderr, results: events.flatMap((event) => (event.kind === 'task-result' && event.result ? [event.result] : [])) });
-    });
-  });
-}
 
 const line = (result: TaskResult | undefined) => (result ? `${result.status}: ${JSON.stringify(result.changes)} ${JSON.stringify(result.diffs)}` : '(not run)');
 
@@ -87,8 +56,8 @@ describeWithLab('every playbook: the dry run predicts the apply (lab)', 3, (lab:
       if (item.setup) for (const host of lab().hosts) expect((await labSsh(lab(), host, item.setup)).code).to.equal(0);
       const path = item.file.startsWith('playbooks/') ? join(PLAYBOOKS, item.file.slice('playbooks/'.length)) : join(FIXTURES, item.file);
       const args = [path, '-i', lab().inventoryPath, ...(item.vars ?? []).flatMap((pair) => ['-e', pair])];
-      const check = await drover([...args, '--check']);
-      const apply = await drover(args);
+      const check = await runJson([...args, '--check']);
+      const apply = await runJson(args);
       expect(check.results.length, `${item.file}: the dry run ran tasks\n${check.stderr}`).to.be.greaterThan(0);
       const applied = new Map(apply.results.map((result) => [`${result.host} · ${result.task}`, result]));
       let certain = 0;

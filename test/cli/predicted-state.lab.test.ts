@@ -5,7 +5,6 @@
  * host, with the `--json` of the apply that follows; the hosts' state is read back with OpenSSH.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,40 +13,11 @@ import { withLabLock } from '../../lab/lock.ts';
 import { labPaths } from '../../lab/paths.ts';
 import { up } from '../../lab/up.ts';
 import type { TaskResult } from '../../runner/result.ts';
+import { runJson, type JsonRun } from '../support/run-cli.ts';
 import { describeWithLab, labSsh, type Lab } from '../support/lab.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PAIRS = join(ROOT, 'test/fixtures/playbooks/predicted-pairs.ts');
-
-interface Run {
-  code: number;
-  results: TaskResult[];
-  stderr: string;
-}
-
-/** `tsx run.ts … --json`, as an operator runs it; the task results from its JSON events. */
-function drover(args: string[]): Promise<Run> {
-  const auditLog = join(mkdtempSync(join(tmpdir(), 'drover-p10-audit-')), 'audit.jsonl');
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'run.ts'), ...args, '--json', '--audit-log', auditLog], {
-      cwd: ROOT,
-      env: { ...process.env, FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const events = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { kind: string; result?: TaskResult });
-      resolveRun({ code: code ?? -1, stderr, results: events.flatMap((event) => (event.kind === 'task-result' && event.result ? [event.result] : [])) });
-    });
-  });
-}
 
 /** One line per task and host, as the comparison shows it. */
 function line(result: TaskResult | undefined): string {
@@ -58,7 +28,7 @@ function line(result: TaskResult | undefined): string {
 const key = (result: TaskResult) => `${result.host} · ${result.task}`;
 
 /** Check and apply side by side, every task of every host. */
-function sideBySide(check: Run, apply: Run): Array<{ key: string; check: TaskResult; apply: TaskResult | undefined }> {
+function sideBySide(check: JsonRun, apply: JsonRun): Array<{ key: string; check: TaskResult; apply: TaskResult | undefined }> {
   const applied = new Map(apply.results.map((result) => [key(result), result]));
   return check.results.map((result) => ({ key: key(result), check: result, apply: applied.get(key(result)) }));
 }
@@ -124,9 +94,9 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       expect(clean.code, clean.stderr).to.equal(0);
       try {
         const args = [PAIRS, '-i', lab().inventoryPath, '--limit', host.name, '--tags', pair.tag];
-        const check = await drover([...args, '--check']);
+        const check = await runJson([...args, '--check']);
         expect(check.code, check.stderr).to.equal(0);
-        const apply = await drover(args);
+        const apply = await runJson(args);
         expect(apply.code, apply.stderr).to.equal(0);
         const rows = sideBySide(check, apply).filter((row) => row.check.status !== 'skipped');
         expect(rows.length, 'tasks of the pair').to.be.at.least(2);
@@ -148,9 +118,9 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
     await labSsh(lab(), host, CLEAN);
     try {
       const plan = join(mkdtempSync(join(tmpdir(), 'drover-p10-plan-')), 'plan.json');
-      const check = await drover([PAIRS, '-i', lab().inventoryPath, '--limit', host.name, '--tags', 'dir-file', '--check', '--save-plan', plan]);
+      const check = await runJson([PAIRS, '-i', lab().inventoryPath, '--limit', host.name, '--tags', 'dir-file', '--check', '--save-plan', plan]);
       expect(check.code, check.stderr).to.equal(0);
-      const apply = await drover(['apply', plan, '-i', lab().inventoryPath]);
+      const apply = await runJson(['apply', plan, '-i', lab().inventoryPath]);
       expect(apply.code, `${apply.stderr}\n${apply.results.map((result) => result.msg).join('\n')}`).to.equal(0);
       expect(apply.results.filter((result) => result.status === 'changed').map((result) => result.task)).to.deep.equal(['config directory', 'config file in it', 'line in that file']);
       expect((await labSsh(lab(), host, 'cat /tmp/drover-p10/docker/daemon.json')).stdout).to.equal('# managed\n{"log-driver": "journald"}\n');
@@ -169,9 +139,9 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
     });
     const hosts = lab().hosts.map((host) => host.name);
     const args = [join(ROOT, 'playbooks/cluster.ts'), '-i', lab().inventoryPath, '--limit', hosts.join(','), '--tags', 'prep'];
-    const check = await drover([...args, '--check']);
+    const check = await runJson([...args, '--check']);
     expect(check.code, check.stderr).to.equal(0);
-    const apply = await drover(args);
+    const apply = await runJson(args);
     expect(apply.code, apply.stderr).to.equal(0);
 
     const figures = new Map<string, { predicted: number; exact: number; cannotKnow: number; applied: number }>();

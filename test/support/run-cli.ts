@@ -4,7 +4,10 @@
  * test run.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TaskResult } from '../../runner/result.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -40,4 +43,23 @@ export function runCli(args: string[], options: { timeoutMs?: number; env?: Reco
       resolveRun({ code, stdout, stderr, timedOut, durationMs: Date.now() - started });
     });
   });
+}
+
+export interface JsonRun extends CliRun {
+  /** The task results from the `task-result` events of `--json`, in order. */
+  results: TaskResult[];
+}
+
+/** A run with `--json` and its own audit log; its task results parsed from the JSON events. */
+export async function runJson(args: string[], options: { timeoutMs?: number } = {}): Promise<JsonRun> {
+  const auditLog = join(mkdtempSync(join(tmpdir(), 'drover-json-audit-')), 'audit.jsonl');
+  const run = await runCli([...args, '--json', '--audit-log', auditLog], { timeoutMs: options.timeoutMs ?? 600_000 });
+  const results = run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      const event = JSON.parse(line) as { kind: string; result?: TaskResult };
+      return event.kind === 'task-result' && event.result ? [event.result] : [];
+    });
+  return { ...run, results };
 }
