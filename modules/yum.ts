@@ -18,10 +18,10 @@
  */
 import { sh, type Command } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
-import { defineModule, type Change, type Plan } from '../runner/module.ts';
+import { defineModule, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { tail } from '../runner/result.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { parseRpmProbe, rpmProbeScript, specMatches, type RpmPackage, type RpmState } from './facts/rpm-state.ts';
+import { parseRpmProbe, rpmProbeScript, specMatches, YUM_REPOS_DIR, type RpmPackage, type RpmState } from './facts/rpm-state.ts';
 import { compareEvr, formatEvr } from './facts/rpm-version.ts';
 import { notePredictedPackages, packageTransactionEffects } from './lib/package-effects.ts';
 
@@ -213,26 +213,59 @@ function installSummary(decision: Extract<Decision, { kind: 'install' }>): strin
   return `${downgrade ? 'downgrade' : 'upgrade'} ${target.name} ${show(before)} → ${show(target)}`;
 }
 
+/**
+ * In a dry run, /etc/yum.repos.d as the earlier tasks would leave it (a repository added): the files to
+ * lay over a private copy of it, and the task that last changed it; undefined when nothing there is
+ * predicted (always in a real run), `unknown` when a change there cannot be known (noted by the lookup).
+ */
+function reposOverlay(host: HostContext): { files: Map<string, Buffer | null>; by: string } | undefined | 'unknown' {
+  const { paths, unknownBy } = host.predicted.pathsUnder(YUM_REPOS_DIR);
+  if (unknownBy !== undefined) return 'unknown';
+  if (paths.size === 0) return undefined;
+  const files = new Map<string, Buffer | null>();
+  let by = '';
+  for (const [path, { known, by: task }] of paths) {
+    by = task;
+    if (known.kind === 'absent') files.set(path, null);
+    else if (known.kind === 'file' && known.content !== undefined) files.set(path, known.content);
+    else if (known.kind !== 'directory') {
+      host.predicted.dependsOn(task, `the repository file ${path}`);
+      return 'unknown';
+    }
+  }
+  return { files, by };
+}
+
 export const yum = defineModule({
   name: 'yum',
   summary: 'Install, upgrade and remove RPM packages with dnf or yum, in one transaction',
   params,
   async plan(p, host) {
     notePredictedPackages(p.name, host.predicted);
-    const script = rpmProbeScript({
-      specs: p.name,
-      backend: p.useBackend,
-      alwaysQueryRepos: p.state === 'latest',
-      neverQueryRepos: p.state === 'absent',
-      repoFlags: repoFlags(p),
-    });
-    const output = await host.probe(script, { timeoutMs: 10 * 60_000 });
-    if (output.exitCode !== 0) {
-      throw new ModuleError(
-        `yum: reading the rpm database and repositories failed (exit ${output.exitCode}): ${tail(output.stderr, 8)}`,
-        'check that the repositories are reachable (`dnf repolist` on the host)',
-      );
-    }
-    return planYum(p, parseRpmProbe(output.stdout));
+    const probe = async (reposOverlay?: ReadonlyMap<string, Buffer | null>): Promise<RpmState> => {
+      const script = rpmProbeScript({
+        specs: p.name,
+        backend: p.useBackend,
+        alwaysQueryRepos: p.state === 'latest',
+        neverQueryRepos: p.state === 'absent',
+        repoFlags: repoFlags(p),
+        ...(reposOverlay && { reposOverlay }),
+      });
+      const output = await host.probe(script, { timeoutMs: 10 * 60_000 });
+      if (output.exitCode !== 0) {
+        throw new ModuleError(
+          `yum: reading the rpm database and repositories failed (exit ${output.exitCode}): ${tail(output.stderr, 8)}`,
+          'check that the repositories are reachable (`dnf repolist` on the host)',
+        );
+      }
+      return parseRpmProbe(output.stdout);
+    };
+    const overlay = reposOverlay(host);
+    if (overlay === 'unknown') return planYum(p, await probe());
+    const state = await probe(overlay?.files);
+    if (!state.overlayUnsupported) return planYum(p, state);
+    // yum (EL7) reads only the host's repositories: what a repository added earlier in the dry run offers is unknown.
+    host.predicted.dependsOn(overlay!.by, 'the repositories in /etc/yum.repos.d');
+    return planYum(p, await probe());
   },
 });

@@ -9,7 +9,7 @@
  * `drover-test-a-1.0` means version 1.0 of drover-test-a is decided by matching it against real
  * packages (`specMatches`), as dnf itself does, never by guessing where the name ends.
  */
-import { sh, type Script } from '../../runner/command.ts';
+import { Script, sh } from '../../runner/command.ts';
 import { FactError } from '../../runner/facts.ts';
 import type { Evr } from './rpm-version.ts';
 
@@ -30,6 +30,8 @@ export interface RpmState {
   available: RpmPackage[] | null;
   /** yum (EL7) without yum-utils' repoquery: availability cannot be read. */
   noRepoquery: boolean;
+  /** yum (EL7) asked to read a predicted repository directory, which only dnf is driven to do. */
+  overlayUnsupported?: boolean;
 }
 
 export interface RpmProbeOptions {
@@ -41,7 +43,16 @@ export interface RpmProbeOptions {
   neverQueryRepos: boolean;
   /** Options for the repository query: --disableexcludes, --enablerepo, --disablerepo. */
   repoFlags: string[];
+  /**
+   * In a dry run, the .repo files below /etc/yum.repos.d as earlier tasks would leave them (path →
+   * content, or null for a file removed): the query then reads a private copy of the directory holding
+   * them, with a private metadata cache, so a repository an earlier task adds is asked too. dnf only.
+   */
+  reposOverlay?: ReadonlyMap<string, Buffer | null>;
 }
+
+/** dnf's repository directory, the one yumRepository writes by default. */
+export const YUM_REPOS_DIR = '/etc/yum.repos.d';
 
 const RPM_FORMAT = 'pkg\\t%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n';
 // Spaces, not tabs: no field can hold one, and yum-utils' repoquery may not expand escapes as dnf does.
@@ -62,13 +73,27 @@ export function rpmProbeScript(options: RpmProbeOptions): Script {
       ? sh`if command -v dnf >/dev/null 2>&1; then tool=dnf; elif command -v yum >/dev/null 2>&1; then tool=yum; fi`
       : sh`if command -v ${options.backend} >/dev/null 2>&1; then tool=${options.backend}; fi`;
   const condition = options.alwaysQueryRepos ? sh`true` : sh`! rpm -q ${options.specs} >/dev/null 2>&1`;
+  const overlay = options.reposOverlay;
+  // -y: a repository with repo_gpgcheck needs its key (the gpgkey= the .repo file names) imported before its
+  // metadata can be read; without an answer dnf refuses and the repository looks empty. The install that
+  // follows (dnf install -y) imports the same key.
+  const dnfQuery = overlay
+    ? sh`tmp=$(mktemp -d /var/tmp/drover-rpm.XXXXXX)
+    trap 'rm -rf "$tmp"' EXIT
+    mkdir -p "$tmp/repos.d" "$tmp/cache"
+    cp -a ${YUM_REPOS_DIR}/. "$tmp/repos.d/" 2>/dev/null || true
+${overlayFiles(overlay)}
+    dnf -q -y repoquery --setopt=reposdir="$tmp/repos.d" --setopt=cachedir="$tmp/cache" --qf ${REPOQUERY_FORMAT} ${options.repoFlags} ${options.specs}`
+    : sh`dnf -q -y repoquery --qf ${REPOQUERY_FORMAT} ${options.repoFlags} ${options.specs}`;
   const query = options.neverQueryRepos
     ? sh``
     : sh`if ${condition}; then
   echo '#available'
   if [ "$tool" = dnf ]; then
-    dnf -q repoquery --qf ${REPOQUERY_FORMAT} ${options.repoFlags} ${options.specs}
+    ${dnfQuery}
     echo
+  elif ${overlay ? sh`true` : sh`false`}; then
+    echo '#no-overlay'
   elif command -v repoquery >/dev/null 2>&1; then
     repoquery --show-duplicates --qf ${REPOQUERY_FORMAT} ${options.repoFlags} ${options.specs}
     echo
@@ -87,6 +112,15 @@ ${query}
 `;
 }
 
+/** Writes the predicted .repo files into "$tmp/repos.d" (and removes the ones predicted gone). */
+function overlayFiles(overlay: ReadonlyMap<string, Buffer | null>): Script {
+  const lines = [...overlay].map(([path, content]) => {
+    const inCopy = sh`"$tmp/repos.d"${path.slice(YUM_REPOS_DIR.length)}`;
+    return content === null ? sh`    rm -f -- ${inCopy}` : sh`    printf '%s' ${content.toString('base64')} | base64 -d > ${inCopy}`;
+  });
+  return new Script(lines.map((line) => line.text).join('\n'));
+}
+
 /** Parses the probe's output; exported for table tests from captured output. */
 export function parseRpmProbe(stdout: string): RpmState {
   const lines = stdout.split('\n');
@@ -101,6 +135,7 @@ export function parseRpmProbe(stdout: string): RpmState {
   if (availableStart < 0) return { tool, installed, available: null, noRepoquery: false };
   const rest = lines.slice(availableStart + 1);
   if (rest.includes('#no-repoquery')) return { tool, installed, available: null, noRepoquery: true };
+  if (rest.includes('#no-overlay')) return { tool, installed, available: null, noRepoquery: false, overlayUnsupported: true };
   // Installed packages may come back from repoquery too (as @System or "installed"): they are not offers.
   const available = dedupe(rest.flatMap(parseAvailableRow).filter((row) => row.repo !== '@System' && row.repo !== 'installed'));
   return { tool, installed, available, noRepoquery: false };

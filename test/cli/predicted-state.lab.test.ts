@@ -43,6 +43,8 @@ sysctl -qw net.ipv4.ip_forward=0
 iptables -w -D INPUT -m comment --comment drover-p10 -j DROVER-P10 2>/dev/null || true
 iptables -w -F DROVER-P10 2>/dev/null || true
 iptables -w -X DROVER-P10 2>/dev/null || true
+dnf -y -q remove kubectl >/dev/null 2>&1 || true
+rm -f /etc/yum.repos.d/drover-p10.repo
 systemctl stop containerd >/dev/null 2>&1 || true
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq containerd runc >/dev/null 2>&1 || true
 rm -rf /etc/containerd`;
@@ -78,6 +80,12 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       what: 'an iptables chain, then a rule jumping to it, then a rule in it saved with the ruleset',
       readBack: 'iptables -w -S DROVER-P10; iptables -w -C INPUT -m comment --comment drover-p10 -j DROVER-P10 && echo jump; grep -c DROVER-P10 /tmp/drover-p10/rules.v4',
       expected: '-N DROVER-P10\n-A DROVER-P10 -p tcp -m tcp --dport 9999 -j ACCEPT\njump\n3\n',
+    },
+    {
+      tag: 'rpm',
+      what: 'a yum repository, then a package only it offers',
+      readBack: "rpm -q --qf '%{VERSION}\\n' kubectl",
+      expected: '1.30.13\n',
     },
     {
       tag: 'mount',

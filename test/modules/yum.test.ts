@@ -101,8 +101,24 @@ describe('yum: specs and the probe', () => {
     expect(rpmProbeScript({ ...base, alwaysQueryRepos: false, neverQueryRepos: true }).text).not.to.include('repoquery');
     const present = rpmProbeScript({ ...base, alwaysQueryRepos: false, neverQueryRepos: false }).text;
     expect(present).to.include('if ! rpm -q curl >/dev/null 2>&1; then');
-    expect(present).to.include("dnf -q repoquery --qf '%{name} %{epoch} %{version} %{release} %{arch} %{repoid}' --disableexcludes=kubernetes curl");
+    expect(present).to.include("dnf -q -y repoquery --qf '%{name} %{epoch} %{version} %{release} %{arch} %{repoid}' --disableexcludes=kubernetes curl");
     expect(rpmProbeScript({ ...base, backend: 'dnf', alwaysQueryRepos: true, neverQueryRepos: false }).text).to.include('if command -v dnf >/dev/null 2>&1; then tool=dnf; fi');
+  });
+
+  it('in a dry run asks a private copy of /etc/yum.repos.d holding the predicted .repo files, with a private cache', () => {
+    const repo = '[k8s]\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\n';
+    const overlay = new Map<string, Buffer | null>([
+      ['/etc/yum.repos.d/k8s.repo', Buffer.from(repo)],
+      ['/etc/yum.repos.d/old.repo', null],
+    ]);
+    const text = rpmProbeScript({ specs: ['kubelet'], backend: 'auto', alwaysQueryRepos: false, neverQueryRepos: false, repoFlags: [], reposOverlay: overlay }).text;
+    expect(text).to.include('cp -a /etc/yum.repos.d/. "$tmp/repos.d/"');
+    expect(text).to.include(`printf '%s' ${Buffer.from(repo).toString('base64')} | base64 -d > "$tmp/repos.d"/k8s.repo`);
+    expect(text).to.include('rm -f -- "$tmp/repos.d"/old.repo');
+    expect(text).to.include('dnf -q -y repoquery --setopt=reposdir="$tmp/repos.d" --setopt=cachedir="$tmp/cache"');
+    // yum (EL7) is not driven to read a private directory: the probe says so and the task depends on the repository's.
+    expect(text).to.include("elif true; then\n    echo '#no-overlay'");
+    expect(parseRpmProbe('#tool yum\n#installed\n#available\n#no-overlay\n')).to.include({ overlayUnsupported: true, available: null });
   });
 });
 
