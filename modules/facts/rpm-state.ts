@@ -76,7 +76,8 @@ export function rpmProbeScript(options: RpmProbeOptions): Script {
   const overlay = options.reposOverlay;
   // -y: a repository with repo_gpgcheck needs its key (the gpgkey= the .repo file names) imported before its
   // metadata can be read; without an answer dnf refuses and the repository looks empty. The install that
-  // follows (dnf install -y) imports the same key.
+  // follows (dnf install -y) imports the same key. A query imports it into dnf's metadata cache only, as
+  // it caches the metadata itself; the rpm database is not touched (a query checks no package signature).
   const dnfQuery = overlay
     ? sh`tmp=$(mktemp -d /var/tmp/drover-rpm.XXXXXX)
     trap 'rm -rf "$tmp"' EXIT
