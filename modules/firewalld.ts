@@ -25,6 +25,7 @@ import { isIP } from 'node:net';
 import { sh, type Command, type Script } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type Plan, type ProbeOutput } from '../runner/module.ts';
+import type { Effect } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { field, parseFieldLines } from './lib/probe-output.ts';
 
@@ -98,10 +99,26 @@ export const firewalld = defineModule({
   summary: 'Open or close a port, service or source in a firewalld zone (permanent and runtime), or create and delete a zone',
   params,
   async plan(p, host): Promise<Plan> {
+    // firewall-cmd answers from the daemon, which no prediction reaches: an earlier firewalld change in a
+    // dry run makes this task depend on it.
+    host.predicted.reads('files', FIREWALLD_CONFIG, "firewalld's zones");
     const output = await host.probe(probeScript(p));
-    return planFirewalld(p, readProbe(output, p, host.name));
+    const plan = planFirewalld(p, readProbe(output, p, host.name));
+    for (const change of plan.changes) change.effects ??= FIREWALLD_EFFECTS;
+    return plan;
   },
 });
+
+const FIREWALLD_CONFIG = '/etc/firewalld';
+
+/**
+ * What a firewalld change leaves for a dry run's later tasks: its configuration and the netfilter rules it
+ * generates (in iptables' tables too, with its iptables backend), not predicted value by value.
+ */
+const FIREWALLD_EFFECTS: Effect[] = [
+  { kind: 'unknown', domains: ['files'], under: FIREWALLD_CONFIG, what: "firewalld's zones" },
+  { kind: 'unknown', domains: ['iptables'], what: 'the netfilter rules firewalld generates' },
+];
 
 /** What the probe found: the zone used, and per configuration whether the item (or the zone) is there. */
 export interface FirewalldState {

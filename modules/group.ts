@@ -16,7 +16,7 @@ import { sh, Script } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
-import { accountId, accountName } from './lib/accounts.ts';
+import { accountId, accountName, noteAccountReads, withAccountEffects } from './lib/accounts.ts';
 import { field, fromBase64, parseFieldLines } from './lib/probe-output.ts';
 
 const params = s
@@ -52,8 +52,9 @@ export const group = defineModule({
   summary: 'Make a local group present (with a gid) or absent',
   params,
   async plan(p, host) {
+    noteAccountReads(host.predicted);
     const state = await probeGroup(p, host);
-    return planGroup(p, state);
+    return withAccountEffects(planGroup(p, state));
   },
 });
 

@@ -78,6 +78,13 @@ fi`,
         summary: `reboot and wait up to ${timeout} s for the host to come back${postRebootDelay > 0 ? `, then ${postRebootDelay} s more` : ''}`,
         diff: { kind: 'value', name: 'boot id', before: bootId, after: '(a new boot)' },
         commands,
+        // Files stay; the live state is set up again by the boot from what is on disk, which a dry run
+        // does not replay; /run and /tmp may start empty.
+        effects: [
+          { kind: 'unknown', domains: ['sysctl', 'kernel-modules', 'mounts', 'units', 'iptables'], what: 'the live state the boot sets up again' },
+          { kind: 'unknown', domains: ['files'], under: '/run', what: 'what /run holds after the boot' },
+          { kind: 'unknown', domains: ['files'], under: '/tmp', what: 'what /tmp holds after the boot' },
+        ],
       },
     ],
     interpret(outcomes) {

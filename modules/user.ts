@@ -31,7 +31,7 @@ import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import type { Secret } from '../runner/secret.ts';
 import { fileStateScript, parseFileState, type FileState } from './facts/file-state.ts';
 import { planFile } from './file.ts';
-import { accountId, accountName, groupRef, normaliseAccountPath, passwdPath } from './lib/accounts.ts';
+import { accountId, accountName, groupRef, normaliseAccountPath, noteAccountReads, passwdPath, withAccountEffects } from './lib/accounts.ts';
 import { sameAccount } from './lib/attributes.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { field, fromBase64, parseFieldLines, probeSections } from './lib/probe-output.ts';
@@ -124,8 +124,16 @@ export const user = defineModule({
   params,
   async plan(p, host) {
     checkPasswordHash(p.password);
+    noteAccountReads(host.predicted);
     const state = await probeUser(p, host);
-    const plan = planUser(p, state);
+    // The homes an account change may create, move or remove: the new one, and the one it has now.
+    const homes = [
+      ...new Set([
+        p.home !== undefined ? normaliseAccountPath(p.home) : state.exists ? (state.home ?? '') : `${state.homeBase.replace(/\/+$/, '')}/${p.name}`,
+        ...(state.exists && state.home ? [state.home] : []),
+      ]),
+    ].filter((home) => home.startsWith('/') && home !== '/');
+    const plan = withAccountEffects(planUser(p, state), homes);
     if (p.state === 'absent' || p.authorizedKeys === undefined) return plan;
     const keys = await planAuthorizedKeys(p, state, host);
     const combined = combinePlans(plan, keys);

@@ -4,7 +4,37 @@
  * fails as invalid input with the rule it broke.
  */
 import { posix } from 'node:path';
+import type { Plan } from '../../runner/module.ts';
+import type { Effect, PredictedView } from '../../runner/predicted-state.ts';
 import { s } from '../../runner/schema.ts';
+
+/** The account databases useradd, usermod, userdel, groupadd and their kin rewrite. */
+const ACCOUNT_FILES = ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow', '/etc/subuid', '/etc/subgid'];
+
+/**
+ * In a dry run: the user and group modules read the account databases through getent, which no prediction
+ * answers, so an earlier change of them (a group created before a user that joins it) makes this task
+ * depend on that one ("would run") instead of planning, or failing, from the host as it is.
+ */
+export function noteAccountReads(predicted: PredictedView): void {
+  for (const path of ACCOUNT_FILES) predicted.reads('files', path, 'the users and groups');
+}
+
+/**
+ * What an account change leaves for a dry run's later tasks: the account databases, the homes it creates,
+ * moves or removes, and the mail spool, changed in ways drover does not predict line by line. Set on
+ * every change of the plan that does not declare its own (the authorized keys file does).
+ */
+export function withAccountEffects(plan: Plan, homes: readonly string[] = []): Plan {
+  const effects: Effect[] = [...ACCOUNT_FILES, ...homes, '/var/mail'].map((under) => ({
+    kind: 'unknown',
+    domains: ['files'],
+    under,
+    what: under.startsWith('/etc/') ? 'the users and groups' : `what the account change does in ${under}`,
+  }));
+  for (const change of plan.changes) change.effects ??= effects;
+  return plan;
+}
 
 /** useradd and groupadd cut names at 32 characters (utmp's ut_user); longer ones are refused. */
 export const MAX_ACCOUNT_NAME = 32;

@@ -8,10 +8,12 @@ import { expect } from 'chai';
 import { command } from '../../../modules/command.ts';
 import { copy } from '../../../modules/copy.ts';
 import { file } from '../../../modules/file.ts';
+import { group } from '../../../modules/group.ts';
 import { lineinfile } from '../../../modules/lineinfile.ts';
 import { modprobe } from '../../../modules/modprobe.ts';
 import { stat } from '../../../modules/stat.ts';
 import { sysctl } from '../../../modules/sysctl.ts';
+import { user } from '../../../modules/user.ts';
 import { HostSession } from '../../../runner/engine/host-session.ts';
 import { runTask } from '../../../runner/engine/task.ts';
 import type { Module } from '../../../runner/module.ts';
@@ -119,6 +121,25 @@ describe('engine: a dry run sees its own earlier tasks', () => {
     );
     expect(results[1]).to.include({ status: 'changed', uncertain: true });
     expect(results[1]!.msg).to.equal('would run (cannot know: depends on "run the installer", which may change /etc/app.conf): create /etc/app.conf (4 bytes)');
+  });
+
+  it('a group, then a user joining it: the user "would run", depending on the group, never failed for a group not there yet', async () => {
+    const results = await runTasks(
+      [
+        { name: 'docker group', module: group, params: { name: 'docker' } },
+        { name: 'app config', module: copy, params: { dest: '/etc/app.conf', content: 'x=1\n' } },
+        { name: 'alice', module: user, params: { name: 'alice', groups: ['docker'] } },
+      ],
+      [{ match: /^n=docker$/m, reply: { stdout: 'group=absent\n' } }, { match: /^n=alice$/m, reply: { stdout: 'passwd=absent\nhomebase=/home\nmissing=docker\n' } }, pathIs('/etc/app.conf', 'parent=yes\nkind=absent\n')],
+      true,
+    );
+    expect(results.map((result) => [result.status, result.uncertain])).to.deep.equal([
+      ['changed', false],
+      // What a group change leaves unknown is narrow: a file elsewhere is still predicted exactly.
+      ['changed', false],
+      ['changed', true],
+    ]);
+    expect(results[2]!.msg).to.match(/^would run \(cannot know: depends on "docker group", which may change the users and groups\): group docker \(asked for user alice\) does not exist/);
   });
 
   it('a failure planned from a host an unknowable task would change is "would run", not failed', async () => {
