@@ -12,6 +12,7 @@ import { removeEgressGuard } from './egress-guard.ts';
 import { findLabProcesses, namespaceIds, removeNspawnLeftovers, stopProcesses, unmountAll } from './machine.ts';
 import { labNamespaces, removeAllLabNetwork } from './network.ts';
 import { LAB_PREFIX, type LabPaths } from './paths.ts';
+import { releaseInstance } from './owner.ts';
 
 export interface DownReport {
   /** Lab processes found and stopped (nspawn and everything inside the hosts). */
@@ -41,5 +42,6 @@ export async function down(paths: LabPaths): Promise<DownReport> {
       removedDirs.push(dir);
     }
   }
+  await releaseInstance(paths);
   return { stopped: processes.length, unmounted, network, removedDirs };
 }

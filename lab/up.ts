@@ -20,6 +20,7 @@ import { ensureKeyPair, readHostPublicKey, renderKnownHosts } from './keys.ts';
 import { hostDiagnostics, isAlive, nspawnArgv, sameCommandLine, supervised, type Mounts } from './machine.ts';
 import { ensureBridge } from './network.ts';
 import { hostDirs, type LabPaths } from './paths.ts';
+import { claimInstance } from './owner.ts';
 import { machineProblems } from './preflight.ts';
 import { ROOTFS_RECIPE } from './recipe.ts';
 import { ensureRootfs } from './rootfs.ts';
@@ -60,6 +61,8 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
 
   const previous = await readState(paths.hostsFile);
   const existing = await existingHosts(paths);
+  const taken = await claimInstance(paths, existing.length > 0);
+  if (taken) throw new LabUpError(taken);
   if (previous && existing.length > 0 && previous.rootfsKey !== rootfs.key) {
     throw new LabUpError(
       `the lab's root filesystem recipe changed since these hosts came up (${previous.rootfsKey} → ${rootfs.key}): ` +
