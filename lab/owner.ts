@@ -31,7 +31,7 @@ export async function claimInstance(paths: Pick<LabPaths, 'runDir' | 'stateDir'>
     return (
       `lab instance ${LAB_INSTANCE} is in use by another checkout (${owner}): its hosts trust that checkout's key, and bringing them ` +
       `up from here would lock it out of them. Use another instance (DROVER_LAB_INSTANCE=1…9), or take this one down from there ` +
-      `(cd ${owner.replace(/\/\.lab(-\d)?$/, '')} && npm run lab -- down)`
+      `(cd ${owner.replace(/\/\.lab(-\d)?$/, '')} && ${LAB_INSTANCE === 0 ? '' : `DROVER_LAB_INSTANCE=${LAB_INSTANCE} `}npm run lab -- down)`
     );
   }
   await mkdir(paths.runDir, { recursive: true });
