@@ -465,7 +465,7 @@ function aptEtcOverlay(host: HostContext): AptEtcOverlay | undefined | 'unknown'
 async function rehearseEffects(transaction: AptTransaction, host: HostContext): Promise<Effect[] | undefined> {
   const overlay = aptEtcOverlay(host);
   if (overlay === 'unknown') return undefined;
-  const output = await host.probe(rehearseTransactionScript(transaction.targets, transaction.flags, transaction.afterRefresh, overlay));
+  const output = await host.probe(rehearseTransactionScript(transaction.targets, transaction.flags, transaction.afterRefresh, overlay), { effectsOnly: true });
   // Where the packages cannot be read, the transaction's files stay unknown (package-effects.ts).
   if (output.exitCode !== 0) return undefined;
   return debTransactionEffects(parseRehearsedTransaction(output.stdout)) ?? undefined;

@@ -540,12 +540,13 @@ async function makeTicket(
   const apiServerEndpoint = `${clusterAddress(first)}:6443`;
   const admin = await t.stat(`admin.conf on ${first.name}`, { path: ADMIN_CONF }, { ...READ, ...on });
   if (!admin.value?.exists) {
-    if (checkMode) return { apiServerEndpoint, caCertHash: 'sha256:(the CA pin, known after kubeadm init)' };
+    // The same task in a dry run and in the apply, so that a saved plan's apply follows the reviewed path:
+    // in a dry run kubeadm init only would run, so the check passes there; in the apply it must hold.
     await t.assert('control plane initialised', {
-      that: [{ ok: false, msg: `${first.name}: ${ADMIN_CONF} is missing: the control plane is not initialised, so no worker can join` }],
+      that: [{ ok: checkMode, msg: `${first.name}: ${ADMIN_CONF} is missing: the control plane is not initialised, so no worker can join` }],
       hint: 'run the control-plane part first (without --tags, or --tags control-plane)',
     });
-    return undefined;
+    return checkMode ? { apiServerEndpoint, caCertHash: 'sha256:(the CA pin, known after kubeadm init)' } : undefined;
   }
   const pin = await t.shell(
     'CA certificate pin',

@@ -30,6 +30,12 @@ export interface ProbeOptions {
    * (the host's clock); unset: all of it (engine/probe-fingerprint.ts).
    */
   fingerprint?(output: ProbeOutput): unknown;
+  /**
+   * The probe only describes what a change would leave for a dry run's later tasks (apt reading the
+   * packages its install would bring, made only when `predicted.recording`); it decides nothing in the
+   * plan, so a saved plan's fingerprint leaves it out: the apply, which records nothing, does not make it.
+   */
+  effectsOnly?: boolean;
 }
 
 /** The planner's view of one host: read-only, and the same in check mode and in a real run. */

@@ -15,7 +15,12 @@ import type { Script } from '../command.ts';
 import { Secret } from '../secret.ts';
 
 export class ProbeFingerprint {
-  readonly #hash = createHash('sha256');
+  /**
+   * One entry per read, in the order the planner asked, filled in when the answer arrives: a planner that
+   * reads two things at once (Promise.all) gets them back in either order, and the digest must not depend
+   * on which came first (it did: a saved plan then saw a host "drift" that had not).
+   */
+  readonly #reads: Array<string | undefined> = [];
   readonly context: HostContext;
 
   constructor(inner: HostContext) {
@@ -24,25 +29,26 @@ export class ProbeFingerprint {
       vars: inner.vars,
       predicted: inner.predicted,
       fact: async <T>(fact: Fact<T>): Promise<T> => {
+        const slot = this.#reads.push(undefined) - 1;
         const value = await inner.fact(fact);
-        this.#add(`fact ${fact.key}`, value);
+        this.#reads[slot] = `fact ${fact.key}\n${stableText(value)}\n`;
         return value;
       },
       probe: async (script: Script, options?: ProbeOptions) => {
+        if (options?.effectsOnly) return inner.probe(script, options);
+        const slot = this.#reads.push(undefined) - 1;
         const output = await inner.probe(script, options);
-        this.#add(`probe ${script.text}`, options?.fingerprint ? options.fingerprint(output) : output);
+        this.#reads[slot] = `probe ${script.text}\n${stableText(options?.fingerprint ? options.fingerprint(output) : output)}\n`;
         return output;
       },
     };
   }
 
-  /** sha256 (hex) of everything read so far. */
+  /** sha256 (hex) of everything read so far, in the order it was asked for (a read still unanswered counts as such). */
   digest(): string {
-    return this.#hash.copy().digest('hex');
-  }
-
-  #add(what: string, value: unknown): void {
-    this.#hash.update(`${what}\n${stableText(value)}\n`);
+    const hash = createHash('sha256');
+    for (const read of this.#reads) hash.update(read ?? 'unanswered\n');
+    return hash.digest('hex');
   }
 }
 

@@ -137,7 +137,7 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
     }
   });
 
-  it('playbooks/cluster.ts --tags prep on fresh hosts: every task on every host predicted exactly as the apply makes it, packages and all', async function () {
+  it('playbooks/cluster.ts --tags prep on fresh hosts: every task on every host predicted exactly as the apply makes it, packages and all; the saved plan applies as reviewed', async function () {
     this.timeout(1_200_000);
     // Fresh hosts: the lab's hosts are made again from its root filesystem, nothing of earlier tests left.
     const paths = labPaths();
@@ -147,10 +147,18 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
     });
     const hosts = lab().hosts.map((host) => host.name);
     const args = [join(ROOT, 'playbooks/cluster.ts'), '-i', lab().inventoryPath, '--limit', hosts.join(','), '--tags', 'prep'];
-    const check = await runJson([...args, '--check']);
+    // Reviewed and applied as reviewed: the dry run saves its plan, and the apply is that plan's.
+    const plan = join(mkdtempSync(join(tmpdir(), 'drover-p10-plan-')), 'prep.json');
+    const check = await runJson([...args, '--check', '--save-plan', plan]);
     expect(check.code, check.stderr).to.equal(0);
-    const apply = await runJson(args);
-    expect(apply.code, apply.stderr).to.equal(0);
+    const apply = await runJson(['apply', plan, '-i', lab().inventoryPath]);
+    expect(
+      apply.code,
+      `${apply.stderr}\n${apply.results
+        .filter((result) => result.status === 'failed')
+        .map((result) => result.msg)
+        .join('\n')}`,
+    ).to.equal(0);
 
     const figures = new Map<string, { predicted: number; exact: number; cannotKnow: number; applied: number }>();
     for (const row of sideBySide(check, apply)) {

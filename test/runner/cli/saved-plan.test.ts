@@ -102,6 +102,33 @@ describe('saved plans', () => {
     expect(await clock('1')).to.equal(await clock('2'));
   });
 
+  it('fingerprints reads made at once in the order they were asked for, whichever answer comes first', async () => {
+    const probes: Record<string, ProbeOutput> = { 'cat /a': { exitCode: 0, stdout: 'a\n', stderr: '' }, 'cat /b': { exitCode: 0, stdout: 'b\n', stderr: '' } };
+    // The inner context answers /a after /b, or /b after /a.
+    const slowFirst = (first: string): HostContext => {
+      const inner = context({}, probes);
+      return {
+        ...inner,
+        probe: async (script) => {
+          if (script.text === first) await new Promise((resolve) => setTimeout(resolve, 20));
+          return inner.probe(script);
+        },
+      };
+    };
+    const digestOf = async (first: string) => {
+      const recorder = new ProbeFingerprint(slowFirst(first));
+      await Promise.all([recorder.context.probe(sh`cat /a`), recorder.context.probe(sh`cat /b`)]);
+      return recorder.digest();
+    };
+    expect(await digestOf('cat /a')).to.equal(await digestOf('cat /b'));
+    // A probe made only to describe a dry run's effects is not what the plan was made from.
+    const recorder = new ProbeFingerprint(context({}, probes));
+    await recorder.context.probe(sh`cat /a`);
+    const before = recorder.digest();
+    await recorder.context.probe(sh`cat /b`, { effectsOnly: true });
+    expect(recorder.digest()).to.equal(before);
+  });
+
   it('writes values stably: bytes and secrets as hashes, never their text', () => {
     const table: Array<[unknown, string]> = [
       [{ b: 1, a: [true, null] }, '{"a":[true,null],"b":1}'],
