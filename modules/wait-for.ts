@@ -15,7 +15,9 @@
  * Check mode: a wait only reads, so it runs in check mode too, as Ansible's wait_for does. When it times
  * out there, what it waits for may be what an earlier task would have made had it really run (a service
  * a skipped task would start), so the task is reported as uncertain ("would run"), not failed; a real run
- * fails. A check-mode wait for something that never comes still takes the whole timeout.
+ * fails. After a change the dry run only predicted (on any host) it does not wait at all: it "would run",
+ * naming that change, since what it waits for may be what that change would bring.  Before any, a wait
+ * for something that never comes still takes the whole timeout, as it would in the apply.
  *
  * The port test uses bash's /dev/tcp when the host has bash, else python3, else nc (Debian's dash has no
  * /dev/tcp); each attempt is limited to 2 s, so a port behind a dropping firewall counts as not open.

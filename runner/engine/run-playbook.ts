@@ -509,7 +509,13 @@ async function runTaskWithPolicy(
   for (let attempt = 1; ; attempt++) {
     // A saved plan reviewed the first attempt: later ones follow from what it did.
     const review = attempt === 1 ? spec.review : undefined;
-    const run = await runTask(session, spec, { check, redactor: options.redactor, clock: options.clock, review });
+    const run = await runTask(session, spec, {
+      check,
+      redactor: options.redactor,
+      clock: options.clock,
+      review,
+      lastPrediction: () => options.state.lastPrediction,
+    });
     let result = readFailureAfterPrediction(applyConditions(run.result, taskOptions, options.redactor), options.state.lastPrediction);
     if (override) result = { ...result, checkModeOverride: override };
     if (!policy) return { ...run, result };

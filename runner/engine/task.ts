@@ -44,6 +44,8 @@ export interface TaskRunSettings {
    * task with it (an apply whose fresh plan differs from the reviewed one). Unset: no review.
    */
   review?: (planned: Omit<PlannedTask, 'key'>) => string | undefined;
+  /** A dry run's newest predicted (not made) change on any host, if any (RunState.lastPrediction). */
+  lastPrediction?: () => { host: string; task: string } | undefined;
 }
 
 /** What a task produced, with its parameters as validated (for the audit record). */
@@ -191,6 +193,24 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
         msg: plan.uncertain ? `would run: ${summaries.join('; ')}` : summaries.join('; '),
         changes: summaries,
         diffs,
+        commands: commands.map((command) => session.preview(command, spec.become)),
+      }),
+    };
+  }
+
+  const prediction = settings.check && plan.uncertainIfFailsInCheck ? settings.lastPrediction?.() : undefined;
+  if (prediction) {
+    // A wait in a dry run after a change that was only predicted: what it waits for may be what that change
+    // would bring, which will not come; waiting out the whole timeout would tell nothing.
+    const where = prediction.host === session.name ? '' : ` on ${prediction.host}`;
+    return {
+      params,
+      result: finish({
+        status: 'changed',
+        changed: true,
+        uncertain: true,
+        msg: `would run (cannot know: depends on ${JSON.stringify(prediction.task)}${where}, which would change what this waits for first): ${summaries.join('; ')}`,
+        changes: summaries,
         commands: commands.map((command) => session.preview(command, spec.become)),
       }),
     };

@@ -8,6 +8,7 @@
  * The same engine against real hosts is covered by test/cli/playbook.lab.test.ts.
  */
 import { expect } from 'chai';
+import { waitFor } from '../../../modules/wait-for.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -272,6 +273,23 @@ describe('engine: runTask on a scripted host', () => {
     // Nothing predicted before it (the setting already as asked): the read's failure is the apply's, and stands.
     const quiet = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'fast\n' } }, refused], { check: true });
     expect(quiet.results.find((result) => result.task === 'server ready')).to.include({ status: 'failed' });
+  });
+
+  it('in check mode a wait after a predicted change does not wait: it "would run", naming the change', async () => {
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t) => {
+        await t.run(setting, 'start the server', { name: 'mode', value: 'fast' });
+        await t.run(waitFor, 'server port', { port: 6443, timeout: 300 });
+      },
+    });
+    const dry = await runOn(play, ['a'], [{ match: 'read-setting mode', reply: { stdout: 'slow\n' } }], { check: true });
+    const wait = dry.results.find((result) => result.task === 'server port')!;
+    expect(wait).to.include({ status: 'changed', uncertain: true });
+    expect(wait.msg).to.equal('would run (cannot know: depends on "start the server", which would change what this waits for first): wait for TCP port 6443 on 127.0.0.1 to be open');
+    // The wait's loop was never sent: only the setting was read.
+    expect(dry.hosts.commands('a')).to.deep.equal(['read-setting mode']);
   });
 
   it('lets interpret turn a run into "unchanged", seeing every outcome in order', async () => {
