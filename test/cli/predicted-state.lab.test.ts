@@ -88,6 +88,12 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       expected: '1.30.13\n',
     },
     {
+      tag: 'files',
+      what: 'a rendered file, then a block in it, then its directory removed and the file written again',
+      readBack: 'ls /tmp/drover-p10/app; cat /tmp/drover-p10/app/app.conf',
+      expected: 'app.conf\nfresh\n',
+    },
+    {
       tag: 'mount',
       what: 'a mount point directory, then a tmpfs mounted on it, then a file on that mount',
       readBack: 'findmnt -n -o FSTYPE /tmp/drover-p10/mnt; ls /tmp/drover-p10/mnt',
