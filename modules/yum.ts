@@ -24,6 +24,8 @@ import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { parseRpmProbe, rpmProbeScript, specMatches, YUM_REPOS_DIR, type RpmPackage, type RpmState } from './facts/rpm-state.ts';
 import { compareEvr, formatEvr } from './facts/rpm-version.ts';
 import { notePredictedPackages, packageTransactionEffects } from './lib/package-effects.ts';
+import { rpmTransactionEffects } from './lib/rpm-effects.ts';
+import { parseRehearsedRpmTransaction, rehearseRpmTransactionScript } from './facts/rpm-transaction.ts';
 
 /** `name`, `name-version`, `name-version-release`, with `epoch:` and `.arch` where wanted; no globs. */
 const RPM_SPEC = /^[A-Za-z0-9_][A-Za-z0-9_.+~^-]*(?:-\d+:[A-Za-z0-9_.+~^-]+)?$/;
@@ -195,10 +197,25 @@ function decide(spec: string, p: Options, state: RpmState, problems: string[]): 
   return { kind: 'install', spec, target: best, before: current ?? null, downgrade };
 }
 
+/** What the install command is given: each package pinned to the exact version the plan reports. */
+function pinned(decisions: Array<Extract<Decision, { kind: 'install' }>>): string[] {
+  return decisions.map(({ target }) => `${target.name}-${target.epoch ? `${target.epoch}:` : ''}${target.version}-${target.release}`);
+}
+
+/** The install's targets for a plan already made from `state` (the rehearsal passes the same). */
+function installTargets(p: Options, state: RpmState): string[] {
+  const problems: string[] = [];
+  const installs = p.name
+    .map((spec) => decide(spec, p, state, problems))
+    .filter((decision): decision is Extract<Decision, { kind: 'install' }> => decision.kind === 'install');
+  const seen = new Set<string>();
+  return pinned(installs.filter((decision) => !seen.has(decision.target.name) && seen.add(decision.target.name)));
+}
+
 function installCommand(tool: 'dnf' | 'yum', p: Options, decisions: Array<Extract<Decision, { kind: 'install' }>>): Command {
   // Pinned to the exact version the plan reports: what dnf installs is what the diff said.
   // dnf installs an exact version whatever is installed (upgrading or downgrading in the transaction).
-  const targets = decisions.map(({ target }) => `${target.name}-${target.epoch ? `${target.epoch}:` : ''}${target.version}-${target.release}`);
+  const targets = pinned(decisions);
   const flags = repoFlags(p);
   return {
     run: sh`${[tool, 'install', '-y', ...flags, ...targets]}`,
@@ -263,9 +280,23 @@ export const yum = defineModule({
     const overlay = reposOverlay(host);
     if (overlay === 'unknown') return planYum(p, await probe());
     const state = await probe(overlay?.files);
-    if (!state.overlayUnsupported) return planYum(p, state);
-    // yum (EL7) reads only the host's repositories: what a repository added earlier in the dry run offers is unknown.
-    host.predicted.dependsOn(overlay!.by, 'the repositories in /etc/yum.repos.d');
-    return planYum(p, await probe());
+    if (state.overlayUnsupported) {
+      // yum (EL7) reads only the host's repositories: what a repository added earlier in the dry run offers is unknown.
+      host.predicted.dependsOn(overlay!.by, 'the repositories in /etc/yum.repos.d');
+      return planYum(p, await probe());
+    }
+    const plan = planYum(p, state);
+    // Only a dry run records what the transaction brings: a real run installs, and its probes see it.
+    const install = plan.changes.find((change) => change.commands.some((command) => command.description?.startsWith('dnf install')));
+    if (install && host.predicted.recording && state.tool === 'dnf') {
+      const targets = installTargets(p, state);
+      const output = await host.probe(rehearseRpmTransactionScript({ targets, repoFlags: repoFlags(p), ...(overlay && { reposOverlay: overlay.files }) }), {
+        effectsOnly: true,
+        timeoutMs: 10 * 60_000,
+      });
+      const effects = output.exitCode === 0 ? rpmTransactionEffects(parseRehearsedRpmTransaction(output.stdout)) : null;
+      if (effects) install.effects = effects;
+    }
+    return plan;
   },
 });

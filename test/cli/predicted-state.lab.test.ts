@@ -43,7 +43,8 @@ sysctl -qw net.ipv4.ip_forward=0
 iptables -w -D INPUT -m comment --comment drover-p10 -j DROVER-P10 2>/dev/null || true
 iptables -w -F DROVER-P10 2>/dev/null || true
 iptables -w -X DROVER-P10 2>/dev/null || true
-dnf -y -q remove kubectl >/dev/null 2>&1 || true
+systemctl disable kubelet >/dev/null 2>&1 || true
+dnf -y -q remove kubectl kubelet >/dev/null 2>&1 || true
 rm -f /etc/yum.repos.d/drover-p10.repo
 systemctl stop containerd >/dev/null 2>&1 || true
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq containerd runc >/dev/null 2>&1 || true
@@ -83,9 +84,9 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
     },
     {
       tag: 'rpm',
-      what: 'a yum repository, then a package only it offers',
-      readBack: "rpm -q --qf '%{VERSION}\\n' kubectl",
-      expected: '1.30.13\n',
+      what: 'a yum repository, then packages only it offers, then the unit one of them brings',
+      readBack: "rpm -q --qf '%{VERSION}\\n' kubectl kubelet; systemctl is-enabled kubelet",
+      expected: '1.30.13\n1.30.13\nenabled\n',
     },
     {
       tag: 'files',
