@@ -46,7 +46,14 @@ const CASES: Case[] = [
   { file: 'cluster-language.ts' },
   { file: 'language.ts', vars: ['port=6443'] },
   { file: 'tagged.ts' },
+  { file: 'batches.ts', nothingCertain: 'one shell per host, one host at a time' },
+  { file: 'ignored-failures.ts', nothingCertain: 'five commands that fail, then one that succeeds: all commands' },
+  { file: 'reboot-and-go-on.ts' },
   { file: 'playbooks/reset.ts' },
+  // Left out, each for its reason: fail-fast, throws*, interrupt, slow, audit-filler, nul-values, needs-var and
+  // template-preflight fail or are stopped by design; vault-copy needs a vault password file; readme-example
+  // names groups (web, staging) the lab's inventory does not have; predicted-pairs and cluster.ts are
+  // compared in predicted-state.lab.test.ts.
 ];
 
 describeWithLab('every playbook: the dry run predicts the apply (lab)', 3, (lab: () => Lab) => {
