@@ -15,11 +15,10 @@
  */
 import { Script, sh } from '../../runner/command.ts';
 import type { PredictedPath } from '../../runner/predicted-state.ts';
+import type { PackageEntry } from '../lib/package-effects.ts';
+import { contentLines, HOST_SECTION, readContentLine, readHostLine } from './package-rehearsal.ts';
 import { FactError } from '../../runner/facts.ts';
 import { type AptPolicy, parseAptPolicy } from './apt-state.ts';
-
-/** A file below /etc or a unit file up to this size comes with its text (a later task's diff shows it). */
-export const CONTENT_LIMIT = 64 * 1024;
 
 /** apt's configuration directory; a dry run may predict files in it (a repository and its key added). */
 export const APT_ETC = '/etc/apt';
@@ -117,9 +116,7 @@ if ! apt-get "$@" -s -q install ${[...flags]} ${[...targets]} >"$tmp/simulation"
 fi
 echo '#simulation'
 grep -E '^(Inst|Remv) ' "$tmp/simulation" || true
-echo '#host'
-if [ -d /run/systemd/system ]; then echo 'systemd'; fi
-for top in /*; do if [ -L "$top" ] && [ -d "$top" ]; then echo "link $top $(readlink -f "$top")"; fi; done
+${HOST_SECTION}
 wanted=$(awk '$1 == "Inst" { v = $3; if (v ~ /^\\[/) v = $4; gsub(/[()]/, "", v); print $2 "=" v }' "$tmp/simulation")
 [ -n "$wanted" ] || exit 0
 cd "$tmp/debs"
@@ -144,27 +141,15 @@ for deb in "$tmp"/debs/*.deb; do
   find . -type f -print0 | xargs -0 -r sha256sum
   echo '#on-host'
   find . -mindepth 1 \\( -type d -o -type f \\) -printf '%P\\n' | while IFS= read -r path; do if [ -e "/$path" ]; then printf '%s\\n' "$path"; fi; done
-  find . -type f -size -${CONTENT_LIMIT / 1024 + 1}k \\( -path './etc/*' -o -path './lib/systemd/system/*' -o -path './usr/lib/systemd/system/*' \\) -printf '%P\\n' |
-    while IFS= read -r path; do echo "#content $(base64 -w0 <"$path") $path"; done
+  ${contentLines(sh`"$root"`)}
   cd "$tmp/debs"
 done`;
 }
 
-/** One file, directory or link a package unpacks; `path` is absolute, as written in the package. */
-export interface DebEntry {
-  type: 'file' | 'directory' | 'link' | 'other';
-  /** Octal, as `stat -c %a` prints it (`755`). */
-  mode: string;
+/** One entry of a .deb: the shared package entry, with the ids dpkg-deb lists. */
+export interface DebEntry extends PackageEntry {
   uid: number;
   gid: number;
-  size: number;
-  path: string;
-  /** A link's target. */
-  target?: string;
-  sha256?: string;
-  /** The path already exists on the host. */
-  onHost: boolean;
-  content?: Buffer;
 }
 
 export interface DebPackage {
@@ -233,9 +218,7 @@ export function parseRehearsedTransaction(stdout: string): RehearsedTransaction 
       continue;
     }
     if (line.startsWith('#content ') && current) {
-      const space = line.indexOf(' ', 9);
-      const entry = byPath.get(`/${line.slice(space + 1)}`);
-      if (entry) entry.content = Buffer.from(line.slice(9, space), 'base64');
+      readContentLine(line, byPath);
       continue;
     }
     if (line === '') continue;
@@ -245,9 +228,7 @@ export function parseRehearsedTransaction(stdout: string): RehearsedTransaction 
       if (match[1] === 'Remv') result.removals.push(match[2]!);
       else result.installs.push({ name: match[2]!, version: match[4] ?? '', upgradeFrom: match[3] ?? null });
     } else if (section === '#host') {
-      if (line === 'systemd') result.systemdRunning = true;
-      const link = /^link (\S+) (\S+)$/.exec(line);
-      if (link) result.hostLinks.set(link[1]!, link[2]!);
+      readHostLine(line, result);
     } else if (section === '#entries' && current) {
       const match = ENTRY.exec(line);
       if (!match) continue;

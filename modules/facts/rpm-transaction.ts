@@ -9,8 +9,9 @@
  */
 import { Script, sh } from '../../runner/command.ts';
 import { FactError } from '../../runner/facts.ts';
-import { CONTENT_LIMIT } from './apt-transaction.ts';
 import { YUM_REPOS_DIR } from './rpm-state.ts';
+import type { PackageEntry } from '../lib/package-effects.ts';
+import { contentLines, HOST_SECTION, readContentLine, readHostLine } from './package-rehearsal.ts';
 
 export interface RpmTransactionOptions {
   /** What `dnf install` is given: `name-version-release` per package. */
@@ -44,9 +45,7 @@ ${overlay}
 if ! dnf -q -y "$@" install --downloadonly --downloaddir="$tmp/rpms" ${[...options.repoFlags]} ${[...options.targets]} >"$tmp/log" 2>&1; then
   echo '#download-failed'; tail -n 5 "$tmp/log"; exit 0
 fi
-echo '#host'
-if [ -d /run/systemd/system ]; then echo systemd; fi
-for top in /*; do if [ -L "$top" ] && [ -d "$top" ]; then echo "link $top $(readlink -f "$top")"; fi; done
+${HOST_SECTION}
 for rpm in "$tmp"/rpms/*.rpm; do
   [ -f "$rpm" ] || continue
   name=$(rpm -qp --qf '%{NAME}' "$rpm" 2>/dev/null)
@@ -59,28 +58,19 @@ for rpm in "$tmp"/rpms/*.rpm; do
   rpm -qp --qf '[%{FILENAMES}\\n]' "$rpm" 2>/dev/null | while IFS= read -r path; do if [ -e "$path" ]; then printf '%s\\n' "$path"; fi; done
   rm -rf "$tmp/x"; mkdir "$tmp/x"
   if command -v cpio >/dev/null 2>&1; then (cd "$tmp/x" && rpm2cpio "$rpm" | cpio -idm --quiet 2>/dev/null) || true
-  elif command -v rpm2archive >/dev/null 2>&1; then (cd "$tmp/x" && rpm2archive < "$rpm" | tar -xzf - 2>/dev/null) || true
+  elif command -v rpm2archive >/dev/null 2>&1; then
+    # rpm2archive writes FILE.tgz beside the package (older versions read no stdin).
+    (rpm2archive "$rpm" >/dev/null 2>&1 && tar -xzf "$rpm.tgz" -C "$tmp/x" 2>/dev/null; rm -f "$rpm.tgz") || true
   fi
-  (cd "$tmp/x" && find . -type f -size -${CONTENT_LIMIT / 1024 + 1}k \\( -path './etc/*' -o -path './usr/lib/systemd/system/*' -o -path './lib/systemd/system/*' \\) -printf '%P\\n') |
-    while IFS= read -r path; do echo "#content $(base64 -w0 <"$tmp/x/$path") $path"; done
+  ${contentLines(sh`"$tmp/x"`)}
 done`;
 }
 
-/** One file, directory or link an RPM installs; `path` as the package names it. */
-export interface RpmEntry {
-  type: 'file' | 'directory' | 'link' | 'other';
-  path: string;
-  size: number;
-  /** Hex sha256 of a file's content, when the package's digest is one. */
-  sha256?: string;
-  /** Permission bits, as `stat -c %a` prints them. */
-  mode: string;
+/** One entry of an RPM: the shared package entry, with the names and configuration flag rpm lists. */
+export interface RpmEntry extends PackageEntry {
   owner: string;
   group: string;
   config: boolean;
-  target?: string;
-  onHost: boolean;
-  content?: Buffer;
 }
 
 export interface RpmPackageRead {
@@ -140,16 +130,12 @@ export function parseRehearsedRpmTransaction(stdout: string): RehearsedRpmTransa
       continue;
     }
     if (line.startsWith('#content ') && current) {
-      const space = line.indexOf(' ', 9);
-      const entry = byPath.get(`/${line.slice(space + 1)}`);
-      if (entry) entry.content = Buffer.from(line.slice(9, space), 'base64');
+      readContentLine(line, byPath);
       continue;
     }
     if (line === '') continue;
     if (section === '#host') {
-      if (line === 'systemd') result.systemdRunning = true;
-      const link = /^link (\S+) (\S+)$/.exec(line);
-      if (link) result.hostLinks.set(link[1]!, link[2]!);
+      readHostLine(line, result);
     } else if (section === '#dump' && current) {
       const entry = parseDumpLine(line);
       if (entry) {

@@ -14,6 +14,7 @@
  * hides it, so the unknowns that may touch what the packages ship come last.
  */
 import type { DebEntry, DebPackage, RehearsedTransaction } from '../facts/apt-transaction.ts';
+import { distinctEffects, packageEntryEffect, type PackageOwners } from './package-effects.ts';
 import { ALL_DOMAINS, type Domain, type Effect } from '../../runner/predicted-state.ts';
 
 /** Everything a maintainer script may change; the package database is known from the transaction. */
@@ -103,14 +104,6 @@ function readSnippetLine(block: string, line: string, part: string, findings: Sc
   }
 }
 
-/** The host's path for a path a package names (`/lib/x` is `/usr/lib/x` on a usr-merged host). */
-function onHost(path: string, links: ReadonlyMap<string, string>): string {
-  for (const [link, target] of links) {
-    if (path === link || path.startsWith(`${link}/`)) return target + path.slice(link.length);
-  }
-  return path;
-}
-
 /** Where `systemctl enable` links a unit, from its [Install] section: `x.target.wants/UNIT`, or an alias. */
 function enableLinks(unit: string, text: string): string[] {
   const links: string[] = [];
@@ -166,7 +159,7 @@ export function debTransactionEffects(transaction: RehearsedTransaction): Effect
         .filter(Boolean),
     );
     for (const entry of pkg.entries) {
-      const effect = entryEffect(entry, transaction.hostLinks, conffiles);
+      const effect = packageEntryEffect(entry, owners(entry), conffiles.has(entry.path), 'dpkg', transaction.hostLinks);
       if (effect) (effect.kind === 'unknown' ? unknowns : paths).push(effect);
     }
     const findings = readScripts(pkg);
@@ -198,42 +191,10 @@ export function debTransactionEffects(transaction: RehearsedTransaction): Effect
   }
   const last: Effect[] =
     opaque.length > 0 ? [{ kind: 'unknown', domains: SCRIPT_DOMAINS, what: `what the packages' own scripts do: ${opaque.join('; ')}` }] : [];
-  // One unknown per place (several libraries each trigger ldconfig).
-  const distinct = unknowns.filter((effect, index) => unknowns.findIndex((other) => JSON.stringify(other) === JSON.stringify(effect)) === index);
-  return [...packages, ...paths, ...units, ...distinct, ...last];
+  return [...packages, ...paths, ...units, ...distinctEffects(unknowns), ...last];
 }
 
 /** Ids as the package has them; names only for root, the one account every host has under that id. */
-function owners(entry: DebEntry): { uid: number; gid: number; owner?: string; group?: string } {
+function owners(entry: DebEntry): PackageOwners {
   return { uid: entry.uid, gid: entry.gid, ...(entry.uid === 0 && { owner: 'root' }), ...(entry.gid === 0 && { group: 'root' }) };
-}
-
-function entryEffect(entry: DebEntry, links: ReadonlyMap<string, string>, conffiles: ReadonlySet<string>): Effect | null {
-  // A directory the package names that is a link on the host (/lib after the usr merge) stays a link.
-  if (entry.type === 'directory' && links.has(entry.path)) return null;
-  const path = onHost(entry.path, links);
-  switch (entry.type) {
-    case 'directory':
-      // dpkg leaves an existing directory's mode and owner alone.
-      return { kind: 'path', path, state: entry.onHost ? { kind: 'directory' } : { kind: 'directory', mode: entry.mode, ...owners(entry) } };
-    case 'link':
-      return { kind: 'path', path, state: { kind: 'link', target: entry.target ?? '' } };
-    case 'file':
-      if (conffiles.has(entry.path) && entry.onHost) {
-        return {
-          kind: 'unknown',
-          domains: ['files'],
-          under: path,
-          what: `whether dpkg keeps the existing ${path} or installs the package's (a configuration file)`,
-        };
-      }
-      if (entry.sha256 === undefined) return { kind: 'unknown', domains: ['files'], under: path, what: `${path} (not read)` };
-      return {
-        kind: 'path',
-        path,
-        state: { kind: 'file', sha256: entry.sha256, size: entry.size, mode: entry.mode, ...owners(entry), ...(entry.content && { content: entry.content }) },
-      };
-    default:
-      return { kind: 'unknown', domains: ['files'], under: path, what: `${path} (a special file)` };
-  }
 }

@@ -8,49 +8,16 @@
  */
 import type { RehearsedRpmTransaction, RpmEntry } from '../facts/rpm-transaction.ts';
 import { ALL_DOMAINS, type Domain, type Effect } from '../../runner/predicted-state.ts';
+import { distinctEffects, packageEntryEffect, type PackageOwners } from './package-effects.ts';
 
 const SCRIPT_DOMAINS: readonly Domain[] = ALL_DOMAINS.filter((domain) => domain !== 'packages');
 
 /** ldconfig run as a scriptlet program, the one scriptlet whose effect is known: the linker's cache. */
 const ONLY_LDCONFIG = /^(?:(?:postinstall|postuninstall) program: \/(?:usr\/)?sbin\/ldconfig\s*)+$/;
 
-function onHost(path: string, links: ReadonlyMap<string, string>): string {
-  for (const [link, target] of links) {
-    if (path === link || path.startsWith(`${link}/`)) return target + path.slice(link.length);
-  }
-  return path;
-}
-
-function owners(entry: RpmEntry): { owner: string; group: string; uid?: number; gid?: number } {
+/** Owners as the package names them; ids only for root, the one account every host has under that name. */
+function owners(entry: RpmEntry): PackageOwners {
   return { owner: entry.owner, group: entry.group, ...(entry.owner === 'root' && { uid: 0 }), ...(entry.group === 'root' && { gid: 0 }) };
-}
-
-function entryEffect(entry: RpmEntry, links: ReadonlyMap<string, string>): Effect | null {
-  if (entry.type === 'directory' && links.has(entry.path)) return null;
-  const path = onHost(entry.path, links);
-  switch (entry.type) {
-    case 'directory':
-      return { kind: 'path', path, state: entry.onHost ? { kind: 'directory' } : { kind: 'directory', mode: entry.mode, ...owners(entry) } };
-    case 'link':
-      return { kind: 'path', path, state: { kind: 'link', target: entry.target ?? '' } };
-    case 'file':
-      if (entry.config && entry.onHost) {
-        return {
-          kind: 'unknown',
-          domains: ['files'],
-          under: path,
-          what: `whether rpm keeps the existing ${path} or installs the package's (a configuration file)`,
-        };
-      }
-      if (entry.sha256 === undefined) return { kind: 'unknown', domains: ['files'], under: path, what: `${path} (its digest is not a sha256)` };
-      return {
-        kind: 'path',
-        path,
-        state: { kind: 'file', sha256: entry.sha256, size: entry.size, mode: entry.mode, ...owners(entry), ...(entry.content && { content: entry.content }) },
-      };
-    default:
-      return { kind: 'unknown', domains: ['files'], under: path, what: `${path} (a special file)` };
-  }
 }
 
 /** The effects of a rehearsed dnf transaction, or null when it could not be rehearsed. */
@@ -75,12 +42,11 @@ export function rpmTransactionEffects(transaction: RehearsedRpmTransaction): Eff
       else opaque.push(`${pkg.name} runs scriptlets (a unit's enablement follows the host's presets)`);
     }
     for (const entry of pkg.entries) {
-      const effect = entryEffect(entry, transaction.hostLinks);
+      const effect = packageEntryEffect(entry, owners(entry), entry.config, 'rpm', transaction.hostLinks);
       if (effect) (effect.kind === 'unknown' ? unknowns : paths).push(effect);
     }
   }
-  const distinct = unknowns.filter((effect, index) => unknowns.findIndex((other) => JSON.stringify(other) === JSON.stringify(effect)) === index);
   const last: Effect[] =
     opaque.length > 0 ? [{ kind: 'unknown', domains: SCRIPT_DOMAINS, what: `what the packages' own scriptlets do: ${opaque.join('; ')}` }] : [];
-  return [...packages, ...paths, ...distinct, ...last];
+  return [...packages, ...paths, ...distinctEffects(unknowns), ...last];
 }
