@@ -25,7 +25,7 @@ import type { RunState } from './run-state.ts';
 import type { SessionPool } from './session-pool.ts';
 import { UnreachableError } from '../transport/transport.ts';
 import { selectByTags, unmatchedTags, type TagFilter } from './tags.ts';
-import { recordedParams, runTask, type TaskRun, type TaskSpec } from './task.ts';
+import { dependsOnPrediction, recordedParams, runTask, type TaskRun, type TaskSpec } from './task.ts';
 import { TaskKeys, taskKeysOf } from './task-keys.ts';
 import type { PlanReview } from '../planned-task.ts';
 import { applyConditions, attemptVerdict, isPrediction, untilNeverHeld, untilThrew } from './task-policy.ts';
@@ -579,13 +579,12 @@ function onBehalfOf(host: string, delegate: HostTarget, run: TaskRun): TaskRun {
  */
 function readFailureAfterPrediction(result: TaskResult, prediction: { host: string; task: string } | undefined): TaskResult {
   if (!prediction || !result.checkMode || result.status !== 'failed' || !result.commands.some((command) => command.executed)) return result;
-  const where = prediction.host === result.host ? '' : ` on ${prediction.host}`;
   return {
     ...result,
     status: 'changed',
     changed: true,
     uncertain: true,
-    msg: `would run (cannot know: depends on ${JSON.stringify(prediction.task)}${where}, which would change what this read may find first): ${result.msg}`,
+    msg: `${dependsOnPrediction(prediction, result.host, 'what this read may find')}: ${result.msg}`,
     failure: undefined,
   };
 }

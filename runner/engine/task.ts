@@ -152,25 +152,34 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     }
   }
 
+  const summaries = plan.changes.map((change) => change.summary);
+  const diffs = plan.changes.flatMap((change) => (change.diff ? [change.diff] : []));
+  const commands = plan.changes.flatMap((change) => change.commands);
+  /** A dry run's answer without running anything: changed as planned, with the commands it would send. */
+  const predictedResult = (msg: string, uncertain: boolean, extra: Partial<TaskResult> = {}): TaskRun => ({
+    params,
+    result: finish({
+      status: 'changed',
+      changed: true,
+      uncertain,
+      msg,
+      changes: summaries,
+      diffs,
+      commands: commands.map((command) => session.preview(command, spec.become)),
+      ...extra,
+    }),
+  });
+
   if (settings.check && !plan.readOnly && predicted.unknowns.length > 0) {
     // The plan was made from what the host is now, and an earlier task may change that in ways drover
     // cannot know: reported as "would run", naming that task, whether or not the plan has changes.
+    // A value read from the host as it is now (stat) still reaches the playbook; the result says it is uncertain.
     await recordPredictions(session, spec, plan);
-    const summaries = plan.changes.map((change) => change.summary);
-    return {
-      params,
-      result: finish({
-        status: 'changed',
-        changed: true,
-        uncertain: true,
-        msg: `${cannotKnow(predicted.unknowns)}: ${summaries.length > 0 ? summaries.join('; ') : `as the host is now, ${plan.reason ?? 'nothing to do'}`}`,
-        changes: summaries,
-        diffs: plan.changes.flatMap((change) => (change.diff ? [change.diff] : [])),
-        commands: plan.changes.flatMap((change) => change.commands).map((command) => session.preview(command, spec.become)),
-        // A value read from the host as it is now (stat): the playbook still gets one; the result says it is uncertain.
-        ...value,
-      }),
-    };
+    return predictedResult(
+      `${cannotKnow(predicted.unknowns)}: ${summaries.length > 0 ? summaries.join('; ') : `as the host is now, ${plan.reason ?? 'nothing to do'}`}`,
+      true,
+      value,
+    );
   }
 
   if (plan.changes.length === 0) {
@@ -178,42 +187,16 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
     return { params, result: finish({ status: 'ok', msg: plan.reason ?? 'already as asked', ...value, ...verbosity }) };
   }
 
-  const summaries = plan.changes.map((change) => change.summary);
-  const diffs = plan.changes.flatMap((change) => (change.diff ? [change.diff] : []));
-  const commands = plan.changes.flatMap((change) => change.commands);
-
   if (settings.check && !plan.readOnly) {
     await recordPredictions(session, spec, plan);
-    return {
-      params,
-      result: finish({
-        status: 'changed',
-        changed: true,
-        uncertain: Boolean(plan.uncertain),
-        msg: plan.uncertain ? `would run: ${summaries.join('; ')}` : summaries.join('; '),
-        changes: summaries,
-        diffs,
-        commands: commands.map((command) => session.preview(command, spec.become)),
-      }),
-    };
+    return predictedResult(plan.uncertain ? `would run: ${summaries.join('; ')}` : summaries.join('; '), Boolean(plan.uncertain));
   }
 
   const prediction = settings.check && plan.uncertainIfFailsInCheck ? settings.lastPrediction?.() : undefined;
   if (prediction) {
     // A wait in a dry run after a change that was only predicted: what it waits for may be what that change
     // would bring, which will not come; waiting out the whole timeout would tell nothing.
-    const where = prediction.host === session.name ? '' : ` on ${prediction.host}`;
-    return {
-      params,
-      result: finish({
-        status: 'changed',
-        changed: true,
-        uncertain: true,
-        msg: `would run (cannot know: depends on ${JSON.stringify(prediction.task)}${where}, which would change what this waits for first): ${summaries.join('; ')}`,
-        changes: summaries,
-        commands: commands.map((command) => session.preview(command, spec.become)),
-      }),
-    };
+    return predictedResult(`${dependsOnPrediction(prediction, session.name, 'what this waits for')}: ${summaries.join('; ')}`, true);
   }
 
   const records: CommandRecord[] = [];
@@ -319,6 +302,15 @@ function plannedTask(spec: TaskSpec, plan: Plan, session: HostSession, redactor:
     diffs: redactor.redactValue(plan.changes.flatMap((change) => (change.diff ? [change.diff] : []))) as PlannedTask['diffs'],
     fingerprint,
   };
+}
+
+/**
+ * "would run (cannot know: …)" for a dry-run task whose outcome hangs on a change the dry run only predicted
+ * (RunState.lastPrediction), on this host or another.
+ */
+export function dependsOnPrediction(prediction: { host: string; task: string }, host: string, what: string): string {
+  const where = prediction.host === host ? '' : ` on ${prediction.host}`;
+  return `would run (cannot know: depends on ${JSON.stringify(prediction.task)}${where}, which would change ${what} first)`;
 }
 
 /** The message of a dry-run task that read state an unpredictable earlier task may change. */
