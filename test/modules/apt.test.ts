@@ -11,7 +11,7 @@ import { RecordedHost } from '../support/recorded-host.ts';
 import { seededBelow } from '../support/seeded-random.ts';
 
 /** Captured on Debian 12 with `apt-cache policy bash curl hello nope awk`. */
-const POLICY = `bash:
+const BASH_POLICY = `bash:
   Installed: 5.2.15-2+b8
   Candidate: 5.2.15-2+b13
   Version table:
@@ -19,7 +19,8 @@ const POLICY = `bash:
         500 http://deb.debian.org/debian bookworm/main amd64 Packages
  *** 5.2.15-2+b8 100
         100 /var/lib/dpkg/status
-curl:
+`;
+const POLICY = `${BASH_POLICY}curl:
   Installed: 7.88.1-10+deb12u14
   Candidate: 7.88.1-10+deb12u15
   Version table:
@@ -330,15 +331,7 @@ describe('apt: planning', () => {
   Version table:
      2.10-4 500
         500 http://deb.debian.org/debian bookworm/main amd64 Packages
-bash:
-  Installed: 5.2.15-2+b8
-  Candidate: 5.2.15-2+b13
-  Version table:
-     5.2.15-2+b13 500
-        500 http://deb.debian.org/debian bookworm/main amd64 Packages
- *** 5.2.15-2+b8 100
-        100 /var/lib/dpkg/status
-`);
+${BASH_POLICY}`);
     const result = planApt(params({ name: ['hello', 'bash'], state: 'latest', updateCache: true, installRecommends: false }), STATE, after);
     expect(result.uncertain).to.equal(undefined);
     expect(result.changes.map((change) => change.summary)).to.deep.equal(['refresh the apt package lists (updateCache is set)', 'install hello 2.10-4', 'upgrade bash 5.2.15-2+b8 → 5.2.15-2+b13']);
