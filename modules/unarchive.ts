@@ -144,7 +144,7 @@ async function sniffLocal(path: string): Promise<Format> {
  * one JSON line per member with what differs at dest; `extract` writes the members, refusing (before
  * writing any) names and links that leave dest. Reads the archive from a path, or all of stdin for `-`.
  */
-const ZIP_HELPER = String.raw`
+const ZIP_HELPER = `
 import io, json, os, posixpath, stat, sys, zipfile, zlib
 action, src, dest = sys.argv[1:4]
 archive = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()) if src == "-" else src)

@@ -168,7 +168,7 @@ export function parseIfInet6(text: string): Map<string, InterfaceAddress[]> {
   const byName = new Map<string, InterfaceAddress[]>();
   for (const line of text.split('\n')) {
     const [hex, , prefix, scope, , name] = line.trim().split(/\s+/);
-    if (!hex || hex.length !== 32 || !name) continue;
+    if (hex?.length !== 32 || !name) continue;
     const list = byName.get(name) ?? [];
     list.push({ family: 'inet6', address: ipv6(hex), prefixLength: Number.parseInt(prefix ?? '0', 16), scope: scopes[scope ?? ''] ?? scope ?? '' });
     byName.set(name, list);

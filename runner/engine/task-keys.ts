@@ -4,19 +4,18 @@
  * each task under its key, and an apply finds the reviewed task by the same key: a playbook that takes
  * another path on a host (a task more, a task fewer, another order) no longer lines up.
  */
-import type { Play } from '../playbook.ts';
 import type { RunState } from './run-state.ts';
 
 export class TaskKeys {
   readonly #playNumbers = new Map<symbol, number>();
   readonly #counters = new Map<string, number>();
 
-  constructor(plays: ReadonlyArray<Pick<Play<any, unknown, string, string>, 'id'>>) {
+  constructor(plays: ReadonlyArray<{ readonly id: symbol }>) {
     for (const [index, play] of plays.entries()) this.#playNumbers.set(play.id, index + 1);
   }
 
   /** The next key on this host in this play; handlers are counted apart from tasks. */
-  next(host: string, play: Pick<Play<any, unknown, string, string>, 'id'>, handler: boolean, task: string): string {
+  next(host: string, play: { readonly id: symbol }, handler: boolean, task: string): string {
     const playNumber = this.#playNumbers.get(play.id) ?? 0;
     const sequence = `${host}\n${playNumber}\n${handler}`;
     const number = (this.#counters.get(sequence) ?? 0) + 1;
