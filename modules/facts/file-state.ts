@@ -68,22 +68,32 @@ export function fileStateScript(path: string, options: FileStateOptions = {}): S
   const limit = fetch === 'always' ? -1 : fetch === 'never' ? 0 : (options.maxBytes ?? DIFF_CONTENT_LIMIT);
   const follow = options.follow ? 'yes' : 'no';
   // The parent is taken from the (possibly resolved) path in the shell, because only the host knows
-  // where a followed link leads. `dirname` is POSIX; `readlink -f`, `stat -c` and `base64 -w0` are GNU
-  // coreutils, present on every Debian/Ubuntu and RHEL/CentOS release drover supports.
+  // where a followed link leads. `readlink -f`, `stat -c` and `base64 -w0` are GNU coreutils, present on
+  // every Debian/Ubuntu and RHEL/CentOS release drover supports.
+  // Every file-writing task runs this, on every host: each process it starts is paid hosts × tasks times
+  // (issue 13), so the parent (as dirname would print it), the size and the hash's field are cut out with
+  // the shell's own expansions, and stat runs once. A stat or sha256sum that fails stops the script
+  // (set -e) with its own message, which readFileState reports.
   return sh`p=${path}
 if [ ${follow} = yes ] && [ -L "$p" ]; then
   r=$(readlink -f -- "$p" && echo x) || r=
   if [ -n "$r" ]; then p=\${r%?x}; printf 'resolved=%s\n' "$(printf '%s' "$p" | base64 -w0)"; fi
 fi
-if [ -d "$(dirname -- "$p")" ]; then echo parent=yes; else echo parent=no; fi
+d=$p
+while [ "$d" != / ] && [ "\${d%/}" != "$d" ]; do d=\${d%/}; done
+d=\${d%/*}
+if [ -d "\${d:-/}" ]; then echo parent=yes; else echo parent=no; fi
 if [ -L "$p" ]; then
   echo kind=link
   printf 'link=%s\n' "$(readlink -- "$p" | base64 -w0)"
 elif [ -f "$p" ]; then
   echo kind=file
-  echo "stat=$(stat -c '%a %u %g %s %U %G' -- "$p")"
-  echo "sha256=$(sha256sum < "$p" | cut -d' ' -f1)"
-  size=$(stat -c %s -- "$p")
+  s=$(stat -c '%a %u %g %s %U %G' -- "$p")
+  echo "stat=$s"
+  h=$(sha256sum < "$p")
+  echo "sha256=\${h%% *}"
+  size=\${s#* * * }
+  size=\${size%% *}
   if [ ${limit} -lt 0 ] || [ "$size" -le ${limit} ]; then printf 'content=%s\n' "$(base64 -w0 < "$p")"; fi
 elif [ -d "$p" ]; then
   echo kind=directory

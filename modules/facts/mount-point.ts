@@ -49,13 +49,17 @@ export interface MountPointState {
  * are marked by `@@` lines; values that may hold any byte travel base64-encoded.
  */
 export function mountPointScript(path: string, src?: string): Script {
+  // The top mount's source is asked of findmnt a second time only when a loop device shows in the first
+  // answer: every mount task runs this on every host, and most never see a loop device (issue 13).
   return sh`p=${path}
 echo @@findmnt
-findmnt -J -l -o TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN --mountpoint "$p" || true
+mounts=$(findmnt -J -l -o TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN --mountpoint "$p") || mounts=
+if [ -n "$mounts" ]; then printf '%s\n' "$mounts"; fi
 echo @@path
 if [ -d "$p" ]; then echo kind=directory; elif [ -f "$p" ]; then echo kind=file; elif [ -e "$p" ]; then echo kind=other; else echo kind=absent; fi
 if [ -e "$p" ]; then echo "id=$(stat -L -c '%d:%i' -- "$p")"; fi
-top=$(findmnt -n -o SOURCE --mountpoint "$p" 2>/dev/null | tail -n 1) || top=
+top=
+case "$mounts" in *loop*) top=$(findmnt -n -o SOURCE --mountpoint "$p" 2>/dev/null | tail -n 1) || top= ;; esac
 case "$top" in /dev/loop[0-9]*)
   f=/sys/block/\${top#/dev/}/loop/backing_file
   if [ -r "$f" ]; then printf 'loop=%s\n' "$(base64 -w0 < "$f")"; fi;;

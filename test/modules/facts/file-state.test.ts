@@ -1,0 +1,139 @@
+/**
+ * The file-state probe run for real: through /bin/sh (dash on Debian) and bash (/bin/sh on RHEL), with the
+ * transport's strict prelude, against files made here. What it reports is compared with what Node sees of
+ * the same files, so the shell expansions that replaced dirname, a second stat and cut (issue 13) are held
+ * to the answers those programs gave, including at the edges: the root, trailing and doubled slashes,
+ * links followed or not, and names with blanks and newlines.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { fileStateScript, parseFileState, type FileStateOptions } from '../../../modules/facts/file-state.ts';
+import { STRICT_PRELUDE } from '../../../runner/command.ts';
+
+const SHELLS = ['/bin/sh', '/bin/bash'].filter((shell) => existsSync(shell));
+
+function probe(shell: string, path: string, options: FileStateOptions = {}): { exitCode: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(shell, ['-c', STRICT_PRELUDE + fileStateScript(path, options).text], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return { exitCode: 0, stdout, stderr: '' };
+  } catch (error) {
+    const failed = error as { status: number; stdout: string; stderr: string };
+    return { exitCode: failed.status, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** dirname's answer for an absolute path: trailing slashes dropped, then the last component, "/" at the top. */
+function parentOf(path: string): string {
+  const trimmed = path.replace(/(.)\/+$/, '$1');
+  return posix.dirname(trimmed);
+}
+
+describe('facts: file-state probe, run by real shells against real files', () => {
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-file-state-'));
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'f'), 'hello\n');
+    writeFileSync(join(dir, 'blank name'), 'a b');
+    writeFileSync(join(dir, 'new\nline'), 'x');
+    writeFileSync(join(dir, 'big'), Buffer.alloc(5000, 7));
+    symlinkSync('sub/f', join(dir, 'link'));
+    symlinkSync('nowhere', join(dir, 'dangling'));
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const shell of SHELLS) {
+    describe(shell, () => {
+      const cases = (): string[] => [
+        '/',
+        dir,
+        `${dir}/`,
+        `${dir}//`,
+        join(dir, 'sub', 'f'),
+        `${dir}//sub//f`,
+        `${dir}/sub/`,
+        join(dir, 'blank name'),
+        join(dir, 'new\nline'),
+        join(dir, 'big'),
+        join(dir, 'fifo'),
+        join(dir, 'absent'),
+        join(dir, 'no', 'such', 'parent'),
+        `${dir}/sub/f/`,
+      ];
+
+      it('kind, parent, mode, owner, size, sha256 and content agree with the files', () => {
+        for (const path of cases()) {
+          const output = probe(shell, path);
+          expect(output.exitCode, `${path}: ${output.stderr}`).to.equal(0);
+          const state = parseFileState(path, output.stdout);
+          expect(state.parentExists, `parent of ${JSON.stringify(path)}`).to.equal(existsSync(parentOf(path)));
+          const seen = (() => {
+            try {
+              return lstatSync(path);
+            } catch {
+              return undefined;
+            }
+          })();
+          const kind = !seen ? 'absent' : seen.isSymbolicLink() ? 'link' : seen.isFile() ? 'file' : seen.isDirectory() ? 'directory' : 'other';
+          expect(state.kind, JSON.stringify(path)).to.equal(kind);
+          if (seen && (kind === 'file' || kind === 'directory')) {
+            expect(state.mode, path).to.equal((seen.mode & 0o7777).toString(8));
+            expect(state.uid, path).to.equal(seen.uid);
+          }
+          if (kind === 'file') {
+            const bytes = readFileSync(path);
+            expect(state.size, path).to.equal(bytes.length);
+            expect(state.sha256, path).to.equal(createHash('sha256').update(bytes).digest('hex'));
+            expect(state.content?.equals(bytes), `content of ${path}`).to.equal(true);
+          }
+        }
+      });
+
+      it('links: described as links, or followed to what they resolve to', () => {
+        const link = parseFileState(join(dir, 'link'), probe(shell, join(dir, 'link')).stdout);
+        expect(link).to.include({ kind: 'link', linkTarget: 'sub/f', resolved: false });
+        const followed = parseFileState(join(dir, 'link'), probe(shell, join(dir, 'link'), { follow: true }).stdout);
+        expect(followed).to.include({ kind: 'file', path: join(dir, 'sub', 'f'), resolved: true, size: 6, parentExists: true });
+        const dangling = parseFileState(join(dir, 'dangling'), probe(shell, join(dir, 'dangling'), { follow: true }).stdout);
+        expect(dangling).to.include({ kind: 'absent', path: join(dir, 'nowhere'), parentExists: true });
+      });
+
+      it('content is fetched within the size limit only; the size decides it', () => {
+        const big = join(dir, 'big');
+        expect(parseFileState(big, probe(shell, big, { maxBytes: 4999 }).stdout).content).to.equal(undefined);
+        expect(parseFileState(big, probe(shell, big, { maxBytes: 5000 }).stdout).content?.length).to.equal(5000);
+        expect(parseFileState(big, probe(shell, big, { content: 'never' }).stdout).content).to.equal(undefined);
+        expect(parseFileState(big, probe(shell, big, { content: 'always', maxBytes: 1 }).stdout).content?.length).to.equal(5000);
+      });
+    });
+  }
+
+  it('a file the probe cannot read stops it with the shell’s own message, not a half answer', function () {
+    if (process.getuid?.() !== 0) this.skip();
+    // The directory can be searched by anyone; only the file is closed.
+    chmodSync(dir, 0o755);
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'x', { mode: 0o600 });
+    const output = (() => {
+      try {
+        execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/sh', '-c', STRICT_PRELUDE + fileStateScript(secret).text], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        return { exitCode: 0, stderr: '' };
+      } catch (error) {
+        return error as { status: number; stderr: string };
+      }
+    })();
+    expect('status' in output ? output.status : 0).to.not.equal(0);
+    expect(output.stderr).to.match(/Permission denied/);
+    expect(statSync(secret).size).to.equal(1);
+  });
+});
