@@ -6,12 +6,10 @@
  *   await t.copy('kubelet defaults', { dest: '/etc/default/kubelet', content: 'KUBELET_EXTRA_ARGS=\n', mode: '0644' });
  *   await t.copy('CA bundle', { src: 'files/ca.pem', dest: '/usr/local/share/ca-certificates/lab.crt', backup: true });
  */
-import { resolve } from 'node:path';
-import { ContentSource } from '../runner/content-source.ts';
-import { ModuleError } from '../runner/module-error.ts';
 import { defineModule } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import type { Secret } from '../runner/secret.ts';
+import { openControllerFile } from './lib/controller-file.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { destinationOptions, destinationParams, fileAttributeParams, hostPath } from './lib/file-params.ts';
 
@@ -36,25 +34,7 @@ export const copy = defineModule({
   params,
   contentParams: ['content'],
   async plan(p, host) {
-    const content = p.content ?? (await readLocal(p.src!));
+    const content = p.content ?? (await openControllerFile(p.src!, 'copy src', 'copy files one by one; directories are not copied recursively'));
     return planFileContent(destinationOptions(p, content), host);
   },
 });
-
-/**
- * A controller-side source file, hashed once for all hosts and streamed to each (never read whole per
- * host); a missing one is the playbook's mistake, said while planning.
- */
-async function readLocal(src: string): Promise<ContentSource> {
-  const path = resolve(src);
-  try {
-    return await ContentSource.fromFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EISDIR') throw new ModuleError(`copy src ${path} is a directory`, 'copy files one by one; directories are not copied recursively');
-    throw new ModuleError(
-      `cannot read copy src ${path} on the controller (${code ?? String(error)})`,
-      'check the path; relative paths are resolved from the working directory',
-    );
-  }
-}

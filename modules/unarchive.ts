@@ -24,13 +24,14 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { sh, type Command, type Script } from '../runner/command.ts';
-import { ContentSource } from '../runner/content-source.ts';
+import type { ContentSource } from '../runner/content-source.ts';
 import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type Change, type HostContext, type Plan, type ProbeOutput } from '../runner/module.ts';
 import type { Effect } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { escapingMembers, memberKey, parseTarComparison, parseZipComparison, type ArchiveComparison, type ArchiveMember } from './facts/archive-listing.ts';
 import { sameAccount } from './lib/attributes.ts';
+import { openControllerFile } from './lib/controller-file.ts';
 import { fileAttributeParams, hostPath } from './lib/file-params.ts';
 import { field, parseFieldLines, probeSections } from './lib/probe-output.ts';
 
@@ -77,7 +78,7 @@ export const unarchive = defineModule({
 
 /** The plan from the probe: extraction, ownership, or nothing to do. */
 async function planUnarchive(p: Parsed, host: HostContext): Promise<Plan> {
-  const source = p.src !== undefined ? await readLocal(p.src) : undefined;
+  const source = p.src !== undefined ? await openControllerFile(p.src, 'unarchive src', 'give the archive file itself') : undefined;
   const format = p.format !== 'auto' || !source ? p.format : await sniffLocal(resolve(p.src!));
   const output = await host.probe(compareScript(p, format), {
     ...(source && { stdin: source.stdin(Buffer.alloc(0)) }),
@@ -104,20 +105,6 @@ async function planUnarchive(p: Parsed, host: HostContext): Promise<Plan> {
 
 function archiveName(p: Parsed): string {
   return p.src !== undefined ? `${p.src} (controller)` : p.remoteSrc!;
-}
-
-/** A controller-side archive, hashed once and streamed per host; a missing one is said while planning. */
-async function readLocal(src: string): Promise<ContentSource> {
-  const path = resolve(src);
-  try {
-    return await ContentSource.fromFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ModuleError(
-      `cannot read unarchive src ${path} on the controller (${code ?? String(error)})`,
-      'check the path; relative paths are resolved from the working directory',
-    );
-  }
 }
 
 /** The format from an archive's first bytes (gzip 1f 8b, xz fd 37 7a 58 5a 00, zip PK\3\4 or PK\5\6), else tar. */
