@@ -10,25 +10,17 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pendingHandlersKey, renderPendingFile } from '../../runner/engine/pending-handlers-file.ts';
+import { labInventory } from '../support/playbook-cli.ts';
 import { describeOnLab, onHost, type LabTarget } from '../support/targets.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PLAYBOOK = join(ROOT, 'test/fixtures/playbooks/handlers.ts');
 const STATE_FILE = `/var/lib/drover/pending-handlers/${pendingHandlersKey('handlers lab fixture')}.json`;
 const PLAY = 'configure the app';
-
-/** The first host is the control plane, the others workers. */
-function labInventory(targets: LabTarget[]): string {
-  const host = (target: LabTarget) => `            ${target.name}:\n              ansible_host: ${target.address}\n              ansible_user: root\n              ansible_ssh_private_key_file: ${target.keyPath}\n`;
-  const text = `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n  children:\n    k8s:\n      children:\n        control_plane:\n          hosts:\n${host(targets[0]!)}        workers:\n          hosts:\n${targets.slice(1).map(host).join('')}`;
-  const path = join(mkdtempSync(join(tmpdir(), 'drover-inv-')), 'inventory.yaml');
-  writeFileSync(path, text);
-  return path;
-}
 
 interface CliRun {
   code: number;

@@ -12,10 +12,11 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LAB_K8S_MIRROR } from '../../lab/k8s-repo.ts';
+import { labInventory } from '../support/playbook-cli.ts';
 import { PROC_SAMPLER, type ProcSample } from '../support/proc-sampler.ts';
 import { describeOnLab, onHost, type LabTarget } from '../support/targets.ts';
 
@@ -38,23 +39,7 @@ true`;
 
 /** An inventory: the first target the control plane, the rest workers; `extra` adds per-host variables. */
 function inventory(targets: LabTarget[], extra: Record<string, string> = {}): string {
-  const host = (target: LabTarget) =>
-    `            ${target.name}:\n              ansible_host: ${target.address}\n              ansible_user: root\n              ansible_ssh_private_key_file: ${target.keyPath}\n${extra[target.name] ?? ''}`;
-  const text = `all:
-  vars:
-    drover_known_hosts_file: ${targets[0]!.knownHostsPath}
-    kubernetes_mirror: ${LAB_K8S_MIRROR}
-  children:
-    k8s:
-      children:
-        control_plane:
-          hosts:
-${host(targets[0]!)}        workers:
-          hosts:
-${targets.slice(1).map(host).join('')}`;
-  const path = join(mkdtempSync(join(tmpdir(), 'drover-cluster-inv-')), 'inventory.yaml');
-  writeFileSync(path, text);
-  return path;
+  return labInventory(targets, extra, { kubernetes_mirror: LAB_K8S_MIRROR });
 }
 
 interface CliRun {

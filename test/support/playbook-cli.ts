@@ -17,11 +17,17 @@ export interface PlaybookRun extends CliRun {
   records: AuditRecord[];
 }
 
-/** `control_plane` is the first host, `workers` the others; every host connects as root. */
-export function labInventory(targets: LabTarget[], hostVars: Record<string, string> = {}): string {
+/**
+ * `control_plane` is the first host, `workers` the others; every host connects as root. `hostVars` adds
+ * lines (already indented) under a host, `vars` adds variables for all hosts.
+ */
+export function labInventory(targets: LabTarget[], hostVars: Record<string, string> = {}, vars: Record<string, string> = {}): string {
   const host = (target: LabTarget) =>
     `            ${target.name}:\n              ansible_host: ${target.address}\n              ansible_user: root\n              ansible_ssh_private_key_file: ${target.keyPath}\n${hostVars[target.name] ?? ''}`;
-  const text = `all:\n  vars:\n    drover_known_hosts_file: ${targets[0]!.knownHostsPath}\n  children:\n    k8s:\n      children:\n        control_plane:\n          hosts:\n${host(targets[0]!)}        workers:\n          hosts:\n${targets.slice(1).map(host).join('')}`;
+  const allVars = Object.entries({ drover_known_hosts_file: targets[0]!.knownHostsPath, ...vars })
+    .map(([name, value]) => `    ${name}: ${value}\n`)
+    .join('');
+  const text = `all:\n  vars:\n${allVars}  children:\n    k8s:\n      children:\n        control_plane:\n          hosts:\n${host(targets[0]!)}        workers:\n          hosts:\n${targets.slice(1).map(host).join('')}`;
   const path = join(mkdtempSync(join(tmpdir(), 'drover-inv-')), 'inventory.yaml');
   writeFileSync(path, text);
   return path;
