@@ -26,17 +26,21 @@ fi
 
 step "bringing up three lab hosts"
 npm run --silent lab -- up 3
+# The lab instance's own directory (lab/paths.ts): .lab for instance 0, .lab-K for DROVER_LAB_INSTANCE=K.
+instance=${DROVER_LAB_INSTANCE:-0}
+lab=.lab
+if [ "$instance" != 0 ]; then lab=.lab-$instance; fi
 
 step "1/3 dry run: what would change (nothing is changed)"
-npx tsx run playbooks/cluster.ts -i .lab/inventory.yaml --limit lab-1,lab-2,lab-3 --tags prep --check --diff
+npx tsx run playbooks/cluster.ts -i "$lab/inventory.yaml" --limit lab-1,lab-2,lab-3 --tags prep --check --diff
 
 step "2/3 apply"
-npx tsx run playbooks/cluster.ts -i .lab/inventory.yaml --limit lab-1,lab-2,lab-3 --tags prep
+npx tsx run playbooks/cluster.ts -i "$lab/inventory.yaml" --limit lab-1,lab-2,lab-3 --tags prep
 
 step "3/3 apply again: nothing changes"
-npx tsx run playbooks/cluster.ts -i .lab/inventory.yaml --limit lab-1,lab-2,lab-3 --tags prep
+npx tsx run playbooks/cluster.ts -i "$lab/inventory.yaml" --limit lab-1,lab-2,lab-3 --tags prep
 
 step "the audit logs of these runs verify"
 npx tsx run audit verify $(ls -t audit/*.jsonl | head -3)
 echo
-echo "The lab stays up: try 'npx tsx run exec all -i .lab/inventory.yaml -- uptime'; 'npm run lab -- down' removes it."
+echo "The lab stays up: try 'npx tsx run exec all -i $lab/inventory.yaml -- uptime'; 'npm run lab -- down' removes it."
