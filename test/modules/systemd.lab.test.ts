@@ -47,8 +47,8 @@ systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
     expect(first.changes).to.deep.equal([
       `create /etc/systemd/system/${WEB}.service (${Buffer.byteLength(WEB_UNIT)} bytes)`,
       `create /etc/systemd/system/${WEB}.service.d/env.conf (36 bytes, creating /etc/systemd/system/${WEB}.service.d)`,
-      `systemctl daemon-reload (${WEB}.service: its unit files changed)`,
-      `enable ${WEB}.service`,
+      // systemctl enable reloads systemd (the drop-in's Environment read back below shows it did).
+      `enable ${WEB}.service (systemd reloads with it: its unit files changed)`,
       `start ${WEB}.service`,
     ]);
     expect(await sh(`systemctl is-active ${WEB}; systemctl is-enabled ${WEB}; systemctl show -p Environment,NeedDaemonReload ${WEB}`)).to.equal('active\nenabled\nEnvironment=DROVER_TEST=1\nNeedDaemonReload=no\n');
@@ -62,7 +62,7 @@ systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
     const before = await snapshot();
     const check = await applyModule(target, systemd, { ...params, dropIns: { 'env.conf': '[Service]\nEnvironment=DROVER_TEST=2\n' }, state: 'restarted', enabled: false }, { check: true });
     expect(check.status).to.equal('changed');
-    expect(check.changes).to.deep.equal([`update /etc/systemd/system/${WEB}.service.d/env.conf (36 → 36 bytes)`, `systemctl daemon-reload (${WEB}.service: its unit files changed)`, `disable ${WEB}.service`, `restart ${WEB}.service`]);
+    expect(check.changes).to.deep.equal([`update /etc/systemd/system/${WEB}.service.d/env.conf (36 → 36 bytes)`, `disable ${WEB}.service (systemd reloads with it: its unit files changed)`, `restart ${WEB}.service`]);
     expect(executedCount(check)).to.equal(0);
     expect(await snapshot()).to.equal(before);
   });
@@ -218,5 +218,18 @@ systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
     const stopMissing = await applyModule(target, systemd, { name: 'drover-test-nonexistent', state: 'stopped', enabled: false });
     expect(stopMissing.status).to.equal('ok');
     expect(stopMissing.msg).to.match(/not found/);
+  });
+
+  it('the reload riding on systemctl disable: the restart after it runs the new drop-in, and systemd has nothing left to reload', async () => {
+    const name = 'drover-test-reload';
+    const dropIn = (value: number) => ({ 'env.conf': `[Service]\nEnvironment=DROVER_TEST=${value}\n` });
+    const on = await applyModule(target, systemd, { name, unitFile: WEB_UNIT, dropIns: dropIn(1), state: 'started', enabled: true });
+    expect(on.changes.slice(2)).to.deep.equal([`enable ${name}.service (systemd reloads with it: its unit files changed)`, `start ${name}.service`]);
+    const off = await applyModule(target, systemd, { name, dropIns: dropIn(2), state: 'restarted', enabled: false });
+    expect(off.changes.slice(1)).to.deep.equal([`disable ${name}.service (systemd reloads with it: its unit files changed)`, `restart ${name}.service`]);
+    const pid = (await sh(`systemctl show -p MainPID --value ${name}`)).trim();
+    expect(await sh(`systemctl is-active ${name}; systemctl is-enabled ${name} || true; systemctl show -p Environment,NeedDaemonReload ${name}; tr '\\0' '\\n' < /proc/${pid}/environ | grep ^DROVER_TEST=`)).to.equal(
+      'active\ndisabled\nEnvironment=DROVER_TEST=2\nNeedDaemonReload=no\nDROVER_TEST=2\n',
+    );
   });
 });

@@ -253,7 +253,8 @@ describe('systemd: planner (table)', () => {
       input: { name: 'web', unitFile: UNIT_TEXT, enabled: true, state: 'started' },
       state: { loadState: 'not-found', enablement: 'not-found', fragmentPath: '' },
       files: [absentFileState('/etc/systemd/system/web.service')],
-      changes: [`create /etc/systemd/system/web.service (${Buffer.byteLength(UNIT_TEXT)} bytes)`, 'systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service', 'start web.service'],
+      // systemctl enable reloads systemd itself: the reload rides on it instead of being a second one.
+      changes: [`create /etc/systemd/system/web.service (${Buffer.byteLength(UNIT_TEXT)} bytes)`, 'enable web.service (systemd reloads with it: its unit files changed)', 'start web.service'],
     },
     {
       title: 'a new unit without [Install] cannot be enabled: noted, not attempted',
@@ -290,10 +291,21 @@ describe('systemd: planner (table)', () => {
     const result = plan({ name: 'web', unitFile: UNIT_TEXT, enabled: true, state: 'started' }, unit({ loadState: 'not-found', enablement: 'not-found', fragmentPath: '' }), [absentFileState('/etc/systemd/system/web.service')]);
     expect(result.changes.map((change) => change.diff)).to.deep.equal([
       { kind: 'file', path: '/etc/systemd/system/web.service', before: null, after: UNIT_TEXT },
-      undefined,
       { kind: 'value', name: 'web.service enabled', before: 'not-found', after: 'enabled' },
       { kind: 'value', name: 'web.service state', before: 'inactive', after: 'active' },
     ]);
+  });
+
+  it('a reload rides on systemctl enable or disable, never with --no-reload, and stays its own step otherwise', () => {
+    const written = (input: Partial<SystemdParams>, state: Partial<UnitState>) => plan({ name: 'web', unitFile: UNIT_TEXT, ...input }, unit(state), [fileStateWith('/etc/systemd/system/web.service', '[Unit]\n')]);
+    const enabling = written({ enabled: true, state: 'started' }, { enablement: 'disabled' });
+    expect(displayedCommands(enabling).slice(1, 2)).to.deep.equal(['systemctl enable -- web.service']);
+    expect(enabling.changes[1]!.effects).to.deep.include({ kind: 'unit', name: 'web.service', state: { needDaemonReload: false } });
+    const disabling = written({ enabled: false }, { enablement: 'enabled' });
+    expect(changeSummaries(disabling)).to.deep.equal(['update /etc/systemd/system/web.service (7 → 100 bytes)', 'disable web.service (systemd reloads with it: its unit files changed)']);
+    // Already enabled: no systemctl enable runs, so the reload is its own command before the restart.
+    const enabled = written({ enabled: true, state: 'restarted' }, { enablement: 'enabled', activeState: 'active' });
+    expect(changeSummaries(enabled).slice(1)).to.deep.equal(['systemctl daemon-reload (web.service: its unit files changed)', 'restart web.service']);
   });
 
   it('quotes every value, checks for a failed start, and diagnoses with the journal', () => {
