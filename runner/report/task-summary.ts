@@ -24,10 +24,14 @@ export interface TaskSummary {
   handler: boolean;
   /** Non-zero counts, in COUNT_ORDER. */
   counts: Array<{ status: CountedStatus; count: number }>;
-  /** Changed hosts, one entry per distinct change block, the largest first. */
-  changes: Array<{ hosts: string[]; block: string; checkMode: boolean; uncertain: boolean }>;
+  /**
+   * Changed hosts, one entry per distinct change block, the largest first. `delegatedTo`: the host a
+   * delegated task changed instead of these (the per-host view's `→ host`); hosts are merged only with
+   * others delegating to the same host.
+   */
+  changes: Array<{ hosts: string[]; block: string; checkMode: boolean; uncertain: boolean; delegatedTo?: string }>;
   /** Skip reasons, and what debug said (its message is its output), merged by text, the largest first. */
-  notes: Array<{ status: 'ok' | 'skipped'; hosts: string[]; msg: string }>;
+  notes: Array<{ status: 'ok' | 'skipped'; hosts: string[]; msg: string; delegatedTo?: string }>;
   /** Failed (ignored or not) and unreachable results, in full, by host name; echoed ones were shown. */
   failures: GroupedResult[];
 }
@@ -53,13 +57,13 @@ export function summarizeTask(group: TaskGroup, changeBlock: (result: TaskResult
       failures.push(entry);
     } else if (result.status === 'changed') {
       const block = changeBlock(result);
-      const key = JSON.stringify([block, result.checkMode, result.uncertain]);
-      const merged = changes.get(key) ?? { hosts: [], block, checkMode: result.checkMode, uncertain: result.uncertain };
+      const key = JSON.stringify([block, result.checkMode, result.uncertain, result.delegatedTo ?? null]);
+      const merged = changes.get(key) ?? { hosts: [], block, checkMode: result.checkMode, uncertain: result.uncertain, ...delegation(result) };
       merged.hosts.push(result.host);
       changes.set(key, merged);
     } else if (result.status === 'skipped' || result.module === 'debug') {
-      const key = JSON.stringify([result.status, result.msg]);
-      const merged = notes.get(key) ?? { status: result.status, hosts: [], msg: result.msg };
+      const key = JSON.stringify([result.status, result.msg, result.delegatedTo ?? null]);
+      const merged = notes.get(key) ?? { status: result.status, hosts: [], msg: result.msg, ...delegation(result) };
       merged.hosts.push(result.host);
       notes.set(key, merged);
     }
@@ -79,6 +83,10 @@ export function summarizeTask(group: TaskGroup, changeBlock: (result: TaskResult
     notes: bySize([...notes.values()]),
     failures: failures.sort((a, b) => byName(a.result.host, b.result.host)),
   };
+}
+
+function delegation(result: TaskResult): { delegatedTo?: string } {
+  return result.delegatedTo ? { delegatedTo: result.delegatedTo } : {};
 }
 
 /** Host names in the order people count them: node2 before node10. */

@@ -188,7 +188,7 @@ export class TerminalReporter implements Reporter {
           : '';
     const attempts = result.attempts !== undefined && result.attempts > 1 ? c.dim(` after ${result.attempts} attempts`) : '';
     const condition = result.condition ? c.dim(` (${result.condition})`) : '';
-    const via = result.delegatedTo ? c.cyan(` → ${n(result.delegatedTo)}`) : '';
+    const via = this.via(result.delegatedTo);
     this.print(
       `  ${status} ${c.bold(n(result.host))}${via}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`,
     );
@@ -246,11 +246,13 @@ export class TerminalReporter implements Reporter {
       if (group.retried.length > 0) this.print(`    ${c.yellow('retried')} ${this.hostsLabel(group.retried)}`);
       for (const change of summary.changes) {
         const word = change.checkMode ? (change.uncertain ? 'would run' : 'would change') : 'changed';
-        this.print(`    ${c.yellow(word)} ${this.hostsLabel(change.hosts)}`);
+        this.print(`    ${c.yellow(word)} ${this.hostsLabel(change.hosts)}${this.via(change.delegatedTo)}`);
         if (change.block) this.print(change.block);
       }
       for (const note of summary.notes) {
-        this.print(`    ${this.paintStatus(note.status)(note.status)} ${this.hostsLabel(note.hosts)}${c.dim(`: ${this.mask(note.msg)}`)}`);
+        this.print(
+          `    ${this.paintStatus(note.status)(note.status)} ${this.hostsLabel(note.hosts)}${this.via(note.delegatedTo)}${c.dim(`: ${this.mask(note.msg)}`)}`,
+        );
       }
       for (const failure of summary.failures) this.printResult(failure.result, summary.handler, failure.ignored);
     }
@@ -261,6 +263,11 @@ export class TerminalReporter implements Reporter {
     for (const [message, hosts] of this.#warnings)
       this.print(this.#color.yellow(`  warning (${hostRange(hosts.map(n))}${hosts.length > 1 ? `, ${hosts.length} hosts` : ''}): ${message}`));
     this.#warnings.clear();
+  }
+
+  /** ` → lb1` after the hosts of a delegated task: where it ran instead. */
+  private via(delegatedTo: string | undefined): string {
+    return delegatedTo ? this.#color.cyan(` → ${n(delegatedTo)}`) : '';
   }
 
   /** `node[01:95] (95 hosts)`, or the one host's name. */

@@ -134,6 +134,18 @@ describe('report/terminal: the grouped view', () => {
     expect(text).to.include('  handler: write config [copy]  changed 6\n    changed node[01:06] (6 hosts)\n      restart app\n');
   });
 
+  it('says where a delegated task ran: its hosts, then → the host it changed, merged only with others sending it there', () => {
+    const hosts = nodes(6);
+    const events: RunEvent[] = [runStart(hosts), { kind: 'play-start', play: 'p', hosts, batch: 1, batches: 1 }];
+    const delegatedTo = (host: string) => (host === 'node06' ? 'lb2' : 'lb1');
+    for (const host of hosts) events.push(result({ host, task: 'drain', status: 'changed', changed: true, changes: ['drain backend'], delegatedTo: delegatedTo(host) }));
+    for (const host of hosts) events.push(result({ host, task: 'note', module: 'debug', msg: 'drained', delegatedTo: 'lb1' }));
+    events.push({ kind: 'play-end', play: 'p' });
+    const text = render(events);
+    expect(text).to.include('  drain [copy]  changed 6\n    changed node[01:05] (5 hosts) → lb1\n      drain backend\n    changed node06 → lb2\n      drain backend\n');
+    expect(text).to.include('  note [debug]  ok 6\n    ok node[01:06] (6 hosts) → lb1: drained\n');
+  });
+
   it('notes which hosts retried a task instead of a line per host per attempt', () => {
     const hosts = nodes(6);
     const events: RunEvent[] = [runStart(hosts), { kind: 'play-start', play: 'p', hosts, batch: 1, batches: 1 }];
