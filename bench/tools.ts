@@ -36,12 +36,15 @@ export interface ToolRun {
   changes(phase: Phase, stdout: string): Promise<number>;
 }
 
-/** `lab-1 : ok=9 changed=0 …`: drover's and Ansible's recap lines, summed over hosts. */
+/**
+ * `lab-1 : ok=9 changed=0 …`: drover's and Ansible's recap lines, summed over hosts. Above 5 hosts drover
+ * merges identical lines (`lab-[1:20] : ok=1 changed=8 … · 20 hosts`): such a line counts for its hosts.
+ */
 export function recapChanges(output: string): number {
   let total = 0;
   for (const line of output.split('\n')) {
     const found = line.match(/^\s*\S+\s+:\s+ok=\d+\s+changed=(\d+)/);
-    if (found) total += Number(found[1]);
+    if (found) total += Number(found[1]) * Number(line.match(/ · (\d+) hosts$/)?.[1] ?? 1);
   }
   return total;
 }

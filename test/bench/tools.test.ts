@@ -22,6 +22,9 @@ describe('bench tools', () => {
     expect(recapChanges(drover)).to.equal(15);
     expect(recapChanges(ansible)).to.equal(9);
     expect(recapChanges('changed=4 in a task line\n')).to.equal(0);
+    // drover's grouped recap (more than 5 hosts): one line for hosts whose counts are the same.
+    const grouped = 'RECAP (4.5 s)\n  lab-[1:19] : ok=1 changed=8 failed=0 skipped=0 unreachable=0 ignored=0 · 19 hosts\n  lab-20     : ok=2 changed=7 failed=0 skipped=0 unreachable=0 ignored=0\n';
+    expect(recapChanges(grouped)).to.equal(19 * 8 + 7);
   });
 
   it("quotes every value for bash, quotes included, so the floor's script sees bench/work.ts's exact text", () => {
