@@ -6,6 +6,7 @@
  * engine, transport and every module, `--help` and `audit verify` need none of them, and loading the
  * whole graph (through tsx) was most of `tsx run --help`'s start-up.
  */
+import { readFileSync } from 'node:fs';
 import { refuseUndecodableArguments } from './argv-text.ts';
 import { describeError } from './describe-error.ts';
 
@@ -21,6 +22,7 @@ Usage:
   tsx run audit verify FILE… | audit show FILE                     check or read an audit log
   tsx run audit report FILE… -o report.html                        a page (or --format markdown) for review
   tsx run audit merge LOG… -o MERGED.jsonl                         join the logs of a run's shards (--shard I/N)
+  tsx run --version                                                drover's version (and node's)
 
 Each subcommand has --help.`;
 
@@ -44,6 +46,9 @@ export async function main(argv: string[]): Promise<number> {
       case '--help':
         process.stdout.write(`${MAIN_HELP}\n`);
         return command === undefined ? 1 : 0;
+      case '--version':
+        process.stdout.write(`${versionLine()}\n`);
+        return 0;
       case 'help': {
         const help = Object.hasOwn(HELP_BY_COMMAND, rest[0] ?? '') ? await HELP_BY_COMMAND[rest[0]!]!() : MAIN_HELP;
         process.stdout.write(`${help}\n`);
@@ -66,4 +71,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`drover: ${describeError(error)}\n`);
     return 1;
   }
+}
+
+/** `drover 0.1.0 (node v20.20.2)`: the package.json beside runner/, in a checkout and in an installed package alike. */
+export function versionLine(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `drover ${manifest.version} (node ${process.version})`;
 }

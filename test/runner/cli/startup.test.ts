@@ -55,6 +55,14 @@ describe('CLI start-up loads only what the command uses', function () {
     expect(loadedBy(['help', 'constructor']).stdout).to.equal(`${MAIN_HELP}\n`);
   });
 
+  it("--version prints the package version and node's, loading nothing else", () => {
+    const run = loadedBy(['--version']);
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect([run.status, run.stdout]).to.deep.equal([0, `drover ${version} (node ${process.version})\n`]);
+    expect(run.own.length, run.own.join(' ')).to.be.below(30);
+    expect(run.packages).not.to.include('ssh2');
+  });
+
   it('a playbook run still loads the engine and the modules', () => {
     const run = loadedBy(['test/fixtures/no-such-playbook.ts', '-i', 'none.yaml']);
     expect(run.status).to.equal(1);
