@@ -11,12 +11,15 @@
  *   await t.systemd('kubelet at boot', { name: 'kubelet', enabled: true });
  *
  * Order of the commands: unmask, write files, daemon-reload, enable/disable, mask (a unit being masked is
- * disabled first, while systemctl still can), then start/stop/restart/reload. When enable or disable runs,
- * it carries the reload: systemctl reloads systemd itself after changing the links, and a separate
- * daemon-reload before it would make every host re-read all its units twice (on the benchmark's 20 hosts
- * the unit task took 2.7 s with both reloads and 1.6 s with one). The plan says so in the enable's summary.
+ * disabled first, while systemctl still can), then start/stop/restart/reload. When enable or disable runs
+ * for a unit with its own unit file, it carries the reload: systemctl reloads systemd itself after
+ * changing the links, and a separate daemon-reload before it would make every host re-read all its units
+ * twice (on the benchmark's 20 hosts the unit task took 2.7 s with both reloads and 1.6 s with one). The
+ * plan says so in the enable's summary. If that enable fails, the files are written but not loaded; the
+ * next run's probe sees them changed on disk and reloads (with `daemonReload` unset).
  *
- * daemonReload (see `reloadReason`):
+ * daemonReload (see `reloadReason`; "reload" below is the daemon-reload step, or the enable/disable that
+ * carries it):
  *   - unset or `'auto'`: reload when this task changed the unit file or a drop-in, or when systemd itself
  *     reports the unit's files changed on disk since it loaded them (`NeedDaemonReload=yes`, which is what
  *     an earlier copy/template task editing a unit file leaves behind), or when a drop-in on disk is not
@@ -259,10 +262,13 @@ export function planSystemd(p: Params, state: UnitState, fileStates: FileState[]
     p.enabled === undefined
       ? undefined
       : enablementChange(unit, p.enabled, { predicted: enablement, current: state.enablement }, { exists, maskedAfter: stillMasked, unmasking });
-  if (why && typeof enabling === 'object') {
-    // systemctl enable and disable reload systemd themselves once their links are made (unless told
-    // --no-reload), and they read the unit files from disk, so they need no reload before them: the
-    // reload this task needs rides on theirs instead of reloading every unit on the host twice.
+  // systemctl enable and disable reload systemd themselves once their links are made (unless told
+  // --no-reload), and they read the unit files from disk, so they need no reload before them: the reload
+  // this task needs rides on theirs instead of reloading every unit on the host twice. Only for a unit
+  // with a unit file of its own, not masked: systemd before 231 (EL7's 219) hands a service that only
+  // has an init script to chkconfig and returns without reloading.
+  const ownUnitFile = p.unitFile !== undefined || (state.fileOnDisk !== undefined && !masked);
+  if (why && ownUnitFile && typeof enabling === 'object') {
     add({ ...enabling, summary: `${enabling.summary} (systemd reloads with it: ${why})`, effects: [reloaded, ...(enabling.effects ?? [])] });
   } else {
     if (why)

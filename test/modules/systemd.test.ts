@@ -308,6 +308,21 @@ describe('systemd: planner (table)', () => {
     expect(changeSummaries(enabled).slice(1)).to.deep.equal(['systemctl daemon-reload (web.service: its unit files changed)', 'restart web.service']);
   });
 
+  it('the reload rides on enable only for a unit with its own unit file, never for an init-script service or a masked one', () => {
+    const dropIn = { 'limits.conf': '[Service]\nLimitNOFILE=65536\n' };
+    const dropInFile = [absentFileState('/etc/systemd/system/web.service.d/limits.conf')];
+    // A package's unit file (found in the unit directories): enable carries the reload.
+    const packaged = plan({ name: 'web', dropIns: dropIn, enabled: true, state: 'restarted' }, unit({ fileOnDisk: '/lib/systemd/system/web.service' }), dropInFile);
+    expect(changeSummaries(packaged).slice(1, 2)).to.deep.equal(['enable web.service (systemd reloads with it: its unit files changed)']);
+    // Only an init script (no unit file: systemd-sysv-generator's unit): systemd before 231 (EL7) hands
+    // enable to chkconfig and does not reload, so the reload stays its own step before it.
+    const sysv = plan({ name: 'web', dropIns: dropIn, enabled: true, state: 'restarted' }, unit({ fragmentPath: '/run/systemd/generator.late/web.service' }), dropInFile);
+    expect(changeSummaries(sysv).slice(1)).to.deep.equal(['systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service', 'restart web.service']);
+    // Masked now: the file on disk is the mask, what is under it unknown.
+    const masked = plan({ name: 'web', dropIns: dropIn, masked: false, enabled: true }, unit({ loadState: 'masked', enablement: 'masked', fileOnDisk: '/etc/systemd/system/web.service' }), dropInFile);
+    expect(changeSummaries(masked)).to.deep.equal(['unmask web.service', 'create /etc/systemd/system/web.service.d/limits.conf (28 bytes)', 'systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service']);
+  });
+
   it('quotes every value, checks for a failed start, and diagnoses with the journal', () => {
     const result = plan({ name: 'getty@tty1', state: 'started', enabled: true }, unit({ id: 'getty@tty1.service' }));
     const [enable, startText] = displayedCommands(result);
