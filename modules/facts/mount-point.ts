@@ -49,12 +49,15 @@ export interface MountPointState {
  * are marked by `@@` lines; values that may hold any byte travel base64-encoded.
  */
 export function mountPointScript(path: string, src?: string): Script {
-  // The top mount's source is asked of findmnt a second time only when a loop device shows in the first
-  // answer: every mount task runs this on every host, and most never see a loop device (issue 13).
+  // findmnt exits 1 without a word when nothing is mounted at the path; a message with a failure is an
+  // error (a findmnt without -J, as util-linux 2.23 on EL7), never "nothing mounted". The top mount's
+  // source is asked a second time only when a loop device shows in the first answer: every mount task runs
+  // this on every host, and most never see a loop device (issue 13).
   return sh`p=${path}
 echo @@findmnt
-mounts=$(findmnt -J -l -o TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN --mountpoint "$p") || mounts=
-if [ -n "$mounts" ]; then printf '%s\n' "$mounts"; fi
+if mounts=$(findmnt -J -l -o TARGET,SOURCE,FSTYPE,OPTIONS,MAJ:MIN --mountpoint "$p" 2>&1); then printf '%s\n' "$mounts"
+elif [ -n "$mounts" ]; then printf 'findmnt failed (drover reads its JSON output, findmnt -J): %s\n' "$mounts" >&2; exit 1
+fi
 echo @@path
 if [ -d "$p" ]; then echo kind=directory; elif [ -f "$p" ]; then echo kind=file; elif [ -e "$p" ]; then echo kind=other; else echo kind=absent; fi
 if [ -e "$p" ]; then echo "id=$(stat -L -c '%d:%i' -- "$p")"; fi

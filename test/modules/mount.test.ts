@@ -1,10 +1,15 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FileState } from '../../modules/facts/file-state.ts';
 import { escapeField, findFstabEntry, formatFstabEntry, parseFstab, removeFstabEntry, setFstabEntry, unescapeField, type FstabEntry } from '../../modules/facts/fstab.ts';
-import { parseFindmnt, parseMountPoint, type MountPointState } from '../../modules/facts/mount-point.ts';
+import { mountPointScript, parseFindmnt, parseMountPoint, type MountPointState } from '../../modules/facts/mount-point.ts';
 import { mount, mountedSource, parseMountProbe, planMount, type MountParams } from '../../modules/mount.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import type { Plan } from '../../runner/module.ts';
+import { STRICT_PRELUDE } from '../../runner/command.ts';
 import { SchemaError } from '../../runner/schema.ts';
 import { fileProbe } from '../support/file-probe.ts';
 import { absentFileState, fileStateWith } from '../support/file-state.ts';
@@ -208,6 +213,32 @@ describe('mount: probe parsing and source identity (pure)', () => {
       ['fstype auto matches any', { src: 'nas:/export', fstype: 'auto' }, point({ mounts: [{ target: '/m', source: 'nas:/export', fstype: 'nfs4', options: 'rw', majMin: '0:50' }], source: { kind: 'name' } }), 'same'],
     ];
     for (const [title, p, state, expected] of table) expect(mountedSource(p, state), title).to.equal(expected);
+  });
+});
+
+describe('mount: the probe with findmnt that answers in each way it can', () => {
+  /** Runs the probe through /bin/sh with a findmnt of our own first on PATH: its stdout, stderr and status. */
+  function probeWith(findmnt: string): { status: number | null; stdout: string; stderr: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-findmnt-'));
+    try {
+      writeFileSync(join(dir, 'findmnt'), `#!/bin/sh\n${findmnt}\n`);
+      chmodSync(join(dir, 'findmnt'), 0o755);
+      return spawnSync('/bin/sh', ['-c', STRICT_PRELUDE + mountPointScript('/mnt/x').text], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('nothing mounted (exit 1, silent) is no mounts; a findmnt that fails with a message (no -J, as on EL7) stops the probe', () => {
+    const none = probeWith('exit 1');
+    expect(none.status).to.equal(0);
+    expect(parseMountPoint('/mnt/x', none.stdout).mounts).to.deep.equal([]);
+    const json = '{"filesystems": [{"target": "/mnt/x", "source": "tmpfs", "fstype": "tmpfs", "options": "rw", "maj:min": "0:50"}]}';
+    const mounted = probeWith(`echo '${json}'`);
+    expect(parseMountPoint('/mnt/x', mounted.stdout).mounts).to.deep.equal([{ target: '/mnt/x', source: 'tmpfs', fstype: 'tmpfs', options: 'rw', majMin: '0:50' }]);
+    const old = probeWith('echo "findmnt: invalid option -- \'J\'" >&2; exit 1');
+    expect(old.status).to.equal(1);
+    expect(old.stderr).to.equal("findmnt failed (drover reads its JSON output, findmnt -J): findmnt: invalid option -- 'J'\n");
   });
 });
 
