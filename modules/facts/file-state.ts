@@ -73,7 +73,8 @@ export function fileStateScript(path: string, options: FileStateOptions = {}): S
   // Every file-writing task runs this, on every host: each process it starts is paid hosts × tasks times
   // (issue 13), so the parent (as dirname would print it), the size and the hash's field are cut out with
   // the shell's own expansions, and stat runs once. A stat or sha256sum that fails stops the script
-  // (set -e) with its own message, which readFileState reports.
+  // (set -e) with its own message, which readFileState reports. Owner and group names are host text:
+  // printed with printf, because dash's echo reads backslashes (a `DOMAIN\cuser` owner cut the line).
   return sh`p=${path}
 if [ ${follow} = yes ] && [ -L "$p" ]; then
   r=$(readlink -f -- "$p" && echo x) || r=
@@ -89,7 +90,7 @@ if [ -L "$p" ]; then
 elif [ -f "$p" ]; then
   echo kind=file
   s=$(stat -c '%a %u %g %s %U %G' -- "$p")
-  echo "stat=$s"
+  printf 'stat=%s\n' "$s"
   h=$(sha256sum < "$p")
   echo "sha256=\${h%% *}"
   size=\${s#* * * }
@@ -97,7 +98,7 @@ elif [ -f "$p" ]; then
   if [ ${limit} -lt 0 ] || [ "$size" -le ${limit} ]; then printf 'content=%s\n' "$(base64 -w0 < "$p")"; fi
 elif [ -d "$p" ]; then
   echo kind=directory
-  echo "stat=$(stat -c '%a %u %g %s %U %G' -- "$p")"
+  printf 'stat=%s\n' "$(stat -c '%a %u %g %s %U %G' -- "$p")"
 elif [ -e "$p" ]; then
   echo kind=other
 else

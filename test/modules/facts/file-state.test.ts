@@ -115,6 +115,22 @@ describe('facts: file-state probe, run by real shells against real files', () =>
     });
   }
 
+  it('owner and group names arrive as the host has them, backslashes too (dash’s echo would read \\c as "stop here")', () => {
+    const fakes = mkdtempSync(join(tmpdir(), 'drover-fake-stat-'));
+    try {
+      // A stat that answers for a directory service's names, as sssd or winbind users look.
+      writeFileSync(join(fakes, 'stat'), "#!/bin/sh\nprintf '%s\\n' '640 1000 1000 6 DOM\\cuser DOM\\nadmins'\n", { mode: 0o755 });
+      for (const shell of SHELLS) {
+        for (const path of [join(dir, 'sub', 'f'), join(dir, 'sub')]) {
+          const stdout = execFileSync(shell, ['-c', STRICT_PRELUDE + fileStateScript(path).text], { encoding: 'utf8', env: { ...process.env, PATH: `${fakes}:${process.env.PATH}` } });
+          expect(parseFileState(path, stdout), `${shell} ${path}`).to.include({ owner: 'DOM\\cuser', group: 'DOM\\nadmins', mode: '640' });
+        }
+      }
+    } finally {
+      rmSync(fakes, { recursive: true, force: true });
+    }
+  });
+
   it('a file the probe cannot read stops it with the shell’s own message, not a half answer', function () {
     if (process.getuid?.() !== 0) this.skip();
     // The directory can be searched by anyone; only the file is closed.
