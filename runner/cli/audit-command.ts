@@ -25,7 +25,7 @@ export const AUDIT_HELP = `Usage:
                               one self-contained page for review: the run's identity, chain and signature
                               verdicts, failures and unreachable hosts first, then each task with the hosts
                               that change the same way grouped (node[01:18]) and their diffs collapsed
-      -o, --output FILE       where to write it (default: standard output)
+      -o, --output FILE       where to write it, a new file (default: standard output)
       --format html|markdown  default: markdown when FILE ends in .md, else html
   tsx run audit merge LOG… -o MERGED.jsonl [--allow-missing]
                               join the logs of one run's shards (--shard I/N) into one verifiable log
@@ -158,8 +158,22 @@ function reportCommand(argv: string[]): number {
   const reports = buildRunReports(logs);
   const page = format === 'html' ? renderHtml(reports) : renderMarkdown(reports);
   if (output === undefined || output === '-') process.stdout.write(page);
-  else writeFileSync(output, page);
+  else writeReport(output, page);
   return worst(outcomes);
+}
+
+/**
+ * Writes the report to a new file only ('wx'): `-o` naming the log being reported on (tab completion, a
+ * shell history slip), another run's log or a `.sig` would otherwise replace evidence with a page.
+ */
+function writeReport(output: string, page: string): void {
+  try {
+    writeFileSync(output, page, { flag: 'wx' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const hint = code === 'EEXIST' ? 'a report never replaces a file (it could be an audit log): remove it first or choose a new path for -o' : 'choose a path for -o in a directory you can write';
+    throw new UsageError(`audit report: cannot write ${output} (${code}); ${hint}; no report was written`);
+  }
 }
 
 /** `audit merge LOG… -o MERGED.jsonl [--allow-missing]`: writes the merged log and returns the whole run's exit status. */

@@ -33,6 +33,25 @@ describe('audit report (CLI)', function () {
     expect(broken.stdout).to.include('chain **broken**').and.include('BROKEN at record');
   });
 
+  it('never writes over a file: -o naming the log itself leaves the log intact; a path it cannot write is one line', async () => {
+    const logPath = join(dir, 'self.jsonl');
+    writeFileSync(logPath, fleetLog());
+    const before = readFileSync(logPath);
+    const self = await runCli(['audit', 'report', logPath, '-o', logPath]);
+    expect(self.code).to.equal(1);
+    expect(self.stderr).to.include(`audit report: cannot write ${logPath} (EEXIST); a report never replaces a file`);
+    expect(readFileSync(logPath).equals(before)).to.equal(true);
+    expect((await runCli(['audit', 'verify', logPath])).code).to.equal(0);
+    for (const [output, code] of [
+      [join(dir, 'no-such-dir', 'r.html'), 'ENOENT'],
+      [dir, 'EEXIST'],
+    ] as const) {
+      const run = await runCli(['audit', 'report', logPath, '-o', output]);
+      expect([run.code, run.stderr.trim().split('\n').length], run.stderr).to.deep.equal([1, 1]);
+      expect(run.stderr).to.include(`cannot write ${output} (${code})`).and.not.include('internal error');
+    }
+  });
+
   it('verifies a signature made by ssh-keygen -Y sign, and names the signer with --allowed-signers', async () => {
     const key = join(dir, 'alice');
     expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]).status).to.equal(0);
