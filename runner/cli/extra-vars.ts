@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
+import { decodeUtf8, UTF8_HINT } from '../../inventory/utf8-text.ts';
 import { shlexSplit } from '../../inventory/shlex.ts';
 import { isSecretVariable } from '../../inventory/secret-variables.ts';
 import { SchemaError, type Schema } from '../schema.ts';
@@ -46,20 +47,27 @@ function isStructured(arg: string): boolean {
 function oneArgument(arg: string, cwd: string): Record<string, unknown> {
   if (arg.startsWith('@')) {
     const path = resolve(cwd, arg.slice(1));
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(path, 'utf8');
+      bytes = readFileSync(path);
     } catch (error) {
       throw new UsageError(`-e ${arg}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
-    let parsed: unknown;
-    try {
-      // YAML is a superset of JSON: one parser reads both, and its errors give line and column.
-      parsed = parseYaml(text);
-    } catch (error) {
-      throw new UsageError(`-e ${arg}: ${path} is not valid YAML or JSON: ${error instanceof Error ? error.message : String(error)}`);
+    const decoded = decodeUtf8(bytes);
+    if ('problem' in decoded) throw new UsageError(`-e ${arg}: ${decoded.problem}. ${UTF8_HINT}`);
+    // YAML is a superset of JSON: one parser reads both, and its errors give line and column. A tag it
+    // does not know (Ansible's !vault above all) is refused: its text would otherwise be the value.
+    const document = parseDocument(decoded.text, { prettyErrors: false, uniqueKeys: true });
+    const problem = document.errors[0] ?? document.warnings[0];
+    if (problem) {
+      if (problem.code === 'TAG_RESOLVE_FAILED' && problem.message.includes('!vault')) {
+        throw new UsageError(
+          `-e ${arg}: ${path} holds a !vault value, which -e files do not decrypt; put the variable in a group_vars/ or host_vars/ file (where !vault is decrypted with --vault-password-file) instead`,
+        );
+      }
+      throw new UsageError(`-e ${arg}: ${path} is not valid YAML or JSON: ${problem.message}`);
     }
-    return mapping(parsed, `-e ${arg}`);
+    return mapping(document.toJS(), `-e ${arg}`);
   }
   if (arg.trimStart().startsWith('{')) {
     let parsed: unknown;

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InventoryError } from '../../inventory/errors.ts';
 import { inventoryFromText, loadInventory } from '../../inventory/load.ts';
+import { firstInvalidUtf8 } from '../../inventory/utf8-text.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
 
@@ -106,6 +110,42 @@ describe('inventory: malformed input names file, line, problem and what to do', 
     expect(error).to.be.instanceOf(InventoryError);
     expect(error).to.have.property('file', path);
     expect(error).to.have.property('line', 6);
+  });
+
+  it('a byte that is not UTF-8, in the inventory or a group_vars file, is refused at its line and column, never turned into U+FFFD', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-inv-utf8-'));
+    const latin1 = (text: string) => Buffer.from(text, 'latin1');
+    try {
+      const failureOf = (path: string) =>
+        loadInventory(path).then(
+          () => undefined,
+          (caught: unknown) => caught as InventoryError,
+        );
+      writeFileSync(join(dir, 'inv.yaml'), latin1('all:\n  hosts:\n    web1:\n      motd: caf\u00e9\n'));
+      const inInventory = await failureOf(join(dir, 'inv.yaml'));
+      expect(inInventory).to.be.instanceOf(InventoryError);
+      expect([inInventory!.line, inInventory!.problem]).to.deep.equal([4, 'the file is not UTF-8: byte 0xe9 at line 4, column 16 is not part of a UTF-8 character']);
+      writeFileSync(join(dir, 'inv.yaml'), 'all:\n  hosts:\n    web1:\n');
+      mkdirSync(join(dir, 'group_vars'));
+      writeFileSync(join(dir, 'group_vars', 'all.yml'), latin1('greeting: gr\u00fc\u00df dich\n'));
+      const inGroupVars = await failureOf(join(dir, 'inv.yaml'));
+      expect([inGroupVars!.file, inGroupVars!.line]).to.deep.equal([join(dir, 'group_vars', 'all.yml'), 1]);
+      expect(inGroupVars!.hint).to.match(/iconv -f latin1 -t utf-8/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('UTF-8 is told from what only looks like it: overlong forms, surrogates, truncated and stray bytes', () => {
+    const at = (...bytes: number[]) => firstInvalidUtf8(Uint8Array.from(bytes))?.column;
+    expect(at(0x61, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80)).to.equal(undefined);
+    expect(at(0x61, 0xc0, 0xaf)).to.equal(2);
+    expect(at(0xe0, 0x80, 0xaf)).to.equal(1);
+    expect(at(0xed, 0xa0, 0x80)).to.equal(1);
+    expect(at(0xf4, 0x90, 0x80, 0x80)).to.equal(1);
+    expect(at(0x61, 0x62, 0xe2, 0x82)).to.equal(3);
+    expect(at(0x80)).to.equal(1);
+    expect(firstInvalidUtf8(Buffer.from('ok\nfine\nbad \xff', 'latin1'))).to.deep.equal({ line: 3, column: 5, byte: 0xff });
   });
 
   it('loadInventory says so when the file does not exist', async () => {

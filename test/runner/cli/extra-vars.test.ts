@@ -16,6 +16,10 @@ const dir = mkdtempSync(join(tmpdir(), 'drover-extra-vars-'));
 writeFileSync(join(dir, 'vars.yaml'), 'port: 9\nname: from-yaml\nlist: [a, b]\n');
 writeFileSync(join(dir, 'vars.json'), '{"name": "from-json"}');
 writeFileSync(join(dir, 'list.yaml'), '- a\n- b\n');
+writeFileSync(join(dir, 'vault.yaml'), 'user: app\ndb_password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162636465\n');
+writeFileSync(join(dir, 'latin1.yaml'), Buffer.concat([Buffer.from('motd: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+writeFileSync(join(dir, 'tag.yaml'), 'x: !custom 1\n');
+writeFileSync(join(dir, 'bad.yaml'), 'a: [1\n');
 
 const values = (args: string[]) => Object.fromEntries([...parseExtraVars(args, dir)].map(([key, entry]) => [key, entry.value]));
 
@@ -38,6 +42,12 @@ describe('extra variables (-e)', () => {
       ['{"a": ', /^-e \{"a": : not valid JSON/],
       ['a="unclosed', /^-e a="unclosed: /],
       ['', /^-e takes key=value/],
+      // A !vault value is not decrypted here: refused, never handed on as its ciphertext.
+      ['@vault.yaml', /^-e @vault.yaml: .*vault.yaml holds a !vault value, which -e files do not decrypt; put the variable in a group_vars\/ or host_vars\/ file/],
+      // A latin-1 byte would reach hosts as U+FFFD.
+      ['@latin1.yaml', /^-e @latin1.yaml: the file is not UTF-8: byte 0xe9 at line 1, column 10 is not part of a UTF-8 character\. Save the file as UTF-8/],
+      ['@tag.yaml', /^-e @tag.yaml: .*tag.yaml is not valid YAML or JSON: .*!custom/],
+      ['@bad.yaml', /^-e @bad.yaml: .*bad.yaml is not valid YAML or JSON/],
     ];
     for (const [arg, message] of cases) expect(() => parseExtraVars([arg], dir), arg).to.throw(message);
   });
