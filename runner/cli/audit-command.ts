@@ -171,7 +171,10 @@ function writeReport(output: string, page: string): void {
     writeFileSync(output, page, { flag: 'wx' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    const hint = code === 'EEXIST' ? 'a report never replaces a file (it could be an audit log): remove it first or choose a new path for -o' : 'choose a path for -o in a directory you can write';
+    const hint =
+      code === 'EEXIST'
+        ? 'a report never replaces a file (it could be an audit log): remove it first or choose a new path for -o'
+        : 'choose a path for -o in a directory you can write';
     throw new UsageError(`audit report: cannot write ${output} (${code}); ${hint}; no report was written`);
   }
 }
