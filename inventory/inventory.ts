@@ -110,7 +110,7 @@ export function buildInventory(data: InventoryData, dirs: VarsDirectories): Inve
     hosts,
     hostNames: () => [...hosts],
     groups,
-    warnings: Object.freeze([...dirs.warnings]),
+    warnings: Object.freeze([...dirs.warnings, ...sameNames(hosts, groups)]),
     hasHost: (name) => hostIndex.has(name) || implicit(name),
     groupsOf,
     hostsIn(group) {
@@ -152,4 +152,11 @@ function freezeGroup(group: GroupData): InventoryGroup {
     priority: group.priority,
     vars: Object.freeze(recordFrom(group.vars)),
   });
+}
+
+/** Ansible's "Found both group and host with same name": a pattern naming it selects the group. */
+function sameNames(hosts: readonly string[], groups: ReadonlyMap<string, unknown>): string[] {
+  return hosts
+    .filter((host) => groups.has(host))
+    .map((name) => `'${name}' is both a host and a group: a pattern naming it selects the group's hosts (rename one of them to select the host alone)`);
 }

@@ -93,7 +93,9 @@ const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*))\]$/;
 /** The hosts one term (without its & or !) matches, in inventory order. */
 function matchTerm(inventory: Inventory, pattern: string, term: string): string[] {
   if (term === '') throw patternError(inventory, pattern, term, `host pattern '${pattern}' has an empty term`);
-  if (inventory.hosts.includes(term)) return [term];
+  // A host's exact name is that host, unless a group has the name too: then, as in Ansible, the group's
+  // hosts (a host called `all` or `web` must not narrow `all` or `web` to itself; buildInventory warns).
+  if (inventory.hosts.includes(term) && !inventory.groups.has(term)) return [term];
   const subscript = term.startsWith('~') ? null : SUBSCRIPT.exec(term);
   const expression = subscript?.[1] ?? term;
   const regex = toRegExp(inventory, pattern, expression);

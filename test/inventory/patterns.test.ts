@@ -38,6 +38,17 @@ describe('inventory: host patterns', () => {
     ['web:localhost', ['web-1', 'web-2', 'web10', 'localhost']],
   ];
   for (const [pattern, hosts] of CASES) {
+    it('a name that is both a host and a group selects the group, as in Ansible, and the inventory warns', () => {
+      const clash = inventoryFromText(['web', 'all', 'solo', '[web]', 'h3', 'web'].join('\n'), 'clash.ini');
+      expect(selectHosts(clash, 'web')).to.deep.equal(['web', 'h3']);
+      expect(selectHosts(clash, 'all')).to.deep.equal(['web', 'all', 'solo', 'h3']);
+      expect(selectHosts(clash, 'solo')).to.deep.equal(['solo']);
+      expect(clash.warnings).to.deep.equal([
+        "'web' is both a host and a group: a pattern naming it selects the group's hosts (rename one of them to select the host alone)",
+        "'all' is both a host and a group: a pattern naming it selects the group's hosts (rename one of them to select the host alone)",
+      ]);
+    });
+
     it(`${pattern} → ${hosts.join(' ')}`, () => {
       expect(selectHosts(inventory, pattern)).to.deep.equal(hosts);
     });
