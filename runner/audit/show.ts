@@ -64,8 +64,7 @@ function formatRecord(r: Record<string, unknown>): string {
       const lines = [
         `${prefix} ${String(r.status).toUpperCase()} ${printable(String(r.host))} · ${printable(String(r.task))} [${String(r.module)}]${r.checkMode ? ' (check)' : ''} · ${String(r.msg).split('\n')[0]}`,
       ];
-      for (const command of commands)
-        lines.push(`    ${command.executed ? `rc=${command.exitCode}` : 'not run'} $ ${command.line.split('\n').slice(-1)[0]?.slice(0, 200)}`);
+      for (const command of commands) lines.push(...commandLines(command));
       return lines.join('\n');
     }
     case 'host-output':
@@ -88,4 +87,18 @@ function formatRecord(r: Record<string, unknown>): string {
         .map((part) => printable(String(part)))
         .join(' · ')}`;
   }
+}
+
+/** Lines of a command shown in `audit show`; the record keeps it whole. */
+const COMMAND_LINES_SHOWN = 12;
+
+/**
+ * A command as it ran, from its first line (a reviewer must see what it does, not the tail of a wrapper),
+ * indented; a long one is cut after COMMAND_LINES_SHOWN lines, saying how many more the record holds.
+ */
+function commandLines(command: { line: string; executed: boolean; exitCode: number | null }): string[] {
+  const text = command.line.split('\n');
+  const shown = text.slice(0, COMMAND_LINES_SHOWN).map((line, index) => `${index === 0 ? '$' : ' '} ${printable(line).slice(0, 200)}`);
+  if (text.length > COMMAND_LINES_SHOWN) shown.push(`  … ${text.length - COMMAND_LINES_SHOWN} more line(s), in the record`);
+  return [`    ${command.executed ? `rc=${command.exitCode}` : 'not run'}`, ...shown.map((line) => `      ${line}`)];
 }
