@@ -4,7 +4,8 @@
  * character device (a terminal, /dev/null) is written to as it is. Every failure is an AuditLogError that
  * names the path and what to do, raised before anything runs on a host.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { makeDirectories } from '../make-directories.ts';
 import { dirname } from 'node:path';
 
 /** The audit log cannot be created or written; the message names the path, the hint what to do. */
@@ -89,17 +90,14 @@ export function writeRecord(file: AuditLogFile, path: string, line: string, firs
   }
 }
 
-/**
- * mkdir -p, one level at a time. Node's own recursive mkdir loops for ever where a parent exists but
- * mkdir answers ENOENT (as under /proc), which hung `--audit-log /proc/x/y.jsonl`.
- */
+/** The log's missing parent directories, owner-only (runner/make-directories.ts says why not Node's mkdir -p). */
 function makeParents(path: string): void {
-  const missing: string[] = [];
-  for (let current = dirname(path); !existsSync(current); current = dirname(current)) {
-    missing.unshift(current);
-    if (dirname(current) === current) break;
+  try {
+    makeDirectories(dirname(path), 0o700);
+  } catch (error) {
+    const { code, path: level } = error as NodeJS.ErrnoException;
+    throw new AuditLogError(path, `cannot create the directory ${level ?? dirname(path)} (${code ?? String(error)})`, CHOOSE, { cause: error });
   }
-  for (const level of missing) attempt(path, () => mkdirSync(level, { mode: 0o700 }), `cannot create the directory ${level}`);
 }
 
 function attempt<T>(path: string, action: () => T, what = 'cannot be created'): T {

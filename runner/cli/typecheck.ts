@@ -13,11 +13,12 @@
  * drover rather than devDependencies.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeDirectories } from '../make-directories.ts';
 
 /** drover's root: compiler settings come from its tsconfig.json, and its own sources are checked by its CI. */
 const DROVER_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -41,9 +42,14 @@ interface CacheEntry {
   files: Array<[path: string, sha256: string]>;
 }
 
-/** The cache directory: $DROVER_CACHE_DIR, else $XDG_CACHE_HOME/drover, else ~/.cache/drover. */
+/**
+ * The cache directory: $DROVER_CACHE_DIR, else $XDG_CACHE_HOME/drover, else ~/.cache/drover. Empty or
+ * relative values are ignored, as the XDG spec says of XDG_CACHE_HOME: `DROVER_CACHE_DIR= drover …` made a
+ * typecheck/ directory wherever it ran.
+ */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DROVER_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'drover');
+  const absolute = (value: string | undefined) => (value && isAbsolute(value) ? value : undefined);
+  return absolute(env.DROVER_CACHE_DIR) ?? join(absolute(env.XDG_CACHE_HOME) ?? join(homedir(), '.cache'), 'drover');
 }
 
 function sha256(data: string | Buffer): string {
@@ -168,7 +174,7 @@ function readCache(file: string): CacheEntry | undefined {
 /** Best effort: a cache that cannot be written only costs the next run a full check. */
 function writeCache(file: string, entry: CacheEntry): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    makeDirectories(dirname(file));
     const temporary = `${file}.${process.pid}.tmp`;
     writeFileSync(temporary, JSON.stringify(entry));
     renameSync(temporary, file);

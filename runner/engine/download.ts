@@ -5,8 +5,9 @@
  * else removes the temporary file, so the controller never holds a half or wrong copy under the real name.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { makeDirectories } from '../make-directories.ts';
 
 /** The download could not be completed as planned; the message says why and what to do. */
 export class DownloadError extends Error {
@@ -27,7 +28,7 @@ export class Download {
   #error: string | undefined;
 
   constructor(readonly target: { path: string; sha256: string; mode: number }) {
-    mkdirSync(dirname(target.path), { recursive: true });
+    makeDirectories(dirname(target.path));
     this.#temp = join(dirname(target.path), `.${basename(target.path)}.drover-${randomBytes(6).toString('hex')}`);
     this.#fd = openSync(this.#temp, 'wx', target.mode);
   }

@@ -5,8 +5,9 @@
  * A changed or revoked key is refused under every policy but insecure-ignore (which never gets here):
  * trust on first use means first use only.
  */
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeDirectories } from '../make-directories.ts';
 import {
   fingerprint,
   formatKnownHostsLine,
@@ -120,7 +121,7 @@ export function recordHostKey(file: string, name: string, key: Buffer): Promise<
 }
 
 async function appendIfAbsent(file: string, name: string, key: Buffer): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  makeDirectories(dirname(file), 0o700);
   let existing = '';
   try {
     existing = await readFile(file, 'utf8');
