@@ -123,12 +123,14 @@ export function parseCommonOptions(
   /** The values of extra options declared `multiple`, in order (`-e a=1 -e b=2`). */
   extraLists: Record<string, string[]>;
 } {
-  let parsed: ReturnType<typeof parseArgs>;
+  const spec = { ...OPTION_SPEC, ...extra };
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof spec; allowPositionals: true; strict: true; tokens: true }>>;
   try {
-    parsed = parseArgs({ args: argv, options: { ...OPTION_SPEC, ...extra }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see --help)`);
   }
+  refuseRepeatedValues(parsed.tokens, spec);
   const v = parsed.values as Record<string, unknown>;
   const list = (value: unknown) =>
     [value]
@@ -137,6 +139,8 @@ export function parseCommonOptions(
       .flatMap((item) => item.split(','))
       .map((item) => item.trim())
       .filter(Boolean);
+  // `--tags "$TAGS"` with TAGS unset would select every task: the opposite of asking for a selection.
+  if (v.tags !== undefined && list(v.tags).length === 0) throw new UsageError('--tags is empty: name at least one tag (or leave --tags out to run every task)');
   const forks = v.forks === undefined ? DEFAULT_MAX_FORKS : wholeNumber('--forks', String(v.forks), 1, 10_000);
   const timeoutSeconds = v.timeout === undefined ? 1800 : wholeNumber('--timeout', String(v.timeout), 1, 86_400);
   if (v['accept-new-host-keys'] && v['insecure-skip-host-key-check']) {
@@ -191,6 +195,30 @@ export function parseCommonOptions(
     else extraValues[key] = v[key] as string | boolean | undefined;
   }
   return { options, positionals: parsed.positionals, extra: extraValues, extraLists };
+}
+
+/**
+ * An option that takes one value, given twice (`-i a.yaml -i b.yaml`, `--limit x --limit y`): parseArgs keeps
+ * the last and drops the other without a word, so a run would quietly use another inventory, limit or audit
+ * log than the operator typed. Options meant to repeat are declared `multiple`; repeated flags are harmless.
+ */
+function refuseRepeatedValues(
+  tokens: ReadonlyArray<{ kind: string; name?: string; rawName?: string; value?: string }>,
+  spec: Record<string, { type: string; multiple?: boolean }>,
+): void {
+  const seen = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || !token.name) continue;
+    const option = spec[token.name];
+    if (!option || option.type !== 'string' || option.multiple) continue;
+    const values = seen.get(token.name) ?? [];
+    values.push(`${token.rawName ?? `--${token.name}`} ${token.value ?? ''}`.trim());
+    seen.set(token.name, values);
+  }
+  for (const [name, values] of seen) {
+    if (values.length > 1)
+      throw new UsageError(`--${name} was given ${values.length} times (${values.join(', ')}): give it once; drover does not merge or override them`);
+  }
 }
 
 /**

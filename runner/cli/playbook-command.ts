@@ -1,6 +1,6 @@
 /** `run PLAYBOOK.ts -i INVENTORY [options]`: loads a TypeScript playbook and runs it. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -137,6 +137,7 @@ export interface PlaybookFileRun {
 export async function runPlaybookFile(request: PlaybookFileRun): Promise<number> {
   const { options, playbookPath } = request;
   if (!existsSync(playbookPath)) throw new UsageError(`playbook ${playbookPath} does not exist`);
+  if (statSync(playbookPath).isDirectory()) throw new UsageError(`playbook ${playbookPath} is a directory: give the playbook's .ts file`);
   // Hashed before the type check and the import: what an apply checks against its plan is what runs.
   const playbookSha256 = createHash('sha256').update(readFileSync(playbookPath)).digest('hex');
   const extraVars = parseExtraVars(request.extraVarArgs);
@@ -298,7 +299,9 @@ function commonJsHint(path: string): string {
       }
       return type === 'module' ? '' : `\n(playbooks are ES modules: add "type": "module" to ${manifest}, or name the file .mts)`;
     }
-    if (dirname(dir) === dir) return '';
+    if (dirname(dir) === dir) {
+      return `\n(playbooks are ES modules, and no package.json above ${path} says so: create one beside it holding {"type": "module"}, or name the file .mts)`;
+    }
   }
 }
 

@@ -367,6 +367,9 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
       { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--limit', 'no-such-host'], says: 'narrowed by --limit no-such-host; nothing was run' },
       { args: [join(PLAYBOOKS, 'write-file.ts')], says: 'no inventory was given' },
       { args: [join(PLAYBOOKS, 'no-such-playbook.ts'), '-i', inventory], says: 'no-such-playbook.ts does not exist' },
+      { args: [PLAYBOOKS, '-i', inventory], says: "is a directory: give the playbook's .ts file" },
+      { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '-i', inventory], says: '--inventory was given 2 times' },
+      { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--tags', ''], says: '--tags is empty: name at least one tag' },
       { args: ['exec', 'no-such-group', '-i', inventory, '--', 'mkdir -p /tmp/drover-cli-test'], says: "'no-such-group' in host pattern 'no-such-group' matches no host and no group" },
       { args: ['module', 'all', '-i', inventory, 'file', 'path=/tmp/drover-cli-test', 'stat=directory'], says: 'invalid parameters for file: stat: unknown parameter; did you mean state?' },
     ];

@@ -1,6 +1,6 @@
 /** Command-line options: -v is counted as Ansible counts it. */
 import { expect } from 'chai';
-import { parseCommonOptions } from '../../../runner/cli/options.ts';
+import { parseCommonOptions, UsageError } from '../../../runner/cli/options.ts';
 
 describe('options: verbosity', () => {
   it('counts -v in every spelling Ansible accepts; -vvv is 3, not 1', () => {
@@ -23,5 +23,25 @@ describe('options: verbosity', () => {
   it('gives the values of a repeatable extra option in order', () => {
     const { extraLists } = parseCommonOptions(['-e', 'a=1', 'book.ts', '--extra-vars', '@f.yaml'], { 'extra-vars': { type: 'string', short: 'e', multiple: true } });
     expect(extraLists['extra-vars']).to.deep.equal(['a=1', '@f.yaml']);
+  });
+});
+
+describe('options: what the operator typed is what runs', () => {
+  it('refuses an option that takes one value given twice, naming both, instead of keeping the last', () => {
+    const refusals: Array<[string[], string]> = [
+      [['-i', 'a.yaml', '-i', 'b.yaml'], '--inventory was given 2 times (-i a.yaml, -i b.yaml): give it once; drover does not merge or override them'],
+      [['--limit', 'web', '--limit=db'], '--limit was given 2 times (--limit web, --limit db)'],
+      [['--audit-log', 'x.jsonl', '--audit-log', 'y.jsonl'], '--audit-log was given 2 times'],
+      [['--shard', '1/2', '--shard', '2/2'], '--shard was given 2 times'],
+    ];
+    for (const [argv, message] of refusals) expect(() => parseCommonOptions(argv), argv.join(' ')).to.throw(UsageError, message);
+    // Options meant to repeat, and repeated flags, are fine.
+    expect(parseCommonOptions(['--tags', 'a', '-t', 'b', '--check', '--check', '-vv']).options).to.include({ check: true, verbosity: 2 });
+    expect(parseCommonOptions(['--tags', 'a', '-t', 'b']).options.tags).to.deep.equal(['a', 'b']);
+  });
+
+  it('refuses an empty --tags (an unset $TAGS), which would select every task; an empty --skip-tags skips nothing', () => {
+    for (const tags of ['', ',', ' , ']) expect(() => parseCommonOptions(['--tags', tags]), JSON.stringify(tags)).to.throw(UsageError, '--tags is empty: name at least one tag');
+    expect(parseCommonOptions(['--skip-tags', '']).options.skipTags).to.deep.equal([]);
   });
 });
