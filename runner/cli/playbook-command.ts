@@ -12,9 +12,9 @@ import type { RunStartInfo } from '../events.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import type { PlanReview } from '../planned-task.ts';
 import { toPlain } from '../plain-value.ts';
-import { Redactor } from '../secret.ts';
+import { Redactor, Secret } from '../secret.ts';
 import { gitInfo } from './git-info.ts';
-import { extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from './extra-vars.ts';
+import { extraVarSecrets, isSecretName, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from './extra-vars.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { prepareAudit, startRun, type RunContext } from './run-context.ts';
 import { checkPlanPath, PLAN_FORMAT, PlanRecorder, writeSavedPlan } from './saved-plan.ts';
@@ -165,13 +165,17 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
   identity.hosts = hosts.map((host) => host.name);
   request.checkHosts?.(identity.hosts);
   const typedExtra = typeExtraVars(playbook.vars, extraVars);
+  // A schema error quotes the value it refused: a mistyped password would be printed (and kept in CI logs).
   if (typedExtra.errors.length > 0) {
-    throw new UsageError(`extra variables do not fit the playbook's vars schema; nothing was run:\n  ${typedExtra.errors.join('\n  ')}`);
+    throw new UsageError(masked.redact(`extra variables do not fit the playbook's vars schema; nothing was run:\n  ${typedExtra.errors.join('\n  ')}`));
   }
   const { vars, errors } = validatePlaybookVars(playbook, hosts, typedExtra.declared);
   if (errors.length > 0) {
+    for (const value of secretNamedValues(hosts)) masked.add(value);
     throw new UsageError(
-      `the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`,
+      masked.redact(
+        `the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`,
+      ),
     );
   }
 
@@ -303,6 +307,19 @@ function commonJsHint(path: string): string {
       return `\n(playbooks are ES modules, and no package.json above ${path} says so: create one beside it holding {"type": "module"}, or name the file .mts)`;
     }
   }
+}
+
+/** The inventory values under secret-named keys (db_password, api_token…), nested ones too, for masking. */
+function secretNamedValues(hosts: ReadonlyArray<{ vars: Readonly<Record<string, unknown>> }>): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown, secret: boolean): void => {
+    if (value instanceof Secret) out.push(value.reveal());
+    else if (secret && (typeof value === 'string' || typeof value === 'number') && String(value) !== '') out.push(String(value));
+    else if (Array.isArray(value)) for (const item of value) walk(item, secret);
+    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) walk(item, secret || isSecretName(key));
+  };
+  for (const host of hosts) for (const [key, value] of Object.entries(host.vars)) walk(value, isSecretName(key));
+  return out;
 }
 
 function uniqueTargets<T extends { name: string }>(targets: T[]): T[] {
