@@ -12,7 +12,7 @@ import { closest } from '../names.ts';
 import { definePlaybook } from '../playbook.ts';
 import { SchemaError } from '../schema.ts';
 import { paramDocs } from './param-docs.ts';
-import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
+import { commonHelpWithout, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { prepareAudit, startRun } from './run-context.ts';
 import { applyShard } from './shard.ts';
 import { loadTargets } from './targets.ts';
@@ -21,9 +21,12 @@ export const EXEC_HELP = `Usage: tsx run exec PATTERN -i INVENTORY [options] -- 
 
 Runs one shell command (under set -eu) on every host matching PATTERN at once and prints each host's
 output under its name with its exit status. With --check it shows the command and runs nothing.
-  -b, --become [USER]   run with sudo (as root, or --become-user USER)
+The words after -- are joined with spaces into one shell line, as ssh does: quote for the remote shell
+(\`-- 'rm -f "my file"'\`); a ; or * in them is the host shell's.
+  -b, --become          run with sudo
+      --become-user U   sudo to this user (default root)
 
-${COMMON_HELP}`;
+${commonHelpWithout(['tags', 'skip-tags'])}`;
 
 export const MODULE_HELP = `Usage: tsx run module PATTERN -i INVENTORY [options] MODULE key=value …
 
@@ -33,7 +36,7 @@ lists a module's parameters.
   -b, --become          run with sudo
       --become-user U   sudo to this user (default root)
 
-${COMMON_HELP}
+${commonHelpWithout(['tags', 'skip-tags'])}
 
 Modules: ${Object.keys(registry).join(', ')}`;
 

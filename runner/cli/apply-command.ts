@@ -6,7 +6,7 @@
 import type { TaskResult } from '../result.ts';
 import { MASK } from '../secret.ts';
 import { skippedResult } from '../engine/run-playbook.ts';
-import { COMMON_HELP, parseCommonOptions, UsageError } from './options.ts';
+import { commonHelpWithout, parseCommonOptions, UsageError } from './options.ts';
 import { PlanGate } from './plan-gate.ts';
 import { runPlaybookFile } from './playbook-command.ts';
 import { parseDuration, readSavedPlan } from './saved-plan.ts';
@@ -35,7 +35,7 @@ Apply options:
   -e, --extra-vars VARS         only needed when the plan's extra variables hold a secret (not saved in it):
                                 the same -e arguments as the dry run; otherwise the plan's are used
       --no-typecheck            as for a playbook run
-${COMMON_HELP}`;
+${commonHelpWithout(['check', 'detect-drift', 'limit', 'tags', 'skip-tags'])}`;
 
 export async function applyCommand(argv: string[]): Promise<number> {
   const typecheck = !argv.includes('--no-typecheck');

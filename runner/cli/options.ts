@@ -312,3 +312,21 @@ export const COMMON_HELP = `Options:
   -v, --verbose                 show every command run; -vv also every probe and its output;
                                 -vvv also the transport (connect attempts, keepalives); repeatable (-v -v)
   -h, --help                    this help`;
+
+/**
+ * COMMON_HELP without the options a command refuses (exec and module take no --tags; apply takes its
+ * limit and tags from the plan and runs for real): help lists only what works.
+ */
+export function commonHelpWithout(refused: readonly string[]): string {
+  const entries: string[][] = [];
+  for (const line of COMMON_HELP.split('\n')) {
+    // An option's entry starts at `  -x, --name` or `      --name`; its continuation lines are indented further.
+    if (/^ {2}(-\w, )?--|^ {6}--/.test(line) || entries.length === 0) entries.push([line]);
+    else entries.at(-1)!.push(line);
+  }
+  const named = (entry: string[]) => entry[0]!.match(/--([\w-]+)/g)?.map((name) => name.slice(2)) ?? [];
+  return entries
+    .filter((entry) => !named(entry).some((name) => refused.includes(name)))
+    .flat()
+    .join('\n');
+}

@@ -1,6 +1,6 @@
 /** Command-line options: -v is counted as Ansible counts it. */
 import { expect } from 'chai';
-import { parseCommonOptions, UsageError } from '../../../runner/cli/options.ts';
+import { COMMON_HELP, commonHelpWithout, parseCommonOptions, UsageError } from '../../../runner/cli/options.ts';
 
 describe('options: verbosity', () => {
   it('counts -v in every spelling Ansible accepts; -vvv is 3, not 1', () => {
@@ -43,5 +43,22 @@ describe('options: what the operator typed is what runs', () => {
   it('refuses an empty --tags (an unset $TAGS), which would select every task; an empty --skip-tags skips nothing', () => {
     for (const tags of ['', ',', ' , ']) expect(() => parseCommonOptions(['--tags', tags]), JSON.stringify(tags)).to.throw(UsageError, '--tags is empty: name at least one tag');
     expect(parseCommonOptions(['--skip-tags', '']).options.skipTags).to.deep.equal([]);
+  });
+});
+
+describe('options: help lists only what a command accepts', () => {
+  it('exec and module leave out --tags and --skip-tags; apply leaves out --check, --detect-drift, --limit and the tags', async () => {
+    const { EXEC_HELP, MODULE_HELP } = await import('../../../runner/cli/adhoc-commands.ts');
+    const { APPLY_HELP } = await import('../../../runner/cli/apply-command.ts');
+    const listed = (help: string) => [...help.matchAll(/^ {2}(?:-\w, )?--([\w-]+)|^ {6}--([\w-]+)/gm)].map((match) => match[1] ?? match[2]);
+    expect(listed(COMMON_HELP)).to.include.members(['tags', 'skip-tags', 'check', 'limit', 'detect-drift', 'inventory']);
+    for (const help of [EXEC_HELP, MODULE_HELP]) {
+      expect(listed(help)).to.include.members(['inventory', 'check', 'detect-drift', 'become', 'become-user']);
+      expect(listed(help)).not.to.include.members(['tags']).and.not.to.include('skip-tags');
+    }
+    expect(listed(APPLY_HELP)).to.include.members(['inventory', 'max-plan-age', 'keep-going']);
+    for (const refused of ['check', 'detect-drift', 'limit', 'tags', 'skip-tags']) expect(listed(APPLY_HELP)).not.to.include(refused);
+    // Each option's continuation lines go with it: none is left behind without its option.
+    expect(commonHelpWithout(['vault-password-file'])).not.to.include('if FILE is executable');
   });
 });
