@@ -144,7 +144,10 @@ function applySubscript(inventory: Inventory, pattern: string, term: string, hos
 function toRegExp(inventory: Inventory, pattern: string, expression: string): RegExp {
   const source = expression.startsWith('~') ? `^(?:${expression.slice(1)})` : `^(?:${globToRegExpSource(expression)})$`;
   try {
-    return new RegExp(source, 's');
+    const regex = new RegExp(source, 's');
+    // V8 compiles lazily: a too-large expression (a 40,000-character pattern) fails on its first use.
+    regex.test('');
+    return regex;
   } catch (error) {
     throw patternError(
       inventory,

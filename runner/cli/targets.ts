@@ -4,7 +4,7 @@
  * that order of precedence (inventory over ssh config, as Ansible does).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -58,6 +58,23 @@ export const CONNECTION_DEFAULTS = {
   maxChannels: 8,
 } as const;
 
+/**
+ * A config named with --ssh-config must be a file drover can read: a missing ~/.ssh/config is no config,
+ * but a missing file the operator named is a typo, and its settings (User, IdentityFile, ProxyJump) would
+ * silently not apply.
+ */
+function checkSshConfigFile(file: string): void {
+  let problem: string | undefined;
+  try {
+    if (statSync(file).isDirectory()) problem = 'is a directory';
+    else readFileSync(file);
+  } catch (error) {
+    problem =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+  if (problem) throw new UsageError(`--ssh-config ${file} ${problem}: name an OpenSSH client config file, or leave the option out to read ~/.ssh/config`);
+}
+
 export async function loadTargets(options: CommonOptions): Promise<Targets> {
   const inventoryPath = options.inventory ? resolve(options.inventory) : undefined;
   if (inventoryPath && !existsSync(inventoryPath)) throw new UsageError(`inventory ${inventoryPath} does not exist (check -i)`);
@@ -65,6 +82,7 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
   const inventory = inventoryPath
     ? await loadInventory(inventoryPath, { vault: await loadVaultKeyring(options) })
     : inventoryFromText('all: {}\n', '(no inventory: implicit localhost)', 'yaml');
+  if (options.sshConfig !== undefined) checkSshConfigFile(options.sshConfig);
   const ssh = loadSshSettings({ file: options.sshConfig ?? resolve(homedir(), '.ssh/config') });
   const built = new Map<string, HostTarget>();
   const ignoredBy = new Map<string, string[]>();
