@@ -4,7 +4,8 @@
  * 192.0.2.1, TEST-NET-1, and every case fails before connecting).
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli } from '../support/run-cli.ts';
@@ -34,6 +35,25 @@ describe('bad command-line input: one clear line, nothing run', function () {
         .and.not.include('internal error')
         .and.not.match(/^\s+at /m);
       expect(run.stderr.trim().split('\n'), shown).to.have.length(1);
+    }
+  });
+
+  it('standard output that cannot be written (a full disk): one line on stderr; a run keeps its status and closes its audit log; inventory --list fails', function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const full = openSync('/dev/full', 'w');
+    try {
+      const local = join(dir, 'local.yaml');
+      writeFileSync(local, 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n');
+      const log = join(dir, 'full.jsonl');
+      const drover = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/drover.js'), ...args], { cwd: ROOT, stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 120_000 });
+      // A dry run of a harmless command on the local connection: it runs nothing.
+      const run = drover(['exec', 'all', '-i', local, '--check', '--audit-log', log, '--', 'true']);
+      expect([run.status, run.stderr]).to.deep.equal([0, 'drover: standard output cannot be written (ENOSPC): what drover prints there is dropped from here on\n']);
+      expect(readFileSync(log, 'utf8')).to.include('"kind":"run-end"');
+      const list = drover(['inventory', '-i', local, '--list']);
+      expect([list.status, list.stderr]).to.deep.equal([1, 'drover: standard output cannot be written (ENOSPC): what drover prints there is dropped from here on\n']);
+    } finally {
+      closeSync(full);
     }
   });
 });
