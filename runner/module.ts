@@ -133,8 +133,9 @@ export interface Plan<V = unknown> {
   value?: V;
   /**
    * A read-only plan whose failure in check mode may only mean that earlier tasks did not really run
-   * (a wait for a port a predicted task would open): in check mode a failure is then reported as
-   * uncertain ("would run", with the failure as the reason), never as failed. A real run fails as usual.
+   * (a wait for a port a predicted task would open): after a change predicted anywhere in the run, a
+   * dry run does not wait, and a failure while it waited is reported as uncertain ("would run", naming
+   * that change). With no change predicted, it fails as the real run would.
    */
   uncertainIfFailsInCheck?: boolean;
   /**

@@ -188,6 +188,9 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   }
 
   if (settings.check && !plan.readOnly) {
+    // A plan made without reading the host (a command the dry run only shows) has not connected yet: the
+    // apply would find the host unreachable, so the dry run must too, not report it as fine.
+    await session.ensureReachable();
     await recordPredictions(session, spec, plan);
     return predictedResult(plan.uncertain ? `would run: ${summaries.join('; ')}` : summaries.join('; '), Boolean(plan.uncertain));
   }
@@ -242,15 +245,18 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   const changed = plan.readOnly ? false : (verdict.changed ?? true);
   if (verdict.value !== undefined) registerSecretParams(verdict.value, settings.redactor);
   const returned = verdict.value !== undefined ? { value: verdict.value } : value;
-  if (verdict.failed && settings.check && plan.uncertainIfFailsInCheck) {
-    // What this waits for may be what an earlier task would have made, had check mode run it.
+  // What this waited for may be what a task would have made, had the dry run run it: a change some host
+  // predicted while this waited. With no change predicted anywhere in the run, the real run would find
+  // the same and fail, so the dry run fails too (an ad-hoc wait, a wait before any change).
+  const predictedMeanwhile = verdict.failed && settings.check && plan.uncertainIfFailsInCheck ? settings.lastPrediction?.() : undefined;
+  if (predictedMeanwhile) {
     return {
       params,
       result: finish({
         status: 'changed',
         changed: true,
         uncertain: true,
-        msg: `would run (uncertain in check mode, as earlier tasks did not run): ${verdict.failed}`,
+        msg: `${dependsOnPrediction(predictedMeanwhile, session.name, 'what this waits for')}: ${verdict.failed}`,
         changes: summaries,
         commands: records,
         ...lastOutput(last),

@@ -56,4 +56,28 @@ describe('bad command-line input: one clear line, nothing run', function () {
       closeSync(full);
     }
   });
+
+  it('a dry run of a command finds a host that cannot be reached, as the apply would (exit 4), instead of "would run", exit 0', async () => {
+    // Loopback port 1: nothing listens, the connection is refused at once.
+    const dead = join(dir, 'dead.yaml');
+    writeFileSync(dead, 'all:\n  hosts:\n    dead:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n');
+    const run = await runCli(['exec', 'all', '-i', dead, '--check', '--connect-timeout', '2', '--audit-log', join(dir, 'dead.jsonl'), '--', 'echo hi']);
+    expect(run.code, run.stdout + run.stderr).to.equal(4);
+    expect(run.stdout).to.match(/dead : ok=0 changed=0 failed=0 skipped=0 unreachable=1/);
+  });
+
+  it('no -i for exec, a playbook with no plays, a play throwing a non-Error: each says what it is', async () => {
+    const noInventory = await runCli(['exec', 'web', '--check', '--audit-log', join(dir, 'noinv.jsonl'), '--', 'true']);
+    expect(noInventory.code).to.equal(1);
+    expect(noInventory.stderr).to.include('No inventory was given: pass -i INVENTORY');
+    const noPlays = await runCli([join(ROOT, 'test/fixtures/playbooks/no-plays.ts'), '-i', inventory, '--audit-log', join(dir, 'noplays.jsonl')]);
+    expect(noPlays.code).to.equal(1);
+    expect(noPlays.stderr).to.include('the playbook has no plays');
+    // The local connection, in a dry run: the play's code throws before any task, so nothing runs at all.
+    const local = join(dir, 'local-throw.yaml');
+    writeFileSync(local, 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n');
+    const thrown = await runCli([join(ROOT, 'test/fixtures/playbooks/throws-object.ts'), '-i', local, '--check', '--audit-log', join(dir, 'throws.jsonl')]);
+    expect(thrown.code).to.equal(2);
+    expect(thrown.stdout).to.include("{ code: 'E_WEIRD', detail: 'not an Error' }").and.not.include('[object Object]');
+  });
 });

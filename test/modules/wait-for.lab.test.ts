@@ -55,16 +55,15 @@ describe('waitFor on a lab host', function () {
     expect(command.msg).to.contain('to succeed (waited').and.to.contain("the command's last output: not yet: x");
   });
 
-  it('check mode: it runs (it only reads); a wait that times out there is "would run", uncertain, not failed', async () => {
+  it('check mode: it runs (it only reads); a wait that times out with no change predicted fails there as in a real run', async () => {
     const reached = await applyModule(target, waitFor, { path: '/etc/passwd', search: '^root:' }, { check: true });
     expect(reached.status, reached.msg).to.equal('ok');
     expect(reached.value?.elapsed).to.be.a('number');
     expect(reached.commands[0]?.executed).to.equal(true);
 
     const never = await applyModule(target, waitFor, { port: PORT, timeout: 1 }, { check: true });
-    expect(never.status, never.msg).to.equal('changed');
-    expect(never.uncertain).to.equal(true);
-    expect(never.msg).to.match(/^would run \(uncertain in check mode, as earlier tasks did not run\): timed out after 1 s waiting for TCP port/);
+    expect(never.status, never.msg).to.equal('failed');
+    expect(never.msg).to.match(/^timed out after 1 s waiting for TCP port/);
     // The same wait in a real run fails.
     expect((await applyModule(target, waitFor, { port: PORT, timeout: 1 })).status).to.equal('failed');
   });

@@ -15,7 +15,7 @@ import { ScriptedConnections, type ScriptRule, scriptedTarget } from '../../supp
 
 const target = (name: string): HostTarget => scriptedTarget(name);
 
-async function run(module: Module, params: unknown, rules: ScriptRule[], check = false) {
+async function run(module: Module, params: unknown, rules: ScriptRule[], check = false, lastPrediction?: () => { host: string; task: string } | undefined) {
   const hosts = new ScriptedConnections(rules);
   const redactor = new Redactor();
   const traces: string[] = [];
@@ -23,7 +23,7 @@ async function run(module: Module, params: unknown, rules: ScriptRule[], check =
     defaultTimeoutMs: 60_000,
     trace: (_host, _level, message, detail) => traces.push(`${message}\n${detail ?? ''}`),
   });
-  const { result } = await runTask(session, { name: 't', module, params, become: undefined }, { check, redactor, clock: () => 0 });
+  const { result } = await runTask(session, { name: 't', module, params, become: undefined }, { check, redactor, clock: () => 0, ...(lastPrediction && { lastPrediction }) });
   await session.close();
   return { result, redactor, traces, hosts };
 }
@@ -47,14 +47,23 @@ describe('engine: values returned by modules', () => {
     expect(result.value).to.deep.equal({ elapsed: 2.5, condition: 'TCP port 6443 on 127.0.0.1 to be open' });
   });
 
-  it('a wait that times out fails a real run, and is "would run" (uncertain), not failed, in check mode', async () => {
+  it('a wait that times out fails a real run, and a dry run with no change predicted; after a change predicted while it waited it is "would run"', async () => {
     const timeout: ScriptRule = { match: 'check()', reply: { stdout: 'result=timeout\nwaited_ms=5000\nlast=\n' } };
     const real = await run(waitFor, { path: '/x', timeout: 5 }, [timeout]);
     expect(real.result).to.include({ status: 'failed', msg: 'timed out after 5 s waiting for /x to be present (waited 5.0 s)' });
     expect(real.result.value).to.equal(undefined);
-    const check = await run(waitFor, { path: '/x', timeout: 5 }, [timeout], true);
-    expect(check.result).to.include({ status: 'changed', uncertain: true, checkMode: true });
-    expect(check.result.msg).to.equal('would run (uncertain in check mode, as earlier tasks did not run): timed out after 5 s waiting for /x to be present (waited 5.0 s)');
+    // Nothing in the run would make /x: the real run would fail the same way.
+    const alone = await run(waitFor, { path: '/x', timeout: 5 }, [timeout], true, () => undefined);
+    expect(alone.result).to.include({ status: 'failed', checkMode: true, msg: 'timed out after 5 s waiting for /x to be present (waited 5.0 s)' });
+    // Another host predicted a change while this one waited: what it waits for may be what that change brings.
+    let predicted: { host: string; task: string } | undefined;
+    const meanwhile = await run(waitFor, { path: '/x', timeout: 5 }, [{ ...timeout, reply: { ...timeout.reply } }], true, () => {
+      const now = predicted;
+      predicted = { host: 'b', task: 'write /x' };
+      return now;
+    });
+    expect(meanwhile.result).to.include({ status: 'changed', uncertain: true, checkMode: true });
+    expect(meanwhile.result.msg).to.equal('would run (cannot know: depends on "write /x" on b, which would change what this waits for first): timed out after 5 s waiting for /x to be present (waited 5.0 s)');
   });
 
   it('a secret value is registered with the redactor, and its probe output is not traced', async () => {
