@@ -18,6 +18,7 @@
  * matched in), and a term that matches no host and no group is an error rather than a warning — a typo in
  * `all:!databases` must not silently run on the databases.
  */
+import { NO_INVENTORY } from './load.ts';
 import { isIPv6 } from 'node:net';
 import { HostPatternError } from './errors.ts';
 import { LOCALHOST_NAMES, type Inventory } from './inventory.ts';
@@ -192,6 +193,14 @@ export function globToRegExpSource(glob: string): string {
 
 function patternError(inventory: Inventory, pattern: string, term: string, problem: string, hint?: string): HostPatternError {
   const groups = [...inventory.groups.keys()];
+  if (inventory.file === NO_INVENTORY) {
+    return new HostPatternError(
+      pattern,
+      term,
+      `${problem}. No inventory was given: pass -i INVENTORY (without one only the implicit localhost exists).`,
+      groups,
+    );
+  }
   const advice = hint ?? 'Use a host name, a group, a glob (node*), ~regex, a:b, a:&b or a:!b.';
   return new HostPatternError(pattern, term, `${problem}. ${advice} Groups in ${inventory.file}: ${groups.join(', ')}.`, groups);
 }

@@ -81,7 +81,7 @@ export const template = defineModule({
         throw new ModuleError(
           `template for ${p.dest}: ${error.message}`,
           error.missing !== undefined
-            ? `add "${error.missing}" to vars or to the host's variables (use null for a value that may be empty)`
+            ? `add "${error.missing}" to vars or to the host's variables (use null for a value that may be empty); declared with book.template(src, { vars }), a template is checked before the run changes anything`
             : 'fix the template',
         );
       }

@@ -77,6 +77,11 @@ export async function applyCommand(argv: string[]): Promise<number> {
     extraVarArgs.push(...args);
   }
 
+  // Without -i the run would see only the implicit localhost: say what to pass, not that the inventory changed.
+  if (options.inventory === undefined && plan.inventory) {
+    throw new UsageError(`no inventory was given: the plan ${path} was reviewed with -i ${plan.inventory.path}; pass that inventory. Nothing was run.`);
+  }
+
   const gate = new PlanGate(plan, path);
   return runPlaybookFile({
     options: { ...options, limit: plan.limit, tags: plan.tags, skipTags: plan.skipTags },

@@ -139,6 +139,10 @@ export function parseCommonOptions(
       .flatMap((item) => item.split(','))
       .map((item) => item.trim())
       .filter(Boolean);
+  // An empty path or pattern (an unset shell variable) would mean the working directory or nothing at all.
+  for (const name of ['inventory', 'audit-log', 'ssh-config', 'limit', 'audit-sign-key'] as const) {
+    if (v[name] === '') throw new UsageError(`--${name} is empty: give it a value, or leave the option out`);
+  }
   // `--tags "$TAGS"` with TAGS unset would select every task: the opposite of asking for a selection.
   if (v.tags !== undefined && list(v.tags).length === 0) throw new UsageError('--tags is empty: name at least one tag (or leave --tags out to run every task)');
   const forks = v.forks === undefined ? DEFAULT_MAX_FORKS : wholeNumber('--forks', String(v.forks), 1, 10_000);

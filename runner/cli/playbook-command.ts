@@ -240,6 +240,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
  * --limit; one play matching nothing is only a warning (an optional group), all of them is an error.
  */
 function noHostsMessage(playbook: Playbook<unknown>, inventoryPath: string | undefined, limit: string | undefined): string {
+  if (playbook.plays.length === 0) return 'the playbook has no plays (book.playbook([]) was given none): add the plays to run. Nothing was run.';
   const patterns = [...new Set(playbook.plays.map((play) => play.hosts))].join(', ');
   if (!inventoryPath)
     return `no host matches this playbook's plays (${patterns}): no inventory was given, so only the implicit localhost exists; pass -i INVENTORY. Nothing was run.`;

@@ -15,6 +15,7 @@ import {
   limitHosts,
   loadInventory,
   LOCALHOST_NAMES,
+  NO_INVENTORY,
   selectHosts,
   type Inventory,
   type InventoryVars,
@@ -81,7 +82,7 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
   // Without -i there is only the implicit localhost (local connection), as with Ansible.
   const inventory = inventoryPath
     ? await loadInventory(inventoryPath, { vault: await loadVaultKeyring(options) })
-    : inventoryFromText('all: {}\n', '(no inventory: implicit localhost)', 'yaml');
+    : inventoryFromText('all: {}\n', NO_INVENTORY, 'yaml');
   if (options.sshConfig !== undefined) checkSshConfigFile(options.sshConfig);
   const ssh = loadSshSettings({ file: options.sshConfig ?? resolve(homedir(), '.ssh/config') });
   const built = new Map<string, HostTarget>();

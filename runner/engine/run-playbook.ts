@@ -3,6 +3,7 @@
  * --forks), each host running the play's code independently, so a slow host never holds up the others.
  * Fail-fast: the first failure anywhere stops new tasks everywhere (unless --keep-going).
  */
+import { inspect } from 'node:util';
 import pLimit from 'p-limit';
 import type { Become } from '../command.ts';
 import type { EventBus } from '../events.ts';
@@ -337,7 +338,8 @@ function hostEndReason(host: string, options: PlaybookRunOptions): RunOnceUnavai
 }
 
 function playbookBug(error: unknown, outsideTask: boolean): Pick<TaskResult, 'status' | 'msg' | 'failure'> {
-  const message = error instanceof Error ? error.message : String(error);
+  // A thrown non-Error (`throw { code: 1 }`) is shown as it is, not as "[object Object]".
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : inspect(error, { depth: 3, breakLength: Infinity });
   const location = error instanceof Error ? codeLocation(error.stack) : undefined;
   const how = outsideTask ? 'threw outside any task (in a timer callback or a promise nobody awaited)' : 'threw';
   return {

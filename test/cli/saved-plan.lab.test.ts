@@ -193,6 +193,10 @@ describeOnLab('saved plans against lab hosts', 3, (lab) => {
     const changedInventory = await apply(path);
     expect(changedInventory.code, describeRun(changedInventory)).to.equal(1);
     expect(changedInventory.stderr).to.include('the inventory is not the reviewed one');
+    // No -i at all: what to pass, not "the inventory changed".
+    const noInventory = await runCli(['apply', path, '--audit-log', join(work, 'apply-no-inventory.jsonl')], { timeoutMs: TIMEOUT_MS });
+    expect(noInventory.code, describeRun(noInventory)).to.equal(1);
+    expect(noInventory.stderr).to.include(`no inventory was given: the plan ${path} was reviewed with -i `);
 
     expect(await hostState(targets())).to.deep.equal(targets().map(() => ({ motd: '-\n', settings: '-\n', cache: false })));
   });

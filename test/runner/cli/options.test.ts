@@ -43,6 +43,9 @@ describe('options: what the operator typed is what runs', () => {
   it('refuses an empty --tags (an unset $TAGS), which would select every task; an empty --skip-tags skips nothing', () => {
     for (const tags of ['', ',', ' , ']) expect(() => parseCommonOptions(['--tags', tags]), JSON.stringify(tags)).to.throw(UsageError, '--tags is empty: name at least one tag');
     expect(parseCommonOptions(['--skip-tags', '']).options.skipTags).to.deep.equal([]);
+    for (const option of ['-i', '--audit-log', '--ssh-config', '--limit']) {
+      expect(() => parseCommonOptions([option, '']), option).to.throw(UsageError, /^--[\w-]+ is empty: give it a value, or leave the option out$/);
+    }
   });
 });
 
