@@ -287,15 +287,6 @@ export class HostSession {
     return { exitCode: record.exitCode ?? -1, stdout: record.stdout, stderr: record.stderr };
   }
 
-  /**
-   * Connects if not yet connected; throws UnreachableError as a command would. A dry run whose task runs
-   * nothing on the host (a command it only shows) still finds out that the host cannot be reached, as
-   * the apply would.
-   */
-  async ensureReachable(): Promise<void> {
-    await this.connect();
-  }
-
   private connect(): Promise<Connection> {
     if (this.#unreachable) return Promise.reject(this.#unreachable);
     if (!this.#connection) {

@@ -188,9 +188,6 @@ async function planAndRun(session: HostSession, spec: TaskSpec, settings: TaskRu
   }
 
   if (settings.check && !plan.readOnly) {
-    // A plan made without reading the host (a command the dry run only shows) has not connected yet: the
-    // apply would find the host unreachable, so the dry run must too, not report it as fine.
-    await session.ensureReachable();
     await recordPredictions(session, spec, plan);
     return predictedResult(plan.uncertain ? `would run: ${summaries.join('; ')}` : summaries.join('; '), Boolean(plan.uncertain));
   }

@@ -120,6 +120,8 @@ describe('audit records copied off the controller as they are written (--audit-c
     const run = await runCli([join(ROOT, 'test/fixtures/playbooks/fail-fast.ts'), '-i', inventory, '--check', '--audit-log', log, '--audit-copy', 'command:echo refusing >&2; exit 3']);
     expect(run.code, run.stdout + run.stderr).to.equal(5);
     expect(run.stderr).to.match(/audit copy to command:echo refusing >&2; exit 3 failed: the command exited with status 3: refusing/);
+    // The report's last line said the run's own status (0); the last word says why the process exits 5.
+    expect(run.stderr.trimEnd().split('\n').at(-1)).to.equal('drover: exit 5: the run itself ended with 0, but its audit trail is not whole (above)');
     const verify = await runCli(['audit', 'verify', log]);
     expect(verify.code, verify.stdout).to.equal(0);
   });
