@@ -139,10 +139,11 @@ export function isSecretName(name: string): boolean {
 }
 
 /**
- * The values to hand the redactor before anything is shown: every string leaf under a secret-named key
- * (argv holds `-e db_password=…` too, and the audit log records argv).
+ * The values to hand the redactor before anything is shown: every Secret, and every string or number leaf
+ * under a secret-named key, nested ones too. For -e (argv holds `-e db_password=…`, and the audit log
+ * records argv) and for the inventory's variables in an error that quotes a value.
  */
-export function extraVarSecrets(extra: ExtraVars): string[] {
+export function secretsUnderNames(variables: Iterable<readonly [string, unknown]>): string[] {
   const out: string[] = [];
   const walk = (value: unknown, secretName: boolean): void => {
     if (value instanceof Secret) out.push(value.reveal());
@@ -151,8 +152,12 @@ export function extraVarSecrets(extra: ExtraVars): string[] {
     } else if (Array.isArray(value)) for (const item of value) walk(item, secretName);
     else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) walk(item, secretName || isSecretName(key));
   };
-  for (const [key, entry] of extra) walk(entry.value, isSecretName(key));
+  for (const [key, value] of variables) walk(value, isSecretName(key));
   return out;
+}
+
+export function extraVarSecrets(extra: ExtraVars): string[] {
+  return secretsUnderNames([...extra].map(([key, entry]) => [key, entry.value] as const));
 }
 
 /** What the audit log's run-start records: every extra variable and the argument that set it, secret-named values masked. */

@@ -12,9 +12,9 @@ import type { RunStartInfo } from '../events.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import type { PlanReview } from '../planned-task.ts';
 import { toPlain } from '../plain-value.ts';
-import { Redactor, Secret } from '../secret.ts';
+import { Redactor } from '../secret.ts';
 import { gitInfo } from './git-info.ts';
-import { extraVarSecrets, isSecretName, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from './extra-vars.ts';
+import { extraVarSecrets, parseExtraVars, recordedExtraVars, secretsUnderNames, typeExtraVars, withExtraVars } from './extra-vars.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { prepareAudit, startRun, type RunContext } from './run-context.ts';
 import { checkPlanPath, PLAN_FORMAT, PlanRecorder, writeSavedPlan } from './saved-plan.ts';
@@ -171,7 +171,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
   }
   const { vars, errors } = validatePlaybookVars(playbook, hosts, typedExtra.declared);
   if (errors.length > 0) {
-    for (const value of secretNamedValues(hosts)) masked.add(value);
+    for (const host of hosts) for (const value of secretsUnderNames(Object.entries(host.vars))) masked.add(value);
     throw new UsageError(
       masked.redact(
         `the playbook's variables are not valid on ${errors.length} host(s); nothing was run:\n  ${errors.join('\n  ')}\nset them in the inventory (host_vars/, group_vars/) or give them a default in the playbook's vars schema`,
@@ -308,19 +308,6 @@ function commonJsHint(path: string): string {
       return `\n(playbooks are ES modules, and no package.json above ${path} says so: create one beside it holding {"type": "module"}, or name the file .mts)`;
     }
   }
-}
-
-/** The inventory values under secret-named keys (db_password, api_token…), nested ones too, for masking. */
-function secretNamedValues(hosts: ReadonlyArray<{ vars: Readonly<Record<string, unknown>> }>): string[] {
-  const out: string[] = [];
-  const walk = (value: unknown, secret: boolean): void => {
-    if (value instanceof Secret) out.push(value.reveal());
-    else if (secret && (typeof value === 'string' || typeof value === 'number') && String(value) !== '') out.push(String(value));
-    else if (Array.isArray(value)) for (const item of value) walk(item, secret);
-    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) walk(item, secret || isSecretName(key));
-  };
-  for (const host of hosts) for (const [key, value] of Object.entries(host.vars)) walk(value, isSecretName(key));
-  return out;
 }
 
 function uniqueTargets<T extends { name: string }>(targets: T[]): T[] {
