@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { InventoryData } from './builder.ts';
 import { InventoryError } from './errors.ts';
-import { decodeUtf8, UTF8_HINT } from './utf8-text.ts';
+import { inventoryText } from './utf8-text.ts';
 import { detectFormat, type InventoryFormat } from './format.ts';
 import { parseIniInventory } from './ini.ts';
 import { buildInventory, LOCALHOST_NAMES, type Inventory } from './inventory.ts';
@@ -59,9 +59,7 @@ export function parseInventoryData(text: string, file: string, format: Inventory
 
 async function readInventoryFile(path: string): Promise<string> {
   try {
-    const decoded = decodeUtf8(await readFile(path));
-    if ('problem' in decoded) throw new InventoryError({ file: path, line: decoded.line }, decoded.problem, UTF8_HINT);
-    return decoded.text;
+    return inventoryText(await readFile(path), path);
   } catch (error) {
     if (error instanceof InventoryError) throw error;
     const code = error instanceof Error && 'code' in error ? error.code : undefined;

@@ -4,6 +4,7 @@
  * the hosts would get the replacement character. So such a file is refused, naming the line and column of
  * the first bad byte, as a command-line argument that is not UTF-8 is refused.
  */
+import { InventoryError } from './errors.ts';
 
 /** Where the first byte that is not part of a valid UTF-8 sequence is, or undefined when all are. */
 export function firstInvalidUtf8(bytes: Uint8Array): { line: number; column: number; byte: number } | undefined {
@@ -46,3 +47,10 @@ export function decodeUtf8(bytes: Buffer): { text: string } | { problem: string;
 
 /** What to do about it. */
 export const UTF8_HINT = 'Save the file as UTF-8 (for a latin-1 file: iconv -f latin1 -t utf-8 FILE > FILE.utf8, then check and rename it).';
+
+/** An inventory or vars file's text; one that is not UTF-8 is an InventoryError at its line. */
+export function inventoryText(bytes: Buffer, file: string): string {
+  const decoded = decodeUtf8(bytes);
+  if ('problem' in decoded) throw new InventoryError({ file, line: decoded.line }, decoded.problem, UTF8_HINT);
+  return decoded.text;
+}

@@ -10,7 +10,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { InventoryError } from './errors.ts';
-import { decodeUtf8, UTF8_HINT } from './utf8-text.ts';
+import { inventoryText } from './utf8-text.ts';
 import { protectVariable } from './secret-variables.ts';
 import { deepFreeze, describeKind, isRecord, recordFrom, type InventoryVars } from './values.ts';
 import type { VaultKeyring } from './vault.ts';
@@ -104,9 +104,7 @@ async function listVarsDirectory(dir: string): Promise<string[]> {
 
 /** Reads one group_vars/host_vars file: a mapping of variables, or nothing; vault values decrypted with the keyring. */
 export async function loadVarsFile(path: string, keyring: VaultKeyring = []): Promise<VarsFile> {
-  const decoded = decodeUtf8(await readFile(path));
-  if ('problem' in decoded) throw new InventoryError({ file: path, line: decoded.line }, decoded.problem, UTF8_HINT);
-  const yaml = parseYamlFile(decoded.text, path, keyring);
+  const yaml = parseYamlFile(inventoryText(await readFile(path), path), path, keyring);
   const root = yaml.document.contents;
   const value = yamlValue(yaml, root, 'the file');
   if (value === null) return { path, vars: Object.freeze({}) };
