@@ -117,11 +117,16 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
     if (options.state.stopping) break;
     const playOutputs = new Map<string, unknown>();
     outputs.set(play.id, playOutputs);
-    const targets = options
-      .selectHosts(play.hosts)
-      .filter((target) => !options.state.failedHosts.has(target.name) && !options.state.unreachableHosts.has(target.name));
+    const selected = options.selectHosts(play.hosts);
+    const targets = selected.filter((target) => !options.state.failedHosts.has(target.name) && !options.state.unreachableHosts.has(target.name));
     if (targets.length === 0) {
-      options.bus.emit({ kind: 'warning', message: `play "${play.name}": no hosts left to run on (pattern ${play.hosts})` });
+      // Two causes read alike before: a pattern that selects nothing (often a typo in a group's name), and
+      // hosts that all failed or could not be reached earlier in the run.
+      const why =
+        selected.length === 0
+          ? `its hosts pattern ${play.hosts} selects no host (no such group or host in the inventory, or --limit or --shard left none of them)`
+          : `no hosts left to run on (pattern ${play.hosts}: every host it selects failed or was unreachable earlier in the run)`;
+      options.bus.emit({ kind: 'warning', message: `play "${play.name}": ${why}` });
       continue;
     }
     const batches = splitIntoBatches(targets, play.serial);

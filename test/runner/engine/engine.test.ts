@@ -708,7 +708,14 @@ describe('engine: playbook policy on scripted hosts', () => {
     const second = book.play({ name: 'second', hosts: 'all', tasks: async (t) => t.run(steps, 'late', { steps: ['ok1'] }) });
     const third = book.play({ name: 'third', hosts: 'a', tasks: async (t) => t.run(steps, 'late', { steps: ['ok1'] }) });
     const run = await runOn(book.playbook([first, second, third]), ['a'], [ok, fail], { keepGoing: true });
-    expect(run.timeline.slice(-2)).to.deep.equal(['warning play "second": no hosts left to run on (pattern all)', 'warning play "third": no hosts left to run on (pattern a)']);
+    expect(run.timeline.slice(-2)).to.deep.equal([
+      'warning play "second": no hosts left to run on (pattern all: every host it selects failed or was unreachable earlier in the run)',
+      'warning play "third": no hosts left to run on (pattern a: every host it selects failed or was unreachable earlier in the run)',
+    ]);
+    // A pattern that selects nothing at all says so: usually a group's name mistyped.
+    const typo = book.play({ name: 'typo', hosts: 'wrokers', tasks: async (t) => t.run(steps, 'never', { steps: ['ok1'] }) });
+    const optional = await runOn(book.playbook([typo]), ['a'], [ok]);
+    expect(optional.timeline).to.include('warning play "typo": its hosts pattern wrokers selects no host (no such group or host in the inventory, or --limit or --shard left none of them)');
   });
 
   it('--forks bounds how many hosts work at once', async () => {
