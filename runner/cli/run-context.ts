@@ -224,7 +224,8 @@ export function startRun(settings: RunContextSettings): RunContext {
       // A drift check whose own record is not whole reports that first: its verdict cannot be audited.
       const status = (exitCode === 0 || exitCode === DRIFT_EXIT_STATUS) && !auditWhole ? EXIT_AUDIT_INCOMPLETE : exitCode;
       // The report's last line said the run's own status; the process exits with another: say which, last.
-      if (status !== exitCode) process.stderr.write(`drover: exit ${status}: the run itself ended with ${exitCode}, but its audit trail is not whole (above)\n`);
+      if (status !== exitCode)
+        process.stderr.write(`drover: exit ${status}: the run itself ended with ${exitCode}, but its audit trail is not whole (above)\n`);
       return status;
     },
   };
