@@ -17,7 +17,7 @@ import { labPaths, LAB_INSTANCE } from '../lab/paths.ts';
 import { up } from '../lab/up.ts';
 import { renderChart } from './chart.ts';
 import { measure } from './measure.ts';
-import { markdownTable, problems, ratioLines, summarize, type Sample } from './report.ts';
+import { markdownTable, problems, ratioLines, slowerThanFloor, summarize, type Sample, type Summary } from './report.ts';
 import { PHASE_TITLES, PHASES, prepareTool, REPO_DIR, TOOLS, type Tool } from './tools.ts';
 
 export interface BenchOptions {
@@ -26,9 +26,11 @@ export interface BenchOptions {
   tools: Tool[];
   out: string;
   keepLab: boolean;
+  /** Fail when a drover run takes more than this many times the floor's (CI's regression guard). */
+  maxRatio?: number;
 }
 
-const USAGE = `usage: npm run bench -- [--hosts 5,20,100,500] [--reps 3] [--tools drover,ansible,floor] [--out bench/results] [--keep-lab]`;
+const USAGE = `usage: npm run bench -- [--hosts 5,20,100,500] [--reps 3] [--tools drover,ansible,floor] [--out bench/results] [--keep-lab] [--max-ratio R]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -39,6 +41,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       tools: { type: 'string', default: TOOLS.join(',') },
       out: { type: 'string', default: join(REPO_DIR, 'bench', 'results') },
       'keep-lab': { type: 'boolean', default: false },
+      'max-ratio': { type: 'string' },
     },
     strict: true,
   });
@@ -52,7 +55,18 @@ export function parseOptions(argv: string[]): BenchOptions {
       throw new Error(`--tools takes ${TOOLS.join(', ')} separated by commas, got ${JSON.stringify(text)}\n${USAGE}`);
     return text as Tool;
   });
-  return { hosts: [...new Set(hosts)].sort((a, b) => a - b), reps: Number(values.reps), tools, out: resolve(values.out), keepLab: values['keep-lab'] };
+  const maxRatio = values['max-ratio'] === undefined ? undefined : Number(values['max-ratio']);
+  if (maxRatio !== undefined && !(maxRatio >= 1)) throw new Error(`--max-ratio takes a number ≥ 1, got ${JSON.stringify(values['max-ratio'])}\n${USAGE}`);
+  if (maxRatio !== undefined && !(tools.includes('drover') && tools.includes('floor')))
+    throw new Error(`--max-ratio compares drover with the floor: --tools must include both\n${USAGE}`);
+  return {
+    hosts: [...new Set(hosts)].sort((a, b) => a - b),
+    reps: Number(values.reps),
+    tools,
+    out: resolve(values.out),
+    keepLab: values['keep-lab'],
+    ...(maxRatio !== undefined && { maxRatio }),
+  };
 }
 
 function firstLine(argv: string[]): string {
@@ -98,7 +112,7 @@ async function warmUpTypecheck(inventory: string): Promise<string> {
 async function writeResults(options: BenchOptions, samples: Sample[], header: string[]): Promise<string[]> {
   const summaries = summarize(samples);
   const ratios = ratioLines(summaries);
-  const found = summaries.flatMap(problems);
+  const found = allProblems(options, summaries);
   const markdown = [
     '# drover benchmark',
     '',
@@ -192,7 +206,11 @@ async function main(argv: string[]): Promise<number> {
   const lines = await writeResults(options, samples, header);
   process.stdout.write(`${lines.join('\n')}\n`);
   process.stdout.write(`results: ${join(options.out, 'results.md')}, ${join(options.out, 'chart.svg')}\n`);
-  return summarize(samples).flatMap(problems).length > 0 ? 1 : 0;
+  return allProblems(options, summarize(samples)).length > 0 ? 1 : 0;
+}
+
+function allProblems(options: BenchOptions, summaries: Summary[]): string[] {
+  return [...summaries.flatMap(problems), ...(options.maxRatio === undefined ? [] : slowerThanFloor(summaries, options.maxRatio))];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

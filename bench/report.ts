@@ -108,6 +108,23 @@ function find(summaries: readonly Summary[], hosts: number, tool: Tool, phase: P
   return summaries.find((s) => s.hosts === hosts && s.tool === tool && s.phase === phase);
 }
 
+/**
+ * A regression guard for CI (`--max-ratio`): each of drover's runs whose median wall time is more than
+ * `maxRatio` times the floor's for the same N and run. Generous by design: it tells a regression from
+ * noise on a loaded machine, not one percent from another.
+ */
+export function slowerThanFloor(summaries: readonly Summary[], maxRatio: number): string[] {
+  const found: string[] = [];
+  for (const drover of summaries.filter((s) => s.tool === 'drover')) {
+    const floor = find(summaries, drover.hosts, 'floor', drover.phase);
+    if (!floor) continue;
+    const ratio = drover.wall.median / floor.wall.median;
+    if (ratio > maxRatio)
+      found.push(`drover ${PHASE_TITLES[drover.phase]} at N=${drover.hosts}: ${ratio.toFixed(2)}× the floor's time, above --max-ratio ${maxRatio}`);
+  }
+  return found;
+}
+
 /** The issue's targets as ratios of median wall times, one line each, with whether they are met. */
 export function ratioLines(summaries: readonly Summary[]): string[] {
   const lines: string[] = [];

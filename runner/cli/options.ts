@@ -214,7 +214,7 @@ function refuseRepeatedValues(
   for (const token of tokens) {
     if (token.kind !== 'option' || !token.name) continue;
     const option = spec[token.name];
-    if (!option || option.type !== 'string' || option.multiple) continue;
+    if (option?.type !== 'string' || option.multiple) continue;
     const values = seen.get(token.name) ?? [];
     values.push(`${token.rawName ?? `--${token.name}`} ${token.value ?? ''}`.trim());
     seen.set(token.name, values);

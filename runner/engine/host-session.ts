@@ -76,7 +76,7 @@ export class HostSession {
    * Sends one command and waits for it. A non-zero exit is returned, not thrown (the caller decides);
    * a connection that cannot be made or is lost throws UnreachableError and marks the host.
    */
-  async run(command: Command, become: Become | undefined): Promise<CommandRecord> {
+  async run(command: Command, become: Become | undefined, via: { keptShell?: boolean } = {}): Promise<CommandRecord> {
     const connection = await this.connect();
     const rendered = renderCommand(command, { become, loginUser: this.target.connection.user });
     this.registerSecrets(command, become);
@@ -90,6 +90,7 @@ export class HostSession {
         timeoutMs: command.timeoutMs ?? this.settings.defaultTimeoutMs,
         signal: this.settings.abortSignal,
         ...(download && { stdoutSink: download.write }),
+        ...(via.keptShell && { keptShell: true }),
       });
     } catch (error) {
       download?.finish(false);
@@ -277,7 +278,8 @@ export class HostSession {
   }
 
   private async probe(script: Script, become: Become | undefined, options: ProbeOptions = {}): Promise<ProbeOutput> {
-    const record = await this.run({ run: script, readOnly: true, stdin: options.stdin, timeoutMs: options.timeoutMs }, become);
+    // Probes are the runner's own read-only scripts: they may share the connection's kept-open shell.
+    const record = await this.run({ run: script, readOnly: true, stdin: options.stdin, timeoutMs: options.timeoutMs }, become, { keptShell: true });
     // A secret output (slurp) travels encoded (base64), which no redactor would recognise: not traced at all.
     const detail = options.secretOutput
       ? `(secret output, ${record.stdout.length} characters, not shown)`

@@ -35,6 +35,13 @@ export class Slots {
     });
   }
 
+  /** A slot if one is free now, else undefined (without waiting). */
+  tryAcquire(): (() => void) | undefined {
+    if (this.#free === 0) return undefined;
+    this.#free--;
+    return this.#releaser();
+  }
+
   #releaser(): () => void {
     let released = false;
     return () => {

@@ -36,6 +36,7 @@ import { classifyConnectError, describeTarget, type AuthAttempts, type ConnectTa
 import { ExecRun } from './exec-run.ts';
 import { checkHostKey, preferredHostKeyTypes } from './host-key-policy.ts';
 import { fingerprint } from './known-hosts.ts';
+import { EndMark, frame, newMarkPrefix, READER_LINE } from './kept-shell.ts';
 import { GroupKills, PidReportFilter, withPidReport } from './pid-marker.ts';
 import { Slots } from './slots.ts';
 import { sendStdin } from './stdin-pipe.ts';
@@ -52,6 +53,21 @@ const CLOSE_WAIT_MS = 3000;
 const CHANNEL_OPEN_RETRIES = 5;
 /** How long a kill command may take before the next batch goes out anyway. */
 const KILL_COMMAND_WAIT_MS = 5000;
+
+/**
+ * Handshakes in flight at once, across every host of the run. A handshake is mostly CPU, on both ends;
+ * 500 hosts started at once on a 2-core controller each took over the 5 s connect limit and were
+ * reported unreachable, though every host was fine. Past this many, a handshake waits for its turn, and
+ * its time limit counts from its turn, so the limit measures the host and not the controller's queue.
+ * Tests lower `limit` to see the queue at work.
+ */
+export const handshakeQueue = { limit: 64 };
+let handshakeSlots: { limit: number; slots: Slots } | undefined;
+
+function handshakeTurn(): Promise<(() => void) | undefined> {
+  if (handshakeSlots?.limit !== handshakeQueue.limit) handshakeSlots = { limit: handshakeQueue.limit, slots: new Slots(handshakeQueue.limit) };
+  return handshakeSlots.slots.acquire();
+}
 
 /**
  * Connects to one host over SSH (through `spec.jump` if set, itself connected the same way, so chains of
@@ -118,7 +134,13 @@ async function connectWithRetries(spec: ConnectionSpec, jump: SshConnection | un
         `connect attempt ${attempt + 1}/${spec.connectRetries + 1}: ${spec.user}@${spec.address}:${spec.port}${jump ? ' through the jump host' : ''} (limit ${spec.connectTimeoutMs} ms)`,
       );
       const sock = jump ? await jump.tunnel(spec.address, spec.port) : undefined;
-      const client = await handshake(spec, target, auth, hostKeyAlgorithms, sock);
+      const release = await handshakeTurn();
+      let client: SshClient;
+      try {
+        client = await handshake(spec, target, auth, hostKeyAlgorithms, sock);
+      } finally {
+        release?.();
+      }
       spec.trace?.(
         `connected in ${Date.now() - started} ms; keepalive every ${spec.keepaliveIntervalMs} ms, dead after ${spec.keepaliveCountMax ?? DEFAULT_KEEPALIVE_COUNT_MAX} unanswered`,
       );
@@ -370,6 +392,11 @@ class SshConnection implements Connection {
   readonly #running = new Set<ExecRun>();
   readonly #kills = new GroupKills((line) => this.#runKill(line));
   readonly #socketClosed: Promise<void>;
+  /** The shell kept open for probes (kept-shell.ts), once one is open. */
+  #shell: KeptShell | undefined;
+  #shellOpening = false;
+  /** The server refused the kept shell's channel once: this connection uses `exec` alone. */
+  #shellRefused = false;
   #lostReason: string | undefined;
   #lastError: string | undefined;
   #closing: Promise<void> | undefined;
@@ -408,6 +435,14 @@ class SshConnection implements Connection {
   }
 
   async exec(line: string, options: ExecOptions): Promise<ExecOutcome> {
+    if (options.keptShell && !options.stdinStream && !(options.stdin && options.stdin.length > 0) && !options.stdoutSink) {
+      const shell = this.#shell?.idle ? this.#shell : await this.#openShell();
+      if (shell?.idle) {
+        const outcome = await shell.run(line, options, (run) => this.#track(run));
+        // The reader ended under a read-only command without being asked to: the command runs again alone.
+        if (outcome !== READER_ENDED) return outcome;
+      }
+    }
     const release = await this.#slots.acquire(options.signal);
     if (!release) return new ExecRun(options, NO_SIGNALS).abortedBeforeStart();
     try {
@@ -433,12 +468,7 @@ class SshConnection implements Connection {
         channel?.close();
       },
     });
-    if (this.#lostReason) {
-      run.connectionLost(this.#lostReason);
-      return run.outcome;
-    }
-    this.#running.add(run);
-    void run.outcome.then(() => this.#running.delete(run));
+    if (!this.#track(run)) return run.outcome;
 
     const attach = (opened: ClientChannel): void => {
       channel = opened;
@@ -492,6 +522,51 @@ class SshConnection implements Connection {
     return run.outcome;
   }
 
+  /** Counts a command as running, so a lost connection ends it; false (and it is ended) if it already is lost. */
+  #track(run: ExecRun): boolean {
+    if (this.#lostReason) {
+      run.connectionLost(this.#lostReason);
+      return false;
+    }
+    this.#running.add(run);
+    void run.outcome.then(() => this.#running.delete(run));
+    return true;
+  }
+
+  /**
+   * Opens the kept shell (kept-shell.ts) on a channel of its own, which holds one slot for as long as it
+   * lives. Undefined, and the command goes to `exec`, when another command is opening one already, when
+   * no slot is free now, or when the connection has a single slot (the reader would hold it for ever).
+   */
+  async #openShell(): Promise<KeptShell | undefined> {
+    if (this.#shell || this.#shellOpening || this.#shellRefused || this.#lostReason || this.spec.maxChannels < 2) return undefined;
+    const release = this.#slots.tryAcquire();
+    if (!release) return undefined;
+    this.#shellOpening = true;
+    try {
+      const channel = await new Promise<ClientChannel | undefined>((resolve) => {
+        try {
+          this.#client.exec(withPidReport(READER_LINE), (error, opened) => resolve(error ? undefined : opened));
+        } catch {
+          resolve(undefined);
+        }
+      });
+      if (!channel) {
+        this.#shellRefused = true;
+        release();
+        return undefined;
+      }
+      const shell = new KeptShell(channel, this.#kills, () => {
+        release();
+        if (this.#shell === shell) this.#shell = undefined;
+      });
+      this.#shell = shell;
+      return shell;
+    } finally {
+      this.#shellOpening = false;
+    }
+  }
+
   /**
    * Runs a kill line (pid-marker.ts) on a channel of its own. It does not wait for a slot: the channel
    * bound leaves room below MaxSessions for these short commands, which GroupKills sends one at a time.
@@ -543,6 +618,118 @@ class SshConnection implements Connection {
       await this.#jump?.close();
     })();
     return this.#closing;
+  }
+}
+
+/** What KeptShell.run answers when the reader ended under the command without a stop asked for. */
+const READER_ENDED = Symbol('reader ended');
+
+interface ShellCommand {
+  run: ExecRun;
+  stdoutEnd: EndMark;
+  stderrEnd: EndMark;
+  readerEnded: () => void;
+}
+
+/**
+ * One reader of kept-shell.ts on its channel: runs one command at a time, splits each command's output
+ * off at its end marks, and signals the reader's process group to stop a command (which ends the reader:
+ * it is not used again). `onEnd` runs once the channel has closed.
+ */
+class KeptShell {
+  readonly #markPrefix = newMarkPrefix();
+  #commands = 0;
+  readonly #pidReport = new PidReportFilter();
+  #wanted: 'TERM' | 'KILL' | undefined;
+  #current: ShellCommand | undefined;
+  /** No more commands: a stop was asked for, output came between commands, or the channel ended. */
+  #retired = false;
+  #exitSignal: string | undefined;
+
+  constructor(
+    readonly channel: ClientChannel,
+    readonly kills: GroupKills,
+    onEnd: () => void,
+  ) {
+    channel.on('error', () => undefined);
+    channel.on('data', (chunk: Buffer) => {
+      const current = this.#current;
+      if (!current || current.stdoutEnd.found) return this.#straggler(chunk);
+      current.run.stdout.push(current.stdoutEnd.push(chunk));
+      this.#endIfComplete();
+    });
+    channel.stderr.on('data', (chunk: Buffer) => {
+      const known = this.#pidReport.pid !== undefined;
+      const bytes = this.#pidReport.push(chunk);
+      if (!known && this.#pidReport.pid !== undefined && this.#wanted) this.kills.request(this.#pidReport.pid, this.#wanted);
+      const current = this.#current;
+      if (!current || current.stderrEnd.found) return this.#straggler(bytes);
+      current.run.stderr.push(current.stderrEnd.push(bytes));
+      this.#endIfComplete();
+    });
+    channel.on('exit', (_code: number | null, signal?: string) => {
+      if (signal) this.#exitSignal = signal;
+    });
+    channel.once('close', () => {
+      this.#retired = true;
+      const current = this.#current;
+      this.#current = undefined;
+      onEnd();
+      if (!current || current.run.settled) return;
+      if (current.run.stopping) {
+        current.run.exited(null, this.#exitSignal);
+        current.run.finish();
+      } else {
+        current.readerEnded();
+        current.run.finish();
+      }
+    });
+  }
+
+  get idle(): boolean {
+    return !this.#retired && this.#current === undefined;
+  }
+
+  /** Runs one line in the reader; `track` counts it among the connection's running commands. */
+  run(line: string, options: ExecOptions, track: (run: ExecRun) => boolean): Promise<ExecOutcome | typeof READER_ENDED> {
+    const run = new ExecRun(options, {
+      term: () => this.#signal('TERM'),
+      kill: () => {
+        this.#signal('KILL');
+        this.channel.close();
+      },
+    });
+    if (options.signal?.aborted) return run.abortedBeforeStart();
+    if (!track(run)) return run.outcome;
+    const mark = `${this.#markPrefix}${++this.#commands}`;
+    return new Promise((resolve) => {
+      this.#current = { run, stdoutEnd: new EndMark(mark, true), stderrEnd: new EndMark(mark, false), readerEnded: () => resolve(READER_ENDED) };
+      void run.outcome.then(resolve);
+      this.channel.write(frame(line, mark));
+    });
+  }
+
+  #endIfComplete(): void {
+    const current = this.#current;
+    if (!current?.stdoutEnd.found || !current.stderrEnd.found) return;
+    this.#current = undefined;
+    current.run.exited(current.stdoutEnd.status ?? null);
+    current.run.finish();
+    if (this.#retired) this.channel.end();
+  }
+
+  /** Output outside any command: something a command left running writes to the shared streams. */
+  #straggler(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#retired = true;
+    if (!this.#current) this.channel.end();
+  }
+
+  /** A stop reaches the reader's whole process group, and so ends the reader too. */
+  #signal(signal: 'TERM' | 'KILL'): void {
+    this.#retired = true;
+    this.#wanted = signal;
+    if (this.#pidReport.pid !== undefined) this.kills.request(this.#pidReport.pid, signal);
   }
 }
 

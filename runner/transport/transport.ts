@@ -68,6 +68,12 @@ export interface ExecOptions {
   outputBudget?: OutputBudget;
   /** Each chunk of stdout goes here instead of being kept (fetch streams a file to the controller); the outcome's stdout is then empty. */
   stdoutSink?: (chunk: Buffer) => void;
+  /**
+   * The command only reads and leaves nothing running (the runner's probes): the SSH transport may run it
+   * in the shell it keeps open on the connection instead of a channel of its own (kept-shell.ts). A
+   * command with stdin or a stdoutSink always gets its own channel.
+   */
+  keptShell?: boolean;
 }
 
 /** What happened to one command. A failed command is a value of the same shape as a successful one. */

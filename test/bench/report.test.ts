@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { markdownTable, problems, ratioLines, spread, summarize, type Sample } from '../../bench/report.ts';
+import { markdownTable, problems, ratioLines, slowerThanFloor, spread, summarize, type Sample } from '../../bench/report.ts';
+import { parseOptions } from '../../bench/cli.ts';
 import type { Phase, Tool } from '../../bench/tools.ts';
 
 function sample(hosts: number, tool: Tool, phase: Phase, rep: number, wallMs: number, changes = phase === 'first' ? 8 : 0, exitCode = 0): Sample {
@@ -56,5 +57,19 @@ describe('bench report', () => {
       'N=20 dry run: drover 10.0× faster than Ansible (target ≥ 20×: NOT met)',
       "N=20 first apply: drover 3.00× the floor's time (target ≤ 1.5×: NOT met)",
     ]);
+  });
+
+  it("guards CI against a regression: drover's runs above --max-ratio times the floor's", () => {
+    const summaries = summarize([sample(5, 'drover', 'first', 1, 5100), sample(5, 'floor', 'first', 1, 1000), sample(5, 'drover', 'second', 1, 4900), sample(5, 'floor', 'second', 1, 1000), sample(5, 'drover', 'check', 1, 9000)]);
+    expect(slowerThanFloor(summaries, 5)).to.deep.equal(["drover first apply at N=5: 5.10× the floor's time, above --max-ratio 5"]);
+    expect(slowerThanFloor(summaries, 6)).to.deep.equal([]);
+  });
+
+  it('takes --max-ratio only as a number ≥ 1, and only with both drover and the floor', () => {
+    expect(parseOptions(['--tools', 'drover,floor', '--max-ratio', '5']).maxRatio).to.equal(5);
+    expect(parseOptions([]).maxRatio).to.equal(undefined);
+    expect(() => parseOptions(['--tools', 'drover,floor', '--max-ratio', 'fast'])).to.throw(/--max-ratio takes a number ≥ 1, got "fast"/);
+    expect(() => parseOptions(['--tools', 'drover,floor', '--max-ratio', '0.5'])).to.throw(/--max-ratio takes a number ≥ 1/);
+    expect(() => parseOptions(['--tools', 'drover', '--max-ratio', '5'])).to.throw(/--tools must include both/);
   });
 });

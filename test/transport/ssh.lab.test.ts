@@ -10,7 +10,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { renderCommand, sh, type Command } from '../../runner/command.ts';
 import { Secret } from '../../runner/secret.ts';
-import { connectSsh } from '../../runner/transport/ssh.ts';
+import { connectSsh, handshakeQueue } from '../../runner/transport/ssh.ts';
 import { UnreachableError, type Connection } from '../../runner/transport/transport.ts';
 import { establishedConnections, freePort, describeWithSshd, startSshd, type TestSshd } from '../support/sshd.ts';
 import { countMatches, countRetries, eventually, runningMarker, specFor } from './fixtures.ts';
@@ -378,6 +378,29 @@ describeWithSshd('transport/ssh (real sshd)', function () {
         expect(elapsed).to.be.within(845, GENEROUS_MS);
       } finally {
         retries.restore();
+        await mute.stop();
+      }
+    });
+
+    it('queues handshakes past the run-wide limit, and counts a time limit from the turn of each', async () => {
+      const mute = await startSshd();
+      process.kill(mute.pid, 'SIGSTOP');
+      const saved = handshakeQueue.limit;
+      handshakeQueue.limit = 1;
+      try {
+        const started = Date.now();
+        // The mute server holds the only turn for its whole 1 s limit; the good one waits, then has its own 800 ms.
+        const stuck = connectSsh(await specFor(mute, { name: 'mute', connectTimeoutMs: 1000 })).then(
+          () => undefined,
+          (thrown: unknown) => thrown,
+        );
+        const good = await connectSsh(await specFor(server, { connectTimeoutMs: 800 }));
+        const waited = Date.now() - started;
+        await good.close();
+        expect(await stuck).to.be.instanceOf(UnreachableError);
+        expect(waited).to.be.within(995, GENEROUS_MS);
+      } finally {
+        handshakeQueue.limit = saved;
         await mute.stop();
       }
     });

@@ -1,0 +1,62 @@
+/**
+ * The kept shell's framing (runner/transport/kept-shell.ts): the end marks are found however the stream
+ * is cut into chunks, and every byte before them is handed on unchanged.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { EndMark, frame, newMarkPrefix } from '../../runner/transport/kept-shell.ts';
+
+/** Pushes `stream` through an EndMark in chunks cut at `cuts`, and returns what it handed on. */
+function through(mark: EndMark, stream: Buffer, cuts: number[]): Buffer {
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const to of [...cuts, stream.length]) {
+    out.push(mark.push(stream.subarray(from, to)));
+    from = to;
+  }
+  return Buffer.concat(out);
+}
+
+describe('transport/kept-shell: framing', () => {
+  const mark = `${newMarkPrefix()}7`;
+  const outputs = [Buffer.alloc(0), Buffer.from('x'), Buffer.from('line\n'), Buffer.from('\n\n'), Buffer.from([0, 10, 13, 255, 10]), Buffer.from(`\n${mark.slice(0, -1)}8 0\n`)];
+
+  it('hands on the output before the mark and reads the status, for every way of cutting the stream', () => {
+    for (const output of outputs) {
+      const stream = Buffer.concat([output, Buffer.from(`\n${mark} 42\n`)]);
+      for (let first = 0; first <= stream.length; first++) {
+        for (const second of [first, Math.min(stream.length, first + 1), Math.min(stream.length, first + 7)]) {
+          const end = new EndMark(mark, true);
+          expect(through(end, stream, [first, second]).equals(output), `${JSON.stringify(output.toString('latin1'))} cut at ${first}/${second}`).to.equal(true);
+          expect(end.found).to.equal(true);
+          expect(end.status).to.equal(42);
+        }
+      }
+    }
+  });
+
+  it('finds the stderr mark, and hands nothing on after a mark', () => {
+    const end = new EndMark(mark, false);
+    expect(through(end, Buffer.from(`err\n${mark}\n`), [2, 9]).toString()).to.equal('err');
+    expect(end.found).to.equal(true);
+    expect(end.push(Buffer.from('more')).length).to.equal(0);
+  });
+
+  it('holds back no more than the length of a mark from a chunk', () => {
+    const end = new EndMark(mark, true);
+    const handed = end.push(Buffer.alloc(1 << 20, 'a'));
+    expect(handed.length).to.equal((1 << 20) - (mark.length + 1));
+    expect(end.found).to.equal(false);
+  });
+
+  it('writes a frame /bin/sh runs: the line in a subshell, then both marks', () => {
+    const line = "echo 'it''s'; echo err >&2; (exit 5)";
+    const text = execFileSync('/bin/sh', ['-s'], { input: frame(line, mark), encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'] });
+    expect(text).to.equal(`its\n\n${mark} 5\n`);
+  });
+
+  it('gives every command of a shell its own mark', () => {
+    expect(newMarkPrefix()).to.match(/^__drover_end_[0-9a-f]{24}_$/);
+    expect(newMarkPrefix()).to.not.equal(newMarkPrefix());
+  });
+});
