@@ -129,6 +129,10 @@ export async function prepareTool(tool: Tool, lab: LabTarget, dir: string): Prom
             '-i',
             lab.inventory,
             ...(phase === 'check' ? ['--check'] : []),
+            // The floor's ConnectTimeout=30. drover's limit (default 5 s) covers the whole login, and with
+            // 500 lab hosts sharing 2 cores a login alone can take longer: the hosts, not drover, are slow.
+            '--connect-timeout',
+            '30',
             '--audit-log',
             join(dir, `drover-${phase}.jsonl`),
           ],

@@ -395,8 +395,12 @@ class SshConnection implements Connection {
   /** The shell kept open for probes (kept-shell.ts), once one is open. */
   #shell: KeptShell | undefined;
   #shellOpening = false;
-  /** The server refused the kept shell's channel once: this connection uses `exec` alone. */
+  /**
+   * The server refused the kept shell's channel, or shells kept ending without being asked to (a login
+   * that prints, a host that kills them): this connection uses `exec` alone.
+   */
   #shellRefused = false;
+  #shellsLost = 0;
   #lostReason: string | undefined;
   #lastError: string | undefined;
   #closing: Promise<void> | undefined;
@@ -556,9 +560,10 @@ class SshConnection implements Connection {
         release();
         return undefined;
       }
-      const shell = new KeptShell(channel, this.#kills, () => {
+      const shell = new KeptShell(channel, this.#kills, (asked) => {
         release();
         if (this.#shell === shell) this.#shell = undefined;
+        if (!asked && ++this.#shellsLost >= MAX_SHELLS_LOST) this.#shellRefused = true;
       });
       this.#shell = shell;
       return shell;
@@ -621,8 +626,10 @@ class SshConnection implements Connection {
   }
 }
 
-/** What KeptShell.run answers when the reader ended under the command without a stop asked for. */
+/** What KeptShell.run answers when the command must go to a channel of its own after all. */
 const READER_ENDED = Symbol('reader ended');
+/** Kept shells that may end unasked on one connection before it stops opening them. */
+const MAX_SHELLS_LOST = 3;
 
 interface ShellCommand {
   run: ExecRun;
@@ -634,7 +641,7 @@ interface ShellCommand {
 /**
  * One reader of kept-shell.ts on its channel: runs one command at a time, splits each command's output
  * off at its end marks, and signals the reader's process group to stop a command (which ends the reader:
- * it is not used again). `onEnd` runs once the channel has closed.
+ * it is not used again). `onEnd` runs once the channel has closed, told whether a stop ended it.
  */
 class KeptShell {
   readonly #markPrefix = newMarkPrefix();
@@ -645,11 +652,13 @@ class KeptShell {
   /** No more commands: a stop was asked for, output came between commands, or the channel ended. */
   #retired = false;
   #exitSignal: string | undefined;
+  /** Ended by a stop (or closed by drover between commands), not by the host. */
+  #asked = false;
 
   constructor(
     readonly channel: ClientChannel,
     readonly kills: GroupKills,
-    onEnd: () => void,
+    onEnd: (asked: boolean) => void,
   ) {
     channel.on('error', () => undefined);
     channel.on('data', (chunk: Buffer) => {
@@ -674,7 +683,7 @@ class KeptShell {
       this.#retired = true;
       const current = this.#current;
       this.#current = undefined;
-      onEnd();
+      onEnd(this.#asked);
       if (!current || current.run.settled) return;
       if (current.run.stopping) {
         current.run.exited(null, this.#exitSignal);
@@ -692,6 +701,15 @@ class KeptShell {
 
   /** Runs one line in the reader; `track` counts it among the connection's running commands. */
   run(line: string, options: ExecOptions, track: (run: ExecRun) => boolean): Promise<ExecOutcome | typeof READER_ENDED> {
+    const mark = `${this.#markPrefix}${this.#commands + 1}`;
+    let text: string;
+    try {
+      text = frame(line, mark);
+    } catch {
+      // A line no shell can carry (a NUL): its own channel gives the error an exec gives.
+      return Promise.resolve(READER_ENDED);
+    }
+    this.#commands++;
     const run = new ExecRun(options, {
       term: () => this.#signal('TERM'),
       kill: () => {
@@ -701,11 +719,10 @@ class KeptShell {
     });
     if (options.signal?.aborted) return run.abortedBeforeStart();
     if (!track(run)) return run.outcome;
-    const mark = `${this.#markPrefix}${++this.#commands}`;
     return new Promise((resolve) => {
       this.#current = { run, stdoutEnd: new EndMark(mark, true), stderrEnd: new EndMark(mark, false), readerEnded: () => resolve(READER_ENDED) };
       void run.outcome.then(resolve);
-      this.channel.write(frame(line, mark));
+      this.channel.write(text);
     });
   }
 
@@ -728,6 +745,7 @@ class KeptShell {
   /** A stop reaches the reader's whole process group, and so ends the reader too. */
   #signal(signal: 'TERM' | 'KILL'): void {
     this.#retired = true;
+    this.#asked = true;
     this.#wanted = signal;
     if (this.#pidReport.pid !== undefined) this.kills.request(this.#pidReport.pid, signal);
   }

@@ -144,6 +144,23 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
     }
   });
 
+  it('stops opening kept shells on a connection where three of them ended unasked', async () => {
+    const flaky = await connectSsh(await specFor(server));
+    const once = `/tmp/drover-flaky-${randomBytes(4).toString('hex')}`;
+    try {
+      for (let index = 0; index < 3; index++) {
+        const line = `if [ ! -e ${once}-${index} ]; then touch ${once}-${index}; kill -KILL $(ps -o sid= -p $$); sleep 0.2; fi; echo ran`;
+        expect((await flaky.exec(line, KEPT)).stdout).to.equal('ran\n');
+      }
+      const sessions = new Set<string>();
+      for (let index = 0; index < 3; index++) sessions.add((await flaky.exec(SESSION_OF_COMMAND, KEPT)).stdout);
+      expect(sessions.size, 'each probe on a channel of its own').to.equal(3);
+    } finally {
+      await flaky.close();
+      for (let index = 0; index < 3; index++) rmSync(`${once}-${index}`, { force: true });
+    }
+  });
+
   it('retires a shell that a command left writing to it, so the next probe reads only its own output', async () => {
     const first = await connection.exec('(sleep 0.3; echo late; echo late >&2) & echo now', KEPT);
     expect(first.stdout).to.equal('now\n');
