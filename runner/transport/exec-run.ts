@@ -34,6 +34,8 @@ export class ExecRun {
   #stopping = false;
   #cancelStop: (() => void) | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
+  /** Runs once, just before the outcome is taken: the kept shell hands on output it held back. */
+  beforeFinish: (() => void) | undefined;
   readonly #onAbort = (): void => {
     this.#aborted = true;
     this.#stop();
@@ -105,6 +107,7 @@ export class ExecRun {
   finish(): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.beforeFinish?.();
     clearTimeout(this.#timer);
     this.#cancelStop?.();
     this.options.signal?.removeEventListener('abort', this.#onAbort);

@@ -97,9 +97,27 @@ export class EndMark {
       this.#status = Number(data.subarray(at + this.#needle.length, lineEnd).toString('latin1'));
       return data.subarray(0, at);
     }
+    const keep = this.#markStartAtEnd(data);
     // A copy: the held tail must not keep a large chunk alive.
-    const keep = Math.min(data.length, this.#needle.length - 1);
     this.#held = Buffer.from(data.subarray(data.length - keep));
     return data.subarray(0, data.length - keep);
+  }
+
+  /** What was held back, for a command that ended without its mark (stopped, or the reader died). */
+  flush(): Buffer {
+    const held = this.#held;
+    this.#held = EMPTY;
+    return this.#found ? EMPTY : held;
+  }
+
+  /** The length of the longest end of `data` that begins the mark (usually 0, or 1 for a final newline). */
+  #markStartAtEnd(data: Buffer): number {
+    const longest = Math.min(data.length, this.#needle.length - 1);
+    for (let length = longest; length > 0; length--) {
+      const start = data.length - length;
+      // The mark begins with a newline: only a tail starting with one can be its beginning.
+      if (data[start] === NEWLINE && data.subarray(start).equals(this.#needle.subarray(0, length))) return length;
+    }
+    return 0;
   }
 }

@@ -19,6 +19,7 @@
  * a `direct-tcpip` channel on it; closing the target closes the jump connection.
  */
 import { readFile } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
@@ -133,7 +134,9 @@ async function connectWithRetries(spec: ConnectionSpec, jump: SshConnection | un
       spec.trace?.(
         `connect attempt ${attempt + 1}/${spec.connectRetries + 1}: ${spec.user}@${spec.address}:${spec.port}${jump ? ' through the jump host' : ''} (limit ${spec.connectTimeoutMs} ms)`,
       );
-      const sock = jump ? await jump.tunnel(spec.address, spec.port) : undefined;
+      // The TCP connection (or the tunnel) is made before the handshake's turn: a host that does not answer
+      // at all then holds no turn while its connect limit runs out.
+      const sock = jump ? await jump.tunnel(spec.address, spec.port) : await tcpConnect(spec);
       const release = await handshakeTurn();
       let client: SshClient;
       try {
@@ -155,6 +158,27 @@ async function connectWithRetries(spec: ConnectionSpec, jump: SshConnection | un
       await delay(backoffMs(attempt));
     }
   }
+}
+
+/** A TCP connection to the host within its connect limit; failures carry Node's codes (ECONNREFUSED, ETIMEDOUT…). */
+function tcpConnect(spec: ConnectionSpec): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: spec.address, port: spec.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`connect ETIMEDOUT ${spec.address}:${spec.port}`), { code: 'ETIMEDOUT' }));
+    }, spec.connectTimeoutMs);
+    // Until ssh2 takes the socket over (with its own error handler), an error must not go unhandled.
+    socket.on('error', () => undefined);
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+  });
 }
 
 /** The last attempt's error, saying how many attempts were made and how long they took in all. */
@@ -440,11 +464,16 @@ class SshConnection implements Connection {
 
   async exec(line: string, options: ExecOptions): Promise<ExecOutcome> {
     if (options.keptShell && !options.stdinStream && !(options.stdin && options.stdin.length > 0) && !options.stdoutSink) {
-      const shell = this.#shell?.idle ? this.#shell : await this.#openShell();
+      const shell = this.#shell;
       if (shell?.idle) {
         const outcome = await shell.run(line, options, (run) => this.#track(run));
-        // The reader ended under a read-only command without being asked to: the command runs again alone.
-        if (outcome !== READER_ENDED) return outcome;
+        // The outcome would not be what a channel of its own gives (the reader died under the command, or a
+        // signal may have ended it): the read-only command runs again alone.
+        if (outcome !== RUN_ALONE) return outcome;
+      } else {
+        // This command does not wait for the shell to open (its time limit and abort would not apply): it
+        // takes a channel of its own, and later probes find the shell.
+        this.#openShell();
       }
     }
     const release = await this.#slots.acquire(options.signal);
@@ -511,6 +540,7 @@ class SshConnection implements Connection {
           // sshd counts a session until it has cleaned it up, a moment after the channel closed: a new
           // channel opened in that moment can find MaxSessions still full. That passes; try again.
           if (/^\(SSH\) Channel open failure/.test(error.message) && attempt < CHANNEL_OPEN_RETRIES && !run.settled) {
+            this.#giveWayToChannels();
             setTimeout(() => open(attempt + 1), 50 * 2 ** attempt);
             return;
           }
@@ -538,38 +568,49 @@ class SshConnection implements Connection {
   }
 
   /**
-   * Opens the kept shell (kept-shell.ts) on a channel of its own, which holds one slot for as long as it
-   * lives. Undefined, and the command goes to `exec`, when another command is opening one already, when
-   * no slot is free now, or when the connection has a single slot (the reader would hold it for ever).
+   * Starts opening the kept shell (kept-shell.ts) on a channel of its own, which holds one slot for as
+   * long as it lives. Nothing happens while one is open or opening, when no slot is free now, or when the
+   * connection has a single slot (the reader would hold it for ever).
    */
-  async #openShell(): Promise<KeptShell | undefined> {
-    if (this.#shell || this.#shellOpening || this.#shellRefused || this.#lostReason || this.spec.maxChannels < 2) return undefined;
+  #openShell(): void {
+    if (this.#shell || this.#shellOpening || this.#shellRefused || this.#lostReason || this.spec.maxChannels < 2) return;
     const release = this.#slots.tryAcquire();
-    if (!release) return undefined;
+    if (!release) return;
     this.#shellOpening = true;
-    try {
-      const channel = await new Promise<ClientChannel | undefined>((resolve) => {
-        try {
-          this.#client.exec(withPidReport(READER_LINE), (error, opened) => resolve(error ? undefined : opened));
-        } catch {
-          resolve(undefined);
-        }
-      });
-      if (!channel) {
-        this.#shellRefused = true;
+    const opened = (channel: ClientChannel | undefined): void => {
+      this.#shellOpening = false;
+      if (!channel || this.#lostReason || this.#shellRefused) {
+        channel?.close();
         release();
-        return undefined;
+        // A refusal can pass (sshd still counts a session that just closed): it counts as a lost shell.
+        if (!channel) this.#shellLost();
+        return;
       }
       const shell = new KeptShell(channel, this.#kills, (asked) => {
         release();
         if (this.#shell === shell) this.#shell = undefined;
-        if (!asked && ++this.#shellsLost >= MAX_SHELLS_LOST) this.#shellRefused = true;
+        if (!asked) this.#shellLost();
       });
       this.#shell = shell;
-      return shell;
-    } finally {
-      this.#shellOpening = false;
+    };
+    try {
+      this.#client.exec(withPidReport(READER_LINE), (error, channel) => opened(error ? undefined : channel));
+    } catch {
+      opened(undefined);
     }
+  }
+
+  #shellLost(): void {
+    if (++this.#shellsLost >= MAX_SHELLS_LOST) this.#shellRefused = true;
+  }
+
+  /**
+   * The server refused a channel: it may allow fewer sessions than drover's bound (MaxSessions), and the
+   * kept shell holds one. An idle kept shell gives its session back, and none is opened again here.
+   */
+  #giveWayToChannels(): void {
+    this.#shellRefused = true;
+    this.#shell?.endIfIdle();
   }
 
   /**
@@ -583,19 +624,28 @@ class SshConnection implements Connection {
         clearTimeout(timer);
         resolve();
       };
-      try {
-        this.#client.exec(line, (error, killer) => {
-          if (error) return done();
-          killer.on('error', () => undefined);
-          killer.once('close', done);
-          killer.resume();
-          killer.stderr.resume();
-          killer.end();
-        });
-      } catch {
-        // The connection is gone, and the command with it.
-        done();
-      }
+      const open = (attempt: number): void => {
+        try {
+          this.#client.exec(line, (error, killer) => {
+            if (error) {
+              // Refused (MaxSessions): an idle kept shell gives its session back, and the kill tries again.
+              if (!/^\(SSH\) Channel open failure/.test(error.message) || attempt >= CHANNEL_OPEN_RETRIES) return done();
+              this.#giveWayToChannels();
+              setTimeout(() => open(attempt + 1), 50 * 2 ** attempt);
+              return;
+            }
+            killer.on('error', () => undefined);
+            killer.once('close', done);
+            killer.resume();
+            killer.stderr.resume();
+            killer.end();
+          });
+        } catch {
+          // The connection is gone, and the command with it.
+          done();
+        }
+      };
+      open(0);
     });
   }
 
@@ -627,7 +677,12 @@ class SshConnection implements Connection {
 }
 
 /** What KeptShell.run answers when the command must go to a channel of its own after all. */
-const READER_ENDED = Symbol('reader ended');
+const RUN_ALONE = Symbol('run alone');
+/**
+ * Exit statuses a shell also gives a command killed by a signal (128 + the signal's number): on a
+ * channel of its own the outcome would say which signal, and no shell can tell `exit 137` from KILL.
+ */
+const SIGNAL_STATUSES = { min: 129, max: 192 };
 /** Kept shells that may end unasked on one connection before it stops opening them. */
 const MAX_SHELLS_LOST = 3;
 
@@ -635,7 +690,7 @@ interface ShellCommand {
   run: ExecRun;
   stdoutEnd: EndMark;
   stderrEnd: EndMark;
-  readerEnded: () => void;
+  runAlone: () => void;
 }
 
 /**
@@ -652,7 +707,7 @@ class KeptShell {
   /** No more commands: a stop was asked for, output came between commands, or the channel ended. */
   #retired = false;
   #exitSignal: string | undefined;
-  /** Ended by a stop (or closed by drover between commands), not by the host. */
+  /** Ended by a stop, or given back by drover (endIfIdle): not lost to the host or to a straggler. */
   #asked = false;
 
   constructor(
@@ -689,7 +744,7 @@ class KeptShell {
         current.run.exited(null, this.#exitSignal);
         current.run.finish();
       } else {
-        current.readerEnded();
+        current.runAlone();
         current.run.finish();
       }
     });
@@ -700,14 +755,14 @@ class KeptShell {
   }
 
   /** Runs one line in the reader; `track` counts it among the connection's running commands. */
-  run(line: string, options: ExecOptions, track: (run: ExecRun) => boolean): Promise<ExecOutcome | typeof READER_ENDED> {
+  run(line: string, options: ExecOptions, track: (run: ExecRun) => boolean): Promise<ExecOutcome | typeof RUN_ALONE> {
     const mark = `${this.#markPrefix}${this.#commands + 1}`;
     let text: string;
     try {
       text = frame(line, mark);
     } catch {
       // A line no shell can carry (a NUL): its own channel gives the error an exec gives.
-      return Promise.resolve(READER_ENDED);
+      return Promise.resolve(RUN_ALONE);
     }
     this.#commands++;
     const run = new ExecRun(options, {
@@ -719,8 +774,15 @@ class KeptShell {
     });
     if (options.signal?.aborted) return run.abortedBeforeStart();
     if (!track(run)) return run.outcome;
+    const stdoutEnd = new EndMark(mark, true);
+    const stderrEnd = new EndMark(mark, false);
+    // However the command ends without its marks (stopped, connection lost), what was held back is its own.
+    run.beforeFinish = () => {
+      run.stdout.push(stdoutEnd.flush());
+      run.stderr.push(stderrEnd.flush());
+    };
     return new Promise((resolve) => {
-      this.#current = { run, stdoutEnd: new EndMark(mark, true), stderrEnd: new EndMark(mark, false), readerEnded: () => resolve(READER_ENDED) };
+      this.#current = { run, stdoutEnd, stderrEnd, runAlone: () => resolve(RUN_ALONE) };
       void run.outcome.then(resolve);
       this.channel.write(text);
     });
@@ -730,12 +792,22 @@ class KeptShell {
     const current = this.#current;
     if (!current?.stdoutEnd.found || !current.stderrEnd.found) return;
     this.#current = undefined;
-    current.run.exited(current.stdoutEnd.status ?? null);
+    const status = current.stdoutEnd.status ?? null;
+    if (status !== null && status >= SIGNAL_STATUSES.min && status <= SIGNAL_STATUSES.max) current.runAlone();
+    current.run.exited(status);
     current.run.finish();
     if (this.#retired) this.channel.end();
   }
 
-  /** Output outside any command: something a command left running writes to the shared streams. */
+  /** Ends the shell if no command runs in it (it gives its session back to the server). */
+  endIfIdle(): void {
+    this.#retired = true;
+    if (this.#current) return;
+    this.#asked = true;
+    this.channel.end();
+  }
+
+  /** Output outside any command: something a command left running writes to the shared streams (counted as lost). */
   #straggler(bytes: Buffer): void {
     if (bytes.length === 0) return;
     this.#retired = true;

@@ -23,6 +23,20 @@ const KEPT: ExecOptions = { timeoutMs: 10_000, keptShell: true };
 /** The session (= the process sshd started for the channel) a rendered command runs in. */
 const SESSION_OF_COMMAND = renderCommand({ run: sh`ps -o sid= -p $$ | tr -d ' '` }).line;
 
+/**
+ * A probe never waits for the kept shell to open (it takes a channel of its own meanwhile): runs probes
+ * until two in a row share a session, and returns that session.
+ */
+async function warm(connection: Connection): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const session = (await connection.exec(SESSION_OF_COMMAND, KEPT)).stdout;
+    if (session === last) return session;
+    last = session;
+  }
+  throw new Error('the kept shell never opened');
+}
+
 async function processRunning(marker: string): Promise<boolean> {
   const { stdout } = await run('ps', ['-eo', 'args']);
   return stdout.split('\n').some((line) => line.includes(marker) && !line.includes('ps -eo'));
@@ -57,7 +71,12 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
       renderCommand({ run: sh`set -- a 'b c'; printf '%s|' "$@"; false` }).line,
       // 3 MiB: many channel packets, across the SSH window.
       'head -c 3145728 /dev/zero | tr "\\0" x; echo; head -c 100000 /dev/zero | tr "\\0" y >&2',
+      // Killed by a signal, and a status that looks like one: the shell cannot tell them apart, so both
+      // run again on a channel of their own and report what it reports.
+      renderCommand({ run: sh`echo before; kill -KILL $$` }).line,
+      'echo x; exit 137',
     ];
+    await warm(connection);
     for (const line of lines) {
       const alone = await connection.exec(line, { timeoutMs: 10_000 });
       const kept = await connection.exec(line, KEPT);
@@ -70,7 +89,7 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
   it('survives a line with a syntax error (the subshell ends, not the reader)', async () => {
     // /bin/sh reads the line where a channel's login shell would; rendered lines are one simple command,
     // which both read alike, so only the wording of this error differs.
-    const before = (await connection.exec(SESSION_OF_COMMAND, KEPT)).stdout;
+    const before = await warm(connection);
     const broken = await connection.exec('if then fi', KEPT);
     expect(broken.exitCode).to.equal(2);
     expect(broken.stderr).to.match(/syntax error/i);
@@ -78,6 +97,9 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
   });
 
   it('runs one probe after another in one session, not a session each', async () => {
+    const first = await connection.exec(SESSION_OF_COMMAND, KEPT);
+    // A fresh connection's first probe takes a channel of its own while the shell opens.
+    await warm(connection);
     const sessions = new Set<string>();
     for (let index = 0; index < 10; index++) {
       const outcome = await connection.exec(SESSION_OF_COMMAND, KEPT);
@@ -85,13 +107,14 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
       sessions.add(outcome.stdout);
     }
     expect(sessions.size).to.equal(1);
+    expect(first.exitCode).to.equal(0);
     // The same line without the option gets a session of its own each time.
     const alone = await Promise.all([1, 2].map(() => connection.exec(SESSION_OF_COMMAND, { timeoutMs: 10_000 })));
     expect(new Set([...alone.map((outcome) => outcome.stdout), ...sessions]).size).to.equal(3);
   });
 
   it('sends commands with stdin, and probes that overlap, to channels of their own', async () => {
-    const kept = (await connection.exec(SESSION_OF_COMMAND, KEPT)).stdout;
+    const kept = await warm(connection);
     const withStdin = await connection.exec(`${SESSION_OF_COMMAND}; cat`, { ...KEPT, stdin: Buffer.from('fed') });
     expect(withStdin.stdout).to.match(/^\d+\nfed$/);
     expect(withStdin.stdout.split('\n')[0]).to.not.equal(kept.trim());
@@ -102,7 +125,7 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
   });
 
   it('stops a command at its time limit, kills it on the target, and opens a new shell for the next probe', async () => {
-    const before = (await connection.exec(SESSION_OF_COMMAND, KEPT)).stdout;
+    const before = await warm(connection);
     const started = Date.now();
     const outcome = await connection.exec('sleep 51.25; echo never', { ...KEPT, timeoutMs: 400 });
     expect(outcome).to.include({ timedOut: true, aborted: false, connectionLost: false, exitCode: null, stdout: '' });
@@ -113,7 +136,17 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
     expect(after.stdout).to.not.equal(before);
   });
 
+  it('keeps all the output a stopped command wrote, as a channel of its own does', async () => {
+    await warm(connection);
+    const line = "printf 'line one\\nthe last line\\n'; echo 'E: Could not get lock /var/lib/dpkg/lock' >&2; sleep 54.25";
+    const kept = await connection.exec(line, { ...KEPT, timeoutMs: 500 });
+    const alone = await connection.exec(line, { timeoutMs: 500 });
+    expect(kept).to.include({ timedOut: true, stdout: 'line one\nthe last line\n', stderr: 'E: Could not get lock /var/lib/dpkg/lock\n' });
+    expect(kept).to.include({ stdout: alone.stdout, stderr: alone.stderr, signal: alone.signal });
+  });
+
   it('stops a command when its AbortSignal fires, and never sends one aborted before it starts', async () => {
+    await warm(connection);
     const controller = new AbortController();
     const marker = runningMarker();
     const running = connection.exec(`${marker.touch}; sleep 52.25`, { ...KEPT, signal: controller.signal });
@@ -135,6 +168,7 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
       // The first time, the command kills the reader (its session leader) alone and goes on; the second
       // time, on its own channel, it only prints.
       const line = `if [ ! -e ${once} ]; then touch ${once}; kill -KILL $(ps -o sid= -p $$); sleep 0.2; fi; echo ran`;
+      await warm(connection);
       const outcome = await connection.exec(line, KEPT);
       expect(outcome).to.include({ exitCode: 0, stdout: 'ran\n', timedOut: false, connectionLost: false });
       expect(existsSync(once)).to.equal(true);
@@ -149,6 +183,7 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
     const once = `/tmp/drover-flaky-${randomBytes(4).toString('hex')}`;
     try {
       for (let index = 0; index < 3; index++) {
+        await warm(flaky);
         const line = `if [ ! -e ${once}-${index} ]; then touch ${once}-${index}; kill -KILL $(ps -o sid= -p $$); sleep 0.2; fi; echo ran`;
         expect((await flaky.exec(line, KEPT)).stdout).to.equal('ran\n');
       }
@@ -162,6 +197,7 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
   });
 
   it('retires a shell that a command left writing to it, so the next probe reads only its own output', async () => {
+    await warm(connection);
     const first = await connection.exec('(sleep 0.3; echo late; echo late >&2) & echo now', KEPT);
     expect(first.stdout).to.equal('now\n');
     await new Promise((resolve) => setTimeout(resolve, 800));
@@ -170,11 +206,36 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
   });
 
   it('caps the output it keeps, as a channel of its own does', async () => {
+    await warm(connection);
     const outcome = await connection.exec('head -c 100000 /dev/zero | tr "\\0" z', { ...KEPT, maxOutputBytes: 1000 });
     expect(outcome.exitCode).to.equal(0);
     expect(outcome.outputDropped).to.deep.equal({ stdout: 99_000, stderr: 0 });
     expect(outcome.stdout.startsWith('z'.repeat(1000))).to.equal(true);
   });
+
+  for (const maxSessions of [1, 2]) {
+    const what = maxSessions === 1 ? 'commands still get channels' : 'commands and the kills of timed-out ones still get channels';
+    it(`gives its session back to a server allowing only ${maxSessions} (MaxSessions): ${what}`, async () => {
+      const strict = await startSshd({ maxSessions });
+      const tight = await connectSsh(await specFor(strict));
+      const done = `/tmp/drover-ran-on-${randomBytes(4).toString('hex')}`;
+      try {
+        for (let index = 0; index < 3; index++) expect((await tight.exec('echo probe', KEPT)).stdout).to.equal('probe\n');
+        expect((await tight.exec('echo change', { timeoutMs: 10_000 })).stdout).to.equal('change\n');
+        // With one session the command holds it, and no channel is left for a kill (as before the kept shell).
+        if (maxSessions === 1) return;
+        const stopped = await tight.exec(`sleep 2; touch ${done}`, { timeoutMs: 300 });
+        expect(stopped).to.include({ timedOut: true, signal: 'TERM' });
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect(existsSync(done), 'the timed-out command was killed').to.equal(false);
+        expect((await tight.exec('echo probe', KEPT)).stdout).to.equal('probe\n');
+      } finally {
+        rmSync(done, { force: true });
+        await tight.close();
+        await strict.stop();
+      }
+    });
+  }
 
   it('uses no kept shell on a connection with a single channel, where it would hold the only one', async () => {
     const narrow = await connectSsh(await specFor(server, { maxChannels: 1 }));
@@ -190,6 +251,7 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
   it('ends a command in the kept shell with connectionLost when the connection drops, and later commands at once', async () => {
     const doomed = await connectSsh(await specFor(server));
     try {
+      await warm(doomed);
       const marker = runningMarker();
       const running = doomed.exec(`${marker.touch}; sleep 53.25`, KEPT);
       await marker.running();

@@ -42,10 +42,13 @@ describe('transport/kept-shell: framing', () => {
     expect(end.push(Buffer.from('more')).length).to.equal(0);
   });
 
-  it('holds back no more than the length of a mark from a chunk', () => {
+  it('holds back only an end that could begin the mark, and gives it up when the command ends without one', () => {
     const end = new EndMark(mark, true);
-    const handed = end.push(Buffer.alloc(1 << 20, 'a'));
-    expect(handed.length).to.equal((1 << 20) - (mark.length + 1));
+    expect(end.push(Buffer.alloc(1 << 20, 'a')).length).to.equal(1 << 20);
+    expect(end.push(Buffer.from('E: Could not get lock\n')).toString()).to.equal('E: Could not get lock');
+    expect(end.push(Buffer.from(`x\n${mark.slice(0, 10)}`)).toString()).to.equal('\nx');
+    expect(end.flush().toString()).to.equal(`\n${mark.slice(0, 10)}`);
+    expect(end.flush().length).to.equal(0);
     expect(end.found).to.equal(false);
   });
 
