@@ -7,7 +7,7 @@
  * `npm run bench:ci` is the small version (N = 5, one repetition, drover against the floor).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,9 +28,12 @@ export interface BenchOptions {
   keepLab: boolean;
   /** Fail when a drover run takes more than this many times the floor's (CI's regression guard). */
   maxRatio?: number;
+  /** Run nothing: join the results.json of these earlier runs into one table and chart in `out`. */
+  join?: string[];
 }
 
-const USAGE = `usage: npm run bench -- [--hosts 5,20,100,500] [--reps 3] [--tools drover,ansible,floor] [--out bench/results] [--keep-lab] [--max-ratio R]`;
+const USAGE = `usage: npm run bench -- [--hosts 5,20,100,500] [--reps 3] [--tools drover,ansible,floor] [--out bench/results] [--keep-lab] [--max-ratio R]
+       npm run bench -- --join DIR,DIR… [--out bench/results]   (one table and chart from earlier runs' results.json)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -42,6 +45,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       out: { type: 'string', default: join(REPO_DIR, 'bench', 'results') },
       'keep-lab': { type: 'boolean', default: false },
       'max-ratio': { type: 'string' },
+      join: { type: 'string' },
     },
     strict: true,
   });
@@ -66,6 +70,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     out: resolve(values.out),
     keepLab: values['keep-lab'],
     ...(maxRatio !== undefined && { maxRatio }),
+    ...(values.join !== undefined && { join: values.join.split(',').map((dir) => resolve(dir)) }),
   };
 }
 
@@ -129,13 +134,40 @@ async function writeResults(options: BenchOptions, samples: Sample[], header: st
   await writeFile(join(options.out, 'results.json'), `${JSON.stringify({ header, samples }, null, 2)}\n`);
   await writeFile(
     join(options.out, 'chart.svg'),
-    renderChart(summaries, `drover, Ansible and the floor: wall time against hosts (${options.reps} rep(s), median)`),
+    renderChart(
+      summaries,
+      `drover, Ansible and the floor: wall time against hosts (${options.join ? `${options.join.length} runs joined` : `${options.reps} rep(s)`}, median)`,
+    ),
   );
   return [markdownTable(summaries), ...(found.length > 0 ? ['problems:', ...found] : []), 'ratios:', ...ratios];
 }
 
+/** `--join`: the samples and headers of earlier runs, one table and chart; nothing is run. */
+async function joinResults(options: BenchOptions & { join: string[] }): Promise<number> {
+  const samples: Sample[] = [];
+  const header: string[] = [];
+  for (const dir of options.join) {
+    const file = join(dir, 'results.json');
+    let saved: { header: string[]; samples: Sample[] };
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8')) as { header: string[]; samples: Sample[] };
+    } catch (error) {
+      throw new Error(`--join: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!Array.isArray(saved.samples) || !Array.isArray(saved.header)) throw new Error(`--join: ${file} is not a benchmark's results.json`);
+    samples.push(...saved.samples);
+    header.push(...saved.header.map((line) => `run ${options.join.indexOf(dir) + 1}: ${line}`));
+  }
+  await mkdir(options.out, { recursive: true });
+  const lines = await writeResults(options, samples, header);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`results: ${join(options.out, 'results.md')}, ${join(options.out, 'chart.svg')}\n`);
+  return allProblems(options, summarize(samples)).length > 0 ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
+  if (options.join) return joinResults({ ...options, join: options.join });
   if (options.tools.includes('ansible') && firstLine(['ansible-playbook', '--version']) === 'not installed') {
     throw new Error("ansible-playbook is not installed: `apt-get install ansible` (Debian's package), or leave it out with --tools drover,floor");
   }

@@ -117,12 +117,21 @@ export function slowerThanFloor(summaries: readonly Summary[], maxRatio: number)
   const found: string[] = [];
   for (const drover of summaries.filter((s) => s.tool === 'drover')) {
     const floor = find(summaries, drover.hosts, 'floor', drover.phase);
-    if (!floor) continue;
+    // A failed run is a problem of its own (problems()); its time compares nothing.
+    if (!floor || drover.failures + floor.failures > 0) continue;
     const ratio = drover.wall.median / floor.wall.median;
     if (ratio > maxRatio)
       found.push(`drover ${PHASE_TITLES[drover.phase]} at N=${drover.hosts}: ${ratio.toFixed(2)}× the floor's time, above --max-ratio ${maxRatio}`);
   }
   return found;
+}
+
+/** Which of two summaries had failed runs, for a ratio that would compare a failed run's time. */
+function failedRuns(...summaries: Summary[]): string {
+  return summaries
+    .filter((s) => s.failures > 0)
+    .map((s) => `${s.tool}: ${s.failures} of ${s.runs} run(s) failed`)
+    .join('; ');
 }
 
 /** The issue's targets as ratios of median wall times, one line each, with whether they are met. */
@@ -134,6 +143,10 @@ export function ratioLines(summaries: readonly Summary[]): string[] {
       const drover = find(summaries, hosts, 'drover', phase);
       const ansible = find(summaries, hosts, 'ansible', phase);
       if (drover && ansible) {
+        if (drover.failures + ansible.failures > 0) {
+          lines.push(`N=${hosts} ${PHASE_TITLES[phase]}: drover against Ansible not comparable (${failedRuns(drover, ansible)})`);
+          continue;
+        }
         const ratio = ansible.wall.median / drover.wall.median;
         const target = hosts >= 20 ? (ratio >= 20 ? ' (target ≥ 20×: met)' : ' (target ≥ 20×: NOT met)') : '';
         lines.push(`N=${hosts} ${PHASE_TITLES[phase]}: drover ${ratio.toFixed(1)}× faster than Ansible${target}`);
@@ -143,6 +156,10 @@ export function ratioLines(summaries: readonly Summary[]): string[] {
       const drover = find(summaries, hosts, 'drover', phase);
       const floor = find(summaries, hosts, 'floor', phase);
       if (drover && floor) {
+        if (drover.failures + floor.failures > 0) {
+          lines.push(`N=${hosts} ${PHASE_TITLES[phase]}: drover against the floor not comparable (${failedRuns(drover, floor)})`);
+          continue;
+        }
         const ratio = drover.wall.median / floor.wall.median;
         const target = phase === 'first' ? (ratio <= 1.5 ? ' (target ≤ 1.5×: met)' : ' (target ≤ 1.5×: NOT met)') : '';
         lines.push(`N=${hosts} ${PHASE_TITLES[phase]}: drover ${ratio.toFixed(2)}× the floor's time${target}`);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { markdownTable, problems, ratioLines, slowerThanFloor, spread, summarize, type Sample } from '../../bench/report.ts';
+import { resolve } from 'node:path';
 import { parseOptions } from '../../bench/cli.ts';
 import type { Phase, Tool } from '../../bench/tools.ts';
 
@@ -71,5 +72,12 @@ describe('bench report', () => {
     expect(() => parseOptions(['--tools', 'drover,floor', '--max-ratio', 'fast'])).to.throw(/--max-ratio takes a number ≥ 1, got "fast"/);
     expect(() => parseOptions(['--tools', 'drover,floor', '--max-ratio', '0.5'])).to.throw(/--max-ratio takes a number ≥ 1/);
     expect(() => parseOptions(['--tools', 'drover', '--max-ratio', '5'])).to.throw(/--tools must include both/);
+    expect(parseOptions(['--join', '/a,b']).join).to.deep.equal(['/a', resolve('b')]);
+  });
+
+  it('compares no failed run: the ratio says which runs failed instead', () => {
+    const summaries = summarize([sample(500, 'drover', 'first', 1, 2000, 8, 4), sample(500, 'floor', 'first', 1, 10_000)]);
+    expect(ratioLines(summaries)).to.deep.equal(['N=500 first apply: drover against the floor not comparable (drover: 1 of 1 run(s) failed)']);
+    expect(slowerThanFloor(summaries, 1)).to.deep.equal([]);
   });
 });
