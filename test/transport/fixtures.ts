@@ -2,11 +2,13 @@
  * Helpers shared by the transport tests: a ConnectionSpec for a test sshd, and ways to wait for
  * something observable (a TCP connection to go away, a command to start) without fixed sleeps.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { retryJitter } from '../../runner/transport/ssh.ts';
 import type { ConnectionSpec } from '../../runner/transport/transport.ts';
 import type { TestSshd } from '../support/sshd.ts';
@@ -78,4 +80,10 @@ export function countRetries(fixed = 0.5): { pauses: () => number; restore: () =
       retryJitter.random = original;
     },
   };
+}
+
+/** Whether a process whose command line contains `marker` runs on this machine (the test sshd's target). */
+export async function processRunning(marker: string): Promise<boolean> {
+  const { stdout } = await promisify(execFile)('ps', ['-eo', 'args']);
+  return stdout.split('\n').some((line) => line.includes(marker) && !line.includes('ps -eo'));
 }

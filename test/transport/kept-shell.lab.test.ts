@@ -5,17 +5,14 @@
  * would, leaving the connection usable.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { renderCommand, sh } from '../../runner/command.ts';
 import { connectSsh } from '../../runner/transport/ssh.ts';
 import type { Connection, ExecOptions } from '../../runner/transport/transport.ts';
 import { describeWithSshd, startSshd, type TestSshd } from '../support/sshd.ts';
-import { eventually, runningMarker, specFor } from './fixtures.ts';
+import { eventually, processRunning, runningMarker, specFor } from './fixtures.ts';
 
-const run = promisify(execFile);
 /** Bounds that tell "stopped" from "not stopped at all": generous, so a loaded machine cannot fail them. */
 const GENEROUS_MS = 15_000;
 const KEPT: ExecOptions = { timeoutMs: 10_000, keptShell: true };
@@ -35,11 +32,6 @@ async function warm(connection: Connection): Promise<string> {
     last = session;
   }
   throw new Error('the kept shell never opened');
-}
-
-async function processRunning(marker: string): Promise<boolean> {
-  const { stdout } = await run('ps', ['-eo', 'args']);
-  return stdout.split('\n').some((line) => line.includes(marker) && !line.includes('ps -eo'));
 }
 
 describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', function () {

@@ -13,7 +13,7 @@ import { Secret } from '../../runner/secret.ts';
 import { connectSsh, handshakeQueue } from '../../runner/transport/ssh.ts';
 import { UnreachableError, type Connection } from '../../runner/transport/transport.ts';
 import { establishedConnections, freePort, describeWithSshd, startSshd, type TestSshd } from '../support/sshd.ts';
-import { countMatches, countRetries, eventually, runningMarker, specFor } from './fixtures.ts';
+import { countMatches, countRetries, eventually, processRunning, runningMarker, specFor } from './fixtures.ts';
 
 const run = promisify(execFile);
 
@@ -22,12 +22,6 @@ const run = promisify(execFile);
  * more): they are generous so a loaded machine cannot fail them. Lower bounds and counts are exact.
  */
 const GENEROUS_MS = 15_000;
-
-/** Whether a process whose command line contains `marker` runs on this machine (the target, here). */
-async function processRunning(marker: string): Promise<boolean> {
-  const { stdout } = await run('ps', ['-eo', 'args']);
-  return stdout.split('\n').some((line) => line.includes(marker) && !line.includes('ps -eo'));
-}
 
 describeWithSshd('transport/ssh (real sshd)', function () {
   this.timeout(30_000);
