@@ -4,7 +4,7 @@
  * apply, second apply and dry run of the same node preparation (bench/work.ts), measured on the
  * controller (bench/measure.ts), and writes results.md, chart.svg and results.json in the output
  * directory; the ratios the targets are stated in are printed last. bench/README.md has the settings.
- * `npm run bench:ci` is the small version (N = 5, one repetition, drover against the floor).
+ * `npm run bench:ci` is the small version (N = 5, three repetitions, drover against the floor, its first apply held to 4× the floor's).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
