@@ -146,7 +146,7 @@ async function writeResults(options: BenchOptions, samples: Sample[], header: st
 async function joinResults(options: BenchOptions & { join: string[] }): Promise<number> {
   const samples: Sample[] = [];
   const header: string[] = [];
-  for (const dir of options.join) {
+  for (const [index, dir] of options.join.entries()) {
     const file = join(dir, 'results.json');
     let saved: { header: string[]; samples: Sample[] };
     try {
@@ -156,13 +156,10 @@ async function joinResults(options: BenchOptions & { join: string[] }): Promise<
     }
     if (!Array.isArray(saved.samples) || !Array.isArray(saved.header)) throw new Error(`--join: ${file} is not a benchmark's results.json`);
     samples.push(...saved.samples);
-    header.push(...saved.header.map((line) => `run ${options.join.indexOf(dir) + 1}: ${line}`));
+    header.push(...saved.header.map((line) => `run ${index + 1}: ${line}`));
   }
   await mkdir(options.out, { recursive: true });
-  const lines = await writeResults(options, samples, header);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  process.stdout.write(`results: ${join(options.out, 'results.md')}, ${join(options.out, 'chart.svg')}\n`);
-  return allProblems(options, summarize(samples)).length > 0 ? 1 : 0;
+  return finalReport(options, samples, header);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -235,6 +232,11 @@ async function main(argv: string[]): Promise<number> {
       .map((value) => value.toFixed(2))
       .join(' ')}`,
   );
+  return finalReport(options, samples, header);
+}
+
+/** Writes the results, prints the table and ratios, and gives the exit status: 1 if anything is wrong. */
+async function finalReport(options: BenchOptions, samples: Sample[], header: string[]): Promise<number> {
   const lines = await writeResults(options, samples, header);
   process.stdout.write(`${lines.join('\n')}\n`);
   process.stdout.write(`results: ${join(options.out, 'results.md')}, ${join(options.out, 'chart.svg')}\n`);

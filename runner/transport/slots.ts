@@ -16,10 +16,8 @@ export class Slots {
   /** Resolves with a release function once a slot is free, or with undefined if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<(() => void) | undefined> {
     if (signal?.aborted) return Promise.resolve(undefined);
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve(this.#releaser());
-    }
+    const free = this.tryAcquire();
+    if (free) return Promise.resolve(free);
     return new Promise((resolve) => {
       const onAbort = (): void => {
         const index = this.#waiting.indexOf(grant);
