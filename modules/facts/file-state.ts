@@ -72,9 +72,11 @@ export function fileStateScript(path: string, options: FileStateOptions = {}): S
   // every Debian/Ubuntu and RHEL/CentOS release drover supports.
   // Every file-writing task runs this, on every host: each process it starts is paid hosts × tasks times
   // (issue 13), so the parent (as dirname would print it), the size and the hash's field are cut out with
-  // the shell's own expansions, and stat runs once. A stat or sha256sum that fails stops the script
-  // (set -e) with its own message, which readFileState reports. Owner and group names are host text:
-  // printed with printf, because dash's echo reads backslashes (a `DOMAIN\cuser` owner cut the line).
+  // the shell's own expansions, and stat runs once. The file is read once: its bytes when they are
+  // fetched (the controller hashes them), else through sha256sum. A stat, base64 or sha256sum that fails
+  // stops the script (set -e, which sees a failed substitution only in an assignment) with its own
+  // message, which readFileState reports. Owner and group names are host text: printed with printf,
+  // because dash's echo reads backslashes (a `DOMAIN\cuser` owner cut the line).
   return sh`p=${path}
 if [ ${follow} = yes ] && [ -L "$p" ]; then
   r=$(readlink -f -- "$p" && echo x) || r=
@@ -91,11 +93,10 @@ elif [ -f "$p" ]; then
   echo kind=file
   s=$(stat -c '%a %u %g %s %U %G' -- "$p")
   printf 'stat=%s\n' "$s"
-  h=$(sha256sum < "$p")
-  echo "sha256=\${h%% *}"
   size=\${s#* * * }
   size=\${size%% *}
-  if [ ${limit} -lt 0 ] || [ "$size" -le ${limit} ]; then printf 'content=%s\n' "$(base64 -w0 < "$p")"; fi
+  if [ ${limit} -lt 0 ] || [ "$size" -le ${limit} ]; then c=$(base64 -w0 < "$p"); printf 'content=%s\n' "$c"
+  else h=$(sha256sum < "$p"); echo "sha256=\${h%% *}"; fi
 elif [ -d "$p" ]; then
   echo kind=directory
   printf 'stat=%s\n' "$(stat -c '%a %u %g %s %U %G' -- "$p")"
@@ -143,20 +144,27 @@ export function parseFileState(path: string, stdout: string): FileState {
     if (kind === 'file') state.size = Number(match[4]);
   }
   if (kind === 'file') {
-    const sha = fields.get('sha256');
-    if (!sha || !/^[0-9a-f]{64}$/.test(sha)) throw new FactError(`file:${path}`, `no sha256 in probe output: ${JSON.stringify(stdout.slice(0, 300))}`);
-    state.sha256 = sha;
+    const printed = fields.get('sha256');
+    if (printed !== undefined && !/^[0-9a-f]{64}$/.test(printed)) {
+      throw new FactError(`file:${path}`, `unexpected sha256 in probe output: ${JSON.stringify(printed.slice(0, 100))}`);
+    }
     if (fields.has('content')) {
       const content = decode(fields.get('content')!);
-      // An edit written back from partial bytes would destroy the file: the bytes must be exactly those
-      // hashed (output capped by the transport, or a file changing while it was read, fails here).
-      if (createHash('sha256').update(content).digest('hex') !== sha) {
+      const sha = createHash('sha256').update(content).digest('hex');
+      // An edit written back from partial bytes would destroy the file: the bytes must be the whole file
+      // stat measured (output capped by the transport, or a file changing while it was read, fails here).
+      if (content.length !== state.size || (printed !== undefined && printed !== sha)) {
         throw new FactError(
           `file:${path}`,
-          `the content read (${content.length} bytes) does not match the file's sha256 (${state.size} bytes): it changed while being read, or was too large to transfer; try again`,
+          `the content read (${content.length} bytes) is not the whole file (${state.size} bytes): it changed while being read, or was too large to transfer; try again`,
         );
       }
+      state.sha256 = sha;
       state.content = content;
+    } else if (printed !== undefined) {
+      state.sha256 = printed;
+    } else {
+      throw new FactError(`file:${path}`, `no sha256 and no content in probe output: ${JSON.stringify(stdout.slice(0, 300))}`);
     }
   }
   return state;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,9 +46,14 @@ describe('file state probe parser', () => {
     expect(() => state('/x', 'parent=yes\nkind=file\nstat=644 0 0 1 root root\n')).to.throw(/no sha256/);
   });
 
-  it('refuses content that is not the bytes hashed (cut off, or changed while read)', () => {
+  it('refuses content that is not the whole file stat measured, or not the bytes a printed sha256 names', () => {
     const cut = fileProbe('full content\n').replace(/content=.*/, `content=${b64('full cont')}`);
-    expect(() => state('/x', cut)).to.throw(/does not match the file's sha256 \(13 bytes\)/);
+    expect(() => state('/x', cut)).to.throw(/content read \(9 bytes\) is not the whole file \(13 bytes\)/);
+    const hashedToo = (sha: string) => fileProbe('full content\n').replace('content=', `sha256=${sha}\ncontent=`);
+    const sha = createHash('sha256').update('full content\n').digest('hex');
+    expect(state('/x', hashedToo(sha)).sha256).to.equal(sha);
+    expect(() => state('/x', hashedToo(sha.replace(/^./, (c) => (c === '0' ? '1' : '0'))))).to.throw(/is not the whole file/);
+    expect(state('/x', fileProbe('full content\n')).sha256).to.equal(sha);
   });
 });
 

@@ -112,6 +112,19 @@ describe('facts: file-state probe, run by real shells against real files', () =>
         expect(parseFileState(big, probe(shell, big, { content: 'never' }).stdout).content).to.equal(undefined);
         expect(parseFileState(big, probe(shell, big, { content: 'always', maxBytes: 1 }).stdout).content?.length).to.equal(5000);
       });
+
+      it('reads a file once: its bytes when fetched (the controller hashes them), else sha256sum', () => {
+        const big = join(dir, 'big');
+        const fetched = probe(shell, big).stdout;
+        expect(fetched)
+          .to.match(/^content=/m)
+          .and.not.match(/^sha256=/m);
+        const hashed = probe(shell, big, { maxBytes: 4999 }).stdout;
+        expect(hashed)
+          .to.match(/^sha256=[0-9a-f]{64}$/m)
+          .and.not.match(/^content=/m);
+        expect(parseFileState(big, fetched).sha256).to.equal(parseFileState(big, hashed).sha256);
+      });
     });
   }
 
