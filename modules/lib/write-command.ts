@@ -41,7 +41,7 @@ export function writeCommand(options: FileContentOptions, state: FileState, want
   // The writer's PID is in the name so that a later write can tell a live temp file from an orphan.
   steps.push(sh`tmp=$(mktemp ${`${base}/.drover.`}"$$".XXXXXXXX)
 pid=
-trap 'rm -f -- "$tmp"' EXIT
+trap '[ -z "$tmp" ] || rm -f -- "$tmp"' EXIT
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 129' HUP
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 130' INT
 trap '[ -z "$pid" ] || kill "$pid" 2>/dev/null; exit 143' TERM`);
@@ -70,7 +70,9 @@ fi`);
     steps.push(sh`if [ -d /sys/fs/selinux ] && command -v chcon >/dev/null 2>&1; then chcon --reference=${path} -- "$tmp" 2>/dev/null || true; fi`);
     if (options.backup) steps.push(sh`cp -p -- ${path} ${path}."$$.$(date +%Y-%m-%d@%H:%M:%S)~"`);
   }
-  steps.push(sh`mv -f -- "$tmp" ${path}`);
+  // Renamed, the temp name is gone: the EXIT trap has nothing to remove and starts no `rm`.
+  steps.push(sh`mv -f -- "$tmp" ${path}
+tmp=`);
   if (state.kind !== 'file') {
     steps.push(sh`if [ -d /sys/fs/selinux ] && command -v restorecon >/dev/null 2>&1; then restorecon -- ${path} 2>/dev/null || true; fi`);
   }
@@ -94,6 +96,8 @@ fi`);
  * older form without a PID (`.drover.XXXXXXXX`) only after an hour untouched. Without /proc nothing is
  * judged stale. A writer in another PID namespace (a container sharing the directory) looks gone; the
  * hour rule cannot cover it, so such set-ups should not share a destination directory with drover.
+ * Every write runs this on every host (issue 13), so `find` starts only when the shell's own glob has
+ * found a name of the older form.
  */
 function sweepStaleTempFiles(base: string): Script {
   return sh`if [ -d /proc/self ]; then
@@ -103,7 +107,8 @@ function sweepStaleTempFiles(base: string): Script {
     case $writer in ''|*[!0-9]*) continue ;; esac
     if [ -f "$stale" ] && [ ! -d "/proc/$writer" ]; then rm -f -- "$stale"; fi
   done
-  find ${base === '' ? '/' : base} -maxdepth 1 -type f -name '.drover.????????' -mmin +60 -exec rm -f -- {} + 2>/dev/null || true
+  set -- ${base}/.drover.????????
+  if [ -e "$1" ]; then find ${base === '' ? '/' : base} -maxdepth 1 -type f -name '.drover.????????' -mmin +60 -exec rm -f -- {} + 2>/dev/null || true; fi
 fi`;
 }
 

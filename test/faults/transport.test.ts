@@ -113,7 +113,11 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
       expect(listing).to.not.match(/ big\n/);
 
       // Orphans as older drover runs left them: a dead writer's, and a live writer's (a concurrent run).
-      const planted = await onHost(target, `cd ${dir} && (sleep 120 >/dev/null 2>&1 & echo $! > live.pid) && live=$(cat live.pid) && echo partial > .drover.$live.LiveLive && echo partial > .drover.999999.DeadDead && echo $live`);
+      // And the older form without a PID: swept only after an hour untouched.
+      const planted = await onHost(
+        target,
+        `cd ${dir} && (sleep 120 >/dev/null 2>&1 & echo $! > live.pid) && live=$(cat live.pid) && echo partial > .drover.$live.LiveLive && echo partial > .drover.999999.DeadDead && echo partial > .drover.OldOldOl && touch -d '2 hours ago' .drover.OldOldOl && echo partial > .drover.NewNewNe && echo $live`,
+      );
       const live = planted.stdout.trim();
       expect(live).to.match(/^\d+$/);
       const rerun = await startDrover(['module', target.name, '-i', inventory, 'copy', 'content=small\n', `dest=${dir}/small`]).done;
@@ -121,6 +125,8 @@ describeOnLab('transport faults (issue 8)', 3, (targets) => {
       const after = (await onHost(target, `ls -a ${dir}; kill ${live}`)).stdout.split('\n');
       expect(after, 'the dead writer’s orphan is swept').to.not.include('.drover.999999.DeadDead');
       expect(after, 'a live writer’s temp file is left alone').to.include(`.drover.${live}.LiveLive`);
+      expect(after, 'an older-form temp file untouched for an hour is swept').to.not.include('.drover.OldOldOl');
+      expect(after, 'a recent older-form temp file is left alone').to.include('.drover.NewNewNe');
       expect(after).to.include('small');
     } finally {
       rmSync(source, { force: true });
