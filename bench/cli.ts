@@ -15,6 +15,7 @@ import { down } from '../lab/down.ts';
 import { withLabLock } from '../lab/lock.ts';
 import { labPaths, LAB_INSTANCE } from '../lab/paths.ts';
 import { up } from '../lab/up.ts';
+import { gitInfo } from '../runner/cli/git-info.ts';
 import { renderChart } from './chart.ts';
 import { measure } from './measure.ts';
 import { markdownTable, problems, ratioLines, slowerThanFloor, summarize, type Sample, type Summary } from './report.ts';
@@ -90,7 +91,15 @@ function machineState(): string[] {
       .map((value) => value.toFixed(2))
       .join(' ')}`,
     `node ${process.version}; ${firstLine(['ansible-playbook', '--version'])}; ${firstLine(['ssh', '-V'])}`,
+    `drover: ${droverVersion()}`,
   ];
+}
+
+/** The commit measured, so that figures joined from several runs say which code each came from. */
+function droverVersion(): string {
+  const git = gitInfo(join(REPO_DIR, 'package.json'));
+  if (!git) return 'not a git checkout';
+  return `commit ${git.commit.slice(0, 12)}${git.dirty ? ' with uncommitted changes' : ''}`;
 }
 
 async function freshLab(hosts: number) {
