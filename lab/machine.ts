@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostNameOfMachine, machineName, type HostSlot } from './addressing.ts';
 import { run } from './exec.ts';
@@ -87,10 +87,15 @@ export async function sameCommandLine(pid: number, argv: readonly string[]): Pro
 /**
  * The supervisor's script (argv[0] of `sh -c` is SUPERVISOR_NAME, then nspawn's argv): nspawn again after a
  * reboot (133), after removing the propagation directory the exiting nspawn leaves behind; any other
- * status (poweroff, SIGTERM from `down`, a crash) ends it.
+ * status (poweroff, SIGTERM from `down`, a crash) ends it. Each nspawn starts in the host's own cgroups
+ * (see hostCgroups): a shell moves itself there, then becomes nspawn; the supervisor stays where it was.
  */
 const SUPERVISOR_SCRIPT = `while :; do
-  "$@"
+  /bin/sh -c '
+    for d in $DROVER_LAB_CGROUPS; do
+      mkdir -p "$d" && echo $$ > "$d/cgroup.procs" || echo "drover-lab: could not move $DROVER_LAB_MACHINE into its own cgroup $d; hosts may share cgroups" >&2
+    done
+    exec "$@"' drover-lab-nspawn "$@"
   rc=$?
   [ "$rc" -eq 133 ] || exit "$rc"
   echo "drover-lab: $DROVER_LAB_MACHINE rebooted; starting it again"
@@ -108,7 +113,7 @@ export function boot(slot: HostSlot, dirs: HostDirs, mounts: Mounts, logFile: st
       detached: true,
       stdio: ['ignore', log, log],
       // Makes /proc/sys writable inside the host: sysctl net.* then changes the host's own namespace only.
-      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: '1', DROVER_LAB_MACHINE: slot.machine },
+      env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: '1', DROVER_LAB_MACHINE: slot.machine, DROVER_LAB_CGROUPS: hostCgroups(slot.machine).join(' ') },
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`systemd-nspawn did not start for ${slot.name}: is systemd-container installed? (bash .ci/lab-prereqs.sh)`);
@@ -229,9 +234,69 @@ async function waitGone(pids: readonly number[], timeoutMs: number): Promise<num
   return alive;
 }
 
-/** nspawn's per-machine directory, left behind when nspawn is killed rather than stopped. */
+/**
+ * nspawn's per-machine directory, left behind when nspawn is killed rather than stopped, and the host's
+ * cgroups once their processes are gone.
+ */
 export async function removeNspawnLeftovers(hostName: string): Promise<void> {
   await rm(`/run/systemd/nspawn/propagate/${machineName(hostName)}`, { recursive: true, force: true });
+  for (const dir of hostCgroups(machineName(hostName))) await removeCgroupTree(dir);
+  for (const mount of cgroupMounts()) await removeCgroupTree(join(mount, CGROUP_PARENT), { childrenToo: false });
+}
+
+/** Where the lab's per-host cgroups go, below the root of each hierarchy (see hostCgroups). */
+const CGROUP_PARENT = 'drover-lab';
+
+/**
+ * The host's own cgroup in each hierarchy nspawn places a container in: the v1 `name=systemd` one and the
+ * v2 unified one, where mounted. nspawn with --keep-unit (there is no systemd on the controller to make a
+ * scope) takes the cgroup it starts in as the container's, with `payload` (the host's systemd) and
+ * `supervisor` (itself) below it. Started in the controller's root cgroup, every host's systemd shared
+ * `/payload`, so two hosts starting a unit of the same name at once raced on one cgroup: a boot now and
+ * then had systemd-remount-fs, systemd-user-sessions or systemd-update-utmp-runlevel fail with status
+ * 219/CGROUP, and `systemctl is-system-running` said degraded.
+ */
+export function hostCgroups(machine: string): string[] {
+  return cgroupMounts().map((mount) => join(mount, CGROUP_PARENT, machine));
+}
+
+/** Mount points of the v2 hierarchy and of the v1 name=systemd one, from /proc/self/mountinfo. */
+function cgroupMounts(): string[] {
+  const mounts: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL…] - FSTYPE SOURCE SUPER-OPTIONS
+    const [before, after] = line.split(' - ');
+    if (!before || !after) continue;
+    const [fstype, , superOptions = ''] = after.split(' ');
+    const mountPoint = before.split(' ')[4];
+    if (!mountPoint || before.split(' ')[3] !== '/') continue;
+    if (fstype === 'cgroup2' || (fstype === 'cgroup' && superOptions.split(',').includes('name=systemd'))) {
+      // Mount points are octal-escaped in mountinfo; a cgroup mount with a blank in its path is not ours to use.
+      if (!mountPoint.includes('\\')) mounts.push(mountPoint);
+    }
+  }
+  return [...new Set(mounts)];
+}
+
+/**
+ * Removes a cgroup directory and the ones below it, deepest first. A cgroup is removed with rmdir (its
+ * files are the kernel's); one that still holds a process stays, and so do the ones above it.
+ */
+async function removeCgroupTree(dir: string, options: { childrenToo?: boolean } = {}): Promise<void> {
+  if (options.childrenToo !== false) {
+    let entries: string[];
+    try {
+      entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    } catch {
+      return;
+    }
+    for (const entry of entries) await removeCgroupTree(join(dir, entry));
+  }
+  try {
+    await rmdir(dir);
+  } catch {
+    // Busy (a process is still in it, or a child the kernel has not released yet), or gone already.
+  }
 }
 
 export function isAlive(pid: number): boolean {

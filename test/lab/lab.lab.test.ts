@@ -51,10 +51,41 @@ describeWithLab('lab hosts', HOSTS, (lab) => {
     expect(new Set(ids).size).to.equal(ids.length);
   });
 
-  it('runs systemd as PID 1 with nothing failed', async () => {
-    const [host] = lab().hosts as [LabHost];
-    expect((await ok(host, 'ps -o comm= -p 1')).trim()).to.equal('systemd');
-    expect((await ok(host, 'systemctl is-system-running --wait || true')).trim()).to.equal('running');
+  it('runs systemd as PID 1 with nothing failed, on every host', async () => {
+    for (const host of lab().hosts) {
+      expect((await ok(host, 'ps -o comm= -p 1')).trim()).to.equal('systemd');
+      const state = await ok(host, 'systemctl is-system-running --wait || true; systemctl --failed --no-legend --plain');
+      expect(state.trim(), `${host.name}: failed units`).to.equal('running');
+    }
+  });
+
+  it('gives every host its own cgroups: no two hosts’ systemd share one (units of one name raced there)', async () => {
+    const nspawnHost = new Map((await findLabProcesses(labPaths().hostsDir, new Map())).filter((proc) => proc.kind === 'nspawn').map((proc) => [proc.pid, proc.host!] as const));
+    const cgroupsOf = new Map<string, string[]>();
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const [, comm, ppid] = /^\d+ \((.*)\) \S+ (\d+)/.exec(stat) ?? [];
+        const host = nspawnHost.get(Number(ppid));
+        if (comm !== 'systemd' || host === undefined) continue;
+        const lines = readFileSync(`/proc/${entry}/cgroup`, 'utf8').trim().split('\n');
+        cgroupsOf.set(
+          host,
+          lines.filter((line) => /^\d+:(name=systemd)?:/.test(line)).map((line) => line.replace(/^\d+:/, '')),
+        );
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    // Every host of this test's lab; a larger lab left up by an earlier suite has more.
+    expect([...cgroupsOf.keys()]).to.include.members(lab().hosts.map((host) => host.name));
+    const all = [...cgroupsOf.values()].flat();
+    expect(all.length).to.be.greaterThan(0);
+    expect(new Set(all).size, all.join('\n')).to.equal(all.length);
+    for (const [host, cgroups] of cgroupsOf) {
+      for (const cgroup of cgroups) expect(cgroup, host).to.match(new RegExp(`:/drover-lab/[^/]*${host}/payload/`));
+    }
   });
 
   it('changes net.ipv4.ip_forward inside a host without touching the controller', async () => {
