@@ -144,6 +144,18 @@ export async function supervised(pid: number): Promise<boolean> {
   }
 }
 
+/** Whether the nspawn `pid` runs in the host's own cgroups (hosts booted before they had them do not). */
+export async function inOwnCgroups(pid: number, machine: string): Promise<boolean> {
+  try {
+    const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).trim().split('\n');
+    const tracked = lines.filter((line) => /^\d+:(name=systemd)?:/.test(line));
+    const own = `/${CGROUP_PARENT}/${machine}`;
+    return tracked.length > 0 && tracked.every((line) => line.replace(/^\d+:[^:]*:/, '').startsWith(`${own}/`) || line.endsWith(`:${own}`));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Lab processes found from /proc alone, so it works after a crash: nspawn processes whose command line
  * names a root under `hostsDir`, and any process living in a lab network namespace (a host's systemd and

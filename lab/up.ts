@@ -17,7 +17,7 @@ import { raiseKernelLimits } from './kernel-limits.ts';
 import { kernelModulesSetup } from './kernel-modules.ts';
 import { withLabLock } from './lock.ts';
 import { ensureKeyPair, readHostPublicKey, renderKnownHosts } from './keys.ts';
-import { hostDiagnostics, isAlive, nspawnArgv, sameCommandLine, supervised, type Mounts } from './machine.ts';
+import { hostCgroups, hostDiagnostics, inOwnCgroups, isAlive, nspawnArgv, sameCommandLine, supervised, type Mounts } from './machine.ts';
 import { ensureBridge } from './network.ts';
 import { hostDirs, type LabPaths } from './paths.ts';
 import { claimInstance } from './owner.ts';
@@ -89,8 +89,12 @@ export async function up(paths: LabPaths, options: UpOptions): Promise<LabState>
     wanted.map((slot) =>
       limit(async () => {
         let pid = wholeHostPid(snapshot, paths, slot);
-        if (pid !== undefined && !((await sameCommandLine(pid, nspawnArgv(slot, hostDirs(paths, slot.name), mounts))) && (await supervised(pid)))) {
-          log(`${slot.name}: runs with an older lab configuration (mounts, flags or no reboot supervisor); recreating it`);
+        const current = async (running: number) =>
+          (await sameCommandLine(running, nspawnArgv(slot, hostDirs(paths, slot.name), mounts))) &&
+          (await supervised(running)) &&
+          ((await inOwnCgroups(running, slot.machine)) || hostCgroups(slot.machine).length === 0);
+        if (pid !== undefined && !(await current(pid))) {
+          log(`${slot.name}: runs with an older lab configuration (mounts, flags, no reboot supervisor or shared cgroups); recreating it`);
           pid = undefined;
         }
         if (pid !== undefined) {
