@@ -144,27 +144,23 @@ export function parseFileState(path: string, stdout: string): FileState {
     if (kind === 'file') state.size = Number(match[4]);
   }
   if (kind === 'file') {
-    const printed = fields.get('sha256');
-    if (printed !== undefined && !/^[0-9a-f]{64}$/.test(printed)) {
-      throw new FactError(`file:${path}`, `unexpected sha256 in probe output: ${JSON.stringify(printed.slice(0, 100))}`);
-    }
     if (fields.has('content')) {
       const content = decode(fields.get('content')!);
-      const sha = createHash('sha256').update(content).digest('hex');
       // An edit written back from partial bytes would destroy the file: the bytes must be the whole file
       // stat measured (output capped by the transport, or a file changing while it was read, fails here).
-      if (content.length !== state.size || (printed !== undefined && printed !== sha)) {
+      if (content.length !== state.size) {
         throw new FactError(
           `file:${path}`,
           `the content read (${content.length} bytes) is not the whole file (${state.size} bytes): it changed while being read, or was too large to transfer; try again`,
         );
       }
-      state.sha256 = sha;
+      state.sha256 = createHash('sha256').update(content).digest('hex');
       state.content = content;
-    } else if (printed !== undefined) {
-      state.sha256 = printed;
     } else {
-      throw new FactError(`file:${path}`, `no sha256 and no content in probe output: ${JSON.stringify(stdout.slice(0, 300))}`);
+      const sha = fields.get('sha256');
+      if (!sha || !/^[0-9a-f]{64}$/.test(sha))
+        throw new FactError(`file:${path}`, `no sha256 and no content in probe output: ${JSON.stringify(stdout.slice(0, 300))}`);
+      state.sha256 = sha;
     }
   }
   return state;

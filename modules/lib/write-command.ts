@@ -107,8 +107,10 @@ function sweepStaleTempFiles(base: string): Script {
     case $writer in ''|*[!0-9]*) continue ;; esac
     if [ -f "$stale" ] && [ ! -d "/proc/$writer" ]; then rm -f -- "$stale"; fi
   done
-  set -- ${base}/.drover.????????
-  if [ -e "$1" ]; then find ${base === '' ? '/' : base} -maxdepth 1 -type f -name '.drover.????????' -mmin +60 -exec rm -f -- {} + 2>/dev/null || true; fi
+  for old in ${base}/.drover.????????; do
+    if [ -e "$old" ]; then find ${base === '' ? '/' : base} -maxdepth 1 -type f -name '.drover.????????' -mmin +60 -exec rm -f -- {} + 2>/dev/null || true; fi
+    break
+  done
 fi`;
 }
 
