@@ -150,7 +150,13 @@ export async function inOwnCgroups(pid: number, machine: string): Promise<boolea
     const lines = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).trim().split('\n');
     const tracked = lines.filter((line) => /^\d+:(name=systemd)?:/.test(line));
     const own = `/${CGROUP_PARENT}/${machine}`;
-    return tracked.length > 0 && tracked.every((line) => line.replace(/^\d+:[^:]*:/, '').startsWith(`${own}/`) || line.endsWith(`:${own}`));
+    return (
+      tracked.length > 0 &&
+      tracked.every((line) => {
+        const path = line.replace(/^\d+:[^:]*:/, '');
+        return path === own || path.startsWith(`${own}/`);
+      })
+    );
   } catch {
     return false;
   }
