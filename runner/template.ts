@@ -9,7 +9,8 @@
  * @example
  *   const { text, secretsUsed } = renderTemplate('server {{host}}:{{port}}\n', { host: 'a', port: 6443 }, 'templates/kubeadm.hbs');
  */
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type HandlebarsModule from 'handlebars';
 import { Secret } from './secret.ts';
 
 export interface RenderOptions {
@@ -38,14 +39,25 @@ export class TemplateError extends Error {
   }
 }
 
-// An isolated Handlebars environment: no helper registered elsewhere leaks in, and the `log` helper is
-// gone because a template must not print to the controller's terminal.
-const handlebars = Handlebars.create();
-handlebars.unregisterHelper('log');
-
 /** The helper every `{{value}}` is routed through (see `textOutputs`). */
 const TEXT_HELPER = '__drover_text';
-handlebars.registerHelper(TEXT_HELPER, (value: unknown) => (value === null || value === undefined ? '' : String(value)));
+
+let environment: typeof HandlebarsModule | undefined;
+
+/**
+ * An isolated Handlebars environment: no helper registered elsewhere leaks in, and the `log` helper is
+ * gone because a template must not print to the controller's terminal. Made on first use, with a
+ * synchronous require (Handlebars is CommonJS): loading it costs about 20 ms of start-up, and most runs
+ * render no template.
+ */
+function handlebars(): typeof HandlebarsModule {
+  if (environment) return environment;
+  const created = (createRequire(import.meta.url)('handlebars') as typeof HandlebarsModule).create();
+  created.unregisterHelper('log');
+  created.registerHelper(TEXT_HELPER, (value: unknown) => (value === null || value === undefined ? '' : String(value)));
+  environment = created;
+  return created;
+}
 
 /**
  * Renders `source` with `context`. `origin` names the template in errors.
@@ -58,11 +70,11 @@ export function renderTemplate(source: string, context: object, origin: string, 
   const used: Secret[] = [];
   const wrapped = wrapSecrets(context, used, Boolean(options.revealSecrets), new WeakMap());
   try {
-    const ast = handlebars.parse(source);
+    const ast = handlebars().parse(source);
     textOutputs(ast);
     strictParams(ast);
     // `log` is no longer a helper here; without this it would still be compiled as a known one.
-    const template = handlebars.compile(ast, { strict: true, noEscape: true, knownHelpers: { log: false, [TEXT_HELPER]: true } });
+    const template = handlebars().compile(ast, { strict: true, noEscape: true, knownHelpers: { log: false, [TEXT_HELPER]: true } });
     const text = template(wrapped);
     return { text, secretsUsed: used };
   } catch (error) {
@@ -206,7 +218,7 @@ const SCOPING_HELPERS = new Set(['each', 'with']);
 export function templateTopLevelNames(source: string, origin: string): TemplateName[] {
   let ast: unknown;
   try {
-    ast = handlebars.parse(source);
+    ast = handlebars().parse(source);
   } catch (error) {
     throw toTemplateError(error, origin, {});
   }

@@ -167,7 +167,7 @@ async function adhocRun(
 ): Promise<number> {
   const targets = await loadTargets(options);
   const { hosts, record: shard, warnings: shardWarnings } = applyShard(targets.select(pattern, { allowEmpty: false, ignoreShard: true }), options.shard);
-  const run = startRun({
+  const run = await startRun({
     options,
     hosts,
     audit: await prepareAudit(options),

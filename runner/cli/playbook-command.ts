@@ -186,7 +186,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
     );
   }
 
-  const run = startRun({
+  const run = await startRun({
     options,
     hosts,
     audit: await prepareAudit(options),

@@ -19,7 +19,7 @@ import { codeLocation } from '../engine/code-location.ts';
 import { currentCodeScope } from '../engine/code-scope.ts';
 import { reportPlaybookError } from '../engine/run-playbook.ts';
 import { JsonReporter } from '../report/json.ts';
-import { TerminalReporter } from '../report/terminal.ts';
+import { loadSpinner, type SpinnerFactory, TerminalReporter } from '../report/terminal.ts';
 import { Redactor, Secret } from '../secret.ts';
 import { OutputBudget } from '../transport/output-budget.ts';
 import type { CommonOptions } from './options.ts';
@@ -71,8 +71,10 @@ export async function prepareAudit(options: CommonOptions): Promise<AuditSetup> 
 // Re-exported: it lives in stray-errors.ts so that process-main.ts can install it without this module's graph.
 export { reportStrayError } from './stray-errors.ts';
 
-export function startRun(settings: RunContextSettings): RunContext {
+export async function startRun(settings: RunContextSettings): Promise<RunContext> {
   const { options } = settings;
+  const stdout = settings.stdout ?? process.stdout;
+  const interactive = Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI;
   const started = Date.now();
   const runId = `${new Date(started)
     .toISOString()
@@ -87,13 +89,14 @@ export function startRun(settings: RunContextSettings): RunContext {
     addSecretsOf(host.vars, redactor);
   }
   for (const value of settings.secrets ?? []) redactor.add(value);
-  const stdout = settings.stdout ?? process.stdout;
   const auditPath = resolve(options.auditLog ?? join('audit', `${runId}.jsonl`));
   const audit = settings.audit ?? { copies: [] };
   let auditWriter: AuditWriter;
+  let spinner: SpinnerFactory | undefined;
   // Set once the run's state exists (below); the writer calls it after a mid-run write failed.
   let onAuditWriteFailure = (_failure: AuditLogError) => {};
   try {
+    spinner = interactive && !options.json ? await loadSpinner() : undefined;
     if (audit.signer) checkSignable(auditPath);
     // The audit log first: its run-start record is the probe that it can be written, before anything is shown.
     auditWriter = new AuditWriter(auditPath, redactor, (failure) => onAuditWriteFailure(failure));
@@ -110,7 +113,8 @@ export function startRun(settings: RunContextSettings): RunContext {
       ? new JsonReporter(stdout, redactor)
       : new TerminalReporter({
           stream: stdout,
-          interactive: Boolean((stdout as NodeJS.WriteStream).isTTY) && !process.env.CI,
+          interactive,
+          spinner,
           showDiff: options.diff,
           verbose: options.verbose,
           verbosity: options.verbosity,

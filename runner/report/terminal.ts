@@ -8,7 +8,7 @@
  * and the audit log get every host's full result whatever the view.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { DRIFT_EXIT_STATUS, type Reporter, type StampedEvent } from '../events.ts';
 import type { TaskResult, TaskStatus } from '../result.ts';
 import type { Redactor } from '../secret.ts';
@@ -27,10 +27,23 @@ export const AUTO_PER_HOST_MAX = 5;
 /** `auto`: per host up to AUTO_PER_HOST_MAX hosts or with -v (which shows each host's commands), grouped beyond. */
 export type HostView = 'auto' | 'per-host' | 'grouped';
 
+/** ora's factory, for the spinner and progress line. */
+export type SpinnerFactory = typeof import('ora').default;
+
+/**
+ * Loads ora. Only an interactive terminal shows a spinner, so only such a run should pay for loading it
+ * (about 25 ms of start-up); CI, pipes and --json skip it.
+ */
+export async function loadSpinner(): Promise<SpinnerFactory> {
+  return (await import('ora')).default;
+}
+
 export interface TerminalOptions {
   stream: NodeJS.WriteStream | NodeJS.WritableStream;
-  /** Colours and spinner; default: whether the stream is a terminal. */
+  /** Colours, and the spinner when `spinner` is given; default: whether the stream is a terminal. */
   interactive: boolean;
+  /** ora (from loadSpinner()) for an interactive terminal; without it the reporter shows no spinner. */
+  spinner?: SpinnerFactory;
   showDiff: boolean;
   /** Print every command sent (-v). */
   verbose: boolean;
@@ -56,8 +69,8 @@ export class TerminalReporter implements Reporter {
     // A terminal that reports no width (a pty nobody sized, as some CI runners and `script` give) would
     // make ora divide by zero and loop forever clearing lines: such a terminal gets colours, no spinner.
     this.#spinner =
-      options.interactive && terminalWidth(options.stream) > 0
-        ? ora({ stream: options.stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false })
+      options.interactive && options.spinner && terminalWidth(options.stream) > 0
+        ? options.spinner({ stream: options.stream as NodeJS.WriteStream, isEnabled: true, discardStdin: false })
         : undefined;
   }
 

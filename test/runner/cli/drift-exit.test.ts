@@ -45,7 +45,7 @@ async function dryRun(argv: string[], outcomes: [Outcome, Outcome], dir: string,
   const targets = [target('a'), target('b')];
   // Check mode sends nothing that changes; any command at all would fail the test (no rule matches it).
   const hosts = new ScriptedConnections([]);
-  const run = startRun({ options, info: { runKind: 'playbook', inventory: null, mode: 'check', diff: false, tags: [], skipTags: [] }, hosts: targets, connector: hosts.connector, stdout: new PassThrough(), audit });
+  const run = await startRun({ options, info: { runKind: 'playbook', inventory: null, mode: 'check', diff: false, tags: [], skipTags: [] }, hosts: targets, connector: hosts.connector, stdout: new PassThrough(), audit });
   const play = book.play({ name: 'p', hosts: 'all', tasks: async (t, host) => t.run(outcome, 'the task', { outcome: outcomes[host.name === 'a' ? 0 : 1] }) });
   await runPlaybook(
     book.playbook([play]),

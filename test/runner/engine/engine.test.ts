@@ -818,7 +818,7 @@ describe('engine: the run context seam (startRun with a connector)', () => {
     const stdout = new PassThrough();
     const chunks: Buffer[] = [];
     stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const context = startRun({
+    const context = await startRun({
       options: { check: false, diff: false, json: true, verbose: false, forks: 1, keepGoing: true, tags: [], skipTags: [], auditLog: join(dir, 'audit.jsonl'), timeoutSeconds: 60, hostKeyPolicy: 'strict', askBecomePass: false, help: false },
       info: { runKind: 'playbook', inventory: null, mode: 'apply', diff: false, tags: [], skipTags: [] },
       hosts: targets,
@@ -883,7 +883,7 @@ describe('engine: the run context seam (startRun with a connector)', () => {
       const chunks: Buffer[] = [];
       stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
       const auditLog = join(dir, `audit-v${verbosity}.jsonl`);
-      const context = startRun({
+      const context = await startRun({
         options: { check: false, diff: false, json: true, verbose: verbosity > 0, verbosity, forks: 1, keepGoing: false, tags: [], skipTags: [], auditLog, timeoutSeconds: 60, hostKeyPolicy: 'strict', askBecomePass: false, help: false },
         info: { runKind: 'playbook', inventory: null, mode: 'apply', diff: false, tags: [], skipTags: [] },
         hosts: targets,

@@ -45,15 +45,19 @@ const RULES: ScriptRule[] = [
 
 const book = definePlaybook({ name: 'grouped' });
 
-async function run(playbook: ReturnType<typeof book.playbook>, hostView: CommonOptions['hostView']): Promise<{ text: string; exitCode: number }> {
+/** A standard output that says it is a 100-column terminal, as a pty would. */
+function fakeTerminal(): PassThrough {
+  return Object.assign(new PassThrough(), { isTTY: true, columns: 100, rows: 24, cursorTo: () => true, moveCursor: () => true, clearLine: () => true });
+}
+
+async function run(playbook: ReturnType<typeof book.playbook>, hostView: CommonOptions['hostView'], stdout: PassThrough = new PassThrough()): Promise<{ text: string; exitCode: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'drover-grouped-'));
   try {
     const hosts = new ScriptedConnections(RULES);
     const targets = HOSTS.map((name) => scriptedTarget(name));
-    const stdout = new PassThrough();
     let text = '';
     stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    const context = startRun({
+    const context = await startRun({
       options: {
         check: false,
         diff: false,
@@ -147,5 +151,16 @@ describe('report/terminal: the grouped view fed by the engine', function () {
     expect(text).to.include('PLAY configure · h1, h2, h3, h4, h5, h6, h7, h8\n');
     for (const host of ['h1', 'h3', 'h4', 'h5', 'h6', 'h7']) expect(text).to.match(new RegExp(`^ {2}changed +${host} {2}tuning \\[setting\\]$`, 'm'));
     expect(text).to.match(/^ {2}h2 +: ok=1 changed=1/m);
+  });
+
+  it('shows the progress line on a terminal: startRun loads the spinner only for one', async () => {
+    const ci = process.env.CI;
+    delete process.env.CI;
+    try {
+      const { text } = await run(book.playbook([book.play({ name: 'configure', hosts: 'all', tasks })]), 'auto', fakeTerminal());
+      expect(text).to.match(/mode \[setting\]: \d of 8 hosts done/);
+    } finally {
+      if (ci !== undefined) process.env.CI = ci;
+    }
   });
 });
