@@ -175,14 +175,16 @@ async function checkGuards(spec: RunSpec, host: HostContext): Promise<string | u
   if (spec.creates === undefined && spec.removes === undefined) return undefined;
   const creates = spec.creates !== undefined ? guardPath(spec.creates, spec.chdir) : undefined;
   const removes = spec.removes !== undefined ? guardPath(spec.removes, spec.chdir) : undefined;
+  // A dry run looks through the links its earlier tasks would make (see PredictedView.throughLinks).
+  const through = (path: string) => host.predicted.throughLinks(path);
   const checks: Script[] = [];
-  if (creates !== undefined) checks.push(sh`if [ -e ${creates} ] || [ -L ${creates} ]; then echo creates=yes; else echo creates=no; fi`);
-  if (removes !== undefined) checks.push(sh`if [ -e ${removes} ] || [ -L ${removes} ]; then echo removes=yes; else echo removes=no; fi`);
+  if (creates !== undefined) checks.push(sh`if [ -e ${through(creates)} ] || [ -L ${through(creates)} ]; then echo creates=yes; else echo creates=no; fi`);
+  if (removes !== undefined) checks.push(sh`if [ -e ${through(removes)} ] || [ -L ${through(removes)} ]; then echo removes=yes; else echo removes=no; fi`);
   const output = await host.probe(Script.join(checks));
   if (output.exitCode !== 0) throw new ModuleError(`could not check creates/removes on ${host.name}: ${output.stderr.trim()}`);
   // In a dry run, a path an earlier task would create or remove is as that task would leave it.
   const exists = (path: string, probed: boolean) => {
-    const found = host.predicted.path(path);
+    const found = host.predicted.path(through(path));
     return found ? found.known.kind !== 'absent' : probed;
   };
   if (creates !== undefined && exists(creates, output.stdout.includes('creates=yes'))) return `skipped: ${creates} exists`;

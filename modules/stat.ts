@@ -65,14 +65,16 @@ export const stat = defineModule({
   params,
   async plan(p, host): Promise<Plan<StatValue>> {
     const path = p.path; // normalised by the hostPath schema
-    const output = await host.probe(statScript(path, p.follow, p.checksum));
+    // A dry run reads through the links its earlier tasks would make (see PredictedView.throughLinks).
+    const lookup = host.predicted.throughLinks(path);
+    const output = await host.probe(statScript(lookup, p.follow, p.checksum));
     if (output.exitCode !== 0) {
       throw new ModuleError(
         `could not examine ${path} on ${host.name}: ${(field(parseFieldLines(output.stdout), 'error') ?? output.stderr).trim() || `exit code ${output.exitCode}`}`,
         'check that the connecting user (or become) may search every directory on the path',
       );
     }
-    const value = predictStat(p, parseStat(path, output.stdout), host.predicted);
+    const value = { ...predictStat({ ...p, path: lookup }, parseStat(lookup, output.stdout), host.predicted), path };
     return { changes: [], reason: describe(value), value };
   },
 });

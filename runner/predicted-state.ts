@@ -100,6 +100,13 @@ export interface PredictedView {
    * `unknownBy`, the task whose change there cannot be known (noted as this task's dependency).
    */
   pathsUnder(dir: string): { paths: Map<string, Known<PredictedPath>>; unknownBy?: string };
+  /**
+   * `path` with each directory on its way that an earlier planned change makes a symbolic link replaced by
+   * where that link leads (`/srv/app/current/app.conf` → `/srv/app/releases/v2/app.conf`), so that a task
+   * reads and plans what the real run's kernel would reach through the link. The last component is left
+   * as it is: whether to follow it is the module's choice. Unchanged when no link is predicted (a real run).
+   */
+  throughLinks(path: string): string;
   /** The unknowns this task read, in order, each task named once. */
   readonly unknowns: readonly Unknowable[];
   /** Whether a lookup answered from a prediction: the plan was made from predicted, not probed, state. */
@@ -204,6 +211,7 @@ export class PredictedState {
         return { paths };
       },
       reads: (domain, key, what) => void find(domain, what, () => undefined, key),
+      throughLinks: (arg) => arg,
       path: (path) => {
         // A path something is predicted below is a directory; its mode and owner come from the newest
         // prediction of the path itself, if that made it a directory too.
@@ -280,8 +288,30 @@ export class PredictedState {
     view.mount = (arg) => known(mount(arg));
     view.package = (arg) => known(packageLookup(arg));
     view.iptablesTable = (arg) => known(tableLookup(arg));
+    view.throughLinks = (arg) => (this.#entries.some(({ effect }) => effect.kind === 'path' && effect.state.kind === 'link') ? throughLinks(view, arg) : arg);
     return view;
   }
+}
+
+/** Linux's limit on the links followed in one path lookup (ELOOP beyond it). */
+const MAX_LINK_HOPS = 40;
+
+function throughLinks(view: PredictedView, path: string): string {
+  let current = posix.normalize(path);
+  for (let hops = 0; hops < MAX_LINK_HOPS; hops++) {
+    const parts = current.split('/').filter((part) => part !== '');
+    let followed: string | undefined;
+    for (let depth = 1; depth < parts.length && followed === undefined; depth++) {
+      const directory = `/${parts.slice(0, depth).join('/')}`;
+      const found = view.path(directory)?.known;
+      // A relative target is taken from the link's own directory, as the kernel does.
+      if (found?.kind === 'link') followed = posix.resolve(posix.dirname(directory), found.target, ...parts.slice(depth));
+    }
+    if (followed === undefined) return current;
+    current = followed;
+  }
+  // A loop of predicted links: the host would refuse the path (ELOOP); planning from it as given says so.
+  return path;
 }
 
 /** The view of a real run (or of a probe outside any task): nothing predicted, nothing unknown. */

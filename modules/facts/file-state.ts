@@ -177,7 +177,10 @@ function decode(base64: string): Buffer {
  */
 export async function readFileState(host: HostContext, path: string, options: FileStateOptions = {}): Promise<FileState> {
   if (!posix.isAbsolute(path)) throw new ModuleError(`path ${JSON.stringify(path)} is not absolute`, 'give the full path on the host, starting with /');
-  const output = await host.probe(fileStateScript(path, options));
+  // In a dry run a directory on the way may be a link that only an earlier task's planned change makes:
+  // the host cannot follow it yet, so the probe reads (and the predictions are looked up) where it leads.
+  const lookup = host.predicted.throughLinks(path);
+  const output = await host.probe(fileStateScript(lookup, options));
   if (output.exitCode !== 0) {
     throw new ModuleError(
       `cannot read ${path} on ${host.name} (exit ${output.exitCode}): ${(output.stderr.trim() || output.stdout.trim()).slice(0, 500)}`,
@@ -185,7 +188,11 @@ export async function readFileState(host: HostContext, path: string, options: Fi
     );
   }
   try {
-    return predictFileState(host.predicted, parseFileState(path, output.stdout), options);
+    const probed = parseFileState(lookup, output.stdout);
+    const state = predictFileState(host.predicted, probed, options);
+    // The plan names the path as the task gave it (its commands go through the link in the real run),
+    // unless `follow` resolved a link on the host, whose target is then the path described.
+    return lookup === path || state.resolved ? state : { ...state, path };
   } catch (error) {
     if (error instanceof FactError)
       throw new ModuleError(`${error.message} (on ${host.name})`, 'run the task again; if it persists, check the file on the host');

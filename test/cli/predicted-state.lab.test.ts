@@ -35,7 +35,7 @@ function sideBySide(check: JsonRun, apply: JsonRun): Array<{ key: string; check:
 
 /** Everything the pairs playbook makes, removed, and forwarding back off: each pair starts from nothing. */
 const CLEAN = `umount /tmp/drover-p10/mnt 2>/dev/null || true
-rm -rf /tmp/drover-p10
+rm -rf /tmp/drover-p10 /tmp/drover-p10-shared
 systemctl disable --now drover-p10.service >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/drover-p10.service /etc/modules-load.d/drover-p10.conf /etc/sysctl.d/drover-p10.conf /etc/sysctl.d/drover-p10-b.conf
 systemctl daemon-reload
@@ -51,7 +51,7 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq containerd runc >/dev/null 2
 rm -rf /etc/containerd`;
 
 describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab) => {
-  const pairs: Array<{ tag: string; what: string; readBack: string; expected: string }> = [
+  const pairs: Array<{ tag: string; what: string; setup?: string; readBack: string; expected: string }> = [
     {
       tag: 'dir-file',
       what: 'a directory, then a file in it, then a line in that file',
@@ -95,6 +95,13 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       expected: 'app.conf\nfresh\n',
     },
     {
+      tag: 'links',
+      what: 'a directory, links to it (absolute, relative) and to a directory that exists, then files written through them',
+      setup: 'mkdir -p /tmp/drover-p10-shared',
+      readBack: 'cat /tmp/drover-p10/releases/v1/app.conf /tmp/drover-p10/releases/v1/other.conf /tmp/drover-p10-shared/shared.conf',
+      expected: 'through current\nthrough previous\nshared\n',
+    },
+    {
       tag: 'mount',
       what: 'a mount point directory, then a tmpfs mounted on it, then a file on that mount',
       readBack: 'findmnt -n -o FSTYPE /tmp/drover-p10/mnt; ls /tmp/drover-p10/mnt',
@@ -105,7 +112,7 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
   for (const pair of pairs) {
     it(`${pair.what}: the dry run predicts each task exactly as the apply then does it`, async () => {
       const host = lab().hosts[0]!;
-      const clean = await labSsh(lab(), host, CLEAN);
+      const clean = await labSsh(lab(), host, `${CLEAN}\n${pair.setup ?? ''}`);
       expect(clean.code, clean.stderr).to.equal(0);
       try {
         const args = [PAIRS, '-i', lab().inventoryPath, '--limit', host.name, '--tags', pair.tag];

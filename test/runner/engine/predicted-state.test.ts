@@ -275,4 +275,23 @@ describe('predicted state: lookups', () => {
     state.record('start', [{ kind: 'unit', name: 'x.service', state: { activeState: 'active' } }]);
     expect(state.view().unit('x.service')).to.deep.equal({ known: { enablement: 'enabled', activeState: 'active' }, by: 'start' });
   });
+
+  it('follows links only predicted on the way to a path: absolute, relative, chained; a loop and the last component left as they are', () => {
+    const state = new PredictedState();
+    expect(state.view().throughLinks('/srv/app/current/app.conf'), 'nothing predicted').to.equal('/srv/app/current/app.conf');
+    state.record('links', [
+      { kind: 'path', path: '/srv/app/current', state: { kind: 'link', target: '/srv/app/releases/v2' } },
+      { kind: 'path', path: '/srv/app/previous', state: { kind: 'link', target: 'releases/../releases/v1' } },
+      { kind: 'path', path: '/srv/app/latest', state: { kind: 'link', target: 'current' } },
+      { kind: 'path', path: '/srv/loop/a', state: { kind: 'link', target: 'b' } },
+      { kind: 'path', path: '/srv/loop/b', state: { kind: 'link', target: 'a' } },
+    ]);
+    const view = state.view();
+    expect(view.throughLinks('/srv/app/current/app.conf')).to.equal('/srv/app/releases/v2/app.conf');
+    expect(view.throughLinks('/srv/app/previous/conf.d/x')).to.equal('/srv/app/releases/v1/conf.d/x');
+    expect(view.throughLinks('/srv/app/latest/app.conf')).to.equal('/srv/app/releases/v2/app.conf');
+    expect(view.throughLinks('/srv/app/current'), "the last component is the module's to follow").to.equal('/srv/app/current');
+    expect(view.throughLinks('/srv/loop/a/x')).to.equal('/srv/loop/a/x');
+    expect(view.consulted).to.equal(true);
+  });
 });
