@@ -80,9 +80,12 @@ export const template = defineModule({
       if (error instanceof TemplateError) {
         throw new ModuleError(
           `template for ${p.dest}: ${error.message}`,
-          error.missing !== undefined
-            ? `add "${error.missing}" to vars or to the host's variables (use null for a value that may be empty); declared with book.template(src, { vars }), a template is checked before the run changes anything`
-            : 'fix the template',
+          error.missing === undefined
+            ? 'fix the template'
+            : error.missing.includes('.')
+              ? // Only top-level names can be checked before the run; what is inside a value is known when it renders.
+                `give the value the field the template reads, or fix the template (use null for a field that may be empty)`
+              : `add "${error.missing}" to vars or to the host's variables (use null for a value that may be empty); declared with book.template(src, { vars }), a template is checked before the run changes anything`,
         );
       }
       throw error;

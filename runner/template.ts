@@ -69,8 +69,9 @@ function handlebars(): typeof HandlebarsModule {
 export function renderTemplate(source: string, context: object, origin: string, options: RenderOptions = {}): RenderedTemplate {
   const used: Secret[] = [];
   const wrapped = wrapSecrets(context, used, Boolean(options.revealSecrets), new WeakMap());
+  let ast: unknown;
   try {
-    const ast = handlebars().parse(source);
+    ast = handlebars().parse(source);
     textOutputs(ast);
     strictParams(ast);
     // `log` is no longer a helper here; without this it would still be compiled as a known one.
@@ -78,7 +79,7 @@ export function renderTemplate(source: string, context: object, origin: string, 
     const text = template(wrapped);
     return { text, secretsUsed: used };
   } catch (error) {
-    throw toTemplateError(error, origin, context);
+    throw toTemplateError(error, origin, context, ast);
   }
 }
 
@@ -157,7 +158,10 @@ function wrapSecrets(value: unknown, used: Secret[], reveal: boolean, seen: Weak
     if (seen.has(value)) return seen.get(value);
     const out: Record<string, unknown> = {};
     seen.set(value, out);
-    for (const [key, item] of Object.entries(value)) out[key] = wrapSecrets(item, used, reveal, seen);
+    // A name whose value is undefined is left out, so that strict mode stops on it as on a missing name:
+    // `{ appName: vars.app_name }` with app_name unset must not render as empty text (null is the way to
+    // say "empty on purpose").
+    for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = wrapSecrets(item, used, reveal, seen);
     return out;
   }
   return value;
@@ -172,15 +176,33 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 const STRICT_MISS = /^"(.*)" not defined in /s;
 const LOCATION = / - (\d+):(\d+)$/;
 
-function toTemplateError(error: unknown, origin: string, context: object): Error {
+function toTemplateError(error: unknown, origin: string, context: object, ast?: unknown): Error {
   if (!(error instanceof Error)) return new TemplateError(origin, String(error));
   const withLocation = error as Error & { lineNumber?: number; column?: number };
   const miss = STRICT_MISS.exec(error.message);
   if (miss) {
     const name = miss[1]!;
-    const known = Object.keys(context).sort();
+    // Handlebars names only the last part of a path (`name` of `cluster.name`); the path at the error's
+    // location says which object lacks it.
+    const path =
+      withLocation.lineNumber !== undefined && withLocation.column !== undefined ? pathAt(ast, withLocation.lineNumber, withLocation.column) : undefined;
+    if (path !== undefined && path !== name && path.endsWith(`.${name}`)) {
+      const holder = path.slice(0, -name.length - 1);
+      return new TemplateError(
+        origin,
+        `the template uses "${path}", and "${holder}" has no "${name}" (or its value is undefined)`,
+        withLocation.lineNumber,
+        withLocation.column,
+        path,
+      );
+    }
+    const record = context as Record<string, unknown>;
+    const known = Object.keys(context)
+      .filter((key) => record[key] !== undefined)
+      .sort();
     const available = known.length ? `; top-level names available: ${known.join(', ')}` : '; the context is empty';
-    return new TemplateError(origin, `the template uses "${name}", which is not defined${available}`, withLocation.lineNumber, withLocation.column, name);
+    const what = Object.hasOwn(context, name) && record[name] === undefined ? 'whose value is undefined' : 'which is not defined';
+    return new TemplateError(origin, `the template uses "${name}", ${what}${available}`, withLocation.lineNumber, withLocation.column, name);
   }
   if (/^Parse error on line (\d+)/.test(error.message)) {
     const line = Number(/^Parse error on line (\d+)/.exec(error.message)![1]);
@@ -204,6 +226,28 @@ export interface TemplateName {
   name: string;
   line: number;
   column: number;
+}
+
+/** The `original` text of the path expression that starts at a 1-based line and 0-based column. */
+function pathAt(node: unknown, line: number, column: number): string | undefined {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const found = pathAt(item, line, column);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (typeof node !== 'object' || node === null) return undefined;
+  const record = node as Node & { original?: unknown };
+  if (record.type === 'PathExpression' && record.loc?.start.line === line && record.loc.start.column === column && typeof record.original === 'string') {
+    return record.original;
+  }
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'loc' || typeof value !== 'object') continue;
+    const found = pathAt(value, line, column);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** Helpers built into Handlebars that change the context of their block (its names are not top-level). */

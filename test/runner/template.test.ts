@@ -42,7 +42,22 @@ describe('renderTemplate', () => {
     expect(errorOf('{{#each nodez}}x{{/each}}', { nodes: [] }).missing).to.equal('nodez');
     expect(errorOf('{{#if enabeld}}x{{/if}}', { enabled: true }).missing).to.equal('enabeld');
     expect(errorOf('{{#each hosts}}{{nmae}}{{/each}}', { hosts: [{ name: 'a' }] }).missing).to.equal('nmae');
-    expect(errorOf('{{a.b.c}}', { a: { b: {} } }).missing).to.equal('c');
+    expect(errorOf('{{a.b.c}}', { a: { b: {} } }).missing).to.equal('a.b.c');
+  });
+
+  it('names the whole path of a missing field, and the object that lacks it', () => {
+    const error = errorOf('name = {{cluster.name}}\n', { cluster: { id: 1 } });
+    expect(error.message).to.equal('templates/x.conf.hbs:1:10: the template uses "cluster.name", and "cluster" has no "name" (or its value is undefined)');
+    expect(error).to.deep.include({ line: 1, column: 9, missing: 'cluster.name' });
+    expect(errorOf('{{#each xs}}{{this.port}}{{/each}}', { xs: [{ host: 'a' }] }).message).to.include('"this.port", and "this" has no "port"');
+  });
+
+  it('stops on a value that is undefined as on a missing one; null still renders empty', () => {
+    const error = errorOf('name={{appName}}\n', { appName: undefined, port: 1 });
+    expect(error.message).to.equal('templates/x.conf.hbs:1:8: the template uses "appName", whose value is undefined; top-level names available: port');
+    expect(errorOf('{{#if debug}}x{{/if}}', { debug: undefined }).missing).to.equal('debug');
+    expect(errorOf('{{cluster.name}}', { cluster: { name: undefined } }).missing).to.equal('cluster.name');
+    expect(renderTemplate('name={{appName}}\n', { appName: null }, 't').text).to.equal('name=\n');
   });
 
   it('reports syntax errors with the line, and has no log helper', () => {
