@@ -72,6 +72,11 @@ export class HostSession {
     return this.#unreachable;
   }
 
+  /** Logs in now, if not yet logged in; an unreachable host throws UnreachableError and is marked, as on a command. */
+  async open(): Promise<void> {
+    await this.connect();
+  }
+
   /**
    * Sends one command and waits for it. A non-zero exit is returned, not thrown (the caller decides);
    * a connection that cannot be made or is lost throws UnreachableError and marks the host.

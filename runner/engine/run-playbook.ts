@@ -142,9 +142,16 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
       const limit = pLimit(Math.max(1, options.forks));
       const failedBefore = options.state.failedHosts.size + options.state.unreachableHosts.size;
       shared.startBatch(batch.map((target) => target.name));
+      await connectBatch(play.name, batch, limit, options);
       await Promise.all(
-        batch.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options, pending, shared))),
+        batch
+          .filter((target) => !options.state.unreachableHosts.has(target.name))
+          .map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options, pending, shared))),
       );
+      for (const target of batch) {
+        if (options.state.unreachableHosts.has(target.name))
+          shared.hostDone(target.name, new RunOnceUnavailable('failed', `${target.name} could not be reached before its play started`));
+      }
       const failedInBatch = options.state.failedHosts.size + options.state.unreachableHosts.size - failedBefore;
       if (play.maxFailPercentage !== undefined && (failedInBatch / batch.length) * 100 > play.maxFailPercentage) {
         if (options.state.stop('max-fail-percentage')) {
@@ -159,6 +166,42 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
     }
   }
   for (const message of unmatchedTags(options.tags, options.state.seenTags)) options.bus.emit({ kind: 'warning', message });
+}
+
+/**
+ * Logs in to every host of a batch before any of them starts its play. Fail-fast then covers reachability:
+ * an unreachable host stops the run (without --keep-going) before the reachable hosts change anything,
+ * where before the fast hosts had often finished the play by the time a dead host's connection attempts
+ * ran out. And a dry run reports an unreachable host even when its tasks would only run commands, which a
+ * dry run does not send. A host already logged in (an earlier play) costs nothing; --forks still bounds
+ * how many log in at once.
+ */
+async function connectBatch(play: string, batch: HostTarget[], limit: ReturnType<typeof pLimit>, options: PlaybookRunOptions): Promise<void> {
+  await Promise.all(
+    batch.map((target) =>
+      limit(async () => {
+        if (options.state.stopping) return;
+        try {
+          await options.sessions.get(target).open();
+        } catch (error) {
+          if (!(error instanceof UnreachableError)) throw error;
+          const result = resultWithoutCommands({
+            host: target.name,
+            task: `(log in for play "${play}")`,
+            module: 'connect',
+            status: 'unreachable',
+            checkMode: options.check,
+            msg: error.message,
+            failure: { kind: 'unreachable', hint: error.hint },
+          });
+          options.state.track(target.name);
+          options.state.count(result);
+          options.bus.emit({ kind: 'task-result', result, params: {}, handler: false });
+          recordFailure(result, options);
+        }
+      }),
+    ),
+  );
 }
 
 async function runHostPlay(

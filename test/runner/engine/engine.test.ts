@@ -411,7 +411,8 @@ describe('engine: runTask on a scripted host', () => {
   it('refuses invalid parameters before touching the host', async () => {
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(setting, 'bad', { name: 'NOT OK', value: 'x' }) });
     const run = await runOn(play, ['a'], []);
-    expect(run.hosts.log).to.deep.equal([]);
+    // The login before the play (fail-fast covers reachability) is all that reaches the host.
+    expect(run.hosts.log.map((entry) => entry.event)).to.deep.equal(['connect', 'close']);
     expect(run.results[0]).to.include({ status: 'failed' });
     expect(run.results[0]!.msg).to.match(/^invalid parameter for setting: name: /);
     expect(run.results[0]!.failure?.kind).to.equal('invalid-input');
@@ -784,8 +785,24 @@ describe('engine: playbook policy on scripted hosts', () => {
     });
     const run = await runOn(play, ['a', 'b'], [ok, { match: 'read-os', reply: { stdout: 'debian\n' } }], { keepGoing: true, unreachable: ['a'], forks: 1 });
     expect(run.hosts.log.map((entry) => `${entry.host} ${entry.event} ${entry.body}`.trim())).to.deep.equal(['a connect', 'b connect', 'b exec step ok1', 'b exec read-os', 'b exec step ok2', 'b close']);
-    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'a: start first', 'a: first unreachable', 'unreachable a', 'b: start first', 'b: first changed', 'b: start on debian', 'b: on debian changed', 'play-end p']);
+    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'a: (log in for play "p") unreachable', 'unreachable a', 'b: start first', 'b: first changed', 'b: start on debian', 'b: on debian changed', 'play-end p']);
     expect(run.results[0]!.msg).to.equal('cannot connect to a: scripted as unreachable');
+    expect(run.state.exitCode()).to.equal(4);
+  });
+
+  it('every host logs in before any starts the play: an unreachable host stops the run before a reachable one changes anything', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'first', { steps: ['ok1'] }) });
+    // b is first and fast; a cannot be reached. Before, b had run its play by the time a's login failed.
+    const run = await runOn(play, ['b', 'a'], [ok], { unreachable: ['a'] });
+    expect(run.hosts.log.map((entry) => `${entry.host} ${entry.event}`.trim())).to.deep.equal(['b connect', 'a connect', 'b close']);
+    expect(run.timeline).to.deep.equal(['play-start p [b a] 1/1', 'a: (log in for play "p") unreachable', 'unreachable a', 'stopping fail-fast', 'play-end p']);
+    expect(run.state.exitCode()).to.equal(4);
+  });
+
+  it('a dry run reports an unreachable host even when its tasks would only run commands (which it does not send)', async () => {
+    const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.run(steps, 'first', { steps: ['ok1'] }) });
+    const run = await runOn(play, ['a'], [ok], { check: true, unreachable: ['a'] });
+    expect(run.results.map((result) => `${result.host} ${result.task} ${result.status}`)).to.deep.equal(['a (log in for play "p") unreachable']);
     expect(run.state.exitCode()).to.equal(4);
   });
 
@@ -799,7 +816,7 @@ describe('engine: playbook policy on scripted hosts', () => {
       },
     });
     const run = await runOn(play, ['a', 'b'], [ok, { match: 'read-os', reply: { stdout: 'debian\n' } }], { keepGoing: true, unreachable: ['a'], forks: 1 });
-    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'a: (playbook code in p) unreachable', 'unreachable a', 'b: start on debian', 'b: on debian changed', 'play-end p']);
+    expect(run.timeline).to.deep.equal(['play-start p [a b] 1/1', 'a: (log in for play "p") unreachable', 'unreachable a', 'b: start on debian', 'b: on debian changed', 'play-end p']);
     expect(run.results[0]!).to.deep.include({ status: 'unreachable', msg: 'cannot connect to a: scripted as unreachable' });
     expect(run.state.exitCode()).to.equal(4);
   });
@@ -850,7 +867,8 @@ describe('engine: the run context seam (startRun with a connector)', () => {
     );
     const exitCode = await context.finish();
     expect(exitCode).to.equal(2);
-    expect(hosts.log.map((entry) => `${entry.host} ${entry.event}`)).to.deep.equal(['a connect', 'a exec', 'b connect', 'b exec', 'a close', 'b close']);
+    // Every host logs in before any starts the play.
+    expect(hosts.log.map((entry) => `${entry.host} ${entry.event}`)).to.deep.equal(['a connect', 'b connect', 'a exec', 'b exec', 'a close', 'b close']);
     const kinds = Buffer.concat(chunks)
       .toString()
       .trim()
