@@ -85,9 +85,9 @@ describeOnLab('the grouped terminal view on lab hosts', 6, (lab) => {
     const out = run.stdout;
     expect(run.code, out + run.stderr).to.equal(2);
     expect(out).to.include('PLAY prepare the fleet · gone-1,lab-[1:6] (7 hosts)\n');
-    expect(out).to.match(/^ {2}common file \[copy\] {2}changed 6 · unreachable 1\n {4}changed lab-\[1:6\] \(6 hosts\)\n {6}create \/tmp\/drover-output-test\/common\.conf/m);
-    // The unreachable host in full: its own line and the reason, under its task.
-    expect(out).to.match(/^ {2}unreachable +gone-1 {2}common file \[copy\]\n {6}gone-1 \(127\.0\.0\.1:1\)/m);
+    // Every host logs in before the play: the unreachable host in full, its own line and the reason, under the log-in.
+    expect(out).to.match(/^ {2}\(log in for play "prepare the fleet"\) \[connect\] {2}unreachable 1\n {2}unreachable +gone-1 {2}\(log in for play "prepare the fleet"\) \[connect\]\n {6}gone-1 \(127\.0\.0\.1:1\)/m);
+    expect(out).to.match(/^ {2}common file \[copy\] {2}changed 6\n {4}changed lab-\[1:6\] \(6 hosts\)\n {6}create \/tmp\/drover-output-test\/common\.conf/m);
     expect(out).to.match(/^ {2}flavoured file \[copy\] {2}changed 6\n {4}changed lab-\[1:5\] \(5 hosts\)\n {6}create .*\(19 bytes/m);
     expect(out).to.match(/^ {4}changed lab-6\n {6}create \/tmp\/drover-output-test\/flavour\.conf \(18 bytes/m);
     expect(out).to.match(/^ {2}health check \[shell\] {2}changed 5 · failed 1\n {4}changed lab-\[1:2,4:6\] \(5 hosts\)\n/m);
@@ -100,7 +100,7 @@ describeOnLab('the grouped terminal view on lab hosts', 6, (lab) => {
     expect(out).to.match(/^ {2}gone-1 +: ok=0 changed=0 failed=0 skipped=0 unreachable=1 ignored=0$/m);
     // Plain output without a terminal: no spinner, no progress line, no colour codes.
     expect(out).not.to.include('hosts done').and.not.include('\u001b[');
-    // The audit log keeps every host's own result: 4 tasks on five hosts, 3 on lab-3, 1 on gone-1.
+    // The audit log keeps every host's own result: 4 tasks on five hosts, 3 on lab-3, the log-in on gone-1.
     const audited = resultsIn(readFileSync(log, 'utf8'));
     expect(audited).to.have.length(24);
     for (const target of targets()) expect(audited.filter(([host]) => host === target.name)).to.have.length(target.name === 'lab-3' ? 3 : 4);
@@ -132,7 +132,8 @@ describeOnLab('the grouped terminal view on lab hosts', 6, (lab) => {
     expect(run.output).to.match(/\u001b\[(2K|\d*G)/);
     const plain = stripVTControlCharacters(run.output);
     expect(plain).to.match(/common file \[copy\]: \d of 7 hosts done/);
-    expect(plain).to.include('common file [copy]  ok 6 · unreachable 1');
+    expect(plain).to.include('(log in for play "prepare the fleet") [connect]  unreachable 1');
+    expect(plain).to.match(/common file \[copy\] {2}(ok|changed) 6\r?\n/);
     expect(plain).to.match(/lab-3 +: ok=2 changed=0 failed=1/);
   });
 });
