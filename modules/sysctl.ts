@@ -3,8 +3,11 @@
  *
  * Persists `key = value` lines in a file under /etc/sysctl.d/ (editing only the lines of the keys it is
  * given, so several tasks can share one file), and writes the live value with `sysctl -w` only when the
- * kernel's value differs. Values are compared the way the kernel prints them: whitespace-separated
- * fields, so `"32768 60999"` equals the kernel's `"32768\t60999"`, and `"01"` equals `"1"`.
+ * kernel's value differs. Values are compared the way the kernel reads and prints them: whitespace-separated
+ * fields, so `"32768 60999"` equals the kernel's `"32768\t60999"`, and each number read as the kernel reads
+ * it (a leading `0` is octal, `0x` hexadecimal), so `"0600"` is 384 and `"0x10"` is 16. The value is
+ * written, to the kernel and to the file, as given. A number the kernel would refuse (`"08"`, `"0x"`,
+ * `"+5"`) is an error before anything is sent, unless the key's live value shows it holds text.
  *
  * A key the kernel does not have is an error naming the key. Some keys appear only once a kernel module is
  * loaded (`net.bridge.*` needs `br_netfilter`): when that module is not loaded but can be, the key is
@@ -27,6 +30,7 @@ import type { Effect } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { printedByIntegerHandler, readKernelInteger } from './lib/kernel-integer.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 import { kernelModule } from './facts/kernel-module.ts';
 import { sysctlKeyPath, sysctlValues, type SysctlReading, type SysctlValues } from './facts/sysctl-values.ts';
@@ -56,7 +60,7 @@ const params = s
   .object({
     /** One kernel parameter, e.g. `net.ipv4.ip_forward` (with `value`); or use `settings` for several. */
     name: s.string({ pattern: KEY, what: KEY_WHAT }).optional(),
-    /** The value for `name`, as sysctl takes it: `1`, `"32768 60999"`. Needed when state is present. */
+    /** The value for `name`, as sysctl takes it: `1`, `"32768 60999"`, `"0600"` (octal: 384). Needed when state is present. */
     value: value.optional(),
     /** Several parameters at once, key → value, read and written in one go. */
     settings: s.record(value).optional(),
@@ -124,17 +128,45 @@ function wantedEntries(p: Resolved): SysctlEntry[] {
   }));
 }
 
-/**
- * A value as the kernel would print it back: fields separated by one space, integers without leading
- * zeros or plus signs. Two values are the same setting when these are equal.
- */
-export function normaliseSysctlValue(value: string): string {
+function fields(value: string): string[] {
   return value
     .trim()
     .split(/\s+/)
-    .filter((token) => token !== '')
-    .map((token) => (/^[+-]?\d+$/.test(token) ? BigInt(token).toString() : token))
+    .filter((token) => token !== '');
+}
+
+/**
+ * A value as the kernel would print it back: fields separated by one space, each number read as the
+ * kernel reads it (`0600` octal, `0x10` hexadecimal) and printed in decimal. Other fields, and numbers
+ * the kernel refuses, stay as written. Two values are the same setting when these are equal.
+ */
+export function normaliseSysctlValue(value: string): string {
+  return fields(value)
+    .map((token) => {
+      const reading = readKernelInteger(token);
+      return reading.kind === 'integer' ? reading.value.toString() : token;
+    })
     .join(' ');
+}
+
+/**
+ * Refuses, before anything is sent, a value with a number the kernel would answer EINVAL to (`08`:
+ * a leading 0 is octal). Not for a key whose live value shows it holds text (`kernel.domainname`), which
+ * takes `08` as it is.
+ */
+function checkKernelReadsValue(entry: SysctlEntry, reading: SysctlReading | undefined): void {
+  if (entry.value === undefined) return;
+  if (reading?.kind === 'value' && !fields(reading.value).every(printedByIntegerHandler)) return;
+  const tokens = fields(entry.value);
+  for (const token of tokens) {
+    const read = readKernelInteger(token);
+    if (read.kind !== 'refused') continue;
+    const where = tokens.length > 1 ? `${token}: ` : '';
+    throw new ModuleError(
+      `the kernel would refuse ${JSON.stringify(entry.value)} for sysctl key ${entry.key} (EINVAL): ${where}${read.why}`,
+      `write ${read.instead}${tokens.length > 1 ? ` in place of ${token}` : ''}`,
+    );
+  }
 }
 
 /**
@@ -163,6 +195,7 @@ export const sysctl = defineModule({
       host.fact(sysctlValues(entries.map((entry) => entry.path))),
       readFileState(host, path, { content: 'always', follow: true }),
     ]);
+    for (const entry of entries) checkKernelReadsValue(entry, live.readings.get(entry.path));
     const liveChanges: Change[] = [];
     if (p.state === 'present' && p.reload) {
       for (const entry of entries) {

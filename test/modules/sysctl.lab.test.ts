@@ -78,6 +78,66 @@ describe('sysctl on a lab host', function () {
     expect(await snapshot()).to.equal(before);
   });
 
+  it('reads numbers as the kernel does: 0600 is octal 384 in check mode, live and on re-run; 08 is refused before anything is sent', async () => {
+    const key = 'net.ipv4.tcp_keepalive_time';
+    expect((await onHost(target, `sysctl -q -w ${key}=7200`)).exitCode).to.equal(0);
+    const params: SysctlParams = { name: key, value: '0600', sysctlFile: TEST_FILE };
+
+    const before = await snapshot();
+    const check = await applyModule(target, sysctl, params, { check: true });
+    expect(check.status, check.msg).to.equal('changed');
+    expect(check.diffs[0]).to.deep.equal({ kind: 'value', name: key, before: '7200', after: '384' });
+    expect(executedCount(check)).to.equal(0);
+    expect(await snapshot()).to.equal(before);
+
+    const first = await applyModule(target, sysctl, params);
+    expect(first.status, first.msg).to.equal('changed');
+    expect(first.diffs[0]).to.deep.equal({ kind: 'value', name: key, before: '7200', after: '384' });
+    expect((await live())[key]).to.equal('384');
+    // The file keeps the user's spelling: systemd-sysctl writes it at boot and the kernel reads 384 again.
+    expect((await onHost(target, `cat ${TEST_PATH}`)).stdout).to.equal(`${SYSCTL_FILE_HEADER}${key} = 0600\n`);
+
+    const again = await applyModule(target, sysctl, params);
+    expect(again.status, again.msg).to.equal('ok');
+    expect(executedCount(again)).to.equal(0);
+    const checkAgain = await applyModule(target, sysctl, params, { check: true });
+    expect(checkAgain.status, checkAgain.msg).to.equal('ok');
+
+    // Hexadecimal, one field of several: the kernel holds 32768 60927.
+    const range = await applyModule(target, sysctl, { name: 'net.ipv4.ip_local_port_range', value: '0x8000 0166777', sysctlFile: TEST_FILE });
+    expect(range.diffs[0]).to.deep.include({ after: '32768 60927' });
+    expect((await live())['net.ipv4.ip_local_port_range']).to.equal('32768\t60927');
+    expect((await applyModule(target, sysctl, { name: 'net.ipv4.ip_local_port_range', value: '0x8000 0166777', sysctlFile: TEST_FILE })).status).to.equal('ok');
+
+    const settled = await snapshot();
+    for (const reload of [true, false]) {
+      const refused = await applyModule(target, sysctl, { name: key, value: '08', sysctlFile: TEST_FILE, reload });
+      expect(refused.status).to.equal('failed');
+      expect(refused.failure?.kind).to.equal('invalid-input');
+      expect(refused.msg).to.include(`the kernel would refuse "08" for sysctl key ${key}`);
+      expect(refused.msg).to.match(/leading 0 as octal/);
+      expect(refused.failure?.hint).to.match(/write 8 for the decimal number/);
+      expect(refused.commands).to.deep.equal([]);
+    }
+    expect(await snapshot()).to.equal(settled);
+  });
+
+  it('takes 08 as it is for a key that holds text (kernel.domainname, per UTS namespace)', async () => {
+    const domain = (await onHost(target, 'sysctl -n kernel.domainname')).stdout.trim();
+    expect(domain, 'the key must show text for this test').to.not.match(/^(0|-?[1-9]\d*)$/);
+    try {
+      const params: SysctlParams = { name: 'kernel.domainname', value: '08', sysctlFile: TEST_FILE };
+      const first = await applyModule(target, sysctl, params);
+      expect(first.status, first.msg).to.equal('changed');
+      expect(first.diffs[0]).to.deep.equal({ kind: 'value', name: 'kernel.domainname', before: domain, after: '08' });
+      expect((await onHost(target, 'sysctl -n kernel.domainname')).stdout).to.equal('08\n');
+      const again = await applyModule(target, sysctl, params);
+      expect(again.status, again.msg).to.equal('ok');
+    } finally {
+      expect((await onHost(target, `sysctl -q -w kernel.domainname='${domain}'`)).exitCode).to.equal(0);
+    }
+  });
+
   it('reload false writes only the file; the sysctl file names a key once even after two tasks', async () => {
     const keepalive = await applyModule(target, sysctl, { name: 'net.ipv4.tcp_keepalive_time', value: 601, sysctlFile: TEST_FILE, reload: false });
     expect(keepalive.status, keepalive.msg).to.equal('changed');

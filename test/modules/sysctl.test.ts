@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseSysctlValues, sysctlKeyPath } from '../../modules/facts/sysctl-values.ts';
-import { editSysctlConf, normaliseSysctlValue, SYSCTL_FILE_HEADER, sysctl, sysctlFilePath } from '../../modules/sysctl.ts';
+import { editSysctlConf, normaliseSysctlValue, SYSCTL_FILE_HEADER, sysctl, sysctlFilePath, type SysctlParams } from '../../modules/sysctl.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { SchemaError } from '../../runner/schema.ts';
 import { fileProbeAnswer } from '../support/file-probe.ts';
@@ -58,11 +58,30 @@ describe('sysctl: keys, values and the sysctl.d file (pure)', () => {
       ['32768\t60999\n', '32768 60999'],
       ['  32768    60999 ', '32768 60999'],
       ['01', '1'],
-      ['+5', '5'],
       ['-0', '0'],
       ['4096\t131072\t6291456', '4096 131072 6291456'],
       ['cubic', 'cubic'],
       ['', ''],
+    ];
+    for (const [raw, normal] of table) expect(normaliseSysctlValue(raw), JSON.stringify(raw)).to.equal(normal);
+  });
+
+  it('reads each number as the kernel does: a leading 0 is octal, 0x hexadecimal', () => {
+    const table: Array<[string, string]> = [
+      ['0600', '384'],
+      ['010', '8'],
+      ['0x10', '16'],
+      ['0X1f', '31'],
+      ['-010', '-8'],
+      ['-0x10', '-16'],
+      // Several fields, each read on its own (measured on a lab host: the kernel then prints 32768\t60927).
+      ['0x8000 0166777', '32768 60927'],
+      ['32768\t0xEE47', '32768 60999'],
+      // Refused by the kernel, so not a number it could hold: kept as written (a text sysctl takes it).
+      ['08', '08'],
+      ['0x', '0x'],
+      ['+5', '+5'],
+      ['lab-3 0600', 'lab-3 384'],
     ];
     for (const [raw, normal] of table) expect(normaliseSysctlValue(raw), JSON.stringify(raw)).to.equal(normal);
   });
@@ -93,6 +112,18 @@ describe('sysctl: keys, values and the sysctl.d file (pure)', () => {
       before: '# mine\nvm.swappiness = 10\nnet.ipv4.ip_forward = 0\nkernel.pid_max = 65536\n',
       entries: [entry('net.ipv4.ip_forward', '1')],
       after: '# mine\nvm.swappiness = 10\nnet.ipv4.ip_forward = 1\nkernel.pid_max = 65536\n',
+    },
+    {
+      title: 'keeps a line whose number the kernel reads as the same (octal 0600 is 384)',
+      before: 'net.ipv4.tcp_keepalive_time = 0600\n',
+      entries: [entry('net.ipv4.tcp_keepalive_time', '384')],
+      after: 'net.ipv4.tcp_keepalive_time = 0600\n',
+    },
+    {
+      title: 'rewrites a line whose number the kernel reads differently (0600 is not 600), as the user wrote it',
+      before: 'net.ipv4.tcp_keepalive_time = 600\n',
+      entries: [entry('net.ipv4.tcp_keepalive_time', '0600')],
+      after: 'net.ipv4.tcp_keepalive_time = 0600\n',
     },
     { title: 'keeps the ignore-failure prefix', before: '-net.ipv4.ip_forward = 0\n', entries: [entry('net.ipv4.ip_forward', '1')], after: '-net.ipv4.ip_forward = 1\n' },
     { title: 'removes later duplicates, which would win at boot', before: 'net.ipv4.ip_forward = 1\nx.y = 2\nnet/ipv4/ip_forward = 0\n', entries: [entry('net.ipv4.ip_forward', '1')], after: 'net.ipv4.ip_forward = 1\nx.y = 2\n' },
@@ -215,6 +246,65 @@ describe('sysctl: planner (recorded host)', () => {
     const host = recorded(liveProbe({ 'net/bridge/bridge-nf-call-iptables': null }), null, moduleProbe('loaded'));
     const error = await planOn(sysctl, { name: 'net.bridge.bridge-nf-call-iptables', value: 1 }, host).catch((caught: unknown) => caught);
     expect((error as ModuleError).message).to.match(/although br_netfilter is loaded/);
+  });
+
+  it('plans the value the kernel will hold (0600 is octal 384) and writes the value as given', async () => {
+    const result = await planOn(sysctl, { name: 'net.ipv4.tcp_keepalive_time', value: '0600', sysctlFile: 't.conf' }, recorded(liveProbe({ 'net/ipv4/tcp_keepalive_time': '7200' }), null));
+    expect(result.changes.map((change) => change.summary)[0]).to.equal('set net.ipv4.tcp_keepalive_time 7200 → 384');
+    expect(result.changes[0]!.diff).to.deep.equal({ kind: 'value', name: 'net.ipv4.tcp_keepalive_time', before: '7200', after: '384' });
+    expect(result.changes[0]!.effects).to.deep.equal([{ kind: 'sysctl', path: 'net/ipv4/tcp_keepalive_time', value: '384' }]);
+    expect(displayedCommands(result)[0]).to.equal('sysctl -w net.ipv4.tcp_keepalive_time=0600');
+    expect(result.changes[1]!.diff).to.deep.include({ after: `${SYSCTL_FILE_HEADER}net.ipv4.tcp_keepalive_time = 0600\n` });
+  });
+
+  it('changes nothing once the kernel holds 384 and the file says 0600', async () => {
+    const host = recorded(liveProbe({ 'net/ipv4/tcp_keepalive_time': '384' }), 'net.ipv4.tcp_keepalive_time = 0600\n');
+    const result = await planOn(sysctl, { name: 'net.ipv4.tcp_keepalive_time', value: '0600', sysctlFile: 't.conf' }, host);
+    expect(result.changes).to.deep.equal([]);
+  });
+
+  it('refuses a number the kernel would refuse, naming the key, the value, why and what to write', async () => {
+    const table: Array<{ params: SysctlParams; live: Record<string, string | null>; message: RegExp; hint: RegExp }> = [
+      {
+        params: { name: 'net.ipv4.tcp_keepalive_time', value: '08' },
+        live: { 'net/ipv4/tcp_keepalive_time': '7200' },
+        message: /^the kernel would refuse "08" for sysctl key net\.ipv4\.tcp_keepalive_time \(EINVAL\): the kernel reads a number with a leading 0 as octal, and 8 and 9 are not octal digits$/,
+        hint: /^write 8 for the decimal number \(without the leading 0\)$/,
+      },
+      {
+        params: { name: 'net.ipv4.tcp_keepalive_time', value: '0x', reload: false },
+        live: { 'net/ipv4/tcp_keepalive_time': '7200' },
+        message: /"0x" for sysctl key net\.ipv4\.tcp_keepalive_time .*hexadecimal digits/,
+        hint: /0x1f/,
+      },
+      {
+        params: { settings: { 'net.ipv4.ip_forward': 1, 'net.ipv4.ip_local_port_range': '32768 060999' } },
+        live: { 'net/ipv4/ip_forward': '0', 'net/ipv4/ip_local_port_range': '32768\t60999' },
+        message: /"32768 060999" for sysctl key net\.ipv4\.ip_local_port_range \(EINVAL\): 060999: .*leading 0 as octal/,
+        hint: /^write 60999 for the decimal number \(without the leading 0\) in place of 060999$/,
+      },
+      {
+        // A key that appears only once br_netfilter is loaded: no live value, so it is taken as a number.
+        params: { name: 'net.bridge.bridge-nf-call-iptables', value: '+1' },
+        live: { 'net/bridge/bridge-nf-call-iptables': null },
+        message: /"\+1" for sysctl key net\.bridge\.bridge-nf-call-iptables .*not a \+ sign/,
+        hint: /^write 1 \(without the \+\)$/,
+      },
+    ];
+    for (const row of table) {
+      const host = recorded(liveProbe(row.live), null, moduleProbe('loadable'));
+      const error = await planOn(sysctl, row.params, host).catch((caught: unknown) => caught);
+      const label = JSON.stringify(row.params);
+      expect(error, label).to.be.instanceOf(ModuleError);
+      expect((error as ModuleError).message, label).to.match(row.message);
+      expect((error as ModuleError).hint, label).to.match(row.hint);
+    }
+  });
+
+  it('takes 08 as it is for a key whose live value shows it holds text (kernel.domainname)', async () => {
+    const result = await planOn(sysctl, { name: 'kernel.domainname', value: '08' }, recorded(liveProbe({ 'kernel/domainname': '(none)' }), null));
+    expect(result.changes[0]!.diff).to.deep.equal({ kind: 'value', name: 'kernel.domainname', before: '(none)', after: '08' });
+    expect(displayedCommands(result)[0]).to.equal('sysctl -w kernel.domainname=08');
   });
 
   it('refuses a group of keys and a write-only key', async () => {
