@@ -1,0 +1,42 @@
+/** The playbook's commit for the audit log (runner/cli/git-info.ts), in a throwaway repository. */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gitInfo } from '../../../runner/cli/git-info.ts';
+
+describe('cli/git-info: which version of the playbook ran', () => {
+  let dir: string;
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: dir, encoding: 'utf8' });
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-git-info-'));
+    git('init', '-q');
+    writeFileSync(join(dir, 'site.ts'), 'export {};\n');
+    git('add', 'site.ts');
+    git('commit', '-q', '-m', 'site');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is clean for a committed playbook, and an untracked file elsewhere does not change that', () => {
+    writeFileSync(join(dir, 'notes.txt'), 'scratch\n');
+    expect(gitInfo(join(dir, 'site.ts'))).to.deep.equal({ commit: git('rev-parse', 'HEAD').trim(), dirty: false });
+  });
+
+  it('is dirty for a playbook the commit does not hold (untracked), and for a changed tracked file', () => {
+    writeFileSync(join(dir, 'scratch.ts'), 'export {};\n');
+    expect(gitInfo(join(dir, 'scratch.ts'))).to.include({ dirty: true });
+    writeFileSync(join(dir, 'site.ts'), 'export const changed = 1;\n');
+    expect(gitInfo(join(dir, 'site.ts'))).to.include({ dirty: true });
+  });
+
+  it('is undefined outside a repository', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'drover-git-none-'));
+    try {
+      expect(gitInfo(join(outside, 'site.ts'))).to.equal(undefined);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
