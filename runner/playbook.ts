@@ -238,8 +238,8 @@ export interface PlayDefinition<V, O, H extends string, L extends string = never
   /**
    * Run once per host at the end of the play if a task notified them. Never lost: when the run stops
    * because another host failed, a healthy host still runs its notified handlers; on Ctrl-C (or when this
-   * host fails) they are remembered on the host and run at the start of the next run of this playbook
-   * there (see runner/engine/pending-handlers.ts).
+   * host fails) they are remembered on the host and run at the end of this play in the next run of this
+   * playbook there (see runner/engine/pending-handlers.ts).
    */
   handlers?: { [K in H]: Handler<V, H | L, L> };
   tasks: (t: Tasks<H | L>, host: HostInfo<V>, ctx: PlayContext) => Promise<O>;

@@ -67,7 +67,7 @@ export class PendingHandlers {
     this.settings.bus.emit({
       kind: 'warning',
       host: session.name,
-      message: `handler${names.length > 1 ? 's' : ''} ${names.map((name) => `"${name}"`).join(', ')} notified but not run (${why}): remembered on the host, to run at the start of the next run of this playbook`,
+      message: `handler${names.length > 1 ? 's' : ''} ${names.map((name) => `"${name}"`).join(', ')} notified but not run (${why}): remembered on the host, to run at the end of this play in the next run of this playbook`,
     });
     await this.#write(session, memory, `remember pending handlers: ${names.join(', ')}`);
   }

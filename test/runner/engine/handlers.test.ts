@@ -192,7 +192,7 @@ describe('handlers are never lost', () => {
       'b: write config changed',
       'a: break failed',
       'stopping fail-fast',
-      'warning a: handler "restart app" notified but not run (a failed): remembered on the host, to run at the start of the next run of this playbook',
+      'warning a: handler "restart app" notified but not run (a failed): remembered on the host, to run at the end of this play in the next run of this playbook',
       'a: handler remember pending handlers: restart app changed',
       'b: slow changed',
       'b: handler restart app changed',
@@ -262,7 +262,7 @@ describe('handlers are never lost', () => {
       'play-start configure',
       'b: write config changed',
       'b: slow task changed',
-      'warning b: handler "restart app" notified but not run (the run was interrupted): remembered on the host, to run at the start of the next run of this playbook',
+      'warning b: handler "restart app" notified but not run (the run was interrupted): remembered on the host, to run at the end of this play in the next run of this playbook',
       'b: handler remember pending handlers: restart app changed',
       'play-end configure',
     ]);
