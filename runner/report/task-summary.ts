@@ -24,6 +24,8 @@ export interface TaskSummary {
   handler: boolean;
   /** Non-zero counts, in COUNT_ORDER. */
   counts: Array<{ status: CountedStatus; count: number }>;
+  /** Of the `changed` count, the dry run's predictions it cannot make with certainty ("would run"). */
+  wouldRun: number;
   /**
    * Changed hosts, one entry per distinct change block, the largest first. `delegatedTo`: the host a
    * delegated task changed instead of these (the per-host view's `→ host`); hosts are merged only with
@@ -48,10 +50,12 @@ export function summarizeTask(group: TaskGroup, changeBlock: (result: TaskResult
   const changes = new Map<string, TaskSummary['changes'][number]>();
   const notes = new Map<string, TaskSummary['notes'][number]>();
   const failures: GroupedResult[] = [];
+  let wouldRun = 0;
   for (const entry of shown) {
     const { result } = entry;
     const status: CountedStatus = entry.ignored ? 'ignored' : result.status;
     counts.set(status, (counts.get(status) ?? 0) + 1);
+    if (status === 'changed' && result.checkMode && result.uncertain) wouldRun++;
     if (entry.echoed && result.status !== 'unreachable') continue;
     if (result.status === 'failed' || result.status === 'unreachable') {
       failures.push(entry);
@@ -79,6 +83,7 @@ export function summarizeTask(group: TaskGroup, changeBlock: (result: TaskResult
     module: group.module,
     handler: group.handler,
     counts: COUNT_ORDER.flatMap((status) => (counts.get(status) ? [{ status, count: counts.get(status)! }] : [])),
+    wouldRun,
     changes: bySize([...changes.values()]),
     notes: bySize([...notes.values()]),
     failures: failures.sort((a, b) => byName(a.result.host, b.result.host)),

@@ -253,7 +253,16 @@ export class TerminalReporter implements Reporter {
       const summary = summarizeTask(group, (result) => this.changeBlock(result));
       if (!summary) continue;
       const check = group.results.some((entry) => entry.result.checkMode);
-      const counts = summary.counts.map(({ status, count }) => this.paintStatus(status)(`${this.countWord(status, check)} ${count}`)).join(c.dim(' · '));
+      // A dry run's changes it cannot predict with certainty are counted as what their lines say: would run.
+      const counted = summary.counts.flatMap(({ status, count }) =>
+        status === 'changed' && check
+          ? [
+              ...(count > summary.wouldRun ? [`would change ${count - summary.wouldRun}`] : []),
+              ...(summary.wouldRun > 0 ? [`would run ${summary.wouldRun}`] : []),
+            ].map((text) => this.paintStatus(status)(text))
+          : [this.paintStatus(status)(`${status} ${count}`)],
+      );
+      const counts = counted.join(c.dim(' · '));
       this.print(`  ${c.bold(`${summary.handler ? 'handler: ' : ''}${n(summary.task)}`)} ${c.dim(`[${summary.module}]`)}  ${counts}`);
       // Each attempt is in the audit log (task-retry records); here, which hosts needed more than one.
       if (group.retried.length > 0) this.print(`    ${c.yellow('retried')} ${this.hostsLabel(group.retried)}`);
@@ -287,10 +296,6 @@ export class TerminalReporter implements Reporter {
   private hostsLabel(hosts: string[]): string {
     const names = hostRange(hosts.map(n));
     return `${this.#color.bold(names)}${hosts.length > 1 ? ` (${hosts.length} hosts)` : ''}`;
-  }
-
-  private countWord(status: CountedStatus, check: boolean): string {
-    return status === 'changed' && check ? 'would change' : status;
   }
 
   private paintStatus(status: CountedStatus): ChalkInstance {

@@ -102,6 +102,17 @@ describe('report/terminal: the grouped view', () => {
     );
   });
 
+  it('counts the dry run\'s uncertain predictions as "would run", as their lines say', () => {
+    const events = fleet(12, 'check').map((event) =>
+      event.kind === 'task-result' && ['node03', 'node04'].includes(event.result.host)
+        ? result({ host: event.result.host, status: 'changed', changed: true, checkMode: true, uncertain: true, changes: ['would run: systemctl restart app'] })
+        : event,
+    );
+    const text = render(events);
+    expect(text).to.include('  write config [copy]  ok 1 · would change 8 · would run 2 · failed 1\n');
+    expect(text).to.include('    would run node[03:04] (2 hosts)\n');
+  });
+
   it('prints a task only once every host settled it, in the order the tasks were first seen', () => {
     const hosts = nodes(6);
     const events: RunEvent[] = [runStart(hosts), { kind: 'play-start', play: 'p', hosts, batch: 1, batches: 1 }];
