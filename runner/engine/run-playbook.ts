@@ -143,15 +143,15 @@ export async function runPlaybook<V>(playbook: Playbook<V>, typedVars: Map<strin
       const failedBefore = options.state.failedHosts.size + options.state.unreachableHosts.size;
       shared.startBatch(batch.map((target) => target.name));
       await connectBatch(play.name, batch, limit, options);
-      await Promise.all(
-        batch
-          .filter((target) => !options.state.unreachableHosts.has(target.name))
-          .map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options, pending, shared))),
-      );
+      const reached = batch.filter((target) => !options.state.unreachableHosts.has(target.name));
+      // Before the others start: a run-once chosen for a host that was not reached must fail its waiters, not hang them.
       for (const target of batch) {
-        if (options.state.unreachableHosts.has(target.name))
+        if (!reached.includes(target))
           shared.hostDone(target.name, new RunOnceUnavailable('failed', `${target.name} could not be reached before its play started`));
       }
+      await Promise.all(
+        reached.map((target) => limit(() => runHostPlay(play, target, typedVars.get(target.name), context, playOutputs, options, pending, shared))),
+      );
       const failedInBatch = options.state.failedHosts.size + options.state.unreachableHosts.size - failedBefore;
       if (play.maxFailPercentage !== undefined && (failedInBatch / batch.length) * 100 > play.maxFailPercentage) {
         if (options.state.stop('max-fail-percentage')) {

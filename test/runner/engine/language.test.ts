@@ -39,8 +39,8 @@ interface Run {
   events: RunEvent[];
 }
 
-async function run(play: Play<any, unknown, any, any>, hostNames: string[], rules: ScriptRule[], options: { forks?: number; check?: boolean } = {}): Promise<Run> {
-  const hosts = new ScriptedConnections(rules);
+async function run(play: Play<any, unknown, any, any>, hostNames: string[], rules: ScriptRule[], options: { forks?: number; check?: boolean; keepGoing?: boolean; unreachable?: string[] } = {}): Promise<Run> {
+  const hosts = new ScriptedConnections(rules, { unreachable: options.unreachable });
   const targets = hostNames.map((name) => scriptedTarget(name, ['web']));
   const redactor = new Redactor();
   const state = new RunState();
@@ -49,7 +49,7 @@ async function run(play: Play<any, unknown, any, any>, hostNames: string[], rule
   const sessions = new SessionPool((host) => new HostSession(host, hosts.connector, redactor, { defaultTimeoutMs: 60_000 }));
   await runPlaybook(book.playbook([play]), new Map(targets.map((host) => [host.name, {}])), {
     check: options.check ?? false,
-    keepGoing: false,
+    keepGoing: options.keepGoing ?? false,
     forks: options.forks ?? 10,
     tags: { only: [], skip: [] },
     selectHosts: select,
@@ -99,6 +99,22 @@ describe('engine: t.runOnce', () => {
     expect(new Set(seen.values()).size).to.equal(1);
     expect(seen.get('c')).to.deep.include({ name: 'make', host: 'a', known: true, value: 'out' });
     expect(r.state.exitCode()).to.equal(0);
+  });
+
+  it('under --keep-going, a run-once chosen for a host that could not be reached fails its waiters instead of hanging them', async () => {
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t) => {
+        await t.runOnce('make', async () => (await t.run(step, 'make', { name: 'make' })).stdout.trim());
+      },
+    });
+    const r = await run(play, ['a', 'b'], [ok], { keepGoing: true, unreachable: ['a'] });
+    expect(r.hosts.commands()).to.deep.equal([]);
+    expect(resultOf(r, 'a', '(log in for play "p")')).to.include({ status: 'unreachable' });
+    const waiter = r.results.find((result) => result.host === 'b');
+    expect(waiter?.status).to.equal('failed');
+    expect(waiter?.msg).to.include('a could not be reached before its play started');
   });
 
   it('with serial, a later batch gets the result the first batch made, without running it again', async () => {
