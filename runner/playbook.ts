@@ -31,6 +31,7 @@ import { s, type InputOf, type ObjectSchema, type OutputOf } from './schema.ts';
 import type { Registry } from '../modules/registry.ts';
 import type { OsFacts } from '../modules/facts/os.ts';
 import type { Fact } from './facts.ts';
+import { checkPlay } from './play-options.ts';
 
 export { s } from './schema.ts';
 export { secret, Secret } from './secret.ts';
@@ -231,9 +232,9 @@ export interface PlayDefinition<V, O, H extends string, L extends string = never
   hosts: string;
   become?: BecomeOption;
   tags?: string[];
-  /** Batches: a number of hosts or a percentage (`'30%'`) at a time. */
+  /** Batches: a whole number of hosts (≥ 1) or a percentage (`'30%'`, above 0 and at most 100) at a time. */
   serial?: number | `${number}%`;
-  /** Stop the play (and run) when more than this percentage of a batch's hosts failed. */
+  /** Stop the play (and run) when more than this percentage (0 to 100) of a batch's hosts failed. */
   maxFailPercentage?: number;
   /**
    * Run once per host at the end of the play if a task notified them. Never lost: when the run stops
@@ -297,7 +298,9 @@ export function definePlaybook<S extends ObjectSchema<any> = typeof NO_VARS>(def
       templates.push(declared);
       return declared;
     },
+    /** Checks the play's options (play-options.ts) and throws a PlaybookError naming the play and the option. */
     play<O, H extends string = never, L extends string = never>(play: PlayDefinition<V, O, H, L>): Play<V, O, H, L> {
+      checkPlay(play);
       return { ...play, id: Symbol(play.name) };
     },
     playbook(plays: Array<Play<V, any, any, any>>): Playbook<V> {

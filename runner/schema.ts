@@ -130,6 +130,8 @@ export class RefinedSchema<Out, In, Opt extends boolean> extends Schema<Out, In,
 function show(value: unknown): string {
   // A vaulted or password variable reaching s.string(): say what fits instead of showing only the mask.
   if (value instanceof Secret) return `a secret (${String(value)}; declare it s.secret() to take a password variable or an Ansible Vault value)`;
+  // JSON has no Infinity or NaN (it writes null), and no functions or undefined.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -13,7 +13,7 @@ import { definePlaybook } from '../playbook.ts';
 import { SchemaError } from '../schema.ts';
 import { paramDocs } from './param-docs.ts';
 import { commonHelpWithout, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
-import { prepareAudit, startRun } from './run-context.ts';
+import { closeRun, prepareAudit, startRun } from './run-context.ts';
 import { applyShard } from './shard.ts';
 import { loadTargets } from './targets.ts';
 
@@ -191,7 +191,7 @@ async function adhocRun(
     },
   });
   for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
-  try {
+  const { code } = await closeRun(run, async () => {
     await runPlaybook(book.playbook([play]), new Map(), {
       check: options.check,
       keepGoing: true,
@@ -208,8 +208,7 @@ async function adhocRun(
       osFact: osFacts,
       adhoc: { paramsFromText, echoOutput },
     });
-  } finally {
-    process.exitCode = await run.finish();
-  }
-  return Number(process.exitCode);
+  });
+  process.exitCode = code;
+  return code;
 }

@@ -9,6 +9,7 @@ import { registry } from '../../modules/registry.ts';
 import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
 import { checkTemplates } from '../engine/template-preflight.ts';
 import type { RunStartInfo } from '../events.ts';
+import { codeLocation } from '../engine/code-location.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import type { PlanReview } from '../planned-task.ts';
 import { toPlain } from '../plain-value.ts';
@@ -16,7 +17,7 @@ import { Redactor } from '../secret.ts';
 import { gitInfo } from './git-info.ts';
 import { extraVarSecrets, parseExtraVars, recordedExtraVars, secretsUnderNames, typeExtraVars, withExtraVars } from './extra-vars.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
-import { prepareAudit, startRun, type RunContext } from './run-context.ts';
+import { closeRun, prepareAudit, startRun, type RunContext } from './run-context.ts';
 import { checkPlanPath, PLAN_FORMAT, PlanRecorder, writeSavedPlan } from './saved-plan.ts';
 import { applyShard } from './shard.ts';
 import { loadTargets } from './targets.ts';
@@ -130,7 +131,7 @@ export interface PlaybookFileRun {
   review?: PlanReview;
   /** After the plays, before the run closes: failures the plays alone cannot see. */
   afterPlays?: (run: RunContext) => void;
-  /** After the run closed; `threw`: it ended on an error (not a host's failure), which is then rethrown. */
+  /** After the run closed; `threw`: an error escaped the plays (not a host's failure), and failed the run. */
   afterRun?: (run: RunContext, identity: RunIdentity, threw: boolean) => void;
 }
 
@@ -207,8 +208,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
     },
   });
   for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
-  let threw = true;
-  try {
+  const { code, threw } = await closeRun(run, async () => {
     await runPlaybook(playbook, vars, {
       check: options.check,
       keepGoing: options.keepGoing,
@@ -226,13 +226,10 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
       review: request.review,
     });
     request.afterPlays?.(run);
-    threw = false;
-  } finally {
-    const code = await run.finish();
-    process.exitCode = code;
-    request.afterRun?.(run, identity, threw);
-  }
-  return Number(process.exitCode);
+  });
+  process.exitCode = code;
+  request.afterRun?.(run, identity, threw);
+  return code;
 }
 
 /**
@@ -265,6 +262,11 @@ async function loadPlaybook(path: string): Promise<Playbook<unknown>> {
     loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // book.play and book.playbook check the plays as the file is imported (play-options.ts).
+    if (error instanceof Error && error.name === 'PlaybookError') {
+      const location = codeLocation(error.stack);
+      throw new UsageError(`the playbook ${path} is not valid${location ? ` (at ${location})` : ''}: ${message}; nothing was run`);
+    }
     throw new UsageError(`cannot load the playbook ${path}: ${message}${commonJsHint(path)}`);
   }
   if (!isPlaybook(loaded.default)) {

@@ -34,8 +34,29 @@ export interface RunContext {
   sessions: SessionPool;
   auditPath: string;
   clock: () => number;
+  /**
+   * An error escaped the engine (a bug, or a check that should have come before the run): the run fails
+   * (exit 2), stops as for any failure, and says why in the report and the audit log before its run-end.
+   */
+  fail(error: unknown): void;
   /** Emits run-end, closes connections and reporters, and returns the exit status. */
   finish(): Promise<number>;
+}
+
+/**
+ * Runs the work of an open run and closes it, whatever ends the work: an error that escapes it fails the
+ * run (run.fail) before run-end is written, so the record, the report's last line and the exit status
+ * agree. Before, such an error was rethrown after run-end had recorded the run as ok.
+ */
+export async function closeRun(run: RunContext, work: () => Promise<void>): Promise<{ code: number; threw: boolean }> {
+  let threw = false;
+  try {
+    await work();
+  } catch (error) {
+    threw = true;
+    run.fail(error);
+  }
+  return { code: await run.finish(), threw };
 }
 
 export interface RunContextSettings {
@@ -171,20 +192,25 @@ export async function startRun(settings: RunContextSettings): Promise<RunContext
 
   // An exception that escaped the playbook's code (a timer callback, a promise nobody awaited) fails the
   // host and play whose code it came from, or else the run, and the run closes like any failure.
+  /** A failure of the run itself, attributable to no host: exit 2, and the run stops as for any failure. */
+  const failRun = (message: string) => {
+    state.runFailures++;
+    if (!state.stop('fail-fast')) {
+      bus.emit({ kind: 'warning', message });
+      return;
+    }
+    bus.emit({ kind: 'stopping', reason: 'fail-fast', message: `${message}; no new task starts anywhere` });
+  };
   const onStrayError = (error: unknown) => {
     const scope = currentCodeScope();
     if (scope) {
       reportPlaybookError(error, scope.where, scope.host, { check: options.check, keepGoing: options.keepGoing, bus, state }, true);
       return;
     }
-    state.runFailures++;
     const location = error instanceof Error ? codeLocation(error.stack) : undefined;
-    const message = `the run failed: an error was thrown outside any host's play${location ? ` at ${location}` : ''} (in a timer callback or a promise nobody awaited): ${describeError(error)}`;
-    if (!state.stop('fail-fast')) {
-      bus.emit({ kind: 'warning', message });
-      return;
-    }
-    bus.emit({ kind: 'stopping', reason: 'fail-fast', message: `${message}; no new task starts anywhere` });
+    failRun(
+      `the run failed: an error was thrown outside any host's play${location ? ` at ${location}` : ''} (in a timer callback or a promise nobody awaited): ${describeError(error)}`,
+    );
   };
   const releaseStrayErrors = takeStrayErrors(onStrayError);
 
@@ -196,6 +222,9 @@ export async function startRun(settings: RunContextSettings): Promise<RunContext
     sessions,
     auditPath,
     clock: () => Date.now(),
+    fail(error) {
+      failRun(`the run failed: ${describeError(error)}`);
+    },
     async finish() {
       await sessions.closeAll();
       const exitCode = driftExitCode(state, options);

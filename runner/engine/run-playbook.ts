@@ -29,6 +29,7 @@ import { selectByTags, unmatchedTags, type TagFilter } from './tags.ts';
 import { dependsOnPrediction, recordedParams, runTask, type TaskRun, type TaskSpec } from './task.ts';
 import { TaskKeys, taskKeysOf } from './task-keys.ts';
 import type { PlanReview } from '../planned-task.ts';
+import { retryProblem } from '../play-options.ts';
 import { applyConditions, attemptVerdict, isPrediction, untilNeverHeld, untilThrew } from './task-policy.ts';
 
 export interface PlaybookRunOptions {
@@ -434,14 +435,22 @@ function makeTasks(
     const review = key ? (planned: Parameters<NonNullable<TaskSpec['review']>>[0]) => options.review!(target.name, { key, ...planned }) : undefined;
     options.bus.emit({ kind: 'task-start', host: target.name, task: name, module: module.name });
     const unknown = options.check ? [taskOptions.uses ?? []].flat().find((used) => !used.known) : undefined;
+    // Task options are given when the task is called: this is the first moment `retry` can be checked.
+    const retryInvalid = retryProblem(taskOptions.retry);
     const run =
-      typeof delegate === 'string'
+      typeof delegate === 'string' || retryInvalid !== undefined
         ? {
             params,
             result: {
-              ...skippedResult(target.name, name, module.name, options.check, delegate),
+              ...skippedResult(target.name, name, module.name, options.check, typeof delegate === 'string' ? delegate : `task "${name}": ${retryInvalid}`),
               status: 'failed' as const,
-              failure: { kind: 'invalid-input' as const, hint: 'fix delegateTo' },
+              failure: {
+                kind: 'invalid-input' as const,
+                hint:
+                  typeof delegate === 'string'
+                    ? 'fix delegateTo'
+                    : "fix the task's retry option: attempts is a whole number ≥ 1, delaySeconds a number of seconds ≥ 0",
+              },
             },
           }
         : unknown
@@ -554,8 +563,9 @@ async function runTaskWithPolicy(
   const check = taskOptions.checkMode === 'always-run' ? false : taskOptions.checkMode === 'always-check' ? true : options.check;
   const override = check !== options.check ? taskOptions.checkMode : undefined;
   const policy = taskOptions.retry;
-  const attempts = policy ? Math.max(1, Math.floor(policy.attempts)) : 1;
-  const delaySeconds = Math.max(0, policy?.delaySeconds ?? 0);
+  // Checked when the task was called (retryProblem): a whole number ≥ 1 and a pause ≥ 0.
+  const attempts = policy?.attempts ?? 1;
+  const delaySeconds = policy?.delaySeconds ?? 0;
   for (let attempt = 1; ; attempt++) {
     // A saved plan reviewed the first attempt: later ones follow from what it did.
     const review = attempt === 1 ? spec.review : undefined;

@@ -985,6 +985,24 @@ describe('engine: the language — retry, changedWhen/failedWhen on any module, 
     expect(run.results[0]).to.include({ attempts: 3, status: 'changed', stdout: 'up\n' });
   });
 
+  it('retry: attempts 0 or a negative delay fails the task as invalid input, naming the option, and sends nothing', async () => {
+    for (const retry of [{ attempts: 0 }, { attempts: 3, delaySeconds: -5 }]) {
+      const play = book.play({
+        name: 'p',
+        hosts: 'all',
+        tasks: async (t) => {
+          await t.run(steps, 'wait', { steps: ['poll'] }, { retry });
+        },
+      });
+      const run = await runOn(play, ['a'], polls([{ stdout: 'up\n' }]));
+      expect(run.hosts.commands('a')).to.deep.equal([]);
+      expect(run.results[0]).to.include({ status: 'failed' });
+      expect(run.results[0]!.msg).to.match(retry.attempts === 0 ? /^task "wait": retry\.attempts: 0 is below the minimum 1$/ : /^task "wait": retry\.delaySeconds: -5 is below the minimum 0$/);
+      expect(run.results[0]!.failure).to.include({ kind: 'invalid-input' });
+      expect(run.sleeps).to.deep.equal([]);
+    }
+  });
+
   it('retry: the last failure is the one reported, and the host fails after the last attempt', async () => {
     const play = book.play({
       name: 'p',
