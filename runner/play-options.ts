@@ -112,6 +112,12 @@ export function checkPlay(play: unknown, position?: number): void {
   }
 }
 
+/** Checks `book.playbook([...])`'s argument: a list of plays, each checked as `book.play` checks it. */
+export function checkPlays(plays: unknown): void {
+  if (!Array.isArray(plays)) throw new PlaybookError(`book.playbook() expects a list of plays (book.playbook([play1, play2])), got ${shown(plays)}`);
+  for (const [index, play] of plays.entries()) checkPlay(play, index + 1);
+}
+
 /** A task's `retry` option, checked when the task is called: the problem in words, or undefined when it is fine. */
 export function retryProblem(retry: unknown): string | undefined {
   if (retry === undefined) return undefined;

@@ -31,7 +31,7 @@ import { s, type InputOf, type ObjectSchema, type OutputOf } from './schema.ts';
 import type { Registry } from '../modules/registry.ts';
 import type { OsFacts } from '../modules/facts/os.ts';
 import type { Fact } from './facts.ts';
-import { checkPlay } from './play-options.ts';
+import { checkPlay, checkPlays } from './play-options.ts';
 
 export { s } from './schema.ts';
 export { secret, Secret } from './secret.ts';
@@ -304,6 +304,8 @@ export function definePlaybook<S extends ObjectSchema<any> = typeof NO_VARS>(def
       return { ...play, id: Symbol(play.name) };
     },
     playbook(plays: Array<Play<V, any, any, any>>): Playbook<V> {
+      // Again here: a play may not have come from book.play (a plain object, or null, under `as any`).
+      checkPlays(plays);
       return { name: definition.name, vars: definition.vars ?? NO_VARS, plays, templates, drover: 'playbook', runtime: RUNTIME };
     },
   };

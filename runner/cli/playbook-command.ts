@@ -10,6 +10,7 @@ import { runPlaybook, validatePlaybookVars } from '../engine/run-playbook.ts';
 import { checkTemplates } from '../engine/template-preflight.ts';
 import type { RunStartInfo } from '../events.ts';
 import { codeLocation } from '../engine/code-location.ts';
+import { checkPlays, PlaybookError } from '../play-options.ts';
 import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import type { PlanReview } from '../planned-task.ts';
 import { toPlain } from '../plain-value.ts';
@@ -285,6 +286,13 @@ async function loadPlaybook(path: string): Promise<Playbook<unknown>> {
     throw new UsageError(
       `${path} imports another installation of drover than the one running it (${fileURLToPath(new URL('../..', import.meta.url))}): run the drover installed beside the playbook (\`npx drover\` in its project)`,
     );
+  }
+  // A playbook object not made by book.playbook (built by hand) gets the same check.
+  try {
+    checkPlays(loaded.default.plays);
+  } catch (error) {
+    if (error instanceof PlaybookError) throw new UsageError(`the playbook ${path} is not valid: ${error.message}; nothing was run`);
+    throw error;
   }
   return loaded.default;
 }

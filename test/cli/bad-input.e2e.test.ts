@@ -38,6 +38,32 @@ describe('bad command-line input: one clear line, nothing run', function () {
     }
   });
 
+  it('a malformed play (serial 0, a percentage of 0, hosts 123, null, a name alone): refused as the playbook loads, naming the play and the option; nothing runs', async () => {
+    const local = join(dir, 'local-malformed.yaml');
+    writeFileSync(local, 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n');
+    const cases: Array<[string, string]> = [
+      ['serial-0', 'play "rolling": serial: expected a whole number from 1 to ∞ or a percentage'],
+      ['serial-0%', "0% is not a share of the play's hosts"],
+      ['hosts-123', 'play "numbered": hosts: expected a host pattern'],
+      ['null', 'book.playbook([…]): play 2 is null, not a play'],
+      ['name-only', 'play "x" (play 2 of book.playbook([…])): hosts: is required'],
+    ];
+    for (const [defect, says] of cases) {
+      const log = join(dir, `malformed-${defect}.jsonl`);
+      const run = await runCli([join(ROOT, 'test/fixtures/playbooks/malformed-play.ts'), '-i', local, '--check', '--no-typecheck', '--audit-log', log], {
+        env: { DROVER_TEST_DEFECT: defect },
+      });
+      expect(run.code, `${defect}\n${run.stdout}\n${run.stderr}`).to.equal(1);
+      expect(run.stderr, defect)
+        .to.include(says)
+        .and.include('nothing was run')
+        .and.not.include('internal error')
+        .and.not.match(/^\s+at /m);
+      expect(run.stdout, defect).to.equal('');
+      expect(existsSync(log), defect).to.equal(false);
+    }
+  });
+
   it('standard output that cannot be written (a full disk): one line on stderr; a run keeps its status and closes its audit log; inventory --list fails', function () {
     if (!existsSync('/dev/full')) this.skip();
     const full = openSync('/dev/full', 'w');

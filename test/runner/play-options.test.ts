@@ -59,6 +59,23 @@ describe('play options, checked when the play is defined', () => {
   }
 });
 
+describe('book.playbook: what is not a play', () => {
+  const play = book.play({ name: 'fine', hosts: 'all', tasks });
+  const refused: Array<[string, unknown, RegExp]> = [
+    ['null', [play, null], /^book\.playbook\(\[…\]\): play 2 is null, not a play/],
+    ['a number', [7], /^book\.playbook\(\[…\]\): play 1 is 7, not a play/],
+    ['a play without hosts and tasks', [{ name: 'x' }], /^play "x" \(play 1 of book\.playbook\(\[…\]\)\): hosts: is required/],
+    ['no list', play, /^book\.playbook\(\) expects a list of plays/],
+  ];
+  for (const [what, plays, says] of refused) {
+    it(`refuses ${what}`, () =>
+      expect(() => book.playbook(plays as never))
+        .to.throw(PlaybookError)
+        .with.property('message')
+        .that.matches(says));
+  }
+});
+
 describe("a task's retry option", () => {
   const table: Array<[unknown, RegExp | undefined]> = [
     [undefined, undefined],
