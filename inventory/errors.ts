@@ -29,6 +29,14 @@ export class InventoryError extends Error {
   }
 }
 
+/**
+ * Why a pattern failed: `invalid`, it cannot be read at all (a broken ~regex, an empty term as in `a:&`,
+ * `@file`), which is an error wherever it is written; `no-match`, it is well formed but selects nothing here
+ * (a name that is no host or group, an empty group, an index beyond the hosts), which a play may treat as
+ * "skip this play".
+ */
+export type HostPatternProblem = 'invalid' | 'no-match';
+
 /** A host pattern (or --limit) that is malformed or selects nothing; lists the groups that exist. */
 export class HostPatternError extends Error {
   constructor(
@@ -39,6 +47,7 @@ export class HostPatternError extends Error {
     message: string,
     /** Every group in the inventory, for the message and for a caller that wants to suggest one. */
     readonly groups: readonly string[],
+    readonly problem: HostPatternProblem = 'no-match',
   ) {
     super(message);
     this.name = 'HostPatternError';

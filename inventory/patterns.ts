@@ -20,7 +20,7 @@
  */
 import { NO_INVENTORY } from './load.ts';
 import { isIPv6 } from 'node:net';
-import { HostPatternError } from './errors.ts';
+import { HostPatternError, type HostPatternProblem } from './errors.ts';
 import { LOCALHOST_NAMES, type Inventory } from './inventory.ts';
 
 /** Splits a pattern into its terms, `&`/`!` prefixes kept. */
@@ -50,7 +50,10 @@ export interface SelectOptions {
 /** The hosts a pattern selects, in inventory order, each once. Throws HostPatternError when it selects none. */
 export function selectHosts(inventory: Inventory, pattern: string, options: SelectOptions = {}): string[] {
   const terms = splitPattern(pattern);
-  if (terms.length === 0) throw patternError(inventory, pattern, pattern, `host pattern '${pattern}' is empty`);
+  if (terms.length === 0) throw patternError(inventory, pattern, pattern, `host pattern '${pattern}' is empty`, undefined, 'invalid');
+  // A pattern that cannot be read is said before any of its terms is matched (`a:&`: the empty term, not `a`).
+  for (const term of terms)
+    if (term.replace(/^[&!]/, '') === '') throw patternError(inventory, pattern, term, `host pattern '${pattern}' has an empty term`, undefined, 'invalid');
   const unions = terms.filter((term) => !term.startsWith('&') && !term.startsWith('!'));
   const ordered = [...(unions.length > 0 ? unions : ['all']), ...terms.filter((term) => term.startsWith('&')), ...terms.filter((term) => term.startsWith('!'))];
   let selected = new Set<string>();
@@ -79,6 +82,7 @@ export function limitHosts(inventory: Inventory, selected: readonly string[], li
       limit,
       `--limit '${limit}' names a file, which drover does not read`,
       'List the hosts or groups separated by commas instead.',
+      'invalid',
     );
   }
   const allowed = new Set(selectHosts(inventory, limit, options));
@@ -93,7 +97,7 @@ const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*))\]$/;
 
 /** The hosts one term (without its & or !) matches, in inventory order. */
 function matchTerm(inventory: Inventory, pattern: string, term: string): string[] {
-  if (term === '') throw patternError(inventory, pattern, term, `host pattern '${pattern}' has an empty term`);
+  if (term === '') throw patternError(inventory, pattern, term, `host pattern '${pattern}' has an empty term`, undefined, 'invalid');
   // A host's exact name is that host, unless a group has the name too: then, as in Ansible, the group's
   // hosts (a host called `all` or `web` must not narrow `all` or `web` to itself; buildInventory warns).
   if (inventory.hosts.includes(term) && !inventory.groups.has(term)) return [term];
@@ -156,6 +160,7 @@ function toRegExp(inventory: Inventory, pattern: string, expression: string): Re
       expression,
       `'${expression}' in host pattern '${pattern}' is not a valid regular expression (${error instanceof Error ? error.message : String(error)})`,
       'Fix the expression after ~, or drop the ~ to use a glob.',
+      'invalid',
     );
   }
 }
@@ -191,7 +196,14 @@ export function globToRegExpSource(glob: string): string {
   return out;
 }
 
-function patternError(inventory: Inventory, pattern: string, term: string, problem: string, hint?: string): HostPatternError {
+function patternError(
+  inventory: Inventory,
+  pattern: string,
+  term: string,
+  problem: string,
+  hint?: string,
+  kind: HostPatternProblem = 'no-match',
+): HostPatternError {
   const groups = [...inventory.groups.keys()];
   if (inventory.file === NO_INVENTORY) {
     return new HostPatternError(
@@ -199,8 +211,9 @@ function patternError(inventory: Inventory, pattern: string, term: string, probl
       term,
       `${problem}. No inventory was given: pass -i INVENTORY (without one only the implicit localhost exists).`,
       groups,
+      kind,
     );
   }
   const advice = hint ?? 'Use a host name, a group, a glob (node*), ~regex, a:b, a:&b or a:!b.';
-  return new HostPatternError(pattern, term, `${problem}. ${advice} Groups in ${inventory.file}: ${groups.join(', ')}.`, groups);
+  return new HostPatternError(pattern, term, `${problem}. ${advice} Groups in ${inventory.file}: ${groups.join(', ')}.`, groups, kind);
 }

@@ -21,7 +21,9 @@ import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from 
 import { closeRun, prepareAudit, startRun, type RunContext } from './run-context.ts';
 import { checkPlanPath, PLAN_FORMAT, PlanRecorder, writeSavedPlan } from './saved-plan.ts';
 import { applyShard } from './shard.ts';
-import { loadTargets } from './targets.ts';
+import { loadTargets, type Targets } from './targets.ts';
+import { HostPatternError } from '../../inventory/index.ts';
+import type { HostTarget } from '../engine/host-session.ts';
 import { typeCheckPlaybook } from './typecheck.ts';
 
 export const PLAYBOOK_HELP = `Usage: tsx run PLAYBOOK.ts -i INVENTORY [options]
@@ -161,7 +163,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
   const playbook = await loadPlaybook(playbookPath);
 
   // Every host any play will touch must have the playbook's variables before anything runs anywhere.
-  const selected = uniqueTargets(playbook.plays.flatMap((play) => targets.select(play.hosts, { allowEmpty: true, ignoreShard: true })));
+  const selected = uniqueTargets(playbook.plays.flatMap((play) => selectForPlay(targets, play.name, play.hosts)));
   if (selected.length === 0) throw new UsageError(noHostsMessage(playbook, targets.source?.path, options.limit));
   const { hosts, record: shard, warnings: shardWarnings } = applyShard(selected, options.shard);
   identity.hosts = hosts.map((host) => host.name);
@@ -317,6 +319,19 @@ function commonJsHint(path: string): string {
     if (dirname(dir) === dir) {
       return `\n(playbooks are ES modules, and no package.json above ${path} says so: create one beside it holding {"type": "module"}, or name the file .mts)`;
     }
+  }
+}
+
+/**
+ * A play's hosts before the run: a pattern that selects nothing here is the runner's warning when its play
+ * comes; one that cannot be read (`~dead(`, `web:&`) stops the run now, naming the play.
+ */
+function selectForPlay(targets: Targets, play: string, pattern: string): HostTarget[] {
+  try {
+    return targets.select(pattern, { allowEmpty: true, ignoreShard: true });
+  } catch (error) {
+    if (error instanceof HostPatternError) throw new UsageError(`play "${play}": ${error.message} Nothing was run.`);
+    throw error;
   }
 }
 

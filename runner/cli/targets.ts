@@ -83,6 +83,7 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
   const inventory = inventoryPath
     ? await loadInventory(inventoryPath, { vault: await loadVaultKeyring(options) })
     : inventoryFromText('all: {}\n', NO_INVENTORY, 'yaml');
+  if (options.limit !== undefined) checkLimit(inventory, options.limit);
   if (options.sshConfig !== undefined) checkSshConfigFile(options.sshConfig);
   const ssh = loadSshSettings({ file: options.sshConfig ?? resolve(homedir(), '.ssh/config') });
   const built = new Map<string, HostTarget>();
@@ -110,12 +111,29 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
         // A host's shard depends only on its name, so narrowing each play's selection gives the same split as the whole run's.
         return options.shard && !ignoreLimit && !ignoreShard ? shardHosts(selected, options.shard) : selected;
       } catch (error) {
-        // A play whose hosts are all limited away is skipped with a warning by the runner, as Ansible does.
-        if (allowEmpty && error instanceof HostPatternError) return [];
+        // A play whose hosts are all limited away is skipped with a warning by the runner, as Ansible does; a
+        // pattern that cannot be read (a broken ~regex, `a:&`) is an error however it is used.
+        if (allowEmpty && error instanceof HostPatternError && error.problem === 'no-match') return [];
         throw error;
       }
     },
   };
+}
+
+/**
+ * --limit is checked once, against the whole inventory, before any play selects with it: a pattern that
+ * cannot be read is an error, and so is an element naming no host and no group (`--limit web1,wbe2`), as
+ * `exec` and the patterns of inventory/patterns.ts treat it. A warning would not do: the operator named
+ * that host to be in the run, and a run without it ends "ok". Before, a playbook run turned both into
+ * "no host matches this playbook's plays", or into a run on the other elements alone.
+ */
+function checkLimit(inventory: Inventory, limit: string): void {
+  try {
+    limitHosts(inventory, [], limit, { allowEmpty: true });
+  } catch (error) {
+    if (!(error instanceof HostPatternError) || error.message.startsWith('--limit')) throw error;
+    throw new HostPatternError(error.pattern, error.term, `--limit: ${error.message}`, error.groups, error.problem);
+  }
 }
 
 /** A host's target, and the connection variables it sets that drover does not act on (for a warning). */

@@ -64,6 +64,26 @@ describe('bad command-line input: one clear line, nothing run', function () {
     }
   });
 
+  it("a play's host pattern that is not a valid regular expression, and a --limit naming nothing: errors, exit 1, nothing run", async () => {
+    const local = join(dir, 'local-patterns.yaml');
+    writeFileSync(local, 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n');
+    const cases: Array<[string, string[], string]> = [
+      ['hosts-regex', [], `play "broken": '~dead(' in host pattern '~dead(' is not a valid regular expression`],
+      ['serial-0%', ['--limit', 'localhost,typo'], "--limit: 'typo' in host pattern 'localhost,typo' matches no host and no group"],
+      ['serial-0%', ['--limit', '~['], "--limit: '~[' in host pattern '~[' is not a valid regular expression"],
+    ];
+    for (const [defect, args, says] of cases) {
+      const log = join(dir, `pattern-${Math.random()}.jsonl`);
+      const playbook = join(ROOT, 'test/fixtures/playbooks/malformed-play.ts');
+      // The limit is checked with the inventory, before the playbook is loaded: the 0% play is never reached.
+      const run = await runCli([playbook, '-i', local, '--check', '--no-typecheck', '--audit-log', log, ...args], { env: { DROVER_TEST_DEFECT: defect } });
+      expect(run.code, `${defect}\n${run.stdout}\n${run.stderr}`).to.equal(1);
+      expect(run.stderr, defect).to.include(says).and.not.include('internal error');
+      expect(run.stderr.trim().split('\n'), defect).to.have.length(1);
+      expect(existsSync(log), defect).to.equal(false);
+    }
+  });
+
   it('standard output that cannot be written (a full disk): one line on stderr; a run keeps its status and closes its audit log; inventory --list fails', function () {
     if (!existsSync('/dev/full')) this.skip();
     const full = openSync('/dev/full', 'w');

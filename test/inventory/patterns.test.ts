@@ -63,6 +63,7 @@ describe('inventory: host patterns', () => {
     ['k8s_workers[5]', 'k8s_workers[5]', /index 5 is beyond the 3 matching host/],
     ['node0[12]', 'node0[12]', /read as a subscript of 'node0'/],
     ['web:&db', 'web:&db', /selects no hosts/],
+    ['web:&', '&', /has an empty term/],
     ['empty', 'empty', /selects no hosts/],
     ['ungrouped', 'ungrouped', /selects no hosts/],
     ['', '', /is empty/],
@@ -72,6 +73,26 @@ describe('inventory: host patterns', () => {
       expect(() => selectHosts(inventory, pattern))
         .to.throw(HostPatternError, problem)
         .that.satisfies((error: HostPatternError) => error.term === term && error.message.includes('Groups in hosts.ini: all, ungrouped, k8s_control, k8s_workers, web, db, k8s, empty.'));
+    });
+  }
+
+  // A pattern that cannot be read is an error wherever it is written; one that selects nothing here may be a play to skip.
+  const PROBLEMS: ReadonlyArray<readonly [string, 'invalid' | 'no-match']> = [
+    ['~web[', 'invalid'],
+    ['~dead(', 'invalid'],
+    ['web:&', 'invalid'],
+    ['typo:&', 'invalid'],
+    ['web:!', 'invalid'],
+    ['', 'invalid'],
+    ['typo', 'no-match'],
+    ['all:!dbz', 'no-match'],
+    ['k8s_workers[5]', 'no-match'],
+  ];
+  for (const [pattern, problem] of PROBLEMS) {
+    it(`${JSON.stringify(pattern)} is ${problem}`, () => {
+      expect(() => selectHosts(inventory, pattern, { allowEmpty: true }))
+        .to.throw(HostPatternError)
+        .with.property('problem', problem);
     });
   }
 
