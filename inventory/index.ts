@@ -2,7 +2,7 @@
  * drover's inventory layer: the public API the CLI and the runner use. Each export lives in the file named
  * after its concern; this file only gathers them.
  */
-export { loadInventory, inventoryFromText, parseInventoryData, NO_INVENTORY } from './load.ts';
+export { loadInventory, loadInventoryFile, inventoryFromText, parseInventoryData, NO_INVENTORY } from './load.ts';
 export type { Inventory, InventoryGroup } from './inventory.ts';
 export { LOCALHOST_NAMES } from './inventory.ts';
 export { InventoryError, HostPatternError, type Where } from './errors.ts';

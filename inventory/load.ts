@@ -3,6 +3,7 @@
  * then group_vars/ and host_vars/ beside it, and returns the typed Inventory. Any problem is an
  * InventoryError naming the file and line, raised before anything runs.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { InventoryData } from './builder.ts';
@@ -30,11 +31,20 @@ export interface LoadOptions {
  */
 export async function loadInventory(path?: string, options: LoadOptions = {}): Promise<Inventory> {
   if (path === undefined) return inventoryFromText('', NO_INVENTORY, 'ini');
-  const text = await readInventoryFile(path);
-  const data = parseInventoryData(text, path, undefined, options.vault);
+  return (await loadInventoryFile(path, options)).inventory;
+}
+
+/**
+ * An inventory file with the sha256 of exactly the bytes parsed, for the audit log and saved plans. The
+ * file is read once: read again to hash it, a pipe (`-i <(…)`, `-i /dev/stdin`) gives nothing the second
+ * time, and the hash of "" was recorded for any inventory given so.
+ */
+export async function loadInventoryFile(path: string, options: LoadOptions = {}): Promise<{ inventory: Inventory; sha256: string }> {
+  const bytes = await readInventoryFile(path);
+  const data = parseInventoryData(inventoryText(bytes, path), path, undefined, options.vault);
   const implicit = LOCALHOST_NAMES.filter((name) => !data.hosts.has(name));
   const dirs = await loadVarsDirectories(dirname(path), [...data.groups.keys()], [...data.hosts.keys(), ...implicit], options.vault);
-  return buildInventory(data, dirs);
+  return { inventory: buildInventory(data, dirs), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** An inventory from text alone, without group_vars/ and host_vars/ (for tests and inline inventories). */
@@ -57,11 +67,10 @@ export function parseInventoryData(text: string, file: string, format: Inventory
   return format === 'yaml' ? parseYamlInventory(text, file, vault) : parseIniInventory(text, file);
 }
 
-async function readInventoryFile(path: string): Promise<string> {
+async function readInventoryFile(path: string): Promise<Buffer> {
   try {
-    return inventoryText(await readFile(path), path);
+    return await readFile(path);
   } catch (error) {
-    if (error instanceof InventoryError) throw error;
     const code = error instanceof Error && 'code' in error ? error.code : undefined;
     if (code === 'ENOENT') {
       throw new InventoryError({ file: path }, 'the inventory file does not exist', 'Check the path given with -i.', { cause: error });

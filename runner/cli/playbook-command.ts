@@ -142,6 +142,12 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
   const { options, playbookPath } = request;
   if (!existsSync(playbookPath)) throw new UsageError(`playbook ${playbookPath} does not exist`);
   if (statSync(playbookPath).isDirectory()) throw new UsageError(`playbook ${playbookPath} is a directory: give the playbook's .ts file`);
+  // The playbook is read more than once (hashed, type-checked, imported): a pipe would be empty after the first.
+  if (!statSync(playbookPath).isFile()) {
+    throw new UsageError(
+      `playbook ${playbookPath} is not a regular file (a pipe, or /dev/stdin?): drover reads a playbook more than once (to hash, type-check and import it), so save it to a .ts file and give that`,
+    );
+  }
   // Hashed before the type check and the import: what an apply checks against its plan is what runs.
   const playbookSha256 = createHash('sha256').update(readFileSync(playbookPath)).digest('hex');
   const extraVars = parseExtraVars(request.extraVarArgs);
@@ -161,6 +167,10 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
   request.preflight?.(identity);
   if (request.typecheck) await checkTypes(playbookPath);
   const playbook = await loadPlaybook(playbookPath);
+  // What ran must be what was hashed (the plan's and the audit log's sha256): a file edited meanwhile is refused.
+  if (createHash('sha256').update(readFileSync(playbookPath)).digest('hex') !== playbookSha256) {
+    throw new UsageError(`the playbook ${playbookPath} changed while it was being loaded: nothing was run; run again once it is saved`);
+  }
 
   // Every host any play will touch must have the playbook's variables before anything runs anywhere.
   const selected = uniqueTargets(playbook.plays.flatMap((play) => selectForPlay(targets, play.name, play.hosts)));

@@ -3,7 +3,6 @@
  * host's connection settings from its inventory variables, ~/.ssh/config and the command line, in
  * that order of precedence (inventory over ssh config, as Ansible does).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,7 +12,7 @@ import {
   HostPatternError,
   inventoryFromText,
   limitHosts,
-  loadInventory,
+  loadInventoryFile,
   LOCALHOST_NAMES,
   NO_INVENTORY,
   selectHosts,
@@ -64,28 +63,28 @@ export const CONNECTION_DEFAULTS = {
  * but a missing file the operator named is a typo, and its settings (User, IdentityFile, ProxyJump) would
  * silently not apply.
  */
-function checkSshConfigFile(file: string): void {
-  let problem: string | undefined;
+function readSshConfigFile(file: string): string {
+  let problem: string;
   try {
     if (statSync(file).isDirectory()) problem = 'is a directory';
-    else readFileSync(file);
+    else return readFileSync(file, 'utf8');
   } catch (error) {
     problem =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
   }
-  if (problem) throw new UsageError(`--ssh-config ${file} ${problem}: name an OpenSSH client config file, or leave the option out to read ~/.ssh/config`);
+  throw new UsageError(`--ssh-config ${file} ${problem}: name an OpenSSH client config file, or leave the option out to read ~/.ssh/config`);
 }
 
 export async function loadTargets(options: CommonOptions): Promise<Targets> {
   const inventoryPath = options.inventory ? resolve(options.inventory) : undefined;
   if (inventoryPath && !existsSync(inventoryPath)) throw new UsageError(`inventory ${inventoryPath} does not exist (check -i)`);
   // Without -i there is only the implicit localhost (local connection), as with Ansible.
-  const inventory = inventoryPath
-    ? await loadInventory(inventoryPath, { vault: await loadVaultKeyring(options) })
-    : inventoryFromText('all: {}\n', NO_INVENTORY, 'yaml');
+  const loaded = inventoryPath ? await loadInventoryFile(inventoryPath, { vault: await loadVaultKeyring(options) }) : undefined;
+  const inventory = loaded?.inventory ?? inventoryFromText('all: {}\n', NO_INVENTORY, 'yaml');
   if (options.limit !== undefined) checkLimit(inventory, options.limit);
-  if (options.sshConfig !== undefined) checkSshConfigFile(options.sshConfig);
-  const ssh = loadSshSettings({ file: options.sshConfig ?? resolve(homedir(), '.ssh/config') });
+  // A config named with --ssh-config is read here, once, and handed on: a pipe read a second time is empty.
+  const sshConfigText = options.sshConfig !== undefined ? readSshConfigFile(options.sshConfig) : undefined;
+  const ssh = loadSshSettings({ file: options.sshConfig ?? resolve(homedir(), '.ssh/config'), text: sshConfigText });
   const built = new Map<string, HostTarget>();
   const ignoredBy = new Map<string, string[]>();
   for (const name of [...inventory.hosts, ...LOCALHOST_NAMES.filter((host) => !inventory.hosts.includes(host))]) {
@@ -102,7 +101,7 @@ export async function loadTargets(options: CommonOptions): Promise<Targets> {
   const targetFor = (name: string): HostTarget => built.get(name)!;
   return {
     warnings,
-    source: inventoryPath ? { path: inventoryPath, sha256: createHash('sha256').update(readFileSync(inventoryPath)).digest('hex') } : null,
+    source: inventoryPath && loaded ? { path: inventoryPath, sha256: loaded.sha256 } : null,
     select(pattern, { allowEmpty, ignoreLimit, ignoreShard }) {
       try {
         let names = selectHosts(inventory, pattern);

@@ -25,6 +25,8 @@ export interface SshSettings {
 export interface SshSettingsOptions {
   /** The config file; default ~/.ssh/config. A missing file means no settings. */
   file?: string;
+  /** The config file's text, when the caller has read it already (--ssh-config, which may be a pipe): not read again. */
+  text?: string;
   homeDir?: string;
   localUser?: string;
 }
@@ -34,7 +36,7 @@ export function loadSshSettings(options: SshSettingsOptions = {}): SshSettings {
   const homeDir = options.homeDir ?? homedir();
   const localUser = options.localUser ?? userInfo().username;
   const file = options.file ?? join(homeDir, '.ssh', 'config');
-  let text: string | null | undefined;
+  let text: string | null | undefined = options.text;
   const configText = (): string | null => {
     if (text === undefined) {
       try {

@@ -5,6 +5,8 @@
  * every one of these into "selects no host" or the generic "no host matches this playbook's plays".
  */
 import { expect } from 'chai';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,5 +55,48 @@ describe('targets: invalid patterns are errors, in plays and --limit alike', () 
     const loaded = await targets('--limit', 'dead1:empty');
     expect(loaded.select('all', { allowEmpty: true }).map((host) => host.name)).to.deep.equal(['dead1']);
     expect(loaded.select('dead2', { allowEmpty: true })).to.deep.equal([]);
+  });
+});
+
+describe('targets: an inventory and an ssh config given through a pipe are read once', () => {
+  let dir: string;
+  const writers: ChildProcess[] = [];
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-piped-'));
+  });
+  after(() => {
+    for (const writer of writers) process.kill(-writer.pid!, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * A named pipe that gives `text` to its first reader and nothing to later ones, as `<(cat FILE)` does. (The
+   * writer waits for readers that, read once, never come: it is killed after the test.)
+   */
+  function pipeOf(name: string, text: string): string {
+    const source = join(dir, `${name}.src`);
+    const fifo = join(dir, name);
+    writeFileSync(source, text);
+    execFileSync('mkfifo', [fifo]);
+    // After the text, every later reader gets nothing at once (each `: >` waits for one), so a second read
+    // sees an empty file instead of blocking the test; the pause lets the first reader see its end first.
+    writers.push(spawn('sh', ['-c', 'cat "$1" > "$2"; sleep 0.3; while :; do : > "$2"; done', 'sh', source, fifo], { stdio: 'ignore', detached: true }));
+    return fifo;
+  }
+
+  it("-i PIPE: the inventory's sha256 is that of the bytes parsed, not of a second, empty read", async () => {
+    const text = 'all:\n  hosts:\n    h1: { ansible_host: 127.0.0.1, ansible_port: 1 }\n';
+    const loaded = await loadTargets(parseCommonOptions(['-i', pipeOf('inv.yaml', text), '--ssh-config', '/dev/null']).options);
+    expect(loaded.select('all', { allowEmpty: false }).map((host) => host.name)).to.deep.equal(['h1']);
+    expect(loaded.source?.sha256).to.equal(createHash('sha256').update(text).digest('hex'));
+    expect(loaded.source?.sha256).not.to.equal(createHash('sha256').update('').digest('hex'));
+  });
+
+  it('--ssh-config PIPE: its settings apply (it was read once to check it, then again, empty, to use it)', async () => {
+    const inventory = join(dir, 'plain.yaml');
+    writeFileSync(inventory, 'all:\n  hosts:\n    h1: { ansible_host: 127.0.0.1 }\n');
+    const config = pipeOf('ssh_config', 'Host 127.0.0.1\n  User alice\n  Port 2202\n');
+    const loaded = await loadTargets(parseCommonOptions(['-i', inventory, '--ssh-config', config]).options);
+    expect(loaded.select('h1', { allowEmpty: false })[0]!.connection).to.include({ user: 'alice', port: 2202 });
   });
 });
