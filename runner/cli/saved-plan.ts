@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PlannedTask, PlanReview } from '../planned-task.ts';
+import { Schema, SchemaError, s } from '../schema.ts';
 import { UsageError } from './options.ts';
 
 export const PLAN_FORMAT = 'drover-plan/1';
@@ -124,7 +125,82 @@ function shapeProblem(value: unknown): string | undefined {
         return `host ${host}: a task without key, commands, stdin or diffs`;
     }
   }
-  return undefined;
+  return fieldProblem(value);
+}
+
+/** `null` or what `inner` accepts (a plan writes null for "none": no inventory, no fingerprint, no file before). */
+class NullOr<Out, In> extends Schema<Out | null, In | null> {
+  constructor(private readonly inner: Schema<Out, In, boolean>) {
+    super();
+  }
+  parse(value: unknown, path: string): Out | null {
+    return value === null ? null : this.inner.parse(value, path);
+  }
+  describe(): string {
+    return `null or ${this.inner.describe()}`;
+  }
+}
+
+/** Any JSON value (an extra variable's value, as -e gave it). */
+class AnyValue extends Schema<unknown> {
+  parse(value: unknown): unknown {
+    return value;
+  }
+  describe(): string {
+    return 'any value';
+  }
+}
+
+const text = s.string();
+const textOrNull = new NullOr(text);
+const DIFF = s.union<unknown, unknown>(
+  s.object({ kind: s.enum(['file']), path: text, before: textOrNull, after: textOrNull }),
+  s.object({ kind: s.enum(['value']), name: text, before: textOrNull, after: textOrNull }),
+);
+const PLANNED_TASK = s.object({
+  key: text,
+  task: text,
+  module: text,
+  status: s.enum(['ok', 'changed', 'skipped']),
+  changes: s.array(text),
+  uncertain: s.boolean(),
+  commands: s.array(text),
+  stdin: s.array(text),
+  diffs: s.array(DIFF),
+  fingerprint: textOrNull,
+});
+
+/**
+ * Every field of SavedPlan, typed, so that a hand-edited or corrupt plan is refused on load naming the
+ * field (`extraVars.foo: expected a mapping with value, from`) instead of failing later inside the apply
+ * (`"extraVars": "junk"` and `"limit": 5` were stack traces). Unknown fields are refused too: a plan is
+ * written by drover, and a field it does not know is not one it would honour.
+ */
+const PLAN_FIELDS = s.object({
+  format: s.enum([PLAN_FORMAT]),
+  createdAt: text,
+  runId: text,
+  operator: text,
+  controller: text,
+  playbook: s.object({ path: text, sha256: text }),
+  inventory: new NullOr(s.object({ path: text, sha256: text })),
+  limit: s.string({ nonEmpty: true }).optional(),
+  tags: s.array(text),
+  skipTags: s.array(text),
+  extraVars: s.record(s.object({ value: new AnyValue(), from: text })).optional(),
+  complete: s.boolean(),
+  problems: s.array(text),
+  hosts: s.record(s.array(PLANNED_TASK)),
+});
+
+function fieldProblem(value: unknown): string | undefined {
+  try {
+    PLAN_FIELDS.parse(value, '');
+    return undefined;
+  } catch (error) {
+    if (error instanceof SchemaError) return error.message;
+    throw error;
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -4,7 +4,7 @@
  * shape checks) and --max-plan-age durations. Real runs on lab hosts: test/cli/saved-plan.lab.test.ts.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../runner/cli/options.ts';
@@ -186,6 +186,39 @@ describe('saved plans', () => {
       writeFileSync(bad, text);
       expect(() => readSavedPlan(bad)).to.throw(UsageError, problem);
     }
+  });
+
+  it('refuses a corrupt field on load, naming it, where the apply failed later with a stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drover-plan-fields-'));
+    const bad = join(dir, 'bad.json');
+    const saved = plan({ web1: [task()] });
+    const table: Array<[Record<string, unknown>, RegExp]> = [
+      [{ extraVars: 'junk' }, /\(extraVars: expected a mapping of names to .*got "junk"\)/],
+      [{ extraVars: { foo: 'bar' } }, /\(extraVars\.foo: expected a mapping .*got "bar"\)/],
+      [{ extraVars: { foo: { value: 1 } } }, /\(extraVars\.foo\.from: is required/],
+      [{ limit: 5 }, /\(limit: expected a string, got 5\)/],
+      [{ limit: '' }, /\(limit: must not be empty\)/],
+      [{ tags: ['prep', 1] }, /\(tags\[1\]: expected a string, got 1\)/],
+      [{ problems: [null] }, /\(problems\[0\]: expected a string, got null\)/],
+      [{ runId: 7 }, /\(runId: expected a string, got 7\)/],
+      [{ inventory: { sha256: 'b' } }, /\(inventory\.path: is required/],
+      [{ hosts: { web1: [task({ status: 'maybe' as never })] } }, /\(hosts\.web1\[0\]\.status: "maybe" is not allowed/],
+      [{ hosts: { web1: [task({ diffs: [{ kind: 'file' }] as never })] } }, /\(hosts\.web1\[0\]\.diffs\[0\]: /],
+      [{ hosts: { web1: [task({ fingerprint: 5 as never })] } }, /\(hosts\.web1\[0\]\.fingerprint: expected a string, got 5\)/],
+      [{ colour: 'blue' }, /\(colour: unknown parameter/],
+    ];
+    for (const [change, problem] of table) {
+      writeFileSync(bad, JSON.stringify({ ...saved, ...change }));
+      expect(() => readSavedPlan(bad), JSON.stringify(change))
+        .to.throw(UsageError, problem)
+        .with.property('message')
+        .that.matches(/^the plan .* is not a drover plan \(.*\): make it with --check --save-plan$/);
+    }
+    // What drover writes is read back whole, extra variables, limit and a plan without an inventory included.
+    const full = { ...saved, limit: 'web1', inventory: null, extraVars: { port: { value: 8080, from: '-e port=8080' } } };
+    writeFileSync(bad, JSON.stringify(full));
+    expect(readSavedPlan(bad).plan).to.deep.equal(full);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads --max-plan-age durations', () => {
