@@ -66,43 +66,68 @@ export async function playbookCommand(argv: string[]): Promise<number> {
     throw new UsageError('--save-plan records a dry run for review: use it with --check, then `run apply PLAN -i INVENTORY`');
   const planPath = savePlan !== undefined ? checkPlanPath(savePlan) : undefined;
   const recorder = planPath ? new PlanRecorder() : undefined;
+  let saved: ReturnType<typeof writePlanOfRun> | undefined;
   return runPlaybookFile({
     options,
     playbookPath: resolve(positionals[0]!),
     typecheck,
     extraVarArgs: extraLists['extra-vars'] ?? [],
     review: recorder?.review,
+    beforeFinish: recorder && ((run, identity, threw) => (saved = writePlanOfRun(planPath!, recorder, run, identity, threw, options))),
     afterRun:
       recorder &&
-      ((run, identity, threw) => {
-        const problems = [
-          ...(threw ? ['the dry run stopped on an error'] : []),
-          ...[...run.state.failedHosts].map((host) => `${host} failed`),
-          ...[...run.state.unreachableHosts].map((host) => `${host} was unreachable`),
-          ...(run.state.stopReason === 'interrupted' ? ['the dry run was interrupted'] : []),
-          ...(run.state.runFailures > 0 ? ['the dry run failed outside any host'] : []),
-        ];
-        const { sha256 } = writeSavedPlan(planPath!, {
-          format: PLAN_FORMAT,
-          createdAt: identity.startedAt,
-          runId: run.runId,
-          operator: identity.operator,
-          controller: hostname(),
-          playbook: identity.playbook,
-          inventory: identity.inventory,
-          ...(options.limit !== undefined && { limit: options.limit }),
-          tags: options.tags,
-          skipTags: options.skipTags,
-          ...(identity.extraVars && { extraVars: identity.extraVars }),
-          complete: problems.length === 0,
-          problems,
-          hosts: Object.fromEntries(recorder.hosts),
-        });
-        process.stderr.write(
-          `plan saved: ${planPath} (sha256 ${sha256})${problems.length ? ` — incomplete, cannot be applied: ${problems.join('; ')}` : ''}\n`,
-        );
+      (() => {
+        if (saved && 'problem' in saved) process.stderr.write(`drover: ${saved.problem}\n`);
+        else if (saved)
+          process.stderr.write(
+            `plan saved: ${planPath} (sha256 ${saved.sha256})${saved.incomplete ? ` — incomplete, cannot be applied: ${saved.incomplete}` : ''}\n`,
+          );
       }),
   });
+}
+
+/**
+ * Writes the dry run's plan before the run closes, so that a plan that could not be written (a full disk)
+ * is in the audit log and the exit status: a warning naming the file, and the run failed (exit 2), since
+ * the review it was for cannot happen. An incomplete plan says why (`web2 failed`).
+ */
+function writePlanOfRun(
+  path: string,
+  recorder: PlanRecorder,
+  run: RunContext,
+  identity: RunIdentity,
+  threw: boolean,
+  options: CommonOptions,
+): { sha256: string; incomplete: string } | { problem: string } {
+  const problems = [
+    ...(threw ? ['the dry run stopped on an error'] : []),
+    ...[...run.state.failedHosts].map((host) => `${host} failed`),
+    ...[...run.state.unreachableHosts].map((host) => `${host} was unreachable`),
+    ...(run.state.stopReason === 'interrupted' ? ['the dry run was interrupted'] : []),
+    ...(run.state.runFailures > 0 ? ['the dry run failed outside any host'] : []),
+  ];
+  const written = writeSavedPlan(path, {
+    format: PLAN_FORMAT,
+    createdAt: identity.startedAt,
+    runId: run.runId,
+    operator: identity.operator,
+    controller: hostname(),
+    playbook: identity.playbook,
+    inventory: identity.inventory,
+    ...(options.limit !== undefined && { limit: options.limit }),
+    tags: options.tags,
+    skipTags: options.skipTags,
+    ...(identity.extraVars && { extraVars: identity.extraVars }),
+    complete: problems.length === 0,
+    problems,
+    hosts: Object.fromEntries(recorder.hosts),
+  });
+  if ('problem' in written) {
+    run.state.runFailures++;
+    run.bus.emit({ kind: 'warning', message: `the plan was not saved: ${written.problem}` });
+    return written;
+  }
+  return { sha256: written.sha256, incomplete: problems.join('; ') };
 }
 
 /** What a playbook run is, as a saved plan records it and an apply checks it. */
@@ -134,8 +159,10 @@ export interface PlaybookFileRun {
   review?: PlanReview;
   /** After the plays, before the run closes: failures the plays alone cannot see. */
   afterPlays?: (run: RunContext) => void;
-  /** After the run closed; `threw`: an error escaped the plays (not a host's failure), and failed the run. */
-  afterRun?: (run: RunContext, identity: RunIdentity, threw: boolean) => void;
+  /** After the plays and before the run closes (its audit log still open); `threw`: an error escaped the plays and failed the run. */
+  beforeFinish?: (run: RunContext, identity: RunIdentity, threw: boolean) => void;
+  /** After the run closed (the recap printed). */
+  afterRun?: () => void;
 }
 
 export async function runPlaybookFile(request: PlaybookFileRun): Promise<number> {
@@ -221,27 +248,31 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
     },
   });
   for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
-  const { code, threw } = await closeRun(run, async () => {
-    await runPlaybook(playbook, vars, {
-      check: options.check,
-      keepGoing: options.keepGoing,
-      forks: options.forks,
-      tags: { only: options.tags, skip: options.skipTags },
-      selectHosts: (pattern) => targets.select(pattern, { allowEmpty: true }),
-      inventoryHosts: (pattern) => targets.select(pattern, { allowEmpty: true, ignoreLimit: true }),
-      sessions: run.sessions,
-      bus: run.bus,
-      state: run.state,
-      redactor: run.redactor,
-      clock: run.clock,
-      modules: registry,
-      osFact: osFacts,
-      review: request.review,
-    });
-    request.afterPlays?.(run);
-  });
+  const { code } = await closeRun(
+    run,
+    async () => {
+      await runPlaybook(playbook, vars, {
+        check: options.check,
+        keepGoing: options.keepGoing,
+        forks: options.forks,
+        tags: { only: options.tags, skip: options.skipTags },
+        selectHosts: (pattern) => targets.select(pattern, { allowEmpty: true }),
+        inventoryHosts: (pattern) => targets.select(pattern, { allowEmpty: true, ignoreLimit: true }),
+        sessions: run.sessions,
+        bus: run.bus,
+        state: run.state,
+        redactor: run.redactor,
+        clock: run.clock,
+        modules: registry,
+        osFact: osFacts,
+        review: request.review,
+      });
+      request.afterPlays?.(run);
+    },
+    (threw) => request.beforeFinish?.(run, identity, threw),
+  );
   process.exitCode = code;
-  request.afterRun?.(run, identity, threw);
+  request.afterRun?.();
   return code;
 }
 

@@ -48,7 +48,7 @@ export interface RunContext {
  * run (run.fail) before run-end is written, so the record, the report's last line and the exit status
  * agree. Before, such an error was rethrown after run-end had recorded the run as ok.
  */
-export async function closeRun(run: RunContext, work: () => Promise<void>): Promise<{ code: number; threw: boolean }> {
+export async function closeRun(run: RunContext, work: () => Promise<void>, beforeFinish?: (threw: boolean) => void): Promise<{ code: number; threw: boolean }> {
   let threw = false;
   try {
     await work();
@@ -56,6 +56,8 @@ export async function closeRun(run: RunContext, work: () => Promise<void>): Prom
     threw = true;
     run.fail(error);
   }
+  // What must reach the audit log before its closing record (a saved plan that could not be written).
+  beforeFinish?.(threw);
   return { code: await run.finish(), threw };
 }
 

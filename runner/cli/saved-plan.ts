@@ -7,9 +7,10 @@
  *     "playbook": { "path": "/srv/site.ts", "sha256": "…" }, "inventory": { "path": "…", "sha256": "…" },
  *     "complete": true, "hosts": { "web1": [ { "key": "1.1 write motd", "module": "copy", … } ] } }
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { outputFileProblem, writeOutputFile } from '../output-file.ts';
 import type { PlannedTask, PlanReview } from '../planned-task.ts';
 import { Schema, SchemaError, s } from '../schema.ts';
 import { UsageError } from './options.ts';
@@ -53,37 +54,36 @@ export class PlanRecorder {
   };
 }
 
-/** Refuses before the run, as --audit-log does: a plan somebody reviewed is never replaced by another. */
+/**
+ * Refuses before the run, as --audit-log does: a plan somebody reviewed is never replaced by another, and a
+ * directory the plan cannot be written to is found before a dry run of many hosts, not after it.
+ */
 export function checkPlanPath(path: string): string {
   const absolute = resolve(path);
-  if (existsSync(absolute)) throw new UsageError(`--save-plan ${path}: the file exists; a saved plan is never overwritten (choose another name or remove it)`);
-  if (!existsSync(dirname(absolute))) throw new UsageError(`--save-plan ${path}: the directory ${dirname(absolute)} does not exist`);
+  const problem = outputFileProblem(absolute);
+  if (problem === 'exists') throw new UsageError(`--save-plan ${path}: the file exists; a saved plan is never overwritten (choose another name or remove it)`);
+  if (problem === 'is a directory')
+    throw new UsageError(`--save-plan ${path} is a directory: give the name of a new file in it, e.g. ${path.replace(/\/$/, '')}/plan.json`);
+  if (problem) throw new UsageError(`--save-plan ${path}: ${problem}; nothing was run. Choose a path in a directory you can write to`);
   return absolute;
 }
 
 /**
- * Writes the plan whole or not at all: to a temporary file beside it, synced, then linked to its name,
- * which fails rather than replace a file that appeared meanwhile (rename would replace it).
+ * Writes the plan whole or not at all (runner/output-file.ts: a temporary file beside it, linked into
+ * place), owner-only as an audit log is: diffs hold file contents. Returns its sha256, or the problem as a
+ * sentence (`cannot write /srv/p.json (ENOSPC): …`); nothing is left behind on failure.
  */
-export function writeSavedPlan(path: string, plan: SavedPlan): { sha256: string } {
+export function writeSavedPlan(path: string, plan: SavedPlan): { sha256: string } | { problem: string } {
   const text = `${JSON.stringify(plan, null, 2)}\n`;
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  // Readable by its owner only, as an audit log is: diffs hold file contents.
-  const fd = openSync(temporary, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(temporary, path);
-  } catch (error) {
-    throw new UsageError(
-      `cannot save the plan as ${path}: ${(error as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file appeared during the run; it is left as it is' : String(error)}`,
-    );
-  } finally {
-    unlinkSync(temporary);
+  const written = writeOutputFile(path, text);
+  if (!written.ok) {
+    const why =
+      written.code === 'EEXIST'
+        ? 'the file appeared during the run and is left as it is'
+        : written.code === 'ENOSPC'
+          ? 'the file system is full; free space there or choose another path'
+          : 'choose a path in a directory you can write to';
+    return { problem: `cannot write the plan ${path} (${written.code}): ${why}; run the dry run again with --save-plan` };
   }
   return { sha256: createHash('sha256').update(text).digest('hex') };
 }

@@ -169,13 +169,17 @@ describe('saved plans', () => {
     const dir = mkdtempSync(join(tmpdir(), 'drover-plan-unit-'));
     const path = join(dir, 'plan.json');
     const saved = plan({ web1: [task()] });
-    const { sha256 } = writeSavedPlan(checkPlanPath(path), saved);
+    const written = writeSavedPlan(checkPlanPath(path), saved);
+    if (!('sha256' in written)) throw new Error(written.problem);
+    const { sha256 } = written;
     const read = readSavedPlan(path);
     expect(read.plan).to.deep.equal(saved);
     expect(read.sha256).to.equal(sha256);
     expect(statSync(path).mode & 0o777).to.equal(0o600);
     expect(() => checkPlanPath(path)).to.throw(UsageError, /never overwritten/);
-    expect(() => writeSavedPlan(path, plan({}))).to.throw(UsageError, /appeared during the run/);
+    expect(writeSavedPlan(path, plan({}))).to.deep.equal({
+      problem: `cannot write the plan ${path} (EEXIST): the file appeared during the run and is left as it is; run the dry run again with --save-plan`,
+    });
     expect(JSON.parse(readFileSync(path, 'utf8'))).to.deep.equal(saved);
     const bad = join(dir, 'bad.json');
     for (const [text, problem] of [
@@ -219,6 +223,17 @@ describe('saved plans', () => {
     writeFileSync(bad, JSON.stringify(full));
     expect(readSavedPlan(bad).plan).to.deep.equal(full);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses, before the run, a plan path in a directory that cannot take a new file', () => {
+    // sysfs refuses new files even to root, as an immutable or read-only directory does.
+    expect(() => checkPlanPath('/sys/plan.json')).to.throw(UsageError, /^--save-plan \/sys\/plan\.json: a file cannot be created in \/sys \(EACCES\); nothing was run/);
+    const dir = mkdtempSync(join(tmpdir(), 'drover-plan-unit-'));
+    expect(() => checkPlanPath(dir)).to.throw(UsageError, /is a directory: give the name of a new file in it/);
+    expect(() => checkPlanPath(join(dir, 'no', 'plan.json'))).to.throw(UsageError, /the directory .*\/no does not exist/);
+    expect(writeSavedPlan('/sys/plan.json', plan({}))).to.deep.equal({
+      problem: 'cannot write the plan /sys/plan.json (EACCES): choose a path in a directory you can write to; run the dry run again with --save-plan',
+    });
   });
 
   it('reads --max-plan-age durations', () => {
