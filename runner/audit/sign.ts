@@ -14,7 +14,8 @@
  * from the ssh-agent (SSH_AUTH_SOCK), so a key kept in the agent, a smartcard or a forwarded agent never
  * touches drover's memory.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { writeOutputFile } from '../output-file.ts';
 import { sign as cryptoSign } from 'node:crypto';
 import ssh2, { type ParsedKey } from 'ssh2';
 import { allowedPrincipals, type AllowedSigner } from './allowed-signers.ts';
@@ -244,7 +245,16 @@ export async function signAuditLog(logPath: string, signer: AuditSigner, closing
       'sign with an ed25519 key (ssh-keygen -t ed25519), and report this',
     );
   const sigPath = signaturePath(logPath);
-  writeFileSync(sigPath, armored, { flag: 'wx', mode: 0o644 });
+  // Whole or absent (a cut .sig would read as a bad signature); readable by all: it holds no secret.
+  const written = writeOutputFile(sigPath, armored, { mode: 0o644 });
+  if (!written.ok) {
+    throw new AuditSignError(
+      `the audit log ${logPath} was not signed: its signature file ${sigPath} cannot be written (${written.code})`,
+      written.code === 'ENOSPC'
+        ? 'free space on that file system, then sign the log with ssh-keygen -Y sign (see README, "Signed logs")'
+        : 'sign the log with ssh-keygen -Y sign (see README, "Signed logs"), or choose an --audit-log directory you can write to next time',
+    );
+  }
   return { sigPath, signer: signer.description };
 }
 

@@ -1,5 +1,5 @@
 /** `audit verify FILE…`, `audit show FILE`, `audit report FILE…` and `audit merge LOG… -o MERGED`. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AllowedSignersError, parseAllowedSigners, type AllowedSigner } from '../audit/allowed-signers.ts';
 import { describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
@@ -9,6 +9,7 @@ import { showAuditLog } from '../audit/show.ts';
 import { buildRunReports, type AuditLogInput } from '../report/audit-report.ts';
 import { renderHtml } from '../report/audit-report-html.ts';
 import { renderMarkdown } from '../report/audit-report-markdown.ts';
+import { writeOutputFile } from '../output-file.ts';
 import { UsageError } from './options.ts';
 import { planSideBySide } from './plan-side-by-side.ts';
 import { readSavedPlan } from './saved-plan.ts';
@@ -163,20 +164,21 @@ function reportCommand(argv: string[]): number {
 }
 
 /**
- * Writes the report to a new file only ('wx'): `-o` naming the log being reported on (tab completion, a
- * shell history slip), another run's log or a `.sig` would otherwise replace evidence with a page.
+ * Writes the report to a new file only, whole or not at all (runner/output-file.ts): `-o` naming the log
+ * being reported on (tab completion, a shell history slip), another run's log or a `.sig` would otherwise
+ * replace evidence with a page; a page cut short by a full disk would block the retry.
  */
 function writeReport(output: string, page: string): void {
-  try {
-    writeFileSync(output, page, { flag: 'wx' });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    const hint =
-      code === 'EEXIST'
-        ? 'a report never replaces a file (it could be an audit log): remove it first or choose a new path for -o'
+  // 0644 as before; the report's own mode is a change of its own.
+  const written = writeOutputFile(output, page, { mode: 0o644 });
+  if (written.ok) return;
+  const hint =
+    written.code === 'EEXIST'
+      ? 'a report never replaces a file (it could be an audit log): remove it first or choose a new path for -o'
+      : written.code === 'ENOSPC'
+        ? 'free space on that file system or choose a path for -o on another'
         : 'choose a path for -o in a directory you can write';
-    throw new UsageError(`audit report: cannot write ${output} (${code}); ${hint}; no report was written`);
-  }
+  throw new UsageError(`audit report: cannot write ${output} (${written.code}); ${hint}; no report was written`);
 }
 
 /** `audit merge LOG… -o MERGED.jsonl [--allow-missing]`: writes the merged log and returns the whole run's exit status. */
@@ -214,11 +216,16 @@ function mergeCommand(argv: string[]): number {
     if (error instanceof MergeError) throw new UsageError(`audit merge: ${error.message}; nothing was written`);
     throw error;
   }
-  try {
-    // 'wx': a merged log is evidence; never overwrite one.
-    writeFileSync(output, result.text, { flag: 'wx', mode: 0o600 });
-  } catch (error) {
-    throw new UsageError(`audit merge: cannot write ${output} (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose a new path for -o`);
+  // Whole or not at all, never over a file (a merged log is evidence), owner-only as every audit log.
+  const written = writeOutputFile(output, result.text);
+  if (!written.ok) {
+    const hint =
+      written.code === 'EEXIST'
+        ? 'a merged log never replaces a file: choose a new path for -o'
+        : written.code === 'ENOSPC'
+          ? 'free space on that file system or choose a path for -o on another'
+          : 'choose a path for -o in a directory you can write';
+    throw new UsageError(`audit merge: cannot write ${output} (${written.code}); ${hint}; nothing was written`);
   }
   for (const part of result.parts) {
     const signed = part.signature.status === 'unchecked' ? `, signed by ${part.signature.signer ?? 'a key'} (signature matches)` : '';

@@ -55,4 +55,37 @@ describe('output files of the CLI', function () {
     expect(records.find((record) => record.kind === 'warning')?.message).to.match(/^the plan was not saved: cannot write the plan .*\(ENOSPC\)/);
     expect(records.at(-1)).to.include({ kind: 'run-end', exitCode: 2 });
   });
+
+  describe('audit merge -o and audit report -o on a disk that fills up', () => {
+    const parts = [join(dir, 'shard1.jsonl'), join(dir, 'shard2.jsonl')];
+
+    before(async function () {
+      if (!fullDiskUsable) this.skip();
+      // Port 1 on localhost refuses at once: every host unreachable, each shard's log whole (exit 4).
+      const hosts = join(dir, 'hosts.yaml');
+      writeFileSync(hosts, 'all:\n  hosts:\n    u[1:12]:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n');
+      for (const [index, part] of parts.entries()) {
+        const run = await runCli(['exec', 'all', '-i', hosts, '--shard', `${index + 1}/2`, '--audit-log', part, '--', 'true']);
+        expect(run.code, run.stdout + run.stderr).to.equal(4);
+      }
+    });
+
+    it('merge leaves no partial merged log and no temporary file', () => {
+      const full = join(dir, 'full-merge');
+      mkdirSync(full);
+      const run = runCliOnFullDisk(full, ['audit', 'merge', ...parts, '-o', join(full, 'merged.jsonl')]);
+      expect(run.listing.split('\n').filter(Boolean)).to.deep.equal(['fill']);
+      expect(run.code, run.stdout + run.stderr).to.equal(1);
+      expect(run.stderr).to.equal(`drover: audit merge: cannot write ${join(full, 'merged.jsonl')} (ENOSPC); free space on that file system or choose a path for -o on another; nothing was written\n`);
+    });
+
+    it('report leaves no empty page and no temporary file', () => {
+      const full = join(dir, 'full-report');
+      mkdirSync(full);
+      const run = runCliOnFullDisk(full, ['audit', 'report', ...parts, '-o', join(full, 'r.html')]);
+      expect(run.listing.split('\n').filter(Boolean)).to.deep.equal(['fill']);
+      expect(run.code, run.stdout + run.stderr).to.equal(1);
+      expect(run.stderr).to.equal(`drover: audit report: cannot write ${join(full, 'r.html')} (ENOSPC); free space on that file system or choose a path for -o on another; no report was written\n`);
+    });
+  });
 });
