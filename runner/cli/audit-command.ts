@@ -169,8 +169,8 @@ function reportCommand(argv: string[]): number {
  * replace evidence with a page; a page cut short by a full disk would block the retry.
  */
 function writeReport(output: string, page: string): void {
-  // 0644 as before; the report's own mode is a change of its own.
-  const written = writeOutputFile(output, page, { mode: 0o644 });
+  // Owner-only (0600), as the logs it is made from: the page holds their diffs, which hold file contents.
+  const written = writeOutputFile(output, page);
   if (written.ok) return;
   const hint =
     written.code === 'EEXIST'
