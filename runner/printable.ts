@@ -1,8 +1,10 @@
 /**
- * Names as they may be printed: a host or task name reaches terminals, recaps and line-based logs, where a
- * newline splits a line, CR overwrites it, ESC and C1 controls repaint the screen and bidirectional
- * overrides reorder what is shown. The inventory refuses such host names; every printer escapes anyway,
- * so that no name from any source can forge or hide output.
+ * Text as it may be printed: a host or task name, a message, a command's output or a diff reaches
+ * terminals, recaps and line-based logs, where a newline splits a line, CR overwrites it, ESC and C1
+ * controls repaint the screen (or retitle the window: `\e]0;…\a`) and bidirectional overrides reorder what
+ * is shown. The inventory refuses such host names; every printer escapes anyway, with `printable` for a
+ * name (one line) and `printableText` for text of many lines, so that nothing from a host, a playbook or a
+ * log can forge or hide output.
  */
 
 /** C0 and C1 controls, DEL, line/paragraph separators and bidirectional formatting characters. */
@@ -18,6 +20,17 @@ export function printable(text: string): string {
     const code = char.charCodeAt(0);
     return SHORT[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
   });
+}
+
+/** UNPRINTABLE but for tab, newline, and CR before a newline (a CRLF line end overwrites nothing). */
+const UNPRINTABLE_IN_TEXT = /\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text of many lines (output, a message, a diff) with its line breaks (LF, CRLF) and tabs kept and every other
+ * unprintable character escaped as `printable` does (`\e`, `\r`, `\x07`, `\u202e`).
+ */
+export function printableText(text: string): string {
+  return text.replace(UNPRINTABLE_IN_TEXT, (char) => printable(char));
 }
 
 /** `U+001B`-style name of a character, for error messages. */

@@ -1,16 +1,25 @@
-/** `audit show FILE`: the audit log for people, one line or block per record, with the chain verdict. */
-import { printable } from '../printable.ts';
+/**
+ * `audit show FILE`: the audit log for people, one line or block per record, with the chain verdict.
+ * A log may be hostile or damaged (hand-edited, cut, not a log at all): a line that is not JSON, or JSON
+ * that is not a record (`null`, a list, an object without a kind), is shown as such, and every value
+ * from the log is escaped (runner/printable.ts) before it reaches the terminal.
+ */
+import { printable, printableText } from '../printable.ts';
 import { describeVerdict, verifyChain } from './chain.ts';
 
 export function showAuditLog(text: string): string {
   const out: string[] = [];
-  for (const line of text.split('\n')) {
+  for (const [index, line] of text.split('\n').entries()) {
     if (!line.trim()) continue;
-    let record: Record<string, unknown>;
+    let record: unknown;
     try {
-      record = JSON.parse(line) as Record<string, unknown>;
+      record = JSON.parse(line);
     } catch {
-      out.push(`!! unreadable line: ${line.slice(0, 120)}`);
+      out.push(`!! line ${index + 1} is not JSON: ${printable(line.slice(0, 120))}`);
+      continue;
+    }
+    if (!isRecord(record) || typeof record.kind !== 'string') {
+      out.push(`!! line ${index + 1} is JSON but not an audit record: ${printable(line.slice(0, 120))}`);
       continue;
     }
     out.push(formatRecord(record));
@@ -20,72 +29,93 @@ export function showAuditLog(text: string): string {
   return out.join('\n');
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A value of the log as one line of text: escaped, `?` where the record lacks it. */
+function field(value: unknown): string {
+  if (value === undefined || value === null) return '?';
+  return printable(typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value));
+}
+
+/** A list from the log, or none where the record holds something else. */
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** An object from the log, or an empty one where the record holds something else. */
+function object(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+/** Text of many lines from the log (a host's output), escaped and indented; nothing when absent. */
+function block(value: unknown, indent: string): string {
+  if (typeof value !== 'string' || !value.trim()) return '';
+  return `\n${printableText(value.trimEnd())
+    .split('\n')
+    .map((line) => `${indent}${line}`)
+    .join('\n')}`;
+}
+
 /** `\n    plan: FILE sha256 … (dry run RUN-ID)` for an apply's run-start. */
 function planLine(plan: unknown): string {
-  if (!plan || typeof plan !== 'object') return '';
-  const { path, sha256, runId, createdAt } = plan as Record<string, unknown>;
-  return `\n    plan: ${printable(String(path))} sha256 ${String(sha256)} (dry run ${String(runId)} of ${String(createdAt)})`;
+  if (!isRecord(plan)) return '';
+  const { path, sha256, runId, createdAt } = plan;
+  return `\n    plan: ${field(path)} sha256 ${field(sha256)} (dry run ${field(runId)} of ${field(createdAt)})`;
 }
 
 /** ` · shard 2/4 (5 of 20 hosts)` for a --shard run's run-start. */
 function shardLine(shard: unknown): string {
-  if (!shard || typeof shard !== 'object') return '';
-  const { index, count, hosts, selectedHosts } = shard as Record<string, unknown>;
-  return ` · shard ${String(index)}/${String(count)} (${String(hosts)} of ${String(selectedHosts)} hosts)`;
+  if (!isRecord(shard)) return '';
+  const { index, count, hosts, selectedHosts } = shard;
+  return ` · shard ${field(index)}/${field(count)} (${field(hosts)} of ${field(selectedHosts)} hosts)`;
 }
 
 function formatRecord(r: Record<string, unknown>): string {
-  const time = String(r.time ?? '')
+  const time = field(r.time)
     .replace('T', ' ')
     .replace(/\.\d+Z$/, 'Z');
-  const prefix = `#${String(r.seq)} ${time}`;
+  const prefix = `#${field(r.seq)} ${time}`;
   switch (r.kind) {
     case 'run-start':
-      return `${prefix} RUN ${String(r.runId)} by ${String(r.operator)} on ${String(r.controller)} · ${String(r.mode)} · ${
-        (r.playbook as { path?: string } | undefined)?.path ?? String(r.runKind)
-      }${shardLine(r.shard)}${planLine(r.plan)}\n    argv: ${JSON.stringify(r.argv)}\n    hosts: ${(r.hosts as string[] | undefined)?.map((host) => printable(String(host))).join(', ') ?? ''}`;
+      return `${prefix} RUN ${field(r.runId)} by ${field(r.operator)} on ${field(r.controller)} · ${field(r.mode)} · ${field(
+        object(r.playbook).path ?? r.runKind,
+      )}${shardLine(r.shard)}${planLine(r.plan)}\n    argv: ${printable(JSON.stringify(r.argv ?? null))}\n    hosts: ${list(r.hosts).map(field).join(', ')}`;
     case 'merge': {
-      const parts = (r.parts as Array<Record<string, unknown>> | undefined) ?? [];
-      const missing = (r.missing as number[] | undefined) ?? [];
+      const parts = list(r.parts).map(object);
       return [
-        `${prefix} MERGE of ${parts.length} of ${String(r.shardCount)} shard(s) of ${String(r.selectedHosts)} host(s) · whole run exit ${String(r.exitCode)}`,
+        `${prefix} MERGE of ${parts.length} of ${field(r.shardCount)} shard(s) of ${field(r.selectedHosts)} host(s) · whole run exit ${field(r.exitCode)}`,
         ...parts.map(
           (part) =>
-            `    shard ${String(part.shard)}: ${printable(String(part.file))} sha256 ${String(part.sha256).slice(0, 16)}… ${String(part.records)} records, exit ${String(part.exitCode)}`,
+            `    shard ${field(part.shard)}: ${field(part.file)} sha256 ${field(part.sha256).slice(0, 16)}… ${field(part.records)} records, exit ${field(part.exitCode)}`,
         ),
-        ...missing.map((shard) => `    shard ${shard}: MISSING`),
+        ...list(r.missing).map((shard) => `    shard ${field(shard)}: MISSING`),
       ].join('\n');
     }
     case 'shard-end':
-      return `${prefix} SHARD ${String((r.source as { shard?: unknown } | undefined)?.shard)} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms`;
+      return `${prefix} SHARD ${field(object(r.source).shard)} END exit ${field(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${field(r.durationMs)} ms`;
     case 'task':
     case 'handler': {
-      const commands = (r.commands as Array<{ line: string; executed: boolean; exitCode: number | null }> | undefined) ?? [];
+      const firstLine = typeof r.msg === 'string' ? r.msg.split('\n')[0] : r.msg;
       const lines = [
-        `${prefix} ${String(r.status).toUpperCase()} ${printable(String(r.host))} · ${printable(String(r.task))} [${String(r.module)}]${r.checkMode ? ' (check)' : ''} · ${String(r.msg).split('\n')[0]}`,
+        `${prefix} ${field(typeof r.status === 'string' ? r.status.toUpperCase() : r.status)} ${field(r.host)} · ${field(r.task)} [${field(r.module)}]${r.checkMode ? ' (check)' : ''} · ${field(firstLine)}`,
       ];
-      for (const command of commands) lines.push(...commandLines(command));
+      for (const command of list(r.commands)) lines.push(...commandLines(object(command)));
       return lines.join('\n');
     }
     case 'host-output':
-      return `${prefix} OUTPUT ${printable(String(r.host))} rc=${String(r.exitCode)}\n${String(r.stdoutTail ?? '')
-        .split('\n')
-        .map((line) => `    ${line}`)
-        .join('\n')}`;
+      return `${prefix} OUTPUT ${field(r.host)} rc=${field(r.exitCode)}${block(r.stdoutTail, '    ')}${block(r.stderrTail, '    stderr: ')}`;
     case 'run-end':
-      return `${prefix} END exit ${String(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${String(r.durationMs)} ms\n${(
-        (r.recap as Array<Record<string, unknown>> | undefined) ?? []
-      )
+      return `${prefix} END exit ${field(r.exitCode)}${r.interrupted ? ' (interrupted)' : ''} after ${field(r.durationMs)} ms\n${list(r.recap)
+        .map(object)
         .map(
           (line) =>
-            `    ${printable(String(line.host))}: ok=${String(line.ok)} changed=${String(line.changed)} failed=${String(line.failed)} unreachable=${String(line.unreachable)} ignored=${String(line.ignored ?? 0)}`,
+            `    ${field(line.host)}: ok=${field(line.ok)} changed=${field(line.changed)} failed=${field(line.failed)} unreachable=${field(line.unreachable)} ignored=${field(line.ignored ?? 0)}`,
         )
         .join('\n')}`;
     default:
-      return `${prefix} ${String(r.kind).toUpperCase()} ${[r.host, r.play, r.message, r.reason]
-        .filter(Boolean)
-        .map((part) => printable(String(part)))
-        .join(' · ')}`;
+      return `${prefix} ${printable(String(r.kind).toUpperCase())} ${[r.host, r.play, r.message, r.reason].filter(Boolean).map(field).join(' · ')}`;
   }
 }
 
@@ -96,9 +126,9 @@ const COMMAND_LINES_SHOWN = 12;
  * A command as it ran, from its first line (a reviewer must see what it does, not the tail of a wrapper),
  * indented; a long one is cut after COMMAND_LINES_SHOWN lines, saying how many more the record holds.
  */
-function commandLines(command: { line: string; executed: boolean; exitCode: number | null }): string[] {
-  const text = command.line.split('\n');
+function commandLines(command: Record<string, unknown>): string[] {
+  const text = String(command.line ?? '').split('\n');
   const shown = text.slice(0, COMMAND_LINES_SHOWN).map((line, index) => `${index === 0 ? '$' : ' '} ${printable(line).slice(0, 200)}`);
   if (text.length > COMMAND_LINES_SHOWN) shown.push(`  … ${text.length - COMMAND_LINES_SHOWN} more line(s), in the record`);
-  return [`    ${command.executed ? `rc=${command.exitCode}` : 'not run'}`, ...shown.map((line) => `      ${line}`)];
+  return [`    ${command.executed ? `rc=${field(command.exitCode)}` : 'not run'}`, ...shown.map((line) => `      ${line}`)];
 }

@@ -12,7 +12,7 @@ import type { Ora } from 'ora';
 import { DRIFT_EXIT_STATUS, type Reporter, type StampedEvent } from '../events.ts';
 import type { TaskResult, TaskStatus } from '../result.ts';
 import type { Redactor } from '../secret.ts';
-import { printable as n } from '../printable.ts';
+import { printable as n, printableText } from '../printable.ts';
 import { renderDiff } from './diff.ts';
 import { type ResultFlags, type TaskGroup, TaskGroups } from './task-groups.ts';
 import { type CountedStatus, hostRange, mergeRecap, summarizeTask } from './task-summary.ts';
@@ -88,7 +88,7 @@ export class TerminalReporter implements Reporter {
         if (this.#groups) this.printGroups(this.#groups.expect(event.hosts));
         this.printWarnings();
         const hosts = this.#groups ? `${hostRange(event.hosts.map(n))} (${event.hosts.length} hosts)` : event.hosts.map(n).join(', ');
-        this.print(`\n${c.bold(`PLAY ${event.play}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${hosts}`);
+        this.print(`\n${c.bold(`PLAY ${n(event.play)}`)}${event.batches > 1 ? ` (batch ${event.batch}/${event.batches})` : ''} · ${hosts}`);
         return;
       }
       case 'task-start': {
@@ -122,7 +122,7 @@ export class TerminalReporter implements Reporter {
           return;
         }
         const next = event.delaySeconds > 0 ? `; again in ${event.delaySeconds} s` : '; again now';
-        const line = `  ${c.yellow('retry'.padEnd(12))} ${c.bold(n(event.host))}  ${event.task} ${c.dim(`[${event.module}]`)} attempt ${event.attempt}/${event.attempts} ${event.status}${next}`;
+        const line = `  ${c.yellow('retry'.padEnd(12))} ${c.bold(n(event.host))}  ${n(event.task)} ${c.dim(`[${event.module}]`)} attempt ${event.attempt}/${event.attempts} ${event.status}${next}`;
         this.print(line);
         if (this.options.verbose) this.print(c.dim(indent(this.mask(event.msg), 6)));
         return;
@@ -130,7 +130,7 @@ export class TerminalReporter implements Reporter {
       case 'trace':
         this.print(
           c.dim(
-            `  ${'v'.repeat(event.level)} ${n(event.host)}: ${event.message}${event.detail?.trim() ? `\n${indent(this.mask(event.detail).trimEnd(), 6)}` : ''}`,
+            `  ${'v'.repeat(event.level)} ${n(event.host)}: ${this.mask(event.message)}${event.detail?.trim() ? `\n${indent(this.mask(event.detail).trimEnd(), 6)}` : ''}`,
           ),
         );
         return;
@@ -138,7 +138,7 @@ export class TerminalReporter implements Reporter {
         this.printOutput(event.host, event.exitCode, event.stdout, event.stderr);
         return;
       case 'host-unreachable':
-        this.print(c.magenta(`  UNREACHABLE ${n(event.host)}: ${event.message}${event.hint ? `\n    hint: ${event.hint}` : ''}`));
+        this.print(c.magenta(`  UNREACHABLE ${n(event.host)}: ${this.mask(event.message)}${event.hint ? `\n    hint: ${this.mask(event.hint)}` : ''}`));
         return;
       case 'warning':
         if (this.#groups && event.host !== undefined) {
@@ -147,10 +147,10 @@ export class TerminalReporter implements Reporter {
           this.#warnings.set(event.message, hosts);
           return;
         }
-        this.print(c.yellow(`  warning${event.host ? ` (${n(event.host)})` : ''}: ${event.message}`));
+        this.print(c.yellow(`  warning${event.host ? ` (${n(event.host)})` : ''}: ${this.mask(event.message)}`));
         return;
       case 'stopping':
-        this.print(c.red.bold(`\n  STOPPING (${event.reason}): ${event.message}`));
+        this.print(c.red.bold(`\n  STOPPING (${event.reason}): ${this.mask(event.message)}`));
         return;
       case 'play-end': {
         const done = this.#groups?.flush() ?? [];
@@ -200,7 +200,7 @@ export class TerminalReporter implements Reporter {
           ? c.cyan(' (dry run only: checkMode always-check)')
           : '';
     const attempts = result.attempts !== undefined && result.attempts > 1 ? c.dim(` after ${result.attempts} attempts`) : '';
-    const condition = result.condition ? c.dim(` (${result.condition})`) : '';
+    const condition = result.condition ? c.dim(` (${this.mask(result.condition)})`) : '';
     const via = this.via(result.delegatedTo);
     this.print(
       `  ${status} ${c.bold(n(result.host))}${via}  ${label} ${c.dim(`[${result.module}]`)}${detail}${attempts}${condition}${override}${ignored ? c.yellow(' (ignored: ignoreErrors)') : ''}`,
@@ -212,7 +212,7 @@ export class TerminalReporter implements Reporter {
     if (this.options.verbose) {
       const outputs = (this.options.verbosity ?? 1) >= 2;
       for (const command of result.commands) {
-        this.print(c.dim(indent(`$ ${command.display}${command.executed ? ` → ${command.exitCode}` : ' (not run)'}`, 6)));
+        this.print(c.dim(indent(`$ ${this.mask(command.display)}${command.executed ? ` → ${command.exitCode}` : ' (not run)'}`, 6)));
         // -vv: what the command answered (masked before it is indented, like every output).
         if (outputs && command.executed) {
           if (command.stdout.trim()) this.print(c.dim(indent(this.mask(command.stdout).trimEnd(), 8)));
@@ -222,7 +222,7 @@ export class TerminalReporter implements Reporter {
     }
     if (result.status === 'failed' || result.status === 'unreachable') {
       this.print(c.red(indent(this.mask(result.msg), 6)));
-      if (result.failure?.hint) this.print(c.yellow(indent(`hint: ${result.failure.hint}`, 6)));
+      if (result.failure?.hint) this.print(c.yellow(indent(`hint: ${this.mask(result.failure.hint)}`, 6)));
     }
   }
 
@@ -233,12 +233,12 @@ export class TerminalReporter implements Reporter {
     // A dry-run task that read what an earlier task may change unpredictably says which task that is.
     const cannotKnow = result.checkMode && result.uncertain ? /^would run \((cannot know: .*?)\): ([\s\S]*)$/.exec(result.msg) : null;
     if (cannotKnow) lines.push(c.yellow(indent(this.mask(result.changes.length > 0 ? cannotKnow[1]! : `${cannotKnow[1]}: ${cannotKnow[2]}`), 6)));
-    for (const change of result.changes) lines.push(`      ${result.checkMode ? 'would ' : ''}${change}`);
+    for (const change of result.changes) lines.push(`      ${result.checkMode ? 'would ' : ''}${this.mask(change)}`);
     if (this.options.showDiff) {
-      for (const diff of result.diffs) lines.push(indent(colourDiff(renderDiff(diff), c), 6));
+      for (const diff of result.diffs) lines.push(indent(colourDiff(this.mask(renderDiff(diff)), c), 6));
     }
     if (result.checkMode && result.uncertain) {
-      for (const command of result.commands) lines.push(c.dim(indent(`$ ${command.display}`, 6)));
+      for (const command of result.commands) lines.push(c.dim(indent(`$ ${this.mask(command.display)}`, 6)));
     }
     return lines.join('\n');
   }
@@ -283,7 +283,7 @@ export class TerminalReporter implements Reporter {
   /** Grouped: the hosts' warnings collected since the last batch ended, each message once with its hosts. */
   private printWarnings(): void {
     for (const [message, hosts] of this.#warnings)
-      this.print(this.#color.yellow(`  warning (${hostRange(hosts.map(n))}${hosts.length > 1 ? `, ${hosts.length} hosts` : ''}): ${message}`));
+      this.print(this.#color.yellow(`  warning (${hostRange(hosts.map(n))}${hosts.length > 1 ? `, ${hosts.length} hosts` : ''}): ${this.mask(message)}`));
     this.#warnings.clear();
   }
 
@@ -397,10 +397,12 @@ export class TerminalReporter implements Reporter {
 
   /**
    * Masks text before it is indented or coloured: both change every line, and a multi-line secret (a
-   * PEM key) no longer matches once its lines are changed; print() masks again what it is given.
+   * PEM key) no longer matches once its lines are changed; print() masks again what it is given. Then
+   * escapes what a terminal would obey (ESC, CR, BEL, bidirectional overrides): every message, output
+   * and diff from a host or a playbook goes through here, so none can repaint the screen or retitle it.
    */
   private mask(text: string): string {
-    return this.options.redactor.redact(text);
+    return printableText(this.options.redactor.redact(text));
   }
 
   /** Every line goes through the redactor: a secret a command echoed never reaches the screen. */
