@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InventoryError } from '../../inventory/errors.ts';
@@ -85,5 +87,72 @@ describe('inventory: group_vars/ and host_vars/ beside the inventory', () => {
     } finally {
       await removeTree(root);
     }
+  });
+
+  describe('links and files that are not regular', () => {
+    /** The inventory's load error (or what it loaded), within 5 s: reading a FIFO used to wait for ever. */
+    async function load(prepare: (root: string) => void): Promise<unknown> {
+      const root = await writeTree({ 'hosts.ini': '[web]\nw1\n', 'group_vars/web/a.yml': 'a: 1\n' });
+      try {
+        prepare(root);
+        const timeout = new Promise((resolve) => setTimeout(() => resolve('still reading after 5 s'), 5000).unref());
+        return await Promise.race([loadInventory(join(root, 'hosts.ini')).catch((error: unknown) => error), timeout]);
+      } finally {
+        await removeTree(root);
+      }
+    }
+
+    const table: Array<[string, (root: string) => void, RegExp, RegExp]> = [
+      ['a dangling link in a group directory', (root) => symlinkSync('/nonexistent', join(root, 'group_vars/web/b.yml')), /group_vars\/web\/b\.yml$/, /is a symbolic link to \/nonexistent, which does not exist/],
+      ['a link to the directory holding it', (root) => symlinkSync('.', join(root, 'group_vars/web/loop')), /group_vars\/web\/loop$/, /a symbolic link loop/],
+      ['a link to itself', (root) => symlinkSync('self.yml', join(root, 'group_vars/web/self.yml')), /group_vars\/web\/self\.yml$/, /is a symbolic link that loops \(to self\.yml\)/],
+      [
+        'a dangling group_vars/NAME.yml',
+        (root) => {
+          execFileSync('rm', ['-r', join(root, 'group_vars/web')]);
+          symlinkSync('/nonexistent', join(root, 'group_vars/web.yml'));
+        },
+        /group_vars\/web\.yml$/,
+        /which does not exist/,
+      ],
+      [
+        'a dangling host_vars/NAME',
+        (root) => {
+          execFileSync('mkdir', [join(root, 'host_vars')]);
+          symlinkSync('/nonexistent', join(root, 'host_vars/w1'));
+        },
+        /host_vars\/w1$/,
+        /which does not exist/,
+      ],
+      [
+        'a FIFO as group_vars/NAME.yml',
+        (root) => {
+          execFileSync('rm', ['-r', join(root, 'group_vars/web')]);
+          execFileSync('mkfifo', [join(root, 'group_vars/web.yml')]);
+        },
+        /group_vars\/web\.yml$/,
+        /is a named pipe \(FIFO\), not a regular file/,
+      ],
+      ['a FIFO in a group directory', (root) => execFileSync('mkfifo', [join(root, 'group_vars/web/p.yml')]), /group_vars\/web\/p\.yml$/, /is a named pipe \(FIFO\)/],
+    ];
+    for (const [what, prepare, file, problem] of table) {
+      it(`refuses ${what}, naming it`, async () => {
+        const error = await load(prepare);
+        expect(error, String(error)).to.be.instanceOf(InventoryError);
+        expect((error as InventoryError).file).to.match(file);
+        expect((error as InventoryError).problem).to.match(problem);
+      });
+    }
+
+    it('follows links that lead to files and directories, and ignores a dangling link no variables file could be', async () => {
+      const loaded = await load((root) => {
+        execFileSync('mkdir', [join(root, 'shared')]);
+        execFileSync('sh', ['-c', `echo 'b: 2' > '${join(root, 'shared/b.yml')}'`]);
+        symlinkSync('../../shared', join(root, 'group_vars/web/shared'));
+        symlinkSync('/nonexistent', join(root, 'group_vars/web/notes.txt'));
+      });
+      expect(loaded).to.not.be.instanceOf(Error);
+      expect((loaded as Awaited<ReturnType<typeof loadInventory>>).varsFor('w1')).to.deep.include({ a: 1, b: 2 });
+    });
   });
 });
