@@ -21,7 +21,12 @@ export class AuditLogError extends Error {
   }
 }
 
-const CHOOSE = 'choose a path for --audit-log in a directory you can write to, or leave the option out to get audit/RUN-ID.jsonl';
+/** What to do when the log cannot be written: where it goes depends on whether --audit-log chose the path. */
+function choose(chosen: boolean): string {
+  return chosen
+    ? 'choose a path for --audit-log in a directory you can write to, or leave the option out to get audit/RUN-ID.jsonl'
+    : 'run drover from a directory where it can create audit/ (the default place of audit logs), or give --audit-log PATH in a directory you can write to';
+}
 
 export interface AuditLogFile {
   fd: number;
@@ -29,9 +34,12 @@ export interface AuditLogFile {
   created: boolean;
   /** Bytes of whole records written so far: where a record cut short by a full disk is truncated back to. */
   written: number;
+  /** Whether --audit-log named the path (else it is the default audit/RUN-ID.jsonl): decides the hints. */
+  chosen: boolean;
 }
 
-export function openAuditLog(path: string): AuditLogFile {
+/** `chosen`: the path came from --audit-log (false: the default audit/RUN-ID.jsonl), for the hints. */
+export function openAuditLog(path: string, chosen = true): AuditLogFile {
   const existing = statOrUndefined(path);
   if (existing) {
     if (existing.isDirectory()) {
@@ -48,11 +56,11 @@ export function openAuditLog(path: string): AuditLogFile {
         'choose a new path for --audit-log (e.g. with the date in its name), or leave the option out to get audit/RUN-ID.jsonl',
       );
     }
-    return { fd: attempt(path, () => openSync(path, 'a')), created: false, written: 0 };
+    return { fd: attempt(path, chosen, () => openSync(path, 'a')), created: false, written: 0, chosen };
   }
-  makeParents(path);
+  makeParents(path, chosen);
   // 'wx': if another process creates the file between the check above and now, refuse rather than share it.
-  return { fd: attempt(path, () => openSync(path, 'wx', 0o600)), created: true, written: 0 };
+  return { fd: attempt(path, chosen, () => openSync(path, 'wx', 0o600)), created: true, written: 0, chosen };
 }
 
 /**
@@ -84,28 +92,28 @@ export function writeRecord(file: AuditLogFile, path: string, line: string, firs
     throw new AuditLogError(
       path,
       `cannot be written (${code})${first ? '; nothing was run' : ''}`,
-      code === 'ENOSPC' ? `free space on that file system, or ${CHOOSE}` : CHOOSE,
+      code === 'ENOSPC' ? `free space on that file system, or ${choose(file.chosen)}` : choose(file.chosen),
       { cause: error },
     );
   }
 }
 
 /** The log's missing parent directories, owner-only (runner/make-directories.ts says why not Node's mkdir -p). */
-function makeParents(path: string): void {
+function makeParents(path: string, chosen: boolean): void {
   try {
     makeDirectories(dirname(path), 0o700);
   } catch (error) {
     const { code, path: level } = error as NodeJS.ErrnoException;
-    throw new AuditLogError(path, `cannot create the directory ${level ?? dirname(path)} (${code ?? String(error)})`, CHOOSE, { cause: error });
+    throw new AuditLogError(path, `cannot create the directory ${level ?? dirname(path)} (${code ?? String(error)})`, choose(chosen), { cause: error });
   }
 }
 
-function attempt<T>(path: string, action: () => T, what = 'cannot be created'): T {
+function attempt<T>(path: string, chosen: boolean, action: () => T, what = 'cannot be created'): T {
   try {
     return action();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new AuditLogError(path, `${what} (${code})`, CHOOSE, { cause: error });
+    throw new AuditLogError(path, `${what} (${code})`, choose(chosen), { cause: error });
   }
 }
 

@@ -24,8 +24,10 @@ export class AuditWriter implements Reporter {
     readonly path: string,
     private readonly redactor: Redactor,
     private readonly onWriteFailure: (failure: AuditLogError) => void = () => {},
+    /** Whether --audit-log named the path (false: the default audit/RUN-ID.jsonl), for the hints. */
+    chosen = true,
   ) {
-    this.#file = openAuditLog(path);
+    this.#file = openAuditLog(path, chosen);
   }
 
   /** The write that failed mid-run, if one did: the log ends before it and is incomplete. */

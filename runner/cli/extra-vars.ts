@@ -46,12 +46,16 @@ function isStructured(arg: string): boolean {
 
 function oneArgument(arg: string, cwd: string): Record<string, unknown> {
   if (arg.startsWith('@')) {
+    // `-e @` alone would read the working directory (EISDIR): name what is missing instead.
+    if (arg.slice(1).trim() === '') throw new UsageError(`-e ${arg}: no file name after @; give the variables file as -e @vars.yaml (YAML or JSON)`);
     const path = resolve(cwd, arg.slice(1));
     let bytes: Buffer;
     try {
       bytes = readFileSync(path);
     } catch (error) {
-      throw new UsageError(`-e ${arg}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      if (code === 'EISDIR') throw new UsageError(`-e ${arg}: ${path} is a directory; -e @FILE takes a YAML or JSON file of variables`);
+      throw new UsageError(`-e ${arg}: cannot read ${path}: ${code}`);
     }
     const decoded = decodeUtf8(bytes);
     if ('problem' in decoded) throw new UsageError(`-e ${arg}: ${decoded.problem}. ${UTF8_HINT}`);

@@ -253,7 +253,7 @@ function verbosity(value: unknown): number {
 
 /** A size in bytes, with an optional K, M or G suffix (powers of 1024): `64M`, `1G`, `500000`. */
 function byteSize(option: string, text: string): number {
-  const match = /^(\d+)([KMG]?)i?B?$/i.exec(text.trim());
+  const match = /^(\d+)([KMG]?)i?B?$/i.exec(text);
   const value = match ? Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()) : NaN;
   if (!match || !(value >= 64 * 1024) || value > 64 * 1024 ** 3) {
     throw new UsageError(`${option} takes a size from 64K to 64G (bytes, or with a K, M or G suffix), got ${JSON.stringify(text)}`);

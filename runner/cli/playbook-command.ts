@@ -15,6 +15,7 @@ import { isPlaybook, RUNTIME, type Playbook } from '../playbook.ts';
 import type { PlanReview } from '../planned-task.ts';
 import { toPlain } from '../plain-value.ts';
 import { Redactor } from '../secret.ts';
+import { refuseDataAsPlaybook } from './argument-roles.ts';
 import { gitInfo } from './git-info.ts';
 import { extraVarSecrets, parseExtraVars, recordedExtraVars, secretsUnderNames, typeExtraVars, withExtraVars } from './extra-vars.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
@@ -175,6 +176,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
       `playbook ${playbookPath} is not a regular file (a pipe, or /dev/stdin?): drover reads a playbook more than once (to hash, type-check and import it), so save it to a .ts file and give that`,
     );
   }
+  refuseDataAsPlaybook(playbookPath);
   // Hashed before the type check and the import: what an apply checks against its plan is what runs.
   const playbookSha256 = createHash('sha256').update(readFileSync(playbookPath)).digest('hex');
   const extraVars = parseExtraVars(request.extraVarArgs);

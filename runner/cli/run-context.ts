@@ -122,7 +122,7 @@ export async function startRun(settings: RunContextSettings): Promise<RunContext
     spinner = interactive && !options.json ? await loadSpinner() : undefined;
     if (audit.signer) checkSignable(auditPath);
     // The audit log first: its run-start record is the probe that it can be written, before anything is shown.
-    auditWriter = new AuditWriter(auditPath, redactor, (failure) => onAuditWriteFailure(failure));
+    auditWriter = new AuditWriter(auditPath, redactor, (failure) => onAuditWriteFailure(failure), options.auditLog !== undefined);
   } catch (error) {
     // An open copy (a spawned command, a connection) would keep the process alive after the error.
     void Promise.all(audit.copies.map((copy) => copy.end()));

@@ -209,7 +209,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** `24h`, `90m`, `3600s`, `7d`, or seconds alone: how old a plan may be when applied. */
 export function parseDuration(option: string, text: string): number {
-  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(text.trim());
+  const match = /^(\d+)(s|m|h|d)?$/.exec(text);
   const seconds = match ? Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'] : NaN;
   if (!match || !(seconds > 0)) throw new UsageError(`${option} takes a duration like 30m, 24h or 7d (or seconds), got ${JSON.stringify(text)}`);
   return seconds * 1000;

@@ -25,9 +25,13 @@ export type ShardRecord = ShardInfo;
 
 const MAX_SHARDS = 10_000;
 
-/** Parses `I/N` (1 ≤ I ≤ N); anything else is a problem naming the value and the form (options.ts makes it a UsageError). */
+/**
+ * Parses `I/N` (1 ≤ I ≤ N), exactly: like every number-valued option (--forks, --timeout) no space around
+ * it (a stray space usually means a shell variable went wrong). Anything else is a problem naming the
+ * value and the form (options.ts makes it a UsageError).
+ */
 export function parseShard(text: string): Shard | { problem: string } {
-  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  const match = /^(\d+)\/(\d+)$/.exec(text);
   const hint = 'for a 0-based index such as a Kubernetes JOB_COMPLETION_INDEX, pass --shard $((JOB_COMPLETION_INDEX + 1))/N';
   if (!match) return { problem: `--shard takes I/N (this controller's part I of N, 1 ≤ I ≤ N), got ${JSON.stringify(text)}; ${hint}` };
   const index = Number(match[1]);

@@ -26,6 +26,7 @@ import { keyNeedsPassphrase } from '../transport/ssh.ts';
 import type { Secret } from '../secret.ts';
 import { promptSecret } from './prompt.ts';
 import type { ConnectionSpec } from '../transport/transport.ts';
+import { refuseScriptAsInventory } from './argument-roles.ts';
 import { UsageError, type CommonOptions } from './options.ts';
 import { shardHosts } from './shard.ts';
 import { loadVaultKeyring } from './vault-passwords.ts';
@@ -78,6 +79,7 @@ function readSshConfigFile(file: string): string {
 export async function loadTargets(options: CommonOptions): Promise<Targets> {
   const inventoryPath = options.inventory ? resolve(options.inventory) : undefined;
   if (inventoryPath && !existsSync(inventoryPath)) throw new UsageError(`inventory ${inventoryPath} does not exist (check -i)`);
+  if (inventoryPath && options.inventory) refuseScriptAsInventory(inventoryPath, options.inventory);
   // Without -i there is only the implicit localhost (local connection), as with Ansible.
   const loaded = inventoryPath ? await loadInventoryFile(inventoryPath, { vault: await loadVaultKeyring(options) }) : undefined;
   const inventory = loaded?.inventory ?? inventoryFromText('all: {}\n', NO_INVENTORY, 'yaml');

@@ -24,6 +24,11 @@ describe('bad command-line input: one clear line, nothing run', function () {
       { args: ['exec', 'x'.repeat(40_000), '-i', inventory, '--', 'true'], says: 'is not a valid regular expression' },
       { args: ['exec', 'all', '-i', inventory, '-i', inventory, '--', 'true'], says: '--inventory was given 2 times' },
       { args: [join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '-i', inventory, '--tags', ''], says: '--tags is empty' },
+      // Swapped: the inventory as the playbook, the playbook as the inventory (read as INI before).
+      { args: [inventory, '-i', join(ROOT, 'test/fixtures/playbooks/needs-var.ts')], says: `${inventory} is not a playbook` },
+      { args: ['exec', 'all', '-i', join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '--', 'true'], says: 'is a TypeScript or JavaScript module (a playbook?), not an inventory' },
+      { args: [join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '-i', inventory, '-e', '@'], says: '-e @: no file name after @' },
+      { args: [join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '-i', inventory, '--shard', ' 1/2'], says: '--shard takes I/N' },
     ];
     for (const { args, says } of cases) {
       // The audit log's option goes before `--`: after it, it would be part of exec's command.

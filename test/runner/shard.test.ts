@@ -114,6 +114,10 @@ describe('--shard I/N', () => {
       ['3', /takes I\/N/],
       ['=-1/4', /takes I\/N/],
       ['1.5/4', /takes I\/N/],
+      // As --forks and --timeout: no space around the value (it used to be trimmed here alone).
+      [' 1/2', /takes I\/N .*got " 1\/2"/],
+      ['1/2 ', /takes I\/N/],
+      ['1 / 2', /takes I\/N/],
     ];
     for (const [text, message] of refused) {
       const argv = text.startsWith('=') ? [`--shard${text}`] : ['--shard', text];

@@ -48,6 +48,10 @@ describe('extra variables (-e)', () => {
       ['@latin1.yaml', /^-e @latin1.yaml: the file is not UTF-8: byte 0xe9 at line 1, column 10 is not part of a UTF-8 character\. Save the file as UTF-8/],
       ['@tag.yaml', /^-e @tag.yaml: .*tag.yaml is not valid YAML or JSON: .*!custom/],
       ['@bad.yaml', /^-e @bad.yaml: .*bad.yaml is not valid YAML or JSON/],
+      // `-e @` alone used to read the working directory: `cannot read /…: EISDIR`.
+      ['@', /^-e @: no file name after @; give the variables file as -e @vars\.yaml/],
+      ['@ ', /^-e @ : no file name after @/],
+      ['@.', /^-e @\.: .* is a directory; -e @FILE takes a YAML or JSON file of variables$/],
     ];
     for (const [arg, message] of cases) expect(() => parseExtraVars([arg], dir), arg).to.throw(message);
   });

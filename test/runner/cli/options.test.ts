@@ -65,3 +65,17 @@ describe('options: help lists only what a command accepts', () => {
     expect(commonHelpWithout(['vault-password-file'])).not.to.include('if FILE is executable');
   });
 });
+
+describe('options: values taken as typed', () => {
+  it('takes number-valued options exactly, with no space around the value (a shell variable gone wrong)', () => {
+    for (const argv of [
+      ['--forks', ' 5'],
+      ['--shard', ' 1/2'],
+      ['--max-output', ' 1M'],
+      ['--timeout', '60 '],
+    ]) {
+      expect(() => parseCommonOptions(argv), JSON.stringify(argv)).to.throw(UsageError, `got ${JSON.stringify(argv[1])}`);
+    }
+    expect(parseCommonOptions(['--max-output', '1M']).options.maxOutputBytes).to.equal(1024 * 1024);
+  });
+});

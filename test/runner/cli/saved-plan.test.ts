@@ -244,6 +244,6 @@ describe('saved plans', () => {
       ['90', 90_000],
     ];
     for (const [text, ms] of table) expect(parseDuration('--max-plan-age', text)).to.equal(ms);
-    for (const text of ['0', '1w', '-5m', '']) expect(() => parseDuration('--max-plan-age', text)).to.throw(UsageError, /--max-plan-age takes a duration/);
+    for (const text of ['0', '1w', '-5m', '', ' 24h', '24 h']) expect(() => parseDuration('--max-plan-age', text)).to.throw(UsageError, /--max-plan-age takes a duration/);
   });
 });
