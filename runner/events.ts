@@ -20,7 +20,17 @@ export interface RunStartInfo {
   playbook?: { path: string; sha256: string };
   git?: { commit: string; dirty: boolean };
   inventory: { path: string; sha256: string } | null;
+  /**
+   * An ad-hoc run's one task: the module (`shell` for `exec`) and its parameters as given (exec: `{ cmd }`;
+   * module: the key=value words, secret ones masked), and --become (true, or the --become-user); what
+   * `audit merge` compares between shards.
+   */
+  adhoc?: { module: string; params: Record<string, unknown>; become?: string | true };
   mode: RunMode;
+  /** --detect-drift (with --check): the exit status says whether changes are pending. Absent: not given. */
+  detectDrift?: true;
+  /** --keep-going on a playbook run: a failed host did not stop the others. Absent: not given (ad-hoc runs always go on). */
+  keepGoing?: true;
   diff: boolean;
   limit?: string;
   /** Extra variables (-e) with the argument that set each; secret-named values are Secrets (masked). */

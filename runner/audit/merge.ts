@@ -1,7 +1,7 @@
 /**
  * `audit merge`: joins the audit logs of one run's shards (`--shard I/N`) into one verifiable log of the
- * whole run. Each part must be intact and belong to the same run (the same kind of run, playbook sha256,
- * mode, shard count and selected-host digest); its records are re-sealed in one new chain, each keeping
+ * whole run. Each part must be intact and belong to the same run (the same playbook or command, inventory,
+ * mode, limit, tags, extra variables, shard count and selection: part-identity.ts); its records are re-sealed in one new chain, each keeping
  * its original seq, prev and hash as `source`, so the parts stay provable from the merged log (see
  * merged-parts.ts). The merged log opens with a `merge` record (each part's file sha256, record count,
  * closing head, verdict and exit status; the missing shards) and ends with a closing run-end record
@@ -16,6 +16,7 @@ import { basename } from 'node:path';
 import { closingFields, CLOSING_KIND, describeVerdict, sealRecord, sha256, verifyChain } from './chain.ts';
 import { DRIFT_EXIT_STATUS } from '../events.ts';
 import { MERGE_KIND, SHARD_END_KIND, type MergedPartSummary } from './merged-parts.ts';
+import { identityDifferences } from './part-identity.ts';
 
 export class MergeError extends Error {
   constructor(message: string) {
@@ -52,6 +53,8 @@ interface ShardFields {
 interface Part {
   file: string;
   records: Array<Record<string, unknown>>;
+  /** The run-start record (records[0]) and its shard fields: what partIdentity reads. */
+  start: Record<string, unknown>;
   shard: ShardFields;
   summary: MergedPartSummary;
 }
@@ -69,26 +72,13 @@ export function mergeAuditLogs(params: MergeParams): MergeResult {
   if (params.parts.length === 0) throw new MergeError('no parts to merge: give the audit logs of the shards of one run');
   const parts = params.parts.map(({ file, text, signature }) => readPart(file, text, signature));
   const first = parts[0]!;
-  const identity = (part: Part) => {
-    const start = part.records[0]!;
-    return {
-      'kind of run': start.runKind,
-      'playbook sha256': (start.playbook as { sha256?: string } | undefined)?.sha256 ?? null,
-      mode: start.mode,
-      'shard count N': part.shard.count,
-      'selected-host count': part.shard.selectedHosts,
-      'selected-host digest': part.shard.selectedDigest,
-    };
-  };
-  const expected = identity(first);
   for (const part of parts.slice(1)) {
-    for (const [field, value] of Object.entries(identity(part))) {
-      const wanted = expected[field as keyof typeof expected];
-      if (value !== wanted) {
-        throw new MergeError(
-          `${part.file} is not a part of the same run as ${first.file}: its ${field} is ${JSON.stringify(value)}, not ${JSON.stringify(wanted)}; merge only the shards of one run (same playbook, inventory selection, mode and N)`,
-        );
-      }
+    const differences = identityDifferences(first, part);
+    if (differences.length > 0) {
+      const what = differences.map((d) => `its ${d.field} is ${d.value} where ${basename(first.file)} has ${d.expected}`).join('; ');
+      throw new MergeError(
+        `${part.file} is not a part of the same run as ${first.file}: ${what}; merge only the shards of one run, each run with the same command line but for --shard I/N and --audit-log (run the odd shard again that way, or merge it with the shards of its own run)`,
+      );
     }
   }
   const byShard = new Map<number, Part>();
@@ -185,6 +175,7 @@ function readPart(file: string, text: string, signature: MergedPartSummary['sign
   return {
     file,
     records,
+    start,
     shard,
     summary: {
       shard: shard.index,

@@ -11,6 +11,7 @@ import type { Module } from '../module.ts';
 import { closest } from '../names.ts';
 import { definePlaybook } from '../playbook.ts';
 import { SchemaError } from '../schema.ts';
+import { Secret } from '../secret.ts';
 import { paramDocs } from './param-docs.ts';
 import { commonHelpWithout, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { closeRun, prepareAudit, startRun } from './run-context.ts';
@@ -77,14 +78,24 @@ export async function moduleCommand(argv: string[]): Promise<number> {
   if (!module) throw unknownModule(moduleName);
   // The parameters are the same for every host: a mistake is reported once, before any host is contacted.
   const params = parsePairs(pairs);
+  let parsed: unknown;
   try {
-    module.params.parse(params, '', { fromText: true });
+    parsed = module.params.parse(params, '', { fromText: true });
   } catch (error) {
     if (error instanceof SchemaError)
       throw new UsageError(`invalid parameters for ${module.name}: ${error.message}; nothing was run (see \`run module ${module.name} --help\`)`);
     throw error;
   }
-  return adhocRun('module', pattern, module, params, options, extra, true, false);
+  // A secret parameter (user password=…) is masked from the first record on: argv and the recorded parameters hold it.
+  return adhocRun('module', pattern, module, params, options, extra, true, false, secretsIn(parsed));
+}
+
+/** The values of the Secrets a module's schema made of its parameters (s.secret() fields), at any depth. */
+function secretsIn(value: unknown): string[] {
+  if (value instanceof Secret) return [value.reveal()];
+  if (Array.isArray(value)) return value.flatMap(secretsIn);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(secretsIn);
+  return [];
 }
 
 /** `key=value` words to a parameter object; values stay text and are coerced by the module's schema. */
@@ -164,17 +175,28 @@ async function adhocRun(
   extra: Record<string, string | boolean | undefined>,
   paramsFromText: boolean,
   echoOutput: boolean,
+  secrets: string[] = [],
 ): Promise<number> {
   const targets = await loadTargets(options);
   const { hosts, record: shard, warnings: shardWarnings } = applyShard(targets.select(pattern, { allowEmpty: false, ignoreShard: true }), options.shard);
+  const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;
+  const becomeOption = extra.become || becomeUser ? (becomeUser ?? true) : undefined;
   const run = await startRun({
     options,
     hosts,
     audit: await prepareAudit(options),
-    info: { runKind: kind, inventory: targets.source, mode: options.check ? 'check' : 'apply', diff: options.diff, limit: options.limit, shard },
+    secrets,
+    info: {
+      runKind: kind,
+      inventory: targets.source,
+      adhoc: { module: module.name, params, ...(becomeOption !== undefined && { become: becomeOption }) },
+      mode: options.check ? 'check' : 'apply',
+      ...(options.detectDrift && { detectDrift: true }),
+      diff: options.diff,
+      limit: options.limit,
+      shard,
+    },
   });
-  const becomeUser = typeof extra['become-user'] === 'string' ? extra['become-user'] : undefined;
-  const becomeOption = extra.become || becomeUser ? (becomeUser ?? true) : undefined;
   const taskName =
     kind === 'exec'
       ? String(params.cmd)

@@ -53,8 +53,10 @@ allow (for this namespace, at this time); 3 a log incomplete; 0 every log intact
 allowed key, where --allowed-signers was given and the log is signed). report writes its page whatever
 the verdicts (they are at its top) and exits as verify does.
 
-merge refuses parts that are broken or incomplete (or signed, with a LOG.sig that does not match), of different runs (playbook, mode, shard count or
-selected hosts differ), or given twice, and refuses to go on with a shard missing unless --allow-missing
+merge refuses parts that are broken or incomplete (or signed, with a LOG.sig that does not match), of
+different runs (they differ in the playbook or its commit, the inventory, exec's command or module's
+parameters, mode, --limit, --tags, --skip-tags, an extra variable, N or the selected hosts: only --shard I
+and --audit-log may), or given twice, and refuses to go on with a shard missing unless --allow-missing
 (the merged log then verifies as incomplete, naming the missing shards). It never overwrites MERGED.
 Its exit status is the whole run's, from the parts': 2 if a part failed (2, or interrupted: 130, 143),
 else 3 if a shard is missing, else 4 if a part had unreachable hosts, else 6 if a part found drift

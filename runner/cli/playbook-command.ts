@@ -240,6 +240,8 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
       git: gitInfo(playbookPath),
       inventory: targets.source,
       mode: options.check ? 'check' : 'apply',
+      ...(options.detectDrift && { detectDrift: true }),
+      ...(options.keepGoing && { keepGoing: true }),
       diff: options.diff,
       limit: options.limit,
       ...(extraVars.size > 0 && { extraVars: recordedExtraVars(extraVars) }),

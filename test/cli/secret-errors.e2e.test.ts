@@ -2,10 +2,11 @@
  * A variable the playbook's schema refuses is named in the error with the value it got; under a
  * secret-named key (db_password, api_token…) that value is masked, from -e and from the inventory alike:
  * a mistyped password must not land in the terminal and the CI log. Nothing connects to any host: the
- * check comes before the run.
+ * check comes before the run. And a module's secret parameter given as key=value (`run module … user
+ * password=…`) is masked in the audit log's run-start, which records argv and the parameters.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli } from '../support/run-cli.ts';
@@ -28,5 +29,19 @@ describe('secret-named variables in validation errors', function () {
     expect(fromInventory.code, fromInventory.stderr).to.equal(1);
     expect(fromInventory.stderr).to.include("the playbook's variables are not valid on 1 host(s)");
     expect(fromInventory.stderr).not.to.include('Hunter2Secret');
+  });
+
+  it("masks a module's secret parameter in the audit log's run-start, argv included", async () => {
+    // Port 9 on localhost refuses at once: the run-start record is written all the same.
+    const inventory = join(dir, 'refused.yaml');
+    writeFileSync(inventory, 'all:\n  hosts:\n    u1:\n      ansible_host: 127.0.0.1\n      ansible_port: 9\n');
+    const log = join(dir, 'module.jsonl');
+    const run = await runCli(['module', 'all', '-i', inventory, 'user', 'name=bob', 'password=$6$Hunter2Secret', '--check', '--audit-log', log]);
+    expect(run.code, run.stdout + run.stderr).to.equal(4);
+    const text = readFileSync(log, 'utf8');
+    expect(text).not.to.include('Hunter2Secret');
+    const start = JSON.parse(text.split('\n')[0]!) as { argv: string[]; adhoc: { params: Record<string, string> } };
+    expect(start.argv).to.include('password=********');
+    expect(start.adhoc.params).to.deep.equal({ name: 'bob', password: '********' });
   });
 });

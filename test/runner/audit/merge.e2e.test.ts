@@ -154,8 +154,8 @@ describe('audit merge', function () {
     const unsharded = await runCli(['exec', 'all', '-i', inventory, '--audit-log', part('whole'), '--', 'true']);
     expect(unsharded.code).to.equal(4);
     const cases: Array<[string, RegExp]> = [
-      [part('limited'), /not a part of the same run .*selected-host count is 5, not 9/],
-      [part('n4'), /not a part of the same run .*shard count N is 4, not 3/],
+      [part('limited'), /not a part of the same run .*--limit is "u1:u2:u3:u4:u5" where p1\.jsonl has \(not set\).*selected-host count is 5 where p1\.jsonl has 9/],
+      [part('n4'), /not a part of the same run .*shard count N is 4 where p1\.jsonl has 3/],
       [part('whole'), /is not the log of a shard: .*--shard I\/N/],
     ];
     for (const [file, message] of cases) {
@@ -225,6 +225,32 @@ describe('audit merge', function () {
     const other = await runCli(['audit', 'merge', part('book1'), part('other2'), '-o', output()]);
     expect(other.code).to.equal(1);
     expect(other.stderr).to.match(/not a part of the same run .*playbook sha256/);
+  });
+
+  it('refuses shards of runs that ran another command, other extra variables or other tags', async () => {
+    const playbook = join(import.meta.dirname, '../../fixtures/playbooks/tagged.ts');
+    const book = (name: string, index: number, extra: string[]) => runCli([playbook, '-i', inventory, '--check', '--shard', `${index}/2`, '--audit-log', part(name), ...extra]);
+    const runs = await Promise.all([
+      runCli(['exec', 'all', '-i', inventory, '--shard', '1/2', '--audit-log', part('cmd1'), '--', 'hostname']),
+      runCli(['exec', 'all', '-i', inventory, '--shard', '2/2', '--audit-log', part('cmd2'), '--', 'echo a different command']),
+      book('port1', 1, ['-e', 'app_port=80']),
+      book('port2', 2, ['-e', 'app_port=9999']),
+      book('tags2', 2, ['-e', 'app_port=80', '--tags', 'nothing']),
+    ]);
+    for (const run of runs) expect(run.code, run.stdout + run.stderr).to.be.oneOf([0, 4]);
+    const cases: Array<[string, string, string]> = [
+      [part('cmd1'), part('cmd2'), 'its command (after --) is "echo a different command" where cmd1.jsonl has "hostname"'],
+      [part('port1'), part('port2'), 'its extra variable app_port is "9999" where port1.jsonl has "80"'],
+      [part('port1'), part('tags2'), 'its --tags is ["nothing"] where port1.jsonl has []'],
+    ];
+    for (const [first, second, field] of cases) {
+      const merged = output();
+      const merge = await runCli(['audit', 'merge', first, second, '-o', merged]);
+      expect(merge.code, merge.stdout + merge.stderr).to.equal(1);
+      expect(merge.stderr).to.include(`${second} is not a part of the same run as ${first}: ${field}`);
+      expect(merge.stderr).to.match(/run the odd shard again that way.*; nothing was written/);
+      expect(existsSync(merged)).to.equal(false);
+    }
   });
 
   it("records each signed part's signer, and refuses a part whose signature does not match it", async () => {
