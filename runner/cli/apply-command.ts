@@ -1,7 +1,8 @@
 /**
  * `run apply PLAN.json -i INVENTORY`: runs the playbook a saved plan names, holding every task on every
  * host to the reviewed plan before it runs (plan-gate.ts). Refused up front when the playbook, the
- * inventory or the extra variables are not the reviewed ones, or the plan is older than --max-plan-age.
+ * inventory or the extra variables are not the reviewed ones, or the plan is older than --max-plan-age (or
+ * dated in the future: plan-age.ts).
  */
 import type { TaskResult } from '../result.ts';
 import { MASK } from '../secret.ts';
@@ -9,6 +10,7 @@ import { skippedResult } from '../engine/run-playbook.ts';
 import { commonHelpWithout, parseCommonOptions, UsageError } from './options.ts';
 import { PlanGate } from './plan-gate.ts';
 import { runPlaybookFile } from './playbook-command.ts';
+import { planAgeProblem } from './plan-age.ts';
 import { parseDuration, readSavedPlan } from './saved-plan.ts';
 
 /** How old a plan may be by default: a day's review, not last month's. */
@@ -26,12 +28,13 @@ the others as in any run (--keep-going lets them finish).
 
 Refused before any host is contacted (exit 1) when the playbook file's or the inventory file's sha256 is not
 the plan's, the extra variables differ, the dry run that made the plan did not complete, or the plan is older
-than --max-plan-age. The audit log's run-start names the plan (path, sha256, the dry run's run id);
-\`run audit show --plan PLAN.json LOG\` shows plan and apply side by side.
+than --max-plan-age or dated more than 5 minutes after this controller's clock (a clock is wrong). The audit
+log's run-start names the plan (path, sha256, the dry run's run id); \`run audit show --plan PLAN.json LOG\`
+shows plan and apply side by side.
 
 Apply options:
       --max-plan-age AGE        refuse a plan made longer ago than this: 30m, 24h, 7d or seconds
-                                (default ${DEFAULT_MAX_PLAN_AGE})
+                                (default ${DEFAULT_MAX_PLAN_AGE}); a plan dated over 5 min ahead is refused too
   -e, --extra-vars VARS         only needed when the plan's extra variables hold a secret (not saved in it):
                                 the same -e arguments as the dry run; otherwise the plan's are used
       --no-typecheck            as for a playbook run
@@ -60,12 +63,8 @@ export async function applyCommand(argv: string[]): Promise<number> {
       `the plan ${path} comes from a dry run that did not complete (${plan.problems.join('; ')}): nothing was run; fix that and make a new plan`,
     );
   }
-  const ageMs = Date.now() - Date.parse(plan.createdAt);
-  if (ageMs > maxAgeMs) {
-    throw new UsageError(
-      `the plan ${path} was made at ${plan.createdAt}, ${describeAge(ageMs)} ago, longer than --max-plan-age ${maxAgeText} allows: nothing was run; review a fresh plan (--check --save-plan), or raise --max-plan-age`,
-    );
-  }
+  const ageProblem = planAgeProblem(path, plan.createdAt, Date.now(), maxAgeMs, maxAgeText);
+  if (ageProblem) throw new UsageError(ageProblem);
   const extraVarArgs = extraLists['extra-vars'] ?? [];
   if (extraVarArgs.length === 0 && plan.extraVars) {
     const args = [...new Set(Object.values(plan.extraVars).map((entry) => entry.from.replace(/^-e /, '')))];
@@ -133,11 +132,4 @@ export async function applyCommand(argv: string[]): Promise<number> {
       }
     },
   });
-}
-
-function describeAge(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 120) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} days`;
 }

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,36 @@ describe('bad command-line input: one clear line, nothing run', function () {
       expect(run.stderr.trim().split('\n'), defect).to.have.length(1);
       expect(existsSync(log), defect).to.equal(false);
     }
+  });
+
+  it('a saved plan dated in the future: refused before anything else is checked, naming both times and the clocks', async () => {
+    // Its inventory's sha256 is not this one: the old code, which let a future date pass, stopped there instead.
+    const playbook = join(ROOT, 'test/fixtures/playbooks/needs-var.ts');
+    const createdAt = new Date(Date.now() + 365 * 86_400_000).toISOString();
+    const plan = join(dir, 'future-plan.json');
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        format: 'drover-plan/1',
+        createdAt,
+        runId: 'RUN',
+        operator: 'alice',
+        controller: 'ctl',
+        playbook: { path: playbook, sha256: createHash('sha256').update(readFileSync(playbook)).digest('hex') },
+        inventory: { path: inventory, sha256: '0'.repeat(64) },
+        tags: [],
+        skipTags: [],
+        complete: true,
+        problems: [],
+        hosts: {},
+      }),
+    );
+    const run = await runCli(['apply', plan, '-i', inventory, '--max-plan-age', '7d', '--audit-log', join(dir, 'future.jsonl')]);
+    expect(run.code, run.stderr).to.equal(1);
+    expect(run.stderr).to.include(`the plan ${plan} is dated ${createdAt}, 364 days after this controller's clock`);
+    expect(run.stderr).to.include('nothing was run. Check both clocks');
+    expect(run.stderr.trim().split('\n')).to.have.length(1);
+    expect(existsSync(join(dir, 'future.jsonl'))).to.equal(false);
   });
 
   it('standard output that cannot be written (a full disk): one line on stderr; a run keeps its status and closes its audit log; inventory --list fails', function () {

@@ -1,13 +1,14 @@
 /**
  * The pure pieces of saved plans as tables: task keys, the probe fingerprint, the comparison of a
  * reviewed task with a fresh one, the plan gate's order and leftovers, the plan file (no overwrite,
- * shape checks) and --max-plan-age durations. Real runs on lab hosts: test/cli/saved-plan.lab.test.ts.
+ * shape checks), --max-plan-age durations and the age check. Real runs on lab hosts: test/cli/saved-plan.lab.test.ts.
  */
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../runner/cli/options.ts';
+import { PLAN_CLOCK_SKEW_MS, planAgeProblem } from '../../../runner/cli/plan-age.ts';
 import { PlanGate } from '../../../runner/cli/plan-gate.ts';
 import { checkPlanPath, parseDuration, PLAN_FORMAT, readSavedPlan, writeSavedPlan, type SavedPlan } from '../../../runner/cli/saved-plan.ts';
 import { sh } from '../../../runner/command.ts';
@@ -245,5 +246,25 @@ describe('saved plans', () => {
     ];
     for (const [text, ms] of table) expect(parseDuration('--max-plan-age', text)).to.equal(ms);
     for (const text of ['0', '1w', '-5m', '', ' 24h', '24 h']) expect(() => parseDuration('--max-plan-age', text)).to.throw(UsageError, /--max-plan-age takes a duration/);
+  });
+
+  it('refuses a plan older than --max-plan-age, or dated more than the clock skew after now', () => {
+    const now = Date.parse('2026-12-07T12:00:00.000Z');
+    const day = parseDuration('--max-plan-age', '24h');
+    const at = (ms: number) => new Date(now + ms).toISOString();
+    const table: Array<[string, string, RegExp | undefined]> = [
+      ['made an hour ago', at(-3_600_000), undefined],
+      ['made just now', at(0), undefined],
+      ['dated 4 minutes ahead (clocks apart)', at(4 * 60_000), undefined],
+      ['dated exactly the skew ahead', at(PLAN_CLOCK_SKEW_MS), undefined],
+      ['made 25 hours ago', at(-25 * 3_600_000), /was made at 2026-12-06T11:00:00\.000Z, 25 h ago, longer than --max-plan-age 24h allows: nothing was run/],
+      ['dated 6 minutes ahead', at(6 * 60_000), /is dated 2026-12-07T12:06:00\.000Z, 6 min after this controller's clock \(2026-12-07T12:00:00\.000Z\)/],
+      ['dated next year', '2027-12-01T00:00:00.000Z', /is dated 2027-12-01T00:00:00\.000Z, 358 days after .*nothing was run\. Check both clocks .*review a fresh plan/],
+    ];
+    for (const [what, createdAt, problem] of table) {
+      const found = planAgeProblem('/srv/plan.json', createdAt, now, day, '24h');
+      if (problem) expect(found, what).to.match(problem);
+      else expect(found, what).to.equal(undefined);
+    }
   });
 });
