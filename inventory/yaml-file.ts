@@ -26,6 +26,7 @@ import {
 } from 'yaml';
 import { Secret } from '../runner/secret.ts';
 import { InventoryError } from './errors.ts';
+import { exactIntegers, INEXACT_INTEGER, INEXACT_INTEGER_HINT } from './exact-integers.ts';
 import { describeKind, isRecord, recordFrom, type InventoryValue } from './values.ts';
 import { decryptVault, isVaultText, VaultError, type VaultKeyring } from './vault.ts';
 
@@ -61,7 +62,7 @@ const vault: ScalarTag = { tag: VAULT, resolve: (text) => text };
 
 function ansibleTags(tags: Tags): Tags {
   const kept = tags.filter((tag) => typeof tag === 'string' || (tag.tag !== BOOL && tag.tag !== TIMESTAMP));
-  return [...kept, pyTrue, pyFalse, unsafe, vault];
+  return [...exactIntegers(kept), pyTrue, pyFalse, unsafe, vault];
 }
 
 /**
@@ -99,6 +100,7 @@ export function parseYamlFile(text: string, file: string, keyring: VaultKeyring 
         'Remove or rename one of the two; to put a host in two groups, list it under each group.',
       );
     }
+    if (problem.message.startsWith(INEXACT_INTEGER)) throw new InventoryError(where, problem.message, INEXACT_INTEGER_HINT);
     if (problem.code === 'MULTIPLE_DOCS') {
       throw new InventoryError(
         where,

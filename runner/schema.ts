@@ -164,11 +164,19 @@ export class NumberSchema extends Schema<number> {
     super();
   }
   parse(value: unknown, path: string, options?: ParseOptions): number {
-    if (typeof value === 'string' && options?.fromText && /^-?\d+(\.\d+)?$/.test(value.trim())) value = Number(value);
+    if (typeof value === 'string' && options?.fromText && /^-?\d+(\.\d+)?$/.test(value.trim())) {
+      const text = value.trim();
+      value = Number(text);
+      // Digits alone are a whole number, which a double holds exactly only up to 2^53 - 1: past it,
+      // 9007199254740993 would silently be 9007199254740992.
+      if (/^-?\d+$/.test(text) && !Number.isSafeInteger(value)) throw new SchemaError(path, unsafeInteger(value as number, text));
+    }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new SchemaError(path, `expected ${this.describe()}, got ${show(value)}`);
     }
     if (this.rules.integer && !Number.isInteger(value)) throw new SchemaError(path, `expected ${this.describe()}, got ${value}`);
+    // From YAML or JSON the number was rounded when it was read; any whole number this large may have been.
+    if (this.rules.integer && !Number.isSafeInteger(value)) throw new SchemaError(path, unsafeInteger(value));
     if (this.rules.min !== undefined && value < this.rules.min) throw new SchemaError(path, `${value} is below the minimum ${this.rules.min}`);
     if (this.rules.max !== undefined && value > this.rules.max) throw new SchemaError(path, `${value} is above the maximum ${this.rules.max}`);
     return value;
@@ -177,6 +185,22 @@ export class NumberSchema extends Schema<number> {
     const range = this.rules.min !== undefined || this.rules.max !== undefined ? ` from ${this.rules.min ?? '-∞'} to ${this.rules.max ?? '∞'}` : '';
     return `${this.rules.integer ? 'a whole number' : 'a number'}${range}`;
   }
+}
+
+/**
+ * Why a whole number beyond ±(2^53 - 1) is refused: a number is a double, which holds whole numbers exactly
+ * only that far, so the value would be another one than written, without a word. `text`: the digits as
+ * written, when the input was text; a number read from YAML or JSON was already rounded when it was read.
+ */
+function unsafeInteger(value: number, text?: string): string {
+  const exact = BigInt(value).toString();
+  const what =
+    text === undefined
+      ? `${exact} (perhaps rounded from the number written, when the YAML or JSON was read)`
+      : text === exact
+        ? text
+        : `${text} (it would be ${exact})`;
+  return `${what} cannot be held exactly: whole numbers are exact only from -${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}; give a smaller number, or, for an identifier made of digits, a string (quoted in YAML or JSON, s.string() in the schema)`;
 }
 
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { exactIntegers, INEXACT_INTEGER, INEXACT_INTEGER_HINT, inexactJsonInteger } from '../../inventory/exact-integers.ts';
 import { decodeUtf8, UTF8_HINT } from '../../inventory/utf8-text.ts';
 import { shlexSplit } from '../../inventory/shlex.ts';
 import { isSecretVariable } from '../../inventory/secret-variables.ts';
@@ -61,9 +62,10 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
     if ('problem' in decoded) throw new UsageError(`-e ${arg}: ${decoded.problem}. ${UTF8_HINT}`);
     // YAML is a superset of JSON: one parser reads both, and its errors give line and column. A tag it
     // does not know (Ansible's !vault above all) is refused: its text would otherwise be the value.
-    const document = parseDocument(decoded.text, { prettyErrors: false, uniqueKeys: true });
+    const document = parseDocument(decoded.text, { prettyErrors: false, uniqueKeys: true, customTags: exactIntegers });
     const problem = document.errors[0] ?? document.warnings[0];
     if (problem) {
+      if (problem.message.startsWith(INEXACT_INTEGER)) throw new UsageError(`-e ${arg}: ${path}: ${problem.message}. ${INEXACT_INTEGER_HINT}`);
       if (problem.code === 'TAG_RESOLVE_FAILED' && problem.message.includes('!vault')) {
         throw new UsageError(
           `-e ${arg}: ${path} holds a !vault value, which -e files do not decrypt; put the variable in a group_vars/ or host_vars/ file (where !vault is decrypted with --vault-password-file) instead`,
@@ -80,6 +82,9 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
     } catch (error) {
       throw new UsageError(`-e ${arg}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
+    const inexact = inexactJsonInteger(arg);
+    if (inexact !== undefined)
+      throw new UsageError(`-e ${arg}: ${INEXACT_INTEGER}: ${inexact} would be read as ${BigInt(Number(inexact))}. ${INEXACT_INTEGER_HINT}`);
     return mapping(parsed, `-e ${arg}`);
   }
   let words: string[];

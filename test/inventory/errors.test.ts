@@ -50,6 +50,9 @@ const YAML_CASES: readonly Case[] = [
   ['inv.yaml', 'all:\n  hosts:\n    node[3:1]:\n', 3, /begin 3 is greater than end 1/],
   ['inv.yaml', 'all:\n  children:\n    g:\n      vars: { ansible_group_priority: high }\n', 4, /ansible_group_priority of group 'g' must be a whole number/],
   ['inv.yaml', 'all:\n  vars:\n    x: .inf\n', 3, /has no JSON form/],
+  // A number would round it (to 9007199254740992): refused, as the INI inventory's Python literals refuse it.
+  ['inv.yaml', 'all:\n  vars:\n    id: 9007199254740993\n', 3, /an integer that a number cannot hold exactly: 9007199254740993 would be read as 9007199254740992/],
+  ['inv.yaml', 'all:\n  hosts:\n    h:\n      ids: [1, -0x7fffffffffffffff]\n', 4, /-0x7fffffffffffffff would be read as -9223372036854775808/],
 ];
 
 const INI_CASES: readonly Case[] = [
@@ -85,6 +88,11 @@ describe('inventory: malformed input names file, line, problem and what to do', 
       expect(error.message.startsWith(line === undefined ? `${file}: ` : `${file}:${line}: `)).to.equal(true);
     });
   }
+
+  it('keeps integers a number holds exactly, and a quoted one as text', () => {
+    const inventory = inventoryFromText('all:\n  hosts:\n    h:\n      a: 9007199254740991\n      b: -9007199254740991\n      c: "9007199254740993"\n      d: 0x1F\n      e: 1.5e300\n', 'inv.yaml');
+    expect(inventory.varsFor('h')).to.deep.include({ a: 9007199254740991, b: -9007199254740991, c: '9007199254740993', d: 31, e: 1.5e300 });
+  });
 
   it('accepts a host listed in several groups with the same address', () => {
     const inventory = inventoryFromText('a:\n  hosts:\n    lab-5:\n      ansible_host: 10.0.0.5\nb:\n  hosts:\n    lab-5:\n      ansible_host: 10.0.0.5\n    lab-6:\n', 'inv.yaml');

@@ -61,6 +61,27 @@ describe('schemas', () => {
     expect(() => params.parse({ name: 'x', reload: 'no' }, '')).to.throw(/expected true or false/);
   });
 
+  it('refuses a whole number a double cannot hold exactly (beyond ±(2^53 - 1)), from text and from YAML or JSON, instead of rounding it', () => {
+    const limit = Number.MAX_SAFE_INTEGER;
+    // At the limit, and a number that is not whole-number text, are as before.
+    expect(s.int().parse(String(limit), 'port', { fromText: true })).to.equal(limit);
+    expect(s.int().parse(-limit, 'port')).to.equal(-limit);
+    expect(s.number().parse('1.5', 'ratio', { fromText: true })).to.equal(1.5);
+    expect(s.number().parse(1e300, 'huge')).to.equal(1e300);
+    const refused: Array<[string, () => unknown, string]> = [
+      ['int, text', () => s.int().parse('9007199254740993', 'app_port', { fromText: true }), 'app_port: 9007199254740993 (it would be 9007199254740992) cannot be held exactly'],
+      ['int, negative text', () => s.int().parse('-9007199254740993', 'app_port', { fromText: true }), 'app_port: -9007199254740993 (it would be -9007199254740992) cannot be held exactly'],
+      ['int, 2^53 as text', () => s.int({ min: 1 }).parse('9007199254740992', 'id', { fromText: true }), 'id: 9007199254740992 cannot be held exactly'],
+      ['number, whole-number text', () => s.number().parse('123456789012345678901', 'n', { fromText: true }), 'n: 123456789012345678901 (it would be 123456789012345683968) cannot be held exactly'],
+      ['int, a number already rounded by a parser', () => s.int().parse(9007199254740992, 'app_port'), 'app_port: 9007199254740992 (perhaps rounded from the number written, when the YAML or JSON was read) cannot be held exactly'],
+      ['int, 1e21', () => s.int().parse(1e21, 'n'), 'n: 1000000000000000000000 (perhaps rounded'],
+    ];
+    for (const [what, parse, message] of refused) {
+      expect(parse, what).to.throw(SchemaError, message);
+      expect(parse, what).to.throw(SchemaError, /exact only from -9007199254740991 to 9007199254740991; give a smaller number, or, for an identifier made of digits, a string/);
+    }
+  });
+
   it('turns passwords into Secrets', () => {
     const parsed = params.parse({ name: 'x', password: 'hunter22' }, '');
     expect(parsed.password).to.be.instanceOf(Secret);

@@ -20,6 +20,8 @@ writeFileSync(join(dir, 'vault.yaml'), 'user: app\ndb_password: !vault |\n  $ANS
 writeFileSync(join(dir, 'latin1.yaml'), Buffer.concat([Buffer.from('motd: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
 writeFileSync(join(dir, 'tag.yaml'), 'x: !custom 1\n');
 writeFileSync(join(dir, 'bad.yaml'), 'a: [1\n');
+writeFileSync(join(dir, 'big.yaml'), 'id: 9007199254740993\n');
+writeFileSync(join(dir, 'limit.yaml'), 'id: 9007199254740991\nhex: 0x1F\nquoted: "9007199254740993"\n');
 
 const values = (args: string[]) => Object.fromEntries([...parseExtraVars(args, dir)].map(([key, entry]) => [key, entry.value]));
 
@@ -52,8 +54,17 @@ describe('extra variables (-e)', () => {
       ['@', /^-e @: no file name after @; give the variables file as -e @vars\.yaml/],
       ['@ ', /^-e @ : no file name after @/],
       ['@.', /^-e @\.: .* is a directory; -e @FILE takes a YAML or JSON file of variables$/],
+      // A number would round these integers: refused, naming the fix, instead of passed on as another number.
+      ['@big.yaml', /^-e @big.yaml: .*big.yaml: an integer that a number cannot hold exactly: 9007199254740993 would be read as 9007199254740992\. Quote it/],
+      ['{"id": 9007199254740993}', /^-e \{"id": 9007199254740993\}: an integer that a number cannot hold exactly: 9007199254740993 would be read as 9007199254740992\. Quote it/],
+      ['{"a": [1, -12345678901234567890]}', /-12345678901234567890 would be read as -12345678901234567168/],
     ];
     for (const [arg, message] of cases) expect(() => parseExtraVars([arg], dir), arg).to.throw(message);
+  });
+
+  it('keeps integers a number holds exactly, and digits in strings, as they are', () => {
+    expect(values(['@limit.yaml'])).to.deep.equal({ id: 9007199254740991, hex: 31, quoted: '9007199254740993' });
+    expect(values(['{"id": "9007199254740993", "n": 1e300, "m": 9007199254740991}'])).to.deep.equal({ id: '9007199254740993', n: 1e300, m: 9007199254740991 });
   });
 
   it('types declared variables by the schema: key=value text is coerced, YAML values are not; errors name the -e argument', () => {
@@ -62,6 +73,10 @@ describe('extra variables (-e)', () => {
     const wrong = typeExtraVars(schema, parseExtraVars(['port=eighty', '{"debug": "yes"}'], dir));
     expect(wrong.errors).to.have.length(2);
     expect(wrong.errors[0]).to.match(/^-e port=eighty: port: /);
+    const large = typeExtraVars(schema, parseExtraVars(['app_port=1 port=9007199254740993'], dir));
+    expect(large.errors).to.deep.equal([
+      '-e app_port=1 port=9007199254740993: port: 9007199254740993 (it would be 9007199254740992) cannot be held exactly: whole numbers are exact only from -9007199254740991 to 9007199254740991; give a smaller number, or, for an identifier made of digits, a string (quoted in YAML or JSON, s.string() in the schema)',
+    ]);
     expect(wrong.errors[1]).to.match(/^-e \{"debug": "yes"\}: debug: /);
   });
 
