@@ -11,6 +11,7 @@ import { renderHtml } from '../report/audit-report-html.ts';
 import { renderMarkdown } from '../report/audit-report-markdown.ts';
 import { writeOutputFile } from '../output-file.ts';
 import { UsageError } from './options.ts';
+import { describeParseArgsError } from './parse-args-error.ts';
 import { planSideBySide } from './plan-side-by-side.ts';
 import { readSavedPlan } from './saved-plan.ts';
 
@@ -133,7 +134,7 @@ function reportCommand(argv: string[]): number {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: spec });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see audit --help)`);
+    throw new UsageError(`${describeParseArgsError(error, Object.keys(spec))} (see audit --help)`);
   }
   const files = parsed.positionals;
   if (files.length === 0) throw new UsageError('expected `audit report FILE… -o report.html` (see audit --help)');
@@ -190,7 +191,7 @@ function mergeCommand(argv: string[]): number {
   try {
     parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)} (expected \`audit merge LOG… -o MERGED.jsonl [--allow-missing]\`)`);
+    throw new UsageError(`${describeParseArgsError(error, Object.keys(spec))} (expected \`audit merge LOG… -o MERGED.jsonl [--allow-missing]\`)`);
   }
   const output = parsed.values.output;
   if (!output || parsed.positionals.length === 0) throw new UsageError('expected `audit merge LOG… -o MERGED.jsonl [--allow-missing]` (see audit --help)');
@@ -278,7 +279,7 @@ function verifyArguments(argv: string[]): { files: string[]; allowed: AllowedSig
   try {
     parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see audit --help)`);
+    throw new UsageError(`${describeParseArgsError(error, Object.keys(spec))} (see audit --help)`);
   }
   const files = parsed.positionals;
   if (files.length === 0) throw new UsageError('expected `audit verify FILE…` (see audit --help)');

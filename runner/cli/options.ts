@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DRIFT_EXIT_STATUS } from '../events.ts';
 import { DEFAULT_RUN_OUTPUT_BYTES } from '../transport/output-budget.ts';
+import { describeParseArgsError } from './parse-args-error.ts';
 import { parseShard, type Shard } from './shard.ts';
 
 export class UsageError extends Error {
@@ -128,7 +129,7 @@ export function parseCommonOptions(
   try {
     parsed = parseArgs({ args: argv, options: spec, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error)} (see --help)`);
+    throw new UsageError(`${describeParseArgsError(error, Object.keys(spec))} (see --help)`);
   }
   refuseRepeatedValues(parsed.tokens, spec);
   const v = parsed.values as Record<string, unknown>;

@@ -26,6 +26,31 @@ describe('options: verbosity', () => {
   });
 });
 
+describe("options: parseArgs's errors in drover's words", () => {
+  it('names an unknown option or a missing or unwanted value on one line, quotes balanced, with a suggestion', () => {
+    const refusals: Array<[string[], string]> = [
+      [['--bogus'], 'unknown option --bogus (see --help)'],
+      [['--chek'], 'unknown option --chek; did you mean --check? (see --help)'],
+      [['--inventroy', 'x'], 'unknown option --inventroy; did you mean --inventory? (see --help)'],
+      [['-b'], 'unknown option -b (see --help)'],
+      [['-Cx'], 'unknown option -x (see --help)'],
+      [['--forks'], 'option -f, --forks needs a value (see --help)'],
+      [['--check=yes'], 'option -C, --check takes no value: give --check alone (see --help)'],
+      [['--limit', '--check'], 'option --limit needs a value, and the word after it starts with "-": give the value, or write --limit=VALUE for a value that starts with "-" (see --help)'],
+    ];
+    for (const [argv, message] of refusals) {
+      let thrown: unknown;
+      try {
+        parseCommonOptions(argv);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, argv.join(' ')).to.be.instanceOf(UsageError);
+      expect((thrown as Error).message, argv.join(' ')).to.equal(message);
+    }
+  });
+});
+
 describe('options: what the operator typed is what runs', () => {
   it('refuses an option that takes one value given twice, naming both, instead of keeping the last', () => {
     const refusals: Array<[string[], string]> = [
