@@ -19,7 +19,8 @@ import { hostPath } from './lib/host-path.ts';
 
 const params = s.object({
   /** The script. It runs under `set -eu` with /bin/sh, or with `executable` if given. */
-  cmd: s.string({ nonEmpty: true, what: 'a shell script' }),
+  // Blanks alone are no script: the task would "run" and change nothing, reported as done.
+  cmd: s.string({ nonEmpty: true, pattern: /\S/, what: 'a shell script' }),
   /** A different shell to run the script with, e.g. `/bin/bash` for bash syntax; it gets `-eu` too. */
   executable: hostPath({ what: 'an absolute path to a shell, e.g. /bin/bash', root: false, noControl: true }).optional(),
   ...runParams,

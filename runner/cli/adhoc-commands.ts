@@ -55,10 +55,17 @@ export async function execCommand(argv: string[]): Promise<number> {
   refuseTags('exec', options);
   if (positionals.length !== 1) throw new UsageError('expected one host pattern before `--` (see --help)');
   if (words.length === 0) throw new UsageError('no command given: put it after `--`, e.g. `exec workers -i inv.yaml -- uptime`');
+  // The words are joined as a shell command line, as `ssh host -- words` would do: quoting is the operator's.
+  const cmd = words.join(' ');
+  // `-- ''` or `-- "$CMD"` with CMD unset: refused here, once, as no words at all are, not failed on every host.
+  if (cmd.trim() === '') {
+    throw new UsageError(
+      `the command after \`--\` is ${cmd === '' ? 'empty' : 'only blanks'} (an unset shell variable?): give the command to run, e.g. \`exec workers -i inv.yaml -- uptime\``,
+    );
+  }
   const shell = findModule('shell');
   if (!shell) throw new UsageError('the shell module is not available in this build');
-  // The words are joined as a shell command line, as `ssh host -- words` would do: quoting is the operator's.
-  const params = { cmd: words.join(' ') };
+  const params = { cmd };
   return adhocRun('exec', positionals[0]!, shell, params, options, extra, false, true);
 }
 

@@ -31,6 +31,8 @@ describe('bad command-line input: one clear line, nothing run', function () {
       { args: [join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '-i', inventory, '-e', '@'], says: '-e @: no file name after @' },
       { args: [join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '-i', inventory, '--shard', ' 1/2'], says: '--shard takes I/N' },
       { args: [join(ROOT, 'playbooks/cluster.ts'), '-i', inventory, '--bogus'], says: 'drover: unknown option --bogus (see --help)' },
+      { args: ['exec', 'all', '-i', inventory, '--', ''], says: 'the command after `--` is empty' },
+      { args: ['exec', 'all', '-i', inventory, '--', ' '], says: 'the command after `--` is only blanks' },
     ];
     for (const { args, says } of cases) {
       // The audit log's option goes before `--`: after it, it would be part of exec's command.

@@ -90,6 +90,9 @@ describe('command/shell planner (table)', () => {
     expect(() => command.params.parse({ argv: ['x'], changedWhen: 'yes please' }, '')).to.throw(SchemaError, /^changedWhen: expected true or false or a function/);
     expect(() => command.params.parse({ argv: ['x'], env: { 'BAD-NAME': 'v' } }, '')).to.throw(SchemaError, /"BAD-NAME" is not a valid environment variable name/);
     expect(() => shell.params.parse({ cmd: 'x', executable: 'bash' }, '')).to.throw(SchemaError, /^executable: .*absolute path/);
+    // A script of blanks runs nothing: refused as an empty one is, not reported as run.
+    expect(() => shell.params.parse({ cmd: '' }, '')).to.throw(SchemaError, /^cmd: must not be empty/);
+    expect(() => shell.params.parse({ cmd: ' \n\t' }, '')).to.throw(SchemaError, /^cmd: " \\n\\t" is not a shell script$/);
     const fn = (r: { rc: number }) => r.rc === 0;
     expect(command.params.parse({ argv: ['x'], changed_when: fn, failed_when: 'false' }, '', { fromText: true })).to.deep.include({ changedWhen: fn, failedWhen: false });
   });
