@@ -120,9 +120,9 @@ export function editBlock(before: string | null, edit: BlockEdit): EditResult {
   }
 
   const text = lines.join('');
-  if (before === text) return { text, changed: false, message: '' };
+  if (before === text) return { text, changed: false, message: '', doing: '' };
   const message = before === null ? 'file created' : blockLines.length === 0 ? 'block removed' : 'block inserted';
-  return { text, changed: true, message };
+  return { text, changed: true, message, doing: blockLines.length === 0 ? 'removing the block' : 'writing the block' };
 }
 
 function countNewlines(text: string): number {

@@ -246,7 +246,7 @@ function zoneMustExist(zone: string, configuration: 'permanent' | 'runtime'): Ch
   const problem = `drover: zone ${zone} does not exist in firewalld's ${configuration} configuration: create it first (firewalld zone=${zone} state=present), or give an existing zone`;
   const zones = configuration === 'permanent' ? sh`firewall-cmd --permanent --get-zones` : sh`firewall-cmd --get-zones`;
   return {
-    summary: `zone ${zone} does not exist yet (${configuration}); it must by then (an earlier task may create it)`,
+    summary: `check that zone ${zone} exists by then (not yet in the ${configuration} configuration; an earlier task may create it)`,
     commands: [
       {
         run: sh`${zones} | tr ' ' '\\n' | grep -qx -- ${zone} || { echo ${problem} >&2; exit 1; }`,

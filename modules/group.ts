@@ -148,7 +148,7 @@ export function planGroup(p: Params, state: GroupState): Plan {
     return {
       changes: [
         {
-          summary: `gid of group ${name} ${state.gid} → ${p.gid}`,
+          summary: `set gid of group ${name} ${state.gid} → ${p.gid}`,
           diff: { kind: 'value', name: `group ${name} gid`, before: String(state.gid), after: String(p.gid) },
           commands: [{ run: sh`groupmod -g ${p.gid} ${name}`, description: `groupmod -g ${p.gid} ${name}` }],
         },

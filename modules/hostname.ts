@@ -69,7 +69,7 @@ function liveChange(name: string, state: HostnameState): Change | undefined {
       : // No tool at all (a minimal image): the kernel's own interface.
         sh`printf '%s' ${name} > /proc/sys/kernel/hostname`;
   return {
-    summary: `host name ${state.current} → ${name}`,
+    summary: `set host name ${state.current} → ${name}`,
     diff: { kind: 'value', name: 'hostname', before: state.current, after: name },
     commands: [
       {

@@ -444,7 +444,7 @@ export function planOperations(p: Params, state: IptablesState): Operation[] {
       ops.push({ kind: 'new-chain', summary: `create chain ${where}`, run: base('-N', p.chain) });
     }
     if (p.policy !== undefined && chain?.policy !== p.policy) {
-      ops.push({ kind: 'policy', summary: `policy of ${where}: ${chain?.policy ?? '?'} → ${p.policy}`, run: base('-P', p.chain, p.policy) });
+      ops.push({ kind: 'policy', summary: `set policy of ${where}: ${chain?.policy ?? '?'} → ${p.policy}`, run: base('-P', p.chain, p.policy) });
     }
     if (p.flush && chain && chain.rules.length > 0) {
       ops.push({ kind: 'flush', summary: `flush ${where} (${chain.rules.length} rule(s))`, run: base('-F', p.chain) });

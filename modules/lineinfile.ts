@@ -44,6 +44,12 @@ export interface EditResult {
   changed: boolean;
   /** Ansible's message: "line added", "line replaced", "2 line(s) removed", or "". */
   message: string;
+  /**
+   * The same as a clause that ends the change's summary, which is an imperative a dry run puts "would"
+   * before (`update /etc/x (8 → 12 bytes), adding the line`): "adding the line", "replacing the matched
+   * line", "removing 2 line(s)", or "".
+   */
+  doing: string;
 }
 
 const LINESEP = '\n';
@@ -82,7 +88,12 @@ export function editLines(before: string | null, edit: LineEdit): EditResult {
   if (edit.state === 'absent') {
     const kept = lines.filter((line) => !matches(line));
     const removed = lines.length - kept.length;
-    return { text: kept.join(''), changed: removed > 0, message: removed > 0 ? `${removed} line(s) removed` : '' };
+    return {
+      text: kept.join(''),
+      changed: removed > 0,
+      message: removed > 0 ? `${removed} line(s) removed` : '',
+      doing: removed > 0 ? `removing ${removed} line(s)` : '',
+    };
   }
 
   if (edit.line === undefined) throw new ModuleError('line is required with state=present', 'give the line to put in the file');
@@ -133,7 +144,13 @@ export function editLines(before: string | null, edit: LineEdit): EditResult {
   }
 
   const result = [...lines];
-  const done = (message: string): EditResult => ({ text: result.join(''), changed: result.join('') !== original || before === null, message });
+  const done = (message: 'line added' | 'line replaced'): EditResult => ({
+    text: result.join(''),
+    changed: result.join('') !== original || before === null,
+    message,
+    doing: message === 'line added' ? 'adding the line' : 'replacing the matched line',
+  });
+  const unchanged: EditResult = { text: original, changed: false, message: '', doing: '' };
   if (found !== -1) {
     let newLine = edit.backrefs && match ? expandBackrefs(line, match) : line;
     if (!newLine.endsWith(LINESEP)) newLine += LINESEP;
@@ -141,9 +158,9 @@ export function editLines(before: string | null, edit: LineEdit): EditResult {
       result[found] = newLine;
       return done('line replaced');
     }
-    return { text: original, changed: false, message: '' };
+    return unchanged;
   }
-  if (edit.backrefs) return { text: original, changed: false, message: '' };
+  if (edit.backrefs) return unchanged;
   if (insertbefore === 'BOF' || insertafter === 'BOF') {
     result.unshift(line + LINESEP);
     return done('line added');
@@ -155,12 +172,12 @@ export function editLines(before: string | null, edit: LineEdit): EditResult {
   }
   if (insertafter !== undefined) {
     if (result.length === insertAt) {
-      if (bare(result[insertAt - 1]!) === line) return { text: original, changed: false, message: '' };
+      if (bare(result[insertAt - 1]!) === line) return unchanged;
       if (!endsWithBreak(result[result.length - 1])) result[result.length - 1] += LINESEP;
       result.push(line + LINESEP);
       return done('line added');
     }
-    if (bare(result[insertAt]!) === line) return { text: original, changed: false, message: '' };
+    if (bare(result[insertAt]!) === line) return unchanged;
     result.splice(insertAt, 0, line + LINESEP);
     return done('line added');
   }
@@ -326,6 +343,7 @@ export async function planEditedFile(
   };
   const plan = await planFileContent(options, host, state);
   if (plan.changes.length === 0) return noChange(`${state.path}: ${edit.message || 'already as asked'}`);
-  if (edit.message) plan.changes[0]!.summary = `${edit.message} in ${state.path}: ${plan.changes[0]!.summary}`;
+  // The file's summary stays the imperative ("update /etc/x (…)"), so that "would" reads before it in a dry run.
+  if (edit.doing) plan.changes[0]!.summary = `${plan.changes[0]!.summary}, ${edit.doing}`;
   return plan;
 }

@@ -83,7 +83,7 @@ function liveChanges(state: Mode, kernel: SelinuxState): Change[] {
   const flag = wanted === 'enforcing' ? '1' : '0';
   return [
     {
-      summary: `SELinux mode ${kernel.mode} → ${wanted} now${state === 'disabled' ? ' (disabled after the next reboot)' : ''}`,
+      summary: `set SELinux mode ${kernel.mode} → ${wanted} now${state === 'disabled' ? ' (disabled after the next reboot)' : ''}`,
       diff: { kind: 'value', name: 'SELinux mode', before: kernel.mode ?? null, after: wanted },
       // The live mode is read only by this module's probe.
       effects: [],

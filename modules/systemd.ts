@@ -273,7 +273,7 @@ export function planSystemd(p: Params, state: UnitState, fileStates: FileState[]
   } else {
     if (why)
       changes.push({
-        summary: `systemctl daemon-reload (${unit}: ${why})`,
+        summary: `run systemctl daemon-reload (${unit}: ${why})`,
         commands: [{ run: sh`systemctl daemon-reload`, description: 'systemctl daemon-reload' }],
         effects: [reloaded],
       });
@@ -312,7 +312,7 @@ export function planSystemd(p: Params, state: UnitState, fileStates: FileState[]
 function unitMustExist(unit: string): Change {
   const problem = `unit ${unit} does not exist: install the package that provides it (before this task), give its unitFile, or check the name (systemctl list-unit-files)`;
   return {
-    summary: `${unit} does not exist yet; it must by then (an earlier task may install it)`,
+    summary: `check that ${unit} exists by then (it does not yet; an earlier task may install it)`,
     commands: [
       { run: sh`systemctl cat -- ${unit} >/dev/null 2>&1 || { echo ${problem} >&2; exit 1; }`, description: `check that ${unit} exists`, readOnly: true },
     ],

@@ -289,7 +289,7 @@ function mustExist(what: 'dest' | 'remoteSrc', path: string, hostName: string): 
       ? `drover: dest ${path} is not a directory on ${hostName}: create it first (file state=directory)`
       : `drover: ${path} is not a file on ${hostName}: download or copy the archive there first (getUrl, copy)`;
   return {
-    summary: `${what} ${path} does not exist yet; it must by then (an earlier task may make it)`,
+    summary: `check that ${what} ${path} exists by then (it does not yet; an earlier task may make it)`,
     commands: [{ run: sh`${test} || { echo ${problem} >&2; exit 1; }`, readOnly: true, description: `check that ${path} exists` }],
   };
 }
@@ -397,7 +397,7 @@ async function ownershipChanges(p: Parsed, members: ArchiveMember[], host: HostC
   if (wrong === 0) return [];
   return [
     {
-      summary: `owner of ${wrong} members in ${p.dest} → ${ownerSpec(p)}`,
+      summary: `set owner of ${wrong} members in ${p.dest} → ${ownerSpec(p)}`,
       diff: { kind: 'value', name: `${p.dest} members' owner`, before: `${wrong} members otherwise owned`, after: ownerSpec(p) },
       commands: [chown],
     },

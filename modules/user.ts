@@ -328,7 +328,7 @@ function planModify(p: Params, state: UserState): Plan {
   const changes: Change[] = [];
   const value = (what: string, before: string, after: string, args: string[], summary?: string): void => {
     changes.push({
-      summary: summary ?? `${what} of ${name} ${before} → ${after}`,
+      summary: summary ?? `set ${what} of ${name} ${before} → ${after}`,
       diff: { kind: 'value', name: `user ${name} ${what}`, before, after },
       commands: [{ run: sh`usermod ${[...args, name]}`, description: `usermod ${[...args, name].join(' ')}` }],
     });
@@ -345,7 +345,7 @@ function planModify(p: Params, state: UserState): Plan {
       const after = [...new Set([...state.groups.filter((group) => !removed.includes(group)), ...added])].sort();
       const delta = [...added.map((group) => `+${group}`), ...removed.map((group) => `-${group}`)].join(' ');
       const args = p.append ? ['-a', '-G', added.join(',')] : ['-G', wanted.join(',')];
-      value('groups', state.groups.join(',') || '(none)', after.join(',') || '(none)', args, `groups of ${name} ${delta}`);
+      value('groups', state.groups.join(',') || '(none)', after.join(',') || '(none)', args, `change groups of ${name} ${delta}`);
     }
   }
   if (p.shell !== undefined && normaliseAccountPath(p.shell) !== state.shell)
@@ -363,7 +363,7 @@ function planModify(p: Params, state: UserState): Plan {
       state.home ?? '',
       home,
       [...(p.moveHome ? ['-m'] : []), '-d', home],
-      `home of ${name} ${state.home} → ${home}${p.moveHome ? ' (contents moved)' : ''}`,
+      `set home of ${name} ${state.home} → ${home}${p.moveHome ? ', moving its contents' : ''}`,
     );
   }
   // A password written keeps the current lock unless a lock state is asked.

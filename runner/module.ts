@@ -67,7 +67,12 @@ export type Diff =
 
 /** One step of a plan: what it does, in words and as a diff, and the commands that do it. */
 export interface Change {
-  /** One line for people: "set net.ipv4.ip_forward 0 → 1", "write /etc/sysctl.d/k8s.conf". */
+  /**
+   * One line for people, in the imperative: "set net.ipv4.ip_forward 0 → 1", "update /etc/hosts (…), adding
+   * the line", "check that nginx.service exists by then". A dry run's report puts "would" before it (the
+   * terminal, runner/report/terminal.ts), so a noun phrase ("mode of /x 0644 → 0600") or a participle
+   * ("line replaced") would not read; the apply's report shows it as it is.
+   */
   summary: string;
   diff?: Diff;
   commands: Command[];

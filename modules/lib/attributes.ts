@@ -25,7 +25,7 @@ export function metadataChanges(options: PathAttributes, state: FileState): Chan
     const before = formatMode(state.mode ?? '0');
     const after = formatMode(options.mode);
     changes.push({
-      summary: `mode of ${path} ${before} → ${after}`,
+      summary: `set mode of ${path} ${before} → ${after}`,
       diff: { kind: 'value', name: `${path} mode`, before, after },
       commands: [{ run: sh`chmod ${after} -- ${path}`, description: `chmod ${after} ${path}` }],
     });
@@ -37,7 +37,7 @@ export function metadataChanges(options: PathAttributes, state: FileState): Chan
     const after = `${ownerWrong ? options.owner : state.owner}:${groupWrong ? options.group : state.group}`;
     const spec = `${ownerWrong ? options.owner : ''}${groupWrong ? `:${options.group}` : ''}`;
     changes.push({
-      summary: `owner of ${path} ${before} → ${after}`,
+      summary: `set owner of ${path} ${before} → ${after}`,
       diff: { kind: 'value', name: `${path} owner`, before, after },
       commands: [{ run: sh`chown ${spec} -- ${path}`, description: `chown ${spec} ${path}` }],
     });

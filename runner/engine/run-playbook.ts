@@ -662,7 +662,7 @@ function unknownShared(host: string, task: string, module: string, sharedName: s
     status: 'changed',
     changed: true,
     uncertain: true,
-    changes: [`would run with "${sharedName}" (unknown in check mode)`],
+    changes: [`run with "${sharedName}" (unknown in check mode)`],
   };
 }
 

@@ -233,6 +233,7 @@ export class TerminalReporter implements Reporter {
     // A dry-run task that read what an earlier task may change unpredictably says which task that is.
     const cannotKnow = result.checkMode && result.uncertain ? /^would run \((cannot know: .*?)\): ([\s\S]*)$/.exec(result.msg) : null;
     if (cannotKnow) lines.push(c.yellow(indent(this.mask(result.changes.length > 0 ? cannotKnow[1]! : `${cannotKnow[1]}: ${cannotKnow[2]}`), 6)));
+    // A change's summary is an imperative (runner/module.ts, Change): "would create /etc/motd (28 bytes)".
     for (const change of result.changes) lines.push(`      ${result.checkMode ? 'would ' : ''}${this.mask(change)}`);
     if (this.options.showDiff) {
       for (const diff of result.diffs) lines.push(indent(colourDiff(this.mask(renderDiff(diff)), c), 6));

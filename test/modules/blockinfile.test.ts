@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { blockinfile, DEFAULT_MARKER, editBlock, type BlockEdit } from '../../modules/blockinfile.ts';
 import { SchemaError } from '../../runner/schema.ts';
+import { fileProbeAnswer } from '../support/file-probe.ts';
+import { planOn } from '../support/plan-with-schema.ts';
+import { RecordedHost } from '../support/recorded-host.ts';
 
 const B = '# BEGIN DROVER MANAGED BLOCK\n';
 const E = '# END DROVER MANAGED BLOCK\n';
@@ -60,5 +63,22 @@ describe('blockinfile: editBlock (Ansible semantics)', () => {
     expect(() => parse({ path: '/x', markerBegin: 'X', markerEnd: 'X' })).to.throw(SchemaError, /must differ/);
     expect(() => parse({ path: '/x', insertafter: 'a', insertbefore: 'b' })).to.throw(SchemaError, /at most one/);
     expect(parse({ path: '/x', marker_begin: 'start', append_newline: true })).to.deep.include({ markerBegin: 'start', appendNewline: true });
+  });
+});
+
+describe('blockinfile: the change in words', () => {
+  it('says what it does in the imperative, so that a dry run reads "would …" (it said "would block inserted in …")', async () => {
+    const marked = `a\n${B}x\n${E}`;
+    const table: Array<[string, string | null, Parameters<typeof planOn<typeof blockinfile>>[1], RegExp]> = [
+      ['inserted', 'a\n', { path: '/etc/x.conf', block: 'x' }, /^update \/etc\/x\.conf \(2 → \d+ bytes\), writing the block$/],
+      ['updated in place', marked, { path: '/etc/x.conf', block: 'y' }, /^update \/etc\/x\.conf \(\d+ → \d+ bytes\), writing the block$/],
+      ['a new file', null, { path: '/etc/x.conf', block: 'x', create: true }, /^create \/etc\/x\.conf \(\d+ bytes\), writing the block$/],
+      ['removed', marked, { path: '/etc/x.conf', state: 'absent' }, /^update \/etc\/x\.conf \(\d+ → 2 bytes\), removing the block$/],
+    ];
+    for (const [what, before, params, summary] of table) {
+      const plan = await planOn(blockinfile, params, new RecordedHost([fileProbeAnswer(before)]));
+      expect(plan.changes, what).to.have.length(1);
+      expect(plan.changes[0]!.summary, what).to.match(summary);
+    }
   });
 });

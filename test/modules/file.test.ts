@@ -34,8 +34,8 @@ describe('file: planFile (table)', () => {
       script: /^mkdir -p -- \/srv\/a\nchown daemon -- \/srv\/a\nchmod 0750 -- \/srv\/a$/,
     },
     { title: 'directory: an existing one as asked', params: { path: '/srv/a', state: 'directory', mode: '755' }, probe: DIR, changes: [] },
-    { title: 'directory: an existing one with another mode', params: { path: '/srv/a', state: 'directory', mode: '0700' }, probe: DIR, changes: ['mode of /srv/a 0755 → 0700'] },
-    { title: 'file: attributes of an existing file', params: { path: '/srv/f', group: 'adm' }, probe: FILE, changes: ['owner of /srv/f root:root → root:adm'] },
+    { title: 'directory: an existing one with another mode', params: { path: '/srv/a', state: 'directory', mode: '0700' }, probe: DIR, changes: ['set mode of /srv/a 0755 → 0700'] },
+    { title: 'file: attributes of an existing file', params: { path: '/srv/f', group: 'adm' }, probe: FILE, changes: ['set owner of /srv/f root:root → root:adm'] },
     { title: 'touch: creates a missing file without truncating a racing one', params: { path: '/srv/t', state: 'touch' }, probe: ABSENT, changes: ['create file /srv/t'], script: /^: >> \/srv\/t$/ },
     { title: 'touch: an existing file is left as it is (timestamps preserved)', params: { path: '/srv/t', state: 'touch' }, probe: FILE, changes: [] },
     {

@@ -72,9 +72,9 @@ describe('firewalld planner', () => {
     const add = planFirewalld(parse({ port: '80/tcp', zone: 'k8s' }), { zone: 'k8s', permanent: false, runtime: false, zoneMissing });
     expect(add.uncertain).to.equal(true);
     expect(add.changes.map((change) => change.summary)).to.deep.equal([
-      'zone k8s does not exist yet (permanent); it must by then (an earlier task may create it)',
+      'check that zone k8s exists by then (not yet in the permanent configuration; an earlier task may create it)',
       'enable port 80/tcp in zone k8s (permanent)',
-      'zone k8s does not exist yet (runtime); it must by then (an earlier task may create it)',
+      'check that zone k8s exists by then (not yet in the runtime configuration; an earlier task may create it)',
       'enable port 80/tcp in zone k8s (runtime)',
     ]);
     expect(add.changes[0]!.commands[0]!.readOnly).to.equal(true);

@@ -60,6 +60,10 @@ describe('group: names, probe output and plans (pure)', () => {
     });
   }
 
+  it('says a gid change in the imperative, which a dry run prints after "would"', () => {
+    expect(planGroup(parse({ name: 'web', gid: 2000 }), found(1001)).changes.map((change) => change.summary)).to.deep.equal(['set gid of group web 1001 → 2000']);
+  });
+
   it('says who the members are when nothing is to be done', () => {
     expect(planGroup(parse({ name: 'sudo' }), found(27, { members: ['ops', 'alice'] }))).to.deep.equal({ changes: [], reason: 'group sudo exists (gid 27, members ops, alice)' });
   });

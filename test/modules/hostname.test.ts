@@ -67,6 +67,8 @@ describe('hostname: planner (recorded host)', () => {
       { kind: 'value', name: 'hostname', before: 'localhost', after: 'k8s-cp-1' },
     ]);
     expect(displayedCommands(result)[1]).to.equal('hostnamectl set-hostname k8s-cp-1');
+    // Imperatives, which a dry run prints after "would".
+    expect(result.changes.map((change) => change.summary)).to.deep.equal(['update /etc/hostname (10 → 9 bytes)', 'set host name localhost → k8s-cp-1']);
   });
 
   it('keeps a commented /etc/hostname that already names the host', async () => {

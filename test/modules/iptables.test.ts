@@ -238,7 +238,7 @@ describe('iptables: planning (pure)', () => {
       scripts: ['iptables -w -t filter -N DROVER-TEST-NEW', 'iptables -w -t filter -A DROVER-TEST-NEW -j RETURN'],
     },
     { title: 'an existing chain is not created again', input: { chain: 'DROVER-TEST-IN', chainManagement: true }, ops: [] },
-    { title: 'sets a policy', input: { chain: 'FORWARD', policy: 'ACCEPT' }, ops: ['policy of filter FORWARD: DROP → ACCEPT'], scripts: ['iptables -w -t filter -P FORWARD ACCEPT'] },
+    { title: 'sets a policy', input: { chain: 'FORWARD', policy: 'ACCEPT' }, ops: ['set policy of filter FORWARD: DROP → ACCEPT'], scripts: ['iptables -w -t filter -P FORWARD ACCEPT'] },
     { title: 'a policy already set', input: { chain: 'FORWARD', policy: 'DROP' }, ops: [] },
     { title: 'flushes only the named chain', input: { chain: 'INPUT', flush: true }, ops: ['flush filter INPUT (2 rule(s))'], scripts: ['iptables -w -t filter -F INPUT'] },
     { title: 'an empty chain needs no flush', input: { chain: 'OUTPUT', flush: true }, ops: [] },

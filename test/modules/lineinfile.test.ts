@@ -2,6 +2,9 @@ import { expect } from 'chai';
 import { editLines, expandBackrefs, lineinfile, pythonRegex, type LineEdit } from '../../modules/lineinfile.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { SchemaError } from '../../runner/schema.ts';
+import { fileProbeAnswer } from '../support/file-probe.ts';
+import { planOn } from '../support/plan-with-schema.ts';
+import { RecordedHost } from '../support/recorded-host.ts';
 
 /**
  * (file text, edit) → new text, following Ansible's lineinfile documentation and examples
@@ -83,5 +86,24 @@ describe('lineinfile: editLines (Ansible semantics)', () => {
     expect(() => parse({ path: '/x', line: 'a', insertafter: 'a', insertbefore: 'b' })).to.throw(SchemaError, /at most one of insertafter and insertbefore/);
     expect(() => parse({ path: '/x', line: 'a', backrefs: true })).to.throw(SchemaError, /backrefs needs regexp/);
     expect(parse({ path: '/x', line: 'a', insertafter: 'EOF', search_string: 'q' })).to.deep.include({ insertafter: 'EOF', searchString: 'q' });
+  });
+});
+
+describe('lineinfile: the change in words', () => {
+  it('says what it does in the imperative, so that a dry run reads "would …" (it said "would line replaced in …")', async () => {
+    const table: Array<[string, string | null, Parameters<typeof planOn<typeof lineinfile>>[1], string]> = [
+      ['replaced', 'a=1\nb=2\n', { path: '/etc/x.conf', regexp: '^a=', line: 'a=5' }, 'update /etc/x.conf (8 → 8 bytes), replacing the matched line'],
+      ['added', 'a=1\nb=2\n', { path: '/etc/x.conf', line: 'c=3' }, 'update /etc/x.conf (8 → 12 bytes), adding the line'],
+      ['added to a new file', null, { path: '/etc/x.conf', line: 'c=3', create: true }, 'create /etc/x.conf (4 bytes), adding the line'],
+      ['removed', 'a=1\nb=2\nb=3\n', { path: '/etc/x.conf', regexp: '^b=', state: 'absent' }, 'update /etc/x.conf (12 → 4 bytes), removing 2 line(s)'],
+      ['only the mode', 'a=1\n', { path: '/etc/x.conf', line: 'a=1', mode: '0600' }, 'set mode of /etc/x.conf 0644 → 0600'],
+    ];
+    for (const [what, before, params, summary] of table) {
+      const plan = await planOn(lineinfile, params, new RecordedHost([fileProbeAnswer(before)]));
+      expect(
+        plan.changes.map((change) => change.summary),
+        what,
+      ).to.deep.equal([summary]);
+    }
   });
 });

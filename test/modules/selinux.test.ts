@@ -79,7 +79,7 @@ describe('selinux: planner (recorded host)', () => {
 
   it('disabled: permissive now, disabled after the next reboot', async () => {
     const result = await planOn(selinux, { state: 'disabled' }, recorded(kernel('enforcing', { setenforce: false }), RHEL_CONFIG));
-    expect(result.changes[0]!.summary).to.equal('SELinux mode enforcing → permissive now (disabled after the next reboot)');
+    expect(result.changes[0]!.summary).to.equal('set SELinux mode enforcing → permissive now (disabled after the next reboot)');
     expect(displayedCommands(result)[0]).to.equal("printf '%s' 0 > /sys/fs/selinux/enforce");
   });
 

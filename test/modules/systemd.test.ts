@@ -240,12 +240,12 @@ describe('systemd: planner (table)', () => {
       changes: ['unmask web.service', 'enable web.service', 'start web.service'],
     },
     { title: 'unmasks a runtime mask with --runtime', input: { name: 'web', masked: false }, state: { loadState: 'masked', enablement: 'masked-runtime' }, changes: ['unmask web.service'] },
-    { title: 'daemonReload true reloads every time', input: { name: 'web', daemonReload: true, state: 'started' }, state: { activeState: 'active' }, changes: ['systemctl daemon-reload (web.service: daemonReload: true)'] },
+    { title: 'daemonReload true reloads every time', input: { name: 'web', daemonReload: true, state: 'started' }, state: { activeState: 'active' }, changes: ['run systemctl daemon-reload (web.service: daemonReload: true)'] },
     {
       title: 'auto reloads when systemd says the files changed',
       input: { name: 'web', state: 'started' },
       state: { needDaemonReload: true },
-      changes: ['systemctl daemon-reload (web.service: systemd reports its files changed on disk (NeedDaemonReload=yes))', 'start web.service'],
+      changes: ['run systemctl daemon-reload (web.service: systemd reports its files changed on disk (NeedDaemonReload=yes))', 'start web.service'],
     },
     { title: 'false never reloads for changes made elsewhere', input: { name: 'web', state: 'started', daemonReload: false }, state: { needDaemonReload: true, activeState: 'active' }, changes: [] },
     {
@@ -261,7 +261,7 @@ describe('systemd: planner (table)', () => {
       input: { name: 'web', unitFile: '[Service]\nExecStart=/bin/true\n', enabled: true },
       state: { loadState: 'not-found', enablement: 'not-found', fragmentPath: '' },
       files: [absentFileState('/etc/systemd/system/web.service')],
-      changes: ['create /etc/systemd/system/web.service (30 bytes)', 'systemctl daemon-reload (web.service: its unit files changed)'],
+      changes: ['create /etc/systemd/system/web.service (30 bytes)', 'run systemctl daemon-reload (web.service: its unit files changed)'],
       reason: /static: no \[Install\] rules/,
     },
     {
@@ -276,7 +276,7 @@ describe('systemd: planner (table)', () => {
       input: { name: 'docker', dropIns: { 'http-proxy.conf': '[Service]\nEnvironment="HTTP_PROXY=http://proxy:3128"\n' }, state: 'started' },
       state: { id: 'docker.service', activeState: 'active', enablement: 'enabled' },
       files: [fileStateWith('/etc/systemd/system/docker.service.d/http-proxy.conf', '[Service]\n')],
-      changes: ['update /etc/systemd/system/docker.service.d/http-proxy.conf (10 → 53 bytes)', 'systemctl daemon-reload (docker.service: its unit files changed)'],
+      changes: ['update /etc/systemd/system/docker.service.d/http-proxy.conf (10 → 53 bytes)', 'run systemctl daemon-reload (docker.service: its unit files changed)'],
     },
   ];
   for (const row of table) {
@@ -305,7 +305,7 @@ describe('systemd: planner (table)', () => {
     expect(changeSummaries(disabling)).to.deep.equal(['update /etc/systemd/system/web.service (7 → 100 bytes)', 'disable web.service (systemd reloads with it: its unit files changed)']);
     // Already enabled: no systemctl enable runs, so the reload is its own command before the restart.
     const enabled = written({ enabled: true, state: 'restarted' }, { enablement: 'enabled', activeState: 'active' });
-    expect(changeSummaries(enabled).slice(1)).to.deep.equal(['systemctl daemon-reload (web.service: its unit files changed)', 'restart web.service']);
+    expect(changeSummaries(enabled).slice(1)).to.deep.equal(['run systemctl daemon-reload (web.service: its unit files changed)', 'restart web.service']);
   });
 
   it('the reload rides on enable only for a unit with its own unit file, never for an init-script service or a masked one', () => {
@@ -317,10 +317,10 @@ describe('systemd: planner (table)', () => {
     // Only an init script (no unit file: systemd-sysv-generator's unit): systemd before 231 (EL7) hands
     // enable to chkconfig and does not reload, so the reload stays its own step before it.
     const sysv = plan({ name: 'web', dropIns: dropIn, enabled: true, state: 'restarted' }, unit({ fragmentPath: '/run/systemd/generator.late/web.service' }), dropInFile);
-    expect(changeSummaries(sysv).slice(1)).to.deep.equal(['systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service', 'restart web.service']);
+    expect(changeSummaries(sysv).slice(1)).to.deep.equal(['run systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service', 'restart web.service']);
     // Masked now: the file on disk is the mask, what is under it unknown.
     const masked = plan({ name: 'web', dropIns: dropIn, masked: false, enabled: true }, unit({ loadState: 'masked', enablement: 'masked', fileOnDisk: '/etc/systemd/system/web.service' }), dropInFile);
-    expect(changeSummaries(masked)).to.deep.equal(['unmask web.service', 'create /etc/systemd/system/web.service.d/limits.conf (28 bytes)', 'systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service']);
+    expect(changeSummaries(masked)).to.deep.equal(['unmask web.service', 'create /etc/systemd/system/web.service.d/limits.conf (28 bytes)', 'run systemctl daemon-reload (web.service: its unit files changed)', 'enable web.service']);
   });
 
   it('quotes every value, checks for a failed start, and diagnoses with the journal', () => {
@@ -375,7 +375,7 @@ describe('systemd: planner (table)', () => {
     for (const [input, actions] of table) {
       const result = plan(input, unit({ loadState: 'not-found', enablement: 'not-found' }), []);
       expect(result.uncertain, JSON.stringify(input)).to.equal(true);
-      expect(changeSummaries(result)).to.deep.equal(['web.service does not exist yet; it must by then (an earlier task may install it)', ...actions]);
+      expect(changeSummaries(result)).to.deep.equal(['check that web.service exists by then (it does not yet; an earlier task may install it)', ...actions]);
       const guard = renderCommand(result.changes[0]!.commands[0]!).display;
       expect(guard).to.include('systemctl cat -- web.service');
       expect(guard).to.include('does not exist: install the package that provides it');

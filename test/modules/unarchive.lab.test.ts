@@ -153,7 +153,7 @@ describe('unarchive on lab hosts', function () {
     await read(`chown -h root ${BASE}/owned/app/current`);
     const fix = await applyModule(host, unarchive, params);
     expect(fix.status, fix.msg).to.equal('changed');
-    expect(fix.msg).to.include('owner of 1 members');
+    expect(fix.msg).to.include('set owner of 1 members');
     expect(await read(`stat -c %U ${BASE}/owned/app/current`)).to.equal('daemon\n');
   });
 
@@ -181,7 +181,7 @@ describe('unarchive on lab hosts', function () {
     const check = await applyModule(host, unarchive, { src: join(local, 'good.tar'), dest: `${BASE}/nowhere` }, { check: true });
     expect(check.status, check.msg).to.equal('changed');
     expect(check.uncertain).to.equal(true);
-    expect(check.changes[0]).to.equal(`dest ${BASE}/nowhere does not exist yet; it must by then (an earlier task may make it)`);
+    expect(check.changes[0]).to.equal(`check that dest ${BASE}/nowhere exists by then (it does not yet; an earlier task may make it)`);
     expect(check.diffs[0]!.after).to.include('app/bin/tool  rw-r----- 20 bytes');
     const noDest = await applyModule(host, unarchive, { src: join(local, 'good.tar'), dest: `${BASE}/nowhere` });
     expect(noDest.status).to.equal('failed');

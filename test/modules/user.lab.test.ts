@@ -85,7 +85,7 @@ describe('user on a lab host', function () {
     const before = await account();
     const check = await applyModule(target, user, { name: U, shell: '/bin/sh', groups: [G2], append: true }, { check: true });
     expect(check.status).to.equal('changed');
-    expect(check.changes).to.deep.equal([`groups of ${U} +${G2}`, `shell of ${U} /bin/bash → /bin/sh`]);
+    expect(check.changes).to.deep.equal([`change groups of ${U} +${G2}`, `set shell of ${U} /bin/bash → /bin/sh`]);
     expect(check.diffs).to.deep.equal([
       { kind: 'value', name: `user ${U} groups`, before: G1, after: [G1, G2].sort().join(',') },
       { kind: 'value', name: `user ${U} shell`, before: '/bin/bash', after: '/bin/sh' },
@@ -98,7 +98,7 @@ describe('user on a lab host', function () {
     expect(await sh(`getent passwd ${U} | cut -d: -f7`)).to.equal('/bin/sh');
 
     const { real } = await predictThenApply(target, user, { name: U, groups: [G2] }, 'exact');
-    expect(real.changes).to.deep.equal([`groups of ${U} -${G1}`]);
+    expect(real.changes).to.deep.equal([`change groups of ${U} -${G1}`]);
     expect((await sh(`id -Gn ${U}`)).split(' ').sort()).to.deep.equal([U, G2].sort());
     expect((await applyModule(target, user, { name: U, groups: [G2] })).status).to.equal('ok');
   });
@@ -137,7 +137,7 @@ describe('user on a lab host', function () {
     await sh(`mkdir -p /srv`);
     const params = { name: U, home: `/srv/${U}/`, moveHome: true, authorizedKeys: [keys.b.pub], authorizedKeysExclusive: true };
     const { real } = await predictThenApply(target, user, params, 'move home');
-    expect(real.changes).to.deep.equal([`home of ${U} /home/${U} → /srv/${U} (contents moved)`]);
+    expect(real.changes).to.deep.equal([`set home of ${U} /home/${U} → /srv/${U}, moving its contents`]);
     expect(await sh(`getent passwd ${U} | cut -d: -f6; test -e /home/${U} && echo old-still-there || echo old-gone; cat /srv/${U}/.ssh/authorized_keys`)).to.equal(`/srv/${U}\nold-gone\n${keys.b.pub}`);
     expect(loginWith('b').status).to.equal(0);
     expect((await applyModule(target, user, params)).status).to.equal('ok');

@@ -121,7 +121,7 @@ describe('user: names, probe output and plans (pure)', () => {
       { name: 'alice', shell: '/bin/bash' },
       {},
       {
-        summaries: ['shell of alice /bin/sh → /bin/bash'],
+        summaries: ['set shell of alice /bin/sh → /bin/bash'],
         diffs: [{ kind: 'value', name: 'user alice shell', before: '/bin/sh', after: '/bin/bash' }],
         commands: ['usermod -s /bin/bash alice'],
       },
@@ -131,7 +131,7 @@ describe('user: names, probe output and plans (pure)', () => {
       { name: 'alice', groups: ['kvm', 'sudo'], append: true },
       {},
       {
-        summaries: ['groups of alice +kvm'],
+        summaries: ['change groups of alice +kvm'],
         diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'docker,kvm,sudo' }],
         commands: ['usermod -a -G kvm alice'],
       },
@@ -141,7 +141,7 @@ describe('user: names, probe output and plans (pure)', () => {
       { name: 'alice', groups: ['kvm', 'sudo'] },
       {},
       {
-        summaries: ['groups of alice +kvm -docker'],
+        summaries: ['change groups of alice +kvm -docker'],
         diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: 'kvm,sudo' }],
         commands: ['usermod -G kvm,sudo alice'],
       },
@@ -151,7 +151,7 @@ describe('user: names, probe output and plans (pure)', () => {
       { name: 'alice', groups: ['alice'] },
       {},
       {
-        summaries: ['groups of alice -docker -sudo'],
+        summaries: ['change groups of alice -docker -sudo'],
         diffs: [{ kind: 'value', name: 'user alice groups', before: 'docker,sudo', after: '(none)' }],
         commands: ["usermod -G '' alice"],
       },
@@ -161,7 +161,7 @@ describe('user: names, probe output and plans (pure)', () => {
       { name: 'alice', uid: 2001, group: 'staff', comment: 'A. L.', home: '/srv/alice/', moveHome: true },
       { homeExists: false },
       {
-        summaries: ['uid of alice 1001 → 2001', 'primary group of alice alice → staff', 'comment of alice Alice → A. L.', 'home of alice /home/alice → /srv/alice (contents moved)'],
+        summaries: ['set uid of alice 1001 → 2001', 'set primary group of alice alice → staff', 'set comment of alice Alice → A. L.', 'set home of alice /home/alice → /srv/alice, moving its contents'],
         diffs: [
           { kind: 'value', name: 'user alice uid', before: '1001', after: '2001' },
           { kind: 'value', name: 'user alice primary group', before: 'alice', after: 'staff' },
@@ -267,8 +267,8 @@ describe('user: names, probe output and plans (pure)', () => {
       });
     expect(planKeyFiles(p, existing, sshDir, keysFile(`${KEY_A}\n`))).to.deep.equal({ changes: [], reason: '/home/alice/.ssh/authorized_keys has the 1 key' });
     expect(changeSummaries(planKeyFiles(p, existing, sshDir, keysFile(`${KEY_A}\n`, { mode: '644', owner: 'root', uid: 0 })))).to.deep.equal([
-      'mode of /home/alice/.ssh/authorized_keys 0644 → 0600',
-      'owner of /home/alice/.ssh/authorized_keys root:alice → alice:alice',
+      'set mode of /home/alice/.ssh/authorized_keys 0644 → 0600',
+      'set owner of /home/alice/.ssh/authorized_keys root:alice → alice:alice',
     ]);
     expect(() => planKeyFiles(p, existing, fileState('/home/alice/.ssh', 'link', { linkTarget: '/root/.ssh' }), fileState('/home/alice/.ssh/authorized_keys', 'absent'))).to.throw(
       ModuleError,

@@ -11,9 +11,11 @@ import { HostSession } from '../../../runner/engine/host-session.ts';
 import { runPlaybook } from '../../../runner/engine/run-playbook.ts';
 import { RunState } from '../../../runner/engine/run-state.ts';
 import { SessionPool } from '../../../runner/engine/session-pool.ts';
-import { EventBus, type RunEvent } from '../../../runner/events.ts';
+import { PassThrough } from 'node:stream';
+import { EventBus, type RunEvent, type StampedEvent } from '../../../runner/events.ts';
 import { defineModule } from '../../../runner/module.ts';
 import { definePlaybook, s, type Play } from '../../../runner/playbook.ts';
+import { TerminalReporter } from '../../../runner/report/terminal.ts';
 import type { TaskResult } from '../../../runner/result.ts';
 import { Redactor } from '../../../runner/secret.ts';
 import { Gate, ScriptedConnections, scriptedOsFact, scriptedTarget, type ScriptRule } from '../../support/scripted-connection.ts';
@@ -171,6 +173,26 @@ describe('engine: t.runOnce', () => {
     const play = book.play({ name: 'p', hosts: 'all', tasks: async (t) => t.runOnce('make', async () => t.run(step, 'make', { name: 'make' }), { host: 'c' }) });
     const r = await run(play, ['a', 'b', 'c'], [ok], { forks: 1 });
     expect(resultOf(r, 'a', 'make')?.msg).to.include('every one of the 1 fork(s) would be waiting for it');
+  });
+
+  it('--check: a task using a result the dry run cannot know is "would run", its change an imperative (it read "would would run with")', async () => {
+    const play = book.play({
+      name: 'p',
+      hosts: 'all',
+      tasks: async (t) => {
+        const token = await t.runOnce('make', async () => (await t.run(step, 'make', { name: 'make' })).stdout.trim());
+        await t.run(step, 'use it', { name: 'use' }, { uses: token });
+      },
+    });
+    const r = await run(play, ['a', 'b'], [ok], { check: true });
+    for (const host of ['a', 'b']) expect(resultOf(r, host, 'use it'), host).to.deep.include({ status: 'changed', uncertain: true, changes: ['run with "make" (unknown in check mode)'] });
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const terminal = new TerminalReporter({ stream: output, interactive: false, showDiff: false, verbose: false, redactor: new Redactor() });
+    for (const event of r.events) terminal.handle({ ...event, runId: 'language-test', time: new Date(0).toISOString() } as StampedEvent);
+    await terminal.close?.();
+    expect(text).to.include('      would run with "make" (unknown in check mode)').and.not.include('would would');
   });
 });
 

@@ -52,7 +52,7 @@ describe('engine: a dry run sees its own earlier tasks', () => {
     expect(results.map((result) => [result.status, result.uncertain, result.changes])).to.deep.equal([
       ['changed', false, ['create directory /etc/docker (mode 0755)']],
       ['changed', false, ['create /etc/docker/daemon.json (27 bytes, mode 0644)']],
-      ['changed', false, ['line added in /etc/docker/daemon.json: update /etc/docker/daemon.json (27 → 37 bytes)']],
+      ['changed', false, ['update /etc/docker/daemon.json (27 → 37 bytes), adding the line']],
     ]);
     // The edit's diff starts from the content the copy would have written.
     expect(results[2]!.diffs[0]).to.deep.include({ before: '{"log-driver": "journald"}\n', after: '# managed\n{"log-driver": "journald"}\n' });
