@@ -135,9 +135,11 @@ export async function typeCheckPlaybook(playbookPath: string): Promise<TypeCheck
   const parsed = ts.parseConfigFileTextToJson(join(DROVER_ROOT, 'tsconfig.json'), configText);
   const { options } = ts.convertCompilerOptionsFromJson(parsed.config?.compilerOptions ?? {}, DROVER_ROOT);
   // Only Node's declarations: a playbook has no business with the test framework's globals.
+  // A JavaScript playbook has no types of its own to check (allowJs without checkJs), but the TypeScript it
+  // imports does; without allowJs the compiler refuses the root itself (TS6504). The path is in the cache key.
   const program = ts.createProgram({
     rootNames: [playbookPath],
-    options: { ...options, noEmit: true, types: ['node'], typeRoots: [nodeTypesRoot(require)] },
+    options: { ...options, noEmit: true, types: ['node'], typeRoots: [nodeTypesRoot(require)], allowJs: /\.m?js$/.test(playbookPath) },
   });
 
   const sources = program.getSourceFiles().filter((file) => !file.isDeclarationFile && !file.fileName.includes('/node_modules/'));

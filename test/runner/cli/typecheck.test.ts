@@ -1,6 +1,6 @@
 /**
  * The playbook type check's settings (runner/cli/typecheck.ts): a playbook runs under Node, so Node's
- * globals check and the browser's do not.
+ * globals check and the browser's do not; a JavaScript playbook is read, and what it imports checked.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,5 +44,21 @@ export default book.playbook([book.play({ name: 'p', hosts: 'all', tasks: async 
     expect(cached).to.equal(false);
     expect(errors).to.have.length(1);
     expect(errors[0]).to.match(/globals\.ts:4:17 - error TS\d+: Cannot find name 'document'/);
+  });
+
+  it('checks what a JavaScript playbook imports, and not the JavaScript itself (it used to be refused: TS6504)', async () => {
+    writeFileSync(join(dir, 'port.ts'), "export const port: number = 'eighty';\n");
+    const path = join(dir, 'book.mjs');
+    const body = (imports: string) => `import { definePlaybook } from ${JSON.stringify(PLAYBOOK_API)};
+${imports}
+const book = definePlaybook({ name: 'js' });
+export default book.playbook([book.play({ name: 'p', hosts: 'all', tasks: async (t) => { await t.debug('x', { msg: 'hi' }); } })]);
+`;
+    writeFileSync(path, body(''));
+    expect((await typeCheckPlaybook(path)).errors).to.deep.equal([]);
+    writeFileSync(path, body("import { port } from './port.ts';\nvoid port;"));
+    const { errors } = await typeCheckPlaybook(path);
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.match(/port\.ts:1:14 - error TS2322: Type 'string' is not assignable to type 'number'/);
   });
 });
