@@ -364,7 +364,9 @@ describeOnLab('drover CLI against lab hosts', 3, (targets) => {
 
   it('refuses bad input with one clear line before touching any host, never a stack trace', async () => {
     const cases: Array<{ args: string[]; says: string }> = [
-      { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--limit', 'no-such-host'], says: 'narrowed by --limit no-such-host; nothing was run' },
+      { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--limit', 'no-such-host'], says: "--limit: 'no-such-host' in host pattern 'no-such-host' matches no host and no group" },
+      // A --limit that names hosts, none of which the plays select.
+      { args: [join(PLAYBOOKS, 'write-file.ts'), '-i', inventory, '--limit', 'ungrouped'], says: 'narrowed by --limit ungrouped; nothing was run' },
       { args: [join(PLAYBOOKS, 'write-file.ts')], says: 'no inventory was given' },
       { args: [join(PLAYBOOKS, 'no-such-playbook.ts'), '-i', inventory], says: 'no-such-playbook.ts does not exist' },
       { args: [PLAYBOOKS, '-i', inventory], says: "is a directory: give the playbook's .ts file" },
