@@ -117,7 +117,11 @@ describe('audit records copied off the controller as they are written (--audit-c
 
   it('an ok run whose copy command fails ends with exit 5 and says so; the local log is whole', async () => {
     const log = join(dir, 'failing-copy.jsonl');
-    const run = await runCli([join(ROOT, 'test/fixtures/playbooks/fail-fast.ts'), '-i', inventory, '--check', '--audit-log', log, '--audit-copy', 'command:echo refusing >&2; exit 3']);
+    // Every host logs in before a play: an ok run needs reachable hosts, here of the local connection (a dry
+    // run of shell tasks, so nothing is sent to them).
+    const local = join(dir, 'local.yaml');
+    writeFileSync(local, 'all:\n  hosts:\n    l[1:3]:\n      ansible_connection: local\n');
+    const run = await runCli([join(ROOT, 'test/fixtures/playbooks/fail-fast.ts'), '-i', local, '--check', '--audit-log', log, '--audit-copy', 'command:echo refusing >&2; exit 3']);
     expect(run.code, run.stdout + run.stderr).to.equal(5);
     expect(run.stderr).to.match(/audit copy to command:echo refusing >&2; exit 3 failed: the command exited with status 3: refusing/);
     // The report's last line said the run's own status (0); the last word says why the process exits 5.

@@ -3,7 +3,8 @@
  * a directory that cannot take the file stops the run before it starts; a disk that fills up at the end
  * leaves no partial or temporary file, prints no stack trace, and says so in the exit status and the
  * audit log. Runs the CLI on a full tmpfs in a mount namespace of its own (root only; skipped otherwise).
- * Hosts at 127.0.0.1:1 are never contacted: a `debug` task needs no connection.
+ * The hosts are of the local connection (every host logs in before a play) and run only a `debug` task,
+ * in dry runs: nothing is sent to them.
  */
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ describe('output files of the CLI', function () {
   this.timeout(300_000);
 
   before(() => {
-    writeFileSync(inventory, 'all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_port: 1\n  hosts:\n    h1:\n    h2:\n');
+    writeFileSync(inventory, 'all:\n  vars:\n    ansible_connection: local\n  hosts:\n    h1:\n    h2:\n');
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
     writeFileSync(
       playbook,
