@@ -166,6 +166,13 @@ function reportCommand(argv: string[]): number {
   return worst(outcomes);
 }
 
+/** What to do when `-o` could not be written (writeOutputFile's error code); `ifExists` for a file already there. */
+function outputHint(code: string, ifExists: string): string {
+  if (code === 'EEXIST') return ifExists;
+  if (code === 'ENOSPC') return 'free space on that file system or choose a path for -o on another';
+  return 'choose a path for -o in a directory you can write';
+}
+
 /**
  * Writes the report to a new file only, whole or not at all (runner/output-file.ts): `-o` naming the log
  * being reported on (tab completion, a shell history slip), another run's log or a `.sig` would otherwise
@@ -175,12 +182,7 @@ function writeReport(output: string, page: string): void {
   // Owner-only (0600), as the logs it is made from: the page holds their diffs, which hold file contents.
   const written = writeOutputFile(output, page);
   if (written.ok) return;
-  const hint =
-    written.code === 'EEXIST'
-      ? 'a report never replaces a file (it could be an audit log): remove it first or choose a new path for -o'
-      : written.code === 'ENOSPC'
-        ? 'free space on that file system or choose a path for -o on another'
-        : 'choose a path for -o in a directory you can write';
+  const hint = outputHint(written.code, 'a report never replaces a file (it could be an audit log): remove it first or choose a new path for -o');
   throw new UsageError(`audit report: cannot write ${output} (${written.code}); ${hint}; no report was written`);
 }
 
@@ -222,12 +224,7 @@ function mergeCommand(argv: string[]): number {
   // Whole or not at all, never over a file (a merged log is evidence), owner-only as every audit log.
   const written = writeOutputFile(output, result.text);
   if (!written.ok) {
-    const hint =
-      written.code === 'EEXIST'
-        ? 'a merged log never replaces a file: choose a new path for -o'
-        : written.code === 'ENOSPC'
-          ? 'free space on that file system or choose a path for -o on another'
-          : 'choose a path for -o in a directory you can write';
+    const hint = outputHint(written.code, 'a merged log never replaces a file: choose a new path for -o');
     throw new UsageError(`audit merge: cannot write ${output} (${written.code}); ${hint}; nothing was written`);
   }
   for (const part of result.parts) {
