@@ -333,15 +333,25 @@ export interface IptablesState {
  */
 export function iptablesProbeScript(p: Params, spec: string[], saveFile: string | undefined, predicted?: string): Script {
   const bin = binaries(p.ipVersion);
+  // The listing is kept in the shell, which finds the chain's -P or -N line in it: asking iptables for the
+  // chain cost another iptables process (a netlink dump of the table) on every host (issue 13).
   const reads: Script[] = [
     sh`echo @@list
-"$b" -w -t ${p.table} -S`,
+l=$("$b" -w -t ${p.table} -S)
+printf '%s\n' "$l"`,
   ];
   if (spec.length > 0) {
     reads.push(sh`echo @@check
-if "$b" -w -t ${p.table} -S ${p.chain} >/dev/null 2>&1; then
-  rc=0; "$b" -w -t ${p.table} -C ${p.chain} ${spec} 2>&1 || rc=$?; echo "rc=$rc"
-else echo rc=no-chain; fi`);
+c=${p.chain}
+case "
+$l
+" in
+*"
+-P $c "*|*"
+-N $c
+"*) rc=0; "$b" -w -t ${p.table} -C ${p.chain} ${spec} 2>&1 || rc=$?; echo "rc=$rc" ;;
+*) echo rc=no-chain ;;
+esac`);
   }
   if (saveFile !== undefined) {
     reads.push(sh`echo @@save

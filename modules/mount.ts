@@ -75,7 +75,7 @@ type Params = OutputOf<typeof params>;
 
 /** One probe: what is mounted at the path, what the source is, and the fstab file with its bytes. */
 export function mountProbeScript(p: Pick<Params, 'path' | 'src' | 'fstab'>): Script {
-  return Script.join([mountPointScript(p.path, p.src), sh`echo @@fstab`, sh`(${fileStateScript(p.fstab, { content: 'always' })})`]);
+  return Script.join([mountPointScript(p.path, p.src), sh`echo @@fstab`, fileStateScript(p.fstab, { content: 'always' })]);
 }
 
 /** Splits the probe output into the mount point state and the fstab file state. Pure. */

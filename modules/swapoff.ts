@@ -50,7 +50,7 @@ export const swapoff = defineModule({
   params,
   async plan(p, host) {
     const [state, fstab] = await Promise.all([
-      host.fact(swapState(p.device)),
+      host.fact(swapState(p.device, p.maskSwapUnits)),
       p.fstab ? readFileState(host, FSTAB, { content: 'always', follow: true }) : undefined,
     ]);
     const matching = activeTargets(p, state);

@@ -138,10 +138,14 @@ export function unitFiles(unit: string, p: Pick<Params, 'unitFile' | 'dropIns'>)
   return files;
 }
 
-/** One probe for the unit and every file: sections `@@unit` and `@@file N`. */
+/**
+ * One probe for the unit and every file: sections `@@unit` and `@@file N`. The parts run one after the
+ * other in the probe's shell, not in subshells (a process each on every host: issue 13): neither script
+ * exits early, and each sets every variable it reads.
+ */
 export function systemdProbeScript(unit: string, files: UnitFile[]): Script {
-  const parts = [sh`echo @@unit`, sh`(${unitStateScript(unit)})`];
-  for (const [index, file] of files.entries()) parts.push(sh`echo ${`@@file ${index}`}`, sh`(${fileStateScript(file.path)})`);
+  const parts = [sh`echo @@unit`, unitStateScript(unit)];
+  for (const [index, file] of files.entries()) parts.push(sh`echo ${`@@file ${index}`}`, fileStateScript(file.path));
   return Script.join(parts);
 }
 

@@ -176,13 +176,16 @@ export interface RenderOptions {
 }
 
 /**
- * The shell lines every script starts with. pipefail is set only where the shell has it (dash lacks it).
+ * The shell lines every script starts with. pipefail is set only where the shell has it (dash lacks it):
+ * `command` keeps a refused `set` from ending the shell (POSIX takes a special builtin's error as fatal
+ * only without it), so the test costs no subshell. A `(set -o pipefail)` probe forked a process on
+ * every command on every host, one in six of a re-run's processes on the hosts (issue 13).
  * The PIPE trap keeps a script's own clean-up alive when the controller is gone: sshd then closes the
  * channel, the next `echo … >&2` raises SIGPIPE, and a shell killed by a signal never runs its EXIT
  * trap (a dropped controller left `.drover.*` temp files behind). Trapped, SIGPIPE becomes an exit, and
  * EXIT traps run. Commands the script starts get the default back, as the shell resets traps for them.
  */
-export const STRICT_PRELUDE = "set -eu\n(set -o pipefail) 2>/dev/null && set -o pipefail\ntrap 'exit 141' PIPE\n";
+export const STRICT_PRELUDE = "set -eu\ncommand set -o pipefail 2>/dev/null || true\ntrap 'exit 141' PIPE\n";
 
 /**
  * Under sudo, the command's processes belong to the become user, and the transport stops commands by

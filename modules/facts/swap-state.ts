@@ -42,8 +42,12 @@ export interface SwapState {
   deviceUnits: Array<{ name: string; state: string }>;
 }
 
-/** The probe. `device` (already validated) adds its resolution and unit names. */
-export function swapStateScript(device?: string): ReturnType<typeof sh> {
+/**
+ * The probe. `device` (already validated) adds its resolution and unit names. The swap units and
+ * swap.target's state are read only when `units` asks (masking needs them): each `systemctl` call costs
+ * the host a process and PID 1 an answer, on every run of every host (issue 13).
+ */
+export function swapStateScript(device?: string, units = true): ReturnType<typeof sh> {
   return sh`resolve() {
   case "$1" in
     UUID=*|LABEL=*|PARTUUID=*|PARTLABEL=*) findfs "$1" 2>/dev/null || true ;;
@@ -73,16 +77,18 @@ device=${device ?? ''}
 if [ -n "$device" ]; then printf 'device=%s\\n' "$(b64 "$(resolve "$device")")"; fi
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   echo systemd=yes
-  printf 'target=%s\\n' "$(systemctl is-enabled swap.target 2>/dev/null || true)"
-  systemctl list-units --type=swap --all --no-legend --plain 2>/dev/null | while read -r unit load rest; do
-    printf 'unit=%s %s\\n' "$unit" "$load"
-  done
-  if [ -n "$device" ]; then
-    for path in "$device" "$(resolve "$device")"; do
-      case "$path" in /*) ;; *) continue ;; esac
-      unit=$(systemd-escape -p --suffix=swap -- "$path")
-      printf 'devunit=%s %s\\n' "$unit" "$(systemctl is-enabled -- "$unit" 2>/dev/null || true)"
+  if [ ${units ? 'yes' : 'no'} = yes ]; then
+    printf 'target=%s\\n' "$(systemctl is-enabled swap.target 2>/dev/null || true)"
+    systemctl list-units --type=swap --all --no-legend --plain 2>/dev/null | while read -r unit load rest; do
+      printf 'unit=%s %s\\n' "$unit" "$load"
     done
+    if [ -n "$device" ]; then
+      for path in "$device" "$(resolve "$device")"; do
+        case "$path" in /*) ;; *) continue ;; esac
+        unit=$(systemd-escape -p --suffix=swap -- "$path")
+        printf 'devunit=%s %s\\n' "$unit" "$(systemctl is-enabled -- "$unit" 2>/dev/null || true)"
+      done
+    fi
   fi
 else
   echo systemd=no
@@ -127,17 +133,17 @@ export function parseSwapState(stdout: string): SwapState {
     fstabResolved,
     ...(device !== undefined ? { deviceResolved: fromBase64(device).replace(/\n$/, '') } : {}),
     systemd: systemd === 'yes',
-    ...(systemd === 'yes' ? { swapTarget: field(fields, 'target') ?? '' } : {}),
+    ...(systemd === 'yes' && field(fields, 'target') !== undefined ? { swapTarget: field(fields, 'target') } : {}),
     units: pairs('unit').map(([name, load]) => ({ name, load })),
     deviceUnits: pairs('devunit').map(([name, state]) => ({ name, state })),
   };
 }
 
-/** A fact for all swap, or for one device; re-read after any change on the host. */
-export function swapState(device?: string): Fact<SwapState> {
+/** A fact for all swap, or for one device, with or without systemd's swap units; re-read after any change on the host. */
+export function swapState(device?: string, units = true): Fact<SwapState> {
   return {
-    key: `swap:${device ?? ''}`,
-    script: swapStateScript(device),
+    key: `swap:${device ?? ''}:${units ? 'units' : 'no units'}`,
+    script: swapStateScript(device, units),
     parse: (output) => {
       if (output.exitCode !== 0) throw new FactError('swap', `the probe failed (exit ${output.exitCode}): ${output.stderr.trim()}`);
       return parseSwapState(output.stdout);

@@ -34,14 +34,18 @@ export function sysctlKeyPath(key: string): string {
   return key.replace(/[./]/g, (separator) => (separator === '.' ? '/' : '.'));
 }
 
-/** The probe; exported so tests can check what is sent. Paths must already be validated key paths. */
+/**
+ * The probe; exported so tests can check what is sent. Paths must already be validated key paths.
+ * stderr goes to /dev/null before stdin is opened, so an unreadable key's error is silenced without a
+ * `{ …; }` group around base64 (a process of its own in dash, one per key on every host: issue 13).
+ */
 export function sysctlValuesScript(paths: string[]): ReturnType<typeof sh> {
   return sh`if command -v sysctl >/dev/null 2>&1; then echo tool=yes; else echo tool=no; fi
 for p in ${paths}; do
   f="/proc/sys/$p"
   if [ -d "$f" ]; then echo "directory=$p"
   elif [ ! -e "$f" ]; then echo "missing=$p"
-  elif v=$({ base64 -w0 < "$f"; } 2>/dev/null); then echo "value=$p $v"
+  elif v=$(base64 -w0 2>/dev/null < "$f"); then echo "value=$p $v"
   else echo "unreadable=$p"; fi
 done
 `;

@@ -64,10 +64,12 @@ export interface UnitState {
  * task runs it on every host, and each systemctl costs a process and a call to PID 1 (issue 13): so one
  * `show` names every property, its DropInPaths line and is-enabled's first line are cut out with the
  * shell's own expansions (the patterns hold a newline), and nothing else is started unless drop-ins exist.
+ * It never exits early, so a probe can run it beside others without a subshell around it.
  */
 export function unitStateScript(unit: string): Script {
   return sh`u=${unit}
-if ! command -v systemctl >/dev/null 2>&1; then echo 'drover-systemd=absent'; exit 0; fi
+if ! command -v systemctl >/dev/null 2>&1; then echo 'drover-systemd=absent'
+else
 shown=$(systemctl show -p Id,LoadState,ActiveState,SubState,NeedDaemonReload,CanReload,FragmentPath,DropInPaths -- "$u")
 printf '%s\n' "$shown"
 e=$(systemctl is-enabled -- "$u" 2>/dev/null) || true
@@ -79,6 +81,7 @@ case $shown in *DropInPaths=*) dp=\${shown#*DropInPaths=}; dp=\${dp%%
 *} ;; esac
 for f in $dp; do printf 'LoadedDropIn=%s\n' "$(readlink -f -- "$f" || printf '%s' "$f")"; done
 for d in ${UNIT_DIRECTORIES}; do for f in "$d/$u.d"/*.conf; do if [ -e "$f" ]; then printf 'DropInOnDisk=%s\n' "$(readlink -f -- "$f")"; fi; done; done
+fi
 `;
 }
 

@@ -9,13 +9,17 @@
  * The frame written for one command (`frame`): the rendered line, run in a subshell with stdin from
  * /dev/null, then an end mark with the exit status on stdout and an end mark on stderr:
  *
- *     ( eval '<line>' ) </dev/null; printf '\n%s %d\n' MARK "$?"; printf '\n%s\n' MARK >&2
+ *     ( eval 'exec <line>' ) </dev/null; printf '\n%s %d\n' MARK "$?"; printf '\n%s\n' MARK >&2
  *
  * - The subshell keeps the reader what it was: a command's `exit`, `cd`, traps or a syntax error (a
  *   non-interactive shell exits on one) end the subshell, never the reader.
  * - The line is the one an `exec` would send, so the command runs exactly as it would there: the same
  *   `/bin/sh -c '…'` (or sudo) process, with its own `$$`, in the same environment sshd gave the session.
  *   A rendered line is one simple command, which /bin/sh reads as any POSIX login shell would.
+ * - A line of the form a probe has, `/bin/sh -c '…'` and nothing else, becomes the subshell itself
+ *   (`exec`): without it dash forks again for it, one process more per probe on every host (issue 13).
+ *   The subshell's status is then the command's own. Any other line (a sudo line, a test's compound
+ *   line) runs as it is, where `exec` would cut it short.
  * - MARK is random per shell and numbered per command, and the frame travels on stdin, not on a command
  *   line: no output a probe reads (a file's contents) can end the command early.
  * - The newline before each mark means the mark always starts a line; `EndMark` takes that newline back
@@ -42,9 +46,13 @@ export function newMarkPrefix(): string {
   return `__drover_end_${randomBytes(12).toString('hex')}_`;
 }
 
+/** `/bin/sh -c` and one word as shellQuote writes it: one simple command, which `exec` may replace the subshell with. */
+const ONE_SH_COMMAND = /^\/bin\/sh -c (?:[A-Za-z0-9_@%+=:,./-]+|'[^']*'(?:\\''[^']*')*)$/;
+
 /** The text written to the reader's stdin for one command line. */
 export function frame(line: string, mark: string): string {
-  return `( eval ${shellQuote(line)} ) </dev/null; printf '\\n%s %d\\n' ${mark} "$?"; printf '\\n%s\\n' ${mark} >&2\n`;
+  const command = ONE_SH_COMMAND.test(line) ? `exec ${line}` : line;
+  return `( eval ${shellQuote(command)} ) </dev/null; printf '\\n%s %d\\n' ${mark} "$?"; printf '\\n%s\\n' ${mark} >&2\n`;
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -409,6 +409,20 @@ function handshake(
 
 const NO_SIGNALS = { term: () => undefined, kill: () => undefined };
 
+/** Settles when `promise` does or `signal` aborts, whichever comes first. */
+function settledOrAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void promise.then(done);
+  });
+}
+
 class SshConnection implements Connection {
   readonly #client: SshClient;
   readonly #jump: SshConnection | undefined;
@@ -419,6 +433,8 @@ class SshConnection implements Connection {
   /** The shell kept open for probes (kept-shell.ts), once one is open. */
   #shell: KeptShell | undefined;
   #shellOpening = false;
+  /** Settles when the kept shell being opened is open or has failed; probes wait for it (see `exec`). */
+  #shellOpened: Promise<void> = Promise.resolve();
   /**
    * The server refused the kept shell's channel, or shells kept ending without being asked to (a login
    * that prints, a host that kills them): this connection uses `exec` alone.
@@ -464,16 +480,25 @@ class SshConnection implements Connection {
 
   async exec(line: string, options: ExecOptions): Promise<ExecOutcome> {
     if (options.keptShell && !options.stdinStream && !(options.stdin && options.stdin.length > 0) && !options.stdoutSink) {
-      const shell = this.#shell;
-      if (shell?.idle) {
-        const outcome = await shell.run(line, options, (run) => this.#track(run));
-        // The outcome would not be what a channel of its own gives (the reader died under the command, or a
-        // signal may have ended it): the read-only command runs again alone.
-        if (outcome !== RUN_ALONE) return outcome;
-      } else {
-        // This command does not wait for the shell to open (its time limit and abort would not apply): it
-        // takes a channel of its own, and later probes find the shell.
+      // A probe waits for the shell, to open or to finish the probe before it, rather than take a channel
+      // of its own: a channel costs the host an sshd session and a login shell, more than a probe's own
+      // work, and a re-run's first probes of every host came while the shells were opening, or two at once
+      // (three of eleven commands a host; issue 13). The wait is a wait for a slot: the time limit starts
+      // after it, and an abort ends it.
+      for (;;) {
         this.#openShell();
+        if (this.#shellOpening) await settledOrAborted(this.#shellOpened, options.signal);
+        const shell = this.#shell;
+        // No shell, or one that is ending (stopped, or a straggler wrote to it): a channel of its own.
+        if (!shell || shell.retired || options.signal?.aborted) break;
+        if (shell.idle) {
+          const outcome = await shell.run(line, options, (run) => this.#track(run));
+          // The outcome would not be what a channel of its own gives (the reader died under the command, or
+          // a signal may have ended it): the read-only command runs again alone.
+          if (outcome !== RUN_ALONE) return outcome;
+          break;
+        }
+        await settledOrAborted(shell.whenDone(), options.signal);
       }
     }
     const release = await this.#slots.acquire(options.signal);
@@ -577,8 +602,16 @@ class SshConnection implements Connection {
     const release = this.#slots.tryAcquire();
     if (!release) return;
     this.#shellOpening = true;
+    let settle = (): void => undefined;
+    this.#shellOpened = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    // ssh2 may never answer a channel request on a connection that is going: the socket's end settles it.
+    void this.#socketClosed.then(settle);
     const opened = (channel: ClientChannel | undefined): void => {
       this.#shellOpening = false;
+      // Waiting probes resume after this function has set the shell (a promise's reactions run later).
+      settle();
       if (!channel || this.#lostReason || this.#shellRefused) {
         channel?.close();
         release();
@@ -709,6 +742,8 @@ class KeptShell {
   #exitSignal: string | undefined;
   /** Ended by a stop, or given back by drover (endIfIdle): not lost to the host or to a straggler. */
   #asked = false;
+  /** Probes waiting for the command running now to end (see SshConnection.exec). */
+  #doneWaiters: Array<() => void> = [];
 
   constructor(
     readonly channel: ClientChannel,
@@ -739,6 +774,7 @@ class KeptShell {
       const current = this.#current;
       this.#current = undefined;
       onEnd(this.#asked);
+      this.#wakeWaiters();
       if (!current || current.run.settled) return;
       if (current.run.stopping) {
         current.run.exited(null, this.#exitSignal);
@@ -752,6 +788,23 @@ class KeptShell {
 
   get idle(): boolean {
     return !this.#retired && this.#current === undefined;
+  }
+
+  /** Whether the shell takes no more commands (it is ending). */
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  /** Settles when the command running now has ended (at once when none runs). */
+  whenDone(): Promise<void> {
+    if (this.#current === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#doneWaiters.push(resolve));
+  }
+
+  #wakeWaiters(): void {
+    const waiters = this.#doneWaiters;
+    this.#doneWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Runs one line in the reader; `track` counts it among the connection's running commands. */
@@ -797,6 +850,7 @@ class KeptShell {
     current.run.exited(status);
     current.run.finish();
     if (this.#retired) this.channel.end();
+    this.#wakeWaiters();
   }
 
   /** Ends the shell if no command runs in it (it gives its session back to the server). */

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { parseSysctlValues, sysctlKeyPath } from '../../modules/facts/sysctl-values.ts';
+import { spawnSync } from 'node:child_process';
+import { parseSysctlValues, sysctlKeyPath, sysctlValuesScript } from '../../modules/facts/sysctl-values.ts';
+import { STRICT_PRELUDE } from '../../runner/command.ts';
 import { editSysctlConf, normaliseSysctlValue, SYSCTL_FILE_HEADER, sysctl, sysctlFilePath, type SysctlParams } from '../../modules/sysctl.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import { SchemaError } from '../../runner/schema.ts';
@@ -313,4 +315,22 @@ describe('sysctl: planner (recorded host)', () => {
     const flush = await planOn(sysctl, { name: 'net.ipv4.route.flush', value: 1 }, recorded('tool=yes\nunreadable=net/ipv4/route/flush\n', null)).catch((caught: unknown) => caught);
     expect((flush as ModuleError).message).to.match(/cannot be read back/);
   });
+});
+
+describe('sysctl probe, run by the shells hosts have', () => {
+  // This machine's own /proc/sys: a readable key, a directory, a missing key, and one the kernel keeps
+  // write-only (route/flush refuses reads even to root).
+  const paths = ['net/ipv4/ip_forward', 'net/ipv4', 'net/ipv4/nope', 'net/ipv4/route/flush'];
+  for (const shell of ['dash', 'bash']) {
+    it(`reads each key as captured on a host, and says nothing on stderr (${shell})`, () => {
+      const result = spawnSync(shell, ['-c', STRICT_PRELUDE + sysctlValuesScript(paths).text], { encoding: 'utf8' });
+      expect(result.stderr).to.equal('');
+      expect(result.status).to.equal(0);
+      const values = parseSysctlValues(result.stdout);
+      expect(values.readings.get('net/ipv4/ip_forward')?.kind).to.equal('value');
+      expect(values.readings.get('net/ipv4')).to.deep.equal({ kind: 'directory' });
+      expect(values.readings.get('net/ipv4/nope')).to.deep.equal({ kind: 'missing' });
+      expect(values.readings.get('net/ipv4/route/flush')).to.deep.equal({ kind: 'unreadable' });
+    });
+  }
 });

@@ -60,6 +60,23 @@ describe('sh template and renderCommand', () => {
     expect(result.stdout).to.equal('');
   });
 
+  for (const shell of ['bash', 'dash']) {
+    it(`sets pipefail where the shell has it, and runs on where it has not (${shell})`, () => {
+      const rendered = renderCommand({ run: sh`echo before\nfalse | true\necho after` });
+      // The rendered line starts `/bin/sh -c`; the script is run here by the named shell instead.
+      const script = rendered.line.replace(/^\/bin\/sh -c /, '');
+      const result = spawnSync(shell, ['-c', `eval ${shellQuote(`set -- ${script}`)}; exec ${shell} -c "$1"`], { encoding: 'utf8' });
+      expect(result.stderr).to.equal('');
+      if (shell === 'bash') {
+        expect(result.status).to.equal(1);
+        expect(result.stdout).to.equal('before\n');
+      } else {
+        expect(result.status).to.equal(0);
+        expect(result.stdout).to.equal('before\nafter\n');
+      }
+    });
+  }
+
   it('sends secrets on stdin, never in the line or the display', () => {
     const token = secret('abcdef.0123456789abcdef', 'join token');
     const rendered = renderCommand({ run: sh`printf '%s' ${token}` });

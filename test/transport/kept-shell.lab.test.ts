@@ -21,8 +21,8 @@ const KEPT: ExecOptions = { timeoutMs: 10_000, keptShell: true };
 const SESSION_OF_COMMAND = renderCommand({ run: sh`ps -o sid= -p $$ | tr -d ' '` }).line;
 
 /**
- * A probe never waits for the kept shell to open (it takes a channel of its own meanwhile): runs probes
- * until two in a row share a session, and returns that session.
+ * The session of the kept shell: runs probes until two in a row share a session (a probe waits for the
+ * shell to open, so the first two do, unless a test before retired the shell), and returns it.
  */
 async function warm(connection: Connection): Promise<string> {
   let last = '';
@@ -88,9 +88,16 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
     expect((await connection.exec(SESSION_OF_COMMAND, KEPT)).stdout).to.equal(before);
   });
 
-  it('runs one probe after another in one session, not a session each', async () => {
-    const first = await connection.exec(SESSION_OF_COMMAND, KEPT);
-    // A fresh connection's first probe takes a channel of its own while the shell opens.
+  it('runs one probe after another in one session, not a session each, from the first probe on', async () => {
+    // A fresh connection: its first probe waits for the shell to open instead of taking a channel of its own.
+    const fresh = await connectSsh(await specFor(server));
+    try {
+      const first = await fresh.exec(SESSION_OF_COMMAND, KEPT);
+      expect(first.exitCode).to.equal(0);
+      expect((await fresh.exec(SESSION_OF_COMMAND, KEPT)).stdout).to.equal(first.stdout);
+    } finally {
+      await fresh.close();
+    }
     await warm(connection);
     const sessions = new Set<string>();
     for (let index = 0; index < 10; index++) {
@@ -99,21 +106,35 @@ describeWithSshd('transport/ssh: the kept-open shell for probes (real sshd)', fu
       sessions.add(outcome.stdout);
     }
     expect(sessions.size).to.equal(1);
-    expect(first.exitCode).to.equal(0);
     // The same line without the option gets a session of its own each time.
     const alone = await Promise.all([1, 2].map(() => connection.exec(SESSION_OF_COMMAND, { timeoutMs: 10_000 })));
     expect(new Set([...alone.map((outcome) => outcome.stdout), ...sessions]).size).to.equal(3);
   });
 
-  it('sends commands with stdin, and probes that overlap, to channels of their own', async () => {
+  it('sends commands with stdin to channels of their own, and runs probes that overlap one after another in the shell', async () => {
     const kept = await warm(connection);
     const withStdin = await connection.exec(`${SESSION_OF_COMMAND}; cat`, { ...KEPT, stdin: Buffer.from('fed') });
     expect(withStdin.stdout).to.match(/^\d+\nfed$/);
     expect(withStdin.stdout.split('\n')[0]).to.not.equal(kept.trim());
+    const started = Date.now();
     const overlapping = await Promise.all([1, 2, 3].map(() => connection.exec(`sleep 0.3; ${SESSION_OF_COMMAND}`, KEPT)));
-    const used = overlapping.map((outcome) => outcome.stdout);
-    expect(used.filter((sid) => sid === kept)).to.have.length(1);
-    expect(new Set(used).size).to.equal(3);
+    expect(overlapping.map((outcome) => outcome.stdout)).to.deep.equal([kept, kept, kept]);
+    // One after another: three 0.3 s sleeps take at least 0.9 s together.
+    expect(Date.now() - started).to.be.at.least(850);
+  });
+
+  it('gives a probe waiting for the busy shell up when its AbortSignal fires, without sending it', async () => {
+    const kept = await warm(connection);
+    const busy = connection.exec(`sleep 1; ${SESSION_OF_COMMAND}`, KEPT);
+    const controller = new AbortController();
+    const marker = runningMarker();
+    const waiting = connection.exec(marker.touch, { ...KEPT, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    const aborted = await waiting;
+    expect(aborted.aborted).to.equal(true);
+    expect((await busy).stdout).to.equal(kept);
+    expect(existsSync(marker.path)).to.equal(false);
+    marker.remove();
   });
 
   it('stops a command at its time limit, kills it on the target, and opens a new shell for the next probe', async () => {

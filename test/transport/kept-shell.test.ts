@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import { shellQuote } from '../../runner/command.ts';
 import { EndMark, frame, newMarkPrefix } from '../../runner/transport/kept-shell.ts';
 
 /** Pushes `stream` through an EndMark in chunks cut at `cuts`, and returns what it handed on. */
@@ -53,9 +54,31 @@ describe('transport/kept-shell: framing', () => {
   });
 
   it('writes a frame /bin/sh runs: the line in a subshell, then both marks', () => {
-    const line = "echo 'it''s'; echo err >&2; (exit 5)";
-    const text = execFileSync('/bin/sh', ['-s'], { input: frame(line, mark), encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'] });
-    expect(text).to.equal(`its\n\n${mark} 5\n`);
+    for (const line of ["echo 'it''s'; echo err >&2; (exit 5)", `/bin/sh -c ${shellQuote("echo 'it''s'; echo err >&2; exit 5")}`]) {
+      const text = execFileSync('/bin/sh', ['-s'], { input: frame(line, mark), encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'] });
+      expect(text, line).to.equal(`its\n\n${mark} 5\n`);
+    }
+  });
+
+  /** The parent of the process the line starts, and the reader's own PID. */
+  function parentOf(line: string): { parent: string | undefined; reader: string | undefined } {
+    const text = execFileSync('/bin/sh', ['-s'], { input: `echo "reader=$$"\n${frame(line, mark)}`, encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'] });
+    return { parent: /parent=(\d+)/.exec(text)?.[1], reader: /reader=(\d+)/.exec(text)?.[1] };
+  }
+
+  it("starts a probe's line as the subshell itself, no process between it and the reader", () => {
+    for (const script of ['echo "parent=$PPID"', "echo 'it''s' \"parent=$PPID\"", 'echo "parent=$PPID" # \\\'']) {
+      const { parent, reader } = parentOf(`/bin/sh -c ${shellQuote(script)}`);
+      expect(reader, script).to.match(/^\d+$/);
+      expect(parent, script).to.equal(reader);
+    }
+  });
+
+  it('runs any other line as it is, which exec would cut short', () => {
+    const { parent, reader } = parentOf(`/bin/sh -c 'echo "parent=$PPID"'; echo more`);
+    expect(parent).to.not.equal(reader);
+    const text = execFileSync('/bin/sh', ['-s'], { input: frame(`/bin/sh -c 'echo one'; echo two`, mark), encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'] });
+    expect(text).to.equal(`one\ntwo\n\n${mark} 0\n`);
   });
 
   it('gives every command of a shell its own mark', () => {
