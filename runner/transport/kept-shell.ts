@@ -11,6 +11,8 @@
  *
  *     ( eval 'exec <line>' ) </dev/null; printf '\n%s %d\n' MARK "$?"; printf '\n%s\n' MARK >&2
  *
+ * (`exec ` only before a probe's line; see below.)
+ *
  * - The subshell keeps the reader what it was: a command's `exit`, `cd`, traps or a syntax error (a
  *   non-interactive shell exits on one) end the subshell, never the reader.
  * - The line is the one an `exec` would send, so the command runs exactly as it would there: the same
