@@ -128,12 +128,13 @@ export function parseSwapState(stdout: string): SwapState {
       return space < 0 ? ([line, ''] as const) : ([line.slice(0, space), line.slice(space + 1).trim()] as const);
     });
   const device = field(fields, 'device');
+  const target = field(fields, 'target');
   return {
     active: parseProcSwaps(fromBase64(swaps), new Set((fields.get('invisible') ?? []).map(fromBase64))),
     fstabResolved,
     ...(device !== undefined ? { deviceResolved: fromBase64(device).replace(/\n$/, '') } : {}),
     systemd: systemd === 'yes',
-    ...(systemd === 'yes' && field(fields, 'target') !== undefined ? { swapTarget: field(fields, 'target') } : {}),
+    ...(systemd === 'yes' && target !== undefined ? { swapTarget: target } : {}),
     units: pairs('unit').map(([name, load]) => ({ name, load })),
     deviceUnits: pairs('devunit').map(([name, state]) => ({ name, state })),
   };

@@ -432,9 +432,8 @@ class SshConnection implements Connection {
   readonly #socketClosed: Promise<void>;
   /** The shell kept open for probes (kept-shell.ts), once one is open. */
   #shell: KeptShell | undefined;
-  #shellOpening = false;
-  /** Settles when the kept shell being opened is open or has failed; probes wait for it (see `exec`). */
-  #shellOpened: Promise<void> = Promise.resolve();
+  /** While a kept shell is being opened: settles once it is open or has failed; probes wait for it (see `exec`). */
+  #shellOpening: Promise<void> | undefined;
   /**
    * The server refused the kept shell's channel, or shells kept ending without being asked to (a login
    * that prints, a host that kills them): this connection uses `exec` alone.
@@ -487,7 +486,7 @@ class SshConnection implements Connection {
       // after it, and an abort ends it.
       for (;;) {
         this.#openShell();
-        if (this.#shellOpening) await settledOrAborted(this.#shellOpened, options.signal);
+        if (this.#shellOpening) await settledOrAborted(this.#shellOpening, options.signal);
         const shell = this.#shell;
         // No shell, or one that is ending (stopped, or a straggler wrote to it): a channel of its own.
         if (!shell || shell.retired || options.signal?.aborted) break;
@@ -601,15 +600,14 @@ class SshConnection implements Connection {
     if (this.#shell || this.#shellOpening || this.#shellRefused || this.#lostReason || this.spec.maxChannels < 2) return;
     const release = this.#slots.tryAcquire();
     if (!release) return;
-    this.#shellOpening = true;
     let settle = (): void => undefined;
-    this.#shellOpened = new Promise<void>((resolve) => {
+    this.#shellOpening = new Promise<void>((resolve) => {
       settle = resolve;
     });
     // ssh2 may never answer a channel request on a connection that is going: the socket's end settles it.
     void this.#socketClosed.then(settle);
     const opened = (channel: ClientChannel | undefined): void => {
-      this.#shellOpening = false;
+      this.#shellOpening = undefined;
       // Waiting probes resume after this function has set the shell (a promise's reactions run later).
       settle();
       if (!channel || this.#lostReason || this.#shellRefused) {
