@@ -17,7 +17,7 @@ import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { hostPath } from './lib/host-path.ts';
 import { decodeHostText, encodeHostText } from './lib/host-text.ts';
-import { readFileState } from './facts/file-state.ts';
+import { readFactAndFileState } from './facts/file-state.ts';
 import { parseFstab, unescapeField, type FstabEntry } from './facts/fstab.ts';
 import { swapState, type ActiveSwap, type SwapState } from './facts/swap-state.ts';
 
@@ -49,10 +49,10 @@ export const swapoff = defineModule({
   summary: 'turn swap off now and at boot (comment out fstab entries, optionally mask swap units)',
   params,
   async plan(p, host) {
-    const [state, fstab] = await Promise.all([
-      host.fact(swapState(p.device, p.maskSwapUnits)),
-      p.fstab ? readFileState(host, FSTAB, { content: 'always', follow: true }) : undefined,
-    ]);
+    // The swap areas and fstab in one probe: one round trip.
+    const [state, fstab] = p.fstab
+      ? await readFactAndFileState(host, swapState(p.device, p.maskSwapUnits), FSTAB, { content: 'always', follow: true })
+      : [await host.fact(swapState(p.device, p.maskSwapUnits)), undefined];
     const matching = activeTargets(p, state);
     const targets = matching.filter((area) => area.visible);
     const elsewhere = matching.filter((area) => !area.visible).map((area) => area.path);

@@ -31,7 +31,7 @@ import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { printedByIntegerHandler, readKernelInteger } from './lib/kernel-integer.ts';
-import { readFileState, type FileState } from './facts/file-state.ts';
+import { readFactAndFileState, type FileState } from './facts/file-state.ts';
 import { kernelModule } from './facts/kernel-module.ts';
 import { sysctlKeyPath, sysctlValues, type SysctlReading, type SysctlValues } from './facts/sysctl-values.ts';
 
@@ -190,11 +190,8 @@ export const sysctl = defineModule({
   async plan(p, host) {
     const entries = wantedEntries(p);
     const path = sysctlFilePath(p.sysctlFile);
-    // Both probes go out at once over the one connection: one round trip of latency.
-    const [live, file] = await Promise.all([
-      host.fact(sysctlValues(entries.map((entry) => entry.path))),
-      readFileState(host, path, { content: 'always', follow: true }),
-    ]);
+    // The live values and the file in one probe: one round trip.
+    const [live, file] = await readFactAndFileState(host, sysctlValues(entries.map((entry) => entry.path)), path, { content: 'always', follow: true });
     for (const entry of entries) checkKernelReadsValue(entry, live.readings.get(entry.path));
     const liveChanges: Change[] = [];
     if (p.state === 'present' && p.reload) {

@@ -11,10 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { sh, type Script } from '../../runner/command.ts';
-import { FactError } from '../../runner/facts.ts';
+import { Script, sh } from '../../runner/command.ts';
+import { type Fact, FactError } from '../../runner/facts.ts';
 import { ModuleError } from '../../runner/module-error.ts';
-import type { HostContext } from '../../runner/module.ts';
+import type { HostContext, ProbeOutput } from '../../runner/module.ts';
 import type { PredictedPath, PredictedView } from '../../runner/predicted-state.ts';
 import { decodeHostText } from '../lib/host-text.ts';
 
@@ -176,28 +176,71 @@ function decode(base64: string): Buffer {
  * stale copy would write back old content. The cost is one round trip per file-writing task.
  */
 export async function readFileState(host: HostContext, path: string, options: FileStateOptions = {}): Promise<FileState> {
+  const read = fileStateRead(host, path, options);
+  const output = await host.probe(read.script);
+  return read.settle(output);
+}
+
+/**
+ * The line between the fact's part and the file's in `readFactAndFileState`'s probe. It prints the marker
+ * `@@file-state N`, N being the fact part's status, after a newline of its own: the marker is a whole line
+ * whatever the fact printed last, and the fact's output is given back exactly.
+ */
+export const FILE_PART_SEPARATOR = sh`printf '\\n@@file-state %s\\n' "$?"`;
+const FILE_PART_MARKER = /^@@file-state (\d+)$/;
+
+/**
+ * A fact and a path's state in one probe, for a planner that needs both at once (sysctl: the live values
+ * and its file; swapoff: the swap areas and fstab): one round trip where two went out one after the
+ * other (probes share the kept shell), on every run of every host (issue 13). The fact's script runs
+ * first and the file's after it, in one shell: neither exits early, and the file part assigns each
+ * variable before it reads it. Under set -e a failing fact part stops the script, so no marker means the
+ * probe's status is the fact's. The fact is read afresh, not from the run's cache (a file-writing task's
+ * own fact would be dropped by its change anyway), and its dry-run prediction is applied as `host.fact`
+ * applies it.
+ */
+export async function readFactAndFileState<T>(host: HostContext, fact: Fact<T>, path: string, options: FileStateOptions = {}): Promise<[T, FileState]> {
+  const read = fileStateRead(host, path, options);
+  const output = await host.probe(Script.join([fact.script, FILE_PART_SEPARATOR, read.script]));
+  const lines = output.stdout.split('\n');
+  const at = lines.findIndex((line) => FILE_PART_MARKER.test(line));
+  // No marker: the fact's part stopped the script (set -e), and its status is the probe's.
+  const factOutput =
+    at < 0 ? output : { exitCode: Number(FILE_PART_MARKER.exec(lines[at]!)![1]), stdout: lines.slice(0, at).join('\n'), stderr: output.stderr };
+  const value = fact.parse(factOutput);
+  const predicted = fact.predict ? fact.predict(value, host.predicted) : value;
+  if (at < 0) throw new FactError(fact.key, `the probe stopped before reading ${path}: ${JSON.stringify(output.stdout.slice(0, 300))}`);
+  return [predicted, read.settle({ ...output, stdout: lines.slice(at + 1).join('\n') })];
+}
+
+/** The probe that reads a path's state, and what turns its output into the state (errors, dry-run predictions). */
+function fileStateRead(host: HostContext, path: string, options: FileStateOptions): { script: Script; settle(output: ProbeOutput): FileState } {
   if (!posix.isAbsolute(path)) throw new ModuleError(`path ${JSON.stringify(path)} is not absolute`, 'give the full path on the host, starting with /');
   // In a dry run a directory on the way may be a link that only an earlier task's planned change makes:
   // the host cannot follow it yet, so the probe reads (and the predictions are looked up) where it leads.
   const lookup = host.predicted.throughLinks(path);
-  const output = await host.probe(fileStateScript(lookup, options));
-  if (output.exitCode !== 0) {
-    throw new ModuleError(
-      `cannot read ${path} on ${host.name} (exit ${output.exitCode}): ${(output.stderr.trim() || output.stdout.trim()).slice(0, 500)}`,
-      'check the path and permissions; a file readable only by root needs become',
-    );
-  }
-  try {
-    const probed = parseFileState(lookup, output.stdout);
-    const state = predictFileState(host.predicted, probed, options);
-    // The plan names the path as the task gave it (its commands go through the link in the real run),
-    // unless `follow` resolved a link on the host, whose target is then the path described.
-    return lookup === path || state.resolved ? state : { ...state, path };
-  } catch (error) {
-    if (error instanceof FactError)
-      throw new ModuleError(`${error.message} (on ${host.name})`, 'run the task again; if it persists, check the file on the host');
-    throw error;
-  }
+  return {
+    script: fileStateScript(lookup, options),
+    settle(output) {
+      if (output.exitCode !== 0) {
+        throw new ModuleError(
+          `cannot read ${path} on ${host.name} (exit ${output.exitCode}): ${(output.stderr.trim() || output.stdout.trim()).slice(0, 500)}`,
+          'check the path and permissions; a file readable only by root needs become',
+        );
+      }
+      try {
+        const probed = parseFileState(lookup, output.stdout);
+        const state = predictFileState(host.predicted, probed, options);
+        // The plan names the path as the task gave it (its commands go through the link in the real run),
+        // unless `follow` resolved a link on the host, whose target is then the path described.
+        return lookup === path || state.resolved ? state : { ...state, path };
+      } catch (error) {
+        if (error instanceof FactError)
+          throw new ModuleError(`${error.message} (on ${host.name})`, 'run the task again; if it persists, check the file on the host');
+        throw error;
+      }
+    },
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Script } from '../../runner/command.ts';
 import type { Fact } from '../../runner/facts.ts';
 import type { HostContext, ProbeOutput } from '../../runner/module.ts';
 import { NOTHING_PREDICTED, type PredictedView } from '../../runner/predicted-state.ts';
+import { answerByParts } from './file-probe.ts';
 
 export interface RecordedAnswer {
   /** Matches the probe's script text. */
@@ -33,8 +34,12 @@ export class RecordedHost implements HostContext {
 
   async probe(script: Script): Promise<ProbeOutput> {
     this.probes.push(script.text);
-    const answer = this.answers.find(({ match }) => (typeof match === 'string' ? script.text.includes(match) : match.test(script.text)));
-    if (!answer) throw new Error(`RecordedHost: no recorded answer for probe:\n${script.text}`);
+    return answerByParts(script.text, (part) => this.answer(part));
+  }
+
+  private answer(text: string): ProbeOutput {
+    const answer = this.answers.find(({ match }) => (typeof match === 'string' ? text.includes(match) : match.test(text)));
+    if (!answer) throw new Error(`RecordedHost: no recorded answer for probe:\n${text}`);
     return { exitCode: 0, stdout: '', stderr: '', ...answer.output };
   }
 }

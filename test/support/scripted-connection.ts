@@ -11,6 +11,7 @@
  * command in flight while another host fails, without timers.
  */
 import { STRICT_PRELUDE, sh } from '../../runner/command.ts';
+import { answerByParts } from './file-probe.ts';
 import type { Connector, HostTarget } from '../../runner/engine/host-session.ts';
 import type { PlaybookRunOptions } from '../../runner/engine/run-playbook.ts';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecOutcome } from '../../runner/transport/transport.ts';
@@ -93,16 +94,10 @@ export class ScriptedConnections {
   private async exec(host: string, line: string, options: ExecOptions): Promise<ExecOutcome> {
     const body = scriptBody(line);
     this.log.push({ host, event: 'exec', body, line, stdin: options.stdin?.toString() ?? '' });
-    const rule = this.#rules.find(
-      (candidate) =>
-        (candidate.host === undefined || candidate.host === host) && (candidate.times === undefined || candidate.used < candidate.times) && (typeof candidate.match === 'string' ? body.includes(candidate.match) : candidate.match.test(body)),
-    );
-    if (!rule) throw new Error(`scripted connection: no rule answers this command on ${host}:\n${body}`);
-    rule.used++;
     this.#inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
     try {
-      const reply = typeof rule.reply === 'function' ? await rule.reply(body, host) : rule.reply;
+      const reply = await answerByParts(body, (part) => this.reply(host, part));
       return {
         exitCode: reply.connectionLost || reply.timedOut ? null : (reply.exitCode ?? 0),
         stdout: reply.stdout ?? '',
@@ -115,6 +110,17 @@ export class ScriptedConnections {
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /** The first matching rule's answer to a script, or to one part of a fact-and-file probe (answerByParts). */
+  private async reply(host: string, body: string): Promise<ScriptedReply> {
+    const rule = this.#rules.find(
+      (candidate) =>
+        (candidate.host === undefined || candidate.host === host) && (candidate.times === undefined || candidate.used < candidate.times) && (typeof candidate.match === 'string' ? body.includes(candidate.match) : candidate.match.test(body)),
+    );
+    if (!rule) throw new Error(`scripted connection: no rule answers this command on ${host}:\n${body}`);
+    rule.used++;
+    return typeof rule.reply === 'function' ? await rule.reply(body, host) : rule.reply;
   }
 }
 

@@ -6,13 +6,19 @@
  * links followed or not, and names with blanks and newlines.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { fileStateScript, parseFileState, type FileStateOptions } from '../../../modules/facts/file-state.ts';
-import { STRICT_PRELUDE } from '../../../runner/command.ts';
+import { fileStateScript, parseFileState, readFactAndFileState, readFileState, type FileStateOptions } from '../../../modules/facts/file-state.ts';
+import { sysctlValues } from '../../../modules/facts/sysctl-values.ts';
+import { STRICT_PRELUDE, type Script, sh } from '../../../runner/command.ts';
+import { type Fact, FactError } from '../../../runner/facts.ts';
+import { ModuleError } from '../../../runner/module-error.ts';
+import type { HostContext } from '../../../runner/module.ts';
+import { NOTHING_PREDICTED } from '../../../runner/predicted-state.ts';
+import { RecordedHost } from '../../support/recorded-host.ts';
 
 const SHELLS = ['/bin/sh', '/bin/bash'].filter((shell) => existsSync(shell));
 
@@ -164,5 +170,81 @@ describe('facts: file-state probe, run by real shells against real files', () =>
     expect('status' in output ? output.status : 0).to.not.equal(0);
     expect(output.stderr).to.match(/Permission denied/);
     expect(statSync(secret).size).to.equal(1);
+  });
+});
+
+/** A host that is this machine, read-only: each probe runs in `shell` with the transport's strict prelude. */
+function shellHost(shell: string): HostContext & { probes: number } {
+  const host = {
+    name: 'local-shell',
+    vars: {},
+    predicted: NOTHING_PREDICTED,
+    probes: 0,
+    fact: async <T>(fact: Fact<T>): Promise<T> => fact.parse(await host.probe(fact.script)),
+    probe: async (script: Script) => {
+      host.probes++;
+      const result = spawnSync(shell, ['-c', STRICT_PRELUDE + script.text], { encoding: 'utf8' });
+      return { exitCode: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+    },
+  };
+  return host;
+}
+
+describe('facts: a fact and a file read in one probe (readFactAndFileState), run by real shells', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'drover-fact-and-file-'));
+    writeFileSync(join(dir, 'k.conf'), 'net.ipv4.ip_forward = 1\n');
+    symlinkSync('k.conf', join(dir, 'link'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A fact whose output is exactly `stdout`, whatever it ends with. */
+  const echoFact = (stdout: string, status = 0): Fact<string> => ({
+    key: `echo:${stdout}`,
+    script: sh`printf '%s' ${stdout}; if [ ${String(status)} != 0 ]; then echo "fact part failed" >&2; exit ${String(status)}; fi`,
+    parse: (output) => {
+      if (output.exitCode !== 0) throw new FactError('echo', `the probe failed (exit ${output.exitCode}): ${output.stderr.trim()}`);
+      return output.stdout;
+    },
+  });
+
+  for (const shell of SHELLS) {
+    it(`answers what the fact and the file read alone answer, in one probe (${shell})`, async () => {
+      const paths = ['net/ipv4/ip_forward', 'net/ipv4/nope'];
+      const alone = shellHost(shell);
+      const liveAlone = await alone.fact(sysctlValues(paths));
+      const fileAlone = await readFileState(alone, join(dir, 'link'), { content: 'always', follow: true });
+      const together = shellHost(shell);
+      const [live, file] = await readFactAndFileState(together, sysctlValues(paths), join(dir, 'link'), { content: 'always', follow: true });
+      expect(together.probes).to.equal(1);
+      expect(live).to.deep.equal(liveAlone);
+      expect(file).to.deep.equal(fileAlone);
+      expect(file).to.include({ kind: 'file', path: join(dir, 'k.conf'), resolved: true });
+    });
+
+    it(`gives the fact its output exactly, with or without a last newline (${shell})`, async () => {
+      for (const stdout of ['a=1\nb=2\n', 'a=1', '', '\n\n']) {
+        const [value, file] = await readFactAndFileState(shellHost(shell), echoFact(stdout), join(dir, 'k.conf'));
+        expect(value, JSON.stringify(stdout)).to.equal(stdout);
+        expect(file.size).to.equal(24);
+      }
+    });
+
+    it(`a fact part that fails is the fact's error, with its status and stderr (${shell})`, async () => {
+      const error = await readFactAndFileState(shellHost(shell), echoFact('a=1\n', 3), join(dir, 'k.conf')).catch((caught: unknown) => caught);
+      expect(error).to.be.instanceOf(FactError);
+      expect((error as Error).message).to.equal('fact echo: the probe failed (exit 3): fact part failed');
+    });
+  }
+
+  it('a file part that fails is the file’s error, naming the path and the host', async () => {
+    const host = new RecordedHost([
+      { match: 'tool=', output: { stdout: 'tool=yes\n' } },
+      { match: 'sha256sum', output: { exitCode: 1, stderr: 'stat: cannot statx: Input/output error\n' } },
+    ]);
+    const error = await readFactAndFileState(host, sysctlValues([]), '/etc/sysctl.d/k.conf').catch((caught: unknown) => caught);
+    expect(error).to.be.instanceOf(ModuleError);
+    expect((error as Error).message).to.equal('cannot read /etc/sysctl.d/k.conf on recorded (exit 1): stat: cannot statx: Input/output error');
   });
 });
