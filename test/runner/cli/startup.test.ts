@@ -10,16 +10,28 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
 import { EXEC_HELP } from '../../../runner/cli/adhoc-commands.ts';
-import { MAIN_HELP } from '../../../runner/cli/main.ts';
+import { MAIN_HELP } from '../../../runner/cli/main-help.ts';
 import { ROOT } from '../../support/run-cli.ts';
 
+/** What `node bin/drover.js ARGS` loads. */
 function loadedBy(args: string[]): { stdout: string; status: number | null; own: string[]; packages: string[] } {
+  return loaded(process.execPath, ['--import', resolve(ROOT, 'test/support/load-log.mjs'), resolve(ROOT, 'bin/drover.js'), ...args], {});
+}
+
+/** What `tsx run.ts ARGS` loads, in every process it starts (the load log goes to each through NODE_OPTIONS). */
+function loadedThroughRunTs(args: string[]): { stdout: string; status: number | null; own: string[]; packages: string[] } {
+  return loaded(resolve(ROOT, 'node_modules/.bin/tsx'), [resolve(ROOT, 'run.ts'), ...args], {
+    NODE_OPTIONS: `--import ${resolve(ROOT, 'test/support/load-log.mjs')}`,
+  });
+}
+
+function loaded(program: string, args: string[], env: Record<string, string>): { stdout: string; status: number | null; own: string[]; packages: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'drover-startup-'));
   try {
     const log = join(dir, 'loads.txt');
-    const result = spawnSync(process.execPath, ['--import', resolve(ROOT, 'test/support/load-log.mjs'), resolve(ROOT, 'bin/drover.js'), ...args], {
+    const result = spawnSync(program, args, {
       cwd: ROOT,
-      env: { ...process.env, DROVER_LOAD_LOG: log, FORCE_COLOR: '0' },
+      env: { ...process.env, ...env, DROVER_LOAD_LOG: log, FORCE_COLOR: '0' },
       encoding: 'utf8',
       timeout: 120_000,
     });
@@ -61,6 +73,25 @@ describe('CLI start-up loads only what the command uses', function () {
     expect([run.status, run.stdout]).to.deep.equal([0, `drover ${version} (node ${process.version})\n`]);
     expect(run.own.length, run.own.join(' ')).to.be.below(30);
     expect(run.packages).not.to.include('ssh2');
+  });
+
+  it('run.ts answers --help, -h, no command and --version itself, without starting the drover it supervises', () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const cases: Array<[string[], number, string]> = [
+      [['--help'], 0, `${MAIN_HELP}\n`],
+      [['-h'], 0, `${MAIN_HELP}\n`],
+      [[], 1, `${MAIN_HELP}\n`],
+      [['--version'], 0, `drover ${version} (node ${process.version})\n`],
+    ];
+    for (const [args, status, stdout] of cases) {
+      const run = loadedThroughRunTs(args);
+      expect([run.status, run.stdout], args.join(' ')).to.deep.equal([status, stdout]);
+      expect(run.own, args.join(' ')).not.to.include('bin/drover.js');
+    }
+    // Anything else is drover's to answer, supervised as before.
+    const exec = loadedThroughRunTs(['help', 'exec']);
+    expect(exec.stdout).to.equal(`${EXEC_HELP}\n`);
+    expect(exec.own).to.include('bin/drover.js');
   });
 
   it('a playbook run still loads the engine and the modules', () => {
