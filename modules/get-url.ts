@@ -26,7 +26,7 @@
  *   await t.getUrl('CNI plugins (air-gapped)', { url: 'http://mirror.corp/cni.tgz', dest: '/opt/cni.tgz', sha256, fromController: true });
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -231,7 +231,9 @@ export function controllerDownload(url: string, sha256: string, timeoutSeconds: 
 
 async function fetchToTemp(url: string, sha256: string, timeoutSeconds: number): Promise<ContentSource> {
   downloadDir ??= mkdtemp(join(tmpdir(), 'drover-get-url-')).then((dir) => {
-    process.once('exit', () => void rm(dir, { recursive: true, force: true }));
+    // An exit handler runs to its end only what is synchronous: an async rm here never ran, and every
+    // run left its downloads (kubeadm's binaries, say) in the controller's temp directory.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return dir;
   });
   const dir = await downloadDir;

@@ -4,9 +4,13 @@
  * a Node HTTP server on 127.0.0.1.
  */
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FileState } from '../../modules/facts/file-state.ts';
 import { controllerDownload, downloadScript, getUrl, planGetUrl, urlProblem } from '../../modules/get-url.ts';
 import { ModuleError } from '../../runner/module-error.ts';
@@ -158,6 +162,28 @@ describe('getUrl: download on the controller', function () {
     expect((error as Error).message).to.equal(`sha256 mismatch for ${base}/bad (downloaded on the controller): expected ${OTHER}, got ${SHA}; no host was changed`);
     await controllerDownload(`${base}/bad`, OTHER, 30).catch(() => undefined);
     expect(requests).to.deep.equal(['/bad', '/bad']);
+  });
+
+  it('the downloads are removed from the controller when the process exits', async () => {
+    const temp = mkdtempSync(join(tmpdir(), 'drover-get-url-exit-'));
+    try {
+      // A process of its own, whose temp directory is `temp`: it downloads once, says so, and exits.
+      const program = `const { controllerDownload } = await import(${JSON.stringify(new URL('../../modules/get-url.ts', import.meta.url).href)});
+        const { readdirSync } = await import('node:fs');
+        await controllerDownload(${JSON.stringify(`${base}/shared`)}, ${JSON.stringify(SHA)}, 30);
+        console.log(readdirSync(${JSON.stringify(temp)}).filter((name) => name.startsWith('drover-get-url-')).length);`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { env: { ...process.env, TMPDIR: temp }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect([status, stdout.trim()]).to.deep.equal([0, '1']);
+      // tsx keeps its cache there too; the downloads are drover's.
+      expect(readdirSync(temp).filter((name) => name.startsWith('drover-get-url-'))).to.deep.equal([]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 
   it('an HTTP error and a redirect to another scheme fail', async () => {
