@@ -21,7 +21,8 @@ function loadedBy(args: string[]): { stdout: string; status: number | null; own:
 /** What `tsx run.ts ARGS` loads, in every process it starts (the load log goes to each through NODE_OPTIONS). */
 function loadedThroughRunTs(args: string[]): { stdout: string; status: number | null; own: string[]; packages: string[] } {
   return loaded(resolve(ROOT, 'node_modules/.bin/tsx'), [resolve(ROOT, 'run.ts'), ...args], {
-    NODE_OPTIONS: `--import ${resolve(ROOT, 'test/support/load-log.mjs')}`,
+    // Quoted: NODE_OPTIONS splits at blanks, and the checkout's path may hold one.
+    NODE_OPTIONS: `--import ${JSON.stringify(resolve(ROOT, 'test/support/load-log.mjs'))}`,
   });
 }
 
