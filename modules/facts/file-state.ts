@@ -208,8 +208,8 @@ export async function readFactAndFileState<T>(host: HostContext, fact: Fact<T>, 
   const factOutput =
     at < 0 ? output : { exitCode: Number(FILE_PART_MARKER.exec(lines[at]!)![1]), stdout: lines.slice(0, at).join('\n'), stderr: output.stderr };
   const value = fact.parse(factOutput);
-  const predicted = fact.predict ? fact.predict(value, host.predicted) : value;
   if (at < 0) throw new FactError(fact.key, `the probe stopped before reading ${path}: ${JSON.stringify(output.stdout.slice(0, 300))}`);
+  const predicted = fact.predict ? fact.predict(value, host.predicted) : value;
   return [predicted, read.settle({ ...output, stdout: lines.slice(at + 1).join('\n') })];
 }
 
