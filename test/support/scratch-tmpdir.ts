@@ -14,8 +14,17 @@ const scratch = mkdtempSync(join(process.env.TMPDIR || '/tmp', 'drover-tests-'))
 chmodSync(scratch, 0o1777);
 process.env.TMPDIR = scratch;
 
-export const mochaHooks = {
-  afterAll(): void {
-    rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
-  },
-};
+function removeScratch(): void {
+  rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
+}
+
+export const mochaHooks = { afterAll: removeScratch };
+
+// A run stopped from outside (`timeout`, a cancelled CI job, a closed terminal) never reaches afterAll:
+// the directory goes first, then the signal is raised again with no listener, so it ends the run as before.
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    removeScratch();
+    process.kill(process.pid, signal);
+  });
+}
