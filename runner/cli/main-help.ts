@@ -1,8 +1,8 @@
 /**
  * What drover answers before it loads any command: the main help and its version. main.ts answers them
  * for the installed `drover`; run.ts answers them itself, without starting the drover it supervises for
- * every other command line, which would cost a node process and tsx's loader (0.45 s of the 1.5 s that
- * `npx tsx run --help` took on the slower bench machine: issue 13). So this module imports nothing of
+ * every other command line, which would cost a node process and tsx's loader (about 0.4 s of the 1.4 s
+ * that `npx tsx run --help` took on the slower bench machine: issue 13). So this module imports nothing of
  * drover's.
  */
 import { readFileSync } from 'node:fs';

@@ -13,20 +13,23 @@ import { EXEC_HELP } from '../../../runner/cli/adhoc-commands.ts';
 import { MAIN_HELP } from '../../../runner/cli/main-help.ts';
 import { ROOT } from '../../support/run-cli.ts';
 
+/** A command's output and status, and the modules its processes loaded: drover's own files and the packages. */
+type Loads = { stdout: string; status: number | null; own: string[]; packages: string[] };
+
 /** What `node bin/drover.js ARGS` loads. */
-function loadedBy(args: string[]): { stdout: string; status: number | null; own: string[]; packages: string[] } {
+function loadedBy(args: string[]): Loads {
   return loaded(process.execPath, ['--import', resolve(ROOT, 'test/support/load-log.mjs'), resolve(ROOT, 'bin/drover.js'), ...args], {});
 }
 
 /** What `tsx run.ts ARGS` loads, in every process it starts (the load log goes to each through NODE_OPTIONS). */
-function loadedThroughRunTs(args: string[]): { stdout: string; status: number | null; own: string[]; packages: string[] } {
+function loadedThroughRunTs(args: string[]): Loads {
   return loaded(resolve(ROOT, 'node_modules/.bin/tsx'), [resolve(ROOT, 'run.ts'), ...args], {
     // Quoted: NODE_OPTIONS splits at blanks, and the checkout's path may hold one.
     NODE_OPTIONS: `--import ${JSON.stringify(resolve(ROOT, 'test/support/load-log.mjs'))}`,
   });
 }
 
-function loaded(program: string, args: string[], env: Record<string, string>): { stdout: string; status: number | null; own: string[]; packages: string[] } {
+function loaded(program: string, args: string[], env: Record<string, string>): Loads {
   const dir = mkdtempSync(join(tmpdir(), 'drover-startup-'));
   try {
     const log = join(dir, 'loads.txt');
