@@ -37,20 +37,39 @@ export interface BenchOptions {
 const USAGE = `usage: npm run bench -- [--hosts 5,20,100,500] [--reps 3] [--tools drover,ansible,floor] [--out bench/results] [--keep-lab] [--max-ratio R]
        npm run bench -- --join DIR,DIR… [--out bench/results]   (one table and chart from earlier runs' results.json)`;
 
+/** `--help`: what the benchmark does and its flags (bench/README.md has the settings of each tool). */
+export const HELP = `${USAGE}
+
+Brings up lab instance $DROVER_LAB_INSTANCE (default 0) with N fresh hosts before each tool and repetition,
+and measures drover, Ansible and the floor (plain OpenSSH) on the same node preparation: first apply,
+second apply, dry run. Root, like the lab. Writes results.md, chart.svg and results.json in --out; the
+ratios the targets are stated in are printed last.
+
+  --hosts N,N…     lab sizes to measure (default 5,20,100,500)
+  --reps R         repetitions of each size and tool (default 3)
+  --tools T,T…     drover, ansible, floor (default all three; ansible needs \`apt-get install ansible\`)
+  --out DIR        where the results go (default bench/results)
+  --keep-lab       leave the last lab up at the end
+  --max-ratio R    also exit 1 when drover's first apply takes over R times the floor's (needs drover and floor)
+  --join DIR,DIR…  run nothing: one table and chart from earlier runs' results.json
+  -h, --help       this text`;
+
 export function parseOptions(argv: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      hosts: { type: 'string', default: '5,20,100,500' },
-      reps: { type: 'string', default: '3' },
-      tools: { type: 'string', default: TOOLS.join(',') },
-      out: { type: 'string', default: join(REPO_DIR, 'bench', 'results') },
-      'keep-lab': { type: 'boolean', default: false },
-      'max-ratio': { type: 'string' },
-      join: { type: 'string' },
-    },
-    strict: true,
-  });
+  const { values } = withUsage(() =>
+    parseArgs({
+      args: argv,
+      options: {
+        hosts: { type: 'string', default: '5,20,100,500' },
+        reps: { type: 'string', default: '3' },
+        tools: { type: 'string', default: TOOLS.join(',') },
+        out: { type: 'string', default: join(REPO_DIR, 'bench', 'results') },
+        'keep-lab': { type: 'boolean', default: false },
+        'max-ratio': { type: 'string' },
+        join: { type: 'string' },
+      },
+      strict: true,
+    }),
+  );
   const hosts = values.hosts.split(',').map((text) => {
     if (!/^[1-9]\d*$/.test(text)) throw new Error(`--hosts takes whole numbers separated by commas, got ${JSON.stringify(values.hosts)}\n${USAGE}`);
     return Number(text);
@@ -76,6 +95,15 @@ export function parseOptions(argv: string[]): BenchOptions {
   };
 }
 
+/** Puts the usage after a parse error's own message (`Unknown option '--frob'` alone does not say what would do). */
+function withUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+}
+
 function firstLine(argv: string[]): string {
   // `ssh -V` answers on stderr.
   const { stdout, stderr } = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
@@ -84,7 +112,7 @@ function firstLine(argv: string[]): string {
 }
 
 /** What the figures depend on, written beside them. */
-function machineState(): string[] {
+async function machineState(): Promise<string[]> {
   return [
     `date: ${new Date().toISOString()}`,
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}`,
@@ -92,13 +120,13 @@ function machineState(): string[] {
       .map((value) => value.toFixed(2))
       .join(' ')}`,
     `node ${process.version}; ${firstLine(['ansible-playbook', '--version'])}; ${firstLine(['ssh', '-V'])}`,
-    `drover: ${droverVersion()}`,
+    `drover: ${await droverVersion()}`,
   ];
 }
 
 /** The commit measured, so that figures joined from several runs say which code each came from. */
-function droverVersion(): string {
-  const git = gitInfo(join(REPO_DIR, 'package.json'));
+async function droverVersion(): Promise<string> {
+  const git = await gitInfo(join(REPO_DIR, 'package.json'));
   if (!git) return 'not a git checkout';
   return `commit ${git.commit.slice(0, 12)}${git.dirty ? ' with uncommitted changes' : ''}`;
 }
@@ -172,6 +200,10 @@ async function joinResults(options: BenchOptions & { join: string[] }): Promise<
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
   const options = parseOptions(argv);
   if (options.join) return joinResults({ ...options, join: options.join });
   if (options.tools.includes('ansible') && firstLine(['ansible-playbook', '--version']) === 'not installed') {
@@ -179,7 +211,7 @@ async function main(argv: string[]): Promise<number> {
   }
   await mkdir(options.out, { recursive: true });
   const header = [
-    ...machineState(),
+    ...(await machineState()),
     `lab instance ${LAB_INSTANCE}; hosts ${options.hosts.join(', ')}; ${options.reps} repetition(s); tools ${options.tools.join(', ')}`,
   ];
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);

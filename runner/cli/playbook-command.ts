@@ -179,6 +179,8 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
   refuseDataAsPlaybook(playbookPath);
   // Hashed before the type check and the import: what an apply checks against its plan is what runs.
   const playbookSha256 = createHash('sha256').update(readFileSync(playbookPath)).digest('hex');
+  // Started now, read at run start: git works beside the type check and the import (see git-info.ts).
+  const git = gitInfo(playbookPath);
   const extraVars = parseExtraVars(request.extraVarArgs);
   const targets = withExtraVars(await loadTargets(options), extraVars);
   const masked = new Redactor();
@@ -237,7 +239,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
     info: {
       runKind: 'playbook',
       playbook: identity.playbook,
-      git: gitInfo(playbookPath),
+      git: await git,
       inventory: targets.source,
       mode: options.check ? 'check' : 'apply',
       ...(options.detectDrift && { detectDrift: true }),

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { markdownTable, problems, ratioLines, slowerThanFloor, spread, summarize, type Sample } from '../../bench/report.ts';
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { parseOptions } from '../../bench/cli.ts';
+import { fileURLToPath } from 'node:url';
+import { HELP, parseOptions } from '../../bench/cli.ts';
 import type { Phase, Tool } from '../../bench/tools.ts';
 
 function sample(hosts: number, tool: Tool, phase: Phase, rep: number, wallMs: number, changes = phase === 'first' ? 8 : 0, exitCode = 0): Sample {
@@ -75,6 +77,15 @@ describe('bench report', () => {
     expect(() => parseOptions(['--tools', 'drover,floor', '--max-ratio', '0.5'])).to.throw(/--max-ratio takes a number ≥ 1/);
     expect(() => parseOptions(['--tools', 'drover', '--max-ratio', '5'])).to.throw(/--tools must include both/);
     expect(parseOptions(['--join', '/a,b']).join).to.deep.equal(['/a', resolve('b')]);
+  });
+
+  it('answers --help with every flag, and an unknown flag with the usage', () => {
+    for (const flag of ['--hosts', '--reps', '--tools', '--out', '--keep-lab', '--max-ratio', '--join', '--help']) expect(HELP).to.include(flag);
+    expect(() => parseOptions(['--frob'])).to.throw(/Unknown option '--frob'\nusage: npm run bench/);
+    const cli = fileURLToPath(new URL('../../bench/cli.ts', import.meta.url));
+    const help = spawnSync(process.execPath, ['--import', 'tsx', cli, '--help'], { encoding: 'utf8' });
+    expect(help.status, help.stderr).to.equal(0);
+    expect(help.stdout).to.equal(`${HELP}\n`);
   });
 
   it('compares no failed run: the ratio says which runs failed instead', () => {

@@ -19,24 +19,34 @@ describe('cli/git-info: which version of the playbook ran', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is clean for a committed playbook, and an untracked file elsewhere does not change that', () => {
+  it('is clean for a committed playbook, and an untracked file elsewhere does not change that', async () => {
     writeFileSync(join(dir, 'notes.txt'), 'scratch\n');
-    expect(gitInfo(join(dir, 'site.ts'))).to.deep.equal({ commit: git('rev-parse', 'HEAD').trim(), dirty: false });
+    expect(await gitInfo(join(dir, 'site.ts'))).to.deep.equal({ commit: git('rev-parse', 'HEAD').trim(), dirty: false });
   });
 
-  it('is dirty for a playbook the commit does not hold (untracked), and for a changed tracked file', () => {
+  it('is dirty for a playbook the commit does not hold (untracked), and for a changed tracked file', async () => {
     writeFileSync(join(dir, 'scratch.ts'), 'export {};\n');
-    expect(gitInfo(join(dir, 'scratch.ts'))).to.include({ dirty: true });
+    expect(await gitInfo(join(dir, 'scratch.ts'))).to.include({ dirty: true });
     writeFileSync(join(dir, 'site.ts'), 'export const changed = 1;\n');
-    expect(gitInfo(join(dir, 'site.ts'))).to.include({ dirty: true });
+    expect(await gitInfo(join(dir, 'site.ts'))).to.include({ dirty: true });
   });
 
-  it('is undefined outside a repository', () => {
+  it('is undefined outside a repository', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'drover-git-none-'));
     try {
-      expect(gitInfo(join(outside, 'site.ts'))).to.equal(undefined);
+      expect(await gitInfo(join(outside, 'site.ts'))).to.equal(undefined);
     } finally {
       rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('is undefined on a machine without git, and never rejects', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      expect(await gitInfo(join(dir, 'site.ts'))).to.equal(undefined);
+    } finally {
+      process.env.PATH = path;
     }
   });
 });
