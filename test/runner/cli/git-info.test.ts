@@ -29,6 +29,8 @@ describe('cli/git-info: which version of the playbook ran', () => {
     expect(await gitInfo(join(dir, 'scratch.ts'))).to.include({ dirty: true });
     writeFileSync(join(dir, 'site.ts'), 'export const changed = 1;\n');
     expect(await gitInfo(join(dir, 'site.ts'))).to.include({ dirty: true });
+    git('add', 'site.ts'); // staged, not committed: still not what the commit holds
+    expect(await gitInfo(join(dir, 'site.ts'))).to.include({ dirty: true });
   });
 
   it('is undefined outside a repository', async () => {
@@ -37,6 +39,17 @@ describe('cli/git-info: which version of the playbook ran', () => {
       expect(await gitInfo(join(outside, 'site.ts'))).to.equal(undefined);
     } finally {
       rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('is undefined in a repository without a commit yet', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'drover-git-fresh-'));
+    try {
+      execFileSync('git', ['init', '-q'], { cwd: fresh });
+      writeFileSync(join(fresh, 'site.ts'), 'export {};\n');
+      expect(await gitInfo(join(fresh, 'site.ts'))).to.equal(undefined);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
     }
   });
 
