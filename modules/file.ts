@@ -22,7 +22,7 @@ import type { Effect, PredictedPath } from '../runner/predicted-state.ts';
 import { checkAccountsExist, metadataChanges, metadataEffect, notePredictedMetadata } from './lib/attributes.ts';
 import { fileAttributeParams } from './lib/file-params.ts';
 import { hostPath } from './lib/host-path.ts';
-import { formatMode, parseMode } from './lib/mode.ts';
+import { chmodMode, formatMode, parseMode } from './lib/mode.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 const params = s
@@ -146,7 +146,7 @@ function attributeCommands(p: Params, path: string): Script[] {
   const steps: Script[] = [];
   const spec = `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}`;
   if (spec) steps.push(sh`chown ${spec} -- ${path}`);
-  if (p.mode !== undefined) steps.push(sh`chmod ${formatMode(p.mode)} -- ${path}`);
+  if (p.mode !== undefined) steps.push(sh`chmod ${chmodMode(p.mode)} -- ${path}`);
   return steps;
 }
 
@@ -286,7 +286,7 @@ async function planRecursive(p: Params, path: string, host: HostContext): Promis
       summary: `set mode of ${modeCount} entr${modeCount === 1 ? 'y' : 'ies'} under ${path} to ${mode}`,
       diff: { kind: 'value', name: `${path}/* mode`, before: `${modeCount} entr${modeCount === 1 ? 'y' : 'ies'} differ`, after: mode },
       // -mindepth 1 and no symlinks, matching the probe: the directory itself is handled by planFile.
-      commands: [{ run: sh`find ${path} -mindepth 1 ! -type l -exec chmod ${mode} -- {} +`, description: `chmod -R ${mode} ${path}` }],
+      commands: [{ run: sh`find ${path} -mindepth 1 ! -type l -exec chmod ${chmodMode(p.mode)} -- {} +`, description: `chmod -R ${mode} ${path}` }],
     });
   }
   return { changes };

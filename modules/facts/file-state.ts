@@ -80,7 +80,7 @@ export function fileStateScript(path: string, options: FileStateOptions = {}): S
   return sh`p=${path}
 if [ ${follow} = yes ] && [ -L "$p" ]; then
   r=$(readlink -f -- "$p" && echo x) || r=
-  if [ -n "$r" ]; then p=\${r%?x}; printf 'resolved=%s\n' "$(printf '%s' "$p" | base64 -w0)"; fi
+  if [ -n "$r" ]; then p=\${r%?x}; printf 'resolved=%s\n' "$(printf '%s' "$p" | base64 -w0)"; else echo unfollowable=yes; fi
 fi
 d=$p
 while [ "$d" != / ] && [ "\${d%/}" != "$d" ]; do d=\${d%/}; done
@@ -226,6 +226,15 @@ function fileStateRead(host: HostContext, path: string, options: FileStateOption
         throw new ModuleError(
           `cannot read ${path} on ${host.name} (exit ${output.exitCode}): ${(output.stderr.trim() || output.stdout.trim()).slice(0, 500)}`,
           'check the path and permissions; a file readable only by root needs become',
+        );
+      }
+      // A link `follow` cannot resolve (a loop, or a directory missing on the way to its target) used to be
+      // described as the link itself, and every writer then replaced the link with a file: the one thing
+      // following promises not to do.
+      if (/^unfollowable=yes$/m.test(output.stdout)) {
+        throw new ModuleError(
+          `${path} on ${host.name} is a symbolic link that cannot be followed (a loop of links, or a directory missing on the way to its target): nothing was written through it`,
+          'fix or remove the link on the host (`ls -l` and `readlink -f` show where it leads), or, where the task takes `follow: false`, give that to replace the link itself',
         );
       }
       try {

@@ -4,7 +4,7 @@ import { ModuleError } from '../../runner/module-error.ts';
 import type { Change, HostContext } from '../../runner/module.ts';
 import type { Effect } from '../../runner/predicted-state.ts';
 import type { FileState } from '../facts/file-state.ts';
-import { formatMode, parseMode } from './mode.ts';
+import { chmodMode, formatMode, parseMode } from './mode.ts';
 
 /** Whether an asked owner ("root" or "0") is the probed one. */
 export function sameAccount(wanted: string, id: number | undefined, name: string | undefined): boolean {
@@ -27,7 +27,7 @@ export function metadataChanges(options: PathAttributes, state: FileState): Chan
     changes.push({
       summary: `set mode of ${path} ${before} → ${after}`,
       diff: { kind: 'value', name: `${path} mode`, before, after },
-      commands: [{ run: sh`chmod ${after} -- ${path}`, description: `chmod ${after} ${path}` }],
+      commands: [{ run: sh`chmod ${chmodMode(options.mode)} -- ${path}`, description: `chmod ${after} ${path}` }],
     });
   }
   const ownerWrong = options.owner !== undefined && !sameAccount(options.owner, state.uid, state.owner);

@@ -62,6 +62,21 @@ describe('file on a lab host', function () {
     expect((await applyModule(target, file, params)).status).to.equal('ok');
   });
 
+  it('sets a mode exactly on setgid directories, the directory itself and under it, then reports nothing to do', async () => {
+    // GNU chmod keeps a directory's setgid bit under `chmod 0755`: the task changed the mode on every run.
+    await onHost(target, `mkdir -p ${ROOT}/sg/sub && chmod 2775 ${ROOT}/sg ${ROOT}/sg/sub`);
+    const params: FileParams = { path: `${ROOT}/sg`, state: 'directory', mode: '0755', recurse: true };
+    const first = await applyModule(target, file, params);
+    expect(first.status, first.msg).to.equal('changed');
+    expect((await onHost(target, `stat -c '%a' ${ROOT}/sg ${ROOT}/sg/sub`)).stdout).to.equal('755\n755\n');
+    const again = await applyModule(target, file, params);
+    expect(again.status, again.msg).to.equal('ok');
+    // And a mode that asks for the bit keeps it.
+    expect((await applyModule(target, file, { ...params, mode: '2770' })).status).to.equal('changed');
+    expect((await onHost(target, `stat -c '%a' ${ROOT}/sg ${ROOT}/sg/sub`)).stdout).to.equal('2770\n2770\n');
+    expect((await applyModule(target, file, { ...params, mode: '2770' })).status).to.equal('ok');
+  });
+
   it('predicts in check mode exactly what the real run does (seeded sample)', async () => {
     const states: FileParams[] = [
       { path: `${ROOT}/s`, state: 'directory', mode: '0755' },

@@ -31,7 +31,7 @@ describe('file: planFile (table)', () => {
       params: { path: '/srv/a', state: 'directory', mode: '0750', owner: 'daemon' },
       probe: ABSENT,
       changes: ['create directory /srv/a (mode 0750, owner daemon)'],
-      script: /^mkdir -p -- \/srv\/a\nchown daemon -- \/srv\/a\nchmod 0750 -- \/srv\/a$/,
+      script: /^mkdir -p -- \/srv\/a\nchown daemon -- \/srv\/a\nchmod 00750 -- \/srv\/a$/,
     },
     { title: 'directory: an existing one as asked', params: { path: '/srv/a', state: 'directory', mode: '755' }, probe: DIR, changes: [] },
     { title: 'directory: an existing one with another mode', params: { path: '/srv/a', state: 'directory', mode: '0700' }, probe: DIR, changes: ['set mode of /srv/a 0755 → 0700'] },

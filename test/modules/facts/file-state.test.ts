@@ -238,6 +238,25 @@ describe('facts: a fact and a file read in one probe (readFactAndFileState), run
     });
   }
 
+  for (const shell of SHELLS) {
+    it(`refuses to follow a link that cannot be followed, which a writer used to replace with a file (${shell})`, async () => {
+      symlinkSync('loop-b', join(dir, 'loop-a'));
+      symlinkSync('loop-a', join(dir, 'loop-b'));
+      symlinkSync('/nonexistent-drover-dir/target', join(dir, 'far'));
+      try {
+        for (const name of ['loop-a', 'far']) {
+          const error = await readFileState(shellHost(shell), join(dir, name), { content: 'always', follow: true }).catch((caught: unknown) => caught);
+          expect(error, name).to.be.instanceOf(ModuleError);
+          expect((error as Error).message).to.equal(`${join(dir, name)} on local-shell is a symbolic link that cannot be followed (a loop of links, or a directory missing on the way to its target): nothing was written through it`);
+          // Without follow it is the link itself, as before.
+          expect(await readFileState(shellHost(shell), join(dir, name), { follow: false })).to.include({ kind: 'link', resolved: false });
+        }
+      } finally {
+        for (const name of ['loop-a', 'loop-b', 'far']) rmSync(join(dir, name));
+      }
+    });
+  }
+
   it('a file part that fails is the file’s error, naming the path and the host', async () => {
     const host = new RecordedHost([
       { match: 'tool=', output: { stdout: 'tool=yes\n' } },
