@@ -185,7 +185,7 @@ function byteOf(char: string): number {
 /** Ansible turns bytes into text as UTF-8. */
 function decodeBytes(units: number[]): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(units));
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(units));
   } catch {
     return refuse();
   }

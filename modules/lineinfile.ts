@@ -206,11 +206,16 @@ export function pythonRegex(pattern: string, parameter: string): RegExp {
     }
     source = source.slice(inline[0].length);
   }
-  source = source
-    .replace(/\(\?P</g, '(?<')
-    .replace(/\(\?P=(\w+)\)/g, '\\k<$1>')
-    .replace(/\\A/g, '^')
-    .replace(/\\Z/g, '$(?![\\s\\S])');
+  // One pass that steps over every escape: `\\A` is an escaped backslash and an A, not Python's \A, and
+  // `\(?P<` an escaped parenthesis. \A and \Z are the ends of the whole string even under (?m), where
+  // JavaScript's ^ and $ also match at line ends: lookarounds that no character may precede or follow.
+  source = source.replace(/\\([\s\S])|\(\?P<|\(\?P=(\w+)\)/g, (whole, escaped: string | undefined, backreference: string | undefined) => {
+    if (escaped === 'A') return '(?<![\\s\\S])';
+    if (escaped === 'Z') return '(?![\\s\\S])';
+    if (escaped !== undefined) return whole;
+    if (backreference !== undefined) return `\\k<${backreference}>`;
+    return '(?<';
+  });
   try {
     return new RegExp(source, flags + 'u');
   } catch {
@@ -319,7 +324,7 @@ export async function readEditable(host: HostContext, path: string): Promise<Fil
 /** The file's text; a file that is not UTF-8 cannot be edited line by line safely. */
 export function fileText(state: FileState): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(state.content ?? Buffer.alloc(0));
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(state.content ?? Buffer.alloc(0));
   } catch {
     throw new ModuleError(`${state.path} is not UTF-8 text`, 'edit it with copy or template instead');
   }

@@ -10,7 +10,7 @@ export function showable(bytes: Buffer): string {
   if (bytes.length > DIFF_CONTENT_LIMIT) return `(${bytes.length} bytes, sha256 ${sha256Hex(bytes)}; too large to show)`;
   if (bytes.includes(0)) return `(binary content, ${bytes.length} bytes, sha256 ${sha256Hex(bytes)})`;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     return `(binary content, ${bytes.length} bytes, sha256 ${sha256Hex(bytes)})`;
   }

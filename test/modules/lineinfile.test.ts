@@ -68,6 +68,14 @@ describe('lineinfile: editLines (Ansible semantics)', () => {
     expect(pythonRegex('(?P<a>x)(?P=a)', 'regexp').exec('xx')?.groups?.a).to.equal('x');
     expect(pythonRegex('(?im)^A', 'regexp').flags).to.include('i').and.include('m');
     expect(pythonRegex('end\\Z', 'regexp').test('the end')).to.equal(true);
+    // An escaped backslash before A or Z is a backslash and a letter (it became `C:\^pps`).
+    expect(pythonRegex(String.raw`^path=C:\\Apps`, 'regexp').test(String.raw`path=C:\Apps`)).to.equal(true);
+    expect(pythonRegex(String.raw`dir\\Z$`, 'regexp').test(String.raw`dir\Z`)).to.equal(true);
+    expect(pythonRegex(String.raw`\(?P<a>`, 'regexp').test('P<a>')).to.equal(true);
+    // \A and \Z are the ends of the string even under (?m).
+    expect(pythonRegex(String.raw`(?m)\Afoo`, 'regexp').test('bar\nfoo')).to.equal(false);
+    expect(pythonRegex(String.raw`(?m)\Afoo`, 'regexp').test('foo\nbar')).to.equal(true);
+    expect(pythonRegex(String.raw`(?m)foo\Z`, 'regexp').test('foo\nbar')).to.equal(false);
     expect(() => pythonRegex('(?x) a', 'regexp')).to.throw(ModuleError, /Python flag \(\?x\)/);
     expect(() => pythonRegex('(unclosed', 'insertafter')).to.throw(ModuleError, /^insertafter "\(unclosed" is not a valid regular expression/);
   });
@@ -89,6 +97,13 @@ describe('lineinfile: editLines (Ansible semantics)', () => {
   });
 });
 
+describe('lineinfile: a file that starts with a byte order mark', () => {
+  it('is already as asked when the line is there (it was rewritten without its first three bytes)', async () => {
+    const plan = await planOn(lineinfile, { path: '/etc/x.conf', line: 'b=2' }, new RecordedHost([fileProbeAnswer('\ufeffa=1\nb=2\n')]));
+    expect(plan.changes).to.deep.equal([]);
+  });
+});
+
 describe('lineinfile: the change in words', () => {
   it('says what it does in the imperative, so that a dry run reads "would …" (it said "would line replaced in …")', async () => {
     const table: Array<[string, string | null, Parameters<typeof planOn<typeof lineinfile>>[1], string]> = [
@@ -97,6 +112,8 @@ describe('lineinfile: the change in words', () => {
       ['added to a new file', null, { path: '/etc/x.conf', line: 'c=3', create: true }, 'create /etc/x.conf (4 bytes), adding the line'],
       ['removed', 'a=1\nb=2\nb=3\n', { path: '/etc/x.conf', regexp: '^b=', state: 'absent' }, 'update /etc/x.conf (12 → 4 bytes), removing 2 line(s)'],
       ['only the mode', 'a=1\n', { path: '/etc/x.conf', line: 'a=1', mode: '0600' }, 'set mode of /etc/x.conf 0644 → 0600'],
+      // A UTF-8 byte order mark is the file's, kept and counted (it was dropped, the file rewritten without it).
+      ['added after a byte order mark', '\ufeffa=1\nb=2\n', { path: '/etc/x.conf', line: 'c=3' }, 'update /etc/x.conf (11 → 15 bytes), adding the line'],
     ];
     for (const [what, before, params, summary] of table) {
       const plan = await planOn(lineinfile, params, new RecordedHost([fileProbeAnswer(before)]));
