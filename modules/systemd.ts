@@ -47,7 +47,9 @@
  *   - Static, indirect, generated and transient units have no [Install] rules: `enabled` true or false
  *     leaves them as they are (systemctl enable/disable would do nothing); mask them to keep them off.
  *   - After unmasking, the unit's underlying enablement cannot be read beforehand, so `enabled` is then
- *     applied with an unconditional `systemctl enable`/`disable` (harmless when already so).
+ *     applied with an unconditional `systemctl enable` (harmless when already so) or a `systemctl disable`
+ *     that first checks the unit has a file once unmasked (a unit masked without one has nothing to
+ *     disable, and systemctl fails on it).
  *   - A start that fails shows the last 20 lines of the unit's journal (`journalctl -u`, after asking
  *     journald to flush: see lib/journal.ts), or `systemctl status` where the journal cannot be read.
  */
@@ -347,7 +349,22 @@ function enablementChange(
     effects: [{ kind: 'unit', name: unit, state: { enablement: enabled ? 'enabled' : 'disabled' } }],
   });
   const state = enablement.predicted;
-  if (after.unmasking) return change([enabled ? 'enable' : 'disable']);
+  if (after.unmasking && enabled) return change(['enable']);
+  if (after.unmasking) {
+    // A unit masked without a unit file of its own (a service masked before its package came, or after it
+    // went) has nothing to disable once unmasked, and `systemctl disable` fails on it after the unmask has
+    // already happened. What the mask hides cannot be read beforehand, so the command looks first.
+    return {
+      ...change(['disable']),
+      summary: `disable ${unit} (if it has a unit file once unmasked)`,
+      commands: [
+        {
+          run: sh`if systemctl cat -- ${unit} >/dev/null 2>&1; then systemctl disable -- ${unit}; fi`,
+          description: `systemctl disable ${unit}, if it has a unit file once unmasked`,
+        },
+      ],
+    };
+  }
   if (!after.exists) {
     if (!enabled) return 'not found, so not enabled';
     return change(['enable']);

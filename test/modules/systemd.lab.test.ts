@@ -129,6 +129,18 @@ systemctl reset-failed 'drover-test-*' 2>/dev/null || true`);
     const unmask = await applyModule(target, systemd, { name: maskName, masked: false });
     expect(unmask.changes).to.deep.equal([`unmask ${maskName}.service`]);
     expect(await sh(`systemctl is-enabled ${maskName} 2>&1 || true`)).to.match(/No such file|not-found/);
+    // Unmasked and disabled, with no unit file under the mask: the disable has nothing to do (it failed
+    // the task after the unmask had happened), and the dry run says the same as the run.
+    await applyModule(target, systemd, { name: maskName, masked: true });
+    const wanted = { name: maskName, masked: false, enabled: false };
+    const expected = [`unmask ${maskName}.service`, `disable ${maskName}.service (if it has a unit file once unmasked)`];
+    const predicted = await applyModule(target, systemd, wanted, { check: true });
+    expect(predicted.changes).to.deep.equal(expected);
+    const unmasked = await applyModule(target, systemd, wanted);
+    expect(unmasked.status, unmasked.msg).to.equal('changed');
+    expect(unmasked.changes).to.deep.equal(expected);
+    expect(await sh(`systemctl is-enabled ${maskName} 2>&1 || true`)).to.match(/No such file|not-found/);
+    expect((await applyModule(target, systemd, wanted)).status).to.equal('ok');
     await applyModule(target, systemd, { name: WEB, state: 'stopped' });
   });
 
