@@ -142,7 +142,8 @@ function envExports(env: Record<string, string | Secret> | undefined): Script[] 
 
 function withNewline(stdin: string | Secret, add: boolean): string | Secret {
   if (!add) return stdin;
-  if (stdin instanceof Secret) return stdin.reveal().endsWith('\n') ? stdin : new Secret(`${stdin.reveal()}\n`, stdin.label);
+  if (stdin instanceof Secret)
+    return stdin.reveal().endsWith('\n') ? stdin : Secret.fromBytes(Buffer.concat([stdin.revealBytes(), Buffer.from('\n')]), stdin.label);
   return stdin.endsWith('\n') ? stdin : `${stdin}\n`;
 }
 

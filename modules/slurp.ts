@@ -40,7 +40,8 @@ export class SlurpedFile {
     readonly content: Buffer,
     secret: boolean,
   ) {
-    this.secretText = secret ? new Secret(content.toString('utf8'), `content of ${path}`) : undefined;
+    // From the bytes: a copy of the secret writes them exactly (as text, each byte that is not UTF-8 became U+FFFD).
+    this.secretText = secret ? Secret.fromBytes(content, `content of ${path}`) : undefined;
   }
 
   get size(): number {
@@ -59,7 +60,7 @@ export class SlurpedFile {
 
   /** The content as a Secret, to pass to another task without it ever being shown. */
   secret(): Secret {
-    return this.secretText ?? new Secret(this.text(), `content of ${this.path}`);
+    return this.secretText ?? Secret.fromBytes(this.content, `content of ${this.path}`);
   }
 
   /** What reports and the audit log record: never the bytes; for a secret, not even their hash. */

@@ -327,7 +327,7 @@ function isStreamed(value: string | Buffer | Secret | StreamedStdin): value is S
 }
 
 function toBuffer(value: string | Buffer | Secret): Buffer {
-  if (value instanceof Secret) return Buffer.from(value.reveal());
+  if (value instanceof Secret) return value.revealBytes();
   return typeof value === 'string' ? Buffer.from(value) : value;
 }
 

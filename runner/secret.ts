@@ -15,6 +15,8 @@ export const TRUNCATION_NOTE = '\n[drover: output truncated';
 /** A value that is redacted everywhere it could be shown. Create one with `secret(value)`. */
 export class Secret {
   readonly #value: string;
+  /** The exact bytes of a secret made from bytes (fromBytes); undefined for one made from text. */
+  #bytes: Buffer | undefined;
   /** A short name for messages ("join token"), never the value. */
   readonly label: string;
 
@@ -23,9 +25,25 @@ export class Secret {
     this.label = label;
   }
 
+  /**
+   * A secret made of bytes that must arrive as they are (a key file read by slurp). Its text, which
+   * `reveal` gives and the redactor masks, is their UTF-8 decoding, where a byte that is not UTF-8 becomes
+   * U+FFFD; `revealBytes` gives the bytes themselves, so a copy of it writes the file byte for byte.
+   */
+  static fromBytes(bytes: Buffer, label?: string): Secret {
+    const made = new Secret(bytes.toString('utf8'), label);
+    made.#bytes = Buffer.from(bytes);
+    return made;
+  }
+
   /** The real value: only for the runner's stdin writer and the redactor. */
   reveal(): string {
     return this.#value;
+  }
+
+  /** The real value as bytes, for whatever sends it (stdin, a file's content): exact for fromBytes, else UTF-8. */
+  revealBytes(): Buffer {
+    return this.#bytes ?? Buffer.from(this.#value);
   }
 
   toString(): string {

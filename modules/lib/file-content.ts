@@ -145,7 +145,7 @@ function writtenEffects(options: FileContentOptions, state: FileState, wanted: C
 function contentSource(content: string | Buffer | Secret | ContentSource): ContentSource {
   if (content instanceof ContentSource) return content;
   // A secret is small (one line or a rendered config) and must not outlive the task in a shared cache.
-  if (content instanceof Secret) return ContentSource.fromBytes(Buffer.from(content.reveal()));
+  if (content instanceof Secret) return ContentSource.fromBytes(content.revealBytes());
   return typeof content === 'string' ? ContentSource.fromText(content) : ContentSource.fromBytes(content);
 }
 

@@ -85,7 +85,7 @@ tmp=`);
   const secret = content instanceof Secret;
   return {
     run: Script.join(steps),
-    stdin: content instanceof Secret ? new Secret(header + content.reveal(), content.label) : stdinFor(header, wanted),
+    stdin: content instanceof Secret ? Secret.fromBytes(Buffer.concat([Buffer.from(header), content.revealBytes()]), content.label) : stdinFor(header, wanted),
     description: secret ? `write ${path}` : `write ${path} (${wanted.size} bytes)`,
   };
 }

@@ -62,7 +62,7 @@ export function stableText(value: unknown): string {
   if (value === null || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (Buffer.isBuffer(value)) return `bytes:${createHash('sha256').update(value).digest('hex')}`;
-  if (value instanceof Secret) return `secret:${createHash('sha256').update(value.reveal()).digest('hex')}`;
+  if (value instanceof Secret) return `secret:${createHash('sha256').update(value.revealBytes()).digest('hex')}`;
   if (value instanceof Date) return `date:${value.toISOString()}`;
   if (value instanceof Map) return `map{${[...value.entries()].map(([k, v]) => `${stableText(k)}:${stableText(v)}`).join(',')}}`;
   if (value instanceof Set) return `set[${[...value].map(stableText).join(',')}]`;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { copy } from '../../modules/copy.ts';
 import { slurp } from '../../modules/slurp.ts';
 import { applyModule, labTargets, onHost, type LabTarget } from '../support/targets.ts';
 
@@ -61,6 +62,18 @@ describe('slurp on a lab host', function () {
     expect(result.value?.secret().reveal()).to.equal('token-abcdef.0123456789abcdef\n');
     expect(JSON.stringify(result)).to.not.contain('0123456789abcdef');
     expect(JSON.parse(JSON.stringify(result)).value).to.deep.equal({ path: `${DIR}/token`, size: 30, secret: true });
+  });
+
+  it('a secret that is not UTF-8 is copied byte for byte (each such byte became U+FFFD)', async () => {
+    const key = Buffer.from('abc\xff\xfe\x80xyz\n', 'latin1');
+    expect((await onHost(target, `base64 -d > ${DIR}/bin.key`, key.toString('base64'))).exitCode).to.equal(0);
+    const read = await applyModule(target, slurp, { path: `${DIR}/bin.key`, secret: true });
+    expect(read.status, read.msg).to.equal('ok');
+    const written = await applyModule(target, copy, { dest: `${DIR}/bin2.key`, content: read.value!.secret(), mode: '0600' });
+    expect(written.status, written.msg).to.equal('changed');
+    const hashes = (await onHost(target, `sha256sum < ${DIR}/bin.key; sha256sum < ${DIR}/bin2.key`)).stdout.split('\n');
+    expect(hashes[1]).to.equal(hashes[0]);
+    expect((await applyModule(target, copy, { dest: `${DIR}/bin2.key`, content: read.value!.secret(), mode: '0600' })).status).to.equal('ok');
   });
 
   it('a hostile file name is read as one path; nothing in it runs', async () => {

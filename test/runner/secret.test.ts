@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { looksLikeKeyMaterial, MASK, Redactor, secret, secretOutputValues } from '../../runner/secret.ts';
+import { looksLikeKeyMaterial, MASK, Redactor, Secret, secret, secretOutputValues } from '../../runner/secret.ts';
 
 describe('secrets', () => {
   it('never show their value through String, JSON or inspect', () => {
@@ -9,6 +9,17 @@ describe('secrets', () => {
     expect(JSON.stringify({ token })).to.equal(`{"token":"${MASK}"}`);
     expect(inspect(token)).to.not.include('abcdef');
     expect(token.reveal()).to.equal('abcdef.0123456789abcdef');
+  });
+
+  it('made from bytes, give those bytes back exactly, and their text to mask', () => {
+    const bytes = Buffer.from('key\xff\xfe\x80-material\n', 'latin1');
+    const made = Secret.fromBytes(bytes, 'key file');
+    expect(made.revealBytes().equals(bytes)).to.equal(true);
+    expect(made.reveal()).to.equal('key\ufffd\ufffd\ufffd-material\n');
+    expect(String(made)).to.equal(MASK);
+    bytes[0] = 0x21; // a copy: the caller's buffer changing later does not change the secret
+    expect(made.revealBytes().toString('latin1').startsWith('key')).to.equal(true);
+    expect(new Secret('pässword').revealBytes().equals(Buffer.from('pässword'))).to.equal(true);
   });
 
   it('are masked wherever the redactor sees them, longest first', () => {
