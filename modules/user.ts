@@ -33,6 +33,7 @@ import { fileStateScript, parseFileState, type FileState } from './facts/file-st
 import { planFile } from './file.ts';
 import { accountId, accountName, groupRef, normaliseAccountPath, noteAccountReads, passwdPath, withAccountEffects } from './lib/accounts.ts';
 import { sameAccount } from './lib/attributes.ts';
+import { decodeHostText, encodeHostText } from './lib/host-text.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { field, fromBase64, parseFieldLines, probeSections } from './lib/probe-output.ts';
 
@@ -492,8 +493,9 @@ export function planKeyFiles(p: Params, state: UserState, dir: FileState, file: 
     { path: dir.path, state: 'directory', mode: '0700', owner, group, src: undefined, recurse: false, force: false, follow: false },
     dir,
   );
-  const current = file.kind === 'file' ? (file.content ?? Buffer.alloc(0)).toString('utf8') : null;
-  const content = authorizedKeysText(current, p.authorizedKeys ?? [], p.authorizedKeysExclusive);
+  // Host text both ways: a key's comment in latin-1 (`root@café`) is written back as the host has it.
+  const current = file.kind === 'file' ? decodeHostText(file.content ?? Buffer.alloc(0)) : null;
+  const content = encodeHostText(authorizedKeysText(current, p.authorizedKeys ?? [], p.authorizedKeysExclusive));
   // The directory plan comes first: by the time the file is written, its directory exists.
   const filePlan = planFileContentFrom({ path: file.path, content, mode: '0600', owner, group, follow: false }, { ...file, parentExists: true });
   const plan = combinePlans(dirPlan, filePlan);

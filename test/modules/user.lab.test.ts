@@ -116,6 +116,16 @@ describe('user on a lab host', function () {
     expect(loginWith('b')).to.deep.equal({ status: 0, stdout: U });
     expect(await sh(`stat -c '%a %U' /home/${U}/.ssh/authorized_keys`)).to.equal(`600 ${U}`);
     expect((await applyModule(target, user, { name: U, authorizedKeys: [keys.b.pub], authorizedKeysExclusive: true })).status).to.equal('ok');
+
+    // A latin-1 comment line stays the host's bytes when a key is added (it became U+FFFD).
+    await sh(`printf '# caf\\351\\n' >> /home/${U}/.ssh/authorized_keys`);
+    const kept = await applyModule(target, user, { name: U, authorizedKeys: [keys.a.pub] });
+    expect(kept.status, kept.msg).to.equal('changed');
+    const bytes = Buffer.from((await sh(`base64 -w0 < /home/${U}/.ssh/authorized_keys`)).trim(), 'base64');
+    expect(bytes.equals(Buffer.concat([Buffer.from(`${keys.b.pub}\n# caf`), Buffer.from([0xe9]), Buffer.from(`\n${keys.a.pub}\n`)]))).to.equal(true);
+    expect((await applyModule(target, user, { name: U, authorizedKeys: [keys.a.pub] })).status).to.equal('ok');
+    // Back to key b alone, which the tests after this one start from.
+    expect((await applyModule(target, user, { name: U, authorizedKeys: [keys.b.pub], authorizedKeysExclusive: true })).status).to.equal('changed');
   });
 
   it('locks and unlocks the password, keeping the hash; a new hash keeps the lock', async () => {
