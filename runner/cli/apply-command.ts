@@ -8,6 +8,7 @@ import type { TaskResult } from '../result.ts';
 import { MASK } from '../secret.ts';
 import { skippedResult } from '../engine/run-playbook.ts';
 import { commonHelpWithout, parseCommonOptions, UsageError } from './options.ts';
+import { parseShard } from './shard.ts';
 import { PlanGate } from './plan-gate.ts';
 import { runPlaybookFile } from './playbook-command.ts';
 import { planAgeProblem } from './plan-age.ts';
@@ -19,7 +20,7 @@ export const DEFAULT_MAX_PLAN_AGE = '24h';
 export const APPLY_HELP = `Usage: tsx run apply PLAN.json -i INVENTORY [options]
 
 Applies a plan saved by \`run PLAYBOOK.ts -i INVENTORY --check --save-plan PLAN.json\`, exactly as reviewed:
-the playbook the plan names runs again, with the plan's --limit, --tags, --skip-tags and extra variables,
+the playbook the plan names runs again, with the plan's --limit, --shard, --tags, --skip-tags and extra variables,
 and each task on each host is planned afresh and compared with the reviewed one before anything of it
 runs — its module, predicted status, commands (and what they get on stdin), diffs, and a fingerprint of
 the host state its plan was made from. Identical: the task runs. Different (the host drifted since review),
@@ -38,7 +39,7 @@ Apply options:
   -e, --extra-vars VARS         only needed when the plan's extra variables hold a secret (not saved in it):
                                 the same -e arguments as the dry run; otherwise the plan's are used
       --no-typecheck            as for a playbook run
-${commonHelpWithout(['check', 'detect-drift', 'limit', 'tags', 'skip-tags'])}`;
+${commonHelpWithout(['check', 'detect-drift', 'limit', 'shard', 'tags', 'skip-tags'])}`;
 
 export async function applyCommand(argv: string[]): Promise<number> {
   const typecheck = !argv.includes('--no-typecheck');
@@ -52,8 +53,8 @@ export async function applyCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(`expected one plan file, got ${positionals.length ? positionals.join(' ') : 'none'} (see apply --help)`);
   if (options.check) throw new UsageError('apply runs a reviewed plan for real; to look again, make a new plan with --check --save-plan');
-  if (options.limit !== undefined || options.tags.length > 0 || options.skipTags.length > 0) {
-    throw new UsageError('--limit, --tags and --skip-tags come from the plan (they decided what was reviewed); make a new plan to change them');
+  if (options.limit !== undefined || options.shard !== undefined || options.tags.length > 0 || options.skipTags.length > 0) {
+    throw new UsageError('--limit, --shard, --tags and --skip-tags come from the plan (they decided what was reviewed); make a new plan to change them');
   }
   const maxAgeText = (extra['max-plan-age'] as string | undefined) ?? DEFAULT_MAX_PLAN_AGE;
   const maxAgeMs = parseDuration('--max-plan-age', maxAgeText);
@@ -81,9 +82,13 @@ export async function applyCommand(argv: string[]): Promise<number> {
     throw new UsageError(`no inventory was given: the plan ${path} was reviewed with -i ${plan.inventory.path}; pass that inventory. Nothing was run.`);
   }
 
+  // The plan's part of a sharded dry run: without it the apply ran every host, and those outside the part
+  // failed as "not in the plan" after the reviewed ones had changed.
+  const shard = plan.shard === undefined ? undefined : parseShard(plan.shard);
+  if (shard && 'problem' in shard) throw new UsageError(`the plan ${path} has a shard that is not valid: ${shard.problem}`);
   const gate = new PlanGate(plan, path);
   return runPlaybookFile({
-    options: { ...options, limit: plan.limit, tags: plan.tags, skipTags: plan.skipTags },
+    options: { ...options, limit: plan.limit, shard, tags: plan.tags, skipTags: plan.skipTags },
     playbookPath: plan.playbook.path,
     typecheck,
     extraVarArgs,

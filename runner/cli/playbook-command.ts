@@ -116,6 +116,7 @@ function writePlanOfRun(
     playbook: identity.playbook,
     inventory: identity.inventory,
     ...(options.limit !== undefined && { limit: options.limit }),
+    ...(options.shard !== undefined && { shard: `${options.shard.index}/${options.shard.count}` }),
     tags: options.tags,
     skipTags: options.skipTags,
     ...(identity.extraVars && { extraVars: identity.extraVars }),

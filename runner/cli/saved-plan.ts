@@ -28,6 +28,8 @@ export interface SavedPlan {
   playbook: { path: string; sha256: string };
   inventory: { path: string; sha256: string } | null;
   limit?: string;
+  /** The dry run's --shard I/N: an apply runs the same part (the plan holds only its hosts). */
+  shard?: string;
   tags: string[];
   skipTags: string[];
   /** As the audit log records them (`{ value, from }`), secret values masked. */
@@ -185,6 +187,7 @@ const PLAN_FIELDS = s.object({
   playbook: s.object({ path: text, sha256: text }),
   inventory: new NullOr(s.object({ path: text, sha256: text })),
   limit: s.string({ nonEmpty: true }).optional(),
+  shard: s.string({ nonEmpty: true }).optional(),
   tags: s.array(text),
   skipTags: s.array(text),
   extraVars: s.record(s.object({ value: new AnyValue(), from: text })).optional(),

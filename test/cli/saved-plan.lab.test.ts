@@ -10,6 +10,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SavedPlan } from '../../runner/cli/saved-plan.ts';
+import { shardOf } from '../../runner/cli/shard.ts';
 import { runCli, ROOT, type CliRun } from '../support/run-cli.ts';
 import { describeOnLab, onHost, type LabTarget } from '../support/targets.ts';
 
@@ -67,9 +68,11 @@ describeOnLab('saved plans against lab hosts', 3, (lab) => {
     await Promise.all(targets().map((target) => onHost(target, `rm -rf ${STATE_DIR}`)));
   });
 
-  async function savePlan(playbook = FIXTURE): Promise<{ path: string; run: CliRun }> {
+  async function savePlan(playbook = FIXTURE, ...more: string[]): Promise<{ path: string; run: CliRun }> {
     const path = join(work, 'plan.json');
-    const run = await runCli([playbook, '-i', inventoryPath, '--check', '--save-plan', path, '--audit-log', join(work, 'check.jsonl')], { timeoutMs: TIMEOUT_MS });
+    const run = await runCli([playbook, '-i', inventoryPath, '--check', '--save-plan', path, '--audit-log', join(work, 'check.jsonl'), ...more], {
+      timeoutMs: TIMEOUT_MS,
+    });
     expect(run.code, describeRun(run)).to.equal(0);
     return { path, run };
   }
@@ -219,6 +222,27 @@ describeOnLab('saved plans against lab hosts', 3, (lab) => {
     } finally {
       await dropRule();
     }
+  });
+
+  it("applies a sharded dry run's plan to that part only (it ran every host, and those outside the part failed)", async function () {
+    this.timeout(TIMEOUT_MS);
+    // A part that holds some of the three hosts but not all (parts follow the names' hashes: shard.ts).
+    const names = targets().map((target) => target.name);
+    const count = [2, 3, 4, 5, 6].find((n) => new Set(names.map((name) => shardOf(name, n))).size > 1)!;
+    const index = shardOf(names[0]!, count);
+    const { path } = await savePlan(FIXTURE, '--shard', `${index}/${count}`);
+    const plan = JSON.parse(readFileSync(path, 'utf8')) as SavedPlan;
+    expect(plan.shard).to.equal(`${index}/${count}`);
+    const inPart = new Set(Object.keys(plan.hosts));
+    expect([...inPart].sort()).to.deep.equal(names.filter((name) => shardOf(name, count) === index).sort());
+    expect(inPart.size).to.be.greaterThan(0).and.lessThan(targets().length);
+    const refused = await apply(path, '--shard', '2/2');
+    expect(refused.code, describeRun(refused)).to.equal(1);
+    expect(refused.stderr).to.include('--limit, --shard, --tags and --skip-tags come from the plan');
+    const applied = await apply(path);
+    expect(applied.code, describeRun(applied)).to.equal(0);
+    const states = await hostState(targets());
+    expect(states.map((state) => state.cache)).to.deep.equal(names.map((name) => inPart.has(name)));
   });
 
   it('refuses a plan older than --max-plan-age, before any host is touched', async function () {
