@@ -114,6 +114,13 @@ export type RunEvent =
   | { kind: 'run-end'; recap: RecapLine[]; exitCode: number; interrupted: boolean; durationMs: number };
 
 type Stamped = { runId: string; time: string };
+
+/**
+ * An event's frame: what kind it is, the run's id and the time, all drover's own text. Outputs redact
+ * everything else; masked, a secret that happens to be text in the frame (`2026`, in every timestamp)
+ * broke the run id and the time and gave the secret away.
+ */
+export const EVENT_FRAME_KEYS: ReadonlySet<string> = new Set(['kind', 'runId', 'time']);
 export type StampedEvent = RunEvent & Stamped;
 
 export type EventKind = RunEvent['kind'];

@@ -130,10 +130,20 @@ export class Redactor {
     return tail(this.redact(text), maxLines, maxChars);
   }
 
+  /**
+   * A value, and the forms drover itself writes it in when it is not verbatim: inside single-quoted shell
+   * words (a command line's `'it'\''s'`, as shellQuote escapes a quote, nested) and inside a JSON string
+   * (a schema error quoting `"ab\\cd"`). Each of those showed a secret holding a quote or a backslash in clear.
+   */
   #register(plain: string): void {
-    if (plain.length < 4 || this.#values.has(plain)) return;
-    this.#values.add(plain);
-    this.#sorted = undefined;
+    // Quoted once for its own word, again when the script goes into `/bin/sh -c '…'`, a third time under sudo.
+    const quoted = [plain];
+    for (let level = 0; level < 3; level++) quoted.push(quoted.at(-1)!.replaceAll("'", "'\\''"));
+    for (const form of new Set([...quoted, JSON.stringify(plain).slice(1, -1)])) {
+      if (form.length < 4 || this.#values.has(form)) continue;
+      this.#values.add(form);
+      this.#sorted = undefined;
+    }
   }
 
   #ordered(): string[] {

@@ -7,7 +7,7 @@
  * `onWriteFailure` is told once, so that the run stops like any other stop and says its log is incomplete.
  */
 import { closeSync, fsyncSync } from 'node:fs';
-import type { Reporter, StampedEvent } from '../events.ts';
+import { EVENT_FRAME_KEYS, type Reporter, type StampedEvent } from '../events.ts';
 import { toPlain } from '../plain-value.ts';
 import type { Redactor } from '../secret.ts';
 import { closingFields, CLOSING_KIND, sealRecord } from './chain.ts';
@@ -46,7 +46,13 @@ export class AuditWriter implements Reporter {
     const body = auditBody(event, this.redactor);
     if (!body) return;
     const seq = ++this.#seq;
-    const redacted = this.redactor.redactValue(toPlain(body)) as Record<string, unknown>;
+    // Not the frame (EVENT_FRAME_KEYS): drover's own text, which a secret must not mask.
+    const redacted = Object.fromEntries(
+      Object.entries(toPlain(body) as Record<string, unknown>).map(([key, value]) => [
+        key,
+        EVENT_FRAME_KEYS.has(key) ? value : this.redactor.redactValue(value),
+      ]),
+    );
     if (body.kind === CLOSING_KIND) this.#closed = true;
     const line = sealRecord(seq, this.#previous, body.kind === CLOSING_KIND ? { ...redacted, ...closingFields(seq, this.#previous) } : redacted);
     try {

@@ -45,6 +45,16 @@ function isStructured(arg: string): boolean {
   return arg.startsWith('@') || arg.trimStart().startsWith('{');
 }
 
+/**
+ * The argument as an error may quote it. An inline argument that names a secret variable is not quoted:
+ * it failed to parse, so its value cannot be told apart from the rest, and the error went to the terminal
+ * and CI logs with the password in it (`-e db_password=it's…: no closing single quote`).
+ */
+export function shownArgument(arg: string): string {
+  if (isStructured(arg) && arg.startsWith('@')) return arg;
+  return (arg.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []).some(isSecretName) ? '(an argument naming a secret variable; not shown)' : arg;
+}
+
 function oneArgument(arg: string, cwd: string): Record<string, unknown> {
   if (arg.startsWith('@')) {
     // `-e @` alone would read the working directory (EISDIR): name what is missing instead.
@@ -80,18 +90,20 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
     try {
       parsed = JSON.parse(arg);
     } catch (error) {
-      throw new UsageError(`-e ${arg}: not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+      // V8's message quotes a piece of the text, which may be the secret's.
+      const reason = shownArgument(arg) === arg ? `: ${error instanceof Error ? error.message : String(error)}` : '';
+      throw new UsageError(`-e ${shownArgument(arg)}: not valid JSON${reason}`);
     }
     const inexact = inexactJsonInteger(arg);
     if (inexact !== undefined)
-      throw new UsageError(`-e ${arg}: ${INEXACT_INTEGER}: ${inexact} would be read as ${BigInt(Number(inexact))}. ${INEXACT_INTEGER_HINT}`);
-    return mapping(parsed, `-e ${arg}`);
+      throw new UsageError(`-e ${shownArgument(arg)}: ${INEXACT_INTEGER}: ${inexact} would be read as ${BigInt(Number(inexact))}. ${INEXACT_INTEGER_HINT}`);
+    return mapping(parsed, `-e ${shownArgument(arg)}`);
   }
   let words: string[];
   try {
     words = shlexSplit(arg);
   } catch (error) {
-    throw new UsageError(`-e ${arg}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`-e ${shownArgument(arg)}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (words.length === 0) throw new UsageError(`-e takes key=value, @FILE (YAML or JSON) or a JSON object, got an empty argument`);
   const out: Record<string, unknown> = {};
@@ -99,7 +111,8 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
     const at = word.indexOf('=');
     const key = at > 0 ? word.slice(0, at) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new UsageError(`-e ${arg}: expected key=value (a variable name, then =), got ${JSON.stringify(word)}; a file is -e @FILE, JSON is -e '{"key": …}'`);
+      const got = shownArgument(arg) === arg ? ` got ${JSON.stringify(word)};` : '';
+      throw new UsageError(`-e ${shownArgument(arg)}: expected key=value (a variable name, then =),${got} a file is -e @FILE, JSON is -e '{"key": …}'`);
     }
     Object.defineProperty(out, key, { value: word.slice(at + 1), enumerable: true, writable: true, configurable: true });
   }
@@ -166,7 +179,16 @@ export function secretsUnderNames(variables: Iterable<readonly [string, unknown]
 }
 
 export function extraVarSecrets(extra: ExtraVars): string[] {
-  return secretsUnderNames([...extra].map(([key, entry]) => [key, entry.value] as const));
+  const out: string[] = [];
+  for (const [key, entry] of extra) {
+    const values = secretsUnderNames([[key, entry.value]]);
+    out.push(...values);
+    // The argument as typed holds the value too, perhaps in another form (quotes, a backslash, JSON's
+    // \u0033), which the value does not match; argv and the audit log's `from` show that text, so the
+    // whole argument is a secret. A file's values are not on the command line.
+    if (values.length > 0 && !entry.arg.startsWith('@')) out.push(entry.arg);
+  }
+  return out;
 }
 
 /** What the audit log's run-start records: every extra variable and the argument that set it, secret-named values masked. */

@@ -1,5 +1,5 @@
 /** `--json`: one event per line on stdout, for machines. Redacted like every other output. */
-import type { Reporter, StampedEvent } from '../events.ts';
+import { EVENT_FRAME_KEYS, type Reporter, type StampedEvent } from '../events.ts';
 import type { Redactor } from '../secret.ts';
 
 export class JsonReporter implements Reporter {
@@ -14,7 +14,13 @@ export class JsonReporter implements Reporter {
    * Secrets become the mask through their toJSON, which runs before the replacer.
    */
   handle(event: StampedEvent): void {
-    const line = JSON.stringify(outputOnce(event), (_key, value: unknown) => (typeof value === 'string' ? this.redactor.redact(value) : value));
+    const root = outputOnce(event);
+    const redactor = this.redactor;
+    // Every string but the event's frame (EVENT_FRAME_KEYS), which is drover's own text.
+    const line = JSON.stringify(root, function (this: unknown, key: string, value: unknown) {
+      if (typeof value !== 'string' || (this === root && EVENT_FRAME_KEYS.has(key))) return value;
+      return redactor.redact(value);
+    });
     this.stream.write(line);
     this.stream.write('\n');
   }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
+import { shellQuote } from '../../runner/command.ts';
 import { looksLikeKeyMaterial, MASK, Redactor, Secret, secret, secretOutputValues } from '../../runner/secret.ts';
 
 describe('secrets', () => {
@@ -20,6 +21,18 @@ describe('secrets', () => {
     bytes[0] = 0x21; // a copy: the caller's buffer changing later does not change the secret
     expect(made.revealBytes().toString('latin1').startsWith('key')).to.equal(true);
     expect(new Secret('pässword').revealBytes().equals(Buffer.from('pässword'))).to.equal(true);
+  });
+
+  it('are masked in the forms drover writes them in: a single-quoted shell word, a JSON string', () => {
+    const redactor = new Redactor();
+    redactor.add("it's a Secr3t");
+    redactor.add('ab\\Secr3tPin');
+    // As shellQuote writes the first into a command line, and as a schema error quotes the second.
+    expect(redactor.redact("exec echo pw 'it'\\''s a Secr3t'")).to.equal(`exec echo pw '${MASK}'`);
+    expect(redactor.redact(`got ${JSON.stringify('ab\\Secr3tPin')}`)).to.equal(`got "${MASK}"`);
+    // Nested: the command's word inside the script's `/bin/sh -c '…'`, and that under sudo.
+    const once = `echo ${shellQuote("it's a Secr3t")}`;
+    for (const line of [shellQuote(once), shellQuote(`sudo sh -c ${shellQuote(once)}`)]) expect(redactor.redact(line)).to.not.include('Secr3t');
   });
 
   it('are masked wherever the redactor sees them, longest first', () => {

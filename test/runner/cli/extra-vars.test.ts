@@ -8,7 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from '../../../runner/cli/extra-vars.ts';
+import { UsageError } from '../../../runner/cli/options.ts';
 import { validatePlaybookVars } from '../../../runner/engine/run-playbook.ts';
+import { MASK, Redactor } from '../../../runner/secret.ts';
 import { definePlaybook, s, type Playbook } from '../../../runner/playbook.ts';
 import type { HostTarget } from '../../../runner/engine/host-session.ts';
 
@@ -109,6 +111,29 @@ describe('extra variables (-e)', () => {
       user: { value: 'ops', from: '-e db_password=hunter2 user=ops' },
       creds: { value: { api_token: '********', name: 'n' }, from: '-e {"creds": {"api_token": "t0k", "name": "n"}}' },
     });
-    expect(extraVarSecrets(extra)).to.deep.equal(['hunter2', 't0k']);
+    // The arguments too: argv and `from` show them as typed, where an escape hides the value from a match.
+    expect(extraVarSecrets(extra)).to.deep.equal(['hunter2', 'db_password=hunter2 user=ops', 't0k', '{"creds": {"api_token": "t0k", "name": "n"}}']);
+  });
+
+  it('masks the argument as typed, whatever escapes it holds: argv and from are masked whole', () => {
+    for (const arg of [String.raw`db_password=Secr\3tValue`, String.raw`{"db_password":"Secr\u0033tValue"}`, `db_password='it'"'"'s a Secr3t'`]) {
+      const redactor = new Redactor();
+      for (const value of extraVarSecrets(parseExtraVars([arg], dir))) redactor.add(value);
+      expect(redactor.redactValue(['run', 'site.ts', '-e', arg]), arg).to.deep.equal(['run', 'site.ts', '-e', MASK]);
+      expect(redactor.redact(JSON.stringify(recordedExtraVars(parseExtraVars([arg], dir)))), arg).to.not.match(/Secr|3t/);
+    }
+  });
+
+  it('never quotes an argument naming a secret variable in its parse error (it went to the terminal in clear)', () => {
+    for (const arg of ["db_password=it's Secr3tValue", 'db_password=Secr3tValue extra', '{"db_password": "Secr3tValue",}', 'api_token="Secr3tValue']) {
+      expect(() => parseExtraVars([arg], dir), arg).to.throw(UsageError, /^-e \(an argument naming a secret variable; not shown\): /);
+      try {
+        parseExtraVars([arg], dir);
+      } catch (error) {
+        expect((error as Error).message, arg).to.not.include('Secr3t');
+      }
+    }
+    // Others keep their text, which is what to fix.
+    expect(() => parseExtraVars(["user=it's"], dir)).to.throw(UsageError, /^-e user=it's: /);
   });
 });
