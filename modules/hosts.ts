@@ -18,7 +18,7 @@ import { s, type InputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { editBlock } from './blockinfile.ts';
 import { planFileContent } from './lib/file-content.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { readFileState } from './facts/file-state.ts';
 import { hostnameProblem } from './hostname.ts';
 

@@ -22,7 +22,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 import { canonicalModuleName, kernelModule, KERNEL_MODULE_NAME, type KernelModuleState } from './facts/kernel-module.ts';
 

@@ -33,7 +33,7 @@ import type { Effect, PredictedView } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { fileStateScript, parseFileState, predictFileState, type FileState } from './facts/file-state.ts';
 import { findFstabEntry, removeFstabEntry, setFstabEntry, type FstabEntry } from './facts/fstab.ts';
 import { mountPointScript, parseMountPoint, type MountPointState, type MountedFs } from './facts/mount-point.ts';

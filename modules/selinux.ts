@@ -18,7 +18,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { combinePlans, defineModule, noChange, type Change, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { readFileState } from './facts/file-state.ts';
 import { selinuxState, type SelinuxState } from './facts/selinux-state.ts';
 

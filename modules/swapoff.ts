@@ -16,7 +16,7 @@ import { combinePlans, defineModule, noChange, type Change, type Plan } from '..
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
 import { hostPath } from './lib/host-path.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { readFactAndFileState } from './facts/file-state.ts';
 import { parseFstab, unescapeField, type FstabEntry } from './facts/fstab.ts';
 import { swapState, type ActiveSwap, type SwapState } from './facts/swap-state.ts';

@@ -29,7 +29,7 @@ import { combinePlans, defineModule, noChange, type Change, type HostContext, ty
 import type { Effect } from '../runner/predicted-state.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { planFileContent } from './lib/file-content.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { printedByIntegerHandler, readKernelInteger } from './lib/kernel-integer.ts';
 import { readFactAndFileState, type FileState } from './facts/file-state.ts';
 import { kernelModule } from './facts/kernel-module.ts';

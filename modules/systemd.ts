@@ -61,7 +61,7 @@ import { planFileContentFrom } from './lib/file-content.ts';
 import { unitJournalScript } from './lib/journal.ts';
 import { probeSections } from './lib/probe-output.ts';
 import type { PredictedView } from '../runner/predicted-state.ts';
-import { decodeHostText } from './lib/host-text.ts';
+import { decodeHostText } from '../runner/host-text.ts';
 import { fileStateScript, parseFileState, predictFileState, type FileState } from './facts/file-state.ts';
 import { fullUnitName, parseUnitState, UNIT_DIRECTORIES, unitStateScript, type UnitState } from './facts/systemd-unit.ts';
 

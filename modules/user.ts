@@ -33,7 +33,7 @@ import { fileStateScript, parseFileState, type FileState } from './facts/file-st
 import { planFile } from './file.ts';
 import { accountId, accountName, groupRef, normaliseAccountPath, noteAccountReads, passwdPath, withAccountEffects } from './lib/accounts.ts';
 import { sameAccount } from './lib/attributes.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { planFileContentFrom } from './lib/file-content.ts';
 import { field, fromBase64, parseFieldLines, probeSections } from './lib/probe-output.ts';
 

@@ -21,7 +21,7 @@ import { defineModule, noChange, type Plan } from '../runner/module.ts';
 import { s, type InputOf, type OutputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/host-path.ts';
 import { planFileContent } from './lib/file-content.ts';
-import { decodeHostText, encodeHostText } from './lib/host-text.ts';
+import { decodeHostText, encodeHostText } from '../runner/host-text.ts';
 import { readFileState, type FileState } from './facts/file-state.ts';
 
 /** One line of text: a newline would start a new key or section in the file. */

@@ -16,7 +16,7 @@ import { type Fact, FactError } from '../../runner/facts.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import type { HostContext, ProbeOutput } from '../../runner/module.ts';
 import type { PredictedPath, PredictedView } from '../../runner/predicted-state.ts';
-import { decodeHostText } from '../lib/host-text.ts';
+import { decodeHostText } from '../../runner/host-text.ts';
 
 /** What is at a path. `other` is a device, FIFO or socket. */
 export type PathKind = 'file' | 'directory' | 'link' | 'other' | 'absent';

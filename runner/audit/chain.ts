@@ -9,6 +9,7 @@
  * (sign.ts: the whole file signed with the operator's SSH key) also catches someone who does.
  */
 import { createHash } from 'node:crypto';
+import { decodeHostText } from '../host-text.ts';
 import { MERGE_KIND, verifyMergedParts } from './merged-parts.ts';
 
 export const GENESIS = '0'.repeat(64);
@@ -59,6 +60,19 @@ export interface ChainVerdict {
   problem?: string;
 }
 
+/**
+ * A log's bytes as text for verifying and showing it, without losing a byte: drover writes JSON, which is
+ * UTF-8 with every other character escaped, so a byte that is not UTF-8 was put there later. Decoded as
+ * U+FFFD it could stand in for the U+FFFD the writer had written (command output that was not UTF-8) and
+ * the record verified; decoded as host text it is a lone surrogate, which verifyChain refuses.
+ */
+export function auditLogText(bytes: Buffer): string {
+  return decodeHostText(bytes);
+}
+
+/** A lone surrogate: what auditLogText makes of a byte that is not UTF-8 (paired surrogates are one character). */
+const NOT_WRITTEN_BY_DROVER = /[\uD800-\uDFFF]/u;
+
 export function verifyChain(text: string): ChainVerdict {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
@@ -67,6 +81,7 @@ export function verifyChain(text: string): ChainVerdict {
   for (const [index, line] of lines.entries()) {
     const lineNumber = index + 1;
     const fail = (problem: string): ChainVerdict => ({ ok: false, status: 'broken', records: index, brokenAt: lineNumber, problem });
+    if (NOT_WRITTEN_BY_DROVER.test(line)) return fail('it holds bytes that are not UTF-8, which drover never writes (this record was changed)');
     let record: unknown;
     try {
       record = JSON.parse(line);

@@ -19,7 +19,7 @@ import { writeOutputFile } from '../output-file.ts';
 import { sign as cryptoSign } from 'node:crypto';
 import ssh2, { type ParsedKey } from 'ssh2';
 import { allowedPrincipals, type AllowedSigner } from './allowed-signers.ts';
-import { verifyChain } from './chain.ts';
+import { auditLogText, verifyChain } from './chain.ts';
 import {
   armor,
   digestFor,
@@ -226,7 +226,7 @@ export interface SignedLog {
  */
 export async function signAuditLog(logPath: string, signer: AuditSigner, closingLine: string | undefined): Promise<SignedLog> {
   const bytes = readFileSync(logPath);
-  const text = bytes.toString('utf8');
+  const text = auditLogText(bytes);
   const verdict = verifyChain(text);
   if (!verdict.ok || closingLine === undefined || !text.endsWith(`${closingLine}\n`)) {
     throw new AuditSignError(

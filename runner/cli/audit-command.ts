@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AllowedSignersError, parseAllowedSigners, type AllowedSigner } from '../audit/allowed-signers.ts';
-import { describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
+import { auditLogText, describeVerdict, verifyChain, type ChainStatus } from '../audit/chain.ts';
 import { mergeAuditLogs, MergeError, type MergeResult } from '../audit/merge.ts';
 import { AUDIT_NAMESPACE, describeSignature, verifyAuditSignature, type SignatureStatus } from '../audit/sign.ts';
 import { showAuditLog } from '../audit/show.ts';
@@ -311,7 +311,7 @@ function loadAllowedSigners(signersFile: string): AllowedSigner[] {
 function readLog(file: string): { text: string; bytes: Buffer } | { unreadable: string } {
   try {
     const bytes = readFileSync(file);
-    return { bytes, text: bytes.toString('utf8') };
+    return { bytes, text: auditLogText(bytes) };
   } catch (error) {
     return { unreadable: (error as NodeJS.ErrnoException).code ?? String(error) };
   }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseFileState } from '../../modules/facts/file-state.ts';
 import { file, planFile, type FileParams } from '../../modules/file.ts';
-import { encodeHostText } from '../../modules/lib/host-text.ts';
+import { encodeHostText } from '../../runner/host-text.ts';
 import { ModuleError } from '../../runner/module-error.ts';
 import type { Plan } from '../../runner/module.ts';
 import { SchemaError } from '../../runner/schema.ts';

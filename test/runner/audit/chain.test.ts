@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { closingFields, sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
+import { auditLogText, closingFields, sealRecord, verifyChain } from '../../../runner/audit/chain.ts';
 
 /** A log of `count` records, the last of them the closing run-end record as the writer seals it. */
 function log(count: number): string[] {
@@ -38,4 +38,17 @@ describe('audit hash chain', () => {
       expect(verdict.problem).to.be.a('string');
     });
   }
+
+  it('catches a byte changed inside a U+FFFD the writer wrote (decoded as text, FF read as the same U+FFFD)', () => {
+    const lines = [sealRecord(1, undefined, { kind: 'task', host: 'h1', stdout: 'output \ufffd\ufffd that was not UTF-8' })];
+    lines.push(sealRecord(2, lines[0], { kind: 'run-end', ...closingFields(2, lines[0]) }));
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    expect(verifyChain(auditLogText(bytes)).status).to.equal('intact');
+    const at = bytes.indexOf(Buffer.from('\ufffd'));
+    const tampered = Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]);
+    expect(verifyChain(tampered.toString('utf8')).status, 'what decoding as UTF-8 hid').to.equal('intact');
+    const verdict = verifyChain(auditLogText(tampered));
+    expect(verdict).to.include({ status: 'broken', brokenAt: 1 });
+    expect(verdict.problem).to.match(/not UTF-8, which drover never writes/);
+  });
 });

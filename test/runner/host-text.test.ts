@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { decodeHostText, encodeHostText } from '../../../modules/lib/host-text.ts';
-import { seededBelow } from '../../support/seeded-random.ts';
+import { decodeHostText, encodeHostText } from '../../runner/host-text.ts';
+import { seededBelow } from '../support/seeded-random.ts';
 
 describe('host text: bytes that are not UTF-8 survive an edit', () => {
   it('decodes UTF-8 as usual and escapes each stray byte as U+DC80–U+DCFF', () => {
