@@ -215,7 +215,7 @@ export const MAX_ALIAS_EXPANSION = 100_000;
  * inside the value it names (`a: &x { b: *x }`, which would recurse without end) and aliases that expand
  * beyond MAX_ALIAS_EXPANSION. Sizes are memoised per node, so this is linear in the text, not the expansion.
  */
-function checkAliases(document: Document.Parsed, file: string, lineAt: (offset: number | undefined) => number | undefined): void {
+export function checkAliases(document: Document.Parsed, file: string, lineAt: (offset: number | undefined) => number | undefined): void {
   const sizes = new Map<unknown, number>();
   const open = new Set<unknown>();
   let added = 0;

@@ -9,11 +9,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { exactIntegers, INEXACT_INTEGER, INEXACT_INTEGER_HINT, inexactJsonInteger } from '../../inventory/exact-integers.ts';
 import { decodeUtf8, UTF8_HINT } from '../../inventory/utf8-text.ts';
 import { shlexSplit } from '../../inventory/shlex.ts';
+import { InventoryError } from '../../inventory/errors.ts';
 import { isSecretVariable } from '../../inventory/secret-variables.ts';
+import { checkAliases } from '../../inventory/yaml-file.ts';
 import { SchemaError, type Schema } from '../schema.ts';
 import { Secret } from '../secret.ts';
 import { UsageError } from './options.ts';
@@ -72,7 +74,8 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
     if ('problem' in decoded) throw new UsageError(`-e ${arg}: ${decoded.problem}. ${UTF8_HINT}`);
     // YAML is a superset of JSON: one parser reads both, and its errors give line and column. A tag it
     // does not know (Ansible's !vault above all) is refused: its text would otherwise be the value.
-    const document = parseDocument(decoded.text, { prettyErrors: false, uniqueKeys: true, customTags: exactIntegers });
+    const lineCounter = new LineCounter();
+    const document = parseDocument(decoded.text, { lineCounter, prettyErrors: false, uniqueKeys: true, customTags: exactIntegers });
     const problem = document.errors[0] ?? document.warnings[0];
     if (problem) {
       if (problem.message.startsWith(INEXACT_INTEGER)) throw new UsageError(`-e ${arg}: ${path}: ${problem.message}. ${INEXACT_INTEGER_HINT}`);
@@ -83,7 +86,14 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
       }
       throw new UsageError(`-e ${arg}: ${path} is not valid YAML or JSON: ${problem.message}`);
     }
-    return mapping(document.toJS(), `-e ${arg}`);
+    // The inventory's checks: an alias inside the value it names, or an alias bomb, was a stack trace.
+    try {
+      checkAliases(document, path, (offset) => (offset === undefined ? undefined : lineCounter.linePos(offset).line));
+    } catch (error) {
+      if (error instanceof InventoryError) throw new UsageError(`-e ${arg}: ${error.message}`);
+      throw error;
+    }
+    return mapping(document.toJS({ maxAliasCount: -1 }), `-e ${arg}`);
   }
   if (arg.trimStart().startsWith('{')) {
     let parsed: unknown;
@@ -119,7 +129,16 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
   return out;
 }
 
+/** Deeper than any real variable: the walks that find secrets and type values recurse (8,000 levels was a RangeError). */
+const MAX_NESTING = 100;
+
 function mapping(value: unknown, where: string): Record<string, unknown> {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (depth > MAX_NESTING) throw new UsageError(`${where}: values nested more than ${MAX_NESTING} levels deep; flatten them`);
+    if (item && typeof item === 'object') for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UsageError(
       `${where}: extra variables must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : value === null ? 'nothing' : typeof value}`,

@@ -136,4 +136,20 @@ describe('extra variables (-e)', () => {
     // Others keep their text, which is what to fix.
     expect(() => parseExtraVars(["user=it's"], dir)).to.throw(UsageError, /^-e user=it's: /);
   });
+
+  it('refuses a self-referencing alias, an alias bomb and values nested too deeply, each a clear error (they were stack traces)', () => {
+    writeFileSync(join(dir, 'rec.yaml'), 'a: &x [*x]\n');
+    const levels = ['a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]'];
+    for (const name of 'bcdef')
+      levels.push(
+        `${name}: &${name} [${Array(10)
+          .fill(`*${levels.length === 1 ? 'a' : 'bcdef'[levels.length - 2]}`)
+          .join(', ')}]`,
+      );
+    writeFileSync(join(dir, 'bomb.yaml'), `${levels.join('\n')}\n`);
+    expect(() => parseExtraVars(['@rec.yaml'], dir)).to.throw(UsageError, /^-e @rec\.yaml: .*rec\.yaml:1: the alias \*x is used inside the value it names/);
+    expect(() => parseExtraVars(['@bomb.yaml'], dir)).to.throw(UsageError, /^-e @bomb\.yaml: .*an "alias bomb"/);
+    const deep = `{"deep": ${'['.repeat(8000)}1${']'.repeat(8000)}}`;
+    expect(() => parseExtraVars([deep], dir)).to.throw(UsageError, /values nested more than 100 levels deep; flatten them$/);
+  });
 });
