@@ -73,6 +73,11 @@ export async function auditCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${AUDIT_HELP}\n`);
     return action === undefined ? 1 : 0;
   }
+  // `audit verify --help` and the like: the audit help covers every action (`show --help` read a log named --help).
+  if (files.includes('--help') || files.includes('-h')) {
+    process.stdout.write(`${AUDIT_HELP}\n`);
+    return 0;
+  }
   if (action === 'verify') {
     const { files: logs, allowed, requireSignature } = verifyArguments(files);
     // Every file is checked and reported, so one bad log among many does not hide the others' verdicts.

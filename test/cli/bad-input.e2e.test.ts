@@ -156,4 +156,12 @@ describe('bad command-line input: one clear line, nothing run', function () {
     expect(thrown.code).to.equal(2);
     expect(thrown.stdout).to.include("{ code: 'E_WEIRD', detail: 'not an Error' }").and.not.include('[object Object]');
   });
+
+  it('audit ACTION --help prints the audit help, exit 0 (it was "unknown option", and show read a log named --help)', async () => {
+    for (const action of ['verify', 'show', 'report', 'merge']) {
+      const run = await runCli(['audit', action, '--help']);
+      expect(run.code, `${action}: ${run.stderr}`).to.equal(0);
+      expect(run.stdout, action).to.match(/^Usage:\n {2}tsx run audit verify/);
+    }
+  });
 });
