@@ -19,9 +19,10 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { sh, type Script } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
-import { defineModule, noChange, type Plan } from '../runner/module.ts';
+import { defineModule, noChange, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/file-params.ts';
+import { predictedRead, type PredictedRead } from './lib/predicted-read.ts';
 import { field, parseFieldLines } from './lib/probe-output.ts';
 
 /** What a fetch task returns to the playbook. */
@@ -53,8 +54,8 @@ export const fetchModule = defineModule({
   async plan(p, host): Promise<Plan<FetchValue>> {
     const src = p.src; // normalised by the hostPath schema
     const dest = controllerPath(p.dest, src, host.name, p.flat);
-    const output = await host.probe(fetchProbe(src));
-    const found = parseFetchProbe(src, host.name, output.stdout, output.exitCode, output.stderr);
+    const { lookup, predicted } = predictedRead(host, src);
+    const found = predicted ? fetchPredicted(src, host, predicted.state, predicted.by) : await probeFetch(host, src, lookup);
     if (found === 'absent') {
       if (p.failOnMissing) throw new ModuleError(`no file at ${src} on ${host.name}`, 'check the path, or set failOnMissing: false to skip hosts without it');
       return noChange(`${src} does not exist on ${host.name}: nothing fetched`);
@@ -110,6 +111,29 @@ echo kind=file
 echo "stat=$(stat -L -c '%s %a' -- "$p")"
 echo "sha256=$(sha256sum < "$p" | cut -d' ' -f1)"
 `;
+}
+
+async function probeFetch(host: HostContext, src: string, lookup: string): Promise<ReturnType<typeof parseFetchProbe>> {
+  const output = await host.probe(fetchProbe(lookup));
+  return parseFetchProbe(src, host.name, output.stdout, output.exitCode, output.stderr);
+}
+
+/** In a dry run, the file an earlier task would leave (predicted-read.ts): its hash and size are known. */
+function fetchPredicted(
+  src: string,
+  host: HostContext,
+  state: NonNullable<PredictedRead['predicted']>['state'],
+  by: string,
+): ReturnType<typeof parseFetchProbe> {
+  if (state.kind === 'absent') return 'absent';
+  if (state.kind === 'directory') {
+    throw new ModuleError(`${src} on ${host.name} is not a regular file once "${by}" has run`, 'fetch copies one file; for a directory, make an archive first');
+  }
+  // Readability decides the copy's mode on the controller. A new file written without a mode gets the
+  // host's umask, which no prediction gives: the copy's mode is then not known, and the task says so.
+  if (state.mode === undefined) host.predicted.dependsOn(by, `the mode of ${src}`);
+  const worldReadable = state.mode !== undefined && (Number.parseInt(state.mode, 8) & 0o004) !== 0;
+  return { size: state.size, sha256: state.sha256, worldReadable };
 }
 
 /** Pure: the probe's output → the file's size, sha256 and readability, or 'absent'. */

@@ -19,10 +19,11 @@
 import { createHash } from 'node:crypto';
 import { sh, type Script } from '../runner/command.ts';
 import { ModuleError } from '../runner/module-error.ts';
-import { defineModule, type Plan } from '../runner/module.ts';
+import { defineModule, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { Secret } from '../runner/secret.ts';
 import { hostPath } from './lib/file-params.ts';
+import { predictedRead, type PredictedRead } from './lib/predicted-read.ts';
 import { field, parseFieldLines } from './lib/probe-output.ts';
 
 /** The most `maxSize` may be: a slurped file is held whole in memory (twice, while base64 is decoded). */
@@ -86,11 +87,47 @@ export const slurp = defineModule({
   params,
   async plan(p, host): Promise<Plan<SlurpedFile>> {
     const path = p.path; // normalised by the hostPath schema
-    const output = await host.probe(slurpScript(path, p.maxSize), { timeoutMs: 300_000, secretOutput: p.secret });
+    const { lookup, predicted } = predictedRead(host, path);
+    if (predicted) {
+      const value = slurpPredicted(path, p, predicted.state, predicted.by, host);
+      if (value) return { changes: [], reason: `read ${path} (${value.size} bytes, as "${predicted.by}" would leave it)`, value };
+    }
+    const output = await host.probe(slurpScript(lookup, p.maxSize), { timeoutMs: 300_000, secretOutput: p.secret });
     const value = parseSlurp(path, p.maxSize, p.secret, output.stdout, output.exitCode, output.stderr, host.name);
     return { changes: [], reason: `read ${path} (${value.size} bytes)`, value };
   },
 });
+
+/**
+ * In a dry run, the file an earlier task would leave: its bytes when the prediction kept them, the errors
+ * the real read would give. Undefined when the bytes are not known (a file too large to keep): the task
+ * then depends on that earlier one, and reads the host as it is.
+ */
+type PredictedReadState = NonNullable<PredictedRead['predicted']>['state'];
+
+function slurpPredicted(
+  path: string,
+  p: { maxSize: number; secret: boolean },
+  state: PredictedReadState,
+  by: string,
+  host: HostContext,
+): SlurpedFile | undefined {
+  const after = ` once "${by}" has run`;
+  if (state.kind === 'absent')
+    throw new ModuleError(`no file at ${path} on ${host.name}${after}`, 'check the path; stat tells whether a file exists without failing');
+  if (state.kind === 'directory') throw new ModuleError(`${path} on ${host.name} is a directory, not a file${after}`);
+  if (!state.content) {
+    host.predicted.dependsOn(by, `the content of ${path}`);
+    return undefined;
+  }
+  if (state.content.length > p.maxSize) {
+    throw new ModuleError(
+      `${path} on ${host.name} is larger than maxSize (${p.maxSize} bytes)${after}`,
+      `raise maxSize (at most ${SLURP_MAX_SIZE} bytes), or copy the file to the controller with fetch`,
+    );
+  }
+  return new SlurpedFile(path, state.content, p.secret);
+}
 
 /**
  * The probe: at most maxSize + 1 bytes are read (`head -c`), so a file that grows while it is read, or one

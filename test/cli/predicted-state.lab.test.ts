@@ -102,6 +102,13 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       expected: 'through current\nthrough previous\nshared\n',
     },
     {
+      tag: 'read',
+      what: 'a new file and a changed one, then both read back (slurp), written down, and one fetched to the controller',
+      setup: 'mkdir -p /tmp/drover-p10/read && printf "old\\n" > /tmp/drover-p10/read/exists.txt',
+      readBack: 'cat /tmp/drover-p10/read/both.txt',
+      expected: 'hello\nnew\n',
+    },
+    {
       tag: 'mount',
       what: 'a mount point directory, then a tmpfs mounted on it, then a file on that mount',
       readBack: 'findmnt -n -o FSTYPE /tmp/drover-p10/mnt; ls /tmp/drover-p10/mnt',
