@@ -246,6 +246,15 @@ ln -s -- ${target} "$tmp"`,
  */
 async function planRecursive(p: Params, path: string, host: HostContext): Promise<Plan> {
   refuseRoot(path, 'recursively change owner, group or mode under');
+  // In a dry run, entries an earlier task would make below the directory (or the directory itself) are not
+  // on the host yet: find failed on a directory still to be made, and missed a file still to be copied in.
+  // Which entries would differ is then not known; the task depends on that task and plans the same commands.
+  const under = host.predicted.pathsUnder(path);
+  const predictedBy = under.unknownBy ?? [...under.paths.values()][0]?.by;
+  if (predictedBy !== undefined) {
+    host.predicted.dependsOn(predictedBy, `what is in ${path}`);
+    return { changes: recursiveChanges(p, path, undefined) };
+  }
   const tests: Array<[string, Script]> = [];
   if (p.owner !== undefined) tests.push(['owner', sh`find ${path} -mindepth 1 ! -type l ! -user ${p.owner} | wc -l`]);
   if (p.group !== undefined) tests.push(['group', sh`find ${path} -mindepth 1 ! -type l ! -group ${p.group} | wc -l`]);
@@ -267,27 +276,37 @@ async function planRecursive(p: Params, path: string, host: HostContext): Promis
         return [name!, Number(count?.trim())] as const;
       }),
   );
+  return { changes: recursiveChanges(p, path, Object.fromEntries(counts)) };
+}
+
+/**
+ * The recursive changes for the counts of entries that differ (`find`); counts undefined: a dry run that
+ * cannot count them (entries still to be made), with the same commands and "entries" for the number.
+ */
+function recursiveChanges(p: Params, path: string, counts: Record<string, number> | undefined): Change[] {
+  const count = (name: string): number => (counts ? (counts[name] ?? 0) : 1);
+  const entries = (n: number) => (counts ? `${n} entr${n === 1 ? 'y' : 'ies'}` : 'the entries');
   const changes: Change[] = [];
-  const ownership = ['owner', 'group'].filter((name) => (counts.get(name) ?? 0) > 0);
+  const ownership = ['owner', 'group'].filter((name) => (name === 'owner' ? p.owner : p.group) !== undefined && count(name) > 0);
   if (ownership.length > 0) {
     const spec = `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}`;
-    const entries = Math.max(counts.get('owner') ?? 0, counts.get('group') ?? 0);
+    const differing = entries(Math.max(count('owner'), count('group')));
     changes.push({
-      summary: `set ${ownership.join(' and ')} of ${entries} entr${entries === 1 ? 'y' : 'ies'} under ${path} to ${spec}`,
-      diff: { kind: 'value', name: `${path}/* owner`, before: `${entries} entr${entries === 1 ? 'y' : 'ies'} differ`, after: spec },
+      summary: `set ${ownership.join(' and ')} of ${differing} under ${path} to ${spec}`,
+      diff: { kind: 'value', name: `${path}/* owner`, before: `${differing} differ`, after: spec },
       // find, not chown -R: the same entries the probe counted, and never through a symbolic link.
       commands: [{ run: sh`find ${path} -mindepth 1 ! -type l -exec chown ${spec} -- {} +`, description: `chown -R ${spec} ${path}` }],
     });
   }
-  const modeCount = counts.get('mode') ?? 0;
-  if (modeCount > 0 && p.mode !== undefined) {
+  if (p.mode !== undefined && count('mode') > 0) {
     const mode = formatMode(p.mode);
+    const differing = entries(count('mode'));
     changes.push({
-      summary: `set mode of ${modeCount} entr${modeCount === 1 ? 'y' : 'ies'} under ${path} to ${mode}`,
-      diff: { kind: 'value', name: `${path}/* mode`, before: `${modeCount} entr${modeCount === 1 ? 'y' : 'ies'} differ`, after: mode },
+      summary: `set mode of ${differing} under ${path} to ${mode}`,
+      diff: { kind: 'value', name: `${path}/* mode`, before: `${differing} differ`, after: mode },
       // -mindepth 1 and no symlinks, matching the probe: the directory itself is handled by planFile.
       commands: [{ run: sh`find ${path} -mindepth 1 ! -type l -exec chmod ${chmodMode(p.mode)} -- {} +`, description: `chmod -R ${mode} ${path}` }],
     });
   }
-  return { changes };
+  return changes;
 }

@@ -263,6 +263,10 @@ export function predictFileState(predicted: PredictedView, probed: FileState, op
   const found = predicted.path(probed.path);
   const parentExists = probed.path === '/' ? true : predictedParentExists(predicted, probed);
   if (!found) return parentExists === probed.parentExists ? probed : { ...probed, parentExists };
+  // A link an earlier task would make, asked to be followed: the real run reads (and writes) where it leads,
+  // which the host cannot show yet. Planned as the link itself, the dry run said "replace the link" where
+  // the apply wrote through it: the task depends on the one that makes the link.
+  if (found.known.kind === 'link' && options.follow) predicted.dependsOn(found.by, `where the link ${probed.path} leads`);
   const state: FileState = { ...fromPrediction(probed, found.known, parentExists), predictedBy: found.by };
   if (state.kind === 'file' && !state.content && options.content === 'always') predicted.dependsOn(found.by, `the content of ${probed.path}`);
   return state;

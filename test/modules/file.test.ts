@@ -3,6 +3,7 @@ import { parseFileState } from '../../modules/facts/file-state.ts';
 import { file, planFile, type FileParams } from '../../modules/file.ts';
 import { encodeHostText } from '../../runner/host-text.ts';
 import { ModuleError } from '../../runner/module-error.ts';
+import { PredictedState } from '../../runner/predicted-state.ts';
 import type { Plan } from '../../runner/module.ts';
 import { SchemaError } from '../../runner/schema.ts';
 import { displayedCommands } from '../support/plan-display.ts';
@@ -97,6 +98,23 @@ describe('file: planFile (table)', () => {
     expect(host.probes).to.have.length(2);
     expect(result.changes.map((change) => change.summary)).to.deep.equal(['set owner of 3 entries under /srv/a to daemon']);
     expect(script(result)).to.equal('find /srv/a -mindepth 1 ! -type l -exec chown daemon -- {} +');
+  });
+
+  it('in a dry run, depends on the task that would make entries below (find failed on a directory still to be made)', async () => {
+    const predictions = new PredictedState();
+    predictions.record('app directory', [{ kind: 'path', path: '/srv/app', state: { kind: 'directory', mode: '0755' } }]);
+    predictions.record('config in it', [{ kind: 'path', path: '/srv/app/app.conf', state: { kind: 'file', sha256: 'a'.repeat(64), size: 3 } }]);
+    const view = predictions.view();
+    // The host has neither yet: the directory is read as absent, and no find may run.
+    const host = new RecordedHost([
+      { match: 'kind=', output: { stdout: 'parent=yes\nkind=absent\n' } },
+      { match: 'getent passwd daemon', output: { stdout: '' } },
+    ]);
+    host.predicted = view;
+    const result = await planOn(file, { path: '/srv/app', state: 'directory', owner: 'daemon', mode: '0750', recurse: true }, host);
+    expect(host.probes.filter((probe) => probe.includes('find'))).to.deep.equal([]);
+    expect(view.unknowns.map((unknown) => unknown.by)).to.include('config in it');
+    expect(result.changes.map((change) => change.summary)).to.include.members(['set owner of the entries under /srv/app to daemon', 'set mode of the entries under /srv/app to 0750']);
   });
 });
 
