@@ -46,6 +46,8 @@ export const UNGROUPED = 'ungrouped';
 export class InventoryBuilder {
   readonly #groups = new Map<string, GroupData>();
   readonly #hosts = new Map<string, HostData>();
+  /** Each group's hosts as a set beside its list: a group of 40,000 hosts took 2.5 s to load, checking the list. */
+  readonly #members = new Map<string, Set<string>>();
   /** `key\0host` → the first address value given and where, to refuse a conflicting second one. */
   readonly #addresses = new Map<string, { value: InventoryValue; where: Where }>();
 
@@ -95,7 +97,12 @@ export class InventoryBuilder {
     // Listing a host under `all` only makes it exist; finish() then puts it in `ungrouped`, as Ansible does.
     if (group !== ALL) {
       const target = this.addGroup(group);
-      if (!target.hosts.includes(name)) target.hosts.push(name);
+      const members = this.#members.get(group) ?? new Set(target.hosts);
+      this.#members.set(group, members);
+      if (!members.has(name)) {
+        members.add(name);
+        target.hosts.push(name);
+      }
       if (!host.groups.includes(group)) host.groups.push(group);
     }
     if (port !== undefined) {

@@ -1,6 +1,8 @@
 /** `inventory -i FILE --list | --graph`: the inventory as drover reads it. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { inventoryGraph, inventoryListJson, loadInventory } from '../../inventory/index.ts';
+import { refuseScriptAsInventory } from './argument-roles.ts';
 import { parseCommonOptions, UsageError } from './options.ts';
 import { loadVaultKeyring } from './vault-passwords.ts';
 
@@ -22,6 +24,8 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
   if (!options.inventory) throw new UsageError('inventory needs -i FILE');
   if (Boolean(extra.list) === Boolean(extra.graph)) throw new UsageError('give exactly one of --list or --graph');
   if (options.limit) throw new UsageError('--limit does not apply to inventory --list/--graph: they show the whole inventory');
+  // As for a run: a playbook given as the inventory is named as such, not parsed as an INI inventory.
+  if (existsSync(resolve(options.inventory))) refuseScriptAsInventory(resolve(options.inventory), options.inventory);
   const inventory = await loadInventory(resolve(options.inventory), { vault: await loadVaultKeyring(options) });
   for (const warning of inventory.warnings) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(`${extra.list ? inventoryListJson(inventory) : inventoryGraph(inventory)}\n`);

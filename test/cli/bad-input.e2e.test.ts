@@ -28,6 +28,7 @@ describe('bad command-line input: one clear line, nothing run', function () {
       // Swapped: the inventory as the playbook, the playbook as the inventory (read as INI before).
       { args: [inventory, '-i', join(ROOT, 'test/fixtures/playbooks/needs-var.ts')], says: `${inventory} is not a playbook` },
       { args: ['exec', 'all', '-i', join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '--', 'true'], says: 'is a TypeScript or JavaScript module (a playbook?), not an inventory' },
+      { args: ['inventory', '-i', join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '--graph'], says: 'is a TypeScript or JavaScript module (a playbook?), not an inventory' },
       { args: [join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '-i', inventory, '-e', '@'], says: '-e @: no file name after @' },
       { args: [join(ROOT, 'test/fixtures/playbooks/needs-var.ts'), '-i', inventory, '--shard', ' 1/2'], says: '--shard takes I/N' },
       { args: [join(ROOT, 'playbooks/cluster.ts'), '-i', inventory, '--bogus'], says: 'drover: unknown option --bogus (see --help)' },
