@@ -22,7 +22,7 @@ import { ModuleError } from '../runner/module-error.ts';
 import { defineModule, noChange, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { hostPath } from './lib/file-params.ts';
-import { predictedRead, type PredictedRead } from './lib/predicted-read.ts';
+import { predictedRead, type PredictedReadState } from './lib/predicted-read.ts';
 import { field, parseFieldLines } from './lib/probe-output.ts';
 
 /** What a fetch task returns to the playbook. */
@@ -119,12 +119,7 @@ async function probeFetch(host: HostContext, src: string, lookup: string): Promi
 }
 
 /** In a dry run, the file an earlier task would leave (predicted-read.ts): its hash and size are known. */
-function fetchPredicted(
-  src: string,
-  host: HostContext,
-  state: NonNullable<PredictedRead['predicted']>['state'],
-  by: string,
-): ReturnType<typeof parseFetchProbe> {
+function fetchPredicted(src: string, host: HostContext, state: PredictedReadState, by: string): ReturnType<typeof parseFetchProbe> {
   if (state.kind === 'absent') return 'absent';
   if (state.kind === 'directory') {
     throw new ModuleError(`${src} on ${host.name} is not a regular file once "${by}" has run`, 'fetch copies one file; for a directory, make an archive first');

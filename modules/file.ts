@@ -250,7 +250,7 @@ async function planRecursive(p: Params, path: string, host: HostContext): Promis
   // on the host yet: find failed on a directory still to be made, and missed a file still to be copied in.
   // Which entries would differ is then not known; the task depends on that task and plans the same commands.
   const under = host.predicted.pathsUnder(path);
-  const predictedBy = under.unknownBy ?? [...under.paths.values()][0]?.by;
+  const predictedBy = under.unknownBy ?? under.paths.values().next().value?.by;
   if (predictedBy !== undefined) {
     host.predicted.dependsOn(predictedBy, `what is in ${path}`);
     return { changes: recursiveChanges(p, path, undefined) };

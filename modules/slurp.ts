@@ -23,7 +23,7 @@ import { defineModule, type HostContext, type Plan } from '../runner/module.ts';
 import { s, type InputOf } from '../runner/schema.ts';
 import { Secret } from '../runner/secret.ts';
 import { hostPath } from './lib/file-params.ts';
-import { predictedRead, type PredictedRead } from './lib/predicted-read.ts';
+import { predictedRead, type PredictedReadState } from './lib/predicted-read.ts';
 import { field, parseFieldLines } from './lib/probe-output.ts';
 
 /** The most `maxSize` may be: a slurped file is held whole in memory (twice, while base64 is decoded). */
@@ -103,8 +103,6 @@ export const slurp = defineModule({
  * the real read would give. Undefined when the bytes are not known (a file too large to keep): the task
  * then depends on that earlier one, and reads the host as it is.
  */
-type PredictedReadState = NonNullable<PredictedRead['predicted']>['state'];
-
 function slurpPredicted(
   path: string,
   p: { maxSize: number; secret: boolean },

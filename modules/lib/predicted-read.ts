@@ -7,11 +7,14 @@
 import type { HostContext } from '../../runner/module.ts';
 import type { PredictedPath } from '../../runner/predicted-state.ts';
 
+/** A predicted path a read can use: a link is followed on the host instead (see predictedRead). */
+export type PredictedReadState = Exclude<PredictedPath, { kind: 'link' }>;
+
 export interface PredictedRead {
   /** Where the host has the path, through links an earlier task would make: what to probe. */
   lookup: string;
   /** The path as predicted (undefined: no prediction, read the host), and the task whose change predicts it. */
-  predicted?: { state: Exclude<PredictedPath, { kind: 'link' }>; by: string };
+  predicted?: { state: PredictedReadState; by: string };
 }
 
 /**

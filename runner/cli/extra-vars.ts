@@ -52,8 +52,8 @@ function isStructured(arg: string): boolean {
  * it failed to parse, so its value cannot be told apart from the rest, and the error went to the terminal
  * and CI logs with the password in it (`-e db_password=it's…: no closing single quote`).
  */
-export function shownArgument(arg: string): string {
-  if (isStructured(arg) && arg.startsWith('@')) return arg;
+function shownArgument(arg: string): string {
+  if (arg.startsWith('@')) return arg;
   return (arg.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []).some(isSecretName) ? '(an argument naming a secret variable; not shown)' : arg;
 }
 
@@ -95,25 +95,26 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
     }
     return mapping(document.toJS({ maxAliasCount: -1 }), `-e ${arg}`);
   }
+  const shown = shownArgument(arg);
   if (arg.trimStart().startsWith('{')) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(arg);
     } catch (error) {
       // V8's message quotes a piece of the text, which may be the secret's.
-      const reason = shownArgument(arg) === arg ? `: ${error instanceof Error ? error.message : String(error)}` : '';
-      throw new UsageError(`-e ${shownArgument(arg)}: not valid JSON${reason}`);
+      const reason = shown === arg ? `: ${error instanceof Error ? error.message : String(error)}` : '';
+      throw new UsageError(`-e ${shown}: not valid JSON${reason}`);
     }
     const inexact = inexactJsonInteger(arg);
     if (inexact !== undefined)
-      throw new UsageError(`-e ${shownArgument(arg)}: ${INEXACT_INTEGER}: ${inexact} would be read as ${BigInt(Number(inexact))}. ${INEXACT_INTEGER_HINT}`);
-    return mapping(parsed, `-e ${shownArgument(arg)}`);
+      throw new UsageError(`-e ${shown}: ${INEXACT_INTEGER}: ${inexact} would be read as ${BigInt(Number(inexact))}. ${INEXACT_INTEGER_HINT}`);
+    return mapping(parsed, `-e ${shown}`);
   }
   let words: string[];
   try {
     words = shlexSplit(arg);
   } catch (error) {
-    throw new UsageError(`-e ${shownArgument(arg)}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(`-e ${shown}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (words.length === 0) throw new UsageError(`-e takes key=value, @FILE (YAML or JSON) or a JSON object, got an empty argument`);
   const out: Record<string, unknown> = {};
@@ -121,8 +122,8 @@ function oneArgument(arg: string, cwd: string): Record<string, unknown> {
     const at = word.indexOf('=');
     const key = at > 0 ? word.slice(0, at) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      const got = shownArgument(arg) === arg ? ` got ${JSON.stringify(word)};` : '';
-      throw new UsageError(`-e ${shownArgument(arg)}: expected key=value (a variable name, then =),${got} a file is -e @FILE, JSON is -e '{"key": …}'`);
+      const got = shown === arg ? ` got ${JSON.stringify(word)};` : '';
+      throw new UsageError(`-e ${shown}: expected key=value (a variable name, then =),${got} a file is -e @FILE, JSON is -e '{"key": …}'`);
     }
     Object.defineProperty(out, key, { value: word.slice(at + 1), enumerable: true, writable: true, configurable: true });
   }
