@@ -13,6 +13,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { exactIntegers, INEXACT_INTEGER, INEXACT_INTEGER_HINT, inexactJsonInteger } from '../../inventory/exact-integers.ts';
 import { decodeUtf8, UTF8_HINT } from '../../inventory/utf8-text.ts';
 import { shlexSplit } from '../../inventory/shlex.ts';
+import { CONNECTION_VARIABLES } from '../../inventory/connection.ts';
 import { InventoryError } from '../../inventory/errors.ts';
 import { isSecretVariable } from '../../inventory/secret-variables.ts';
 import { checkAliases } from '../../inventory/yaml-file.ts';
@@ -227,6 +228,21 @@ export function recordedExtraVars(extra: ExtraVars): Record<string, { value: unk
     Object.defineProperty(out, key, { value: { value: mask(entry.value, isSecretName(key)), from: `-e ${entry.arg}` }, enumerable: true });
   }
   return out;
+}
+
+/**
+ * A warning for each extra variable that names a connection setting (`-e ansible_host=…`, `-e
+ * ansible_become=true`): connections are resolved from the inventory before -e applies, so the variable
+ * reaches the play's `host.allVars` while the connection goes elsewhere. It was silently ignored.
+ */
+export function connectionVariableWarnings(extra: ExtraVars): string[] {
+  const connection = new Set<string>(Object.values(CONNECTION_VARIABLES).flat());
+  return [...extra.keys()]
+    .filter((key) => connection.has(key))
+    .map(
+      (key) =>
+        `-e ${key} does not change how drover connects or becomes another user (those settings come from the inventory): set ${key} in the inventory (host_vars/, group_vars/) instead`,
+    );
 }
 
 /**

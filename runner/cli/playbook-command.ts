@@ -17,7 +17,15 @@ import { toPlain } from '../plain-value.ts';
 import { Redactor } from '../secret.ts';
 import { refuseDataAsPlaybook } from './argument-roles.ts';
 import { gitInfo } from './git-info.ts';
-import { extraVarSecrets, parseExtraVars, recordedExtraVars, secretsUnderNames, typeExtraVars, withExtraVars } from './extra-vars.ts';
+import {
+  connectionVariableWarnings,
+  extraVarSecrets,
+  parseExtraVars,
+  recordedExtraVars,
+  secretsUnderNames,
+  typeExtraVars,
+  withExtraVars,
+} from './extra-vars.ts';
 import { COMMON_HELP, parseCommonOptions, UsageError, type CommonOptions } from './options.ts';
 import { closeRun, prepareAudit, startRun, type RunContext } from './run-context.ts';
 import { checkPlanPath, PLAN_FORMAT, PlanRecorder, writeSavedPlan } from './saved-plan.ts';
@@ -254,7 +262,7 @@ export async function runPlaybookFile(request: PlaybookFileRun): Promise<number>
       ...request.info,
     },
   });
-  for (const message of [...targets.warnings, ...shardWarnings]) run.bus.emit({ kind: 'warning', message });
+  for (const message of [...targets.warnings, ...shardWarnings, ...connectionVariableWarnings(extraVars)]) run.bus.emit({ kind: 'warning', message });
   const { code } = await closeRun(
     run,
     async () => {

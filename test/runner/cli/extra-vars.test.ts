@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from '../../../runner/cli/extra-vars.ts';
+import { connectionVariableWarnings, extraVarSecrets, parseExtraVars, recordedExtraVars, typeExtraVars, withExtraVars } from '../../../runner/cli/extra-vars.ts';
 import { UsageError } from '../../../runner/cli/options.ts';
 import { validatePlaybookVars } from '../../../runner/engine/run-playbook.ts';
 import { MASK, Redactor } from '../../../runner/secret.ts';
@@ -151,5 +151,14 @@ describe('extra variables (-e)', () => {
     expect(() => parseExtraVars(['@bomb.yaml'], dir)).to.throw(UsageError, /^-e @bomb\.yaml: .*an "alias bomb"/);
     const deep = `{"deep": ${'['.repeat(8000)}1${']'.repeat(8000)}}`;
     expect(() => parseExtraVars([deep], dir)).to.throw(UsageError, /values nested more than 100 levels deep; flatten them$/);
+  });
+
+  it('warns of each connection setting it does not apply (-e ansible_host=… was silently ignored)', () => {
+    const extra = parseExtraVars(['ansible_host=10.9.9.9 ansible_become=true port=8080'], dir);
+    expect(connectionVariableWarnings(extra)).to.deep.equal([
+      '-e ansible_host does not change how drover connects or becomes another user (those settings come from the inventory): set ansible_host in the inventory (host_vars/, group_vars/) instead',
+      '-e ansible_become does not change how drover connects or becomes another user (those settings come from the inventory): set ansible_become in the inventory (host_vars/, group_vars/) instead',
+    ]);
+    expect(connectionVariableWarnings(parseExtraVars(['port=8080'], dir))).to.deep.equal([]);
   });
 });
