@@ -215,8 +215,9 @@ function planLink(p: Params, state: FileState): Plan {
   if (!state.parentExists) {
     throw new ModuleError(`cannot create ${path}: its directory ${posix.dirname(path)} does not exist`, 'create the directory first (state=directory)');
   }
-  // The link is made beside the path and renamed over it, so the path is never missing in between.
-  const tmp = `${posix.dirname(path) === '/' ? '' : posix.dirname(path)}/.drover-link.${posix.basename(path)}`;
+  // The link is made beside the path and renamed over it, so the path is never missing in between. Its
+  // name does not repeat the path's: a name near the 255-byte limit made the temporary name too long.
+  const tmp = `${posix.dirname(path) === '/' ? '' : posix.dirname(path)}/.drover-link`;
   const owner = `${p.owner ?? ''}${p.group !== undefined ? `:${p.group}` : ''}`;
   return {
     changes: [

@@ -52,6 +52,15 @@ describe('file on a lab host', function () {
     expect((await onHost(target, `test -f ${ROOT}/t && readlink ${ROOT}/l || echo gone`)).stdout).to.equal('gone\n');
   });
 
+  it('links a name near the 255-byte limit (the temporary link beside it had a name too long)', async () => {
+    const path = `${ROOT}/${'n'.repeat(250)}`;
+    const result = await applyModule(target, file, { path, state: 'link', src: '/etc/hostname' });
+    expect(result.status, result.msg).to.equal('changed');
+    expect((await onHost(target, `readlink -- ${q(path)}`)).stdout).to.equal('/etc/hostname\n');
+    expect((await applyModule(target, file, { path, state: 'link', src: '/etc/hostname' })).status).to.equal('ok');
+    expect((await onHost(target, `ls -a ${ROOT} | grep -c drover-link || true`)).stdout).to.equal('0\n');
+  });
+
   it('applies attributes recursively, then reports nothing to do', async () => {
     await onHost(target, `mkdir -p ${ROOT}/r/s && touch ${ROOT}/r/a ${ROOT}/r/s/b && ln -s /etc/passwd ${ROOT}/r/link`);
     const params: FileParams = { path: `${ROOT}/r`, state: 'directory', owner: 'daemon', mode: '0750', recurse: true };
