@@ -71,6 +71,9 @@ export class ContentSource {
   static async fromFile(path: string): Promise<ContentSource> {
     const info = await stat(path);
     if (info.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: 'EISDIR' });
+    // A device or a FIFO has no size to check the bytes against, and /dev/zero never ends: read whole, it
+    // filled the controller's memory.
+    if (!info.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
     if (info.size <= IN_MEMORY_FILE_LIMIT) return ContentSource.fromBytes(await readFile(path));
     const key = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${path}`;
     let pending = fileCache.get(key);

@@ -18,6 +18,9 @@ export async function openControllerFile(src: string, what: string, directoryHin
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EISDIR') throw new ModuleError(`${what} ${path} is a directory`, directoryHint);
+    if (code === 'ENOTREG') {
+      throw new ModuleError(`${what} ${path} is not a regular file (a device, a FIFO or a socket)`, 'give a regular file; save a stream to a file first');
+    }
     throw new ModuleError(
       `cannot read ${what} ${path} on the controller (${code ?? String(error)})`,
       'check the path; relative paths are resolved from the working directory',

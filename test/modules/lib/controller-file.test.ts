@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,5 +37,14 @@ describe('modules/lib: openControllerFile', () => {
     const directory = await failure(dir);
     expect(directory.message).to.equal(`unarchive src ${dir} is a directory`);
     expect(directory.hint).to.equal('give the archive file itself');
+  });
+
+  it('a device or a FIFO is refused, not read (/dev/zero filled the memory)', async () => {
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    for (const path of ['/dev/zero', join(dir, 'fifo')]) {
+      const refused = await failure(path);
+      expect(refused.message, path).to.equal(`unarchive src ${path} is not a regular file (a device, a FIFO or a socket)`);
+      expect(refused.hint).to.equal('give a regular file; save a stream to a file first');
+    }
   });
 });
