@@ -44,6 +44,9 @@ export interface RunStartInfo {
 }
 
 /** A shard run's part (index of count, 1-based) and the whole selection it is a part of. */
+/** The most shards a run may be split into (--shard I/N, N at most this); a merge refuses a log claiming more. */
+export const MAX_SHARDS = 10_000;
+
 export interface ShardInfo {
   index: number;
   count: number;

@@ -14,7 +14,7 @@
  */
 import { basename } from 'node:path';
 import { closingFields, CLOSING_KIND, describeVerdict, sealRecord, sha256, verifyChain } from './chain.ts';
-import { DRIFT_EXIT_STATUS } from '../events.ts';
+import { DRIFT_EXIT_STATUS, MAX_SHARDS } from '../events.ts';
 import { MERGE_KIND, SHARD_END_KIND, type MergedPartSummary } from './merged-parts.ts';
 import { identityDifferences } from './part-identity.ts';
 
@@ -171,6 +171,20 @@ function readPart(file: string, text: string, signature: MergedPartSummary['sign
   const shard = start.shard as ShardFields | undefined;
   if (start.kind !== 'run-start' || !shard)
     throw new MergeError(`${file} is not the log of a shard: its run-start record has no shard (run each part with --shard I/N)`);
+  // As --shard takes them: a crafted `"count": 1e9` (its chain recomputed) made merge list a billion
+  // missing shards until the controller ran out of memory, and a string index counted as two shards.
+  if (
+    !Number.isInteger(shard.count) ||
+    !Number.isInteger(shard.index) ||
+    shard.count < 1 ||
+    shard.count > MAX_SHARDS ||
+    shard.index < 1 ||
+    shard.index > shard.count
+  ) {
+    throw new MergeError(
+      `${file} has a shard that no run writes (${JSON.stringify({ index: shard.index, count: shard.count })}): it was not written by drover's --shard; merge only the shards' own logs`,
+    );
+  }
   const end = records[records.length - 1]!;
   return {
     file,

@@ -12,7 +12,7 @@
  *   them); changing N moves only about 1/N of the hosts, those whose new highest weight is the new shard.
  */
 import { createHash } from 'node:crypto';
-import type { ShardInfo } from '../events.ts';
+import { MAX_SHARDS, type ShardInfo } from '../events.ts';
 
 export interface Shard {
   /** 1-based: 1 ≤ index ≤ count. */
@@ -22,8 +22,6 @@ export interface Shard {
 
 /** What a shard's run-start record says about the whole run's selection, so a merge can check the parts belong together. */
 export type ShardRecord = ShardInfo;
-
-const MAX_SHARDS = 10_000;
 
 /**
  * Parses `I/N` (1 ≤ I ≤ N), exactly: like every number-valued option (--forks, --timeout) no space around

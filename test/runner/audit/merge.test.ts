@@ -156,4 +156,25 @@ describe('audit merge: parts of one run', () => {
     expect(merge(playbookStart, withoutGit).exitCode).to.equal(0);
     expect(merge(execStart, { ...execStart, runId: 'x', operator: 'other', argv: ['exec', 'all', '--shard', '2/2', '--', 'hostname'] }).exitCode).to.equal(0);
   });
+
+  it('refuses a part whose shard no run writes (a crafted count of 1e9 ran the controller out of memory)', () => {
+    for (const shard of [
+      { index: 1, count: 1e9 },
+      { index: '1', count: 2 },
+      { index: 3, count: 2 },
+      { index: 1.5, count: 2 },
+    ]) {
+      const crafted = shardLog(playbookStart, 1).replace('"index":1,"count":2', `"index":${JSON.stringify(shard.index)},"count":${shard.count}`);
+      const text = chainedLog(
+        crafted
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => {
+            const { seq: _seq, prev: _prev, hash: _hash, records: _records, head: _head, ...body } = JSON.parse(line) as Record<string, unknown>;
+            return body;
+          }),
+      );
+      expect(() => mergeAuditLogs({ parts: [{ file: 'audit/s1.jsonl', text, signature: { status: 'missing' } }], allowMissing: true, time: '2026-12-06T12:01:00.000Z' })).to.throw(MergeError, /has a shard that no run writes/);
+    }
+  });
 });
