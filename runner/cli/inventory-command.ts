@@ -24,10 +24,31 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
   if (!options.inventory) throw new UsageError('inventory needs -i FILE');
   if (Boolean(extra.list) === Boolean(extra.graph)) throw new UsageError('give exactly one of --list or --graph');
   if (options.limit) throw new UsageError('--limit does not apply to inventory --list/--graph: they show the whole inventory');
+  // The common options parse here too (the vault's), but a run's (--check, --tags, --shard, --json…) were
+  // accepted and did nothing.
+  const unused = runOptionsGiven(argv);
+  if (unused.length > 0)
+    throw new UsageError(`${unused.join(', ')} ${unused.length === 1 ? 'does' : 'do'} not apply to inventory --list/--graph (see inventory --help)`);
   // As for a run: a playbook given as the inventory is named as such, not parsed as an INI inventory.
   if (existsSync(resolve(options.inventory))) refuseScriptAsInventory(resolve(options.inventory), options.inventory);
   const inventory = await loadInventory(resolve(options.inventory), { vault: await loadVaultKeyring(options) });
   for (const warning of inventory.warnings) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(`${extra.list ? inventoryListJson(inventory) : inventoryGraph(inventory)}\n`);
   return 0;
+}
+
+/** The options of inventory --list/--graph; those taking a value are followed by it unless written `--name=value`. */
+const INVENTORY_OPTIONS = new Set(['-i', '--inventory', '--list', '--graph', '--vault-password-file', '--vault-id', '--ask-vault-pass', '-h', '--help']);
+const TAKES_VALUE = new Set(['-i', '--inventory', '--vault-password-file', '--vault-id']);
+
+function runOptionsGiven(argv: readonly string[]): string[] {
+  const given: string[] = [];
+  for (let at = 0; at < argv.length; at++) {
+    const word = argv[at]!;
+    if (!word.startsWith('-') || word === '-') continue;
+    const name = word.includes('=') ? word.slice(0, word.indexOf('=')) : word;
+    if (!INVENTORY_OPTIONS.has(name)) given.push(name);
+    else if (TAKES_VALUE.has(name) && !word.includes('=')) at++;
+  }
+  return [...new Set(given)];
 }

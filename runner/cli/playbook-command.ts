@@ -74,6 +74,10 @@ export async function playbookCommand(argv: string[]): Promise<number> {
   if (savePlan !== undefined && !options.check)
     throw new UsageError('--save-plan records a dry run for review: use it with --check, then `run apply PLAN -i INVENTORY`');
   const planPath = savePlan !== undefined ? checkPlanPath(savePlan) : undefined;
+  // Both files are created by the run: the one path for both was found only when the dry run had ended.
+  if (planPath !== undefined && options.auditLog !== undefined && resolve(options.auditLog) === planPath) {
+    throw new UsageError(`--save-plan and --audit-log name the same file (${planPath}): give each its own path`);
+  }
   const recorder = planPath ? new PlanRecorder() : undefined;
   let saved: ReturnType<typeof writePlanOfRun> | undefined;
   return runPlaybookFile({
