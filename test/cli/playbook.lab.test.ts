@@ -33,7 +33,8 @@ interface CliRun {
 function drover(args: string[], options: { input?: string; interruptWhen?: () => Promise<void>; env?: Record<string, string> } = {}): Promise<CliRun> {
   const auditPath = join(mkdtempSync(join(tmpdir(), 'drover-audit-')), 'audit.jsonl');
   return new Promise((resolveRun, reject) => {
-    const auditArgs = args[0] === 'audit' ? [] : ['--audit-log', auditPath];
+    // audit and inventory write no log (and inventory refuses the option).
+    const auditArgs = args[0] === 'audit' || args[0] === 'inventory' ? [] : ['--audit-log', auditPath];
     // Options go before `--`: what follows it is the remote command.
     const split = args.includes('--') ? args.indexOf('--') : args.length;
     const argv = [...args.slice(0, split), ...auditArgs, ...args.slice(split)];
