@@ -23,7 +23,8 @@ describe('secret-named variables in validation errors', function () {
     writeFileSync(inventory, 'all:\n  hosts:\n    web1:\n      ansible_host: 192.0.2.1\n      db_password: Hunter2Secret\n');
     const fromE = await runCli([playbook, '-i', inventory, '--check', '--audit-log', join(dir, 'e.jsonl'), '-e', 'db_password=NotANumberSecret', '-e', 'api_token=zzzzzzzz']);
     expect(fromE.code, fromE.stderr).to.equal(1);
-    expect(fromE.stderr).to.include('-e db_password=********: db_password: expected a number, got "********"');
+    // The whole argument is masked (an escape in it could hide the value from a match); the schema's message names the variable.
+    expect(fromE.stderr).to.include('-e ********: db_password: expected a number, got "********"');
     expect(fromE.stderr).not.to.include('NotANumberSecret').and.not.to.include('zzzzzzzz');
     const fromInventory = await runCli([playbook, '-i', inventory, '--check', '--audit-log', join(dir, 'i.jsonl')]);
     expect(fromInventory.code, fromInventory.stderr).to.equal(1);
