@@ -79,8 +79,8 @@ export function fileStateScript(path: string, options: FileStateOptions = {}): S
   // because dash's echo reads backslashes (a `DOMAIN\cuser` owner cut the line).
   return sh`p=${path}
 if [ ${follow} = yes ] && [ -L "$p" ]; then
-  r=$(readlink -f -- "$p" && echo x) || r=
-  if [ -n "$r" ]; then p=\${r%?x}; printf 'resolved=%s\n' "$(printf '%s' "$p" | base64 -w0)"; else echo unfollowable=yes; fi
+  r=$(readlink -f -- "$p" && echo x) || r=$(readlink -m -- "$p" && echo x) || r=
+  if [ -n "$r" ] && [ ! -L "\${r%?x}" ]; then p=\${r%?x}; printf 'resolved=%s\n' "$(printf '%s' "$p" | base64 -w0)"; else echo unfollowable=yes; fi
 fi
 d=$p
 while [ "$d" != / ] && [ "\${d%/}" != "$d" ]; do d=\${d%/}; done
@@ -176,9 +176,31 @@ function decode(base64: string): Buffer {
  * stale copy would write back old content. The cost is one round trip per file-writing task.
  */
 export async function readFileState(host: HostContext, path: string, options: FileStateOptions = {}): Promise<FileState> {
+  return readFollowing(host, path, options, 0);
+}
+
+/** As many links as Linux follows in one path lookup (SYMLOOP_MAX) before it says ELOOP. */
+const MAX_LINKS_FOLLOWED = 40;
+
+/**
+ * In a dry run, a link an earlier task would make is followed here, since the host cannot follow it yet:
+ * the real run's probe (`readlink -f`) reads where it leads, and so does the dry run, from the predictions
+ * and the host. Planned as the link itself, the dry run said "replace the link" where the apply wrote
+ * through it, and `file state=directory` failed where the apply made the directory at the link's target.
+ */
+async function readFollowing(host: HostContext, path: string, options: FileStateOptions, followed: number): Promise<FileState> {
   const read = fileStateRead(host, path, options);
-  const output = await host.probe(read.script);
-  return read.settle(output);
+  const state = read.settle(await host.probe(read.script));
+  if (!options.follow || state.kind !== 'link' || state.predictedBy === undefined || state.linkTarget === undefined) return state;
+  if (followed >= MAX_LINKS_FOLLOWED) {
+    host.predicted.dependsOn(state.predictedBy, `where the link ${path} leads (more than ${MAX_LINKS_FOLLOWED} links)`);
+    return state;
+  }
+  const target = posix.resolve(posix.dirname(path), state.linkTarget);
+  const found = await readFollowing(host, target, options, followed + 1);
+  // The path as `readlink -f` would print it: through the links on the way too (found.path is the one asked
+  // when only a prediction made it a link, and where the host resolved it otherwise).
+  return { ...found, path: found.resolved ? found.path : host.predicted.throughLinks(target), resolved: true };
 }
 
 /**
@@ -210,7 +232,10 @@ export async function readFactAndFileState<T>(host: HostContext, fact: Fact<T>, 
   const value = fact.parse(factOutput);
   if (at < 0) throw new FactError(fact.key, `the probe stopped before reading ${path}: ${JSON.stringify(output.stdout.slice(0, 300))}`);
   const predicted = fact.predict ? fact.predict(value, host.predicted) : value;
-  return [predicted, read.settle({ ...output, stdout: lines.slice(at + 1).join('\n') })];
+  const file = read.settle({ ...output, stdout: lines.slice(at + 1).join('\n') });
+  // One probe cannot follow a link an earlier task would make (readFileState does, with more probes).
+  if (options.follow && file.kind === 'link' && file.predictedBy !== undefined) host.predicted.dependsOn(file.predictedBy, `where the link ${path} leads`);
+  return [predicted, file];
 }
 
 /** The probe that reads a path's state, and what turns its output into the state (errors, dry-run predictions). */
@@ -228,12 +253,13 @@ function fileStateRead(host: HostContext, path: string, options: FileStateOption
           'check the path and permissions; a file readable only by root needs become',
         );
       }
-      // A link `follow` cannot resolve (a loop, or a directory missing on the way to its target) used to be
-      // described as the link itself, and every writer then replaced the link with a file: the one thing
-      // following promises not to do.
+      // A link `follow` cannot resolve (a loop) used to be described as the link itself, and every writer
+      // then replaced the link with a file: the one thing following promises not to do. A link into a
+      // directory that does not exist yet is followed to where it leads (`readlink -m`), as Ansible's
+      // realpath does: its missing parent is then said as for any path, and `file state=directory` makes it.
       if (/^unfollowable=yes$/m.test(output.stdout)) {
         throw new ModuleError(
-          `${path} on ${host.name} is a symbolic link that cannot be followed (a loop of links, or a directory missing on the way to its target): nothing was written through it`,
+          `${path} on ${host.name} is a symbolic link that cannot be followed (a loop of links): nothing was written through it`,
           'fix or remove the link on the host (`ls -l` and `readlink -f` show where it leads), or, where the task takes `follow: false`, give that to replace the link itself',
         );
       }
@@ -263,10 +289,6 @@ export function predictFileState(predicted: PredictedView, probed: FileState, op
   const found = predicted.path(probed.path);
   const parentExists = probed.path === '/' ? true : predictedParentExists(predicted, probed);
   if (!found) return parentExists === probed.parentExists ? probed : { ...probed, parentExists };
-  // A link an earlier task would make, asked to be followed: the real run reads (and writes) where it leads,
-  // which the host cannot show yet. Planned as the link itself, the dry run said "replace the link" where
-  // the apply wrote through it: the task depends on the one that makes the link.
-  if (found.known.kind === 'link' && options.follow) predicted.dependsOn(found.by, `where the link ${probed.path} leads`);
   const state: FileState = { ...fromPrediction(probed, found.known, parentExists), predictedBy: found.by };
   if (state.kind === 'file' && !state.content && options.content === 'always') predicted.dependsOn(found.by, `the content of ${probed.path}`);
   return state;

@@ -102,6 +102,13 @@ describeWithLab('a dry run sees its own earlier tasks (lab)', 3, (lab: () => Lab
       expected: 'through current\nthrough previous\nshared\n',
     },
     {
+      tag: 'follow',
+      what: 'links to what does not exist yet, followed: a directory made through one, a file written and edited through the other',
+      setup: 'mkdir -p /tmp/drover-p10',
+      readBack: 'stat -c %F /tmp/drover-p10/releases/v2; cat /tmp/drover-p10/releases/v2/app.conf; readlink /tmp/drover-p10/app.conf',
+      expected: 'directory\nv=1\nw=2\n/tmp/drover-p10/live/app.conf\n',
+    },
+    {
       tag: 'read',
       what: 'a new file and a changed one, then both read back (slurp), written down, and one fetched to the controller',
       setup: 'mkdir -p /tmp/drover-p10/read && printf "old\\n" > /tmp/drover-p10/read/exists.txt',
