@@ -37,18 +37,21 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The options of inventory --list/--graph; those taking a value are followed by it unless written `--name=value`. */
+/** The options of inventory --list/--graph; those taking a value are followed by it unless written with it. */
 const INVENTORY_OPTIONS = new Set(['-i', '--inventory', '--list', '--graph', '--vault-password-file', '--vault-id', '--ask-vault-pass', '-h', '--help']);
 const TAKES_VALUE = new Set(['-i', '--inventory', '--vault-password-file', '--vault-id']);
 
-function runOptionsGiven(argv: readonly string[]): string[] {
+export function runOptionsGiven(argv: readonly string[]): string[] {
   const given: string[] = [];
   for (let at = 0; at < argv.length; at++) {
     const word = argv[at]!;
     if (!word.startsWith('-') || word === '-') continue;
-    const name = word.includes('=') ? word.slice(0, word.indexOf('=')) : word;
+    if (word === '--') break;
+    // `--name=value`, and a short option with its value attached (`-iinventory.yaml`, as parseArgs reads it).
+    const inline = word.startsWith('--') ? word.includes('=') : word.length > 2;
+    const name = !inline ? word : word.startsWith('--') ? word.slice(0, word.indexOf('=')) : word.slice(0, 2);
     if (!INVENTORY_OPTIONS.has(name)) given.push(name);
-    else if (TAKES_VALUE.has(name) && !word.includes('=')) at++;
+    else if (TAKES_VALUE.has(name) && !inline) at++;
   }
   return [...new Set(given)];
 }
